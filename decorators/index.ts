@@ -1,0 +1,4 @@
+export { Step } from './step';
+export { Workflow } from './workflow';
+export { OnInputChange } from './on-input-change';
+export { Fingerprint } from './fingerprint';

@@ -1,0 +1,148 @@
+/**
+ * Builds and validates a workflow class's step graph. Reads decorator metadata; runs nothing.
+ */
+import { WorkflowDefinitionError } from './errors';
+import { readStepRecords, readWorkflow, type Constructor, type StepRecord } from './metadata';
+import type { RetryOptions } from './retry-options';
+import type { StoredStep } from './storage/records';
+
+/** One validated step. */
+export interface StepNode {
+  readonly name: string;
+  readonly method: string | symbol;
+  /** Resolved dependencies: `after`, or the step declared before (none for the first). */
+  readonly after: readonly string[];
+  readonly retry: RetryOptions & { readonly attempts: number };
+  readonly timeoutMs?: number;
+  /** Declaration index. */
+  readonly index: number;
+}
+
+/** A validated step graph. */
+export interface StepGraph {
+  readonly workflowName: string;
+  readonly className: string;
+  /** Steps in declaration order. */
+  readonly steps: readonly StepNode[];
+  readonly byName: ReadonlyMap<string, StepNode>;
+  /** Steps that list each step in `after`. */
+  readonly dependents: ReadonlyMap<string, readonly string[]>;
+  /** The step whose output is the run's output: the last declared. */
+  readonly finalStep: string;
+  /** Class of the input for validation, if any. */
+  readonly inputClass?: Constructor;
+}
+
+const cache = new WeakMap<Constructor, StepGraph>();
+
+const MAX_STEP_NAME = 100;
+
+/** The validated graph of a workflow class; throws {@link WorkflowDefinitionError} naming class and step. */
+export function buildGraph(target: Constructor): StepGraph {
+  let graph = cache.get(target);
+  if (!graph) cache.set(target, (graph = build(target)));
+  return graph;
+}
+
+function build(target: Constructor): StepGraph {
+  const className = target.name || '(anonymous class)';
+  const options = readWorkflow(target) ?? {};
+  if (options.name !== undefined && (typeof options.name !== 'string' || options.name.length === 0)) {
+    throw new WorkflowDefinitionError('@Workflow name must be a non-empty string', className);
+  }
+  const records = readStepRecords(target);
+  if (records.length === 0) throw new WorkflowDefinitionError('has no @Step() methods', className);
+
+  const steps: StepNode[] = [];
+  const byName = new Map<string, StepNode>();
+  records.forEach((record, index) => {
+    const node = toNode(record, index, steps.at(-1), className, target);
+    if (byName.has(node.name)) throw new WorkflowDefinitionError(`duplicate step name '${node.name}'`, className, node.name);
+    byName.set(node.name, node);
+    steps.push(node);
+  });
+
+  const dependents = new Map<string, string[]>(steps.map((s) => [s.name, []]));
+  for (const step of steps) {
+    for (const dep of step.after) {
+      if (!byName.has(dep)) throw new WorkflowDefinitionError(`'after' names unknown step '${dep}' (steps: ${[...byName.keys()].join(', ')})`, className, step.name);
+      dependents.get(dep)!.push(step.name);
+    }
+  }
+  assertAcyclic(steps, byName, className);
+  return { workflowName: options.name ?? className, className, steps, byName, dependents, finalStep: steps[steps.length - 1].name, inputClass: options.input };
+}
+
+function toNode(record: StepRecord, index: number, previous: StepNode | undefined, className: string, target: Constructor): StepNode {
+  const methodName = typeof record.method === 'symbol' ? undefined : record.method;
+  const name = record.name ?? methodName;
+  const label = name ?? String(record.method);
+  if (typeof name !== 'string' || name.length === 0 || name.length > MAX_STEP_NAME || /[\u0000-\u001f\u007f]/.test(name)) {
+    throw new WorkflowDefinitionError(`step name must be 1-${MAX_STEP_NAME} characters without control characters (symbol-keyed methods need @Step({ name }))`, className, label);
+  }
+  if (typeof (target.prototype as Record<string | symbol, unknown>)[record.method] !== 'function') {
+    throw new WorkflowDefinitionError(`@Step() must decorate a method`, className, name);
+  }
+  if (record.after !== undefined && (!Array.isArray(record.after) || record.after.some((d) => typeof d !== 'string'))) {
+    throw new WorkflowDefinitionError(`'after' must be an array of step names`, className, name);
+  }
+  if (record.after?.includes(name)) throw new WorkflowDefinitionError(`step lists itself in 'after'`, className, name);
+  const retry = record.retry ?? {};
+  const attempts = retry.attempts ?? 1;
+  if (!Number.isInteger(attempts) || attempts < 1) throw new WorkflowDefinitionError(`retry.attempts must be an integer >= 1, got ${String(attempts)}`, className, name);
+  for (const key of ['delayMs', 'maxDelayMs'] as const) {
+    const v = retry[key];
+    if (v !== undefined && !(typeof v === 'number' && v >= 0)) throw new WorkflowDefinitionError(`retry.${key} must be a number >= 0, got ${String(v)}`, className, name);
+  }
+  if (retry.backoff !== undefined && !(typeof retry.backoff === 'number' && retry.backoff >= 1)) {
+    throw new WorkflowDefinitionError(`retry.backoff must be a number >= 1, got ${String(retry.backoff)}`, className, name);
+  }
+  if (retry.retryIf !== undefined && typeof retry.retryIf !== 'function') throw new WorkflowDefinitionError(`retry.retryIf must be a function`, className, name);
+  if (record.timeoutMs !== undefined && !(typeof record.timeoutMs === 'number' && record.timeoutMs > 0)) {
+    throw new WorkflowDefinitionError(`timeoutMs must be a number > 0, got ${String(record.timeoutMs)}`, className, name);
+  }
+  const after = record.after ? [...new Set(record.after)] : previous ? [previous.name] : [];
+  return { name, method: record.method, after, retry: { ...retry, attempts }, timeoutMs: record.timeoutMs, index };
+}
+
+function assertAcyclic(steps: readonly StepNode[], byName: ReadonlyMap<string, StepNode>, className: string): void {
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (name: string, path: string[]): void => {
+    const seen = state.get(name);
+    if (seen === 'done') return;
+    if (seen === 'visiting') {
+      const cycle = [...path.slice(path.indexOf(name)), name];
+      throw new WorkflowDefinitionError(`cycle in 'after': ${cycle.join(' -> ')}`, className, name);
+    }
+    state.set(name, 'visiting');
+    for (const dep of byName.get(name)!.after) visit(dep, [...path, name]);
+    state.set(name, 'done');
+  };
+  for (const step of steps) visit(step.name, []);
+}
+
+/** The graph as stored beside the checkpoints. */
+export function storedSteps(graph: StepGraph): StoredStep[] {
+  return graph.steps.map((s) => ({ name: s.name, after: [...s.after] }));
+}
+
+/**
+ * Differences that make committed checkpoints unusable: a committed step removed or renamed, or its
+ * `after` changed. Steps added, or uncommitted steps changed, are fine.
+ */
+export function definitionChanges(stored: readonly StoredStep[], graph: StepGraph, committed: readonly string[]): string[] {
+  const storedByName = new Map(stored.map((s) => [s.name, s]));
+  const changes: string[] = [];
+  for (const name of committed) {
+    const now = graph.byName.get(name);
+    if (!now) {
+      changes.push(`committed step '${name}' no longer exists`);
+      continue;
+    }
+    const before = storedByName.get(name);
+    if (before && [...before.after].sort().join('\u0000') !== [...now.after].sort().join('\u0000')) {
+      changes.push(`step '${name}' was after [${before.after.join(', ')}], now after [${now.after.join(', ')}]`);
+    }
+  }
+  return changes;
+}

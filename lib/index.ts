@@ -1,0 +1,30 @@
+/**
+ * waymark: durable workflows for TypeScript.
+ *
+ * Decorate a class's methods with `@Step()`, run an instance with a {@link WorkflowRunner}, and a
+ * crashed run resumes where it stopped; a changed input is detected by its fingerprint.
+ */
+export { Step, Workflow, OnInputChange, Fingerprint } from '../decorators';
+export type { StepOptions, WorkflowOptions, Constructor } from './metadata';
+export type { RetryOptions } from './retry-options';
+export type { InputChangePolicy, InputChangePolicyName, InputChange } from './input-change-policy';
+export { WorkflowRunner } from './runner/workflow-runner';
+export {
+  DEFAULT_CONCURRENCY,
+  DEFAULT_LEASE_TTL_MS,
+  DEFAULT_BUSY_TIMEOUT_MS,
+  type WorkflowRunnerOptions,
+  type RunOptions,
+} from './runner/runner-options';
+export type { StepContext } from './runner/step-context';
+export type { RunResult, StepResult, StepStatus, RunStatus } from './runner/run-result';
+export type { RunHandle, RunHandleStatus } from './runner/run-handle';
+export type { WorkflowEvents, WorkflowEventName, WorkflowListener, WorkflowHooks } from './runner/run-events';
+export type { WaymarkLogger } from './runner/logger';
+export { CanonicalFingerprint, type CanonicalFingerprintOptions, type FingerprintStrategy } from './fingerprint';
+export type { CheckpointStorage } from './storage/checkpoint-storage';
+export type { Checkpoint, WorkflowRecord, StoredWorkflow, StoredStep, Lease, LeaseAttempt } from './storage/records';
+export { MemoryStorage } from './storage/memory-storage';
+export { FileStorage, type FileStorageOptions } from './storage/file/file-storage';
+export { MAX_WORKFLOW_ID_LENGTH } from './workflow-id';
+export * from './errors';

@@ -1,0 +1,92 @@
+/**
+ * The metadata that decorators record on a workflow class, and how it is read back.
+ *
+ * Decorators only write here; the graph only reads. Nothing here runs a step.
+ */
+import 'reflect-metadata';
+import type { FingerprintStrategy } from './fingerprint/fingerprint-strategy';
+import type { InputChangePolicy } from './input-change-policy';
+import type { RetryOptions } from './retry-options';
+
+/** A class constructor of any arity (DI containers construct workflows with dependencies). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Constructor<T = unknown> = abstract new (...args: any[]) => T;
+
+/** Options of `@Step()`. */
+export interface StepOptions {
+  /** The step's stable identity in storage; defaults to the method name. */
+  readonly name?: string;
+  /**
+   * Steps whose outputs this one needs. Omit to depend on the step declared just before
+   * (none for the first); `[]` makes a root that runs concurrently with other roots.
+   */
+  readonly after?: readonly string[];
+  /** Retry policy for this step; default one attempt, no retry. */
+  readonly retry?: RetryOptions;
+  /** Per-attempt time limit in ms: the attempt fails and `ctx.signal` aborts. */
+  readonly timeoutMs?: number;
+}
+
+/** What `@Step()` records for one method. */
+export interface StepRecord extends StepOptions {
+  readonly method: string | symbol;
+}
+
+/** Options of `@Workflow()`. */
+export interface WorkflowOptions {
+  /** Workflow name (for logs and the stored record); defaults to the class name. */
+  readonly name?: string;
+  /** A class-validator class the input must satisfy before anything is read or written. */
+  readonly input?: Constructor;
+}
+
+/** What `@Fingerprint()` records: a strategy, or path options for the default strategy. */
+export type FingerprintRecord = FingerprintStrategy | { readonly exclude?: readonly string[]; readonly include?: readonly string[] };
+
+const STEPS = Symbol.for('waymark:steps');
+const WORKFLOW = Symbol.for('waymark:workflow');
+const INPUT_CHANGE = Symbol.for('waymark:on-input-change');
+const FINGERPRINT = Symbol.for('waymark:fingerprint');
+
+/** Appends a step record to a class prototype (declaration order is kept). */
+export function recordStep(prototype: object, record: StepRecord): void {
+  const own: StepRecord[] = Reflect.getOwnMetadata(STEPS, prototype) ?? [];
+  Reflect.defineMetadata(STEPS, [...own, record], prototype);
+}
+
+/** Step records of a class, base classes' first, each in declaration order. */
+export function readStepRecords(target: Constructor): StepRecord[] {
+  const chain: object[] = [];
+  for (let p = target.prototype; p && p !== Object.prototype; p = Object.getPrototypeOf(p)) chain.unshift(p);
+  return chain.flatMap((p) => (Reflect.getOwnMetadata(STEPS, p) as StepRecord[] | undefined) ?? []);
+}
+
+/** Records `@Workflow()` options on a class. */
+export function recordWorkflow(target: Constructor, options: WorkflowOptions): void {
+  Reflect.defineMetadata(WORKFLOW, options, target);
+}
+
+/** `@Workflow()` options of a class, or undefined when it has none. */
+export function readWorkflow(target: Constructor): WorkflowOptions | undefined {
+  return Reflect.getMetadata(WORKFLOW, target);
+}
+
+/** Records a class-level input-change policy. */
+export function recordInputChangePolicy(target: Constructor, policy: InputChangePolicy): void {
+  Reflect.defineMetadata(INPUT_CHANGE, policy, target);
+}
+
+/** The class-level input-change policy, if any. */
+export function readInputChangePolicy(target: Constructor): InputChangePolicy | undefined {
+  return Reflect.getMetadata(INPUT_CHANGE, target);
+}
+
+/** Records a class-level fingerprint strategy or options. */
+export function recordFingerprint(target: Constructor, record: FingerprintRecord): void {
+  Reflect.defineMetadata(FINGERPRINT, record, target);
+}
+
+/** The class-level fingerprint strategy or options, if any. */
+export function readFingerprint(target: Constructor): FingerprintRecord | undefined {
+  return Reflect.getMetadata(FINGERPRINT, target);
+}

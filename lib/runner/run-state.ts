@@ -1,0 +1,84 @@
+/**
+ * In-memory state of one run: each step's status, attempts and output.
+ *
+ * Plain state: assigning does no I/O. Commits are the runner's job, made explicitly, once per step.
+ */
+import type { StepResult, StepStatus } from './run-result';
+
+interface Entry {
+  status: StepStatus;
+  attempts: number;
+  hasOutput: boolean;
+  output?: unknown;
+  error?: unknown;
+}
+
+/** Status, attempts and outputs of a run's steps. */
+export class RunState {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(stepNames: readonly string[]) {
+    for (const name of stepNames) this.entries.set(name, { status: 'not-run', attempts: 0, hasOutput: false });
+  }
+
+  /** Marks a step committed earlier, with its output when it was loaded. */
+  restore(step: string, output?: { value: unknown }): void {
+    Object.assign(this.entry(step), { status: 'restored', attempts: 0, hasOutput: output !== undefined, output: output?.value });
+  }
+
+  /** Marks a step completed in this run. */
+  complete(step: string, output: unknown, attempts: number): void {
+    Object.assign(this.entry(step), { status: 'completed', attempts, hasOutput: true, output, error: undefined });
+  }
+
+  /** Marks a step failed for good. */
+  fail(step: string, error: unknown, attempts: number): void {
+    Object.assign(this.entry(step), { status: 'failed', attempts, error });
+  }
+
+  /** Marks a step that did not finish (cancelled mid-attempt). */
+  abandon(step: string, attempts: number): void {
+    Object.assign(this.entry(step), { status: 'not-run', attempts });
+  }
+
+  status(step: string): StepStatus {
+    return this.entry(step).status;
+  }
+
+  /** True when the step is done (completed now or restored). */
+  isDone(step: string): boolean {
+    const { status } = this.entry(step);
+    return status === 'completed' || status === 'restored';
+  }
+
+  /** The step's output; throws if it is not held in memory (a restored step not loaded). */
+  output(step: string): unknown {
+    const entry = this.entry(step);
+    if (!entry.hasOutput) throw new Error(`internal: output of step '${step}' is not loaded`);
+    return entry.output;
+  }
+
+  hasOutput(step: string): boolean {
+    return this.entry(step).hasOutput;
+  }
+
+  /** Snapshot for the run result. */
+  results(): Record<string, StepResult> {
+    const out: Record<string, StepResult> = {};
+    for (const [name, e] of this.entries) {
+      out[name] = {
+        status: e.status,
+        attempts: e.attempts,
+        ...(e.hasOutput ? { output: e.output } : {}),
+        ...(e.status === 'failed' ? { error: e.error } : {}),
+      };
+    }
+    return out;
+  }
+
+  private entry(step: string): Entry {
+    const entry = this.entries.get(step);
+    if (!entry) throw new Error(`internal: unknown step '${step}'`);
+    return entry;
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * What a step method receives.
+ */
+import { StepDependencyError } from '../errors';
+
+/** The argument of every step method. `I` is the input type, `P` the type of `previous`. */
+export interface StepContext<I = unknown, P = unknown> {
+  /** The run's input (validated and transformed to the input class when `@Workflow({ input })` is set). */
+  readonly input: I;
+  /**
+   * Output of this step's one dependency (the step declared before it, or the one step in `after`);
+   * undefined for a step without dependencies. Throws `StepDependencyError` when the step has
+   * several dependencies: use {@link StepContext.result} then.
+   */
+  readonly previous: P;
+  /** Output of a step named in this step's `after` (or its one implicit predecessor); any other name throws `StepDependencyError`. */
+  result<T = unknown>(step: string): T;
+  readonly workflowId: string;
+  /** This step's name. */
+  readonly step: string;
+  /** 1-based attempt number. */
+  readonly attempt: number;
+  /** Aborted when the attempt times out or the run is cancelled. */
+  readonly signal: AbortSignal;
+}
+
+/** What the runner knows when it builds a context. */
+export interface StepContextInit {
+  readonly workflowId: string;
+  readonly step: string;
+  readonly attempt: number;
+  readonly signal: AbortSignal;
+  readonly input: unknown;
+  /** Dependencies in declaration order with their outputs. */
+  readonly dependencies: ReadonlyMap<string, unknown>;
+}
+
+/** Builds a {@link StepContext}; `previous` and `result()` only reach declared dependencies. */
+export function createStepContext<I, P>(init: StepContextInit): StepContext<I, P> {
+  const { workflowId, step, dependencies } = init;
+  return {
+    input: init.input as I,
+    workflowId,
+    step,
+    attempt: init.attempt,
+    signal: init.signal,
+    get previous(): P {
+      if (dependencies.size > 1) {
+        throw new StepDependencyError(
+          workflowId,
+          step,
+          `ctx.previous is ambiguous: the step depends on ${[...dependencies.keys()].join(', ')}; use ctx.result(name)`,
+        );
+      }
+      return dependencies.values().next().value as P;
+    },
+    result<T>(name: string): T {
+      if (!dependencies.has(name)) {
+        const declared = dependencies.size === 0 ? 'none' : [...dependencies.keys()].join(', ');
+        throw new StepDependencyError(
+          workflowId,
+          step,
+          `ctx.result('${name}'): '${name}' is not a dependency of this step (dependencies: ${declared}); add it to @Step({ after: [...] })`,
+        );
+      }
+      return dependencies.get(name) as T;
+    },
+  };
+}

@@ -1,0 +1,259 @@
+/**
+ * The runner: validates, fingerprints, takes the lease, prepares checkpoints, walks the graph and
+ * commits each step once, after its successful attempt.
+ */
+import { decodeValue, encodeValue, UnencodableValue } from '../checkpoint-codec';
+import {
+  CheckpointCorruptedError,
+  CheckpointSerializationError,
+  InvalidOptionError,
+  LeaseLostError,
+  StepFailedError,
+  WorkflowCancelledError,
+  WorkflowFailedError,
+} from '../errors';
+import type { FingerprintStrategy } from '../fingerprint/fingerprint-strategy';
+import { buildGraph, type StepGraph, type StepNode } from '../graph';
+import type { Constructor } from '../metadata';
+import type { CheckpointStorage } from '../storage/checkpoint-storage';
+import { LeaseKeeper } from './lease-keeper';
+import { attachLogger } from './logger';
+import { prepareCheckpoints } from './prepare-checkpoints';
+import type { RunHandle, RunHandleStatus } from './run-handle';
+import type { RunResult, RunStatus } from './run-result';
+import { RunEvents, type WorkflowEventName, type WorkflowHooks, type WorkflowListener } from './run-events';
+import { RunState } from './run-state';
+import { checkRunnerOptions, defaultStorage, resolveRun, type ResolvedRun, type RunOptions, type WorkflowRunnerOptions } from './runner-options';
+import { scheduleGraph, type StepOutcome } from './schedule-graph';
+import { runAttempts } from './step-attempts';
+import { createStepContext } from './step-context';
+import { validateInput } from './validate-input';
+
+/** Runs workflow instances against one storage. Safe to share (e.g. as a DI singleton). */
+export class WorkflowRunner {
+  /** The storage this runner commits to. */
+  readonly storage: CheckpointStorage;
+  private readonly events: RunEvents;
+
+  constructor(private readonly options: WorkflowRunnerOptions = {}) {
+    checkRunnerOptions(options);
+    this.storage = defaultStorage(options);
+    this.events = new RunEvents((event, error) => this.reportListenerError(event, error));
+    for (const [event, listener] of Object.entries(options.hooks ?? {}) as [WorkflowEventName, WorkflowHooks[WorkflowEventName]][]) {
+      if (listener !== undefined) this.events.on(event, listener as WorkflowListener<typeof event>);
+    }
+    if (options.logger) attachLogger(this.events, options.logger);
+  }
+
+  /** Subscribes to a lifecycle event; returns a function that unsubscribes. */
+  on<E extends WorkflowEventName>(event: E, listener: WorkflowListener<E>): () => void {
+    return this.events.on(event, listener);
+  }
+
+  /**
+   * Runs `workflow` to the end. Resolves with the {@link RunResult}; rejects with
+   * `WorkflowFailedError` (result + first `StepFailedError` as cause) when a step fails for good.
+   */
+  async run<O = unknown, I = unknown>(workflow: object, options: RunOptions<I>): Promise<RunResult<O>> {
+    return this.start<O, I>(workflow, options).result();
+  }
+
+  /**
+   * Starts `workflow` in the background and returns at once. Definition and option errors throw here;
+   * everything later is reported by `handle.result()`.
+   */
+  start<O = unknown, I = unknown>(workflow: object, options: RunOptions<I>): RunHandle<O> {
+    if (workflow === null || typeof workflow !== 'object') throw new InvalidOptionError('workflow', workflow, 'an instance of a workflow class');
+    const target = workflow.constructor as Constructor;
+    const graph = buildGraph(target);
+    const run = resolveRun(target, this.options, options as RunOptions);
+    const cancel = new AbortController();
+    if (options.signal) {
+      if (options.signal.aborted) cancel.abort(options.signal.reason);
+      else options.signal.addEventListener('abort', () => cancel.abort(options.signal!.reason), { once: true });
+    }
+    let status: RunHandleStatus = 'running';
+    const promise = this.execute(workflow, graph, run, cancel.signal).then(
+      (result) => {
+        status = 'completed';
+        return result as RunResult<O>;
+      },
+      (error: unknown) => {
+        status = error instanceof WorkflowCancelledError ? 'cancelled' : 'failed';
+        throw error;
+      },
+    );
+    promise.catch(() => undefined); // a background run nobody awaits must not crash the process
+    return {
+      workflowId: run.workflowId,
+      result: () => promise,
+      status: () => status,
+      cancel: (reason?: unknown) => cancel.abort(reason ?? new Error('cancelled')),
+    };
+  }
+
+  private async execute(workflow: object, graph: StepGraph, run: ResolvedRun, cancelSignal: AbortSignal): Promise<RunResult> {
+    const { workflowId } = run;
+    const input = graph.inputClass ? await validateInput(workflowId, graph.inputClass, run.input) : run.input;
+    const fingerprint = typeof run.fingerprint === 'string' ? run.fingerprint : await computeFingerprint(run.fingerprint, run.input, workflowId);
+
+    // Cancellation and lease loss both stop the walk; which one happened decides the error.
+    const stop = new AbortController();
+    let leaseLost = false;
+    const onCancel = () => stop.abort(cancelSignal.reason);
+    if (cancelSignal.aborted) onCancel();
+    cancelSignal.addEventListener('abort', onCancel, { once: true });
+
+    const keeper = await LeaseKeeper.acquire(
+      this.storage,
+      workflowId,
+      { owner: run.owner, ttlMs: run.leaseTtlMs, onBusy: run.onBusy, busyTimeoutMs: run.busyTimeoutMs, signal: cancelSignal },
+      () => {
+        leaseLost = true;
+        this.events.emit('lease:lost', { workflowId });
+        stop.abort(new LeaseLostError(workflowId));
+      },
+    );
+    this.events.emit('lease:acquired', { workflowId, owner: keeper.lease.owner, expiresAt: keeper.lease.expiresAt });
+    try {
+      const { committed } = await prepareCheckpoints({
+        storage: this.storage,
+        graph,
+        workflowId,
+        resume: run.resume,
+        policy: run.policy,
+        fingerprint,
+        lease: () => keeper.lease,
+        events: this.events,
+      });
+      this.events.emit('run:started', { workflowId, workflowName: graph.workflowName, resume: run.resume, fingerprint });
+      const state = new RunState(graph.steps.map((s) => s.name));
+      await this.restore(graph, workflowId, committed, state, run.concurrency);
+
+      let firstFailure: unknown;
+      const runStep = async (node: StepNode): Promise<StepOutcome> => {
+        const outcome = await this.runStep(workflow, node, workflowId, input, state, stop.signal, keeper);
+        if (outcome !== 'done' && outcome !== 'cancelled' && firstFailure === undefined) firstFailure = outcome;
+        return outcome === 'done' || outcome === 'cancelled' ? outcome : 'failed';
+      };
+      await scheduleGraph({ graph, done: committed, concurrency: run.concurrency, failFast: run.failFast, signal: stop.signal, runStep });
+
+      const status: RunStatus =
+        firstFailure !== undefined || leaseLost ? 'failed' : graph.steps.every((s) => state.isDone(s.name)) ? 'completed' : 'cancelled';
+      const result: RunResult = {
+        workflowId,
+        workflowName: graph.workflowName,
+        status,
+        steps: state.results(),
+        ...(status === 'completed' ? { output: state.output(graph.finalStep) } : {}),
+        fingerprint,
+      };
+      if (status === 'completed') {
+        this.events.emit('run:completed', { workflowId, result });
+        return result;
+      }
+      if (status === 'cancelled') {
+        this.events.emit('run:cancelled', { workflowId, result });
+        throw new WorkflowCancelledError(result);
+      }
+      const cause = firstFailure ?? new LeaseLostError(workflowId);
+      this.events.emit('run:failed', { workflowId, result, error: cause });
+      throw new WorkflowFailedError(result, cause);
+    } finally {
+      cancelSignal.removeEventListener('abort', onCancel);
+      await keeper.release();
+    }
+  }
+
+  /** Marks committed steps restored, loading only the outputs still needed: dependencies of steps to run, and the final step. */
+  private async restore(graph: StepGraph, workflowId: string, committed: ReadonlySet<string>, state: RunState, concurrency: number): Promise<void> {
+    const needed = new Set<string>();
+    for (const node of graph.steps) {
+      if (committed.has(node.name)) continue;
+      for (const dep of node.after) if (committed.has(dep)) needed.add(dep);
+    }
+    if (committed.has(graph.finalStep)) needed.add(graph.finalStep);
+    const queue = [...needed];
+    const load = async (): Promise<void> => {
+      for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
+        const checkpoint = await this.storage.readCheckpoint(workflowId, name);
+        let value: unknown;
+        try {
+          value = decodeValue(checkpoint.output);
+        } catch (error) {
+          if (!(error instanceof UnencodableValue)) throw error;
+          throw new CheckpointCorruptedError(workflowId, `checkpoint of step '${name}'`, error.message, { cause: error });
+        }
+        state.restore(name, { value });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, load));
+    for (const node of graph.steps) {
+      if (!committed.has(node.name)) continue;
+      if (!needed.has(node.name)) state.restore(node.name);
+      this.events.emit('step:restored', { workflowId, step: node.name });
+    }
+  }
+
+  /** One step: attempts, then encode and commit. Returns 'done', 'cancelled', or the failure. */
+  private async runStep(
+    workflow: object,
+    node: StepNode,
+    workflowId: string,
+    input: unknown,
+    state: RunState,
+    signal: AbortSignal,
+    keeper: LeaseKeeper,
+  ): Promise<'done' | 'cancelled' | StepFailedError> {
+    const dependencies = new Map(node.after.map((d) => [d, state.output(d)] as const));
+    const method = (workflow as Record<string | symbol, (ctx: unknown) => unknown>)[node.method];
+    const startedAt = Date.now();
+    const outcome = await runAttempts(workflowId, node, signal, this.events, (attempt, attemptSignal) =>
+      method.call(workflow, createStepContext({ workflowId, step: node.name, attempt, signal: attemptSignal, input, dependencies })),
+    );
+    if (outcome.kind === 'cancelled') {
+      state.abandon(node.name, outcome.attempts);
+      return 'cancelled';
+    }
+    if (outcome.kind === 'failed') return this.failStep(state, workflowId, node, outcome.error, outcome.attempts);
+
+    let encoded;
+    try {
+      encoded = encodeValue(outcome.output);
+    } catch (error) {
+      if (!(error instanceof UnencodableValue)) throw error;
+      return this.failStep(state, workflowId, node, new CheckpointSerializationError(workflowId, node.name, error.path, error.reason), outcome.attempts);
+    }
+    try {
+      await this.storage.commit(
+        workflowId,
+        { formatVersion: 1, step: node.name, status: 'completed', attempts: outcome.attempts, committedAt: new Date().toISOString(), output: encoded },
+        keeper.lease,
+      );
+    } catch (error) {
+      return this.failStep(state, workflowId, node, error, outcome.attempts);
+    }
+    state.complete(node.name, outcome.output, outcome.attempts);
+    this.events.emit('step:committed', { workflowId, step: node.name, attempts: outcome.attempts, durationMs: Date.now() - startedAt });
+    return 'done';
+  }
+
+  private failStep(state: RunState, workflowId: string, node: StepNode, error: unknown, attempts: number): StepFailedError {
+    state.fail(node.name, error, attempts);
+    return new StepFailedError(workflowId, node.name, attempts, error);
+  }
+
+  private reportListenerError(event: WorkflowEventName, error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    if (this.options.logger) this.options.logger.error(`waymark: a '${event}' listener threw: ${message}`, { event, error });
+    else process.emitWarning(`a '${event}' listener threw: ${message}`, { code: 'WAYMARK_LISTENER_ERROR' });
+  }
+}
+
+async function computeFingerprint(strategy: FingerprintStrategy, input: unknown, workflowId: string): Promise<string> {
+  const fingerprint: unknown = await strategy.fingerprint(input);
+  if (typeof fingerprint !== 'string' || fingerprint.length === 0) {
+    throw new InvalidOptionError(`fingerprint strategy result for workflow '${workflowId}'`, fingerprint, 'a non-empty string');
+  }
+  return fingerprint;
+}

@@ -1,0 +1,47 @@
+/**
+ * The one interface every storage provider implements. Providers only persist: they never decide
+ * what a changed input or a missing checkpoint means; the runner does.
+ *
+ * Each workflow id is its own namespace: no operation on one id ever reads, writes or deletes
+ * another's data, whatever prefix they share.
+ */
+import type { Checkpoint, Lease, LeaseAttempt, StoredWorkflow, WorkflowRecord } from './records';
+
+export interface CheckpointStorage {
+  /**
+   * The workflow's record and the names of its committed steps, without any output (so resume cost
+   * does not grow with step count). Undefined when nothing is stored for the id.
+   */
+  load(workflowId: string): Promise<StoredWorkflow | undefined>;
+
+  /** One committed checkpoint in full. Throws `CheckpointCorruptedError` if it cannot be parsed, `StorageError` if it is missing. */
+  readCheckpoint(workflowId: string, step: string): Promise<Checkpoint>;
+
+  /**
+   * Writes the workflow's record conditionally: `expectedVersion` null means "only if there is none",
+   * a string means "only if the stored version is still this one". Returns the new version; throws
+   * `RecordConflictError` when the condition fails, `LeaseLostError` when `lease` is no longer held.
+   */
+  writeRecord(workflowId: string, record: WorkflowRecord, expectedVersion: string | null, lease?: Lease): Promise<string>;
+
+  /**
+   * Stores a checkpoint atomically: after a crash it is either whole or absent. When `lease` is
+   * given the write is fenced: it throws `LeaseLostError` instead of writing if the lease is lost.
+   */
+  commit(workflowId: string, checkpoint: Checkpoint, lease?: Lease): Promise<void>;
+
+  /** Deletes the workflow's record and checkpoints (not its lease), exactly that id's and nothing else. */
+  clear(workflowId: string, lease?: Lease): Promise<void>;
+
+  /** Ids of the workflows that have stored data, sorted. */
+  list(): Promise<string[]>;
+
+  /** Takes the workflow's lease for `ttlMs` unless a live owner holds it (an expired or dead one is taken over). */
+  acquireLease(workflowId: string, owner: string, ttlMs: number): Promise<LeaseAttempt>;
+
+  /** Extends a held lease by `ttlMs`; undefined when it was lost (expired and taken, or cleared). */
+  renewLease(lease: Lease, ttlMs: number): Promise<Lease | undefined>;
+
+  /** Gives up a held lease; leaves nothing behind. A lease already lost is ignored. */
+  releaseLease(lease: Lease): Promise<void>;
+}

@@ -1,0 +1,189 @@
+/**
+ * Checkpoints as files under one directory, safe against crashes and against ids that try to escape it.
+ *
+ * Layout (every name encoded with `encodeSegment`, so it is one safe path segment):
+ * ```
+ * <directory>/workflows/<workflow id>/record.json
+ * <directory>/workflows/<workflow id>/steps/<step>.json
+ * <directory>/locks/<workflow id>/<generation>.lock
+ * <directory>/trash/                      (cleared workflows, deleted at once)
+ * ```
+ */
+import { randomUUID } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { CheckpointCorruptedError, InvalidOptionError, InvalidWorkflowIdError, LeaseLostError, RecordConflictError, StorageError } from '../../errors';
+import { assertWorkflowId, decodeSegment, encodeSegment } from '../../workflow-id';
+import type { CheckpointStorage } from '../checkpoint-storage';
+import type { Checkpoint, Lease, LeaseAttempt, StoredWorkflow, WorkflowRecord } from '../records';
+import { parseCheckpoint, parseRecordFile, type RecordFile } from '../record-format';
+import { createFileExclusive, errno, writeFileAtomic } from './atomic-file';
+import { FileLock } from './file-lock';
+
+/** Options of {@link FileStorage}. */
+export interface FileStorageOptions {
+  /** Root directory; created on first write. */
+  readonly directory: string;
+}
+
+/** Longest encoded name that still fits a file name (255 bytes) with room for suffixes. */
+const MAX_SEGMENT = 240;
+
+/** Stores each workflow in its own directory; writes are atomic (temp file, fsync, rename, directory fsync). */
+export class FileStorage implements CheckpointStorage {
+  /** Absolute root directory. */
+  readonly directory: string;
+  private readonly locks: FileLock;
+
+  constructor(options: FileStorageOptions) {
+    if (typeof options?.directory !== 'string' || options.directory.length === 0) {
+      throw new InvalidOptionError('FileStorage directory', options?.directory, 'a non-empty path');
+    }
+    this.directory = resolve(options.directory);
+    this.locks = new FileLock((id) => join(this.directory, 'locks', this.segment(id)));
+  }
+
+  async load(workflowId: string): Promise<StoredWorkflow | undefined> {
+    const dir = this.workflowDir(workflowId);
+    const recordPath = join(dir, 'record.json');
+    const [recordText, names] = await Promise.all([
+      this.io(workflowId, 'load', recordPath, () => readIfExists(recordPath)),
+      this.io(workflowId, 'load', join(dir, 'steps'), () => readdirIfExists(join(dir, 'steps'))),
+    ]);
+    const committedSteps = names.filter((n) => n.endsWith('.json')).flatMap((n) => decodeSegment(n.slice(0, -5)) ?? []);
+    if (recordText === undefined && committedSteps.length === 0) return undefined;
+    const file = recordText === undefined ? undefined : parseRecordFile(workflowId, recordPath, recordText);
+    return { record: file?.record, recordVersion: file === undefined ? undefined : String(file.revision), committedSteps };
+  }
+
+  async readCheckpoint(workflowId: string, step: string): Promise<Checkpoint> {
+    const path = this.stepPath(workflowId, step);
+    let text: string;
+    try {
+      text = await fs.readFile(path, 'utf8');
+    } catch (error) {
+      throw new StorageError(workflowId, 'read checkpoint', error, step, path);
+    }
+    return parseCheckpoint(workflowId, step, path, text);
+  }
+
+  async writeRecord(workflowId: string, record: WorkflowRecord, expectedVersion: string | null, lease?: Lease): Promise<string> {
+    const dir = this.workflowDir(workflowId);
+    const path = join(dir, 'record.json');
+    await this.fence(workflowId, lease);
+    return this.io(workflowId, 'write record', path, async () => {
+      await fs.mkdir(dir, { recursive: true });
+      if (expectedVersion === null) {
+        const file: RecordFile = { revision: 1, record };
+        if (!(await createFileExclusive(path, JSON.stringify(file)))) throw new RecordConflictError(workflowId, path);
+        return '1';
+      }
+      const current = await readIfExists(path);
+      const currentRevision = current === undefined ? undefined : String(parseRecordFile(workflowId, path, current).revision);
+      if (currentRevision !== expectedVersion) throw new RecordConflictError(workflowId, path);
+      const file: RecordFile = { revision: Number(expectedVersion) + 1, record };
+      await writeFileAtomic(path, JSON.stringify(file));
+      return String(file.revision);
+    });
+  }
+
+  async commit(workflowId: string, checkpoint: Checkpoint, lease?: Lease): Promise<void> {
+    const path = this.stepPath(workflowId, checkpoint.step);
+    await this.fence(workflowId, lease, checkpoint.step);
+    await this.io(
+      workflowId,
+      'commit',
+      path,
+      async () => {
+        await fs.mkdir(join(this.workflowDir(workflowId), 'steps'), { recursive: true });
+        await writeFileAtomic(path, JSON.stringify(checkpoint));
+      },
+      checkpoint.step,
+    );
+  }
+
+  async clear(workflowId: string, lease?: Lease): Promise<void> {
+    const dir = this.workflowDir(workflowId);
+    await this.fence(workflowId, lease);
+    // Renaming the directory away is one atomic step: a concurrent writer either lands before it
+    // (and is cleared) or fails on the vanished directory; there is no check-then-delete window.
+    const trash = join(this.directory, 'trash', `${this.segment(workflowId)}.${randomUUID()}`);
+    await this.io(workflowId, 'clear', dir, async () => {
+      await fs.mkdir(join(this.directory, 'trash'), { recursive: true });
+      try {
+        await fs.rename(dir, trash);
+      } catch (error) {
+        if (errno(error) === 'ENOENT') return;
+        throw error;
+      }
+      await fs.rm(trash, { recursive: true, force: true });
+    });
+  }
+
+  async list(): Promise<string[]> {
+    const names = await this.io('*', 'list', this.directory, () => readdirIfExists(join(this.directory, 'workflows')));
+    return names.flatMap((n) => decodeSegment(n) ?? []).sort();
+  }
+
+  async acquireLease(workflowId: string, owner: string, ttlMs: number): Promise<LeaseAttempt> {
+    this.segment(workflowId);
+    return this.io(workflowId, 'acquire lease', join(this.directory, 'locks'), () => this.locks.acquire(workflowId, owner, ttlMs));
+  }
+
+  async renewLease(lease: Lease, ttlMs: number): Promise<Lease | undefined> {
+    return this.io(lease.workflowId, 'renew lease', join(this.directory, 'locks'), () => this.locks.renew(lease, ttlMs));
+  }
+
+  async releaseLease(lease: Lease): Promise<void> {
+    await this.io(lease.workflowId, 'release lease', join(this.directory, 'locks'), () => this.locks.release(lease));
+  }
+
+  private async fence(workflowId: string, lease: Lease | undefined, step?: string): Promise<void> {
+    if (lease === undefined) return;
+    const held = await this.io(workflowId, 'check lease', join(this.directory, 'locks'), () => this.locks.holds(lease), step);
+    if (!held) throw new LeaseLostError(workflowId, step);
+  }
+
+  private segment(name: string): string {
+    assertWorkflowId(name);
+    const segment = encodeSegment(name);
+    if (segment.length > MAX_SEGMENT) throw new InvalidWorkflowIdError(name, `its file-name encoding is ${segment.length} bytes; FileStorage allows ${MAX_SEGMENT}`);
+    return segment;
+  }
+
+  private workflowDir(workflowId: string): string {
+    return join(this.directory, 'workflows', this.segment(workflowId));
+  }
+
+  private stepPath(workflowId: string, step: string): string {
+    return join(this.workflowDir(workflowId), 'steps', `${encodeSegment(step)}.json`);
+  }
+
+  /** Runs an fs operation, wrapping unexpected errors in StorageError; waymark errors pass through. */
+  private async io<T>(workflowId: string, operation: string, location: string, run: () => Promise<T>, step?: string): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      if (error instanceof RecordConflictError || error instanceof CheckpointCorruptedError || error instanceof LeaseLostError) throw error;
+      throw new StorageError(workflowId, operation, error, step, location);
+    }
+  }
+}
+
+async function readIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await fs.readFile(path, 'utf8');
+  } catch (error) {
+    if (errno(error) === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+async function readdirIfExists(path: string): Promise<string[]> {
+  try {
+    return await fs.readdir(path);
+  } catch (error) {
+    if (errno(error) === 'ENOENT') return [];
+    throw error;
+  }
+}

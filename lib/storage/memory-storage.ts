@@ -1,0 +1,110 @@
+/**
+ * In-process storage: the default. Data lives as long as the object; leases exclude runs within
+ * this process only.
+ */
+import { CheckpointCorruptedError, LeaseLostError, RecordConflictError, StorageError } from '../errors';
+import { assertWorkflowId } from '../workflow-id';
+import type { CheckpointStorage } from './checkpoint-storage';
+import { newLeaseToken } from './lease-owner';
+import type { Checkpoint, Lease, LeaseAttempt, StoredWorkflow, WorkflowRecord } from './records';
+
+interface Entry {
+  record?: string;
+  version: number;
+  checkpoints: Map<string, string>;
+}
+
+/** Keeps records and checkpoints in memory, serialised as JSON so nothing stored aliases a live object. */
+export class MemoryStorage implements CheckpointStorage {
+  private readonly entries = new Map<string, Entry>();
+  private readonly leases = new Map<string, Lease>();
+
+  async load(workflowId: string): Promise<StoredWorkflow | undefined> {
+    assertWorkflowId(workflowId);
+    const entry = this.entries.get(workflowId);
+    if (!entry) return undefined;
+    return {
+      record: entry.record === undefined ? undefined : this.parse(workflowId, 'record', entry.record),
+      recordVersion: entry.record === undefined ? undefined : String(entry.version),
+      committedSteps: [...entry.checkpoints.keys()],
+    };
+  }
+
+  async readCheckpoint(workflowId: string, step: string): Promise<Checkpoint> {
+    assertWorkflowId(workflowId);
+    const text = this.entries.get(workflowId)?.checkpoints.get(step);
+    if (text === undefined) throw new StorageError(workflowId, 'read checkpoint', new Error('no such checkpoint'), step, `memory:${step}`);
+    return this.parse(workflowId, `checkpoint ${step}`, text);
+  }
+
+  async writeRecord(workflowId: string, record: WorkflowRecord, expectedVersion: string | null, lease?: Lease): Promise<string> {
+    assertWorkflowId(workflowId);
+    this.fence(workflowId, lease);
+    const entry = this.entry(workflowId);
+    const current = entry.record === undefined ? null : String(entry.version);
+    if (current !== expectedVersion) throw new RecordConflictError(workflowId, 'memory:record');
+    entry.record = JSON.stringify(record);
+    entry.version += 1;
+    return String(entry.version);
+  }
+
+  async commit(workflowId: string, checkpoint: Checkpoint, lease?: Lease): Promise<void> {
+    assertWorkflowId(workflowId);
+    this.fence(workflowId, lease, checkpoint.step);
+    this.entry(workflowId).checkpoints.set(checkpoint.step, JSON.stringify(checkpoint));
+  }
+
+  async clear(workflowId: string, lease?: Lease): Promise<void> {
+    assertWorkflowId(workflowId);
+    this.fence(workflowId, lease);
+    this.entries.delete(workflowId);
+  }
+
+  async list(): Promise<string[]> {
+    return [...this.entries.keys()].sort();
+  }
+
+  async acquireLease(workflowId: string, owner: string, ttlMs: number): Promise<LeaseAttempt> {
+    assertWorkflowId(workflowId);
+    const held = this.leases.get(workflowId);
+    if (held && held.expiresAt > Date.now()) return { acquired: false, holder: held.owner, expiresAt: held.expiresAt };
+    const lease: Lease = { workflowId, owner, token: newLeaseToken(), expiresAt: Date.now() + ttlMs };
+    this.leases.set(workflowId, lease);
+    return { acquired: true, lease };
+  }
+
+  async renewLease(lease: Lease, ttlMs: number): Promise<Lease | undefined> {
+    // An expired lease nobody took over is still ours to renew; one taken over is lost.
+    if (this.leases.get(lease.workflowId)?.token !== lease.token) return undefined;
+    const renewed = { ...lease, expiresAt: Date.now() + ttlMs };
+    this.leases.set(lease.workflowId, renewed);
+    return renewed;
+  }
+
+  async releaseLease(lease: Lease): Promise<void> {
+    if (this.leases.get(lease.workflowId)?.token === lease.token) this.leases.delete(lease.workflowId);
+  }
+
+  private holds(lease: Lease): boolean {
+    const held = this.leases.get(lease.workflowId);
+    return held !== undefined && held.token === lease.token && held.expiresAt > Date.now();
+  }
+
+  private fence(workflowId: string, lease: Lease | undefined, step?: string): void {
+    if (lease && !this.holds(lease)) throw new LeaseLostError(workflowId, step);
+  }
+
+  private entry(workflowId: string): Entry {
+    let entry = this.entries.get(workflowId);
+    if (!entry) this.entries.set(workflowId, (entry = { version: 0, checkpoints: new Map() }));
+    return entry;
+  }
+
+  private parse<T>(workflowId: string, what: string, text: string): T {
+    try {
+      return JSON.parse(text) as T;
+    } catch (error) {
+      throw new CheckpointCorruptedError(workflowId, `memory:${what}`, 'invalid JSON', { cause: error });
+    }
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * Parsing stored records and checkpoints, for providers that keep them as JSON text: anything that
+ * does not parse or has the wrong shape is a {@link CheckpointCorruptedError} naming its location,
+ * never "not done" and never a raw SyntaxError.
+ */
+import { CheckpointCorruptedError } from '../errors';
+import type { Checkpoint, WorkflowRecord } from './records';
+
+/** A record with the revision that conditional replaces compare. */
+export interface RecordFile {
+  readonly revision: number;
+  readonly record: WorkflowRecord;
+}
+
+function parseJson(workflowId: string, location: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new CheckpointCorruptedError(workflowId, location, `not valid JSON (${(error as Error).message})`, { cause: error });
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** Parses and checks a stored checkpoint of `step`. */
+export function parseCheckpoint(workflowId: string, step: string, location: string, text: string): Checkpoint {
+  const value = parseJson(workflowId, location, text);
+  if (!isObject(value) || value.formatVersion !== 1 || value.status !== 'completed' || !('output' in value) || typeof value.attempts !== 'number') {
+    throw new CheckpointCorruptedError(workflowId, location, 'not a checkpoint (missing formatVersion, status, attempts or output)');
+  }
+  if (value.step !== step) throw new CheckpointCorruptedError(workflowId, location, `holds step '${String(value.step)}', expected '${step}'`);
+  return value as unknown as Checkpoint;
+}
+
+/** Parses and checks a workflow record. */
+export function parseRecord(workflowId: string, location: string, value: unknown): WorkflowRecord {
+  if (!isObject(value) || value.formatVersion !== 1 || typeof value.fingerprint !== 'string' || !Array.isArray(value.steps)) {
+    throw new CheckpointCorruptedError(workflowId, location, 'not a workflow record (missing formatVersion, fingerprint or steps)');
+  }
+  return value as unknown as WorkflowRecord;
+}
+
+/** Parses a `{ revision, record }` file. */
+export function parseRecordFile(workflowId: string, location: string, text: string): RecordFile {
+  const value = parseJson(workflowId, location, text);
+  if (!isObject(value) || typeof value.revision !== 'number') throw new CheckpointCorruptedError(workflowId, location, 'not a record file (missing revision)');
+  return { revision: value.revision, record: parseRecord(workflowId, location, value.record) };
+}
+
+/** Parses a bare record (providers that version records outside the body, e.g. by ETag). */
+export function parseRecordText(workflowId: string, location: string, text: string): WorkflowRecord {
+  return parseRecord(workflowId, location, parseJson(workflowId, location, text));
+}

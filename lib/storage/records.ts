@@ -1,0 +1,64 @@
+/**
+ * The data a storage provider persists. Providers store these as they are; the runner alone decides
+ * what they mean.
+ */
+import type { EncodedValue } from '../checkpoint-codec';
+
+/** One step of a stored graph definition. */
+export interface StoredStep {
+  readonly name: string;
+  readonly after: readonly string[];
+}
+
+/** The per-workflow record stored beside the checkpoints: input fingerprint and graph definition. */
+export interface WorkflowRecord {
+  readonly formatVersion: 1;
+  readonly workflowId: string;
+  readonly workflowName: string;
+  /** Fingerprint of the input of the latest run. */
+  readonly fingerprint: string;
+  /** The step graph the checkpoints were committed under. */
+  readonly steps: readonly StoredStep[];
+  /** ISO time of the last write. */
+  readonly updatedAt: string;
+}
+
+/** A committed step: written once, after the step's successful attempt. */
+export interface Checkpoint {
+  readonly formatVersion: 1;
+  readonly step: string;
+  /** Always `'completed'`: stored explicitly so an `undefined` output still means done. */
+  readonly status: 'completed';
+  /** Attempts the step took, the successful one included. */
+  readonly attempts: number;
+  /** ISO time of the commit. */
+  readonly committedAt: string;
+  /** The step's output, encoded by the checkpoint codec. */
+  readonly output: EncodedValue;
+}
+
+/** What {@link CheckpointStorage.load} returns: the record and which steps are committed, no outputs. */
+export interface StoredWorkflow {
+  /** The record, or undefined when checkpoints exist without one (an interrupted first write). */
+  readonly record?: WorkflowRecord;
+  /** Opaque version of the record for conditional replace (ETag, revision); undefined when there is no record. */
+  readonly recordVersion?: string;
+  /** Names of committed steps. */
+  readonly committedSteps: readonly string[];
+}
+
+/** Exclusive right to run one workflow id, held until `expiresAt` unless renewed. */
+export interface Lease {
+  readonly workflowId: string;
+  /** Who holds it, for messages (e.g. `pid 4242 on host-a`). */
+  readonly owner: string;
+  /** Unique per acquisition; fencing compares it. */
+  readonly token: string;
+  /** Epoch ms after which another owner may take the lease over. */
+  readonly expiresAt: number;
+}
+
+/** Result of {@link CheckpointStorage.acquireLease}. */
+export type LeaseAttempt =
+  | { readonly acquired: true; readonly lease: Lease }
+  | { readonly acquired: false; readonly holder: string; readonly expiresAt: number };
