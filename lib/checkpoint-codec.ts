@@ -9,6 +9,8 @@
  * cycles) is rejected with the path to it: a value that would come back different is never stored.
  */
 
+import { setOwn } from './own-property';
+
 /** JSON text-safe encoding of a step output. */
 export type EncodedValue = null | boolean | number | string | EncodedValue[] | { [key: string]: EncodedValue };
 
@@ -84,7 +86,7 @@ function encodeObject(object: object, path: string, ancestors: Set<object>): Enc
   if (Object.getOwnPropertySymbols(object).length > 0) throw new UnencodableValue(path, 'symbol-keyed properties cannot be stored');
   const out: { [key: string]: EncodedValue } = {};
   for (const key of Object.keys(object)) {
-    out[key] = encode((object as Record<string, unknown>)[key], `${path}.${key}`, ancestors);
+    setOwn(out, key, encode((object as Record<string, unknown>)[key], `${path}.${key}`, ancestors));
   }
   return TAG in out ? tagged('object', out) : out;
 }
@@ -95,7 +97,7 @@ export function decodeValue(encoded: EncodedValue, path = 'output'): unknown {
   if (Array.isArray(encoded)) return encoded.map((item, i) => decodeValue(item, `${path}[${i}]`));
   if (!(TAG in encoded)) {
     const out: Record<string, unknown> = {};
-    for (const [key, child] of Object.entries(encoded)) out[key] = decodeValue(child, `${path}.${key}`);
+    for (const [key, child] of Object.entries(encoded)) setOwn(out, key, decodeValue(child, `${path}.${key}`));
     return out;
   }
   const v = encoded.v;
@@ -118,7 +120,7 @@ export function decodeValue(encoded: EncodedValue, path = 'output'): unknown {
       return new Set((v as EncodedValue[]).map((item, i) => decodeValue(item, `${path}.<item ${i}>`)));
     case 'object': {
       const out: Record<string, unknown> = {};
-      for (const [key, child] of Object.entries(v as Record<string, EncodedValue>)) out[key] = decodeValue(child, `${path}.${key}`);
+      for (const [key, child] of Object.entries(v as Record<string, EncodedValue>)) setOwn(out, key, decodeValue(child, `${path}.${key}`));
       return out;
     }
     default:

@@ -1,6 +1,7 @@
 /**
  * Dotted paths that select parts of an input: `requestId`, `meta.receivedAt`, `items[*].ts`, `rows[0]`.
  */
+import { setOwn } from '../own-property';
 import { InvalidFingerprintPathError } from '../errors';
 import type { JsonValue } from './json-data';
 
@@ -62,7 +63,7 @@ function omit(value: JsonValue, paths: Paths): JsonValue | typeof OMIT {
     const out: { [key: string]: JsonValue } = {};
     for (const [key, child] of Object.entries(value)) {
       const kept = omit(child, matching(paths, key));
-      if (kept !== OMIT) out[key] = kept;
+      if (kept !== OMIT) setOwn(out, key, kept);
     }
     return out;
   }
@@ -89,7 +90,7 @@ export function pickPaths(value: JsonValue, paths: Paths): JsonValue | undefined
       const sub = matching(paths, key);
       if (sub.length === 0) continue;
       const picked = pickPaths(child, sub);
-      if (picked !== undefined) out[key] = picked;
+      if (picked !== undefined) setOwn(out, key, picked);
     }
     return out;
   }

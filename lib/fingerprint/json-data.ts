@@ -4,6 +4,7 @@
  * Fingerprints must never depend on `String()` or `inspect()` of a value: anything JSON cannot
  * say exactly is rejected, naming the path.
  */
+import { setOwn } from '../own-property';
 import { UnfingerprintableInputError } from '../errors';
 
 /** A plain JSON value. */
@@ -68,7 +69,7 @@ function copy(value: unknown, path: string, ancestors: Set<object>): JsonValue {
     for (const key of Object.keys(object)) {
       const child = (object as Record<string, unknown>)[key];
       if (child === undefined) continue;
-      out[key] = copy(child, childPath(path, key), ancestors);
+      setOwn(out, key, copy(child, childPath(path, key), ancestors));
     }
     return out;
   } finally {

@@ -1,0 +1,8 @@
+/**
+ * Sets an own, enumerable data property, whatever the key. Plain assignment `out[key] = v` with the key
+ * `__proto__` (which JSON.parse produces as an ordinary key) would set the prototype instead and
+ * silently drop the data.
+ */
+export function setOwn<T>(target: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}

@@ -1,0 +1,4 @@
+/**
+ * `waymark/testing`: helpers for users' own specs.
+ */
+export { describeStorageContract, sampleCheckpoint, sampleRecord, type StorageFixture, type StorageContractOptions } from './storage-contract';

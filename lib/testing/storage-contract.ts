@@ -1,0 +1,204 @@
+/**
+ * The behaviour every {@link CheckpointStorage} must have, as a mocha suite any provider's spec can
+ * run: `describeStorageContract('MyStorage', async () => ({ storage: new MyStorage(...) }))`.
+ *
+ * Uses mocha's global `describe`/`it` and Node's `assert`, so it needs no assertion library.
+ */
+import assert from 'node:assert/strict';
+import { InvalidWorkflowIdError, LeaseLostError, RecordConflictError, StorageError } from '../errors';
+import type { CheckpointStorage } from '../storage/checkpoint-storage';
+import type { Checkpoint, WorkflowRecord } from '../storage/records';
+
+/** A storage under test and how to dispose of it. */
+export interface StorageFixture {
+  readonly storage: CheckpointStorage;
+  readonly cleanup?: () => Promise<void>;
+}
+
+/** Options of the contract suite. */
+export interface StorageContractOptions {
+  /** Longest id the provider accepts, if shorter than the runner's 200 characters. */
+  readonly maxIdLength?: number;
+}
+
+/** A record for contract tests. */
+export function sampleRecord(workflowId: string, fingerprint = 'f'.repeat(64)): WorkflowRecord {
+  return { formatVersion: 1, workflowId, workflowName: 'Sample', fingerprint, steps: [{ name: 'a', after: [] }], updatedAt: new Date(0).toISOString() };
+}
+
+/** A checkpoint for contract tests. */
+export function sampleCheckpoint(step: string, output: Checkpoint['output'] = { value: step }): Checkpoint {
+  return { formatVersion: 1, step, status: 'completed', attempts: 1, committedAt: new Date(0).toISOString(), output };
+}
+
+async function expectRejects(promise: Promise<unknown>, type: abstract new (...args: never[]) => Error): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof type, `expected ${type.name}, got ${String(error)}`);
+    return error;
+  }
+  assert.fail(`expected ${type.name}, but it resolved`);
+}
+
+/** Registers the contract suite for one provider. `create` is called before each test. */
+export function describeStorageContract(name: string, create: () => Promise<StorageFixture>, options: StorageContractOptions = {}): void {
+  describe(`CheckpointStorage contract: ${name}`, function () {
+    let fixture: StorageFixture;
+    let storage: CheckpointStorage;
+    beforeEach(async () => {
+      fixture = await create();
+      storage = fixture.storage;
+    });
+    afterEach(async () => fixture.cleanup?.());
+
+    describe('records and checkpoints', () => {
+      it('loads nothing for an unknown workflow id', async () => {
+        assert.equal(await storage.load('never-written'), undefined);
+      });
+
+      it('creates a record only once, then replaces it only from the current version', async () => {
+        const v1 = await storage.writeRecord('job', sampleRecord('job', 'a'.repeat(64)), null);
+        await expectRejects(storage.writeRecord('job', sampleRecord('job'), null), RecordConflictError);
+        const v2 = await storage.writeRecord('job', sampleRecord('job', 'b'.repeat(64)), v1);
+        assert.notEqual(v2, v1);
+        await expectRejects(storage.writeRecord('job', sampleRecord('job', 'c'.repeat(64)), v1), RecordConflictError);
+        const loaded = await storage.load('job');
+        assert.equal(loaded?.record?.fingerprint, 'b'.repeat(64));
+        assert.equal(loaded?.recordVersion, v2);
+      });
+
+      it('lists committed steps without outputs and reads each checkpoint whole', async () => {
+        await storage.writeRecord('job', sampleRecord('job'), null);
+        await storage.commit('job', sampleCheckpoint('extract', { rows: [1, 2, 3] }));
+        await storage.commit('job', sampleCheckpoint('transform', { $wm: 'undefined' }));
+        const loaded = await storage.load('job');
+        assert.deepEqual([...(loaded?.committedSteps ?? [])].sort(), ['extract', 'transform']);
+        assert.deepEqual(await storage.readCheckpoint('job', 'extract'), sampleCheckpoint('extract', { rows: [1, 2, 3] }));
+        assert.deepEqual((await storage.readCheckpoint('job', 'transform')).output, { $wm: 'undefined' });
+      });
+
+      it('keeps steps whose names need encoding apart', async () => {
+        const names = ['a', 'A', 'a.b', 'a/b', '../up', 'ü', '%41'];
+        for (const step of names) await storage.commit('job', sampleCheckpoint(step, step));
+        const loaded = await storage.load('job');
+        assert.deepEqual([...(loaded?.committedSteps ?? [])].sort(), [...names].sort());
+        for (const step of names) assert.equal((await storage.readCheckpoint('job', step)).output, step);
+      });
+
+      it('overwrites a checkpoint committed again', async () => {
+        await storage.commit('job', sampleCheckpoint('s', 1));
+        await storage.commit('job', sampleCheckpoint('s', 2));
+        assert.equal((await storage.readCheckpoint('job', 's')).output, 2);
+      });
+
+      it('reports a missing checkpoint as a StorageError, not as a value', async () => {
+        await storage.commit('job', sampleCheckpoint('s'));
+        await expectRejects(storage.readCheckpoint('job', 'missing'), StorageError);
+      });
+    });
+
+    describe('namespaces', () => {
+      const siblings: [string, string][] = [
+        ['job-1', 'job-10'],
+        ['a', 'a-b'],
+        ['a', 'a/b'],
+        ['a', 'a.b'],
+        ['a', 'A'],
+        ['x', '%78'],
+      ];
+      for (const [id, sibling] of siblings) {
+        it(`clear('${id}') leaves '${sibling}' whole (and the other way round)`, async () => {
+          for (const w of [id, sibling]) {
+            await storage.writeRecord(w, sampleRecord(w), null);
+            await storage.commit(w, sampleCheckpoint('s', w));
+          }
+          await storage.clear(id);
+          assert.equal(await storage.load(id), undefined);
+          assert.equal((await storage.readCheckpoint(sibling, 's')).output, sibling);
+          assert.deepEqual(await storage.list(), [sibling]);
+          await storage.writeRecord(id, sampleRecord(id), null);
+          await storage.clear(sibling);
+          assert.deepEqual(await storage.list(), [id]);
+        });
+      }
+
+      it('stores ids that look like paths as plain names', async () => {
+        const ids = ['../escape', '/etc/passwd', 'a/../../b', '..', '.', 'C:\\x', 'ü-ñ-字'];
+        for (const id of ids) await storage.commit(id, sampleCheckpoint('s', id));
+        assert.deepEqual(await storage.list(), [...ids].sort());
+        for (const id of ids) assert.equal((await storage.readCheckpoint(id, 's')).output, id);
+      });
+
+      it('rejects empty, control-character and over-long ids with InvalidWorkflowIdError', async () => {
+        for (const id of ['', 'a\u0000b', 'line\nbreak', 'x'.repeat(1000)]) {
+          await expectRejects(storage.commit(id, sampleCheckpoint('s')), InvalidWorkflowIdError);
+          await expectRejects(storage.load(id), InvalidWorkflowIdError);
+        }
+        if (options.maxIdLength !== undefined) await expectRejects(storage.load('x'.repeat(options.maxIdLength + 1)), InvalidWorkflowIdError);
+        assert.deepEqual(await storage.list(), []);
+      });
+
+      it('clears an id that has nothing stored without error', async () => {
+        await storage.clear('nothing-here');
+        assert.equal(await storage.load('nothing-here'), undefined);
+      });
+    });
+
+    describe('leases', () => {
+      it('gives a lease to one owner at a time and names the holder to the others', async () => {
+        const first = await storage.acquireLease('job', 'owner-1', 60_000);
+        assert.ok(first.acquired);
+        const second = await storage.acquireLease('job', 'owner-2', 60_000);
+        assert.ok(!second.acquired);
+        assert.equal(second.holder, 'owner-1');
+        assert.ok(second.expiresAt > Date.now());
+        const other = await storage.acquireLease('job-2', 'owner-2', 60_000);
+        assert.ok(other.acquired, 'another workflow id is not blocked');
+      });
+
+      it('hands the lease on after release, and release leaves no data behind', async () => {
+        const first = await storage.acquireLease('job', 'owner-1', 60_000);
+        assert.ok(first.acquired);
+        await storage.releaseLease(first.lease);
+        assert.equal(await storage.load('job'), undefined);
+        assert.deepEqual(await storage.list(), []);
+        const second = await storage.acquireLease('job', 'owner-2', 60_000);
+        assert.ok(second.acquired);
+      });
+
+      it('lets exactly one of 20 concurrent acquirers win', async () => {
+        const attempts = await Promise.all(Array.from({ length: 20 }, (_, i) => storage.acquireLease('job', `owner-${i}`, 60_000)));
+        assert.equal(attempts.filter((a) => a.acquired).length, 1);
+      });
+
+      it('takes over an expired lease, and the old holder can no longer commit or renew', async () => {
+        const old = await storage.acquireLease('job', 'owner-1', 1);
+        assert.ok(old.acquired);
+        while (Date.now() <= old.lease.expiresAt) await new Promise((r) => setImmediate(r));
+        const taker = await storage.acquireLease('job', 'owner-2', 60_000);
+        assert.ok(taker.acquired, 'an expired lease is taken over');
+        await expectRejects(storage.commit('job', sampleCheckpoint('s'), old.lease), LeaseLostError);
+        assert.equal(await storage.renewLease(old.lease, 60_000), undefined);
+        assert.equal(await storage.load('job'), undefined, 'the fenced commit wrote nothing');
+        await storage.releaseLease(old.lease);
+        const third = await storage.acquireLease('job', 'owner-3', 60_000);
+        assert.ok(!third.acquired, "the old holder's release does not free the new holder's lease");
+        await storage.commit('job', sampleCheckpoint('s'), taker.lease);
+        assert.deepEqual((await storage.load('job'))?.committedSteps, ['s']);
+      });
+
+      it('renews a held lease', async () => {
+        const held = await storage.acquireLease('job', 'owner-1', 60_000);
+        assert.ok(held.acquired);
+        const renewed = await storage.renewLease(held.lease, 120_000);
+        assert.ok(renewed);
+        assert.ok(renewed.expiresAt > held.lease.expiresAt);
+        await storage.commit('job', sampleCheckpoint('s'), renewed);
+        await storage.writeRecord('job', sampleRecord('job'), null, renewed);
+        await storage.clear('job', renewed);
+        assert.equal(await storage.load('job'), undefined);
+      });
+    });
+  });
+}

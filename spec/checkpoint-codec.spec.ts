@@ -1,0 +1,87 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { decodeValue, encodeValue, UnencodableValue } from '../lib/checkpoint-codec';
+
+function roundTrip(value: unknown): unknown {
+  return decodeValue(JSON.parse(JSON.stringify(encodeValue(value))));
+}
+
+describe('checkpoint codec', () => {
+  it('round-trips Date, Map, Set, BigInt, Buffer, Uint8Array, undefined and nested values through JSON text', () => {
+    const value = {
+      when: new Date('2024-01-02T03:04:05.678Z'),
+      invalidDate: new Date(NaN),
+      byId: new Map<unknown, unknown>([[1, { a: new Set(['x']) }], ['k', undefined]]),
+      tags: new Set([1n, 'two']),
+      big: 12345678901234567890n,
+      buf: Buffer.from('héllo'),
+      bytes: new Uint8Array([0, 255, 7]),
+      missing: undefined,
+      list: [undefined, null, -0, NaN, Infinity, -Infinity, 1.5],
+      nested: { deeper: { $wm: 'not a tag', v: 1 } },
+    };
+    const back = roundTrip(value) as typeof value;
+    expect(back).to.deep.equal(value);
+    expect(Buffer.isBuffer(back.buf)).to.equal(true);
+    expect(Buffer.isBuffer(back.bytes)).to.equal(false);
+    expect(back.bytes).to.be.instanceOf(Uint8Array);
+    expect(Object.is(back.list[2], -0)).to.equal(true);
+    expect('missing' in back).to.equal(true);
+  });
+
+  it('round-trips a top-level undefined (a step that returned nothing)', () => {
+    expect(encodeValue(undefined)).to.deep.equal({ $wm: 'undefined' });
+    expect(roundTrip(undefined)).to.equal(undefined);
+  });
+
+  it('round-trips any JSON-like value built from the supported types (property)', () => {
+    const leaf = fc.oneof(
+      fc.string(),
+      fc.double(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.constant(undefined),
+      fc.bigInt(),
+      fc.date(),
+      fc.uint8Array().map((a) => Buffer.from(a)),
+      fc.uint8Array(),
+    );
+    const tree = fc.letrec((tie) => ({
+      node: fc.oneof({ depthSize: 'small' }, leaf, fc.array(tie('node')), fc.dictionary(fc.string(), tie('node'), { noNullPrototype: true }), fc.array(tie('node')).map((a) => new Set(a)), fc.array(fc.tuple(leaf, tie('node'))).map((e) => new Map(e))),
+    })).node;
+    fc.assert(fc.property(tree, (value) => {
+          expect(roundTrip(value)).to.deep.equal(value);
+        }), { numRuns: 300 });
+  });
+
+  const rejected: [string, unknown, string, string][] = [
+    ['a function', { a: { f: () => 1 } }, 'output.a.f', 'function'],
+    ['a symbol', [1, Symbol('s')], 'output[1]', 'symbol'],
+    ['a class instance', { user: new (class User { name = 'x'; })() }, 'output.user', 'instance of User'],
+    ['a RegExp', { r: /x/ }, 'output.r', 'RegExp'],
+    ['a Promise', { p: Promise.resolve(1) }, 'output.p', 'Promise'],
+    ['a Map value', new Map([['k', () => 1]]), 'output.<value 0>', 'function'],
+  ];
+  for (const [what, value, path, reason] of rejected) {
+    it(`rejects ${what}, naming the path ${path}`, () => {
+      try {
+        encodeValue(value);
+        expect.fail('should throw');
+      } catch (error) {
+        expect(error).to.be.instanceOf(UnencodableValue);
+        expect((error as UnencodableValue).path).to.equal(path);
+        expect((error as UnencodableValue).reason).to.contain(reason);
+      }
+    });
+  }
+
+  it('rejects a cycle instead of recursing forever', () => {
+    const a: Record<string, unknown> = {};
+    a.self = a;
+    expect(() => encodeValue(a)).to.throw(UnencodableValue, 'circular');
+  });
+
+  it('rejects an unknown tag when decoding', () => {
+    expect(() => decodeValue({ $wm: 'alien' })).to.throw(UnencodableValue, 'unknown tag');
+  });
+});

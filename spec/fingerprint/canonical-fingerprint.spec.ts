@@ -1,0 +1,127 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { InvalidFingerprintPathError, UnfingerprintableInputError } from '../../lib/errors';
+import { CanonicalFingerprint } from '../../lib/fingerprint';
+
+const plain = new CanonicalFingerprint();
+
+function shuffleKeys(value: unknown, seed: number): unknown {
+  if (Array.isArray(value)) return value.map((v, i) => shuffleKeys(v, seed + i));
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value);
+    const shuffled = entries.map((e, i) => [((i + 1) * 7919 * (seed + 3)) % 104729, e] as const).sort((a, b) => a[0] - b[0]).map(([, e]) => e);
+    return Object.fromEntries(shuffled.map(([k, v]) => [k, shuffleKeys(v, seed + 1)]));
+  }
+  return value;
+}
+
+const json = fc.jsonValue().filter((v) => v !== undefined);
+
+describe('CanonicalFingerprint', () => {
+  it('is SHA-256 hex of the RFC 8785 canonical form', () => {
+    const expected = createHash('sha256').update('{"10":1,"2":[1e+21,0.1,"€"],"a":true}').digest('hex');
+    expect(plain.fingerprint({ a: true, 2: [1e21, 0.1, '€'], 10: 1 })).to.equal(expected);
+  });
+
+  it('does not depend on key order (property)', () => {
+    fc.assert(fc.property(json, fc.nat(1000), (value, seed) => {
+          expect(plain.fingerprint(shuffleKeys(value, seed))).to.equal(plain.fingerprint(value));
+        }), { numRuns: 300 });
+  });
+
+  it('sees every change of a leaf (property)', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.integer()), fc.string(), fc.integer(), (obj, key, delta) => {
+        fc.pre(delta !== 0);
+        const changed = { ...obj, [key]: (obj[key] ?? 0) + delta };
+        expect(plain.fingerprint(changed)).not.to.equal(plain.fingerprint(obj));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('ignores excluded paths and nothing else (property)', () => {
+    const strategy = new CanonicalFingerprint({ exclude: ['requestId', 'meta.receivedAt', 'items[*].ts'] });
+    const input = fc.record({
+      customerId: fc.string(),
+      requestId: fc.uuid(),
+      meta: fc.record({ receivedAt: fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), source: fc.string() }),
+      items: fc.array(fc.record({ sku: fc.string(), ts: fc.integer() })),
+    });
+    fc.assert(
+      fc.property(input, input, (a, b) => {
+        const volatileOnly = { ...a, requestId: b.requestId, meta: { ...a.meta, receivedAt: b.meta.receivedAt }, items: a.items.map((it, i) => ({ ...it, ts: i })) };
+        expect(strategy.fingerprint(volatileOnly)).to.equal(strategy.fingerprint(a));
+        const realChange = { ...a, customerId: a.customerId + 'x' };
+        expect(strategy.fingerprint(realChange)).not.to.equal(strategy.fingerprint(a));
+        const sourceChange = { ...a, meta: { ...a.meta, source: a.meta.source + 'x' } };
+        expect(strategy.fingerprint(sourceChange)).not.to.equal(strategy.fingerprint(a));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('include keeps only the named paths', () => {
+    const strategy = new CanonicalFingerprint({ include: ['customerId', 'items[*].sku'] });
+    const a = { customerId: 'c', note: 'x', items: [{ sku: 's', qty: 1 }] };
+    expect(strategy.fingerprint({ ...a, note: 'y', items: [{ sku: 's', qty: 9 }] })).to.equal(strategy.fingerprint(a));
+    expect(strategy.fingerprint({ ...a, items: [{ sku: 't', qty: 1 }] })).not.to.equal(strategy.fingerprint(a));
+  });
+
+  it("keeps a '__proto__' key (as JSON.parse makes it) in the fingerprint", () => {
+    const withProto = JSON.parse('{"a":1,"__proto__":{"b":2}}');
+    expect(plain.fingerprint(withProto)).not.to.equal(plain.fingerprint({ a: 1 }));
+    expect(plain.fingerprint(withProto)).not.to.equal(plain.fingerprint(JSON.parse('{"a":1,"__proto__":{"b":3}}')));
+  });
+
+  it('treats an undefined property as absent, as JSON does', () => {
+    expect(plain.fingerprint({ a: 1, b: undefined })).to.equal(plain.fingerprint({ a: 1 }));
+  });
+
+  const bad: [string, unknown, string][] = [
+    ['a Map', { m: new Map() }, 'input.m'],
+    ['a Set', { s: [new Set()] }, 'input.s[0]'],
+    ['a BigInt', { n: 1n }, 'input.n'],
+    ['a function', { f: () => 1 }, 'input.f'],
+    ['a symbol', { s: Symbol('x') }, 'input.s'],
+    ['NaN', { x: NaN }, 'input.x'],
+    ['Infinity', { deep: { x: Infinity } }, 'input.deep.x'],
+    ['a top-level undefined', undefined, 'input'],
+    ['undefined in an array', { a: [1, undefined] }, 'input.a[1]'],
+    ['a Date', { at: new Date(0) }, 'input.at'],
+    ['a typed array', { b: new Uint8Array(1) }, 'input.b'],
+    ['an object with toJSON', { v: { toJSON: () => 1 } }, 'input.v'],
+    ['a key needing quotes', { 'odd key': { x: 1n } }, 'input["odd key"].x'],
+  ];
+  for (const [what, input, path] of bad) {
+    it(`rejects ${what} with UnfingerprintableInputError naming ${path}`, () => {
+      try {
+        plain.fingerprint(input);
+        expect.fail('should throw');
+      } catch (error) {
+        expect(error).to.be.instanceOf(UnfingerprintableInputError);
+        expect((error as UnfingerprintableInputError).path).to.equal(path);
+      }
+    });
+  }
+
+  it('rejects a circular input', () => {
+    const a: Record<string, unknown> = { x: 1 };
+    a.again = a;
+    expect(() => plain.fingerprint(a)).to.throw(UnfingerprintableInputError, 'circular');
+  });
+
+  it('rejects malformed paths when constructed', () => {
+    for (const path of ['', 'a..b', 'a[', 'a[x]', '.a']) expect(() => new CanonicalFingerprint({ exclude: [path] })).to.throw(InvalidFingerprintPathError);
+  });
+
+  it('is identical in another process', function () {
+    this.timeout(30_000);
+    const input = { z: [1, 2.5, 'ü'], a: { y: null, b: true }, '10': 'x', '9': 'y' };
+    const script = `require('reflect-metadata');const {CanonicalFingerprint}=require('./lib/fingerprint');process.stdout.write(new CanonicalFingerprint().fingerprint(${JSON.stringify(input)}))`;
+    const other = execFileSync(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', script], { encoding: 'utf8' });
+    expect(other).to.equal(plain.fingerprint(input)).and.to.match(/^[0-9a-f]{64}$/);
+  });
+});
