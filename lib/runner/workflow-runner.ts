@@ -250,8 +250,9 @@ export class WorkflowRunner {
   }
 }
 
+/** A run without input (undefined) is fingerprinted as `null`: both mean "no input". */
 async function computeFingerprint(strategy: FingerprintStrategy, input: unknown, workflowId: string): Promise<string> {
-  const fingerprint: unknown = await strategy.fingerprint(input);
+  const fingerprint: unknown = await strategy.fingerprint(input === undefined ? null : input);
   if (typeof fingerprint !== 'string' || fingerprint.length === 0) {
     throw new InvalidOptionError(`fingerprint strategy result for workflow '${workflowId}'`, fingerprint, 'a non-empty string');
   }

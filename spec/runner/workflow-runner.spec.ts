@@ -1,0 +1,496 @@
+import { expect } from 'chai';
+import sinon from 'sinon';
+import { Step, Workflow } from '../../decorators';
+import {
+  CheckpointSerializationError,
+  InvalidOptionError,
+  NonRetryableError,
+  StepDependencyError,
+  StepFailedError,
+  StepTimeoutError,
+  WorkflowCancelledError,
+  WorkflowDefinitionChangedError,
+  WorkflowDefinitionError,
+  WorkflowFailedError,
+} from '../../lib/errors';
+import { MemoryStorage } from '../../lib/storage/memory-storage';
+import { WorkflowRunner } from '../../lib/runner/workflow-runner';
+import type { StepContext } from '../../lib/runner/step-context';
+import { deferred, within } from '../helpers/deferred';
+import { callLog, spyStorage } from '../helpers/spy-storage';
+
+async function failure(promise: Promise<unknown>): Promise<WorkflowFailedError> {
+  const error = await promise.then(
+    () => expect.fail('expected the run to fail'),
+    (e: unknown) => e,
+  );
+  expect(error).to.be.instanceOf(WorkflowFailedError);
+  return error as WorkflowFailedError;
+}
+
+describe('WorkflowRunner', () => {
+  describe('commits', () => {
+    it('commits exactly once per successful step, after its successful attempt, and never for failed attempts', async () => {
+      const storage = spyStorage();
+      let transformCalls = 0;
+      class Etl {
+        @Step() extract() {
+          return [1, 2, 3];
+        }
+        @Step({ retry: { attempts: 3 } }) transform(ctx: StepContext<unknown, number[]>) {
+          transformCalls++;
+          if (transformCalls < 3) throw new Error(`flaky ${transformCalls}`);
+          return ctx.previous.map((x) => x * 2);
+        }
+        @Step() load(ctx: StepContext<unknown, number[]>) {
+          return ctx.previous.length;
+        }
+      }
+      const result = await new WorkflowRunner({ storage }).run(new Etl(), { workflowId: 'etl' });
+      expect(result.status).to.equal('completed');
+      expect(result.output).to.equal(3);
+      expect(result.steps.transform).to.deep.include({ status: 'completed', attempts: 3 });
+      expect(storage.commit.callCount).to.equal(3);
+      expect(storage.commit.getCalls().map((c) => c.args[1].step)).to.deep.equal(['extract', 'transform', 'load']);
+      expect(storage.commit.getCall(1).args[1]).to.deep.include({ step: 'transform', attempts: 3, status: 'completed' });
+      expect(callLog(storage)).to.deep.equal(['acquireLease', 'load', 'writeRecord', 'commit', 'commit', 'commit', 'releaseLease']);
+    });
+
+    it('commits a step before any dependent step starts', async () => {
+      const storage = spyStorage();
+      const seen: string[] = [];
+      class Chain {
+        @Step() a() {
+          seen.push(`a runs, commits so far ${storage.commit.callCount}`);
+        }
+        @Step() b() {
+          seen.push(`b runs, commits so far ${storage.commit.callCount}`);
+        }
+      }
+      await new WorkflowRunner({ storage }).run(new Chain(), { workflowId: 'chain' });
+      expect(seen).to.deep.equal(['a runs, commits so far 0', 'b runs, commits so far 1']);
+    });
+
+    it('fails a step whose output cannot be checkpointed, naming step and path, and writes nothing for it', async () => {
+      const storage = spyStorage();
+      class Leaky {
+        @Step() ok() {
+          return 1;
+        }
+        @Step() leaky() {
+          return { rows: [{ format: () => 'x' }] };
+        }
+      }
+      const error = await failure(new WorkflowRunner({ storage }).run(new Leaky(), { workflowId: 'leaky' }));
+      const cause = error.cause as StepFailedError;
+      expect(cause).to.be.instanceOf(StepFailedError).and.include({ step: 'leaky' });
+      expect(cause.cause).to.be.instanceOf(CheckpointSerializationError).and.include({ workflowId: 'leaky', step: 'leaky', path: 'output.rows[0].format' });
+      expect(storage.commit.getCalls().map((c) => c.args[1].step)).to.deep.equal(['ok']);
+      expect((await storage.load('leaky'))?.committedSteps).to.deep.equal(['ok']);
+    });
+
+    it('fails the run when a commit fails, without recording the step as done', async () => {
+      const storage = new MemoryStorage();
+      sinon.stub(storage, 'commit').rejects(new Error('disk full'));
+      class One {
+        @Step() only() {
+          return 1;
+        }
+      }
+      const error = await failure(new WorkflowRunner({ storage }).run(new One(), { workflowId: 'one' }));
+      expect(error.result.steps.only.status).to.equal('failed');
+      expect((error.cause as Error).message).to.contain('disk full');
+    });
+  });
+
+  describe('resume', () => {
+    it('skips committed steps, including one whose output was undefined', async () => {
+      const storage = new MemoryStorage();
+      const runs: string[] = [];
+      let failLoad = true;
+      class Etl {
+        @Step() notify() {
+          runs.push('notify');
+        }
+        @Step() extract() {
+          runs.push('extract');
+          return 'rows';
+        }
+        @Step() load(ctx: StepContext<unknown, string>) {
+          runs.push('load');
+          if (failLoad) throw new Error('db down');
+          return ctx.previous.toUpperCase();
+        }
+      }
+      const runner = new WorkflowRunner({ storage });
+      await failure(runner.run(new Etl(), { workflowId: 'job' }));
+      failLoad = false;
+      const result = await runner.run(new Etl(), { workflowId: 'job', resume: true });
+      expect(runs).to.deep.equal(['notify', 'extract', 'load', 'load']);
+      expect(result.output).to.equal('ROWS');
+      expect(result.steps.notify).to.deep.equal({ status: 'restored', attempts: 0 });
+      expect(result.steps.extract).to.deep.equal({ status: 'restored', attempts: 0, output: 'rows' });
+    });
+
+    it('hands a resumed step the same values a fresh run handed it', async () => {
+      const received: unknown[] = [];
+      let crash = true;
+      class Typed {
+        @Step() produce() {
+          return { at: new Date(5), ids: new Set([1n, 2n]), byKey: new Map([['k', new Uint8Array([1, 2])]]), buf: Buffer.from('x'), none: undefined, deep: [{ n: -0 }] };
+        }
+        @Step() consume(ctx: StepContext<unknown, unknown>) {
+          received.push(ctx.previous);
+          if (crash) throw new Error('crash');
+          return 'ok';
+        }
+      }
+      const runner = new WorkflowRunner({ storage: new MemoryStorage() });
+      await failure(runner.run(new Typed(), { workflowId: 'typed' }));
+      crash = false;
+      await runner.run(new Typed(), { workflowId: 'typed', resume: true });
+      expect(received).to.have.length(2);
+      expect(received[1]).to.deep.equal(received[0]);
+    });
+
+    it('resume: false replaces the old checkpoints', async () => {
+      const storage = new MemoryStorage();
+      const runs: string[] = [];
+      class Two {
+        @Step() a() {
+          runs.push('a');
+        }
+        @Step() b() {
+          runs.push('b');
+        }
+      }
+      const runner = new WorkflowRunner({ storage });
+      await runner.run(new Two(), { workflowId: 'w' });
+      await runner.run(new Two(), { workflowId: 'w' });
+      expect(runs).to.deep.equal(['a', 'b', 'a', 'b']);
+      await runner.run(new Two(), { workflowId: 'w', resume: true });
+      expect(runs).to.have.length(4);
+    });
+
+    it('resumes parallel branches and a diamond, running only what is left', async () => {
+      const runs: string[] = [];
+      let failJoin = true;
+      class Diamond {
+        @Step() start() {
+          runs.push('start');
+          return 1;
+        }
+        @Step({ after: ['start'] }) left(ctx: StepContext<unknown, number>) {
+          runs.push('left');
+          return ctx.previous + 1;
+        }
+        @Step({ after: ['start'] }) right(ctx: StepContext<unknown, number>) {
+          runs.push('right');
+          return ctx.previous + 2;
+        }
+        @Step({ after: ['left', 'right'] }) join(ctx: StepContext) {
+          runs.push('join');
+          if (failJoin) throw new Error('join failed');
+          return ctx.result<number>('left') * 10 + ctx.result<number>('right');
+        }
+      }
+      const storage = spyStorage();
+      const runner = new WorkflowRunner({ storage });
+      await failure(runner.run(new Diamond(), { workflowId: 'd' }));
+      failJoin = false;
+      storage.readCheckpoint.resetHistory();
+      const result = await runner.run(new Diamond(), { workflowId: 'd', resume: true });
+      expect(result.output).to.equal(23);
+      expect(runs.filter((r) => r !== 'join').sort()).to.deep.equal(['left', 'right', 'start']);
+      expect(storage.readCheckpoint.getCalls().map((c) => c.args[1]).sort()).to.deep.equal(['left', 'right'], 'only the outputs join needs are read');
+    });
+
+    it('refuses to resume when a committed step was renamed or re-wired, listing the differences', async () => {
+      const storage = new MemoryStorage();
+      @Workflow({ name: 'evolving' })
+      class V1 {
+        @Step() a() {}
+        @Step() b() {
+          throw new Error('stop');
+        }
+      }
+      @Workflow({ name: 'evolving' })
+      class V2 {
+        @Step() renamed() {}
+        @Step() b() {}
+      }
+      @Workflow({ name: 'evolving' })
+      class V3 {
+        @Step() a() {}
+        @Step() b() {}
+        @Step() c() {}
+      }
+      const runner = new WorkflowRunner({ storage });
+      await failure(runner.run(new V1(), { workflowId: 'e' }));
+      const error = await runner.run(new V2(), { workflowId: 'e', resume: true }).catch((e: unknown) => e);
+      expect(error).to.be.instanceOf(WorkflowDefinitionChangedError);
+      expect((error as WorkflowDefinitionChangedError).differences).to.deep.equal(["committed step 'a' no longer exists"]);
+      const added = await runner.run(new V3(), { workflowId: 'e', resume: true });
+      expect([added.steps.a.status, added.steps.b.status, added.steps.c.status]).to.deep.equal(['restored', 'completed', 'completed']);
+    });
+  });
+
+  describe('graph execution', () => {
+    it('runs independent branches concurrently', async () => {
+      const aStarted = deferred();
+      const bStarted = deferred();
+      class Branches {
+        @Step({ after: [] }) async a() {
+          aStarted.resolve();
+          await within(bStarted.promise, 5_000, 'b did not start while a was running');
+          return 'a';
+        }
+        @Step({ after: [] }) async b() {
+          bStarted.resolve();
+          await within(aStarted.promise, 5_000, 'a did not start while b was running');
+          return 'b';
+        }
+        @Step({ after: ['a', 'b'] }) join(ctx: StepContext) {
+          return [ctx.result('a'), ctx.result('b')];
+        }
+      }
+      const result = await new WorkflowRunner().run(new Branches(), { workflowId: 'x' });
+      expect(result.output).to.deep.equal(['a', 'b']);
+    });
+
+    it('never runs more steps at once than concurrency', async () => {
+      let running = 0;
+      let peak = 0;
+      const gates = Array.from({ length: 6 }, () => deferred());
+      class Wide {}
+      for (let i = 0; i < 6; i++) {
+        Object.defineProperty(Wide.prototype, `s${i}`, {
+          value: async () => {
+            running++;
+            peak = Math.max(peak, running);
+            if (i > 0) gates[i - 1].resolve();
+            await gates[i].promise.catch(() => undefined);
+            running--;
+          },
+        });
+        Step({ after: [] })(Wide.prototype, `s${i}`, Object.getOwnPropertyDescriptor(Wide.prototype, `s${i}`)!);
+      }
+      gates[5].resolve();
+      const done = new WorkflowRunner({ concurrency: 2 }).run(new Wide(), { workflowId: 'wide' });
+      // Each step releases its predecessor, so the run only finishes if steps keep overlapping.
+      await within(done, 5_000, 'steps never overlapped');
+      expect(peak).to.equal(2);
+    });
+
+    it('stops starting steps after a failure by default, and lets independent branches finish with failFast: false', async () => {
+      const runs: string[] = [];
+      const failed = deferred();
+      class Fork {
+        @Step({ after: [] }) async bad() {
+          runs.push('bad');
+          failed.resolve();
+          throw new Error('boom');
+        }
+        @Step({ after: [] }) async slow() {
+          await failed.promise;
+          runs.push('slow');
+        }
+        @Step({ after: ['slow'] }) after() {
+          runs.push('after');
+        }
+        @Step({ after: ['bad'] }) dependent() {
+          runs.push('dependent');
+        }
+      }
+      const fast = await failure(new WorkflowRunner().run(new Fork(), { workflowId: 'f1' }));
+      expect(runs).to.deep.equal(['bad', 'slow']);
+      expect(fast.result.steps).to.deep.include({ after: { status: 'not-run', attempts: 0 }, dependent: { status: 'not-run', attempts: 0 } });
+      expect(fast.result.steps.slow.status).to.equal('completed', 'a step already running finishes and commits');
+
+      runs.length = 0;
+      const lenient = await failure(new WorkflowRunner({ failFast: false }).run(new Fork(), { workflowId: 'f2' }));
+      expect(runs.sort()).to.deep.equal(['after', 'bad', 'slow']);
+      expect(lenient.result.steps.dependent.status).to.equal('not-run');
+      expect((lenient.cause as StepFailedError).step).to.equal('bad');
+    });
+
+    it('limits ctx.previous and ctx.result to declared dependencies', async () => {
+      class Reach {
+        @Step() a() {
+          return 'A';
+        }
+        @Step() b() {
+          return 'B';
+        }
+        @Step() c(ctx: StepContext) {
+          return ctx.result('a');
+        }
+      }
+      const error = await failure(new WorkflowRunner().run(new Reach(), { workflowId: 'r' }));
+      const cause = (error.cause as StepFailedError).cause as StepDependencyError;
+      expect(cause).to.be.instanceOf(StepDependencyError);
+      expect(cause.message).to.contain("'a' is not a dependency").and.contain('add it to @Step({ after');
+      expect(error.result.steps.c.attempts).to.equal(1);
+
+      class Join {
+        @Step({ after: [] }) x() {}
+        @Step({ after: [] }) y() {}
+        @Step({ after: ['x', 'y'] }) z(ctx: StepContext) {
+          return ctx.previous;
+        }
+      }
+      const ambiguous = await failure(new WorkflowRunner().run(new Join(), { workflowId: 'j' }));
+      expect(((ambiguous.cause as StepFailedError).cause as Error).message).to.contain('ctx.previous is ambiguous');
+    });
+
+    it('gives a root step previous === undefined and the context fields', async () => {
+      let seen: StepContext<{ n: number }> | undefined;
+      class Ctx {
+        @Step() only(ctx: StepContext<{ n: number }>) {
+          seen = ctx;
+          return [ctx.previous, ctx.workflowId, ctx.step, ctx.attempt, ctx.input.n, ctx.signal.aborted];
+        }
+      }
+      const result = await new WorkflowRunner().run(new Ctx(), { workflowId: 'ctx', input: { n: 4 } });
+      expect(result.output).to.deep.equal([undefined, 'ctx', 'only', 1, 4, false]);
+      expect(seen).to.not.equal(undefined);
+    });
+  });
+
+  describe('retries and timeouts', () => {
+    it('retries with backoff, reporting each delay', async () => {
+      const delays: (number | undefined)[] = [];
+      let calls = 0;
+      class Flaky {
+        @Step({ retry: { attempts: 4, delayMs: 2, backoff: 3, maxDelayMs: 10 } }) flaky() {
+          if (++calls < 4) throw new Error('again');
+          return calls;
+        }
+      }
+      const runner = new WorkflowRunner();
+      runner.on('step:attempt-failed', (e) => delays.push(e.delayMs));
+      const result = await runner.run(new Flaky(), { workflowId: 'r' });
+      expect(result.output).to.equal(4);
+      expect(delays).to.deep.equal([2, 6, 10]);
+    });
+
+    it('stops at NonRetryableError and when retryIf says no', async () => {
+      let calls = 0;
+      class Stops {
+        @Step({ retry: { attempts: 5 } }) fatal() {
+          calls++;
+          throw new NonRetryableError('bad request');
+        }
+      }
+      const error = await failure(new WorkflowRunner().run(new Stops(), { workflowId: 's' }));
+      expect(calls).to.equal(1);
+      expect((error.cause as StepFailedError).attempts).to.equal(1);
+
+      let filtered = 0;
+      class Filtered {
+        @Step({ retry: { attempts: 5, retryIf: (e) => (e as Error).message !== 'permanent' } }) f() {
+          filtered++;
+          throw new Error(filtered < 2 ? 'transient' : 'permanent');
+        }
+      }
+      await failure(new WorkflowRunner().run(new Filtered(), { workflowId: 'f' }));
+      expect(filtered).to.equal(2);
+    });
+
+    it('fails an attempt that runs past timeoutMs, aborting its signal, and commits nothing', async () => {
+      const storage = spyStorage();
+      const signals: AbortSignal[] = [];
+      class Hangs {
+        @Step({ timeoutMs: 20, retry: { attempts: 2 } }) hang(ctx: StepContext) {
+          signals.push(ctx.signal);
+          return new Promise(() => undefined);
+        }
+      }
+      const error = await failure(new WorkflowRunner({ storage }).run(new Hangs(), { workflowId: 'h' }));
+      const cause = error.cause as StepFailedError;
+      expect(cause.attempts).to.equal(2);
+      expect(cause.cause).to.be.instanceOf(StepTimeoutError).and.include({ step: 'hang', attempt: 2, timeoutMs: 20 });
+      expect(signals.map((s) => s.aborted)).to.deep.equal([true, true]);
+      expect(storage.commit.callCount).to.equal(0);
+    });
+  });
+
+  describe('background runs', () => {
+    it('start() returns at once; cancel() aborts running steps and keeps committed ones for a resume', async () => {
+      const storage = new MemoryStorage();
+      const waiting = deferred();
+      let block = true;
+      class Cancellable {
+        @Step() first() {
+          return 1;
+        }
+        @Step() second(ctx: StepContext) {
+          if (!block) return 2;
+          waiting.resolve();
+          return new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('aborted'))));
+        }
+      }
+      const runner = new WorkflowRunner({ storage });
+      const handle = runner.start(new Cancellable(), { workflowId: 'bg' });
+      expect(handle.status()).to.equal('running');
+      await waiting.promise;
+      handle.cancel();
+      const error = await handle.result().catch((e: unknown) => e);
+      expect(error).to.be.instanceOf(WorkflowCancelledError);
+      expect(handle.status()).to.equal('cancelled');
+      expect((error as WorkflowCancelledError).result.steps).to.deep.include({ second: { status: 'not-run', attempts: 1 } });
+      block = false;
+      const resumed = await runner.run(new Cancellable(), { workflowId: 'bg', resume: true });
+      expect(resumed.steps.first.status).to.equal('restored');
+      expect(resumed.output).to.equal(2);
+    });
+
+    it('an AbortSignal run option cancels like handle.cancel()', async () => {
+      const controller = new AbortController();
+      class Waits {
+        @Step() wait(ctx: StepContext) {
+          controller.abort();
+          return new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('aborted'))));
+        }
+      }
+      const error = await new WorkflowRunner().run(new Waits(), { workflowId: 'sig', signal: controller.signal }).catch((e: unknown) => e);
+      expect(error).to.be.instanceOf(WorkflowCancelledError);
+    });
+  });
+
+  describe('validation', () => {
+    it('throws definition and option errors from start(), before anything is read', () => {
+      const storage = spyStorage();
+      const runner = new WorkflowRunner({ storage });
+      class NoSteps {}
+      class One {
+        @Step() a() {}
+      }
+      expect(() => runner.start(new NoSteps(), { workflowId: 'x' })).to.throw(WorkflowDefinitionError);
+      expect(() => runner.start(new One(), { workflowId: 'x', concurrency: 0 })).to.throw(InvalidOptionError, 'concurrency');
+      expect(() => runner.start(new One(), { workflowId: 'x', resume: 'yes' as never })).to.throw(InvalidOptionError, 'resume');
+      expect(() => new WorkflowRunner({ onBusy: 'later' as never })).to.throw(InvalidOptionError, 'onBusy');
+      expect(callLog(storage)).to.deep.equal([]);
+    });
+
+    it('a throwing listener does not break the run', async () => {
+      const warnings: string[] = [];
+      const onWarning = (w: Error) => warnings.push(w.message);
+      process.on('warning', onWarning);
+      try {
+        class One {
+          @Step() a() {
+            return 1;
+          }
+        }
+        const runner = new WorkflowRunner({ hooks: { 'step:committed': () => { throw new Error('listener bug'); } } });
+        const result = await runner.run(new One(), { workflowId: 'l' });
+        expect(result.status).to.equal('completed');
+        await new Promise((r) => setImmediate(r));
+        expect(warnings.some((w) => w.includes('listener bug'))).to.equal(true);
+      } finally {
+        process.off('warning', onWarning);
+      }
+    });
+  });
+});
