@@ -4,6 +4,7 @@
  * Each class has a stable `code` (safe to switch on across versions) and carries the ids a
  * reader needs to find what went wrong: workflow id, step, path, file or key.
  */
+import type { RunResult } from './runner/run-result';
 
 /** Root of the hierarchy: `instanceof WaymarkError` catches everything waymark throws. */
 export abstract class WaymarkError extends Error {
@@ -276,17 +277,11 @@ export class LeaseLostError extends WaymarkError {
   }
 }
 
-/** Result summary shape carried by run-level errors (see `RunResult`). */
-export interface FailedRunSummary {
-  readonly workflowId: string;
-  readonly status: string;
-}
-
 /** A run ended with a failed step. `result` is the full run result; `cause` is the first {@link StepFailedError}. */
-export class WorkflowFailedError<R extends FailedRunSummary = FailedRunSummary> extends WaymarkError {
+export class WorkflowFailedError extends WaymarkError {
   readonly code = 'WAYMARK_WORKFLOW_FAILED';
   constructor(
-    readonly result: R,
+    readonly result: RunResult,
     cause: unknown,
   ) {
     super(`workflow '${result.workflowId}' failed: ${errorMessage(cause)}`, { cause });
@@ -294,9 +289,9 @@ export class WorkflowFailedError<R extends FailedRunSummary = FailedRunSummary> 
 }
 
 /** A run was cancelled with `handle.cancel()`. Committed checkpoints stay for a later resume. */
-export class WorkflowCancelledError<R extends FailedRunSummary = FailedRunSummary> extends WaymarkError {
+export class WorkflowCancelledError extends WaymarkError {
   readonly code = 'WAYMARK_WORKFLOW_CANCELLED';
-  constructor(readonly result: R) {
+  constructor(readonly result: RunResult) {
     super(`workflow '${result.workflowId}' was cancelled`);
   }
 }

@@ -15,7 +15,6 @@ export function spyStorage(): SpiedStorage {
 
 /** Names of the interface methods called, in call order. */
 export function callLog(storage: SpiedStorage): string[] {
-  return STORAGE_METHODS.flatMap((name) => storage[name].getCalls().map((call) => ({ name, id: call.callId })))
-    .sort((a, b) => a.id - b.id)
-    .map((c) => c.name);
+  const calls = STORAGE_METHODS.flatMap((name) => storage[name].getCalls().map((call) => ({ name, call })));
+  return calls.sort((a, b) => (a.call.calledBefore(b.call) ? -1 : 1)).map((c) => c.name);
 }

@@ -40,7 +40,7 @@ const policies: [string, InputChangePolicy, InputChangePolicyName][] = [
   ['reset', 'reset', 'reset'],
   ['raise', 'raise', 'raise'],
   ['a function answering reuse', () => 'reuse', 'reuse'],
-  ['a function answering reset', async () => 'reset', 'reset'],
+  ['a function answering reset', async () => 'reset' as const, 'reset'],
   ['a function answering raise', () => 'raise', 'raise'],
 ];
 
