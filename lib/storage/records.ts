@@ -56,6 +56,8 @@ export interface Lease {
   readonly token: string;
   /** Epoch ms after which another owner may take the lease over. */
   readonly expiresAt: number;
+  /** Provider-specific version of the stored lease (an S3 ETag), for conditional renew and release. */
+  readonly version?: string;
 }
 
 /** Result of {@link CheckpointStorage.acquireLease}. */

@@ -68,6 +68,15 @@ export function describeStorageContract(name: string, create: () => Promise<Stor
         assert.equal(loaded?.recordVersion, v2);
       });
 
+      it('lets exactly one of 10 concurrent first writers create the record', async () => {
+        const writes = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => storage.writeRecord('job', sampleRecord('job', String(i).repeat(64)), null)));
+        const won = writes.filter((w) => w.status === 'fulfilled');
+        assert.equal(won.length, 1);
+        for (const w of writes) if (w.status === 'rejected') assert.ok(w.reason instanceof RecordConflictError, String(w.reason));
+        const winner = writes.indexOf(won[0]);
+        assert.equal((await storage.load('job'))?.record?.fingerprint, String(winner).repeat(64));
+      });
+
       it('lists committed steps without outputs and reads each checkpoint whole', async () => {
         await storage.writeRecord('job', sampleRecord('job'), null);
         await storage.commit('job', sampleCheckpoint('extract', { rows: [1, 2, 3] }));

@@ -1,0 +1,298 @@
+/**
+ * Checkpoints in an S3 bucket, shared by workers on many machines.
+ *
+ * Key layout (names encoded with `encodeSegment`; the `/` after the id means no workflow's keys are a
+ * prefix of another's):
+ * ```
+ * <prefix>/<workflow id>/record.json        fingerprint + graph, written conditionally
+ * <prefix>/<workflow id>/steps/<step>.json  one object per committed step
+ * <prefix>/<workflow id>/lease.json         the exclusive-run lease, while a run holds it
+ * ```
+ * Loading a workflow is one LIST per 1,000 checkpoints plus one GET of the record; outputs are read
+ * only when a step still to run needs them.
+ */
+import {
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { CheckpointCorruptedError, InvalidOptionError, InvalidWorkflowIdError, LeaseLostError, RecordConflictError, StorageError } from '../../errors';
+import { assertWorkflowId, decodeSegment, encodeSegment } from '../../workflow-id';
+import type { CheckpointStorage } from '../checkpoint-storage';
+import { newLeaseToken } from '../lease-owner';
+import { parseCheckpoint, parseRecordText } from '../record-format';
+import type { Checkpoint, Lease, LeaseAttempt, StoredWorkflow, WorkflowRecord } from '../records';
+import { isConditionFailed, isNotFound } from './s3-faults';
+import { withRetries, type S3RetryOptions } from './s3-retry';
+
+/** Options of {@link S3Storage}. */
+export interface S3StorageOptions {
+  /** Your configured client (region, credentials, endpoint). */
+  readonly client: S3Client;
+  readonly bucket: string;
+  /** Key prefix of this store, e.g. `waymark/prod`; required and non-empty, so a clear can never reach the whole bucket. */
+  readonly prefix: string;
+  /** Retries of transient faults (5xx, SlowDown, resets, timeouts). */
+  readonly retry?: S3RetryOptions;
+}
+
+const MAX_KEY_BYTES = 1024;
+const PAGE = 1000;
+
+interface StoredLease {
+  readonly workflowId: string;
+  readonly owner: string;
+  readonly token: string;
+  readonly expiresAt: number;
+}
+
+const CONFLICT = Symbol('conflict');
+
+/** Stores records, checkpoints and leases as S3 objects; conditional writes guard the record and the lease. */
+export class S3Storage implements CheckpointStorage {
+  readonly bucket: string;
+  readonly prefix: string;
+  private readonly client: S3Client;
+  private readonly retry: S3RetryOptions;
+
+  constructor(options: S3StorageOptions) {
+    if (!options?.client || typeof options.client.send !== 'function') throw new InvalidOptionError('S3Storage client', options?.client, 'an S3Client');
+    if (typeof options.bucket !== 'string' || options.bucket.length === 0) throw new InvalidOptionError('S3Storage bucket', options.bucket, 'a bucket name');
+    const prefix = typeof options.prefix === 'string' ? options.prefix.replace(/\/+$/, '') : '';
+    if (prefix.length === 0) throw new InvalidOptionError('S3Storage prefix', options.prefix, "a non-empty key prefix such as 'waymark' (an empty prefix would let clear() reach the whole bucket)");
+    this.client = options.client;
+    this.bucket = options.bucket;
+    this.prefix = prefix;
+    this.retry = options.retry ?? {};
+  }
+
+  async load(workflowId: string): Promise<StoredWorkflow | undefined> {
+    const base = this.base(workflowId);
+    const [stepKeys, record] = await Promise.all([
+      this.io(workflowId, 'load', `${base}steps/`, () => this.listKeys(`${base}steps/`)),
+      this.io(workflowId, 'load', `${base}record.json`, () => this.getText(`${base}record.json`)),
+    ]);
+    const committedSteps = stepKeys.filter((k) => k.endsWith('.json')).flatMap((k) => decodeSegment(k.slice(`${base}steps/`.length, -5)) ?? []);
+    if (record === undefined && committedSteps.length === 0) return undefined;
+    return {
+      record: record === undefined ? undefined : parseRecordText(workflowId, this.url(`${base}record.json`), record.text),
+      recordVersion: record?.etag,
+      committedSteps,
+    };
+  }
+
+  async readCheckpoint(workflowId: string, step: string): Promise<Checkpoint> {
+    const key = this.stepKey(workflowId, step);
+    const found = await this.io(workflowId, 'read checkpoint', key, () => this.getText(key), step);
+    if (found === undefined) throw new StorageError(workflowId, 'read checkpoint', new Error('no such checkpoint'), step, this.url(key));
+    return parseCheckpoint(workflowId, step, this.url(key), found.text);
+  }
+
+  async writeRecord(workflowId: string, record: WorkflowRecord, expectedVersion: string | null, lease?: Lease): Promise<string> {
+    const key = `${this.base(workflowId)}record.json`;
+    await this.fence(workflowId, lease);
+    const condition = expectedVersion === null ? { IfNoneMatch: '*' } : { IfMatch: expectedVersion };
+    const etag = await this.io(workflowId, 'write record', key, () => this.putConditional(key, JSON.stringify(record), condition));
+    if (etag === CONFLICT) throw new RecordConflictError(workflowId, this.url(key));
+    return etag;
+  }
+
+  async commit(workflowId: string, checkpoint: Checkpoint, lease?: Lease): Promise<void> {
+    const key = this.stepKey(workflowId, checkpoint.step);
+    await this.fence(workflowId, lease, checkpoint.step);
+    await this.io(workflowId, 'commit', key, () => this.put(key, JSON.stringify(checkpoint)), checkpoint.step);
+  }
+
+  async clear(workflowId: string, lease?: Lease): Promise<void> {
+    const base = this.base(workflowId);
+    await this.fence(workflowId, lease);
+    const keys = (await this.io(workflowId, 'clear', base, () => this.listKeys(base))).filter((k) => k !== `${base}lease.json`);
+    for (let i = 0; i < keys.length; i += PAGE) {
+      const batch = keys.slice(i, i + PAGE);
+      const out = await this.io(workflowId, 'clear', base, () =>
+        withRetries(this.retry, () =>
+          this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } })),
+        ),
+      );
+      const failed = out.Errors ?? [];
+      if (failed.length > 0) {
+        const detail = failed.map((e) => `${e.Key}: ${e.Code ?? 'error'} ${e.Message ?? ''}`.trim()).join('; ');
+        throw new StorageError(workflowId, 'clear', new Error(`${failed.length} of ${batch.length} deletes failed: ${detail}`), undefined, this.url(base));
+      }
+    }
+  }
+
+  async list(): Promise<string[]> {
+    const ids: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.io('*', 'list', `${this.prefix}/`, () =>
+        withRetries(this.retry, () =>
+          this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${this.prefix}/`, Delimiter: '/', ContinuationToken: token, MaxKeys: PAGE })),
+        ),
+      );
+      for (const p of page.CommonPrefixes ?? []) {
+        const id = decodeSegment((p.Prefix ?? '').slice(this.prefix.length + 1, -1));
+        if (id !== undefined) ids.push(id);
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return ids.sort();
+  }
+
+  async acquireLease(workflowId: string, owner: string, ttlMs: number): Promise<LeaseAttempt> {
+    const key = `${this.base(workflowId)}lease.json`;
+    const token = newLeaseToken();
+    return this.io(workflowId, 'acquire lease', key, async () => {
+      for (let round = 0; round < 8; round++) {
+        const lease: StoredLease = { workflowId, owner, token, expiresAt: Date.now() + ttlMs };
+        const created = await this.putConditional(key, JSON.stringify(lease), { IfNoneMatch: '*' });
+        if (created !== CONFLICT) return { acquired: true as const, lease: { ...lease, version: created } };
+        const current = await this.getText(key);
+        if (current === undefined) continue; // released in between: try to create again
+        const held = parseLease(current.text);
+        if (held !== undefined && held.expiresAt > Date.now()) return { acquired: false as const, holder: held.owner, expiresAt: held.expiresAt };
+        // Expired (or unreadable): take it over only if it is still the object we judged stale.
+        const takeover: StoredLease = { ...lease, expiresAt: Date.now() + ttlMs };
+        const taken = await this.putConditional(key, JSON.stringify(takeover), { IfMatch: current.etag });
+        if (taken !== CONFLICT) return { acquired: true as const, lease: { ...takeover, version: taken } };
+      }
+      throw new Error('the lease changed hands too often to decide; try again');
+    });
+  }
+
+  async renewLease(lease: Lease, ttlMs: number): Promise<Lease | undefined> {
+    const key = `${this.base(lease.workflowId)}lease.json`;
+    if (lease.version === undefined) return undefined;
+    const renewed: StoredLease = { workflowId: lease.workflowId, owner: lease.owner, token: lease.token, expiresAt: Date.now() + ttlMs };
+    const etag = await this.io(lease.workflowId, 'renew lease', key, () => this.putConditional(key, JSON.stringify(renewed), { IfMatch: lease.version! }));
+    return etag === CONFLICT ? undefined : { ...lease, expiresAt: renewed.expiresAt, version: etag };
+  }
+
+  async releaseLease(lease: Lease): Promise<void> {
+    const key = `${this.base(lease.workflowId)}lease.json`;
+    if (lease.version === undefined) return;
+    await this.io(lease.workflowId, 'release lease', key, async () => {
+      try {
+        await withRetries(this.retry, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key, IfMatch: lease.version })));
+      } catch (error) {
+        // Already taken over or gone: nothing of ours to release.
+        if (!isConditionFailed(error) && !isNotFound(error)) throw error;
+      }
+    });
+  }
+
+  /** Throws LeaseLostError unless `lease` is unexpired and still the stored lease object (HEAD with If-Match). */
+  private async fence(workflowId: string, lease: Lease | undefined, step?: string): Promise<void> {
+    if (lease === undefined) return;
+    if (lease.version === undefined || lease.expiresAt <= Date.now()) throw new LeaseLostError(workflowId, step);
+    const key = `${this.base(workflowId)}lease.json`;
+    const held = await this.io(
+      workflowId,
+      'check lease',
+      key,
+      async () => {
+        try {
+          await withRetries(this.retry, () => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key, IfMatch: lease.version })));
+          return true;
+        } catch (error) {
+          if (isConditionFailed(error) || isNotFound(error)) return false;
+          throw error;
+        }
+      },
+      step,
+    );
+    if (!held) throw new LeaseLostError(workflowId, step);
+  }
+
+  private base(workflowId: string): string {
+    assertWorkflowId(workflowId);
+    const base = `${this.prefix}/${encodeSegment(workflowId)}/`;
+    if (Buffer.byteLength(base) > MAX_KEY_BYTES - 320) throw new InvalidWorkflowIdError(workflowId, `its S3 keys would exceed ${MAX_KEY_BYTES} bytes`);
+    return base;
+  }
+
+  private stepKey(workflowId: string, step: string): string {
+    return `${this.base(workflowId)}steps/${encodeSegment(step)}.json`;
+  }
+
+  private url(key: string): string {
+    return `s3://${this.bucket}/${key}`;
+  }
+
+  private async listKeys(prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await withRetries(this.retry, () =>
+        this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: PAGE })),
+      );
+      for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return keys;
+  }
+
+  private async getText(key: string): Promise<{ text: string; etag: string } | undefined> {
+    try {
+      return await withRetries(this.retry, async () => {
+        const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+        return { text: (await out.Body?.transformToString('utf8')) ?? '', etag: out.ETag ?? '' };
+      });
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  private async put(key: string, body: string): Promise<string> {
+    const out = await withRetries(this.retry, () => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: 'application/json' })));
+    return out.ETag ?? '';
+  }
+
+  /**
+   * A conditional PUT; CONFLICT when the condition failed. A retried attempt that meets a failed
+   * condition may be meeting its own earlier try (the connection dropped after S3 stored it): if the
+   * stored body is ours, that is success.
+   */
+  private async putConditional(key: string, body: string, condition: { IfNoneMatch: string } | { IfMatch: string }): Promise<string | typeof CONFLICT> {
+    let retried = false;
+    try {
+      return await withRetries(this.retry, async (attempt) => {
+        retried = attempt > 1;
+        const out = await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: 'application/json', ...condition }));
+        return out.ETag ?? '';
+      });
+    } catch (error) {
+      if (!isConditionFailed(error) && !('IfMatch' in condition && isNotFound(error))) throw error;
+      if (retried) {
+        const current = await this.getText(key);
+        if (current?.text === body) return current.etag;
+      }
+      return CONFLICT;
+    }
+  }
+
+  /** Wraps S3 and network errors in StorageError; waymark's own errors pass through. */
+  private async io<T>(workflowId: string, operation: string, key: string, run: () => Promise<T>, step?: string): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      if (error instanceof RecordConflictError || error instanceof CheckpointCorruptedError || error instanceof LeaseLostError || error instanceof InvalidWorkflowIdError) throw error;
+      throw new StorageError(workflowId, operation, error, step, this.url(key));
+    }
+  }
+}
+
+function parseLease(text: string): StoredLease | undefined {
+  try {
+    const lease = JSON.parse(text) as StoredLease;
+    return typeof lease.token === 'string' && typeof lease.expiresAt === 'number' ? lease : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,169 @@
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { expect } from 'chai';
+import { Step } from '../../../decorators';
+import { InvalidOptionError, LeaseLostError, StorageError, WorkflowFailedError } from '../../../lib/errors';
+import { WorkflowRunner } from '../../../lib/runner/workflow-runner';
+import type { StepContext } from '../../../lib/runner/step-context';
+import { S3Storage } from '../../../lib/storage/s3';
+import { describeStorageContract, sampleCheckpoint, sampleRecord } from '../../../lib/testing';
+import { startS3, type S3Fixture } from '../../helpers/s3-server';
+
+/** Counts commands sent through a client, by name, via client middleware. */
+function countRequests(client: S3Client): Map<string, number> {
+  const counts = new Map<string, number>();
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      counts.set(context.commandName!, (counts.get(context.commandName!) ?? 0) + 1);
+      return next(args);
+    },
+    { step: 'finalizeRequest', name: 'waymarkRequestCounter' },
+  );
+  return counts;
+}
+
+let prefixes = 0;
+
+describe('S3Storage', function () {
+  this.timeout(60_000);
+  let s3: S3Fixture;
+  before(async () => {
+    s3 = await startS3();
+  });
+  after(async () => s3?.close());
+
+  const fresh = (options: { requestTimeoutMs?: number } = {}) => {
+    const client = s3.client(options);
+    return { client, storage: new S3Storage({ client, bucket: s3.bucket, prefix: `t${++prefixes}`, retry: { baseDelayMs: 1 } }) };
+  };
+
+  describe('test server', () => {
+    it('gives exactly one success to 20 concurrent create-if-absent PUTs', async () => {
+      const client = s3.client();
+      const results = await Promise.allSettled(
+        Array.from({ length: 20 }, (_, i) => client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: 'fixture/once', Body: String(i), IfNoneMatch: '*' }))),
+      );
+      expect(results.filter((r) => r.status === 'fulfilled')).to.have.length(1);
+      for (const r of results) if (r.status === 'rejected') expect((r.reason as { $metadata: { httpStatusCode: number } }).$metadata.httpStatusCode).to.equal(412);
+    });
+  });
+
+  describeStorageContract('S3Storage', async () => ({ storage: fresh().storage }));
+
+  it('refuses an empty prefix, so clear() can never reach the whole bucket', () => {
+    const client = s3.client();
+    for (const prefix of ['', '/', '//']) expect(() => new S3Storage({ client, bucket: s3.bucket, prefix })).to.throw(InvalidOptionError, 'prefix');
+  });
+
+  it('keeps stores whose prefixes share a beginning apart', async () => {
+    const client = s3.client();
+    const a = new S3Storage({ client, bucket: s3.bucket, prefix: 'shared' });
+    const b = new S3Storage({ client, bucket: s3.bucket, prefix: 'shared-2' });
+    await a.commit('job', sampleCheckpoint('s', 'a'));
+    await b.commit('job', sampleCheckpoint('s', 'b'));
+    await a.clear('job');
+    expect((await b.readCheckpoint('job', 's')).output).to.equal('b');
+    expect(await a.list()).to.deep.equal([]);
+  });
+
+  it('resumes a 200-step workflow with 199 committed in 1 LIST and 2 GETs (the record and the one output needed)', async () => {
+    const { client, storage } = fresh();
+    let failLast = true;
+    class Long {}
+    for (let i = 0; i < 200; i++) {
+      const name = `s${String(i).padStart(3, '0')}`;
+      Object.defineProperty(Long.prototype, name, {
+        value: (ctx: StepContext<unknown, number | undefined>) => {
+          if (i === 199 && failLast) throw new Error('last step fails');
+          return (ctx.previous ?? 0) + 1;
+        },
+      });
+      Step()(Long.prototype, name, Object.getOwnPropertyDescriptor(Long.prototype, name)!);
+    }
+    const runner = new WorkflowRunner({ storage });
+    await runner.run(new Long(), { workflowId: 'long' }).catch((e) => expect(e).to.be.instanceOf(WorkflowFailedError));
+    failLast = false;
+    const counts = countRequests(client);
+    const result = await runner.run(new Long(), { workflowId: 'long', resume: true });
+    expect(result.output).to.equal(200);
+    expect(Object.fromEntries(counts)).to.deep.equal({
+      PutObjectCommand: 2, // lease + the one commit
+      ListObjectsV2Command: 1,
+      GetObjectCommand: 2, // record + output of step 199
+      HeadObjectCommand: 1, // the commit's lease fence
+      DeleteObjectCommand: 1, // lease release
+    });
+  });
+
+  it('clears more than 1,000 checkpoints with paginated LISTs and DeleteObjects batches of at most 1,000', async () => {
+    const { storage } = fresh();
+    const from = s3.requests.length;
+    const ids = Array.from({ length: 1100 }, (_, i) => `step-${i}`);
+    for (let i = 0; i < ids.length; i += 50) await Promise.all(ids.slice(i, i + 50).map((s) => storage.commit('big', sampleCheckpoint(s))));
+    await storage.commit('big-sibling', sampleCheckpoint('s'));
+    expect((await storage.load('big'))?.committedSteps).to.have.length(1100);
+    await storage.clear('big');
+    const seen = s3.requests.slice(from);
+    const batches = seen.filter((r) => r.op === 'DELETE_BATCH' && r.status === 200).map((r) => r.keys);
+    expect(batches).to.deep.equal([1000, 100]);
+    expect(seen.filter((r) => r.op === 'LIST' && r.key.endsWith('/big/steps/'))).to.have.length(2, 'one LIST per 1,000 checkpoints');
+    expect(await storage.load('big')).to.equal(undefined);
+    expect((await storage.load('big-sibling'))?.committedSteps).to.deep.equal(['s']);
+  });
+
+  describe('transient faults', () => {
+    it('retries 503 SlowDown, 500 and reset connections, then succeeds', async () => {
+      const { storage } = fresh();
+      s3.inject({ op: 'PUT', keyIncludes: '/steps/a.json', kind: 503, times: 2 });
+      s3.inject({ op: 'GET', keyIncludes: '/steps/a.json', kind: 'reset' });
+      s3.inject({ op: 'LIST', kind: 500 });
+      await storage.commit('faulty', sampleCheckpoint('a', 1));
+      expect((await storage.readCheckpoint('faulty', 'a')).output).to.equal(1);
+      expect((await storage.load('faulty'))?.committedSteps).to.deep.equal(['a']);
+    });
+
+    it('retries a request that times out', async () => {
+      const { storage } = fresh({ requestTimeoutMs: 300 });
+      s3.inject({ op: 'PUT', keyIncludes: 'slow', kind: 'hang' });
+      await storage.commit('slow', sampleCheckpoint('a', 1));
+      expect((await storage.readCheckpoint('slow', 'a')).output).to.equal(1);
+    });
+
+    it('treats a conditional write whose first try landed before the connection dropped as done', async () => {
+      const { storage } = fresh();
+      s3.inject({ op: 'PUT', keyIncludes: 'landed/record.json', kind: 'reset-after-apply' });
+      const version = await storage.writeRecord('landed', sampleRecord('landed'), null);
+      expect((await storage.load('landed'))?.recordVersion).to.equal(version);
+    });
+
+    it('fails the run with StorageError when a commit keeps failing, and never records the step as done', async () => {
+      const { storage } = fresh();
+      s3.inject({ op: 'PUT', keyIncludes: 'doomed/steps/second', kind: 500, times: 100 });
+      class Two {
+        @Step() first() {
+          return 1;
+        }
+        @Step() second() {
+          return 2;
+        }
+      }
+      const error = await new WorkflowRunner({ storage }).run(new Two(), { workflowId: 'doomed' }).catch((e: unknown) => e);
+      expect(error).to.be.instanceOf(WorkflowFailedError);
+      const cause = ((error as WorkflowFailedError).cause as Error).cause as StorageError;
+      expect(cause).to.be.instanceOf(StorageError).and.include({ workflowId: 'doomed', step: 'second', operation: 'commit' });
+      expect(cause.message).to.contain('s3://waymark-test/').and.contain('steps/second.json');
+      expect((await storage.load('doomed'))?.committedSteps).to.deep.equal(['first']);
+    });
+  });
+
+  it('fences a commit whose lease was taken over: nothing is written', async () => {
+    const { storage } = fresh();
+    const old = await storage.acquireLease('fenced', 'old', 1);
+    expect(old.acquired).to.equal(true);
+    while (old.acquired && Date.now() <= old.lease.expiresAt) await new Promise((r) => setImmediate(r));
+    const taker = await storage.acquireLease('fenced', 'new', 60_000);
+    expect(taker).to.include({ acquired: true });
+    const error = old.acquired ? await storage.commit('fenced', sampleCheckpoint('s'), { ...old.lease, expiresAt: Date.now() + 60_000 }).catch((e: unknown) => e) : undefined;
+    expect(error).to.be.instanceOf(LeaseLostError);
+    expect(await storage.load('fenced')).to.equal(undefined);
+  });
+});
