@@ -1,15 +1,15 @@
 import { expect } from 'chai';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runTs } from '../helpers/child';
 import { tempDir } from '../helpers/temp-dir';
 
-function executions(effects: string, step: string): number {
-  try {
-    return readFileSync(join(effects, `${step}.log`), 'utf8').trim().split('\n').length;
-  } catch {
-    return 0;
-  }
+/** Steps each process started, from the events file. */
+function started(events: string): string[] {
+  return readFileSync(events, 'utf8')
+    .split('\n')
+    .filter((l) => l.split(' ')[1] === 'start')
+    .map((l) => l.split(' ')[2]);
 }
 
 describe('resume across processes', function () {
@@ -18,24 +18,21 @@ describe('resume across processes', function () {
   it('a second process resumes a SIGKILLed one without re-running committed steps, at once', async () => {
     const dir = await tempDir();
     try {
-      const store = join(dir.path, 'store');
-      const effects = join(dir.path, 'effects');
-      mkdirSync(effects);
-      const crashed = await runTs('spec/fixtures/crash-worker.ts', { STORE: store, EFFECTS: effects, CRASH_AT: 'enrich' });
+      const store = `file:${join(dir.path, 'store')}`;
+      const events = join(dir.path, 'events.log');
+      const crashed = await runTs('spec/fixtures/workflow-worker.ts', { STORE: store, EVENTS: events, CRASH_AT: 'step2' });
       expect(crashed.signal).to.equal('SIGKILL');
-      expect(['extract', 'transform', 'enrich', 'load'].map((s) => executions(effects, s))).to.deep.equal([1, 1, 1, 0]);
+      expect(started(events)).to.deep.equal(['step0', 'step1', 'step2']);
 
       // The dead process's lease is stale at once (same host, dead pid): no waiting for expiry.
-      const resumed = await runTs('spec/fixtures/crash-worker.ts', { STORE: store, EFFECTS: effects, RESUME: '1' });
+      const resumed = await runTs('spec/fixtures/workflow-worker.ts', { STORE: store, EVENTS: events, RESUME: '1' });
       expect(resumed.code, resumed.stderr + resumed.stdout).to.equal(0);
-      expect(JSON.parse(resumed.stdout)).to.deep.equal({
-        output: { total: 30, loadedAt: 7 },
-        steps: { extract: 'restored', transform: 'restored', enrich: 'completed', load: 'completed' },
-      });
-      expect(['extract', 'transform', 'enrich', 'load'].map((s) => executions(effects, s))).to.deep.equal([1, 1, 2, 1]);
+      const result = JSON.parse(resumed.stdout);
+      expect(result.steps).to.deep.equal({ step0: 'restored', step1: 'restored', step2: 'completed', step3: 'completed' });
+      expect(started(events)).to.deep.equal(['step0', 'step1', 'step2', 'step2', 'step3']);
 
-      const fresh = await runTs('spec/fixtures/crash-worker.ts', { STORE: join(dir.path, 'fresh'), EFFECTS: effects, WORKFLOW_ID: 'uninterrupted' });
-      expect(JSON.parse(fresh.stdout).output).to.deep.equal(JSON.parse(resumed.stdout).output, 'same output as an uninterrupted run');
+      const fresh = await runTs('spec/fixtures/workflow-worker.ts', { STORE: `file:${join(dir.path, 'fresh')}` });
+      expect(JSON.parse(fresh.stdout).output).to.equal(result.output, 'same output as an uninterrupted run');
     } finally {
       await dir.remove();
     }

@@ -1,0 +1,59 @@
+/**
+ * Eight processes start the same workflow id at the same moment (a queue delivering one job eight
+ * times): each step's side effect must happen exactly once.
+ */
+import { expect } from 'chai';
+import { join } from 'node:path';
+import { startS3, type S3Fixture } from '../helpers/s3-server';
+import { tempDir } from '../helpers/temp-dir';
+import { readEvents, startWorker } from '../helpers/worker';
+
+const WORKERS = 8;
+const STEPS = 4;
+
+describe('concurrent workers on one workflow id', function () {
+  this.timeout(5 * 60_000);
+  let s3: S3Fixture;
+  let dir: { path: string; remove: () => Promise<void> };
+  before(async () => {
+    s3 = await startS3();
+  });
+  after(async () => s3?.close());
+  beforeEach(async () => {
+    dir = await tempDir();
+  });
+  afterEach(() => dir.remove());
+
+  const stores = (): [string, () => string][] => [
+    ['FileStorage', () => `file:${join(dir.path, 'store')}`],
+    ['S3Storage', () => `s3:${s3.endpoint}|${s3.bucket}|concurrent-${Date.now()}`],
+  ];
+
+  for (const [name, store] of stores()) {
+    for (const onBusy of ['throw', 'wait'] as const) {
+      it(`${name}, onBusy '${onBusy}': every step runs exactly once; the others ${onBusy === 'throw' ? 'get WorkflowBusyError' : 'wait, then restore'}`, async () => {
+        const events = join(dir.path, 'events.log');
+        const env = { STORE: store(), EVENTS: events, WORKFLOW_ID: 'delivered-8-times', STEPS: String(STEPS), STEP_MS: '50', RESUME: '1', ON_BUSY: onBusy, BARRIER: '1' };
+        const workers = Array.from({ length: WORKERS }, () => startWorker(env));
+        // Wait until every process is up, then release them together.
+        await Promise.all(workers.map((w) => w.waiting));
+        for (const w of workers) w.child.send('go');
+        const exits = await Promise.all(workers.map((w) => w.exit));
+        const outcomes = exits.map((e) => JSON.parse(e.stdout || '{}'));
+
+        const starts = readEvents(events).filter(([, kind]) => kind === 'start').map(([, , step]) => step);
+        expect(starts.sort()).to.deep.equal(Array.from({ length: STEPS }, (_, i) => `step${i}`), 'each step ran exactly once across all processes');
+        const succeeded = outcomes.filter((o) => o.output !== undefined);
+        const busy = outcomes.filter((o) => o.error === 'WAYMARK_WORKFLOW_BUSY');
+        if (onBusy === 'throw') {
+          expect(succeeded).to.have.length(1);
+          expect(busy).to.have.length(WORKERS - 1);
+        } else {
+          expect(succeeded).to.have.length(WORKERS);
+          expect(new Set(succeeded.map((o) => o.output)).size).to.equal(1, 'all agree on the output');
+          expect(succeeded.filter((o) => Object.values(o.steps).every((s) => s === 'restored'))).to.have.length(WORKERS - 1);
+        }
+      });
+    }
+  }
+});

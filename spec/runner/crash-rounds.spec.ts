@@ -1,0 +1,132 @@
+/**
+ * Workers running a real workflow are SIGKILLed at random moments (inside a step, inside a commit,
+ * between steps); after each kill the stored state is checked and the run resumed.
+ */
+import { expect } from 'chai';
+import { join } from 'node:path';
+import { decodeValue } from '../../lib/checkpoint-codec';
+import type { CheckpointStorage } from '../../lib/storage/checkpoint-storage';
+import { FileStorage } from '../../lib/storage/file/file-storage';
+import { S3Storage } from '../../lib/storage/s3';
+import { WorkflowRunner } from '../../lib/runner/workflow-runner';
+import { Step } from '../../decorators';
+import type { StepContext } from '../../lib/runner/step-context';
+import { pipelineStepOutput, type PipelineOutput } from '../fixtures/pipeline-output';
+import { startS3, type S3Fixture } from '../helpers/s3-server';
+import { tempDir } from '../helpers/temp-dir';
+import { readEvents, startWorker } from '../helpers/worker';
+
+const STEPS = 8;
+const ROUNDS = 50;
+const PARALLEL = 2;
+
+class Pipeline {}
+for (let i = 0; i < STEPS; i++) {
+  const name = `step${i}`;
+  Object.defineProperty(Pipeline.prototype, name, {
+    value: (ctx: StepContext<{ seed: number }, PipelineOutput | undefined>) => pipelineStepOutput(i, ctx.previous, ctx.input.seed),
+  });
+  Step()(Pipeline.prototype, name, Object.getOwnPropertyDescriptor(Pipeline.prototype, name)!);
+}
+
+function expectedOutput(): PipelineOutput {
+  let out: PipelineOutput | undefined;
+  for (let i = 0; i < STEPS; i++) out = pipelineStepOutput(i, out, 7);
+  return out!;
+}
+
+type Moment = 'before the first step' | 'inside a step' | 'inside a commit' | 'between steps' | 'after the run';
+
+function momentOf(lastEvent: string | undefined): Moment {
+  if (lastEvent === undefined || lastEvent === 'ready') return 'before the first step';
+  if (lastEvent.startsWith('start')) return 'inside a step';
+  if (lastEvent.startsWith('end')) return 'inside a commit';
+  if (lastEvent.startsWith('done')) return 'after the run';
+  return 'between steps';
+}
+
+interface Provider {
+  readonly name: string;
+  setup(): Promise<{ store: string; storage: CheckpointStorage; leaseTtlMs: string; teardown(): Promise<void> }>;
+}
+
+let s3: S3Fixture | undefined;
+const providers: Provider[] = [
+  {
+    name: 'FileStorage',
+    async setup() {
+      const dir = await tempDir();
+      return { store: `file:${join(dir.path, 'store')}`, storage: new FileStorage({ directory: join(dir.path, 'store') }), leaseTtlMs: '30000', teardown: dir.remove };
+    },
+  },
+  {
+    name: 'S3Storage',
+    async setup() {
+      s3 ??= await startS3();
+      const prefix = `crash-${Date.now()}`;
+      const storage = new S3Storage({ client: s3.client(), bucket: s3.bucket, prefix, retry: { baseDelayMs: 5 } });
+      // A killed worker's S3 lease is taken over only once it expires: keep it short here.
+      return { store: `s3:${s3.endpoint}|${s3.bucket}|${prefix}`, storage, leaseTtlMs: '300', teardown: async () => undefined };
+    },
+  },
+];
+
+describe('crash rounds', function () {
+  this.timeout(15 * 60_000);
+  after(async () => s3?.close());
+
+  for (const provider of providers) {
+    it(`${provider.name}: ${ROUNDS} SIGKILLs at random moments, each followed by a resume that re-runs nothing committed`, async () => {
+      const { store, storage, leaseTtlMs, teardown } = await provider.setup();
+      const dir = await tempDir();
+      const expected = expectedOutput();
+      const moments = new Map<Moment, number>();
+      try {
+        // An uninterrupted run sets the window in which kills land.
+        const clean = startWorker({ STORE: store, EVENTS: join(dir.path, 'clean.log'), WORKFLOW_ID: 'clean', STEPS: String(STEPS), STEP_MS: '2', LEASE_TTL_MS: leaseTtlMs });
+        await clean.ready;
+        const began = Date.now();
+        const cleanExit = await clean.exit;
+        const windowMs = Math.max(Date.now() - began, 5);
+        expect(JSON.parse(cleanExit.stdout).output).to.equal(String(expected.total));
+
+        const round = async (n: number): Promise<void> => {
+          const workflowId = `round-${n}`;
+          const events = join(dir.path, `${workflowId}.log`);
+          const worker = startWorker({ STORE: store, EVENTS: events, WORKFLOW_ID: workflowId, STEPS: String(STEPS), STEP_MS: '2', LEASE_TTL_MS: leaseTtlMs });
+          await worker.ready;
+          const timer = setTimeout(() => worker.child.kill('SIGKILL'), Math.random() * windowMs * 1.1);
+          await worker.exit;
+          clearTimeout(timer);
+          const lines = readEvents(events);
+          const moment = momentOf(lines.at(-1) && `${lines.at(-1)![1]} ${lines.at(-1)![2]}`.trim());
+          moments.set(moment, (moments.get(moment) ?? 0) + 1);
+
+          // No torn or corrupted checkpoint: every committed step reads and decodes.
+          const stored = await storage.load(workflowId);
+          const committed = [...(stored?.committedSteps ?? [])].sort();
+          for (const step of committed) decodeValue((await storage.readCheckpoint(workflowId, step)).output);
+          // Every commit the worker saw complete is stored.
+          for (const [, kind, step] of lines) if (kind === 'committed') expect(committed).to.include(step);
+
+          const resumedSteps: string[] = [];
+          const runner = new WorkflowRunner({ storage, onBusy: 'wait', busyTimeoutMs: 30_000 });
+          runner.on('step:started', ({ step }) => resumedSteps.push(step));
+          const result = await runner.run(new Pipeline(), { workflowId, input: { seed: 7 }, resume: true });
+          for (const step of committed) {
+            expect(resumedSteps, `round ${n} (${moment}): committed ${step} ran again`).not.to.include(step);
+            expect(result.steps[step].status).to.equal('restored');
+          }
+          expect(result.output, `round ${n} (${moment})`).to.deep.equal(expected);
+        };
+        for (let n = 0; n < ROUNDS; n += PARALLEL) await Promise.all(Array.from({ length: Math.min(PARALLEL, ROUNDS - n) }, (_, k) => round(n + k)));
+      } finally {
+        console.log(`      ${provider.name} kill moments: ${JSON.stringify(Object.fromEntries(moments))}`);
+        await dir.remove();
+        await teardown();
+      }
+      expect(moments.get('inside a step') ?? 0, 'some kills land inside a step').to.be.greaterThan(0);
+      expect(moments.get('inside a commit') ?? 0, 'some kills land inside a commit').to.be.greaterThan(0);
+    });
+  }
+});
