@@ -96,7 +96,7 @@ export async function startS3(): Promise<S3Fixture> {
     allowMismatchedSignatures: true,
     vhostBuckets: false,
     configureBuckets: [{ name: BUCKET, configs: [] }],
-  } as unknown as S3rver.S3rverOptions);
+  } as unknown as ConstructorParameters<typeof S3rver>[0]);
   const backendAddress = (await backend.run()) as AddressInfo;
   const store = (backend as unknown as { store: BackendStore }).store;
   const listAll = store.listObjects.bind(store);
