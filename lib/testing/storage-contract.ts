@@ -197,6 +197,15 @@ export function describeStorageContract(name: string, create: () => Promise<Stor
         assert.deepEqual((await storage.load('job'))?.committedSteps, ['s']);
       });
 
+      it('lets a commit that overlaps its own lease renewal through the fence', async () => {
+        const held = await storage.acquireLease('job', 'owner-1', 60_000);
+        assert.ok(held.acquired);
+        const [renewed] = await Promise.all([storage.renewLease(held.lease, 60_000), storage.commit('job', sampleCheckpoint('during'), held.lease)]);
+        assert.ok(renewed);
+        await storage.commit('job', sampleCheckpoint('after'), held.lease);
+        assert.deepEqual([...((await storage.load('job'))?.committedSteps ?? [])].sort(), ['after', 'during']);
+      });
+
       it('renews a held lease', async () => {
         const held = await storage.acquireLease('job', 'owner-1', 60_000);
         assert.ok(held.acquired);

@@ -83,7 +83,7 @@ describe('crash rounds', function () {
       const moments = new Map<Moment, number>();
       try {
         // An uninterrupted run sets the window in which kills land.
-        const clean = startWorker({ STORE: store, EVENTS: join(dir.path, 'clean.log'), WORKFLOW_ID: 'clean', STEPS: String(STEPS), STEP_MS: '2', LEASE_TTL_MS: leaseTtlMs });
+        const clean = startWorker({ STORE: store, EVENTS: join(dir.path, 'clean.log'), WORKFLOW_ID: 'clean', STEPS: String(STEPS), STEP_MS: '10', LEASE_TTL_MS: leaseTtlMs });
         await clean.ready;
         const began = Date.now();
         const cleanExit = await clean.exit;
@@ -93,7 +93,7 @@ describe('crash rounds', function () {
         const round = async (n: number): Promise<void> => {
           const workflowId = `round-${n}`;
           const events = join(dir.path, `${workflowId}.log`);
-          const worker = startWorker({ STORE: store, EVENTS: events, WORKFLOW_ID: workflowId, STEPS: String(STEPS), STEP_MS: '2', LEASE_TTL_MS: leaseTtlMs });
+          const worker = startWorker({ STORE: store, EVENTS: events, WORKFLOW_ID: workflowId, STEPS: String(STEPS), STEP_MS: '10', LEASE_TTL_MS: leaseTtlMs });
           await worker.ready;
           const timer = setTimeout(() => worker.child.kill('SIGKILL'), Math.random() * windowMs * 1.1);
           await worker.exit;

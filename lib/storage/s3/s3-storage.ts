@@ -51,6 +51,13 @@ interface StoredLease {
 }
 
 const CONFLICT = Symbol('conflict');
+/** Lease object metadata read by the commit fence (S3 lowercases metadata keys). */
+const TOKEN_META = 'waymark-token';
+const EXPIRES_META = 'waymark-expires-at';
+
+function leaseMetadata(lease: StoredLease): Record<string, string> {
+  return { [TOKEN_META]: lease.token, [EXPIRES_META]: String(lease.expiresAt) };
+}
 
 /** Stores records, checkpoints and leases as S3 objects; conditional writes guard the record and the lease. */
 export class S3Storage implements CheckpointStorage {
@@ -150,7 +157,7 @@ export class S3Storage implements CheckpointStorage {
     return this.io(workflowId, 'acquire lease', key, async () => {
       for (let round = 0; round < 8; round++) {
         const lease: StoredLease = { workflowId, owner, token, expiresAt: Date.now() + ttlMs };
-        const created = await this.putConditional(key, JSON.stringify(lease), { IfNoneMatch: '*' });
+        const created = await this.putConditional(key, JSON.stringify(lease), { IfNoneMatch: '*' }, leaseMetadata(lease));
         if (created !== CONFLICT) return { acquired: true as const, lease: { ...lease, version: created } };
         const current = await this.getText(key);
         if (current === undefined) continue; // released in between: try to create again
@@ -158,7 +165,7 @@ export class S3Storage implements CheckpointStorage {
         if (held !== undefined && held.expiresAt > Date.now()) return { acquired: false as const, holder: held.owner, expiresAt: held.expiresAt };
         // Expired (or unreadable): take it over only if it is still the object we judged stale.
         const takeover: StoredLease = { ...lease, expiresAt: Date.now() + ttlMs };
-        const taken = await this.putConditional(key, JSON.stringify(takeover), { IfMatch: current.etag });
+        const taken = await this.putConditional(key, JSON.stringify(takeover), { IfMatch: current.etag }, leaseMetadata(takeover));
         if (taken !== CONFLICT) return { acquired: true as const, lease: { ...takeover, version: taken } };
       }
       throw new Error('the lease changed hands too often to decide; try again');
@@ -169,7 +176,9 @@ export class S3Storage implements CheckpointStorage {
     const key = `${this.base(lease.workflowId)}lease.json`;
     if (lease.version === undefined) return undefined;
     const renewed: StoredLease = { workflowId: lease.workflowId, owner: lease.owner, token: lease.token, expiresAt: Date.now() + ttlMs };
-    const etag = await this.io(lease.workflowId, 'renew lease', key, () => this.putConditional(key, JSON.stringify(renewed), { IfMatch: lease.version! }));
+    const etag = await this.io(lease.workflowId, 'renew lease', key, () =>
+      this.putConditional(key, JSON.stringify(renewed), { IfMatch: lease.version! }, leaseMetadata(renewed)),
+    );
     return etag === CONFLICT ? undefined : { ...lease, expiresAt: renewed.expiresAt, version: etag };
   }
 
@@ -186,10 +195,14 @@ export class S3Storage implements CheckpointStorage {
     });
   }
 
-  /** Throws LeaseLostError unless `lease` is unexpired and still the stored lease object (HEAD with If-Match). */
+  /**
+   * Throws LeaseLostError unless `lease` is unexpired and its token is still the stored lease's. The
+   * token (not the ETag, which every renewal changes) is compared, read from the object's metadata
+   * with one HEAD, so a commit that overlaps its own lease's renewal is not fenced out.
+   */
   private async fence(workflowId: string, lease: Lease | undefined, step?: string): Promise<void> {
     if (lease === undefined) return;
-    if (lease.version === undefined || lease.expiresAt <= Date.now()) throw new LeaseLostError(workflowId, step);
+    if (lease.expiresAt <= Date.now()) throw new LeaseLostError(workflowId, step);
     const key = `${this.base(workflowId)}lease.json`;
     const held = await this.io(
       workflowId,
@@ -197,10 +210,10 @@ export class S3Storage implements CheckpointStorage {
       key,
       async () => {
         try {
-          await withRetries(this.retry, () => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key, IfMatch: lease.version })));
-          return true;
+          const head = await withRetries(this.retry, () => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })));
+          return head.Metadata?.[TOKEN_META] === lease.token && Number(head.Metadata?.[EXPIRES_META]) > Date.now();
         } catch (error) {
-          if (isConditionFailed(error) || isNotFound(error)) return false;
+          if (isNotFound(error)) return false;
           throw error;
         }
       },
@@ -259,12 +272,17 @@ export class S3Storage implements CheckpointStorage {
    * condition may be meeting its own earlier try (the connection dropped after S3 stored it): if the
    * stored body is ours, that is success.
    */
-  private async putConditional(key: string, body: string, condition: { IfNoneMatch: string } | { IfMatch: string }): Promise<string | typeof CONFLICT> {
+  private async putConditional(
+    key: string,
+    body: string,
+    condition: { IfNoneMatch: string } | { IfMatch: string },
+    metadata?: Record<string, string>,
+  ): Promise<string | typeof CONFLICT> {
     let retried = false;
     try {
       return await withRetries(this.retry, async (attempt) => {
         retried = attempt > 1;
-        const out = await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: 'application/json', ...condition }));
+        const out = await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: 'application/json', Metadata: metadata, ...condition }));
         return out.ETag ?? '';
       });
     } catch (error) {
