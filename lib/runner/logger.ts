@@ -4,15 +4,30 @@
  */
 import type { RunEvents, WorkflowEventName, WorkflowEvents } from './run-events';
 
-/** Any object with these four methods. */
+/**
+ * Any logger with `warn`, `error`, and `info` or `log` (console and pino have both; Nest's Logger
+ * has `log`); `debug` is used when present.
+ */
 export interface WaymarkLogger {
-  info(message: string, ...meta: unknown[]): unknown;
+  info?(message: string, ...meta: unknown[]): unknown;
+  log?(message: string, ...meta: unknown[]): unknown;
   warn(message: string, ...meta: unknown[]): unknown;
   error(message: string, ...meta: unknown[]): unknown;
-  debug(message: string, ...meta: unknown[]): unknown;
+  debug?(message: string, ...meta: unknown[]): unknown;
 }
 
-type Level = keyof WaymarkLogger;
+type Level = 'info' | 'warn' | 'error' | 'debug';
+
+/** True when `value` can serve as a {@link WaymarkLogger}. */
+export function isLogger(value: unknown): value is WaymarkLogger {
+  const l = value as WaymarkLogger | undefined;
+  return typeof l?.warn === 'function' && typeof l.error === 'function' && (typeof l.info === 'function' || typeof l.log === 'function');
+}
+
+function write(logger: WaymarkLogger, level: Level, message: string, record: Record<string, unknown>): void {
+  const method = level === 'info' ? (logger.info ?? logger.log) : logger[level];
+  method?.call(logger, message, record);
+}
 
 const LEVELS: { readonly [E in WorkflowEventName]: (p: WorkflowEvents[E]) => Level } = {
   'run:started': () => 'info',
@@ -50,7 +65,7 @@ export function attachLogger(events: RunEvents, logger: WaymarkLogger): void {
   for (const event of Object.keys(LEVELS) as WorkflowEventName[]) {
     events.on(event, (payload) => {
       const level = (LEVELS[event] as (p: typeof payload) => Level)(payload);
-      logger[level].call(logger, `waymark ${event}`, logRecord(event, payload));
+      write(logger, level, `waymark ${event}`, logRecord(event, payload));
     });
   }
 }

@@ -9,7 +9,7 @@ import { definitionChanges, storedSteps, type StepGraph } from '../graph';
 import { decideInputChange, type InputChangePolicy } from '../input-change-policy';
 import type { CheckpointStorage } from '../storage/checkpoint-storage';
 import type { Lease, StoredWorkflow, WorkflowRecord } from '../storage/records';
-import type { RunEvents } from './run-events';
+import type { RunEmitter } from './run-events';
 
 /** What the run starts from. */
 export interface PreparedRun {
@@ -25,7 +25,7 @@ export interface PrepareInput {
   readonly policy: InputChangePolicy;
   readonly fingerprint: string;
   readonly lease: () => Lease;
-  readonly events: RunEvents;
+  readonly events: RunEmitter;
 }
 
 /** Applies resume, input-change policy and definition check; writes the record. */
@@ -54,7 +54,7 @@ export async function prepareCheckpoints(p: PrepareInput): Promise<PreparedRun> 
       { workflowId, storedFingerprint: previous, currentFingerprint: p.fingerprint, committedSteps: [...stored.committedSteps] },
       `input-change policy of workflow '${workflowId}'`,
     );
-    p.events.emit('input:changed', { workflowId, storedFingerprint: previous, currentFingerprint: p.fingerprint, policy: decision });
+    p.events.emit('input:changed', { storedFingerprint: previous, currentFingerprint: p.fingerprint, policy: decision });
     if (decision === 'raise') throw new InputChangedError(workflowId, previous, p.fingerprint);
     if (decision === 'reset') return startOver(p, record);
   }

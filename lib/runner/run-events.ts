@@ -5,19 +5,25 @@
 import type { InputChangePolicyName } from '../input-change-policy';
 import type { RunResult } from './run-result';
 
-/** Every event and its payload. All carry `workflowId`. */
+/** What every event carries: the workflow id, and an id unique to one run (to tell runs apart in logs and traces). */
+export interface RunIds {
+  readonly workflowId: string;
+  readonly runId: string;
+}
+
+/** Every event and its payload, in the order a run emits them. */
 export interface WorkflowEvents {
-  'run:started': { workflowId: string; workflowName: string; resume: boolean; fingerprint: string };
-  'input:changed': { workflowId: string; storedFingerprint: string; currentFingerprint: string; policy: InputChangePolicyName };
-  'step:started': { workflowId: string; step: string; attempt: number };
-  'step:attempt-failed': { workflowId: string; step: string; attempt: number; error: unknown; willRetry: boolean; delayMs?: number };
-  'step:committed': { workflowId: string; step: string; attempts: number; durationMs: number };
-  'step:restored': { workflowId: string; step: string };
-  'run:completed': { workflowId: string; result: RunResult };
-  'run:failed': { workflowId: string; result: RunResult; error: unknown };
-  'run:cancelled': { workflowId: string; result: RunResult };
-  'lease:acquired': { workflowId: string; owner: string; expiresAt: number };
-  'lease:lost': { workflowId: string };
+  'lease:acquired': RunIds & { owner: string; expiresAt: number };
+  'input:changed': RunIds & { storedFingerprint: string; currentFingerprint: string; policy: InputChangePolicyName };
+  'run:started': RunIds & { workflowName: string; resume: boolean; fingerprint: string };
+  'step:restored': RunIds & { step: string };
+  'step:started': RunIds & { step: string; attempt: number };
+  'step:attempt-failed': RunIds & { step: string; attempt: number; error: unknown; willRetry: boolean; delayMs?: number };
+  'step:committed': RunIds & { step: string; attempts: number; durationMs: number };
+  'run:completed': RunIds & { result: RunResult };
+  'run:failed': RunIds & { result: RunResult; error: unknown };
+  'run:cancelled': RunIds & { result: RunResult };
+  'lease:lost': RunIds;
 }
 
 /** Name of a lifecycle event. */
@@ -28,6 +34,15 @@ export type WorkflowListener<E extends WorkflowEventName> = (payload: WorkflowEv
 
 /** Listeners for any subset of events, as the runner's `hooks` option takes them. */
 export type WorkflowHooks = { readonly [E in WorkflowEventName]?: WorkflowListener<E> };
+
+/** An event's payload without the ids a {@link RunEmitter} adds. */
+export type EventDetail<E extends WorkflowEventName> = Omit<WorkflowEvents[E], keyof RunIds>;
+
+/** Emits the events of one run, adding its ids to each payload. */
+export interface RunEmitter {
+  readonly ids: RunIds;
+  emit<E extends WorkflowEventName>(event: E, detail: EventDetail<E>): void;
+}
 
 /** A small typed event emitter. */
 export class RunEvents {
@@ -40,6 +55,11 @@ export class RunEvents {
     if (!set) this.listeners.set(event, (set = new Set()));
     set.add(listener as (payload: never) => void);
     return () => set!.delete(listener as (payload: never) => void);
+  }
+
+  /** An emitter for one run. */
+  forRun(ids: RunIds): RunEmitter {
+    return { ids, emit: (event, detail) => this.emit(event, { ...ids, ...detail } as WorkflowEvents[typeof event]) };
   }
 
   emit<E extends WorkflowEventName>(event: E, payload: WorkflowEvents[E]): void {

@@ -12,7 +12,8 @@ import { defaultLeaseOwner } from '../storage/lease-owner';
 import { MemoryStorage } from '../storage/memory-storage';
 import { assertWorkflowId } from '../workflow-id';
 import type { WorkflowHooks } from './run-events';
-import type { WaymarkLogger } from './logger';
+import { isLogger, type WaymarkLogger } from './logger';
+import type { SpanTracer } from './tracing';
 
 /** Default number of steps that run at once. */
 export const DEFAULT_CONCURRENCY = 10;
@@ -45,6 +46,11 @@ export interface WorkflowRunnerOptions {
   readonly hooks?: WorkflowHooks;
   /** Structured logging of lifecycle events (console, pino, Nest's Logger...); silent by default. */
   readonly logger?: WaymarkLogger;
+  /**
+   * OpenTelemetry tracer for run and step spans. Default: `@opentelemetry/api`'s global tracer when
+   * that package is installed (a no-op until an SDK is registered); `false` turns tracing off.
+   */
+  readonly tracer?: SpanTracer | false;
 }
 
 /** Options of one run. */
@@ -111,6 +117,9 @@ export function checkRunnerOptions(options: WorkflowRunnerOptions): void {
   positiveInteger('leaseTtlMs', options.leaseTtlMs, 1);
   if (options.onInputChange !== undefined) assertInputChangePolicy(options.onInputChange, 'runner option onInputChange');
   if (options.fingerprint !== undefined) resolveFingerprintStrategy(options.fingerprint, 'runner option fingerprint');
+  if (options.logger !== undefined && !isLogger(options.logger)) throw new InvalidOptionError('logger', options.logger, 'an object with warn, error, and info or log methods');
+  if (options.hooks !== undefined && (options.hooks === null || typeof options.hooks !== 'object')) throw new InvalidOptionError('hooks', options.hooks, 'an object of event listeners');
+  if (options.tracer !== undefined && options.tracer !== false && typeof options.tracer?.startSpan !== 'function') throw new InvalidOptionError('tracer', options.tracer, 'an OpenTelemetry Tracer or false');
   if (options.storage !== undefined && typeof options.storage?.load !== 'function') throw new InvalidOptionError('storage', options.storage, 'a CheckpointStorage');
 }
 

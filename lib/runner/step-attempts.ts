@@ -5,7 +5,7 @@
 import { NonRetryableError, StepTimeoutError } from '../errors';
 import type { StepNode } from '../graph';
 import { retryDelay } from '../retry-options';
-import type { RunEvents } from './run-events';
+import type { RunEmitter } from './run-events';
 import { sleep } from './sleep';
 
 /** How the attempts ended. */
@@ -24,13 +24,13 @@ export async function runAttempts(
   workflowId: string,
   node: StepNode,
   runSignal: AbortSignal,
-  events: RunEvents,
+  events: RunEmitter,
   invoke: (attempt: number, signal: AbortSignal) => unknown,
 ): Promise<AttemptsOutcome> {
   const { retry } = node;
   for (let attempt = 1; ; attempt++) {
     if (runSignal.aborted) return { kind: 'cancelled', attempts: attempt - 1 };
-    events.emit('step:started', { workflowId, step: node.name, attempt });
+    events.emit('step:started', { step: node.name, attempt });
     const controller = new AbortController();
     const onRunAbort = () => controller.abort(runSignal.reason);
     runSignal.addEventListener('abort', onRunAbort, { once: true });
@@ -59,7 +59,7 @@ export async function runAttempts(
       const willRetry =
         attempt < retry.attempts && !(error instanceof NonRetryableError) && (retry.retryIf === undefined || Boolean(retry.retryIf(error, attempt)));
       const delayMs = willRetry ? retryDelay(retry, attempt + 1) : undefined;
-      events.emit('step:attempt-failed', { workflowId, step: node.name, attempt, error, willRetry, delayMs });
+      events.emit('step:attempt-failed', { step: node.name, attempt, error, willRetry, delayMs });
       if (!willRetry) return { kind: 'failed', error, attempts: attempt };
       await sleep(delayMs!, runSignal);
     } finally {

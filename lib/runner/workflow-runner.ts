@@ -2,6 +2,7 @@
  * The runner: validates, fingerprints, takes the lease, prepares checkpoints, walks the graph and
  * commits each step once, after its successful attempt.
  */
+import { randomUUID } from 'node:crypto';
 import { decodeValue, encodeValue, UnencodableValue } from '../checkpoint-codec';
 import {
   CheckpointCorruptedError,
@@ -18,16 +19,27 @@ import type { Constructor } from '../metadata';
 import type { CheckpointStorage } from '../storage/checkpoint-storage';
 import { LeaseKeeper } from './lease-keeper';
 import { attachLogger } from './logger';
+import { attachTracing, loadTracingApi } from './tracing';
 import { prepareCheckpoints } from './prepare-checkpoints';
 import type { RunHandle, RunHandleStatus } from './run-handle';
 import type { RunResult, RunStatus } from './run-result';
-import { RunEvents, type WorkflowEventName, type WorkflowHooks, type WorkflowListener } from './run-events';
+import { RunEvents, type RunEmitter, type WorkflowEventName, type WorkflowHooks, type WorkflowListener } from './run-events';
 import { RunState } from './run-state';
 import { checkRunnerOptions, defaultStorage, resolveRun, type ResolvedRun, type RunOptions, type WorkflowRunnerOptions } from './runner-options';
 import { scheduleGraph, type StepOutcome } from './schedule-graph';
 import { runAttempts } from './step-attempts';
 import { createStepContext } from './step-context';
 import { validateInput } from './validate-input';
+
+/** What one step of a run needs from the run. */
+interface StepRun {
+  readonly workflowId: string;
+  readonly input: unknown;
+  readonly state: RunState;
+  readonly signal: AbortSignal;
+  readonly keeper: LeaseKeeper;
+  readonly events: RunEmitter;
+}
 
 /** Runs workflow instances against one storage. Safe to share (e.g. as a DI singleton). */
 export class WorkflowRunner {
@@ -43,6 +55,10 @@ export class WorkflowRunner {
       if (listener !== undefined) this.events.on(event, listener as WorkflowListener<typeof event>);
     }
     if (options.logger) attachLogger(this.events, options.logger);
+    if (options.tracer !== false) {
+      const api = loadTracingApi();
+      if (api) attachTracing(this.events, api, options.tracer ?? api.trace.getTracer('waymark'));
+    }
   }
 
   /** Subscribes to a lifecycle event; returns a function that unsubscribes. */
@@ -94,79 +110,95 @@ export class WorkflowRunner {
 
   private async execute(workflow: object, graph: StepGraph, run: ResolvedRun, cancelSignal: AbortSignal): Promise<RunResult> {
     const { workflowId } = run;
+    const events = this.events.forRun({ workflowId, runId: randomUUID() });
     const input = graph.inputClass ? await validateInput(workflowId, graph.inputClass, run.input) : run.input;
     const fingerprint = typeof run.fingerprint === 'string' ? run.fingerprint : await computeFingerprint(run.fingerprint, run.input, workflowId);
 
     // Cancellation and lease loss both stop the walk; which one happened decides the error.
     const stop = new AbortController();
-    let leaseLost = false;
     const onCancel = () => stop.abort(cancelSignal.reason);
     if (cancelSignal.aborted) onCancel();
     cancelSignal.addEventListener('abort', onCancel, { once: true });
-
+    let leaseLost = false;
     const keeper = await LeaseKeeper.acquire(
       this.storage,
       workflowId,
       { owner: run.owner, ttlMs: run.leaseTtlMs, onBusy: run.onBusy, busyTimeoutMs: run.busyTimeoutMs, signal: cancelSignal },
       () => {
         leaseLost = true;
-        this.events.emit('lease:lost', { workflowId });
+        events.emit('lease:lost', {});
         stop.abort(new LeaseLostError(workflowId));
       },
     );
-    this.events.emit('lease:acquired', { workflowId, owner: keeper.lease.owner, expiresAt: keeper.lease.expiresAt });
+    events.emit('lease:acquired', { owner: keeper.lease.owner, expiresAt: keeper.lease.expiresAt });
+    const state = new RunState(graph.steps.map((s) => s.name));
+    const resultOf = (status: RunStatus): RunResult => ({
+      workflowId,
+      workflowName: graph.workflowName,
+      status,
+      steps: state.results(),
+      ...(status === 'completed' ? { output: state.output(graph.finalStep) } : {}),
+      fingerprint,
+    });
     try {
-      const { committed } = await prepareCheckpoints({
-        storage: this.storage,
-        graph,
-        workflowId,
-        resume: run.resume,
-        policy: run.policy,
-        fingerprint,
-        lease: () => keeper.lease,
-        events: this.events,
-      });
-      this.events.emit('run:started', { workflowId, workflowName: graph.workflowName, resume: run.resume, fingerprint });
-      const state = new RunState(graph.steps.map((s) => s.name));
-      await this.restore(graph, workflowId, committed, state, run.concurrency);
-
-      let firstFailure: unknown;
-      const runStep = async (node: StepNode): Promise<StepOutcome> => {
-        const outcome = await this.runStep(workflow, node, workflowId, input, state, stop.signal, keeper);
-        if (outcome !== 'done' && outcome !== 'cancelled' && firstFailure === undefined) firstFailure = outcome;
-        return outcome === 'done' || outcome === 'cancelled' ? outcome : 'failed';
-      };
-      await scheduleGraph({ graph, done: committed, concurrency: run.concurrency, failFast: run.failFast, signal: stop.signal, runStep });
-
-      const status: RunStatus =
-        firstFailure !== undefined || leaseLost ? 'failed' : graph.steps.every((s) => state.isDone(s.name)) ? 'completed' : 'cancelled';
-      const result: RunResult = {
-        workflowId,
-        workflowName: graph.workflowName,
-        status,
-        steps: state.results(),
-        ...(status === 'completed' ? { output: state.output(graph.finalStep) } : {}),
-        fingerprint,
-      };
-      if (status === 'completed') {
-        this.events.emit('run:completed', { workflowId, result });
+      const firstFailure = await this.walk(workflow, graph, run, { workflowId, input, state, signal: stop.signal, keeper, events }, fingerprint);
+      if (firstFailure === undefined && !leaseLost && graph.steps.every((s) => state.isDone(s.name))) {
+        const result = resultOf('completed');
+        events.emit('run:completed', { result });
         return result;
       }
-      if (status === 'cancelled') {
-        this.events.emit('run:cancelled', { workflowId, result });
+      if (firstFailure === undefined && !leaseLost) {
+        const result = resultOf('cancelled');
+        events.emit('run:cancelled', { result });
         throw new WorkflowCancelledError(result);
       }
-      const cause = firstFailure ?? new LeaseLostError(workflowId);
-      this.events.emit('run:failed', { workflowId, result, error: cause });
-      throw new WorkflowFailedError(result, cause);
+      throw new WorkflowFailedError(resultOf('failed'), firstFailure ?? new LeaseLostError(workflowId));
+    } catch (error) {
+      // Every run that took the lease ends with one of run:completed, run:cancelled or run:failed.
+      if (error instanceof WorkflowFailedError) events.emit('run:failed', { result: error.result, error: error.cause });
+      else if (!(error instanceof WorkflowCancelledError)) events.emit('run:failed', { result: resultOf('failed'), error });
+      throw error;
     } finally {
       cancelSignal.removeEventListener('abort', onCancel);
       await keeper.release();
     }
   }
 
+  /** Prepares checkpoints, restores committed steps and runs the rest; returns the first step failure, if any. */
+  private async walk(workflow: object, graph: StepGraph, run: ResolvedRun, stepRun: StepRun, fingerprint: string): Promise<StepFailedError | undefined> {
+    const { workflowId, keeper, events, state } = stepRun;
+    const { committed } = await prepareCheckpoints({
+      storage: this.storage,
+      graph,
+      workflowId,
+      resume: run.resume,
+      policy: run.policy,
+      fingerprint,
+      lease: () => keeper.lease,
+      events,
+    });
+    events.emit('run:started', { workflowName: graph.workflowName, resume: run.resume, fingerprint });
+    await this.restore(graph, workflowId, committed, state, run.concurrency, events);
+    let firstFailure: StepFailedError | undefined;
+    const runStep = async (node: StepNode): Promise<StepOutcome> => {
+      const outcome = await this.runStep(workflow, node, stepRun);
+      if (outcome === 'done' || outcome === 'cancelled') return outcome;
+      firstFailure ??= outcome;
+      return 'failed';
+    };
+    await scheduleGraph({ graph, done: committed, concurrency: run.concurrency, failFast: run.failFast, signal: stepRun.signal, runStep });
+    return firstFailure;
+  }
+
   /** Marks committed steps restored, loading only the outputs still needed: dependencies of steps to run, and the final step. */
-  private async restore(graph: StepGraph, workflowId: string, committed: ReadonlySet<string>, state: RunState, concurrency: number): Promise<void> {
+  private async restore(
+    graph: StepGraph,
+    workflowId: string,
+    committed: ReadonlySet<string>,
+    state: RunState,
+    concurrency: number,
+    events: RunEmitter,
+  ): Promise<void> {
     const needed = new Set<string>();
     for (const node of graph.steps) {
       if (committed.has(node.name)) continue;
@@ -191,24 +223,17 @@ export class WorkflowRunner {
     for (const node of graph.steps) {
       if (!committed.has(node.name)) continue;
       if (!needed.has(node.name)) state.restore(node.name);
-      this.events.emit('step:restored', { workflowId, step: node.name });
+      events.emit('step:restored', { step: node.name });
     }
   }
 
   /** One step: attempts, then encode and commit. Returns 'done', 'cancelled', or the failure. */
-  private async runStep(
-    workflow: object,
-    node: StepNode,
-    workflowId: string,
-    input: unknown,
-    state: RunState,
-    signal: AbortSignal,
-    keeper: LeaseKeeper,
-  ): Promise<'done' | 'cancelled' | StepFailedError> {
+  private async runStep(workflow: object, node: StepNode, run: StepRun): Promise<'done' | 'cancelled' | StepFailedError> {
+    const { workflowId, input, state, signal, keeper, events } = run;
     const dependencies = new Map(node.after.map((d) => [d, state.output(d)] as const));
     const method = (workflow as Record<string | symbol, (ctx: unknown) => unknown>)[node.method];
     const startedAt = Date.now();
-    const outcome = await runAttempts(workflowId, node, signal, this.events, (attempt, attemptSignal) =>
+    const outcome = await runAttempts(workflowId, node, signal, events, (attempt, attemptSignal) =>
       method.call(workflow, createStepContext({ workflowId, step: node.name, attempt, signal: attemptSignal, input, dependencies })),
     );
     if (outcome.kind === 'cancelled') {
@@ -234,7 +259,7 @@ export class WorkflowRunner {
       return this.failStep(state, workflowId, node, error, outcome.attempts);
     }
     state.complete(node.name, outcome.output, outcome.attempts);
-    this.events.emit('step:committed', { workflowId, step: node.name, attempts: outcome.attempts, durationMs: Date.now() - startedAt });
+    events.emit('step:committed', { step: node.name, attempts: outcome.attempts, durationMs: Date.now() - startedAt });
     return 'done';
   }
 
