@@ -15,4 +15,18 @@ describe('samples', function () {
     expect(stdout).to.contain('WAYMARK_INPUT_CHANGED');
     expect(stdout.match(/extract: reading/g)).to.have.length(2, 'extract ran in the first run and after the reset only');
   });
+
+  it('the NestJS sample resumes an injected workflow without charging twice', async () => {
+    const { code, stdout, stderr } = await runTs('samples/nestjs/main.ts', {});
+    expect(code, stderr).to.equal(0);
+    expect(stdout).to.match(/first run failed: .*step 'charge' failed after 1 attempt: billing API unavailable/);
+    expect(stdout).to.contain('resumed: {"total":"restored","charge":"completed","receipt":"completed"}');
+    expect(stdout).to.match(/charges: ch_1:acme:1500$/m);
+  });
+
+  it('the tsyringe sample resumes a resolved workflow and sends one email', async () => {
+    const { code, stdout, stderr } = await runTs('samples/tsyringe/main.ts', {});
+    expect(code, stderr).to.equal(0);
+    expect(stdout).to.contain('resumed: render=restored, send=completed; emails sent: 1');
+  });
 });

@@ -1,0 +1,42 @@
+import { expect } from 'chai';
+import { Step } from '../../decorators';
+import { CheckpointSerializationError, InvalidOptionError, StepDependencyError } from '../../lib/errors';
+import type { StepContext } from '../../lib/runner/step-context';
+import { runStep } from '../../lib/testing';
+
+class Pricing {
+  constructor(private readonly rate: number) {}
+  @Step() load(ctx: StepContext<{ ids: number[] }>) {
+    return ctx.input.ids;
+  }
+  @Step() price(ctx: StepContext<{ ids: number[] }, number[]>) {
+    return ctx.previous.map((id) => id * this.rate);
+  }
+  @Step({ after: ['load', 'price'] }) report(ctx: StepContext) {
+    return { count: ctx.result<number[]>('load').length, total: ctx.result<number[]>('price').reduce((a, b) => a + b, 0), attempt: ctx.attempt };
+  }
+  @Step({ after: [] }) leaky() {
+    return { fn: () => 1 };
+  }
+}
+
+describe('runStep', () => {
+  it('runs one step with a real context: previous, results, input and attempt', async () => {
+    expect(await runStep(new Pricing(2), 'price', { previous: [1, 2] })).to.deep.equal([2, 4]);
+    expect(await runStep(new Pricing(2), 'load', { input: { ids: [7] } })).to.deep.equal([7]);
+    expect(await runStep(new Pricing(2), 'report', { results: { load: [1, 2], price: [2, 4] }, attempt: 3 })).to.deep.equal({ count: 2, total: 6, attempt: 3 });
+  });
+
+  it('rejects results for a step that is not a dependency, and unknown steps', async () => {
+    const notDep = await runStep(new Pricing(2), 'price', { results: { report: 1 } }).catch((e: unknown) => e);
+    expect(notDep).to.be.instanceOf(StepDependencyError);
+    const unknown = await runStep(new Pricing(2), 'nope').catch((e: unknown) => e);
+    expect(unknown).to.be.instanceOf(InvalidOptionError);
+    expect((unknown as Error).message).to.contain('load, price, report, leaky');
+  });
+
+  it('fails like the runner would for an output that cannot be checkpointed', async () => {
+    const error = await runStep(new Pricing(1), 'leaky').catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(CheckpointSerializationError).and.include({ step: 'leaky', path: 'output.fn' });
+  });
+});
