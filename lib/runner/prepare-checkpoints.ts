@@ -65,7 +65,7 @@ export async function prepareCheckpoints(p: PrepareInput): Promise<PreparedRun> 
 }
 
 async function startOver(p: PrepareInput, record: WorkflowRecord): Promise<PreparedRun> {
-  await p.storage.clear(p.workflowId, p.lease());
+  await p.storage.clear(p.workflowId, { lease: p.lease() });
   await p.storage.writeRecord(p.workflowId, record, null, p.lease());
   return { committed: new Set() };
 }

@@ -7,6 +7,14 @@
  */
 import type { Checkpoint, Lease, LeaseAttempt, StoredWorkflow, WorkflowRecord } from './records';
 
+/** Options of {@link CheckpointStorage.clear}. */
+export interface ClearOptions {
+  /** Fence the clear with this lease. */
+  readonly lease?: Lease;
+  /** Called as objects are deleted, with the count so far and the total. */
+  readonly onProgress?: (deleted: number, total: number) => void;
+}
+
 export interface CheckpointStorage {
   /**
    * The workflow's record and the names of its committed steps, without any output (so resume cost
@@ -30,8 +38,11 @@ export interface CheckpointStorage {
    */
   commit(workflowId: string, checkpoint: Checkpoint, lease?: Lease): Promise<void>;
 
-  /** Deletes the workflow's record and checkpoints (not its lease), exactly that id's and nothing else. */
-  clear(workflowId: string, lease?: Lease): Promise<void>;
+  /**
+   * Deletes the workflow's record and checkpoints (not its lease), exactly that id's and nothing else.
+   * Fenced by `options.lease` when given; `options.onProgress` is told how many objects are deleted so far.
+   */
+  clear(workflowId: string, options?: ClearOptions): Promise<void>;
 
   /** Ids of the workflows that have stored data, sorted. */
   list(): Promise<string[]>;

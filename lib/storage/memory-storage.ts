@@ -4,7 +4,7 @@
  */
 import { CheckpointCorruptedError, LeaseLostError, RecordConflictError, StorageError } from '../errors';
 import { assertWorkflowId } from '../workflow-id';
-import type { CheckpointStorage } from './checkpoint-storage';
+import type { CheckpointStorage, ClearOptions } from './checkpoint-storage';
 import { newLeaseToken } from './lease-owner';
 import type { Checkpoint, Lease, LeaseAttempt, StoredWorkflow, WorkflowRecord } from './records';
 
@@ -54,10 +54,15 @@ export class MemoryStorage implements CheckpointStorage {
     this.entry(workflowId).checkpoints.set(checkpoint.step, JSON.stringify(checkpoint));
   }
 
-  async clear(workflowId: string, lease?: Lease): Promise<void> {
+  async clear(workflowId: string, options: ClearOptions = {}): Promise<void> {
     assertWorkflowId(workflowId);
-    this.fence(workflowId, lease);
+    this.fence(workflowId, options.lease);
+    const entry = this.entries.get(workflowId);
     this.entries.delete(workflowId);
+    if (entry) {
+      const total = entry.checkpoints.size + (entry.record === undefined ? 0 : 1);
+      options.onProgress?.(total, total);
+    }
   }
 
   async list(): Promise<string[]> {

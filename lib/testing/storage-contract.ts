@@ -148,6 +148,18 @@ export function describeStorageContract(name: string, create: () => Promise<Stor
         assert.deepEqual(await storage.list(), []);
       });
 
+      it('reports clear progress up to the total of deleted objects', async () => {
+        await storage.writeRecord('job', sampleRecord('job'), null);
+        for (let i = 0; i < 5; i++) await storage.commit('job', sampleCheckpoint(`s${i}`));
+        const progress: [number, number][] = [];
+        await storage.clear('job', { onProgress: (deleted, total) => progress.push([deleted, total]) });
+        assert.ok(progress.length > 0);
+        const [deleted, total] = progress[progress.length - 1];
+        assert.equal(deleted, total);
+        assert.ok(total >= 5, `total ${total} counts at least the checkpoints`);
+        assert.equal(await storage.load('job'), undefined);
+      });
+
       it('clears an id that has nothing stored without error', async () => {
         await storage.clear('nothing-here');
         assert.equal(await storage.load('nothing-here'), undefined);
@@ -214,7 +226,7 @@ export function describeStorageContract(name: string, create: () => Promise<Stor
         assert.ok(renewed.expiresAt > held.lease.expiresAt);
         await storage.commit('job', sampleCheckpoint('s'), renewed);
         await storage.writeRecord('job', sampleRecord('job'), null, renewed);
-        await storage.clear('job', renewed);
+        await storage.clear('job', { lease: renewed });
         assert.equal(await storage.load('job'), undefined);
       });
     });

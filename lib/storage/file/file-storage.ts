@@ -14,7 +14,7 @@ import { promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CheckpointCorruptedError, InvalidOptionError, InvalidWorkflowIdError, LeaseLostError, RecordConflictError, StorageError } from '../../errors';
 import { assertWorkflowId, decodeSegment, encodeSegment } from '../../workflow-id';
-import type { CheckpointStorage } from '../checkpoint-storage';
+import type { CheckpointStorage, ClearOptions } from '../checkpoint-storage';
 import type { Checkpoint, Lease, LeaseAttempt, StoredWorkflow, WorkflowRecord } from '../records';
 import { parseCheckpoint, parseRecordFile, type RecordFile } from '../record-format';
 import { createFileExclusive, errno, writeFileAtomic } from './atomic-file';
@@ -102,9 +102,9 @@ export class FileStorage implements CheckpointStorage {
     );
   }
 
-  async clear(workflowId: string, lease?: Lease): Promise<void> {
+  async clear(workflowId: string, options: ClearOptions = {}): Promise<void> {
     const dir = this.workflowDir(workflowId);
-    await this.fence(workflowId, lease);
+    await this.fence(workflowId, options.lease);
     // Renaming the directory away is one atomic step: a concurrent writer either lands before it
     // (and is cleared) or fails on the vanished directory; there is no check-then-delete window.
     const trash = join(this.directory, 'trash', `${this.segment(workflowId)}.${randomUUID()}`);
@@ -116,7 +116,7 @@ export class FileStorage implements CheckpointStorage {
         if (errno(error) === 'ENOENT') return;
         throw error;
       }
-      await fs.rm(trash, { recursive: true, force: true });
+      await removeWithProgress(trash, options.onProgress);
     });
   }
 
@@ -168,6 +168,22 @@ export class FileStorage implements CheckpointStorage {
       throw new StorageError(workflowId, operation, error, step, location);
     }
   }
+}
+
+/** Deletes a cleared workflow's directory, step files in chunks so a long clear can report progress. */
+async function removeWithProgress(dir: string, onProgress: ClearOptions['onProgress']): Promise<void> {
+  if (onProgress) {
+    const steps = await readdirIfExists(join(dir, 'steps'));
+    const total = steps.length + 1;
+    for (let i = 0; i < steps.length; i += 200) {
+      await Promise.all(steps.slice(i, i + 200).map((name) => fs.rm(join(dir, 'steps', name), { force: true })));
+      onProgress(Math.min(i + 200, steps.length), total);
+    }
+    await fs.rm(dir, { recursive: true, force: true });
+    onProgress(total, total);
+    return;
+  }
+  await fs.rm(dir, { recursive: true, force: true });
 }
 
 async function readIfExists(path: string): Promise<string | undefined> {

@@ -22,7 +22,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { CheckpointCorruptedError, InvalidOptionError, InvalidWorkflowIdError, LeaseLostError, RecordConflictError, StorageError } from '../../errors';
 import { assertWorkflowId, decodeSegment, encodeSegment } from '../../workflow-id';
-import type { CheckpointStorage } from '../checkpoint-storage';
+import type { CheckpointStorage, ClearOptions } from '../checkpoint-storage';
 import { newLeaseToken } from '../lease-owner';
 import { parseCheckpoint, parseRecordText } from '../record-format';
 import type { Checkpoint, Lease, LeaseAttempt, StoredWorkflow, WorkflowRecord } from '../records';
@@ -114,9 +114,9 @@ export class S3Storage implements CheckpointStorage {
     await this.io(workflowId, 'commit', key, () => this.put(key, JSON.stringify(checkpoint)), checkpoint.step);
   }
 
-  async clear(workflowId: string, lease?: Lease): Promise<void> {
+  async clear(workflowId: string, options: ClearOptions = {}): Promise<void> {
     const base = this.base(workflowId);
-    await this.fence(workflowId, lease);
+    await this.fence(workflowId, options.lease);
     const keys = (await this.io(workflowId, 'clear', base, () => this.listKeys(base))).filter((k) => k !== `${base}lease.json`);
     for (let i = 0; i < keys.length; i += PAGE) {
       const batch = keys.slice(i, i + PAGE);
@@ -130,6 +130,7 @@ export class S3Storage implements CheckpointStorage {
         const detail = failed.map((e) => `${e.Key}: ${e.Code ?? 'error'} ${e.Message ?? ''}`.trim()).join('; ');
         throw new StorageError(workflowId, 'clear', new Error(`${failed.length} of ${batch.length} deletes failed: ${detail}`), undefined, this.url(base));
       }
+      options.onProgress?.(i + batch.length, keys.length);
     }
   }
 

@@ -1,0 +1,60 @@
+import { createInterface } from 'node:readline';
+import { WorkflowBusyError } from '../../errors';
+import { defaultLeaseOwner } from '../../storage/lease-owner';
+import { UsageError, type ParsedArgs } from '../args';
+import { println, type CliIo } from '../io';
+import { progressReporter } from '../progress';
+import { openStore } from '../store';
+
+const CLEAR_LEASE_MS = 10 * 60_000;
+
+async function confirm(io: CliIo, question: string): Promise<boolean> {
+  const rl = createInterface({ input: io.stdin, output: io.stdout as NodeJS.WritableStream, terminal: false });
+  try {
+    io.stdout.write(question);
+    const answer = await new Promise<string>((resolve) => rl.once('line', resolve).once('close', () => resolve('')));
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}
+
+/**
+ * `waymark clear <workflowId> --store <spec> [--yes] [--json]`: deletes a workflow's checkpoints and
+ * record. Asks first on a terminal; elsewhere refuses without `--yes`. Takes the workflow's lease, so a
+ * running workflow is never cleared under its feet.
+ */
+export async function clearCommand(args: ParsedArgs, io: CliIo): Promise<number> {
+  const workflowId = args.positionals[1];
+  if (workflowId === undefined) throw new UsageError('clear needs a workflow id');
+  const storage = await openStore(args.options.get('store'));
+  const stored = await storage.load(workflowId);
+  const count = stored?.committedSteps.length ?? 0;
+  if (stored === undefined) {
+    if (args.flags.has('json')) println(io.stdout, JSON.stringify({ workflowId, cleared: false, checkpoints: 0 }));
+    else println(io.stdout, `nothing stored for '${workflowId}'`);
+    return 0;
+  }
+  if (!args.flags.has('yes')) {
+    if (!io.stdin.isTTY || !io.stdout.isTTY) {
+      println(io.stderr, `refusing to clear '${workflowId}' without --yes when not on a terminal`);
+      return 2;
+    }
+    if (!(await confirm(io, `Clear workflow '${workflowId}' (${count} checkpoint${count === 1 ? '' : 's'})? [y/N] `))) {
+      println(io.stderr, 'not cleared');
+      return 1;
+    }
+  }
+  const attempt = await storage.acquireLease(workflowId, `waymark clear (${defaultLeaseOwner()})`, CLEAR_LEASE_MS);
+  if (!attempt.acquired) throw new WorkflowBusyError(workflowId, attempt.holder, attempt.expiresAt);
+  const progress = progressReporter(io.stderr, `clearing ${workflowId}`);
+  try {
+    await storage.clear(workflowId, { lease: attempt.lease, onProgress: progress.update });
+  } finally {
+    progress.finish();
+    await storage.releaseLease(attempt.lease);
+  }
+  if (args.flags.has('json')) println(io.stdout, JSON.stringify({ workflowId, cleared: true, checkpoints: count }));
+  else println(io.stdout, `cleared '${workflowId}' (${count} checkpoint${count === 1 ? '' : 's'})`);
+  return 0;
+}

@@ -1,0 +1,50 @@
+import { resolve } from 'node:path';
+import { buildGraph } from '../../graph';
+import type { Constructor } from '../../metadata';
+import { UsageError, type ParsedArgs } from '../args';
+import { println, type CliIo } from '../io';
+import { toMermaid, toText, type StepMarks } from '../mermaid';
+import { openStore } from '../store';
+
+function loadModule(path: string): Record<string, unknown> {
+  if (/\.[cm]?ts$/.test(path)) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      require('ts-node').register({ transpileOnly: true });
+    } catch {
+      throw new UsageError(`cannot load ${path}: loading a .ts module needs ts-node installed (or point at the compiled .js)`);
+    }
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(path) as Record<string, unknown>;
+}
+
+/**
+ * `waymark graph <module> <ClassName> [--text] [--json] [--workflow-id <id> --store <spec>]`: the step
+ * graph as a Mermaid flowchart (or text), each step marked committed or pending when a workflow id
+ * and store are given.
+ */
+export async function graphCommand(args: ParsedArgs, io: CliIo): Promise<number> {
+  const [, modulePath, className] = args.positionals;
+  if (modulePath === undefined || className === undefined) throw new UsageError('graph needs a module path and a class name');
+  require('reflect-metadata');
+  const exports = loadModule(resolve(io.cwd, modulePath));
+  const target = exports[className];
+  if (typeof target !== 'function') {
+    const classes = Object.keys(exports).filter((k) => typeof exports[k] === 'function');
+    throw new UsageError(`${modulePath} exports no class '${className}' (it exports: ${classes.join(', ') || 'none'})`);
+  }
+  const graph = buildGraph(target as Constructor);
+  let marks: StepMarks | undefined;
+  const workflowId = args.options.get('workflow-id');
+  if (workflowId !== undefined) {
+    const stored = await (await openStore(args.options.get('store'))).load(workflowId);
+    const committed = new Set(stored?.committedSteps ?? []);
+    marks = new Map(graph.steps.map((s) => [s.name, committed.has(s.name) ? 'committed' : 'pending'] as const));
+  }
+  if (args.flags.has('json')) {
+    const steps = graph.steps.map((s) => ({ name: s.name, after: s.after, ...(marks ? { status: marks.get(s.name) } : {}) }));
+    println(io.stdout, JSON.stringify({ workflowName: graph.workflowName, className: graph.className, steps }, null, 2));
+  } else println(io.stdout, args.flags.has('text') ? toText(graph, marks) : toMermaid(graph, marks));
+  return 0;
+}

@@ -1,0 +1,52 @@
+import { UsageError, type ParsedArgs } from '../args';
+import { println, type CliIo } from '../io';
+import { openStore } from '../store';
+import { formatBytes, renderTable } from '../table';
+
+/** One step's stored state. */
+export interface StepStatusRow {
+  readonly name: string;
+  readonly status: 'committed' | 'pending';
+  readonly after: readonly string[];
+  readonly attempts?: number;
+  readonly committedAt?: string;
+  readonly outputBytes?: number;
+}
+
+/** `waymark status <workflowId> --store <spec> [--json]`: each step's status and the stored fingerprint. */
+export async function statusCommand(args: ParsedArgs, io: CliIo): Promise<number> {
+  const workflowId = args.positionals[1];
+  if (workflowId === undefined) throw new UsageError('status needs a workflow id');
+  const storage = await openStore(args.options.get('store'));
+  const stored = await storage.load(workflowId);
+  if (stored === undefined) {
+    println(io.stderr, `no workflow '${workflowId}' in ${args.options.get('store')}`);
+    return 1;
+  }
+  const committed = new Set(stored.committedSteps);
+  const defined = stored.record?.steps ?? [];
+  const names = [...defined.map((s) => s.name), ...stored.committedSteps.filter((n) => !defined.some((s) => s.name === n))];
+  const steps: StepStatusRow[] = [];
+  for (const name of names) {
+    const after = defined.find((s) => s.name === name)?.after ?? [];
+    if (!committed.has(name)) {
+      steps.push({ name, status: 'pending', after });
+      continue;
+    }
+    const checkpoint = await storage.readCheckpoint(workflowId, name);
+    steps.push({ name, status: 'committed', after, attempts: checkpoint.attempts, committedAt: checkpoint.committedAt, outputBytes: Buffer.byteLength(JSON.stringify(checkpoint.output)) });
+  }
+  const summary = { workflowId, workflowName: stored.record?.workflowName, fingerprint: stored.record?.fingerprint, updatedAt: stored.record?.updatedAt, steps };
+  if (args.flags.has('json')) {
+    println(io.stdout, JSON.stringify(summary, null, 2));
+    return 0;
+  }
+  println(io.stdout, `workflow     ${workflowId}${summary.workflowName ? ` (${summary.workflowName})` : ''}`);
+  println(io.stdout, `fingerprint  ${summary.fingerprint ?? '(no record)'}`);
+  println(io.stdout, `updated      ${summary.updatedAt ?? '-'}`);
+  println(io.stdout, `steps        ${committed.size} of ${names.length} committed`);
+  println(io.stdout);
+  const rows = steps.map((s) => [s.name, s.status, s.attempts === undefined ? '-' : String(s.attempts), s.committedAt ?? '-', s.outputBytes === undefined ? '-' : formatBytes(s.outputBytes)]);
+  println(io.stdout, renderTable(['STEP', 'STATUS', 'ATTEMPTS', 'COMMITTED AT', 'OUTPUT'], rows));
+  return 0;
+}

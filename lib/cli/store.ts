@@ -1,0 +1,26 @@
+/**
+ * `--store file:<dir>` or `--store s3://<bucket>/<prefix>` to a storage provider. The S3 client is
+ * configured by the standard AWS environment (region, credentials, `AWS_ENDPOINT_URL_S3`); a custom
+ * endpoint implies path-style addressing, as S3-compatible servers expect.
+ */
+import type { CheckpointStorage } from '../storage/checkpoint-storage';
+import { FileStorage } from '../storage/file/file-storage';
+import { UsageError } from './args';
+
+export async function openStore(spec: string | undefined): Promise<CheckpointStorage> {
+  if (spec === undefined) throw new UsageError('--store is required (file:<dir> or s3://<bucket>/<prefix>)');
+  if (spec.startsWith('file:')) {
+    const directory = spec.slice('file:'.length);
+    if (directory === '') throw new UsageError('--store file: needs a directory, e.g. file:.waymark');
+    return new FileStorage({ directory });
+  }
+  const s3 = /^s3:\/\/([^/]+)\/(.+)$/.exec(spec);
+  if (s3) {
+    const { S3Client } = await import('@aws-sdk/client-s3');
+    const { S3Storage } = await import('../storage/s3');
+    const customEndpoint = process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
+    const client = new S3Client(customEndpoint ? { forcePathStyle: true } : {});
+    return new S3Storage({ client, bucket: s3[1], prefix: s3[2] });
+  }
+  throw new UsageError(`--store '${spec}' is not file:<dir> or s3://<bucket>/<prefix>`);
+}

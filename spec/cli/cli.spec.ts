@@ -1,0 +1,166 @@
+/**
+ * The real `waymark` bin (bin/waymark.js over the built dist/) in a child process, against a real
+ * FileStorage directory.
+ */
+import { expect } from 'chai';
+import { execFile, spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { join } from 'node:path';
+import { Step } from '../../decorators';
+import { FileStorage } from '../../lib/storage/file/file-storage';
+import { WorkflowRunner } from '../../lib/runner/workflow-runner';
+import { sampleCheckpoint } from '../../lib/testing';
+import { OrderEtl, Warehouse } from '../../samples/order-etl/order-etl';
+import { tempDir } from '../helpers/temp-dir';
+
+const ROOT = join(__dirname, '..', '..');
+const BIN = join(ROOT, 'bin', 'waymark.js');
+
+function waymark(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(BIN, args, { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '' } }, (error, stdout, stderr) => {
+      if (error && typeof error.code !== 'number') return reject(error);
+      resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
+    });
+    if (input !== undefined) child.stdin!.end(input);
+  });
+}
+
+/** Runs the bin on a pseudo-terminal (util-linux `script`), typing `input`. */
+function waymarkOnTerminal(args: string[], input: string): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const command = [BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    const child = spawn('script', ['-qefc', command, '/dev/null'], { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '' } });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+    child.stdin.end(input);
+  });
+}
+
+class Shipping {
+  @Step() pick() {
+    return ['a', 'b'];
+  }
+  @Step() pack(ctx: { previous: string[] }) {
+    return ctx.previous.length;
+  }
+  @Step() ship() {
+    throw new Error('carrier down');
+  }
+}
+
+describe('waymark CLI', function () {
+  this.timeout(60_000);
+  let dir: { path: string; remove: () => Promise<void> };
+  let store: string;
+  let storage: FileStorage;
+  beforeEach(async () => {
+    dir = await tempDir();
+    store = `file:${dir.path}`;
+    storage = new FileStorage({ directory: dir.path });
+    const runner = new WorkflowRunner({ storage });
+    await runner.run(new Shipping(), { workflowId: 'ship-1', input: { to: 'x' } }).catch(() => undefined);
+    await runner.run(new Shipping(), { workflowId: 'ship-10', input: { to: 'y' } }).catch(() => undefined);
+  });
+  afterEach(() => dir.remove());
+
+  it('is executable as installed', () => {
+    accessSync(BIN, constants.X_OK);
+  });
+
+  it('list prints the workflow ids, or JSON', async () => {
+    expect(await waymark(['list', '--store', store])).to.deep.include({ code: 0, stdout: 'ship-1\nship-10\n' });
+    expect(JSON.parse((await waymark(['list', '--store', store, '--json'])).stdout)).to.deep.equal(['ship-1', 'ship-10']);
+  });
+
+  it('status shows each step, attempts, commit time and output size, and the fingerprint', async () => {
+    const { code, stdout } = await waymark(['status', 'ship-1', '--store', store]);
+    expect(code).to.equal(0);
+    const record = (await storage.load('ship-1'))!.record!;
+    expect(stdout).to.contain(`fingerprint  ${record.fingerprint}`).and.contain('2 of 3 committed');
+    const lines = stdout.split('\n');
+    expect(lines.find((l) => l.startsWith('pick'))).to.match(/^pick\s+committed\s+1\s+\d{4}-\d\d-\d\dT[\d:.]+Z\s+\d+ B$/);
+    expect(lines.find((l) => l.startsWith('ship'))).to.match(/^ship\s+pending\s+-\s+-\s+-$/);
+
+    const json = JSON.parse((await waymark(['status', 'ship-1', '--store', store, '--json'])).stdout);
+    expect(json).to.deep.include({ workflowId: 'ship-1', workflowName: 'Shipping', fingerprint: record.fingerprint });
+    expect(json.steps.map((s: { name: string; status: string; attempts?: number }) => [s.name, s.status, s.attempts])).to.deep.equal([
+      ['pick', 'committed', 1],
+      ['pack', 'committed', 1],
+      ['ship', 'pending', undefined],
+    ]);
+    expect(json.steps[0].outputBytes).to.equal(JSON.stringify(['a', 'b']).length);
+  });
+
+  it('status of an unknown workflow fails with exit code 1', async () => {
+    const { code, stderr } = await waymark(['status', 'nope', '--store', store]);
+    expect(code).to.equal(1);
+    expect(stderr).to.contain("no workflow 'nope'");
+  });
+
+  it('clear refuses without --yes when piped, clears exactly one id with --yes, and stays quiet on a pipe', async () => {
+    const refused = await waymark(['clear', 'ship-1', '--store', store]);
+    expect(refused.code).to.equal(2);
+    expect(refused.stderr).to.contain('without --yes');
+    expect(await storage.load('ship-1')).to.not.equal(undefined);
+
+    const cleared = await waymark(['clear', 'ship-1', '--store', store, '--yes', '--json']);
+    expect(cleared.code).to.equal(0);
+    expect(JSON.parse(cleared.stdout)).to.deep.equal({ workflowId: 'ship-1', cleared: true, checkpoints: 2 });
+    expect(cleared.stderr).to.equal('', 'no progress output when not on a terminal');
+    expect(await storage.list()).to.deep.equal(['ship-10'], "clearing 'ship-1' leaves 'ship-10'");
+  });
+
+  it('clear asks on a terminal, and shows progress there for a large workflow', async () => {
+    for (let i = 0; i < 1500; i += 100) await Promise.all(Array.from({ length: 100 }, (_, k) => storage.commit('big', sampleCheckpoint(`s${i + k}`))));
+    const declined = await waymarkOnTerminal(['clear', 'big', '--store', store], 'n\n');
+    expect(declined.output).to.contain("Clear workflow 'big' (1500 checkpoints)? [y/N]");
+    expect(declined.code).to.equal(1);
+    expect((await storage.load('big'))?.committedSteps).to.have.length(1500);
+
+    const accepted = await waymarkOnTerminal(['clear', 'big', '--store', store], 'y\n');
+    expect(accepted.code, accepted.output).to.equal(0);
+    expect(accepted.output).to.match(/clearing big: 200\/1501 \(13%\)/).and.match(/clearing big: 1501\/1501 \(100%\)/);
+    expect(accepted.output).to.contain("cleared 'big' (1500 checkpoints)");
+    expect(await storage.load('big')).to.equal(undefined);
+  });
+
+  it('clear will not clear a workflow that is running', async () => {
+    const held = await storage.acquireLease('ship-1', 'a running worker', 60_000);
+    expect(held.acquired).to.equal(true);
+    const { code, stderr } = await waymark(['clear', 'ship-1', '--store', store, '--yes']);
+    expect(code).to.equal(1);
+    expect(stderr).to.contain('WAYMARK_WORKFLOW_BUSY').and.contain('a running worker');
+    expect(await storage.load('ship-1')).to.not.equal(undefined);
+  });
+
+  it('graph prints a Mermaid flowchart, marked with stored status, and plain text', async () => {
+    const plain = await waymark(['graph', 'samples/order-etl/order-etl.ts', 'OrderEtl']);
+    expect(plain.code, plain.stderr).to.equal(0);
+    expect(plain.stdout).to.equal('flowchart TD\n  s0["extract"]\n  s1["transform"]\n  s2["load"]\n  s0 --> s1\n  s1 --> s2\n');
+
+    const warehouse = new Warehouse();
+    warehouse.failNextLoad = true;
+    await new WorkflowRunner({ storage }).run(new OrderEtl(warehouse), { workflowId: 'etl', input: { customerId: 'c' } }).catch(() => undefined);
+    const marked = await waymark(['graph', 'samples/order-etl/order-etl.ts', 'OrderEtl', '--workflow-id', 'etl', '--store', store]);
+    expect(marked.stdout).to.contain('s0["extract ✓"]:::committed').and.contain('s2["load"]:::pending').and.contain('classDef committed');
+
+    const text = await waymark(['graph', 'samples/order-etl/order-etl.ts', 'OrderEtl', '--text', '--workflow-id', 'etl', '--store', store]);
+    expect(text.stdout.split('\n').slice(0, 4)).to.deep.equal([
+      'order-etl (OrderEtl)',
+      '  extract    (root)           [committed]',
+      '  transform  after extract    [committed]',
+      '  load       after transform  [pending]',
+    ]);
+  });
+
+  it('reports usage mistakes with exit code 2', async () => {
+    for (const args of [[], ['frobnicate'], ['status', '--store', store], ['list'], ['list', '--store', 'ftp://x'], ['graph', 'samples/order-etl/order-etl.ts', 'Nope']]) {
+      const { code, stderr } = await waymark(args);
+      expect(code, args.join(' ')).to.equal(2);
+      expect(stderr).to.contain('usage:');
+    }
+  });
+});
