@@ -1,0 +1,54 @@
+/** The testing patterns README.md recommends, proven. */
+import { expect } from 'chai';
+import sinon from 'sinon';
+import { Step } from '../../decorators';
+import { MemoryStorage } from '../../lib/storage/memory-storage';
+import { WorkflowRunner } from '../../lib/runner/workflow-runner';
+import type { StepContext } from '../../lib/runner/step-context';
+
+class Etl {
+  @Step() extract() {
+    return [1, 2];
+  }
+  @Step() transform(ctx: StepContext<unknown, number[]>) {
+    return ctx.previous.map((x) => x * 10);
+  }
+  @Step() load(ctx: StepContext<unknown, number[]>) {
+    return ctx.previous.length;
+  }
+}
+
+describe('testing with sinon', () => {
+  it('a createStubInstance(MemoryStorage) storage sees exactly one commit per step', async () => {
+    const storage = sinon.createStubInstance(MemoryStorage);
+    storage.acquireLease.resolves({ acquired: true, lease: { workflowId: 'etl', owner: 'test', token: 't', expiresAt: Date.now() + 60_000 } });
+    const result = await new WorkflowRunner({ storage }).run(new Etl(), { workflowId: 'etl' });
+    expect(result.output).to.equal(2);
+    sinon.assert.calledThrice(storage.commit);
+    expect(storage.commit.getCalls().map((c) => c.args[1].step)).to.deep.equal(['extract', 'transform', 'load']);
+    sinon.assert.calledOnce(storage.writeRecord);
+    sinon.assert.calledOnce(storage.releaseLease);
+  });
+
+  it('fake timers drive retries with backoff: 1 s + 2 s + 4 s of delays without waiting for them', async () => {
+    const clock = sinon.useFakeTimers();
+    try {
+      let calls = 0;
+      class Flaky {
+        @Step({ retry: { attempts: 4, delayMs: 1_000, backoff: 2 } }) call() {
+          if (++calls < 4) throw new Error('503 from upstream');
+          return 'ok';
+        }
+      }
+      const run = new WorkflowRunner().run(new Flaky(), { workflowId: 'flaky' });
+      await clock.tickAsync(6_999);
+      expect(calls).to.equal(3, 'the third retry waits for the 4 s delay');
+      await clock.tickAsync(1);
+      const result = await run;
+      expect(result.output).to.equal('ok');
+      expect(result.steps.call.attempts).to.equal(4);
+    } finally {
+      clock.restore();
+    }
+  });
+});
