@@ -50,8 +50,9 @@ const FINGERPRINT = Symbol.for('waymark:fingerprint');
 
 /** Appends a step record to a class prototype (declaration order is kept). */
 export function recordStep(prototype: object, record: StepRecord): void {
-  const own: StepRecord[] = Reflect.getOwnMetadata(STEPS, prototype) ?? [];
-  Reflect.defineMetadata(STEPS, [...own, record], prototype);
+  const own: StepRecord[] | undefined = Reflect.getOwnMetadata(STEPS, prototype);
+  if (own) own.push(record);
+  else Reflect.defineMetadata(STEPS, [record], prototype);
 }
 
 /** Step records of a class, base classes' first, each in declaration order. */

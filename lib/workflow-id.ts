@@ -6,8 +6,12 @@ import { InvalidWorkflowIdError } from './errors';
 /** Longest workflow id accepted, in UTF-16 code units. */
 export const MAX_WORKFLOW_ID_LENGTH = 200;
 
+/** The id checked last: storage calls of one run repeat it, and checking a string again is wasted work. */
+let lastValid: string | undefined;
+
 /** Throws {@link InvalidWorkflowIdError} unless `id` is a non-empty string of at most 200 characters without control characters. */
 export function assertWorkflowId(id: unknown): asserts id is string {
+  if (id === lastValid) return;
   if (typeof id !== 'string') throw new InvalidWorkflowIdError(String(id), `expected a string, got ${typeof id}`);
   if (id.length === 0) throw new InvalidWorkflowIdError(id, 'it is empty');
   if (id.length > MAX_WORKFLOW_ID_LENGTH) throw new InvalidWorkflowIdError(id, `it has ${id.length} characters; at most ${MAX_WORKFLOW_ID_LENGTH} are allowed`);
@@ -15,6 +19,7 @@ export function assertWorkflowId(id: unknown): asserts id is string {
   const control = /[\u0000-\u001f\u007f]/.exec(id);
   if (control) throw new InvalidWorkflowIdError(id, `it contains the control character U+${control[0].charCodeAt(0).toString(16).padStart(4, '0')} at index ${control.index}`);
   if (/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(id)) throw new InvalidWorkflowIdError(id, 'it contains a lone surrogate (not valid Unicode)');
+  lastValid = id;
 }
 
 /**

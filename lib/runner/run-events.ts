@@ -59,7 +59,13 @@ export class RunEvents {
 
   /** An emitter for one run. */
   forRun(ids: RunIds): RunEmitter {
-    return { ids, emit: (event, detail) => this.emit(event, { ...ids, ...detail } as WorkflowEvents[typeof event]) };
+    return {
+      ids,
+      emit: (event, detail) => {
+        // Building the payload costs an allocation per event: skip it when nobody listens.
+        if (this.listeners.get(event)?.size) this.emit(event, { ...ids, ...detail } as WorkflowEvents[typeof event]);
+      },
+    };
   }
 
   emit<E extends WorkflowEventName>(event: E, payload: WorkflowEvents[E]): void {

@@ -37,7 +37,10 @@ export function scheduleGraph(o: ScheduleOptions): Promise<void> {
     const takeNext = (): StepNode => {
       let best = 0;
       for (let i = 1; i < ready.length; i++) if (ready[i].index < ready[best].index) best = i;
-      return ready.splice(best, 1)[0];
+      const next = ready[best];
+      ready[best] = ready[ready.length - 1];
+      ready.pop();
+      return next;
     };
     const settle = (node: StepNode, outcome: StepOutcome): void => {
       running--;

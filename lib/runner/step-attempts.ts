@@ -5,6 +5,7 @@
 import { NonRetryableError, StepTimeoutError } from '../errors';
 import type { StepNode } from '../graph';
 import { retryDelay } from '../retry-options';
+import { INTERRUPTED, type Attempt, type AttemptsInFlight } from './attempt';
 import type { RunEmitter } from './run-events';
 import { sleep } from './sleep';
 
@@ -14,57 +15,43 @@ export type AttemptsOutcome =
   | { readonly kind: 'failed'; readonly error: unknown; readonly attempts: number }
   | { readonly kind: 'cancelled'; readonly attempts: number };
 
-const CANCELLED = Symbol('cancelled');
-
 /**
- * Calls `invoke(attempt, signal)` until it resolves, the retry policy gives up, or `runSignal` aborts.
- * A timed-out attempt counts as failed; its signal is aborted and its eventual result ignored.
+ * Calls `invoke(attemptNumber, attempt)` until it succeeds, the retry policy gives up, or the run
+ * stops. A timed-out attempt counts as failed; its signal is aborted and its eventual result ignored.
  */
 export async function runAttempts(
   workflowId: string,
   node: StepNode,
-  runSignal: AbortSignal,
+  inFlight: AttemptsInFlight,
   events: RunEmitter,
-  invoke: (attempt: number, signal: AbortSignal) => unknown,
+  invoke: (attemptNumber: number, attempt: Attempt) => unknown,
 ): Promise<AttemptsOutcome> {
-  const { retry } = node;
-  for (let attempt = 1; ; attempt++) {
-    if (runSignal.aborted) return { kind: 'cancelled', attempts: attempt - 1 };
-    events.emit('step:started', { step: node.name, attempt });
-    const controller = new AbortController();
-    const onRunAbort = () => controller.abort(runSignal.reason);
-    runSignal.addEventListener('abort', onRunAbort, { once: true });
+  const { retry, timeoutMs } = node;
+  for (let number = 1; ; number++) {
+    if (inFlight.signal.aborted) return { kind: 'cancelled', attempts: number - 1 };
+    events.emit('step:started', { step: node.name, attempt: number });
+    const attempt = inFlight.start();
     let timer: NodeJS.Timeout | undefined;
+    if (timeoutMs !== undefined) {
+      timer = setTimeout(() => {
+        const error = new StepTimeoutError(workflowId, node.name, number, timeoutMs);
+        attempt.abort(error, error);
+      }, timeoutMs);
+    }
     try {
-      const racers: Promise<unknown>[] = [
-        Promise.resolve().then(() => invoke(attempt, controller.signal)),
-        new Promise((_, reject) => controller.signal.addEventListener('abort', () => reject(CANCELLED), { once: true })),
-      ];
-      if (node.timeoutMs !== undefined) {
-        const timeoutMs = node.timeoutMs;
-        racers.push(
-          new Promise((_, reject) => {
-            timer = setTimeout(() => {
-              const error = new StepTimeoutError(workflowId, node.name, attempt, timeoutMs);
-              reject(error);
-              controller.abort(error);
-            }, timeoutMs);
-          }),
-        );
-      }
-      const output = await Promise.race(racers);
-      return { kind: 'succeeded', output, attempts: attempt };
+      const output = await attempt.run(() => invoke(number, attempt));
+      return { kind: 'succeeded', output, attempts: number };
     } catch (error) {
-      if (error === CANCELLED || runSignal.aborted) return { kind: 'cancelled', attempts: attempt };
+      if (error === INTERRUPTED || inFlight.signal.aborted) return { kind: 'cancelled', attempts: number };
       const willRetry =
-        attempt < retry.attempts && !(error instanceof NonRetryableError) && (retry.retryIf === undefined || Boolean(retry.retryIf(error, attempt)));
-      const delayMs = willRetry ? retryDelay(retry, attempt + 1) : undefined;
-      events.emit('step:attempt-failed', { step: node.name, attempt, error, willRetry, delayMs });
-      if (!willRetry) return { kind: 'failed', error, attempts: attempt };
-      await sleep(delayMs!, runSignal);
+        number < retry.attempts && !(error instanceof NonRetryableError) && (retry.retryIf === undefined || Boolean(retry.retryIf(error, number)));
+      const delayMs = willRetry ? retryDelay(retry, number + 1) : undefined;
+      events.emit('step:attempt-failed', { step: node.name, attempt: number, error, willRetry, delayMs });
+      if (!willRetry) return { kind: 'failed', error, attempts: number };
+      await sleep(delayMs!, inFlight.signal);
     } finally {
       clearTimeout(timer);
-      runSignal.removeEventListener('abort', onRunAbort);
+      inFlight.end(attempt);
     }
   }
 }

@@ -29,41 +29,54 @@ export interface StepContextInit {
   readonly workflowId: string;
   readonly step: string;
   readonly attempt: number;
-  readonly signal: AbortSignal;
+  /** The attempt's signal, or where to get it when first read. */
+  readonly signal: AbortSignal | { readonly signal: AbortSignal };
   readonly input: unknown;
   /** Dependencies in declaration order with their outputs. */
   readonly dependencies: ReadonlyMap<string, unknown>;
 }
 
+class Context implements StepContext {
+  readonly workflowId: string;
+  readonly step: string;
+  readonly attempt: number;
+  readonly input: unknown;
+
+  constructor(private readonly init: StepContextInit) {
+    this.workflowId = init.workflowId;
+    this.step = init.step;
+    this.attempt = init.attempt;
+    this.input = init.input;
+  }
+
+  get signal(): AbortSignal {
+    const { signal } = this.init;
+    return signal instanceof AbortSignal ? signal : signal.signal;
+  }
+
+  get previous(): unknown {
+    const { dependencies } = this.init;
+    if (dependencies.size > 1) {
+      throw new StepDependencyError(this.workflowId, this.step, `ctx.previous is ambiguous: the step depends on ${[...dependencies.keys()].join(', ')}; use ctx.result(name)`);
+    }
+    return dependencies.values().next().value;
+  }
+
+  result<T>(name: string): T {
+    const { dependencies } = this.init;
+    if (!dependencies.has(name)) {
+      const declared = dependencies.size === 0 ? 'none' : [...dependencies.keys()].join(', ');
+      throw new StepDependencyError(
+        this.workflowId,
+        this.step,
+        `ctx.result('${name}'): '${name}' is not a dependency of this step (dependencies: ${declared}); add it to @Step({ after: [...] })`,
+      );
+    }
+    return dependencies.get(name) as T;
+  }
+}
+
 /** Builds a {@link StepContext}; `previous` and `result()` only reach declared dependencies. */
 export function createStepContext<I, P>(init: StepContextInit): StepContext<I, P> {
-  const { workflowId, step, dependencies } = init;
-  return {
-    input: init.input as I,
-    workflowId,
-    step,
-    attempt: init.attempt,
-    signal: init.signal,
-    get previous(): P {
-      if (dependencies.size > 1) {
-        throw new StepDependencyError(
-          workflowId,
-          step,
-          `ctx.previous is ambiguous: the step depends on ${[...dependencies.keys()].join(', ')}; use ctx.result(name)`,
-        );
-      }
-      return dependencies.values().next().value as P;
-    },
-    result<T>(name: string): T {
-      if (!dependencies.has(name)) {
-        const declared = dependencies.size === 0 ? 'none' : [...dependencies.keys()].join(', ');
-        throw new StepDependencyError(
-          workflowId,
-          step,
-          `ctx.result('${name}'): '${name}' is not a dependency of this step (dependencies: ${declared}); add it to @Step({ after: [...] })`,
-        );
-      }
-      return dependencies.get(name) as T;
-    },
-  };
+  return new Context(init) as StepContext<I, P>;
 }

@@ -3,6 +3,7 @@
  * commits each step once, after its successful attempt.
  */
 import { randomUUID } from 'node:crypto';
+import { isoNow } from '../iso-now';
 import { decodeValue, encodeValue, UnencodableValue } from '../checkpoint-codec';
 import {
   CheckpointCorruptedError,
@@ -18,6 +19,7 @@ import { buildGraph, type StepGraph, type StepNode } from '../graph';
 import type { Constructor } from '../metadata';
 import type { CheckpointStorage } from '../storage/checkpoint-storage';
 import { LeaseKeeper } from './lease-keeper';
+import { AttemptsInFlight } from './attempt';
 import { attachLogger } from './logger';
 import { attachTracing, loadTracingApi } from './tracing';
 import { prepareCheckpoints } from './prepare-checkpoints';
@@ -36,9 +38,11 @@ interface StepRun {
   readonly workflowId: string;
   readonly input: unknown;
   readonly state: RunState;
-  readonly signal: AbortSignal;
+  readonly inFlight: AttemptsInFlight;
   readonly keeper: LeaseKeeper;
   readonly events: RunEmitter;
+  /** The first step that failed for good, once one has. */
+  readonly failures: { first?: StepFailedError };
 }
 
 /** Runs workflow instances against one storage. Safe to share (e.g. as a DI singleton). */
@@ -141,7 +145,8 @@ export class WorkflowRunner {
       fingerprint,
     });
     try {
-      const firstFailure = await this.walk(workflow, graph, run, { workflowId, input, state, signal: stop.signal, keeper, events }, fingerprint);
+      const inFlight = new AttemptsInFlight(stop.signal);
+      const firstFailure = await this.walk(workflow, graph, run, { workflowId, input, state, inFlight, keeper, events, failures: {} }, fingerprint);
       if (firstFailure === undefined && !leaseLost && graph.steps.every((s) => state.isDone(s.name))) {
         const result = resultOf('completed');
         events.emit('run:completed', { result });
@@ -179,15 +184,15 @@ export class WorkflowRunner {
     });
     events.emit('run:started', { workflowName: graph.workflowName, resume: run.resume, fingerprint });
     await this.restore(graph, workflowId, committed, state, run.concurrency, events);
-    let firstFailure: StepFailedError | undefined;
-    const runStep = async (node: StepNode): Promise<StepOutcome> => {
-      const outcome = await this.runStep(workflow, node, stepRun);
-      if (outcome === 'done' || outcome === 'cancelled') return outcome;
-      firstFailure ??= outcome;
-      return 'failed';
-    };
-    await scheduleGraph({ graph, done: committed, concurrency: run.concurrency, failFast: run.failFast, signal: stepRun.signal, runStep });
-    return firstFailure;
+    await scheduleGraph({
+      graph,
+      done: committed,
+      concurrency: run.concurrency,
+      failFast: run.failFast,
+      signal: stepRun.inFlight.signal,
+      runStep: (node) => this.runStep(workflow, node, stepRun),
+    });
+    return stepRun.failures.first;
   }
 
   /** Marks committed steps restored, loading only the outputs still needed: dependencies of steps to run, and the final step. */
@@ -227,45 +232,46 @@ export class WorkflowRunner {
     }
   }
 
-  /** One step: attempts, then encode and commit. Returns 'done', 'cancelled', or the failure. */
-  private async runStep(workflow: object, node: StepNode, run: StepRun): Promise<'done' | 'cancelled' | StepFailedError> {
-    const { workflowId, input, state, signal, keeper, events } = run;
+  /** One step: attempts, then encode and commit. A failure for good is recorded in `run.failures`. */
+  private async runStep(workflow: object, node: StepNode, run: StepRun): Promise<StepOutcome> {
+    const { workflowId, input, state, inFlight, keeper, events } = run;
     const dependencies = new Map(node.after.map((d) => [d, state.output(d)] as const));
     const method = (workflow as Record<string | symbol, (ctx: unknown) => unknown>)[node.method];
     const startedAt = Date.now();
-    const outcome = await runAttempts(workflowId, node, signal, events, (attempt, attemptSignal) =>
-      method.call(workflow, createStepContext({ workflowId, step: node.name, attempt, signal: attemptSignal, input, dependencies })),
+    const outcome = await runAttempts(workflowId, node, inFlight, events, (number, attempt) =>
+      method.call(workflow, createStepContext({ workflowId, step: node.name, attempt: number, signal: attempt, input, dependencies })),
     );
     if (outcome.kind === 'cancelled') {
       state.abandon(node.name, outcome.attempts);
       return 'cancelled';
     }
-    if (outcome.kind === 'failed') return this.failStep(state, workflowId, node, outcome.error, outcome.attempts);
+    if (outcome.kind === 'failed') return this.failStep(run, node, outcome.error, outcome.attempts);
 
     let encoded;
     try {
       encoded = encodeValue(outcome.output);
     } catch (error) {
       if (!(error instanceof UnencodableValue)) throw error;
-      return this.failStep(state, workflowId, node, new CheckpointSerializationError(workflowId, node.name, error.path, error.reason), outcome.attempts);
+      return this.failStep(run, node, new CheckpointSerializationError(workflowId, node.name, error.path, error.reason), outcome.attempts);
     }
     try {
       await this.storage.commit(
         workflowId,
-        { formatVersion: 1, step: node.name, status: 'completed', attempts: outcome.attempts, committedAt: new Date().toISOString(), output: encoded },
+        { formatVersion: 1, step: node.name, status: 'completed', attempts: outcome.attempts, committedAt: isoNow(), output: encoded },
         keeper.lease,
       );
     } catch (error) {
-      return this.failStep(state, workflowId, node, error, outcome.attempts);
+      return this.failStep(run, node, error, outcome.attempts);
     }
     state.complete(node.name, outcome.output, outcome.attempts);
     events.emit('step:committed', { step: node.name, attempts: outcome.attempts, durationMs: Date.now() - startedAt });
     return 'done';
   }
 
-  private failStep(state: RunState, workflowId: string, node: StepNode, error: unknown, attempts: number): StepFailedError {
-    state.fail(node.name, error, attempts);
-    return new StepFailedError(workflowId, node.name, attempts, error);
+  private failStep(run: StepRun, node: StepNode, error: unknown, attempts: number): 'failed' {
+    run.state.fail(node.name, error, attempts);
+    run.failures.first ??= new StepFailedError(run.workflowId, node.name, attempts, error);
+    return 'failed';
   }
 
   private reportListenerError(event: WorkflowEventName, error: unknown): void {

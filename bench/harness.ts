@@ -1,0 +1,75 @@
+/**
+ * Measures a case against its baseline in the same process: warm-up rounds, then rounds that
+ * alternate which of the two runs first, medians of each, and their ratio.
+ */
+
+/** One measured pair. */
+export interface Pair {
+  /** Runs the measured code once. */
+  readonly measured: () => Promise<unknown>;
+  /** Runs the baseline once. */
+  readonly baseline: () => Promise<unknown>;
+  readonly warmup?: number;
+  readonly rounds?: number;
+}
+
+/** Medians in ms and measured / baseline. */
+export interface PairResult {
+  readonly measuredMs: number;
+  readonly baselineMs: number;
+  readonly ratio: number;
+  readonly rounds: number;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function collect(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+async function time(run: () => Promise<unknown>): Promise<number> {
+  collect();
+  const started = process.hrtime.bigint();
+  await run();
+  return Number(process.hrtime.bigint() - started) / 1e6;
+}
+
+/** Runs the pair and returns medians. */
+export async function measurePair(pair: Pair): Promise<PairResult> {
+  const rounds = pair.rounds ?? 9;
+  for (let i = 0; i < (pair.warmup ?? 2); i++) {
+    await pair.baseline();
+    await pair.measured();
+  }
+  const measured: number[] = [];
+  const baseline: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    if (i % 2 === 0) {
+      baseline.push(await time(pair.baseline));
+      measured.push(await time(pair.measured));
+    } else {
+      measured.push(await time(pair.measured));
+      baseline.push(await time(pair.baseline));
+    }
+  }
+  const measuredMs = median(measured);
+  const baselineMs = median(baseline);
+  return { measuredMs, baselineMs, ratio: measuredMs / baselineMs, rounds };
+}
+
+/** A workflow class with `count` steps built at run time: `s0`..`s{n-1}`, in declaration order or all roots. */
+export function generatedWorkflow(count: number, body: (i: number, ctx: { previous: unknown }) => unknown, options: { roots?: boolean } = {}): new () => object {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Step } = require('../decorators') as typeof import('../decorators');
+  class Generated {}
+  for (let i = 0; i < count; i++) {
+    const name = `s${i}`;
+    Object.defineProperty(Generated.prototype, name, { value: (ctx: { previous: unknown }) => body(i, ctx) });
+    Step(options.roots ? { after: [] } : {})(Generated.prototype, name, Object.getOwnPropertyDescriptor(Generated.prototype, name)!);
+  }
+  return Generated;
+}
