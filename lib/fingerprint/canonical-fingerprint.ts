@@ -2,14 +2,12 @@
  * The default fingerprint: SHA-256 (hex) of the input's RFC 8785 canonical JSON.
  */
 import { createHash } from 'node:crypto';
-import { InvalidOptionError, UnfingerprintableInputError } from '../errors';
+import { InvalidOptionError } from '../errors';
 import type { FingerprintStrategy } from './fingerprint-strategy';
 import { omitPaths, parsePath, pickPaths, type PathSegment } from './fingerprint-path';
-import { toJsonData } from './json-data';
+import { canonicalJson } from './canonical-json';
+import { copyJsonData } from './json-data';
 
-// canonicalize@5 is an ES module; Node >= 20.19 loads it with require(), and `.default` is the function.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const canonicalize: (value: unknown) => string | undefined = require('canonicalize').default;
 
 /** Paths for the default strategy: `include` keeps only those parts, then `exclude` drops parts. */
 export interface CanonicalFingerprintOptions {
@@ -38,11 +36,11 @@ export class CanonicalFingerprint implements FingerprintStrategy {
   }
 
   fingerprint(input: unknown): string {
-    let data = toJsonData(input);
+    const copy = copyJsonData(input);
+    let data = copy.value;
+    // Picking and omitting keep each object's key order, so the copy stays in canonical order.
     if (this.include) data = pickPaths(data, this.include) ?? null;
     if (this.exclude.length > 0) data = omitPaths(data, this.exclude) ?? null;
-    const text = canonicalize(data);
-    if (text === undefined) throw new UnfingerprintableInputError('input', 'canonical JSON is empty');
-    return createHash('sha256').update(text, 'utf8').digest('hex');
+    return createHash('sha256').update(canonicalJson({ value: data, hasIndexKeys: copy.hasIndexKeys }), 'utf8').digest('hex');
   }
 }

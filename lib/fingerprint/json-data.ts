@@ -4,80 +4,159 @@
  * Fingerprints must never depend on `String()` or `inspect()` of a value: anything JSON cannot
  * say exactly is rejected, naming the path.
  */
-import { setOwn } from '../own-property';
 import { UnfingerprintableInputError } from '../errors';
+import { setOwn } from '../own-property';
 
 /** A plain JSON value. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
+/** A copy of the input, and what the canonical serialiser needs to know about it. */
+export interface JsonCopy {
+  /** The copy; each object's keys are inserted in UTF-16 code-unit order (RFC 8785 order). */
+  readonly value: JsonValue;
+  /** True when some object has an integer-like key, which JS enumerates before all others whatever the insertion order. */
+  readonly hasIndexKeys: boolean;
+}
+
+/** A path built only when an error needs it: the parent path and this step. */
+interface Path {
+  readonly parent?: Path;
+  readonly key?: string;
+  readonly index?: number;
+}
+
+function render(path: Path | undefined, root: string): string {
+  const steps: string[] = [];
+  for (let p = path; p?.parent !== undefined || p?.key !== undefined || p?.index !== undefined; p = p.parent) {
+    if (p === undefined) break;
+    steps.push(p.index !== undefined ? `[${p.index}]` : /^[A-Za-z_$][\w$]*$/.test(p.key!) ? `.${p.key}` : `[${JSON.stringify(p.key)}]`);
+  }
+  return root + steps.reverse().join('');
+}
+
+/** Integer-like keys: what JS orders numerically before every other key of an object. */
+const INDEX_KEY = /^(?:0|[1-9]\d{0,9})$/;
+
 /**
  * Plain copy of `value`, or {@link UnfingerprintableInputError} naming the first offending path.
  *
- * Accepted: null, booleans, strings, finite numbers, arrays, and objects (plain or class instances)
- * through their own enumerable string keys. An object property that is `undefined` counts as absent,
- * as in JSON. Rejected: top-level undefined, undefined in arrays, NaN, ±Infinity, BigInt, functions,
- * symbols, symbol keys, Date, Map, Set, typed arrays and any other built-in object, objects with a
- * `toJSON` method, and cycles.
+ * Accepted: null, booleans, well-formed strings, finite numbers, arrays, and objects (plain or class
+ * instances) through their own enumerable string keys. An object property that is `undefined` counts
+ * as absent, as in JSON. Rejected: top-level undefined, undefined in arrays, NaN, ±Infinity, BigInt,
+ * functions, symbols, symbol keys, strings with lone surrogates, Date, Map, Set, typed arrays and any
+ * other built-in object, objects with a `toJSON` method, and cycles.
  */
-export function toJsonData(value: unknown, root = 'input'): JsonValue {
-  return copy(value, root, new Set());
+export function copyJsonData(value: unknown, root = 'input'): JsonCopy {
+  const state: WalkState = { root, ancestors: [], hasIndexKeys: false };
+  return { value: copy(value, undefined, undefined, state), hasIndexKeys: state.hasIndexKeys };
 }
 
-function copy(value: unknown, path: string, ancestors: Set<object>): JsonValue {
-  switch (typeof value) {
+interface WalkState {
+  readonly root: string;
+  /** Objects being copied, outermost first. */
+  readonly ancestors: object[];
+  hasIndexKeys: boolean;
+}
+
+/** Below this depth a cycle cannot hide for long: the walk scans for one only deeper than this. */
+const CYCLE_SCAN_DEPTH = 100;
+
+/** The Path of the value at `step` under `parent`: made only for containers and for errors. */
+function pathOf(parent: Path | undefined, step: string | number | undefined): Path | undefined {
+  return step === undefined ? parent : typeof step === 'number' ? { parent, index: step } : { parent, key: step };
+}
+
+function fail(state: WalkState, path: Path | undefined, reason: string): never {
+  throw new UnfingerprintableInputError(render(path, state.root), reason);
+}
+
+function copy(v: unknown, parent: Path | undefined, step: string | number | undefined, state: WalkState): JsonValue {
+  switch (typeof v) {
     case 'string':
+      if (!v.isWellFormed()) fail(state, pathOf(parent, step), 'a string with a lone surrogate is not valid Unicode');
+      return v;
     case 'boolean':
-      return value;
+      return v;
     case 'number':
-      if (!Number.isFinite(value)) throw new UnfingerprintableInputError(path, `${value} is not a JSON number`);
-      return value;
+      if (!Number.isFinite(v)) fail(state, pathOf(parent, step), `${v} is not a JSON number`);
+      return v;
     case 'undefined':
-      throw new UnfingerprintableInputError(path, 'undefined is not JSON data');
+      return fail(state, pathOf(parent, step), 'undefined is not JSON data');
     case 'bigint':
-      throw new UnfingerprintableInputError(path, 'BigInt is not JSON data (pass it as a string)');
+      return fail(state, pathOf(parent, step), 'BigInt is not JSON data (pass it as a string)');
     case 'symbol':
-      throw new UnfingerprintableInputError(path, 'a symbol is not JSON data');
+      return fail(state, pathOf(parent, step), 'a symbol is not JSON data');
     case 'function':
-      throw new UnfingerprintableInputError(path, 'a function is not JSON data');
+      return fail(state, pathOf(parent, step), 'a function is not JSON data');
   }
-  if (value === null) return null;
-  const object = value as object;
-  if (ancestors.has(object)) throw new UnfingerprintableInputError(path, 'circular reference');
-  ancestors.add(object);
-  try {
-    if (Array.isArray(object)) {
-      const out: JsonValue[] = [];
-      for (let i = 0; i < object.length; i++) {
-        if (!(i in object)) throw new UnfingerprintableInputError(`${path}[${i}]`, 'array hole is not JSON data');
-        out.push(copy(object[i], `${path}[${i}]`, ancestors));
-      }
-      return out;
+  if (v === null) return null;
+  const object = v as object;
+  const path = pathOf(parent, step);
+  // A cycle makes the walk descend forever, so scanning the ancestors only past a fixed depth still
+  // catches every one, without the cost of a lookup per object in ordinary data.
+  if (state.ancestors.length > CYCLE_SCAN_DEPTH && state.ancestors.includes(object)) fail(state, path, 'circular reference');
+  state.ancestors.push(object);
+  const out = Array.isArray(object) ? copyArray(object, path, state) : copyObject(object, path, state);
+  state.ancestors.pop();
+  return out;
+}
+
+/**
+ * Keys in UTF-16 code-unit order (RFC 8785's; `<` on strings compares code units). Objects usually
+ * have a handful of keys, where an insertion sort is much cheaper than Array.prototype.sort's setup.
+ */
+function sortKeys(keys: string[]): string[] {
+  if (keys.length > 16) return keys.sort();
+  for (let i = 1; i < keys.length; i++) {
+    const key = keys[i];
+    let j = i - 1;
+    while (j >= 0 && keys[j] > key) {
+      keys[j + 1] = keys[j];
+      j--;
     }
+    keys[j + 1] = key;
+  }
+  return keys;
+}
+
+function copyArray(array: unknown[], path: Path | undefined, state: WalkState): JsonValue[] {
+  const out: JsonValue[] = new Array(array.length);
+  for (let i = 0; i < array.length; i++) {
+    if (!(i in array)) fail(state, { parent: path, index: i }, 'array hole is not JSON data');
+    out[i] = copy(array[i], path, i, state);
+  }
+  return out;
+}
+
+function copyObject(object: object, path: Path | undefined, state: WalkState): { [key: string]: JsonValue } {
+  const proto = Object.getPrototypeOf(object);
+  if (proto !== Object.prototype && proto !== null) {
     const tag = Object.prototype.toString.call(object);
     if (tag !== '[object Object]') {
       const kind = tag.slice(8, -1);
-      const hint = kind === 'Date' ? ' (pass date.toISOString(), or exclude the field)' : '';
-      throw new UnfingerprintableInputError(path, `${kind} is not JSON data${hint}`);
+      fail(state, path, `${kind} is not JSON data${kind === 'Date' ? ' (pass date.toISOString(), or exclude the field)' : ''}`);
     }
-    if (typeof (object as { toJSON?: unknown }).toJSON === 'function') {
-      throw new UnfingerprintableInputError(path, 'an object with a toJSON method is not plain data (pass what toJSON returns)');
-    }
-    if (Object.getOwnPropertySymbols(object).some((s) => Object.prototype.propertyIsEnumerable.call(object, s))) {
-      throw new UnfingerprintableInputError(path, 'symbol-keyed properties are not JSON data');
-    }
-    const out: { [key: string]: JsonValue } = {};
-    for (const key of Object.keys(object)) {
-      const child = (object as Record<string, unknown>)[key];
-      if (child === undefined) continue;
-      setOwn(out, key, copy(child, childPath(path, key), ancestors));
-    }
-    return out;
-  } finally {
-    ancestors.delete(object);
   }
+  if (typeof (object as { toJSON?: unknown }).toJSON === 'function') fail(state, path, 'an object with a toJSON method is not plain data (pass what toJSON returns)');
+  const symbols = Object.getOwnPropertySymbols(object);
+  if (symbols.length > 0 && symbols.some((s) => Object.prototype.propertyIsEnumerable.call(object, s))) fail(state, path, 'symbol-keyed properties are not JSON data');
+  const keys = sortKeys(Object.keys(object));
+  const out: { [key: string]: JsonValue } = {};
+  for (const key of keys) {
+    const child = (object as Record<string, unknown>)[key];
+    if (child === undefined) continue;
+    if (!key.isWellFormed()) fail(state, { parent: path, key }, 'a key with a lone surrogate is not valid Unicode');
+    if (!state.hasIndexKeys) {
+      const first = key.charCodeAt(0);
+      if (first >= 48 && first <= 57 && INDEX_KEY.test(key)) state.hasIndexKeys = true;
+    }
+    if (key === '__proto__') setOwn(out, key, copy(child, path, key, state));
+    else out[key] = copy(child, path, key, state);
+  }
+  return out;
 }
 
-/** `a.b` for identifier keys, `a["x y"]` otherwise. */
-export function childPath(path: string, key: string): string {
-  return /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
+/** Plain copy of `value` (see {@link copyJsonData}). */
+export function toJsonData(value: unknown, root = 'input'): JsonValue {
+  return copyJsonData(value, root).value;
 }

@@ -94,6 +94,7 @@ describe('CanonicalFingerprint', () => {
     ['a typed array', { b: new Uint8Array(1) }, 'input.b'],
     ['an object with toJSON', { v: { toJSON: () => 1 } }, 'input.v'],
     ['a key needing quotes', { 'odd key': { x: 1n } }, 'input["odd key"].x'],
+    ['a lone surrogate', { list: ['ok', 'bad \ud800'] }, 'input.list[1]'],
   ];
   for (const [what, input, path] of bad) {
     it(`rejects ${what} with UnfingerprintableInputError naming ${path}`, () => {

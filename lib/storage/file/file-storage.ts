@@ -11,7 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { CheckpointCorruptedError, InvalidOptionError, InvalidWorkflowIdError, LeaseLostError, RecordConflictError, StorageError } from '../../errors';
 import { assertWorkflowId, decodeSegment, encodeSegment } from '../../workflow-id';
 import type { CheckpointStorage, ClearOptions } from '../checkpoint-storage';
@@ -25,6 +25,9 @@ export interface FileStorageOptions {
   /** Root directory; created on first write. */
   readonly directory: string;
 }
+
+/** How long before its expiry a lease is checked against the lock files instead of the clock alone. */
+const FENCE_MARGIN_MS = 2_000;
 
 /** Longest encoded name that still fits a file name (255 bytes) with room for suffixes. */
 const MAX_SEGMENT = 240;
@@ -94,10 +97,7 @@ export class FileStorage implements CheckpointStorage {
       workflowId,
       'commit',
       path,
-      async () => {
-        await fs.mkdir(join(this.workflowDir(workflowId), 'steps'), { recursive: true });
-        await writeFileAtomic(path, JSON.stringify(checkpoint));
-      },
+      () => writeCreatingDirectory(path, JSON.stringify(checkpoint)),
       checkpoint.step,
     );
   }
@@ -138,8 +138,15 @@ export class FileStorage implements CheckpointStorage {
     await this.io(lease.workflowId, 'release lease', join(this.directory, 'locks'), () => this.locks.release(lease));
   }
 
+  /**
+   * Throws LeaseLostError unless `lease` is still held. On one host a lease can be taken over only
+   * once it has expired by this same clock (or its holder's pid is dead, and then nobody commits with
+   * it), and a lease object's expiry is never later than its lock file's (renewal writes the file
+   * first). So while well before expiry the lease is provably held; near expiry the lock files decide.
+   */
   private async fence(workflowId: string, lease: Lease | undefined, step?: string): Promise<void> {
     if (lease === undefined) return;
+    if (lease.expiresAt - Date.now() > FENCE_MARGIN_MS) return;
     const held = await this.io(workflowId, 'check lease', join(this.directory, 'locks'), () => this.locks.holds(lease), step);
     if (!held) throw new LeaseLostError(workflowId, step);
   }
@@ -167,6 +174,17 @@ export class FileStorage implements CheckpointStorage {
       if (error instanceof RecordConflictError || error instanceof CheckpointCorruptedError || error instanceof LeaseLostError) throw error;
       throw new StorageError(workflowId, operation, error, step, location);
     }
+  }
+}
+
+/** Writes atomically, creating the directory only when the first try finds it missing (most commits go straight through). */
+async function writeCreatingDirectory(path: string, data: string): Promise<void> {
+  try {
+    await writeFileAtomic(path, data);
+  } catch (error) {
+    if (errno(error) !== 'ENOENT') throw error;
+    await fs.mkdir(dirname(path), { recursive: true });
+    await writeFileAtomic(path, data);
   }
 }
 

@@ -1,0 +1,112 @@
+/**
+ * Resume: N-step workflows with N−1 steps committed (N = 100, 1,000, 10,000) on FileStorage and on
+ * S3Storage against a local S3 server. Baseline: a run with resume off and nothing committed of a
+ * one-step workflow on the same storage, i.e. the fixed cost of any run (lease, load, record, one
+ * step, one commit, release), so measured − baseline is what loading N−1 checkpoints costs.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { rm } from 'node:fs/promises';
+import { encodeSegment } from '../../lib/workflow-id';
+import { FileStorage, WorkflowRunner, type CheckpointStorage } from '../../lib';
+import { storedSteps, buildGraph } from '../../lib/graph';
+import { S3Storage } from '../../lib/storage/s3';
+import { encodeValue } from '../../lib/checkpoint-codec';
+import { startS3 } from '../../spec/helpers/s3-server';
+import { generatedWorkflow, measurePair } from '../harness';
+
+export interface ResumeRow {
+  readonly storage: string;
+  readonly steps: number;
+  readonly resumeMs: number;
+  readonly baselineMs: number;
+  readonly ratio: number;
+  /** S3 only: requests of one resume, by command. */
+  readonly requests?: Record<string, number>;
+}
+
+const SIZES = [100, 1_000, 10_000];
+const OneStep = generatedWorkflow(1, () => 'done');
+
+/** Commits steps 0..n-2 of `workflow` directly, as an interrupted run would have left them. */
+async function seed(storage: CheckpointStorage, workflowId: string, workflow: new () => object, n: number): Promise<void> {
+  const graph = buildGraph(workflow);
+  await storage.writeRecord(workflowId, { formatVersion: 1, workflowId, workflowName: graph.workflowName, fingerprint: 'seeded', steps: storedSteps(graph), updatedAt: new Date().toISOString() }, null);
+  const names = graph.steps.slice(0, n - 1).map((s) => s.name);
+  for (let i = 0; i < names.length; i += 100) {
+    await Promise.all(names.slice(i, i + 100).map((step, k) => storage.commit(workflowId, { formatVersion: 1, step, status: 'completed', attempts: 1, committedAt: new Date().toISOString(), output: encodeValue(i + k + 1) })));
+  }
+}
+
+function countRequests(client: S3Client): Map<string, number> {
+  const counts = new Map<string, number>();
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      counts.set(context.commandName!, (counts.get(context.commandName!) ?? 0) + 1);
+      return next(args);
+    },
+    { step: 'finalizeRequest', name: 'benchRequestCounter' },
+  );
+  return counts;
+}
+
+/** Deletes one checkpoint behind the storage's back, to put a workflow back in its N−1 state. */
+type DropCheckpoint = (workflowId: string, step: string) => Promise<void>;
+
+async function resumeRows(name: string, storage: CheckpointStorage, drop: DropCheckpoint, counts?: Map<string, number>): Promise<ResumeRow[]> {
+  const rows: ResumeRow[] = [];
+  for (const n of SIZES) {
+    const Workflow = generatedWorkflow(n, (i, ctx) => (typeof ctx.previous === 'number' ? ctx.previous : 0) + 1);
+    const workflowId = `resume-${n}`;
+    await seed(storage, workflowId, Workflow, n);
+    const last = `s${n - 1}`;
+    let b = 0;
+    // Each resume runs the one open step; dropping its checkpoint afterwards restores the N−1 state.
+    const runner = new WorkflowRunner({ storage, tracer: false });
+    const resume = async () => {
+      await runner.run(new Workflow(), { workflowId, resume: true, fingerprint: 'seeded' });
+      await drop(workflowId, last);
+    };
+    const result = await measurePair({
+      measured: resume,
+      baseline: () => runner.run(new OneStep(), { workflowId: `fresh-${n}-${b++}`, fingerprint: 'seeded' }),
+      warmup: 1,
+      rounds: n >= 10_000 ? 3 : 5,
+    });
+    let requests: Record<string, number> | undefined;
+    if (counts) {
+      counts.clear();
+      await runner.run(new Workflow(), { workflowId, resume: true, fingerprint: 'seeded' });
+      requests = Object.fromEntries(counts);
+    }
+    rows.push({ storage: name, steps: n, resumeMs: result.measuredMs, baselineMs: result.baselineMs, ratio: result.ratio, requests });
+  }
+  return rows;
+}
+
+export async function resume(): Promise<ResumeRow[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'waymark-bench-resume-'));
+  const s3 = await startS3();
+  try {
+    const fileRows = await resumeRows('FileStorage', new FileStorage({ directory: dir }), (workflowId, step) =>
+      rm(join(dir, 'workflows', encodeSegment(workflowId), 'steps', `${encodeSegment(step)}.json`)),
+    );
+    const client = s3.client();
+    const counts = countRequests(client);
+    const admin = s3.client();
+    const s3Rows = await resumeRows(
+      'S3Storage',
+      new S3Storage({ client, bucket: s3.bucket, prefix: 'bench' }),
+      async (workflowId, step) => {
+        await admin.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: `bench/${encodeSegment(workflowId)}/steps/${encodeSegment(step)}.json` }));
+      },
+      counts,
+    );
+    return [...fileRows, ...s3Rows];
+  } finally {
+    await s3.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * `npm run bench`: what durability costs, each case measured against a bare baseline in the same
+ * process. Prints a table and writes bench/results.json. Not part of `npm test`.
+ */
+import 'reflect-metadata';
+import { writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { durableCommit } from './cases/durable-commit';
+import { engineOverhead } from './cases/engine-overhead';
+import { fanOut } from './cases/fan-out';
+import { fingerprint } from './cases/fingerprint';
+import { memory } from './cases/memory';
+import { resume } from './cases/resume';
+
+const ms = (v: number) => `${v.toFixed(1)} ms`;
+const mb = (v: number) => `${(v / 1_000_000).toFixed(1)} MB`;
+const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
+
+async function main(): Promise<void> {
+  if (typeof (globalThis as { gc?: unknown }).gc !== 'function') console.warn('run with --expose-gc for steadier numbers (npm run bench does)');
+  const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: `${process.platform} ${process.arch}` };
+  const started = Date.now();
+  const log = (what: string) => console.error(`[bench] ${what} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+
+  log('engine overhead');
+  const engine = await engineOverhead();
+  log('durable commit');
+  const commit = await durableCommit();
+  log('fingerprint');
+  const fp = await fingerprint();
+  log('fan-out');
+  const fan = await fanOut();
+  log('resume');
+  const resumeRows = await resume();
+  log('memory');
+  const mem = await memory();
+
+  const commitThroughput = commit.measuredPerSecond / commit.baselinePerSecond;
+  const rows: string[][] = [
+    ['engine overhead: 10,000 steps, MemoryStorage', ms(engine.measuredMs), `hand-written loop ${ms(engine.baselineMs)}`, `time ×${engine.ratio.toFixed(2)}`, '≤ 1.3', verdict(engine.ratio <= 1.3)],
+    ['durable commit: 2,000 steps, FileStorage', `${commit.measuredPerSecond.toFixed(0)} steps/s`, `bare atomic writes ${commit.baselinePerSecond.toFixed(0)}/s`, `throughput ×${commitThroughput.toFixed(2)}`, '≥ 0.85', verdict(commitThroughput >= 0.85)],
+    [`fingerprint: ${(fp.bytes / 1e6).toFixed(1)} MB input`, ms(fp.plain.measuredMs), `JSON.stringify + SHA-256 ${ms(fp.plain.baselineMs)}`, `time ×${fp.plain.ratio.toFixed(2)}`, '≤ 2.0', verdict(fp.plain.ratio <= 2)],
+    ['fingerprint: same, 3 excluded paths', ms(fp.excluded.measuredMs), `JSON.stringify + SHA-256 ${ms(fp.excluded.baselineMs)}`, `time ×${fp.excluded.ratio.toFixed(2)}`, '≤ 2.0', verdict(fp.excluded.ratio <= 2)],
+    ...resumeRows.map((r) => [
+      `resume: ${r.steps.toLocaleString('en')} steps, ${r.steps - 1} committed, ${r.storage}`,
+      ms(r.resumeMs),
+      `fresh 1-step run ${ms(r.baselineMs)}`,
+      `time ×${r.ratio.toFixed(2)}`,
+      'linear or better',
+      r.requests ? `requests ${Object.entries(r.requests).map(([k, v]) => `${k.replace('Command', '').replace('Object', '')}:${v}`).join(' ')}` : '',
+    ]),
+    ['fan-out: 1,000 × 10 ms, concurrency 100', ms(fan.measuredMs), `ideal ${ms(fan.idealMs)}`, `time ×${fan.ratio.toFixed(2)}`, '≤ 1.5', verdict(fan.ratio <= 1.5)],
+    ['memory: peak RSS, 10,000 steps', mb(mem.run10kBytes), `empty script ${mb(mem.emptyBytes)}`, `+${mb(mem.run10kBytes - mem.emptyBytes)}`, 'reported', `${(mem.bytesPerStep / 1000).toFixed(2)} kB per extra step`],
+  ];
+  const header = ['case', 'measured', 'baseline (same run)', 'ratio', 'target', 'result'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  console.log([line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n'));
+  console.log(`\n${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node} (${machine.platform}); ${((Date.now() - started) / 1000).toFixed(0)} s`);
+
+  const results = { date: new Date().toISOString(), machine, engine, durableCommit: { ...commit, throughputRatio: commitThroughput }, fingerprint: fp, fanOut: fan, resume: resumeRows, memory: mem };
+  writeFileSync(join(__dirname, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
