@@ -7,13 +7,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { rm } from 'node:fs/promises';
 import { encodeSegment } from '../../lib/workflow-id';
 import { FileStorage, WorkflowRunner, type CheckpointStorage } from '../../lib';
 import { storedSteps, buildGraph } from '../../lib/graph';
 import { S3Storage } from '../../lib/storage/s3';
 import { encodeValue } from '../../lib/checkpoint-codec';
+import { countRequests } from '../../spec/helpers/count-requests';
 import { startS3 } from '../../spec/helpers/s3-server';
 import { generatedWorkflow, measurePair } from '../harness';
 
@@ -38,18 +39,6 @@ async function seed(storage: CheckpointStorage, workflowId: string, workflow: ne
   for (let i = 0; i < names.length; i += 100) {
     await Promise.all(names.slice(i, i + 100).map((step, k) => storage.commit(workflowId, { formatVersion: 1, step, status: 'completed', attempts: 1, committedAt: new Date().toISOString(), output: encodeValue(i + k + 1) })));
   }
-}
-
-function countRequests(client: S3Client): Map<string, number> {
-  const counts = new Map<string, number>();
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      counts.set(context.commandName!, (counts.get(context.commandName!) ?? 0) + 1);
-      return next(args);
-    },
-    { step: 'finalizeRequest', name: 'benchRequestCounter' },
-  );
-  return counts;
 }
 
 /** Deletes one checkpoint behind the storage's back, to put a workflow back in its N−1 state. */

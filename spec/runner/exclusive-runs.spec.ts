@@ -7,19 +7,26 @@ import { WorkflowRunner } from '../../lib/runner/workflow-runner';
 import type { StepContext } from '../../lib/runner/step-context';
 import { deferred } from '../helpers/deferred';
 
+/** A one-step workflow whose step waits for `release`; `inside` resolves once it runs. */
+function blockingWorkflow() {
+  const inside = deferred();
+  const release = deferred();
+  const executions = { count: 0 };
+  class Slow {
+    @Step() async work() {
+      executions.count++;
+      inside.resolve();
+      await release.promise;
+      return 'done';
+    }
+  }
+  return { Slow, inside, release, executions };
+}
+
 describe('exclusive runs', () => {
   it('a second run of the same workflow id gets WorkflowBusyError while the first holds the lease', async () => {
     const storage = new MemoryStorage();
-    const inside = deferred();
-    const release = deferred();
-    let executions = 0;
-    class Slow {
-      @Step() async work() {
-        executions++;
-        inside.resolve();
-        await release.promise;
-      }
-    }
+    const { Slow, inside, release, executions } = blockingWorkflow();
     const runner = new WorkflowRunner({ storage, owner: 'worker-1' });
     const first = runner.run(new Slow(), { workflowId: 'job' });
     await inside.promise;
@@ -28,29 +35,19 @@ describe('exclusive runs', () => {
     expect((error as Error).message).to.contain('worker-1');
     release.resolve();
     await first;
-    expect(executions).to.equal(1);
+    expect(executions.count).to.equal(1);
   });
 
   it("with onBusy: 'wait' the second run waits for the lease, then resumes what the first committed", async () => {
     const storage = new MemoryStorage();
-    const inside = deferred();
-    const release = deferred();
-    let executions = 0;
-    class Slow {
-      @Step() async work() {
-        executions++;
-        inside.resolve();
-        await release.promise;
-        return 'done';
-      }
-    }
+    const { Slow, inside, release, executions } = blockingWorkflow();
     const first = new WorkflowRunner({ storage }).run(new Slow(), { workflowId: 'job' });
     await inside.promise;
     const waiter = new WorkflowRunner({ storage, onBusy: 'wait', busyTimeoutMs: 10_000 }).run(new Slow(), { workflowId: 'job', resume: true });
     release.resolve();
     await first;
     const second = await waiter;
-    expect(executions).to.equal(1);
+    expect(executions.count).to.equal(1);
     expect(second.steps.work.status).to.equal('restored');
   });
 

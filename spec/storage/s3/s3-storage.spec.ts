@@ -1,4 +1,4 @@
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
 import { Step } from '../../../decorators';
 import { InvalidOptionError, LeaseLostError, StorageError, WorkflowFailedError } from '../../../lib/errors';
@@ -6,20 +6,8 @@ import { WorkflowRunner } from '../../../lib/runner/workflow-runner';
 import type { StepContext } from '../../../lib/runner/step-context';
 import { S3Storage } from '../../../lib/storage/s3';
 import { describeStorageContract, sampleCheckpoint, sampleRecord } from '../../../lib/testing';
+import { countRequests } from '../../helpers/count-requests';
 import { startS3, type S3Fixture } from '../../helpers/s3-server';
-
-/** Counts commands sent through a client, by name, via client middleware. */
-function countRequests(client: S3Client): Map<string, number> {
-  const counts = new Map<string, number>();
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      counts.set(context.commandName!, (counts.get(context.commandName!) ?? 0) + 1);
-      return next(args);
-    },
-    { step: 'finalizeRequest', name: 'waymarkRequestCounter' },
-  );
-  return counts;
-}
 
 let prefixes = 0;
 
