@@ -28,7 +28,12 @@ export class RunState {
 
   /** Marks a step completed in this run. */
   complete(step: string, output: unknown, attempts: number): void {
-    Object.assign(this.entry(step), { status: 'completed', attempts, hasOutput: true, output, error: undefined });
+    const entry = this.entry(step);
+    entry.status = 'completed';
+    entry.attempts = attempts;
+    entry.hasOutput = true;
+    entry.output = output;
+    entry.error = undefined;
   }
 
   /** Marks a step failed for good. */

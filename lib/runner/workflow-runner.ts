@@ -235,7 +235,8 @@ export class WorkflowRunner {
   /** One step: attempts, then encode and commit. A failure for good is recorded in `run.failures`. */
   private async runStep(workflow: object, node: StepNode, run: StepRun): Promise<StepOutcome> {
     const { workflowId, input, state, inFlight, keeper, events } = run;
-    const dependencies = new Map(node.after.map((d) => [d, state.output(d)] as const));
+    const dependencies = new Map<string, unknown>();
+    for (const dep of node.after) dependencies.set(dep, state.output(dep));
     const method = (workflow as Record<string | symbol, (ctx: unknown) => unknown>)[node.method];
     const startedAt = Date.now();
     const outcome = await runAttempts(workflowId, node, inFlight, events, (number, attempt) =>
