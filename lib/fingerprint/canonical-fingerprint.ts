@@ -36,11 +36,16 @@ export class CanonicalFingerprint implements FingerprintStrategy {
   }
 
   fingerprint(input: unknown): string {
-    const copy = copyJsonData(input);
-    let data = copy.value;
-    // Picking and omitting keep each object's key order, so the copy stays in canonical order.
-    if (this.include) data = pickPaths(data, this.include) ?? null;
-    if (this.exclude.length > 0) data = omitPaths(data, this.exclude) ?? null;
-    return createHash('sha256').update(canonicalJson({ value: data, hasIndexKeys: copy.hasIndexKeys }), 'utf8').digest('hex');
+    // Excluded parts are left out during the one walk that checks and copies the input (so they need
+    // not be JSON data); `include` is a second pass over the copy. Both keep each object's key order,
+    // so the data stays in canonical order.
+    let copy = copyJsonData(input, 'input', this.include ? [] : this.exclude);
+    if (this.include) {
+      let data = pickPaths(copy.value, this.include) ?? null;
+      if (this.exclude.length > 0) data = omitPaths(data, this.exclude) ?? null;
+      copy = { value: data, hasIndexKeys: copy.hasIndexKeys };
+    }
+    return createHash('sha256').update(canonicalJson(copy), 'utf8').digest('hex');
   }
+
 }

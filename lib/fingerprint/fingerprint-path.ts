@@ -28,9 +28,11 @@ export function parsePath(path: string): PathSegment[] {
   return segments;
 }
 
-type Paths = readonly (readonly PathSegment[])[];
+/** A set of parsed paths. */
+export type Paths = readonly (readonly PathSegment[])[];
 
-function matching(paths: Paths, key: string | number): PathSegment[][] {
+/** The rests of the paths whose first segment selects `key` (an object key or an array index). */
+export function matching(paths: Paths, key: string | number): PathSegment[][] {
   const out: PathSegment[][] = [];
   for (const [head, ...rest] of paths) {
     if (typeof key === 'string' ? 'key' in head && head.key === key : 'all' in head || ('index' in head && head.index === key)) {

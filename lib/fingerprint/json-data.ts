@@ -6,6 +6,9 @@
  */
 import { UnfingerprintableInputError } from '../errors';
 import { setOwn } from '../own-property';
+import { matching, type Paths } from './fingerprint-path';
+
+const NONE: Paths = [];
 
 /** A plain JSON value. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -46,9 +49,10 @@ const INDEX_KEY = /^(?:0|[1-9]\d{0,9})$/;
  * functions, symbols, symbol keys, strings with lone surrogates, Date, Map, Set, typed arrays and any
  * other built-in object, objects with a `toJSON` method, and cycles.
  */
-export function copyJsonData(value: unknown, root = 'input'): JsonCopy {
+export function copyJsonData(value: unknown, root = 'input', exclude: Paths = []): JsonCopy {
   const state: WalkState = { root, ancestors: [], hasIndexKeys: false };
-  return { value: copy(value, undefined, undefined, state), hasIndexKeys: state.hasIndexKeys };
+  if (exclude.some((p) => p.length === 0)) return { value: null, hasIndexKeys: false };
+  return { value: copy(value, undefined, undefined, state, exclude), hasIndexKeys: state.hasIndexKeys };
 }
 
 interface WalkState {
@@ -70,7 +74,11 @@ function fail(state: WalkState, path: Path | undefined, reason: string): never {
   throw new UnfingerprintableInputError(render(path, state.root), reason);
 }
 
-function copy(v: unknown, parent: Path | undefined, step: string | number | undefined, state: WalkState): JsonValue {
+/**
+ * Copies `v`. `exclude` holds the rests of the excluded paths that reach below `v`; a child they
+ * select entirely is left out (and not checked: excluded data need not be JSON data).
+ */
+function copy(v: unknown, parent: Path | undefined, step: string | number | undefined, state: WalkState, exclude: Paths): JsonValue {
   switch (typeof v) {
     case 'string':
       if (!v.isWellFormed()) fail(state, pathOf(parent, step), 'a string with a lone surrogate is not valid Unicode');
@@ -96,7 +104,7 @@ function copy(v: unknown, parent: Path | undefined, step: string | number | unde
   // catches every one, without the cost of a lookup per object in ordinary data.
   if (state.ancestors.length > CYCLE_SCAN_DEPTH && state.ancestors.includes(object)) fail(state, path, 'circular reference');
   state.ancestors.push(object);
-  const out = Array.isArray(object) ? copyArray(object, path, state) : copyObject(object, path, state);
+  const out = Array.isArray(object) ? copyArray(object, path, state, exclude) : copyObject(object, path, state, exclude);
   state.ancestors.pop();
   return out;
 }
@@ -119,16 +127,26 @@ function sortKeys(keys: string[]): string[] {
   return keys;
 }
 
-function copyArray(array: unknown[], path: Path | undefined, state: WalkState): JsonValue[] {
-  const out: JsonValue[] = new Array(array.length);
+function copyArray(array: unknown[], path: Path | undefined, state: WalkState, exclude: Paths): JsonValue[] {
+  if (exclude.length === 0) {
+    const out: JsonValue[] = new Array(array.length);
+    for (let i = 0; i < array.length; i++) {
+      if (!(i in array)) fail(state, { parent: path, index: i }, 'array hole is not JSON data');
+      out[i] = copy(array[i], path, i, state, NONE);
+    }
+    return out;
+  }
+  const out: JsonValue[] = [];
   for (let i = 0; i < array.length; i++) {
+    const below = matching(exclude, i);
+    if (below.some((p) => p.length === 0)) continue;
     if (!(i in array)) fail(state, { parent: path, index: i }, 'array hole is not JSON data');
-    out[i] = copy(array[i], path, i, state);
+    out.push(copy(array[i], path, i, state, below));
   }
   return out;
 }
 
-function copyObject(object: object, path: Path | undefined, state: WalkState): { [key: string]: JsonValue } {
+function copyObject(object: object, path: Path | undefined, state: WalkState, exclude: Paths): { [key: string]: JsonValue } {
   const proto = Object.getPrototypeOf(object);
   if (proto !== Object.prototype && proto !== null) {
     const tag = Object.prototype.toString.call(object);
@@ -145,13 +163,15 @@ function copyObject(object: object, path: Path | undefined, state: WalkState): {
   for (const key of keys) {
     const child = (object as Record<string, unknown>)[key];
     if (child === undefined) continue;
+    const below = exclude.length === 0 ? NONE : matching(exclude, key);
+    if (below.length > 0 && below.some((p) => p.length === 0)) continue;
     if (!key.isWellFormed()) fail(state, { parent: path, key }, 'a key with a lone surrogate is not valid Unicode');
     if (!state.hasIndexKeys) {
       const first = key.charCodeAt(0);
       if (first >= 48 && first <= 57 && INDEX_KEY.test(key)) state.hasIndexKeys = true;
     }
-    if (key === '__proto__') setOwn(out, key, copy(child, path, key, state));
-    else out[key] = copy(child, path, key, state);
+    if (key === '__proto__') setOwn(out, key, copy(child, path, key, state, below));
+    else out[key] = copy(child, path, key, state, below);
   }
   return out;
 }

@@ -63,6 +63,14 @@ describe('CanonicalFingerprint', () => {
     );
   });
 
+  it('does not check excluded parts, so a volatile Date field can simply be excluded', () => {
+    const strategy = new CanonicalFingerprint({ exclude: ['receivedAt', 'items[*].seenAt'] });
+    const a = strategy.fingerprint({ id: 1, receivedAt: new Date(1), items: [{ sku: 'a', seenAt: new Date(2) }] });
+    expect(strategy.fingerprint({ id: 1, receivedAt: new Date(9), items: [{ sku: 'a', seenAt: new Map() }] })).to.equal(a);
+    expect(strategy.fingerprint({ id: 2, receivedAt: new Date(1), items: [{ sku: 'a', seenAt: new Date(2) }] })).not.to.equal(a);
+    expect(() => strategy.fingerprint({ id: 1, other: new Date(1) })).to.throw(UnfingerprintableInputError, 'input.other');
+  });
+
   it('include keeps only the named paths', () => {
     const strategy = new CanonicalFingerprint({ include: ['customerId', 'items[*].sku'] });
     const a = { customerId: 'c', note: 'x', items: [{ sku: 's', qty: 1 }] };
