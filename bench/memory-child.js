@@ -5,8 +5,20 @@
 const [mode, stepsArg] = process.argv.slice(2);
 const steps = Number(stepsArg);
 
+// Peak RSS of this process. On Linux ru_maxrss (process.resourceUsage) keeps the high-water mark of
+// the parent at fork time across exec, so it reads VmHWM of this address space instead.
+function peakRss() {
+  try {
+    const match = /^VmHWM:\s+(\d+) kB$/m.exec(require('node:fs').readFileSync('/proc/self/status', 'utf8'));
+    if (match) return Number(match[1]) * 1024;
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS * 1024;
+}
+
 function report(retained) {
-  process.stdout.write(JSON.stringify({ maxRss: process.resourceUsage().maxRSS * 1024, retained }));
+  process.stdout.write(JSON.stringify({ maxRss: peakRss(), retained }));
 }
 
 function heap() {
