@@ -88,21 +88,24 @@ export class WorkflowRunner {
     const graph = buildGraph(target);
     const run = resolveRun(target, this.options, options as RunOptions);
     const cancel = new AbortController();
-    if (options.signal) {
-      if (options.signal.aborted) cancel.abort(options.signal.reason);
-      else options.signal.addEventListener('abort', () => cancel.abort(options.signal!.reason), { once: true });
-    }
+    const external = options.signal;
+    const onExternalAbort = () => cancel.abort(external!.reason);
+    if (external?.aborted) cancel.abort(external.reason);
+    else external?.addEventListener('abort', onExternalAbort, { once: true });
     let status: RunHandleStatus = 'running';
-    const promise = this.execute(workflow, graph, run, cancel.signal).then(
-      (result) => {
-        status = 'completed';
-        return result as RunResult<O>;
-      },
-      (error: unknown) => {
-        status = error instanceof WorkflowCancelledError ? 'cancelled' : 'failed';
-        throw error;
-      },
-    );
+    const promise = this.execute(workflow, graph, run, cancel.signal)
+      .then(
+        (result) => {
+          status = 'completed';
+          return result as RunResult<O>;
+        },
+        (error: unknown) => {
+          status = error instanceof WorkflowCancelledError ? 'cancelled' : 'failed';
+          throw error;
+        },
+      )
+      // A signal shared by many runs must not keep a listener per finished run.
+      .finally(() => external?.removeEventListener('abort', onExternalAbort));
     promise.catch(() => undefined); // a background run nobody awaits must not crash the process
     return {
       workflowId: run.workflowId,

@@ -456,6 +456,21 @@ describe('WorkflowRunner', () => {
       const error = await new WorkflowRunner().run(new Waits(), { workflowId: 'sig', signal: controller.signal }).catch((e: unknown) => e);
       expect(error).to.be.instanceOf(WorkflowCancelledError);
     });
+
+    it('leaves no listener on a signal shared by many runs', async () => {
+      const shared = new AbortController();
+      const add = sinon.spy(shared.signal, 'addEventListener');
+      const remove = sinon.spy(shared.signal, 'removeEventListener');
+      class Quick {
+        @Step() only() {
+          return 1;
+        }
+      }
+      const runner = new WorkflowRunner();
+      for (let i = 0; i < 5; i++) await runner.run(new Quick(), { workflowId: `shared-${i}`, signal: shared.signal });
+      expect(add.callCount).to.equal(5);
+      expect(remove.getCalls().map((c) => c.args[1])).to.deep.equal(add.getCalls().map((c) => c.args[1]));
+    });
   });
 
   describe('validation', () => {
