@@ -30,8 +30,7 @@ interface Path {
 
 function render(path: Path | undefined, root: string): string {
   const steps: string[] = [];
-  for (let p = path; p?.parent !== undefined || p?.key !== undefined || p?.index !== undefined; p = p.parent) {
-    if (p === undefined) break;
+  for (let p = path; p !== undefined; p = p.parent) {
     steps.push(p.index !== undefined ? `[${p.index}]` : /^[A-Za-z_$][\w$]*$/.test(p.key!) ? `.${p.key}` : `[${JSON.stringify(p.key)}]`);
   }
   return root + steps.reverse().join('');
@@ -174,9 +173,4 @@ function copyObject(object: object, path: Path | undefined, state: WalkState, ex
     else out[key] = copy(child, path, key, state, below);
   }
   return out;
-}
-
-/** Plain copy of `value` (see {@link copyJsonData}). */
-export function toJsonData(value: unknown, root = 'input'): JsonValue {
-  return copyJsonData(value, root).value;
 }

@@ -2,9 +2,10 @@
  * In-process storage: the default. Data lives as long as the object; leases exclude runs within
  * this process only.
  */
-import { CheckpointCorruptedError, LeaseLostError, RecordConflictError, StorageError } from '../errors';
+import { LeaseLostError, RecordConflictError, StorageError } from '../errors';
 import { assertWorkflowId } from '../workflow-id';
 import type { CheckpointStorage, ClearOptions } from './checkpoint-storage';
+import { parseCheckpoint, parseRecordText } from './record-format';
 import { newLeaseToken } from './lease-owner';
 import type { Checkpoint, Lease, LeaseAttempt, StoredWorkflow, WorkflowRecord } from './records';
 
@@ -24,7 +25,7 @@ export class MemoryStorage implements CheckpointStorage {
     const entry = this.entries.get(workflowId);
     if (!entry) return undefined;
     return {
-      record: entry.record === undefined ? undefined : this.parse(workflowId, 'record', entry.record),
+      record: entry.record === undefined ? undefined : parseRecordText(workflowId, 'memory:record', entry.record),
       recordVersion: entry.record === undefined ? undefined : String(entry.version),
       committedSteps: [...entry.checkpoints.keys()],
     };
@@ -34,7 +35,7 @@ export class MemoryStorage implements CheckpointStorage {
     assertWorkflowId(workflowId);
     const text = this.entries.get(workflowId)?.checkpoints.get(step);
     if (text === undefined) throw new StorageError(workflowId, 'read checkpoint', new Error('no such checkpoint'), step, `memory:${step}`);
-    return this.parse(workflowId, `checkpoint ${step}`, text);
+    return parseCheckpoint(workflowId, step, `memory:${step}`, text);
   }
 
   async writeRecord(workflowId: string, record: WorkflowRecord, expectedVersion: string | null, lease?: Lease): Promise<string> {
@@ -105,11 +106,4 @@ export class MemoryStorage implements CheckpointStorage {
     return entry;
   }
 
-  private parse<T>(workflowId: string, what: string, text: string): T {
-    try {
-      return JSON.parse(text) as T;
-    } catch (error) {
-      throw new CheckpointCorruptedError(workflowId, `memory:${what}`, 'invalid JSON', { cause: error });
-    }
-  }
 }
