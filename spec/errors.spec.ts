@@ -1,0 +1,44 @@
+import { expect } from 'chai';
+import * as errors from '../lib/errors';
+import * as waymark from '../lib';
+
+const classes = Object.entries(errors).filter(([, value]) => typeof value === 'function' && value.prototype instanceof errors.WaymarkError) as [string, new (...args: never[]) => errors.WaymarkError][];
+
+/** One instance of each error class, built with placeholder arguments. */
+function instance(Class: new (...args: never[]) => errors.WaymarkError): errors.WaymarkError {
+  const args = ['wf-1', 'step-a', 'x', 'y', 'z'];
+  if (Class === errors.WorkflowFailedError || Class === errors.WorkflowCancelledError) {
+    return new (Class as unknown as new (...a: unknown[]) => errors.WaymarkError)({ workflowId: 'wf-1', workflowName: 'W', status: 'failed', steps: {}, fingerprint: 'f' }, new Error('cause'));
+  }
+  if (Class === errors.WorkflowDefinitionChangedError || Class === errors.WorkflowInputError) {
+    return new (Class as unknown as new (...a: unknown[]) => errors.WaymarkError)('wf-1', Class === errors.WorkflowInputError ? 'Input' : ['a changed'], []);
+  }
+  return new (Class as unknown as new (...a: unknown[]) => errors.WaymarkError)(...args);
+}
+
+describe('errors', () => {
+  it('form one hierarchy rooted at WaymarkError, each class with its own stable code', () => {
+    expect(classes.length).to.be.greaterThan(15);
+    const codes = new Map<string, string>();
+    for (const [name, Class] of classes) {
+      const error = instance(Class);
+      expect(error).to.be.instanceOf(errors.WaymarkError).and.instanceOf(Error);
+      expect(error.name).to.equal(name);
+      expect(error.code, name).to.match(/^WAYMARK_[A-Z_]+$/);
+      expect(codes.has(error.code), `${name} reuses ${error.code} of ${codes.get(error.code)}`).to.equal(false);
+      codes.set(error.code, name);
+      if (Class !== errors.NonRetryableError) expect(error.message.length, name).to.be.greaterThan(10); // NonRetryableError carries the user's own message
+    }
+  });
+
+  it('are all exported from the package entry point', () => {
+    for (const [name, Class] of classes) expect((waymark as Record<string, unknown>)[name], name).to.equal(Class);
+    expect(waymark.WaymarkError).to.equal(errors.WaymarkError);
+  });
+
+  it('name what was wrong and where', () => {
+    expect(new errors.InputChangedError('order-42', 'aa', 'bb').message).to.contain("'order-42'").and.contain('aa').and.contain('bb');
+    expect(new errors.StorageError('order-42', 'commit', new Error('EIO'), 'load', '/data/x.json').message).to.contain("'order-42'").and.contain("'load'").and.contain('commit').and.contain('/data/x.json').and.contain('EIO');
+    expect(new errors.CheckpointSerializationError('order-42', 'load', 'output.rows[0]', 'a function').message).to.contain('output.rows[0]').and.contain("'load'");
+  });
+});
