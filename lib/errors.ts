@@ -255,12 +255,11 @@ export class WorkflowBusyError extends WaymarkError {
     readonly holder?: string,
     readonly expiresAt?: number,
   ) {
-    super(
-      `workflow '${workflowId}' is already running` +
-        (holder === undefined ? '' : ` (lease held by ${holder}`) +
-        (expiresAt === undefined ? '' : `${holder === undefined ? ' (' : ', '}expires ${new Date(expiresAt).toISOString()}`) +
-        (holder === undefined && expiresAt === undefined ? '' : ')'),
-    );
+    const details = [
+      ...(holder === undefined ? [] : [`lease held by ${holder}`]),
+      ...(expiresAt === undefined || !Number.isFinite(expiresAt) ? [] : [`expires ${new Date(expiresAt).toISOString()}`]),
+    ];
+    super(`workflow '${workflowId}' is already running${details.length === 0 ? '' : ` (${details.join(', ')})`}`);
   }
 }
 

@@ -13,6 +13,7 @@ function instance(Class: new (...args: never[]) => errors.WaymarkError): errors.
   if (Class === errors.WorkflowDefinitionChangedError || Class === errors.WorkflowInputError) {
     return new (Class as unknown as new (...a: unknown[]) => errors.WaymarkError)('wf-1', Class === errors.WorkflowInputError ? 'Input' : ['a changed'], []);
   }
+  if (Class === errors.WorkflowBusyError) return new errors.WorkflowBusyError('wf-1', 'pid 7 on host-a', Date.UTC(2026, 0, 1));
   return new (Class as unknown as new (...a: unknown[]) => errors.WaymarkError)(...args);
 }
 
@@ -34,6 +35,11 @@ describe('errors', () => {
   it('are all exported from the package entry point', () => {
     for (const [name, Class] of classes) expect((waymark as Record<string, unknown>)[name], name).to.equal(Class);
     expect(waymark.WaymarkError).to.equal(errors.WaymarkError);
+  });
+
+  it('never throw while being built, even from odd values', () => {
+    expect(new errors.WorkflowBusyError('wf', 'someone', Number.NaN).message).to.equal("workflow 'wf' is already running (lease held by someone)");
+    expect(new errors.WorkflowBusyError('wf').message).to.equal("workflow 'wf' is already running");
   });
 
   it('name what was wrong and where', () => {
