@@ -63,7 +63,7 @@ export class RunEvents {
       ids,
       emit: (event, detail) => {
         // Building the payload costs an allocation per event: skip it when nobody listens.
-        if (this.listeners.get(event)?.size) this.emit(event, { ...ids, ...detail } as WorkflowEvents[typeof event]);
+        if (this.listeners.get(event)?.size) this.emit(event, Object.assign({ workflowId: ids.workflowId, runId: ids.runId }, detail) as WorkflowEvents[typeof event]);
       },
     };
   }
@@ -71,7 +71,8 @@ export class RunEvents {
   emit<E extends WorkflowEventName>(event: E, payload: WorkflowEvents[E]): void {
     const set = this.listeners.get(event);
     if (!set) return;
-    for (const listener of [...set]) {
+    // Iterating the Set itself (no copy per event): a listener removed meanwhile is skipped, one added meanwhile is called.
+    for (const listener of set) {
       try {
         (listener as WorkflowListener<E>)(payload);
       } catch (error) {

@@ -18,6 +18,7 @@ export interface SpanTracer {
 
 /** An OpenTelemetry `Span`. */
 export interface TracingSpan {
+  isRecording(): boolean;
   setAttribute(key: string, value: string | number | boolean): unknown;
   setStatus(status: { code: number; message?: string }): unknown;
   addEvent(name: string, attributes?: Record<string, string | number | boolean>): unknown;
@@ -51,6 +52,12 @@ export function attachTracing(events: RunEvents, api: TracingApi, tracer: SpanTr
 
   events.on('lease:acquired', ({ workflowId, runId, owner }) => {
     const span = tracer.startSpan('waymark.run', { attributes: { 'waymark.workflow_id': workflowId, 'waymark.run_id': runId } });
+    // No SDK registered, or this run sampled out: its step spans would record nothing either, so the
+    // run is not tracked and its steps cost no span at all.
+    if (!span.isRecording()) {
+      span.end();
+      return;
+    }
     span.addEvent('lease acquired', { owner });
     runs.set(runId, span);
   });
@@ -67,7 +74,8 @@ export function attachTracing(events: RunEvents, api: TracingApi, tracer: SpanTr
   events.on('step:restored', ({ runId, step }) => runs.get(runId)?.addEvent('step restored', { 'waymark.step': step }));
   events.on('step:started', ({ workflowId, runId, step, attempt }) => {
     const parent = runs.get(runId);
-    const context = parent ? api.trace.setSpan(api.context.active(), parent) : undefined;
+    if (parent === undefined) return;
+    const context = api.trace.setSpan(api.context.active(), parent);
     const span = tracer.startSpan(`waymark.step ${step}`, { attributes: { 'waymark.workflow_id': workflowId, 'waymark.run_id': runId, 'waymark.step': step, 'waymark.attempt': attempt } }, context);
     steps.set(stepKey(runId, step), span);
   });
