@@ -1,5 +1,5 @@
 import { trace } from '@opentelemetry/api';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { AlwaysOffSampler, BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { OnInputChange, Step } from '../../decorators';
@@ -169,6 +169,14 @@ describe('lifecycle events', () => {
       } finally {
         trace.disable();
       }
+    });
+
+    it('starts no step spans for a run that is not recorded (sampled out, or no SDK)', async () => {
+      const tracer = new BasicTracerProvider({ sampler: new AlwaysOffSampler(), spanProcessors: [new SimpleSpanProcessor(exporter)] }).getTracer('off');
+      const startSpan = sinon.spy(tracer, 'startSpan');
+      await new WorkflowRunner({ tracer }).run(new Observed(), { workflowId: 'sampled-out' });
+      expect(startSpan.callCount).to.equal(1, 'only the run span, found not recording');
+      expect(exporter.getFinishedSpans()).to.deep.equal([]);
     });
 
     it('ends the run span as failed when the run is refused', async () => {
