@@ -33,7 +33,7 @@ describe('concurrent workers on one workflow id', function () {
     for (const onBusy of ['throw', 'wait'] as const) {
       it(`${name}, onBusy '${onBusy}': every step runs exactly once; the others ${onBusy === 'throw' ? 'get WorkflowBusyError' : 'wait, then restore'}`, async () => {
         const events = join(dir.path, 'events.log');
-        const env = { STORE: store(), EVENTS: events, WORKFLOW_ID: 'delivered-8-times', STEPS: String(STEPS), STEP_MS: '50', RESUME: '1', ON_BUSY: onBusy, BARRIER: '1' };
+        const env = { STORE: store(), EVENTS: events, WORKFLOW_ID: 'delivered-8-times', STEPS: String(STEPS), STEP_MS: '100', RESUME: '1', ON_BUSY: onBusy, BARRIER: '1' };
         const workers = Array.from({ length: WORKERS }, () => startWorker(env));
         // Wait until every process is up, then release them together.
         await Promise.all(workers.map((w) => w.waiting));
