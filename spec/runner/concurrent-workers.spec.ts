@@ -47,9 +47,9 @@ describe('concurrent workers on one workflow id', function () {
         const busy = outcomes.filter((o) => o.error === 'WAYMARK_WORKFLOW_BUSY');
         if (onBusy === 'throw') {
           expect(succeeded).to.have.length(1);
-          expect(busy).to.have.length(WORKERS - 1);
+          expect(busy, JSON.stringify(outcomes.filter((o) => o.error !== 'WAYMARK_WORKFLOW_BUSY'))).to.have.length(WORKERS - 1);
         } else {
-          expect(succeeded).to.have.length(WORKERS);
+          expect(succeeded, JSON.stringify(outcomes.filter((o) => o.output === undefined))).to.have.length(WORKERS);
           expect(new Set(succeeded.map((o) => o.output)).size).to.equal(1, 'all agree on the output');
           expect(succeeded.filter((o) => Object.values(o.steps).every((s) => s === 'restored'))).to.have.length(WORKERS - 1);
         }

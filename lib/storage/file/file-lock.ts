@@ -26,6 +26,9 @@ interface LockFile {
 
 const LOCK_NAME = /^(\d+)\.lock$/;
 
+/** Rounds an acquisition may start over because the lock directory changed under it. */
+const MAX_ROUNDS = 1_000;
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -41,8 +44,17 @@ export class FileLock {
 
   async acquire(workflowId: string, owner: string, ttlMs: number): Promise<LeaseAttempt> {
     const directory = this.directoryOf(workflowId);
-    for (;;) {
-      await fs.mkdir(directory, { recursive: true });
+    // A release removes the lock directory once empty, so a concurrent acquirer can find it vanishing
+    // under any step below (even inside a recursive mkdir, which stats what it found existing); each
+    // such round starts over. The bound only stops a directory that can never be created.
+    for (let round = 0; ; round++) {
+      if (round === MAX_ROUNDS) throw new Error(`lock directory ${directory} kept disappearing; gave up after ${MAX_ROUNDS} tries`);
+      try {
+        await fs.mkdir(directory, { recursive: true });
+      } catch (error) {
+        if (errno(error) === 'ENOENT') continue;
+        throw error;
+      }
       const generations = await this.generations(directory);
       const top = generations.at(-1);
       if (top !== undefined) {

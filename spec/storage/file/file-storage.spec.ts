@@ -113,6 +113,29 @@ describe('FileStorage', () => {
     expect(attempt).to.include({ acquired: false, holder: 'far away' });
   });
 
+  it('acquirers racing releases (which remove the lock directory) never fail, and hold the lease one at a time', async () => {
+    let holders = 0;
+    let peak = 0;
+    const contender = async (id: number) => {
+      for (let got = 0, tries = 0; got < 15; tries++) {
+        expect(tries).to.be.below(100_000, 'a contender never got the lease');
+        const attempt = await storage.acquireLease('contended', `c${id}`, 60_000);
+        if (!attempt.acquired) {
+          await new Promise((r) => setImmediate(r));
+          continue;
+        }
+        peak = Math.max(peak, ++holders);
+        await new Promise((r) => setImmediate(r)); // hold it across a turn, so an overlapping holder would show
+        holders--;
+        await storage.releaseLease(attempt.lease);
+        got++;
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, (_, i) => contender(i)));
+    expect(peak).to.equal(1);
+    expect(await listFiles(dir.path)).to.deep.equal([], 'the last release leaves nothing behind');
+  });
+
   it('clear() racing a writer ends with the checkpoint whole or absent, never torn', async () => {
     for (let round = 0; round < 30; round++) {
       await storage.commit('job', sampleCheckpoint('seed'));
