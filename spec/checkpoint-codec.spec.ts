@@ -34,7 +34,18 @@ describe('checkpoint codec', () => {
     expect(roundTrip(undefined)).to.equal(undefined);
   });
 
+  it('round-trips keys named like Object.prototype members (toString, valueOf, __proto__)', () => {
+    const value = new Set([false, { toString: new Set([1]), valueOf: 2, constructor: 'c' }, JSON.parse('{"__proto__":{"x":1}}')]);
+    const back = roundTrip(value) as Set<unknown>;
+    // chai's deep equality sorts Set members by string conversion, which such objects break: compare encodings.
+    expect(JSON.stringify(encodeValue(back))).to.equal(JSON.stringify(encodeValue(value)));
+    expect(Object.keys([...back][2] as object)).to.deep.equal(['__proto__']);
+  });
+
   it('round-trips any JSON-like value built from the supported types (property)', () => {
+    // Keys that are not Object.prototype names: chai's Set comparison cannot order objects whose
+    // toString or valueOf is data (covered by the test above).
+    const ordinaryKey = fc.string().filter((k) => !(k in Object.prototype));
     const leaf = fc.oneof(
       fc.string(),
       fc.double(),
@@ -47,7 +58,7 @@ describe('checkpoint codec', () => {
       fc.uint8Array(),
     );
     const tree = fc.letrec((tie) => ({
-      node: fc.oneof({ depthSize: 'small' }, leaf, fc.array(tie('node')), fc.dictionary(fc.string(), tie('node'), { noNullPrototype: true }), fc.array(tie('node')).map((a) => new Set(a)), fc.array(fc.tuple(leaf, tie('node'))).map((e) => new Map(e))),
+      node: fc.oneof({ depthSize: 'small' }, leaf, fc.array(tie('node')), fc.dictionary(ordinaryKey, tie('node'), { noNullPrototype: true }), fc.array(tie('node')).map((a) => new Set(a)), fc.array(fc.tuple(leaf, tie('node'))).map((e) => new Map(e))),
     })).node;
     fc.assert(fc.property(tree, (value) => {
           expect(roundTrip(value)).to.deep.equal(value);
