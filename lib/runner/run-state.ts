@@ -46,6 +46,11 @@ export class RunState {
     Object.assign(this.entry(step), { status: 'not-run', attempts });
   }
 
+  /** Attempts the step made in this run. */
+  attempts(step: string): number {
+    return this.entry(step).attempts;
+  }
+
   status(step: string): StepStatus {
     return this.entry(step).status;
   }

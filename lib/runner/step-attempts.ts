@@ -43,8 +43,14 @@ export async function runAttempts(
       return { kind: 'succeeded', output, attempts: number };
     } catch (error) {
       if (error === INTERRUPTED || inFlight.signal.aborted) return { kind: 'cancelled', attempts: number };
-      const willRetry =
-        number < retry.attempts && !(error instanceof NonRetryableError) && (retry.retryIf === undefined || Boolean(retry.retryIf(error, number)));
+      let willRetry: boolean;
+      try {
+        willRetry = number < retry.attempts && !(error instanceof NonRetryableError) && (retry.retryIf === undefined || Boolean(retry.retryIf(error, number)));
+      } catch (retryIfError) {
+        // A throwing retryIf is a bug in the policy: the step fails with it, and is not retried.
+        events.emit('step:attempt-failed', { step: node.name, attempt: number, error, willRetry: false });
+        return { kind: 'failed', error: retryIfError, attempts: number };
+      }
       const delayMs = willRetry ? retryDelay(retry, number + 1) : undefined;
       events.emit('step:attempt-failed', { step: node.name, attempt: number, error, willRetry, delayMs });
       if (!willRetry) return { kind: 'failed', error, attempts: number };

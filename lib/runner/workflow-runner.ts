@@ -168,7 +168,8 @@ export class WorkflowRunner {
       throw error;
     } finally {
       cancelSignal.removeEventListener('abort', onCancel);
-      await keeper.release();
+      // The run's outcome stands either way: a lease that cannot be released now expires on its own.
+      await keeper.release().catch((error: unknown) => this.reportReleaseFailure(workflowId, error));
     }
   }
 
@@ -193,7 +194,9 @@ export class WorkflowRunner {
       concurrency: run.concurrency,
       failFast: run.failFast,
       signal: stepRun.inFlight.signal,
-      runStep: (node) => this.runStep(workflow, node, stepRun),
+      // User code can still throw outside an attempt (a retryIf, a getter read while encoding the
+      // output): that fails the step, like any step error, rather than escaping the walk.
+      runStep: (node) => this.runStep(workflow, node, stepRun).catch((error: unknown) => this.failStep(stepRun, node, error, state.attempts(node.name))),
     });
     return stepRun.failures.first;
   }
@@ -255,8 +258,9 @@ export class WorkflowRunner {
     try {
       encoded = encodeValue(outcome.output);
     } catch (error) {
-      if (!(error instanceof UnencodableValue)) throw error;
-      return this.failStep(run, node, new CheckpointSerializationError(workflowId, node.name, error.path, error.reason), outcome.attempts);
+      // Reading the output runs user code too (getters): any error fails the step, nothing is written.
+      const reason = error instanceof UnencodableValue ? new CheckpointSerializationError(workflowId, node.name, error.path, error.reason) : error;
+      return this.failStep(run, node, reason, outcome.attempts);
     }
     try {
       await this.storage.commit(
@@ -276,6 +280,12 @@ export class WorkflowRunner {
     run.state.fail(node.name, error, attempts);
     run.failures.first ??= new StepFailedError(run.workflowId, node.name, attempts, error);
     return 'failed';
+  }
+
+  private reportReleaseFailure(workflowId: string, error: unknown): void {
+    const message = `workflow '${workflowId}': could not release its lease (it expires after leaseTtlMs): ${error instanceof Error ? error.message : String(error)}`;
+    if (this.options.logger) this.options.logger.warn(`waymark: ${message}`, { workflowId, error });
+    else process.emitWarning(message, { code: 'WAYMARK_LEASE_RELEASE_FAILED' });
   }
 
   private reportListenerError(event: WorkflowEventName, error: unknown): void {

@@ -415,6 +415,45 @@ describe('WorkflowRunner', () => {
     });
   });
 
+  describe('user code failing outside an attempt', () => {
+    it('fails the step, instead of hanging, when retryIf throws', async () => {
+      class BadPolicy {
+        @Step({ retry: { attempts: 3, retryIf: () => { throw new Error('retryIf bug'); } } }) flaky() {
+          throw new Error('first failure');
+        }
+      }
+      const error = await within(failure(new WorkflowRunner().run(new BadPolicy(), { workflowId: 'r' })), 5_000, 'the run hung');
+      expect(error.result.steps.flaky.status).to.equal('failed');
+      expect(((error.cause as StepFailedError).cause as Error).message).to.equal('retryIf bug');
+    });
+
+    it('fails the step, instead of hanging, when reading its output throws', async () => {
+      class Getter {
+        @Step() out() {
+          return {
+            get broken() {
+              throw new TypeError('getter bug');
+            },
+          };
+        }
+      }
+      const error = await within(failure(new WorkflowRunner().run(new Getter(), { workflowId: 'g' })), 5_000, 'the run hung');
+      expect(((error.cause as StepFailedError).cause as Error).message).to.equal('getter bug');
+    });
+
+    it('a lease that cannot be released does not fail a completed run (it expires on its own)', async () => {
+      const storage = new MemoryStorage();
+      sinon.stub(storage, 'releaseLease').rejects(new Error('network down'));
+      class One {
+        @Step() only() {
+          return 1;
+        }
+      }
+      const result = await new WorkflowRunner({ storage }).run(new One(), { workflowId: 'rel' });
+      expect(result.status).to.equal('completed');
+    });
+  });
+
   describe('background runs', () => {
     it('start() returns at once; cancel() aborts running steps and keeps committed ones for a resume', async () => {
       const storage = new MemoryStorage();
