@@ -53,6 +53,7 @@ describe('WorkflowRunner', () => {
       expect(storage.commit.callCount).to.equal(3);
       expect(storage.commit.getCalls().map((c) => c.args[1].step)).to.deep.equal(['extract', 'transform', 'load']);
       expect(storage.commit.getCall(1).args[1]).to.deep.include({ step: 'transform', attempts: 3, status: 'completed' });
+      // Nothing else touches storage: run-state assignments (outputs, statuses, attempts) do no I/O.
       expect(callLog(storage)).to.deep.equal(['acquireLease', 'load', 'writeRecord', 'commit', 'commit', 'commit', 'releaseLease']);
     });
 
