@@ -4,6 +4,10 @@
  * Cheap by design, because a run may have tens of thousands of steps: the attempt's AbortSignal is
  * created only if the step reads `ctx.signal` (it is born aborted if the attempt already was), and a
  * run listens to its stop signal once, not once per attempt.
+ *
+ * An interrupted attempt (cancel, lease loss, timeout) stops counting for the run at once, but its
+ * user code may ignore the signal and keep running: the set keeps that code's promise until it
+ * settles, so the run can hold its lease until nothing it started is still running.
  */
 
 /** Why an attempt was interrupted by its run (cancel or lease loss), as opposed to failing. */
@@ -36,7 +40,7 @@ export class Attempt {
    * Calls `invoke` and settles with its result, or rejects as soon as the attempt is aborted (a step
    * that ignores its signal cannot hold the run). A synchronous result settles without extra ticks.
    */
-  run(invoke: () => unknown): Promise<unknown> {
+  run(invoke: () => unknown, track: (running: Promise<unknown>) => void): Promise<unknown> {
     return new Promise((resolve, reject) => {
       this.interrupt = reject;
       let result: unknown;
@@ -46,8 +50,11 @@ export class Attempt {
         reject(error);
         return;
       }
-      if (result !== null && typeof (result as PromiseLike<unknown>)?.then === 'function') (result as PromiseLike<unknown>).then(resolve, reject);
-      else resolve(result);
+      if (result !== null && typeof (result as PromiseLike<unknown>)?.then === 'function') {
+        const running = Promise.resolve(result as PromiseLike<unknown>);
+        running.then(resolve, reject);
+        track(running);
+      } else resolve(result);
     });
   }
 }
@@ -55,6 +62,13 @@ export class Attempt {
 /** Attempts in flight in one run; aborting the run's signal interrupts them all. */
 export class AttemptsInFlight {
   private readonly attempts = new Set<Attempt>();
+  /** User code started by this run that has not settled yet, interrupted or not. */
+  private readonly running = new Set<Promise<unknown>>();
+  private readonly track = (running: Promise<unknown>): void => {
+    this.running.add(running);
+    const forget = () => void this.running.delete(running);
+    running.then(forget, forget);
+  };
 
   constructor(readonly signal: AbortSignal) {
     signal.addEventListener('abort', () => {
@@ -70,7 +84,17 @@ export class AttemptsInFlight {
     return attempt;
   }
 
+  /** Runs `invoke` as `attempt` (see {@link Attempt.run}), remembering its user code until it settles. */
+  run(attempt: Attempt, invoke: () => unknown): Promise<unknown> {
+    return attempt.run(invoke, this.track);
+  }
+
   end(attempt: Attempt): void {
     this.attempts.delete(attempt);
+  }
+
+  /** Resolves once every attempt's user code this run started has settled (at once when none runs). */
+  async settled(): Promise<void> {
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
   }
 }

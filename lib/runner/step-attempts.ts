@@ -18,6 +18,8 @@ export type AttemptsOutcome =
 /**
  * Calls `invoke(attemptNumber, attempt)` until it succeeds, the retry policy gives up, or the run
  * stops. A timed-out attempt counts as failed; its signal is aborted and its eventual result ignored.
+ * Its code may still be running when the next attempt starts (a step that ignores `ctx.signal`); the
+ * run waits for it before giving up its lease.
  */
 export async function runAttempts(
   workflowId: string,
@@ -39,7 +41,7 @@ export async function runAttempts(
       }, timeoutMs);
     }
     try {
-      const output = await attempt.run(() => invoke(number, attempt));
+      const output = await inFlight.run(attempt, () => invoke(number, attempt));
       return { kind: 'succeeded', output, attempts: number };
     } catch (error) {
       if (error === INTERRUPTED || inFlight.signal.aborted) return { kind: 'cancelled', attempts: number };

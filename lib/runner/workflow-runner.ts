@@ -147,8 +147,8 @@ export class WorkflowRunner {
       ...(status === 'completed' ? { output: state.output(graph.finalStep) } : {}),
       fingerprint,
     });
+    const inFlight = new AttemptsInFlight(stop.signal);
     try {
-      const inFlight = new AttemptsInFlight(stop.signal);
       const firstFailure = await this.walk(workflow, graph, run, { workflowId, input, state, inFlight, keeper, events, failures: {} }, fingerprint);
       if (firstFailure === undefined && !leaseLost && graph.steps.every((s) => state.isDone(s.name))) {
         const result = resultOf('completed');
@@ -168,6 +168,9 @@ export class WorkflowRunner {
       throw error;
     } finally {
       cancelSignal.removeEventListener('abort', onCancel);
+      // One owner at a time: a step that ignored its cancelled or timed-out signal is still this run's
+      // work, so the lease is kept (and renewed) until it settles, and only then given up.
+      await inFlight.settled();
       // The run's outcome stands either way: a lease that cannot be released now expires on its own.
       await keeper.release().catch((error: unknown) => this.reportReleaseFailure(workflowId, error));
     }

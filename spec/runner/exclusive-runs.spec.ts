@@ -1,11 +1,12 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { Step } from '../../decorators';
-import { LeaseLostError, WorkflowBusyError, WorkflowFailedError } from '../../lib/errors';
+import { LeaseLostError, WorkflowBusyError, WorkflowCancelledError, WorkflowFailedError } from '../../lib/errors';
 import { MemoryStorage } from '../../lib/storage/memory-storage';
 import { WorkflowRunner } from '../../lib/runner/workflow-runner';
 import type { StepContext } from '../../lib/runner/step-context';
-import { deferred } from '../helpers/deferred';
+import { deferred, within } from '../helpers/deferred';
+import type { LeaseAttempt } from '../../lib/storage/records';
 
 /** A one-step workflow whose step waits for `release`; `inside` resolves once it runs. */
 function blockingWorkflow() {
@@ -103,5 +104,87 @@ describe('exclusive runs', () => {
     expect(error).to.be.instanceOf(WorkflowFailedError);
     expect(((error as WorkflowFailedError).cause as Error & { cause: unknown }).cause).to.be.instanceOf(LeaseLostError);
     expect((await storage.load('job'))?.committedSteps).to.deep.equal([]);
+  });
+
+  describe('a run holds its lease until every attempt it started has settled', () => {
+    /** A step that ignores its signal until `finish` resolves; counts executions and the most at once. */
+    function stubbornWorkflow(options: { timeoutMs?: number } = {}) {
+      const inside = deferred();
+      const finish = deferred();
+      const log: string[] = [];
+      const executions = { running: 0, most: 0, count: 0 };
+      class Stubborn {
+        @Step(options) async work() {
+          executions.count++;
+          executions.running++;
+          executions.most = Math.max(executions.most, executions.running);
+          log.push(`start ${executions.count}`);
+          inside.resolve();
+          if (executions.count === 1) await finish.promise;
+          executions.running--;
+          log.push(`end ${executions.count}`);
+          return 'done';
+        }
+      }
+      return { Stubborn, inside, finish, log, executions };
+    }
+
+    it('cancel: result() settles only after the step returned, and a waiting runner never overlaps it', async () => {
+      const storage = new MemoryStorage();
+      const attempts: Promise<LeaseAttempt>[] = [];
+      const thirdAsk = deferred();
+      const acquire = storage.acquireLease.bind(storage);
+      sinon.stub(storage, 'acquireLease').callsFake((...args) => {
+        attempts.push(acquire(...args));
+        if (attempts.length === 3) thirdAsk.resolve();
+        return attempts.at(-1)!;
+      });
+      const { Stubborn, inside, finish, log, executions } = stubbornWorkflow();
+      const handle = new WorkflowRunner({ storage }).start(new Stubborn(), { workflowId: 'job' });
+      await inside.promise;
+      handle.cancel();
+      const first = handle.result().then(
+        () => log.push('first settled: completed'),
+        (error: unknown) => log.push(`first settled: ${(error as Error).name}`),
+      );
+      const secondRunner = new WorkflowRunner({ storage, onBusy: 'wait', busyTimeoutMs: 10_000 });
+      const second = secondRunner.run(new Stubborn(), { workflowId: 'job', resume: true });
+      // The second runner asks for the lease, is refused, waits its pause and asks again: by then a
+      // run that let go at cancel() would have handed it over while the step still runs.
+      // (A run that let go hands the lease to the second ask, and then there is no third: the guard fails.)
+      await within(thirdAsk.promise, 5_000, 'the second runner stopped asking for the lease: it got it while the step still ran');
+      const asked = await Promise.all(attempts.slice(1));
+      expect(asked.map((attempt) => attempt.acquired)).to.deep.equal([false, false]);
+      expect(log).to.deep.equal(['start 1']);
+      finish.resolve();
+      await first;
+      const result = await second;
+      expect(log).to.deep.equal(['start 1', 'end 1', `first settled: ${WorkflowCancelledError.name}`, 'start 2', 'end 2']);
+      expect(executions.most).to.equal(1);
+      expect(result.steps.work.status).to.equal('completed');
+    });
+
+    it('timeout: a timed-out attempt that ignores its signal keeps the lease until it returns', async () => {
+      const storage = new MemoryStorage();
+      const release = sinon.spy(storage, 'releaseLease');
+      const { Stubborn, inside, finish, log } = stubbornWorkflow({ timeoutMs: 10 });
+      const runner = new WorkflowRunner({ storage });
+      const timedOut = deferred();
+      runner.on('step:attempt-failed', () => timedOut.resolve());
+      const run = runner.run(new Stubborn(), { workflowId: 'job' }).then(
+        () => log.push('settled: completed'),
+        (error: unknown) => log.push(`settled: ${(error as Error).name}`),
+      );
+      await inside.promise;
+      await timedOut.promise;
+      const busy = await new WorkflowRunner({ storage }).run(new Stubborn(), { workflowId: 'job', resume: true }).catch((e: unknown) => e);
+      expect(busy).to.be.instanceOf(WorkflowBusyError);
+      expect(release.callCount).to.equal(0);
+      finish.resolve();
+      await run;
+      expect(log).to.deep.equal(['start 1', 'end 1', `settled: ${WorkflowFailedError.name}`]);
+      expect(release.callCount).to.equal(1);
+      expect(await storage.load('job')).to.deep.include({ committedSteps: [] });
+    });
   });
 });

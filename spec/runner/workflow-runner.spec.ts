@@ -398,13 +398,14 @@ describe('WorkflowRunner', () => {
       expect(filtered).to.equal(2);
     });
 
-    it('fails an attempt that runs past timeoutMs, aborting its signal, and commits nothing', async () => {
+    it('fails an attempt that runs past timeoutMs, aborting its signal, and commits nothing, not even its late result', async () => {
       const storage = spyStorage();
       const signals: AbortSignal[] = [];
       class Hangs {
         @Step({ timeoutMs: 20, retry: { attempts: 2 } }) hang(ctx: StepContext) {
           signals.push(ctx.signal);
-          return new Promise(() => undefined);
+          // Settles only after the timeout, with a result that must be ignored.
+          return new Promise((resolve) => ctx.signal.addEventListener('abort', () => setImmediate(() => resolve('too late'))));
         }
       }
       const error = await failure(new WorkflowRunner({ storage }).run(new Hangs(), { workflowId: 'h' }));
@@ -490,7 +491,11 @@ describe('WorkflowRunner', () => {
       class Waits {
         @Step() wait(ctx: StepContext) {
           controller.abort();
-          return new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('aborted'))));
+          // The signal is already aborted here: a well-behaved step checks before it listens.
+          return new Promise((_, reject) => {
+            if (ctx.signal.aborted) reject(new Error('aborted'));
+            ctx.signal.addEventListener('abort', () => reject(new Error('aborted')));
+          });
         }
       }
       const error = await new WorkflowRunner().run(new Waits(), { workflowId: 'sig', signal: controller.signal }).catch((e: unknown) => e);
