@@ -153,7 +153,11 @@ export class CheckpointCorruptedError extends WaymarkError {
     readonly reason: string,
     options?: { cause?: unknown },
   ) {
-    super(`workflow '${workflowId}': stored data at ${location} is corrupted: ${reason}`, options);
+    super(
+      `workflow '${workflowId}': stored data at ${location} is corrupted: ${reason}. ` +
+        `To recover, run it with resume: false (replaces what is stored) or clear it (storage.clear, or 'waymark clear ${workflowId}'); its committed steps will run again`,
+      options,
+    );
   }
 }
 

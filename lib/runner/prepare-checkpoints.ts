@@ -2,9 +2,10 @@
  * Before any step runs: decide which stored checkpoints this run keeps, applying `resume`, the
  * input-change policy and the definition check, and write the workflow record.
  *
- * Every check that can refuse the run (`raise`, a changed definition) happens before the first write.
+ * Every check that can refuse the run (`raise`, a changed definition, another workflow's data)
+ * happens before the first write.
  */
-import { InputChangedError, WorkflowDefinitionChangedError } from '../errors';
+import { CheckpointCorruptedError, InputChangedError, WorkflowDefinitionChangedError } from '../errors';
 import { definitionChanges, storedSteps, type StepGraph } from '../graph';
 import { decideInputChange, type InputChangePolicy } from '../input-change-policy';
 import type { CheckpointStorage } from '../storage/checkpoint-storage';
@@ -15,6 +16,9 @@ import type { RunEmitter } from './run-events';
 export interface PreparedRun {
   /** Steps committed earlier that this run skips. */
   readonly committed: ReadonlySet<string>;
+  /** The record as stored now, and its version (for the completion write). */
+  readonly record: WorkflowRecord;
+  readonly recordVersion: string;
 }
 
 export interface PrepareInput {
@@ -23,15 +27,18 @@ export interface PrepareInput {
   readonly workflowId: string;
   readonly resume: boolean;
   readonly policy: InputChangePolicy;
+  /** False when no run option, decorator or runner option chose the policy (the default `'reuse'` applies). */
+  readonly policyChosen: boolean;
   readonly fingerprint: string;
   readonly lease: () => Lease;
   readonly events: RunEmitter;
+  /** Told when the default policy reused checkpoints of a changed input: the runner warns. */
+  readonly onImplicitReuse: (storedFingerprint: string) => void;
 }
 
 /** Applies resume, input-change policy and definition check; writes the record. */
 export async function prepareCheckpoints(p: PrepareInput): Promise<PreparedRun> {
   const { storage, graph, workflowId } = p;
-  const stored = await storage.load(workflowId);
   const record: WorkflowRecord = {
     formatVersion: 1,
     workflowId,
@@ -40,12 +47,23 @@ export async function prepareCheckpoints(p: PrepareInput): Promise<PreparedRun> 
     steps: storedSteps(graph),
     updatedAt: new Date().toISOString(),
   };
-  if (stored === undefined) {
-    await storage.writeRecord(workflowId, record, null, p.lease());
-    return { committed: new Set() };
+  let stored: StoredWorkflow | undefined;
+  try {
+    stored = await storage.load(workflowId);
+  } catch (error) {
+    // A run that starts over replaces whatever is stored, readable or not: corruption must not lock
+    // a workflow forever.
+    if (error instanceof CheckpointCorruptedError && !p.resume) return startOver(p, record);
+    throw error;
   }
+  if (stored === undefined) return { committed: new Set(), record, recordVersion: await storage.writeRecord(workflowId, record, null, p.lease()) };
   if (!p.resume) return startOver(p, record);
 
+  // Another workflow's checkpoints under this id must never be restored, whatever their step names.
+  const storedName = stored.record?.workflowName;
+  if (storedName !== undefined && storedName !== graph.workflowName) {
+    throw new WorkflowDefinitionChangedError(workflowId, [`the stored checkpoints belong to workflow '${storedName}', this run is workflow '${graph.workflowName}'`]);
+  }
   const storedFingerprint = stored.record?.fingerprint;
   if (storedFingerprint !== p.fingerprint) {
     const previous = storedFingerprint ?? '(none)';
@@ -57,21 +75,36 @@ export async function prepareCheckpoints(p: PrepareInput): Promise<PreparedRun> 
     p.events.emit('input:changed', { storedFingerprint: previous, currentFingerprint: p.fingerprint, policy: decision });
     if (decision === 'raise') throw new InputChangedError(workflowId, previous, p.fingerprint);
     if (decision === 'reset') return startOver(p, record);
+    if (!p.policyChosen && storedFingerprint !== undefined && stored.committedSteps.length > 0) p.onImplicitReuse(storedFingerprint);
   }
   const changes = definitionChanges(stored.record?.steps ?? [], graph, stored.committedSteps);
   if (changes.length > 0) throw new WorkflowDefinitionChangedError(workflowId, changes);
-  if (needsRewrite(stored, record)) await storage.writeRecord(workflowId, record, stored.recordVersion ?? null, p.lease());
-  return { committed: new Set(stored.committedSteps) };
+  const committed = new Set(stored.committedSteps);
+  if (stored.record !== undefined && stored.recordVersion !== undefined && !needsRewrite(stored.record, record)) {
+    return { committed, record: stored.record, recordVersion: stored.recordVersion };
+  }
+  return { committed, record, recordVersion: await storage.writeRecord(workflowId, record, stored.recordVersion ?? null, p.lease()) };
 }
 
 async function startOver(p: PrepareInput, record: WorkflowRecord): Promise<PreparedRun> {
   await p.storage.clear(p.workflowId, { lease: p.lease() });
-  await p.storage.writeRecord(p.workflowId, record, null, p.lease());
-  return { committed: new Set() };
+  return { committed: new Set(), record, recordVersion: await p.storage.writeRecord(p.workflowId, record, null, p.lease()) };
 }
 
 /** The record changes only when the fingerprint or the graph did: an unchanged resume writes nothing. */
-function needsRewrite(stored: StoredWorkflow, record: WorkflowRecord): boolean {
-  if (!stored.record) return true;
-  return stored.record.fingerprint !== record.fingerprint || JSON.stringify(stored.record.steps) !== JSON.stringify(record.steps);
+function needsRewrite(stored: WorkflowRecord, record: WorkflowRecord): boolean {
+  return stored.fingerprint !== record.fingerprint || JSON.stringify(stored.steps) !== JSON.stringify(record.steps);
+}
+
+/**
+ * True when `stored` says the workflow completed with this very input and graph: a late duplicate
+ * (a queue re-delivering a finished job) may return the stored result without running anything.
+ */
+export function completedAlready(stored: WorkflowRecord | undefined, graph: StepGraph, fingerprint: string): stored is WorkflowRecord & { completion: NonNullable<WorkflowRecord['completion']> } {
+  return (
+    stored?.completion !== undefined &&
+    stored.workflowName === graph.workflowName &&
+    stored.fingerprint === fingerprint &&
+    JSON.stringify(stored.steps) === JSON.stringify(storedSteps(graph))
+  );
 }

@@ -31,6 +31,11 @@ export type RunStatus = 'completed' | 'failed' | 'cancelled';
 /** Outcome of a run. */
 export interface RunResult<O = unknown> {
   readonly workflowId: string;
+  /**
+   * The id of the run that did the work (the `runId` its events carried). A late duplicate of a
+   * completed workflow returns the completing run's id, with every step `'restored'`.
+   */
+  readonly runId: string;
   readonly workflowName: string;
   readonly status: RunStatus;
   /** Every step of the graph by name. */

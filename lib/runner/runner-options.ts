@@ -81,6 +81,8 @@ export interface ResolvedRun {
   readonly input: unknown;
   readonly resume: boolean;
   readonly policy: InputChangePolicy;
+  /** False when the policy is the default, chosen by nobody. */
+  readonly policyChosen: boolean;
   readonly fingerprint: string | FingerprintStrategy;
   readonly concurrency: number;
   readonly failFast: boolean;
@@ -135,7 +137,8 @@ export function defaultStorage(options: WorkflowRunnerOptions): CheckpointStorag
 export function resolveRun(target: Constructor, runner: WorkflowRunnerOptions, run: RunOptions): ResolvedRun {
   if (run === null || typeof run !== 'object') throw new InvalidOptionError('run options', run, '{ workflowId, input?, resume?, ... }');
   assertWorkflowId(run.workflowId);
-  const policy = run.onInputChange ?? readInputChangePolicy(target) ?? runner.onInputChange ?? 'reuse';
+  const chosen = run.onInputChange ?? readInputChangePolicy(target) ?? runner.onInputChange;
+  const policy = chosen ?? 'reuse';
   assertInputChangePolicy(policy, run.onInputChange !== undefined ? `run option onInputChange of workflow '${run.workflowId}'` : `input-change policy of ${target.name}`);
   let fingerprint: string | FingerprintStrategy;
   if (typeof run.fingerprint === 'string') {
@@ -151,6 +154,7 @@ export function resolveRun(target: Constructor, runner: WorkflowRunnerOptions, r
     input: run.input,
     resume: bool('resume', run.resume, false),
     policy,
+    policyChosen: chosen !== undefined,
     fingerprint,
     concurrency: positiveInteger('concurrency', run.concurrency ?? runner.concurrency, DEFAULT_CONCURRENCY),
     failFast: bool('failFast', run.failFast ?? runner.failFast, true),

@@ -18,13 +18,14 @@ import type { FingerprintStrategy } from '../fingerprint/fingerprint-strategy';
 import { buildGraph, type StepGraph, type StepNode } from '../graph';
 import type { Constructor } from '../metadata';
 import type { CheckpointStorage } from '../storage/checkpoint-storage';
+import type { WorkflowCompletion, WorkflowRecord } from '../storage/records';
 import { LeaseKeeper } from './lease-keeper';
 import { AttemptsInFlight } from './attempt';
 import { attachLogger } from './logger';
 import { attachTracing, loadTracingApi } from './tracing';
-import { prepareCheckpoints } from './prepare-checkpoints';
+import { completedAlready, prepareCheckpoints, type PreparedRun } from './prepare-checkpoints';
 import type { RunHandle, RunHandleStatus } from './run-handle';
-import type { RunResult, RunStatus } from './run-result';
+import type { RunResult, RunStatus, StepResult } from './run-result';
 import { RunEvents, type RunEmitter, type WorkflowEventName, type WorkflowHooks, type WorkflowListener } from './run-events';
 import { RunState } from './run-state';
 import { checkRunnerOptions, defaultStorage, resolveRun, type ResolvedRun, type RunOptions, type WorkflowRunnerOptions } from './runner-options';
@@ -117,9 +118,16 @@ export class WorkflowRunner {
 
   private async execute(workflow: object, graph: StepGraph, run: ResolvedRun, cancelSignal: AbortSignal): Promise<RunResult> {
     const { workflowId } = run;
-    const events = this.events.forRun({ workflowId, runId: randomUUID() });
+    const runId = randomUUID();
+    const events = this.events.forRun({ workflowId, runId });
     const input = graph.inputClass ? await validateInput(workflowId, graph.inputClass, run.input) : run.input;
     const fingerprint = typeof run.fingerprint === 'string' ? run.fingerprint : await computeFingerprint(run.fingerprint, run.input, workflowId);
+    if (run.resume) {
+      // A late duplicate of a completed workflow (a queue re-delivering a finished job) is answered
+      // from the record in one read: no lease, nothing run, even while another worker holds it.
+      const stored = await this.storage.readRecord(workflowId);
+      if (completedAlready(stored?.record, graph, fingerprint)) return completedResult(graph, workflowId, stored.record);
+    }
 
     // Cancellation and lease loss both stop the walk; which one happened decides the error.
     const stop = new AbortController();
@@ -141,6 +149,7 @@ export class WorkflowRunner {
     const state = new RunState(graph.steps.map((s) => s.name));
     const resultOf = (status: RunStatus): RunResult => ({
       workflowId,
+      runId,
       workflowName: graph.workflowName,
       status,
       steps: state.results(),
@@ -149,9 +158,10 @@ export class WorkflowRunner {
     });
     const inFlight = new AttemptsInFlight(stop.signal);
     try {
-      const firstFailure = await this.walk(workflow, graph, run, { workflowId, input, state, inFlight, keeper, events, failures: {} }, fingerprint);
+      const { firstFailure, prepared } = await this.walk(workflow, graph, run, { workflowId, input, state, inFlight, keeper, events, failures: {} }, fingerprint);
       if (firstFailure === undefined && !leaseLost && graph.steps.every((s) => state.isDone(s.name))) {
         const result = resultOf('completed');
+        await this.recordCompletion(workflowId, prepared!, keeper, runId, result.output);
         events.emit('run:completed', { result });
         return result;
       }
@@ -177,18 +187,34 @@ export class WorkflowRunner {
   }
 
   /** Prepares checkpoints, restores committed steps and runs the rest; returns the first step failure, if any. */
-  private async walk(workflow: object, graph: StepGraph, run: ResolvedRun, stepRun: StepRun, fingerprint: string): Promise<StepFailedError | undefined> {
+  private async walk(
+    workflow: object,
+    graph: StepGraph,
+    run: ResolvedRun,
+    stepRun: StepRun,
+    fingerprint: string,
+  ): Promise<{ firstFailure?: StepFailedError; prepared?: PreparedRun }> {
     const { workflowId, keeper, events, state } = stepRun;
-    const { committed } = await prepareCheckpoints({
+    const prepared = await prepareCheckpoints({
       storage: this.storage,
       graph,
       workflowId,
       resume: run.resume,
       policy: run.policy,
+      policyChosen: run.policyChosen,
       fingerprint,
       lease: () => keeper.lease,
       events,
+      onImplicitReuse: (storedFingerprint) =>
+        this.warn(
+          `workflow '${workflowId}': its input changed since its checkpoints were committed (stored fingerprint ${storedFingerprint}, ` +
+            `current ${fingerprint}) and they were reused, because no input-change policy was chosen and the default is 'reuse'. ` +
+            `Choose one with @OnInputChange(...), the run option onInputChange or the runner option onInputChange ('reset' re-runs every step); an explicit 'reuse' is silent.`,
+          'WAYMARK_IMPLICIT_REUSE',
+          { workflowId, storedFingerprint, currentFingerprint: fingerprint },
+        ),
     });
+    const { committed } = prepared;
     events.emit('run:started', { workflowName: graph.workflowName, resume: run.resume, fingerprint });
     await this.restore(graph, workflowId, committed, state, run.concurrency, events);
     await scheduleGraph({
@@ -201,7 +227,22 @@ export class WorkflowRunner {
       // output): that fails the step, like any step error, rather than escaping the walk.
       runStep: (node) => this.runStep(workflow, node, stepRun).catch((error: unknown) => this.failStep(stepRun, node, error, state.attempts(node.name))),
     });
-    return stepRun.failures.first;
+    return { firstFailure: stepRun.failures.first, prepared };
+  }
+
+  /**
+   * Marks the record completed, with the final output, so a late duplicate is answered without
+   * running. Every step is committed already: a failure here only costs that shortcut, so it is
+   * reported, not turned into the run's error.
+   */
+  private async recordCompletion(workflowId: string, prepared: PreparedRun, keeper: LeaseKeeper, runId: string, output: unknown): Promise<void> {
+    if (prepared.record.completion !== undefined) return;
+    try {
+      const completion = { runId, completedAt: isoNow(), output: encodeValue(output) };
+      await this.storage.writeRecord(workflowId, { ...prepared.record, updatedAt: completion.completedAt, completion }, prepared.recordVersion, keeper.lease);
+    } catch (error) {
+      this.warn(`workflow '${workflowId}': completed, but could not mark its record completed (a late duplicate will restore its steps instead): ${errorText(error)}`, 'WAYMARK_COMPLETION_NOT_RECORDED', { workflowId, error });
+    }
   }
 
   /** Marks committed steps restored, loading only the outputs still needed: dependencies of steps to run, and the final step. */
@@ -286,9 +327,13 @@ export class WorkflowRunner {
   }
 
   private reportReleaseFailure(workflowId: string, error: unknown): void {
-    const message = `workflow '${workflowId}': could not release its lease (it expires after leaseTtlMs): ${error instanceof Error ? error.message : String(error)}`;
-    if (this.options.logger) this.options.logger.warn(`waymark: ${message}`, { workflowId, error });
-    else process.emitWarning(message, { code: 'WAYMARK_LEASE_RELEASE_FAILED' });
+    this.warn(`workflow '${workflowId}': could not release its lease (it expires after leaseTtlMs): ${errorText(error)}`, 'WAYMARK_LEASE_RELEASE_FAILED', { workflowId, error });
+  }
+
+  /** A warning through the logger, or as a process warning when there is none. */
+  private warn(message: string, code: string, detail: Record<string, unknown>): void {
+    if (this.options.logger) this.options.logger.warn(`waymark: ${message}`, { code, ...detail });
+    else process.emitWarning(message, { code });
   }
 
   private reportListenerError(event: WorkflowEventName, error: unknown): void {
@@ -296,6 +341,24 @@ export class WorkflowRunner {
     if (this.options.logger) this.options.logger.error(`waymark: a '${event}' listener threw: ${message}`, { event, error });
     else process.emitWarning(`a '${event}' listener threw: ${message}`, { code: 'WAYMARK_LISTENER_ERROR' });
   }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The result a late duplicate gets: the completing run's id and output, every step restored. */
+function completedResult(graph: StepGraph, workflowId: string, record: WorkflowRecord & { completion: WorkflowCompletion }): RunResult {
+  let output: unknown;
+  try {
+    output = decodeValue(record.completion.output);
+  } catch (error) {
+    if (!(error instanceof UnencodableValue)) throw error;
+    throw new CheckpointCorruptedError(workflowId, 'the completion in its record', error.message, { cause: error });
+  }
+  const steps: Record<string, StepResult> = {};
+  for (const node of graph.steps) steps[node.name] = { status: 'restored', attempts: 0 };
+  return { workflowId, runId: record.completion.runId, workflowName: graph.workflowName, status: 'completed', steps, output, fingerprint: record.fingerprint };
 }
 
 /** A run without input (undefined) is fingerprinted as `null`: both mean "no input". */

@@ -5,7 +5,7 @@
  * Each workflow id is its own namespace: no operation on one id ever reads, writes or deletes
  * another's data, whatever prefix they share.
  */
-import type { Checkpoint, Lease, LeaseAttempt, StoredWorkflow, WorkflowRecord } from './records';
+import type { Checkpoint, Lease, LeaseAttempt, StoredRecord, StoredWorkflow, WorkflowRecord } from './records';
 
 /** Options of {@link CheckpointStorage.clear}. */
 export interface ClearOptions {
@@ -21,6 +21,13 @@ export interface CheckpointStorage {
    * does not grow with step count). Undefined when nothing is stored for the id.
    */
   load(workflowId: string): Promise<StoredWorkflow | undefined>;
+
+  /**
+   * The workflow's record alone, in one read (no listing of steps): how a late duplicate finds a
+   * completed workflow cheaply. Undefined when there is no record; `CheckpointCorruptedError` if it
+   * cannot be parsed.
+   */
+  readRecord(workflowId: string): Promise<StoredRecord | undefined>;
 
   /** One committed checkpoint in full. Throws `CheckpointCorruptedError` if it cannot be parsed, `StorageError` if it is missing. */
   readCheckpoint(workflowId: string, step: string): Promise<Checkpoint>;

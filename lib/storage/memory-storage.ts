@@ -7,7 +7,7 @@ import { assertWorkflowId } from '../workflow-id';
 import type { CheckpointStorage, ClearOptions } from './checkpoint-storage';
 import { parseCheckpoint, parseRecordText } from './record-format';
 import { newLeaseToken } from './lease-owner';
-import type { Checkpoint, Lease, LeaseAttempt, StoredWorkflow, WorkflowRecord } from './records';
+import type { Checkpoint, Lease, LeaseAttempt, StoredRecord, StoredWorkflow, WorkflowRecord } from './records';
 
 interface Entry {
   record?: string;
@@ -29,6 +29,13 @@ export class MemoryStorage implements CheckpointStorage {
       recordVersion: entry.record === undefined ? undefined : String(entry.version),
       committedSteps: [...entry.checkpoints.keys()],
     };
+  }
+
+  async readRecord(workflowId: string): Promise<StoredRecord | undefined> {
+    assertWorkflowId(workflowId);
+    const entry = this.entries.get(workflowId);
+    if (entry?.record === undefined) return undefined;
+    return { record: parseRecordText(workflowId, 'memory:record', entry.record), version: String(entry.version) };
   }
 
   async readCheckpoint(workflowId: string, step: string): Promise<Checkpoint> {

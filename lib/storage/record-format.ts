@@ -39,6 +39,10 @@ export function parseRecord(workflowId: string, location: string, value: unknown
   if (!isObject(value) || value.formatVersion !== 1 || typeof value.fingerprint !== 'string' || !Array.isArray(value.steps)) {
     throw new CheckpointCorruptedError(workflowId, location, 'not a workflow record (missing formatVersion, fingerprint or steps)');
   }
+  const completion = value.completion;
+  if (completion !== undefined && (!isObject(completion) || typeof completion.runId !== 'string' || typeof completion.completedAt !== 'string' || !('output' in completion))) {
+    throw new CheckpointCorruptedError(workflowId, location, 'its completion is not { runId, completedAt, output }');
+  }
   return value as unknown as WorkflowRecord;
 }
 

@@ -21,6 +21,28 @@ export interface WorkflowRecord {
   readonly steps: readonly StoredStep[];
   /** ISO time of the last write. */
   readonly updatedAt: string;
+  /**
+   * Set by the run that committed the last step: a late duplicate with the same input returns this
+   * without taking the lease. Absent while a run is under way, was interrupted, or failed.
+   */
+  readonly completion?: WorkflowCompletion;
+}
+
+/** How a workflow completed, as stored in its record. */
+export interface WorkflowCompletion {
+  /** The id of the run that completed it (the `runId` its events carried). */
+  readonly runId: string;
+  /** ISO time of completion. */
+  readonly completedAt: string;
+  /** The final step's output, encoded by the checkpoint codec. */
+  readonly output: EncodedValue;
+}
+
+/** What {@link CheckpointStorage.readRecord} returns. */
+export interface StoredRecord {
+  readonly record: WorkflowRecord;
+  /** Opaque version for conditional replace, as in {@link StoredWorkflow.recordVersion}. */
+  readonly version: string;
 }
 
 /** A committed step: written once, after the step's successful attempt. */

@@ -68,6 +68,18 @@ export function describeStorageContract(name: string, create: () => Promise<Stor
         assert.equal(loaded?.recordVersion, v2);
       });
 
+      it('reads the record alone, with the version that replaces it, and its completion whole', async () => {
+        assert.equal(await storage.readRecord('job'), undefined);
+        await storage.commit('job', sampleCheckpoint('a'));
+        assert.equal(await storage.readRecord('job'), undefined, 'checkpoints without a record are no record');
+        const v1 = await storage.writeRecord('job', sampleRecord('job'), null);
+        assert.deepEqual(await storage.readRecord('job'), { record: sampleRecord('job'), version: v1 });
+        const completed = { ...sampleRecord('job'), completion: { runId: 'run-1', completedAt: new Date(0).toISOString(), output: { $wm: 'undefined' } } };
+        const v2 = await storage.writeRecord('job', completed, v1);
+        assert.deepEqual(await storage.readRecord('job'), { record: completed, version: v2 });
+        assert.equal(await storage.readRecord('job-other'), undefined);
+      });
+
       it('lets exactly one of 10 concurrent first writers create the record', async () => {
         const writes = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => storage.writeRecord('job', sampleRecord('job', String(i).repeat(64)), null)));
         const won = writes.filter((w) => w.status === 'fulfilled');

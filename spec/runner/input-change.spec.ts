@@ -196,4 +196,63 @@ describe('input-change policies', () => {
       expect(callLog(storage)).to.deep.equal([]);
     });
   });
+
+  describe('a changed input reused by the default policy, which nobody chose', () => {
+    /** Runs `run` and returns the process warnings it emitted with `code`. */
+    async function warningsDuring(code: string, run: () => Promise<unknown>): Promise<Error[]> {
+      const seen: Error[] = [];
+      const onWarning = (warning: Error & { code?: string }) => {
+        if (warning.code === code) seen.push(warning);
+      };
+      process.on('warning', onWarning);
+      try {
+        await run();
+        // Process warnings are delivered on a later tick than emitWarning.
+        await new Promise((resolve) => setImmediate(resolve));
+      } finally {
+        process.off('warning', onWarning);
+      }
+      return seen;
+    }
+
+    it('warns once per run through the logger, naming the workflow and how to choose a policy', async () => {
+      const logger = { info: sinon.fake(), warn: sinon.fake(), error: sinon.fake() };
+      runner = new WorkflowRunner({ storage: runner.storage, logger });
+      await interruptedRun({ customerId: 'c1' });
+      const result = await runner.run(new OrderEtl(), { workflowId: 'order-42', input: { customerId: 'c2' }, resume: true });
+      expect(result.steps.extract.status).to.equal('restored');
+      // (The input:changed event is logged at warn level too; the guidance is its own warning.)
+      const implicit = logger.warn.getCalls().filter((c) => (c.args[1] as { code?: string }).code === 'WAYMARK_IMPLICIT_REUSE');
+      expect(implicit).to.have.length(1);
+      expect(String(implicit[0].args[0])).to.contain("workflow 'order-42'").and.contain('@OnInputChange').and.contain("'reset'");
+      expect(implicit[0].args[1]).to.include({ workflowId: 'order-42' });
+    });
+
+    it('without a logger, warns as a process warning', async () => {
+      await interruptedRun({ customerId: 'c1' });
+      const warnings = await warningsDuring('WAYMARK_IMPLICIT_REUSE', () =>
+        runner.run(new OrderEtl(), { workflowId: 'order-42', input: { customerId: 'c2' }, resume: true }),
+      );
+      expect(warnings).to.have.length(1);
+      expect(warnings[0].message).to.contain("workflow 'order-42'");
+    });
+
+    it("is silent when 'reuse' was chosen (run option, decorator or runner option), and when the input did not change", async () => {
+      @OnInputChange('reuse')
+      class ChosenReuse extends OrderEtl {}
+      const cases: [string, WorkflowRunner, object, InputChangePolicy | undefined, string][] = [
+        ['run option', runner, new OrderEtl(), 'reuse', 'c2'],
+        ['decorator', runner, new ChosenReuse(), undefined, 'c2'],
+        ['runner option', new WorkflowRunner({ storage: runner.storage, onInputChange: 'reuse' }), new OrderEtl(), undefined, 'c2'],
+        ['unchanged input', runner, new OrderEtl(), undefined, 'c1'],
+      ];
+      for (const [label, r, workflow, onInputChange, customerId] of cases) {
+        failLast = true;
+        await r.run(workflow, { workflowId: label, input: { customerId: 'c1' } }).catch(() => undefined);
+        failLast = false;
+        const warnings = await warningsDuring('WAYMARK_IMPLICIT_REUSE', () => r.run(workflow, { workflowId: label, input: { customerId }, resume: true, onInputChange }));
+        expect(warnings, label).to.have.length(0);
+      }
+    });
+  });
 });

@@ -54,7 +54,9 @@ describe('WorkflowRunner', () => {
       expect(storage.commit.getCalls().map((c) => c.args[1].step)).to.deep.equal(['extract', 'transform', 'load']);
       expect(storage.commit.getCall(1).args[1]).to.deep.include({ step: 'transform', attempts: 3, status: 'completed' });
       // Nothing else touches storage: run-state assignments (outputs, statuses, attempts) do no I/O.
-      expect(callLog(storage)).to.deep.equal(['acquireLease', 'load', 'writeRecord', 'commit', 'commit', 'commit', 'releaseLease']);
+      // The record is written once before the steps, and once after the last commit to mark it completed.
+      expect(callLog(storage)).to.deep.equal(['acquireLease', 'load', 'writeRecord', 'commit', 'commit', 'commit', 'writeRecord', 'releaseLease']);
+      expect(storage.writeRecord.lastCall.args[1].completion).to.deep.include({ runId: result.runId, output: 3 });
     });
 
     it('commits a step before any dependent step starts', async () => {
@@ -105,6 +107,41 @@ describe('WorkflowRunner', () => {
   });
 
   describe('resume', () => {
+    it("refuses to resume a workflow id holding another workflow's checkpoints, naming both, and writes nothing", async () => {
+      const storage = spyStorage();
+      @Workflow({ name: 'invoice' })
+      class Invoice {
+        @Step() fetch() {
+          return 'invoice';
+        }
+        @Step() send() {
+          return 'sent';
+        }
+      }
+      @Workflow({ name: 'refund' })
+      class Refund {
+        @Step() fetch() {
+          return 'refund';
+        }
+        @Step() send() {
+          return 'refunded';
+        }
+      }
+      const runner = new WorkflowRunner({ storage });
+      await runner.run(new Invoice(), { workflowId: 'doc-7' });
+      const before = await storage.load('doc-7');
+      storage.writeRecord.resetHistory();
+      storage.commit.resetHistory();
+      storage.clear.resetHistory();
+      const error = await runner.run(new Refund(), { workflowId: 'doc-7', resume: true }).catch((e: unknown) => e);
+      expect(error).to.be.instanceOf(WorkflowDefinitionChangedError);
+      expect((error as Error).message).to.contain("'invoice'").and.contain("'refund'");
+      expect(storage.writeRecord.callCount + storage.commit.callCount + storage.clear.callCount).to.equal(0);
+      expect(await storage.load('doc-7')).to.deep.equal(before);
+      // Starting over (resume: false) is still allowed: it replaces the other workflow's data.
+      expect((await runner.run(new Refund(), { workflowId: 'doc-7' })).output).to.equal('refunded');
+    });
+
     it('skips committed steps, including one whose output was undefined', async () => {
       const storage = new MemoryStorage();
       const runs: string[] = [];

@@ -26,7 +26,9 @@ describe('testing with sinon', () => {
     expect(result.output).to.equal(2);
     sinon.assert.calledThrice(storage.commit);
     expect(storage.commit.getCalls().map((c) => c.args[1].step)).to.deep.equal(['extract', 'transform', 'load']);
-    sinon.assert.calledOnce(storage.writeRecord);
+    // The record: once before the first step, once after the last commit to mark it completed.
+    sinon.assert.calledTwice(storage.writeRecord);
+    expect(storage.writeRecord.secondCall.args[1].completion).to.deep.include({ runId: result.runId, output: 2 });
     sinon.assert.calledOnce(storage.releaseLease);
   });
 

@@ -15,7 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { CheckpointCorruptedError, InvalidOptionError, InvalidWorkflowIdError, LeaseLostError, RecordConflictError, StorageError } from '../../errors';
 import { assertWorkflowId, decodeSegment, encodeSegment } from '../../workflow-id';
 import type { CheckpointStorage, ClearOptions } from '../checkpoint-storage';
-import type { Checkpoint, Lease, LeaseAttempt, StoredWorkflow, WorkflowRecord } from '../records';
+import type { Checkpoint, Lease, LeaseAttempt, StoredRecord, StoredWorkflow, WorkflowRecord } from '../records';
 import { parseCheckpoint, parseRecordFile, type RecordFile } from '../record-format';
 import { createFileExclusive, errno, writeFileAtomic } from './atomic-file';
 import { FileLock } from './file-lock';
@@ -57,6 +57,14 @@ export class FileStorage implements CheckpointStorage {
     if (recordText === undefined && committedSteps.length === 0) return undefined;
     const file = recordText === undefined ? undefined : parseRecordFile(workflowId, recordPath, recordText);
     return { record: file?.record, recordVersion: file === undefined ? undefined : String(file.revision), committedSteps };
+  }
+
+  async readRecord(workflowId: string): Promise<StoredRecord | undefined> {
+    const path = join(this.workflowDir(workflowId), 'record.json');
+    const text = await this.io(workflowId, 'read record', path, () => readIfExists(path));
+    if (text === undefined) return undefined;
+    const file = parseRecordFile(workflowId, path, text);
+    return { record: file.record, version: String(file.revision) };
   }
 
   async readCheckpoint(workflowId: string, step: string): Promise<Checkpoint> {

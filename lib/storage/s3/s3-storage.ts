@@ -25,7 +25,7 @@ import { assertWorkflowId, decodeSegment, encodeSegment } from '../../workflow-i
 import type { CheckpointStorage, ClearOptions } from '../checkpoint-storage';
 import { newLeaseToken } from '../lease-owner';
 import { parseCheckpoint, parseRecordText } from '../record-format';
-import type { Checkpoint, Lease, LeaseAttempt, StoredWorkflow, WorkflowRecord } from '../records';
+import type { Checkpoint, Lease, LeaseAttempt, StoredRecord, StoredWorkflow, WorkflowRecord } from '../records';
 import { isConditionFailed, isNotFound } from './s3-faults';
 import { withRetries, type S3RetryOptions } from './s3-retry';
 
@@ -90,6 +90,13 @@ export class S3Storage implements CheckpointStorage {
       recordVersion: record?.etag,
       committedSteps,
     };
+  }
+
+  async readRecord(workflowId: string): Promise<StoredRecord | undefined> {
+    const key = `${this.base(workflowId)}record.json`;
+    const found = await this.io(workflowId, 'read record', key, () => this.getText(key));
+    if (found === undefined) return undefined;
+    return { record: parseRecordText(workflowId, this.url(key), found.text), version: found.etag };
   }
 
   async readCheckpoint(workflowId: string, step: string): Promise<Checkpoint> {

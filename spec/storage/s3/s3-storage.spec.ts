@@ -53,7 +53,7 @@ describe('S3Storage', function () {
     expect(await a.list()).to.deep.equal([]);
   });
 
-  it('resumes a 200-step workflow with 199 committed in 1 LIST and 2 GETs (the record and the one output needed)', async () => {
+  it('resumes a 200-step workflow with 199 committed in 1 LIST and 3 GETs (the record twice and the one output needed)', async () => {
     const { client, storage } = fresh();
     let failLast = true;
     class Long {}
@@ -74,12 +74,16 @@ describe('S3Storage', function () {
     const result = await runner.run(new Long(), { workflowId: 'long', resume: true });
     expect(result.output).to.equal(200);
     expect(Object.fromEntries(counts)).to.deep.equal({
-      PutObjectCommand: 2, // lease + the one commit
+      PutObjectCommand: 3, // lease + the one commit + the record marked completed
       ListObjectsV2Command: 1,
-      GetObjectCommand: 2, // record + output of step 199
-      HeadObjectCommand: 1, // the commit's lease fence
+      GetObjectCommand: 3, // record before the lease (is it a late duplicate?) + record after it + output of step 199
+      HeadObjectCommand: 2, // the lease fence of the commit and of the completion
       DeleteObjectCommand: 1, // lease release
     });
+    // A late duplicate of the now completed workflow costs one GET and nothing else.
+    counts.clear();
+    expect((await runner.run(new Long(), { workflowId: 'long', resume: true })).output).to.equal(200);
+    expect(Object.fromEntries(counts)).to.deep.equal({ GetObjectCommand: 1 });
   });
 
   it('clears more than 1,000 checkpoints with paginated LISTs and DeleteObjects batches of at most 1,000', async () => {

@@ -1,0 +1,49 @@
+import { expect } from 'chai';
+import { readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Step } from '../../decorators';
+import { CheckpointCorruptedError } from '../../lib/errors';
+import { FileStorage } from '../../lib/storage/file/file-storage';
+import { WorkflowRunner } from '../../lib/runner/workflow-runner';
+import { tempDir } from '../helpers/temp-dir';
+
+class Pair {
+  @Step() first() {
+    return 1;
+  }
+  @Step() second() {
+    return 2;
+  }
+}
+
+describe('a workflow whose stored record is corrupted', () => {
+  let dir: { path: string; remove: () => Promise<void> };
+  let storage: FileStorage;
+  let recordPath: string;
+  beforeEach(async () => {
+    dir = await tempDir();
+    storage = new FileStorage({ directory: dir.path });
+    await new WorkflowRunner({ storage }).run(new Pair(), { workflowId: 'job' });
+    recordPath = join(dir.path, 'workflows', (await readdir(join(dir.path, 'workflows')))[0], 'record.json');
+    await writeFile(recordPath, '{"revision": 3, "rec');
+  });
+  afterEach(() => dir.remove());
+
+  it('a resume fails with CheckpointCorruptedError naming the file and saying how to recover', async () => {
+    const error = await new WorkflowRunner({ storage }).run(new Pair(), { workflowId: 'job', resume: true }).catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(CheckpointCorruptedError).and.include({ workflowId: 'job', location: recordPath });
+    expect((error as Error).message).to.contain(recordPath).and.contain('resume: false').and.contain('waymark clear job');
+  });
+
+  it('resume: false replaces it and runs every step', async () => {
+    const result = await new WorkflowRunner({ storage }).run(new Pair(), { workflowId: 'job' });
+    expect(result.steps.first.status).to.equal('completed');
+    expect((await storage.load('job'))?.record?.workflowName).to.equal('Pair');
+  });
+
+  it('clear() deletes it', async () => {
+    await storage.clear('job');
+    expect(await storage.load('job')).to.equal(undefined);
+    expect(await storage.list()).to.deep.equal([]);
+  });
+});
