@@ -20,6 +20,8 @@ export interface LeaseSettings {
 export class LeaseKeeper {
   private timer?: NodeJS.Timeout;
   private released = false;
+  /** The renewal under way, if any: release waits for it, so it gives up the lease as last renewed. */
+  private renewing?: Promise<void>;
 
   private constructor(
     private readonly storage: CheckpointStorage,
@@ -49,15 +51,21 @@ export class LeaseKeeper {
     }
   }
 
-  /** Stops renewing and gives the lease up. */
+  /**
+   * Stops renewing and gives the lease up. A renewal in flight is waited for first: releasing the
+   * version it replaces would fail its condition (an S3 ETag, say) and leave the lease behind.
+   */
   async release(): Promise<void> {
     this.released = true;
     clearTimeout(this.timer);
+    await this.renewing;
     await this.storage.releaseLease(this.current);
   }
 
   private schedule(): void {
-    this.timer = setTimeout(() => void this.renew(), Math.max(Math.floor(this.ttlMs / 3), 1));
+    this.timer = setTimeout(() => {
+      this.renewing = this.renew().finally(() => (this.renewing = undefined));
+    }, Math.max(Math.floor(this.ttlMs / 3), 1));
     this.timer.unref();
   }
 
@@ -71,9 +79,10 @@ export class LeaseKeeper {
       if (Date.now() < this.current.expiresAt) return this.schedule();
       renewed = undefined;
     }
+    // Adopt a renewal even when release is waiting for it: the lease to give up is the renewed one.
+    if (renewed !== undefined) this.current = renewed;
     if (this.released) return;
     if (renewed === undefined) return this.onLost();
-    this.current = renewed;
     this.schedule();
   }
 }

@@ -3,8 +3,11 @@
  * between steps); after each kill the stored state is checked and the run resumed.
  */
 import { expect } from 'chai';
-import { join } from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { decodeValue } from '../../lib/checkpoint-codec';
+import { decodeSegment } from '../../lib/workflow-id';
 import type { CheckpointStorage } from '../../lib/storage/checkpoint-storage';
 import { FileStorage } from '../../lib/storage/file/file-storage';
 import { S3Storage } from '../../lib/storage/s3';
@@ -47,7 +50,30 @@ function momentOf(lastEvent: string | undefined): Moment {
 
 interface Provider {
   readonly name: string;
-  setup(): Promise<{ store: string; storage: CheckpointStorage; leaseTtlMs: string; teardown(): Promise<void> }>;
+  setup(): Promise<{
+    store: string;
+    storage: CheckpointStorage;
+    leaseTtlMs: string;
+    /** Everything stored, as paths relative to the store's root. */
+    stored(): Promise<string[]>;
+    teardown(): Promise<void>;
+  }>;
+}
+
+/** All a store may hold once every run finished: records and checkpoints, nothing else (no temp file, lock or lease). */
+const FINISHED_STORE = /^(workflows\/)?[^/]+\/(record\.json|steps\/[^/]+\.json)$/;
+
+async function filesUnder(root: string, dir = root): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      const inside = await filesUnder(root, path);
+      // An empty directory is a leftover too (a lock directory never removed).
+      out.push(...(inside.length === 0 ? [`${relative(root, path)}/`] : inside));
+    } else out.push(relative(root, path));
+  }
+  return out;
 }
 
 let s3: S3Fixture | undefined;
@@ -56,7 +82,15 @@ const providers: Provider[] = [
     name: 'FileStorage',
     async setup() {
       const dir = await tempDir();
-      return { store: `file:${join(dir.path, 'store')}`, storage: new FileStorage({ directory: join(dir.path, 'store') }), leaseTtlMs: '30000', teardown: dir.remove };
+      const root = join(dir.path, 'store');
+      return {
+        store: `file:${root}`,
+        storage: new FileStorage({ directory: root }),
+        leaseTtlMs: '30000',
+        // The trash and locks directories themselves may stay, empty; nothing may stay inside them.
+        stored: async () => (await filesUnder(root)).filter((f) => f !== 'trash/' && f !== 'locks/'),
+        teardown: dir.remove,
+      };
     },
   },
   {
@@ -66,7 +100,18 @@ const providers: Provider[] = [
       const prefix = `crash-${Date.now()}`;
       const storage = new S3Storage({ client: s3.client(), bucket: s3.bucket, prefix, retry: { baseDelayMs: 5 } });
       // A killed worker's S3 lease is taken over only once it expires: keep it short here.
-      return { store: `s3:${s3.endpoint}|${s3.bucket}|${prefix}`, storage, leaseTtlMs: '300', teardown: async () => undefined };
+      const client = s3.client();
+      const stored = async () => {
+        const keys: string[] = [];
+        let token: string | undefined;
+        do {
+          const page = await client.send(new ListObjectsV2Command({ Bucket: s3!.bucket, Prefix: `${prefix}/`, ContinuationToken: token }));
+          keys.push(...(page.Contents ?? []).map((o) => o.Key!.slice(prefix.length + 1)));
+          token = page.NextContinuationToken;
+        } while (token);
+        return keys;
+      };
+      return { store: `s3:${s3.endpoint}|${s3.bucket}|${prefix}`, storage, leaseTtlMs: '300', stored, teardown: async () => undefined };
     },
   },
 ];
@@ -77,7 +122,7 @@ describe('crash rounds', function () {
 
   for (const provider of providers) {
     it(`${provider.name}: ${ROUNDS} SIGKILLs at random moments, each followed by a resume that re-runs nothing committed`, async () => {
-      const { store, storage, leaseTtlMs, teardown } = await provider.setup();
+      const { store, storage, leaseTtlMs, stored: storedFiles, teardown } = await provider.setup();
       const dir = await tempDir();
       const expected = expectedOutput();
       const moments = new Map<Moment, number>();
@@ -120,6 +165,19 @@ describe('crash rounds', function () {
           expect(result.output, `round ${n} (${moment})`).to.deep.equal(expected);
         };
         for (let n = 0; n < ROUNDS; n += PARALLEL) await Promise.all(Array.from({ length: Math.min(PARALLEL, ROUNDS - n) }, (_, k) => round(n + k)));
+        // Killed writers left no temp file and no unfinished clear once their workflows were resumed.
+        // A lock may remain only where a worker was killed while releasing it after completing (a
+        // late duplicate then needs no lease, so nobody took it over): its owner is dead, so it is
+        // taken over at once, and taking and releasing it leaves nothing.
+        const leftovers = (await storedFiles()).filter((path) => !FINISHED_STORE.test(path));
+        const lockOf = (path: string) => /^(?:locks\/)?([^/]+)\/(?:\d+\.lock|lease\.json)?$/.exec(path)?.[1];
+        expect(leftovers.filter((path) => lockOf(path) === undefined), 'only records, checkpoints and dead locks remain').to.deep.equal([]);
+        for (const id of new Set(leftovers.map(lockOf))) {
+          const attempt = await storage.acquireLease(decodeSegment(id!)!, 'sweeper', 60_000);
+          expect(attempt.acquired, `the lock left on ${id} is taken over at once`).to.equal(true);
+          if (attempt.acquired) await storage.releaseLease(attempt.lease);
+        }
+        expect((await storedFiles()).filter((path) => !FINISHED_STORE.test(path)), 'only records and checkpoints remain').to.deep.equal([]);
       } finally {
         console.log(`      ${provider.name} kill moments: ${JSON.stringify(Object.fromEntries(moments))}`);
         await dir.remove();

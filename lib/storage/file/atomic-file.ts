@@ -2,15 +2,35 @@
  * Crash-safe file writes: a reader (or a process after a crash) sees the old bytes or the new ones,
  * never a torn file.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { isDeadAtOnce, thisProcess, type ProcessIdentity } from './process-identity';
 
 /** Prefix of temp files; never the prefix of an encoded name (encodings have no dot). */
 export const TEMP_PREFIX = '.tmp-';
 
+/** A temp file whose writer cannot be proven dead is removed only once it is this old: far beyond any write. */
+export const STALE_TEMP_MS = 10 * 60_000;
+
+/** Host, boot and pid namespace, hashed short: temp names carry it so a sweep can tell its own machine's writers. */
+function machineKey(identity: Partial<ProcessIdentity>): string {
+  return createHash('sha256').update(`${identity.host}\u0000${identity.boot}\u0000${identity.pidns}`).digest('hex').slice(0, 12);
+}
+
+let tempTag: string | undefined;
+
+/** `<machine key>.<pid>.<start time>`: who wrote a temp file, so a sweep can remove a dead writer's at once. */
+export function ownTempTag(): string {
+  if (tempTag === undefined) {
+    const me = thisProcess();
+    tempTag = `${machineKey(me)}.${me.pid}.${me.started ?? 'x'}`;
+  }
+  return tempTag;
+}
+
 async function writeTemp(directory: string, data: string): Promise<string> {
-  const temp = join(directory, `${TEMP_PREFIX}${randomUUID()}`);
+  const temp = join(directory, `${TEMP_PREFIX}${ownTempTag()}-${randomUUID()}`);
   const handle = await fs.open(temp, 'wx');
   try {
     await handle.writeFile(data, 'utf8');
@@ -67,4 +87,66 @@ export async function createFileExclusive(path: string, data: string): Promise<b
 /** The error's errno code, if any. */
 export function errno(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | undefined)?.code;
+}
+
+/**
+ * Removes the temp files a killed writer left in `directory`: at once when its writer provably died
+ * (same machine, pid gone or reused), else once older than {@link STALE_TEMP_MS}. A live writer's temp
+ * file is never removed under it. Returns how many were removed.
+ */
+export async function removeStaleTemps(directory: string, names?: readonly string[]): Promise<number> {
+  let entries = names;
+  if (entries === undefined) {
+    try {
+      entries = await fs.readdir(directory);
+    } catch (error) {
+      if (errno(error) === 'ENOENT' || errno(error) === 'ENOTDIR') return 0;
+      throw error;
+    }
+  }
+  let removed = 0;
+  for (const name of entries) {
+    if (!name.startsWith(TEMP_PREFIX) || !(await isStaleTemp(join(directory, name), name))) continue;
+    await fs.rm(join(directory, name), { force: true });
+    removed++;
+  }
+  return removed;
+}
+
+async function isStaleTemp(path: string, name: string): Promise<boolean> {
+  const tag = /^\.tmp-([0-9a-f]{12})\.(\d+)\.(\d+)-/.exec(name);
+  const me = thisProcess();
+  if (tag && tag[1] === machineKey(me) && (await isDeadAtOnce({ host: me.host, boot: me.boot, pidns: me.pidns, pid: Number(tag[2]), started: tag[3] }))) return true;
+  try {
+    return Date.now() - (await fs.stat(path)).mtimeMs > STALE_TEMP_MS;
+  } catch (error) {
+    if (errno(error) === 'ENOENT') return false;
+    throw error;
+  }
+}
+
+/**
+ * Creates `path` and any missing parents. `fs.mkdir({ recursive: true })` is not used: where creating
+ * a directory keeps failing with ENOENT (under /proc, say) it loops forever. Here every step is tried
+ * once, and a directory that cannot be made rejects with the error that says why.
+ */
+export async function makeDirectory(path: string): Promise<void> {
+  const missing: string[] = [];
+  for (let dir = path; ; dir = dirname(dir)) {
+    try {
+      await fs.mkdir(dir);
+      break;
+    } catch (error) {
+      if (errno(error) === 'EEXIST') break;
+      if (errno(error) !== 'ENOENT' || dirname(dir) === dir) throw error;
+      missing.push(dir);
+    }
+  }
+  for (const dir of missing.reverse()) {
+    try {
+      await fs.mkdir(dir);
+    } catch (error) {
+      if (errno(error) !== 'EEXIST') throw error;
+    }
+  }
 }

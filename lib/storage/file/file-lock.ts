@@ -5,23 +5,29 @@
  * the current lease. Taking a lease means creating generation top+1 exclusively (temp file + hard
  * link), so of several processes that all judged the current one stale, exactly one wins: takeover
  * is as race-free as the first acquisition. A lock is stale when it expired, or at once when its
- * owner ran on this host and its pid is dead (a SIGKILLed run is resumable immediately). Release
- * deletes the file and the then-empty directory: nothing is left behind.
+ * owner provably died (see {@link isDeadAtOnce}: same host, boot and pid namespace, pid gone or
+ * reused), so a SIGKILLed run is resumable immediately while a live owner in another container is
+ * never taken over. Release deletes the file and the then-empty directory: nothing is left behind.
  */
 import { promises as fs } from 'node:fs';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { newLeaseToken } from '../lease-owner';
 import type { Lease, LeaseAttempt } from '../records';
-import { createFileExclusive, errno, writeFileAtomic } from './atomic-file';
+import { createFileExclusive, errno, makeDirectory, removeStaleTemps, TEMP_PREFIX, writeFileAtomic } from './atomic-file';
+import { isDeadAtOnce, thisProcess, type ProcessIdentity } from './process-identity';
 
-interface LockFile {
+interface LockFile extends ProcessIdentity {
   readonly workflowId: string;
   readonly owner: string;
   readonly token: string;
-  readonly host: string;
-  readonly pid: number;
   readonly expiresAt: number;
+}
+
+/** What an acquisition did: the attempt, and whether it took over a lock left by another owner. */
+export interface LockAcquisition {
+  readonly attempt: LeaseAttempt;
+  /** True when an expired or dead owner's lock was replaced: what that owner left half-written may be swept. */
+  readonly tookOver: boolean;
 }
 
 const LOCK_NAME = /^(\d+)\.lock$/;
@@ -29,42 +35,30 @@ const LOCK_NAME = /^(\d+)\.lock$/;
 /** Rounds an acquisition may start over because the lock directory changed under it. */
 const MAX_ROUNDS = 1_000;
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return errno(error) === 'EPERM';
-  }
-}
-
 /** Leases kept as lock files under one directory. */
 export class FileLock {
-  constructor(private readonly directoryOf: (workflowId: string) => string) {}
+  /** `directoryOf(id)`: the lock directory of a workflow. */
+  constructor(readonly directoryOf: (workflowId: string) => string) {}
 
-  async acquire(workflowId: string, owner: string, ttlMs: number): Promise<LeaseAttempt> {
+  async acquire(workflowId: string, owner: string, ttlMs: number): Promise<LockAcquisition> {
     const directory = this.directoryOf(workflowId);
     // A release removes the lock directory once empty, so a concurrent acquirer can find it vanishing
-    // under any step below (even inside a recursive mkdir, which stats what it found existing); each
-    // such round starts over. The bound only stops a directory that can never be created.
+    // under a step below; each such round starts over, a bounded number of times.
     for (let round = 0; ; round++) {
       if (round === MAX_ROUNDS) throw new Error(`lock directory ${directory} kept disappearing; gave up after ${MAX_ROUNDS} tries`);
-      try {
-        await fs.mkdir(directory, { recursive: true });
-      } catch (error) {
-        if (errno(error) === 'ENOENT') continue;
-        throw error;
-      }
-      const generations = await this.generations(directory);
+      await makeDirectory(directory);
+      const names = await this.names(directory);
+      if (names.some((name) => name.startsWith(TEMP_PREFIX))) await removeStaleTemps(directory, names);
+      const generations = generationsIn(names);
       const top = generations.at(-1);
       if (top !== undefined) {
         const current = await this.read(directory, top);
         if (current === 'gone') continue;
-        if (current !== 'unreadable' && this.isLive(current)) return { acquired: false, holder: current.owner, expiresAt: current.expiresAt };
+        if (current !== 'unreadable' && (await this.isLive(current))) return { attempt: { acquired: false, holder: current.owner, expiresAt: current.expiresAt }, tookOver: false };
       }
       const generation = (top ?? 0) + 1;
       const token = `${generation}.${newLeaseToken()}`;
-      const lock: LockFile = { workflowId, owner, token, host: hostname(), pid: process.pid, expiresAt: Date.now() + ttlMs };
+      const lock: LockFile = { ...thisProcess(), workflowId, owner, token, expiresAt: Date.now() + ttlMs };
       let created: boolean;
       try {
         created = await createFileExclusive(join(directory, `${generation}.lock`), JSON.stringify(lock));
@@ -74,11 +68,11 @@ export class FileLock {
       }
       if (!created) {
         const winner = await this.read(directory, generation);
-        if (winner !== 'gone' && winner !== 'unreadable') return { acquired: false, holder: winner.owner, expiresAt: winner.expiresAt };
+        if (winner !== 'gone' && winner !== 'unreadable') return { attempt: { acquired: false, holder: winner.owner, expiresAt: winner.expiresAt }, tookOver: false };
         continue;
       }
       await Promise.all(generations.map((g) => fs.rm(join(directory, `${g}.lock`), { force: true })));
-      return { acquired: true, lease: { workflowId, owner, token, expiresAt: lock.expiresAt } };
+      return { attempt: { acquired: true, lease: { workflowId, owner, token, expiresAt: lock.expiresAt } }, tookOver: top !== undefined };
     }
   }
 
@@ -124,25 +118,22 @@ export class FileLock {
     return typeof current === 'object' && current.token === lease.token;
   }
 
-  private isLive(lock: LockFile): boolean {
+  private async isLive(lock: LockFile): Promise<boolean> {
     if (lock.expiresAt <= Date.now()) return false;
-    if (lock.host === hostname() && !isAlive(lock.pid)) return false;
-    return true;
+    return !(await isDeadAtOnce(lock));
   }
 
   private async generations(directory: string): Promise<number[]> {
-    let names: string[];
+    return generationsIn(await this.names(directory));
+  }
+
+  private async names(directory: string): Promise<string[]> {
     try {
-      names = await fs.readdir(directory);
+      return await fs.readdir(directory);
     } catch (error) {
       if (errno(error) === 'ENOENT') return [];
       throw error;
     }
-    return names
-      .map((name) => LOCK_NAME.exec(name))
-      .filter((m): m is RegExpExecArray => m !== null)
-      .map((m) => Number(m[1]))
-      .sort((a, b) => a - b);
   }
 
   private async read(directory: string, generation: number): Promise<LockFile | 'gone' | 'unreadable'> {
@@ -160,6 +151,14 @@ export class FileLock {
       return 'unreadable';
     }
   }
+}
+
+function generationsIn(names: readonly string[]): number[] {
+  return names
+    .map((name) => LOCK_NAME.exec(name))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => a - b);
 }
 
 function generationOf(lease: Lease): number {

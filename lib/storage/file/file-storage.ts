@@ -17,7 +17,7 @@ import { assertWorkflowId, decodeSegment, encodeSegment } from '../../workflow-i
 import type { CheckpointStorage, ClearOptions } from '../checkpoint-storage';
 import type { Checkpoint, Lease, LeaseAttempt, StoredRecord, StoredWorkflow, WorkflowRecord } from '../records';
 import { parseCheckpoint, parseRecordFile, type RecordFile } from '../record-format';
-import { createFileExclusive, errno, writeFileAtomic } from './atomic-file';
+import { createFileExclusive, errno, makeDirectory, removeStaleTemps, writeFileAtomic } from './atomic-file';
 import { FileLock } from './file-lock';
 
 /** Options of {@link FileStorage}. */
@@ -83,7 +83,7 @@ export class FileStorage implements CheckpointStorage {
     const path = join(dir, 'record.json');
     await this.fence(workflowId, lease);
     return this.io(workflowId, 'write record', path, async () => {
-      await fs.mkdir(dir, { recursive: true });
+      await makeDirectory(dir);
       if (expectedVersion === null) {
         const file: RecordFile = { revision: 1, record };
         if (!(await createFileExclusive(path, JSON.stringify(file)))) throw new RecordConflictError(workflowId, path);
@@ -117,14 +117,17 @@ export class FileStorage implements CheckpointStorage {
     // (and is cleared) or fails on the vanished directory; there is no check-then-delete window.
     const trash = join(this.directory, 'trash', `${this.segment(workflowId)}.${randomUUID()}`);
     await this.io(workflowId, 'clear', dir, async () => {
-      await fs.mkdir(join(this.directory, 'trash'), { recursive: true });
+      await makeDirectory(join(this.directory, 'trash'));
+      let renamed = true;
       try {
         await fs.rename(dir, trash);
       } catch (error) {
-        if (errno(error) === 'ENOENT') return;
-        throw error;
+        if (errno(error) !== 'ENOENT') throw error;
+        renamed = false;
       }
-      await removeWithProgress(trash, options.onProgress);
+      if (renamed) await removeWithProgress(trash, options.onProgress);
+      // The lock directory goes too once nobody holds or is taking the lease (else release removes it).
+      await removeIfEmpty(this.locks.directoryOf(workflowId));
     });
   }
 
@@ -134,8 +137,14 @@ export class FileStorage implements CheckpointStorage {
   }
 
   async acquireLease(workflowId: string, owner: string, ttlMs: number): Promise<LeaseAttempt> {
-    this.segment(workflowId);
-    return this.io(workflowId, 'acquire lease', join(this.directory, 'locks'), () => this.locks.acquire(workflowId, owner, ttlMs));
+    const segment = this.segment(workflowId);
+    return this.io(workflowId, 'acquire lease', join(this.directory, 'locks'), async () => {
+      const { attempt, tookOver } = await this.locks.acquire(workflowId, owner, ttlMs);
+      // The previous owner expired or died: sweep what it may have left half-written. Its temp files
+      // are removed only when provably dead (or long stale), so a live writer's are never touched.
+      if (tookOver) await this.sweep(workflowId, segment);
+      return attempt;
+    });
   }
 
   async renewLease(lease: Lease, ttlMs: number): Promise<Lease | undefined> {
@@ -157,6 +166,16 @@ export class FileStorage implements CheckpointStorage {
     if (lease.expiresAt - Date.now() > FENCE_MARGIN_MS) return;
     const held = await this.io(workflowId, 'check lease', join(this.directory, 'locks'), () => this.locks.holds(lease), step);
     if (!held) throw new LeaseLostError(workflowId, step);
+  }
+
+  /** Removes a previous owner's leftovers: stale temp files, and the trash of a clear it did not finish. */
+  private async sweep(workflowId: string, segment: string): Promise<void> {
+    const dir = this.workflowDir(workflowId);
+    await removeStaleTemps(dir);
+    await removeStaleTemps(join(dir, 'steps'));
+    const trash = join(this.directory, 'trash');
+    const unfinished = (await readdirIfExists(trash)).filter((name) => name.startsWith(`${segment}.`));
+    await Promise.all(unfinished.map((name) => fs.rm(join(trash, name), { recursive: true, force: true })));
   }
 
   private segment(name: string): string {
@@ -191,7 +210,7 @@ async function writeCreatingDirectory(path: string, data: string): Promise<void>
     await writeFileAtomic(path, data);
   } catch (error) {
     if (errno(error) !== 'ENOENT') throw error;
-    await fs.mkdir(dirname(path), { recursive: true });
+    await makeDirectory(dirname(path));
     await writeFileAtomic(path, data);
   }
 }
@@ -210,6 +229,14 @@ async function removeWithProgress(dir: string, onProgress: ClearOptions['onProgr
     return;
   }
   await fs.rm(dir, { recursive: true, force: true });
+}
+
+async function removeIfEmpty(dir: string): Promise<void> {
+  try {
+    await fs.rmdir(dir);
+  } catch (error) {
+    if (errno(error) !== 'ENOTEMPTY' && errno(error) !== 'EEXIST' && errno(error) !== 'ENOENT') throw error;
+  }
 }
 
 async function readIfExists(path: string): Promise<string | undefined> {

@@ -1,10 +1,16 @@
 import { expect } from 'chai';
-import { promises as fs } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { CheckpointCorruptedError, InvalidOptionError, InvalidWorkflowIdError } from '../../../lib/errors';
+import { CheckpointCorruptedError, InvalidOptionError, InvalidWorkflowIdError, StorageError } from '../../../lib/errors';
 import { FileStorage } from '../../../lib/storage/file/file-storage';
+import { thisProcess } from '../../../lib/storage/file/process-identity';
+import { ownTempTag } from '../../../lib/storage/file/atomic-file';
 import { describeStorageContract, sampleCheckpoint, sampleRecord } from '../../../lib/testing';
 import { tempDir } from '../../helpers/temp-dir';
+import { within } from '../../helpers/deferred';
+
+const ROOT = join(__dirname, '..', '..', '..');
 
 describeStorageContract('FileStorage', async () => {
   const dir = await tempDir();
@@ -94,15 +100,149 @@ describe('FileStorage', () => {
     expect(await listFiles(dir.path)).to.deep.equal([]);
   });
 
-  it('treats a lock whose owner on this host is dead as stale at once', async () => {
-    const lockDir = join(dir.path, 'locks', 'job');
-    await fs.mkdir(lockDir, { recursive: true });
+  describe('lock owners: dead at once only when host, boot, pid namespace, pid and start time all say so', () => {
+    const me = thisProcess();
+    const lockDir = () => join(dir.path, 'locks', 'job');
+    async function lockedBy(owner: Record<string, unknown>): Promise<void> {
+      await fs.mkdir(lockDir(), { recursive: true });
+      await fs.writeFile(join(lockDir(), '1.lock'), JSON.stringify({ workflowId: 'job', owner: 'them', token: '1.x', expiresAt: Date.now() + 3_600_000, ...owner }));
+    }
     const deadPid = 2 ** 22 + 12345; // above Linux's pid_max: never a live process
-    const { hostname } = await import('node:os');
-    await fs.writeFile(join(lockDir, '1.lock'), JSON.stringify({ workflowId: 'job', owner: 'dead', token: '1.x', host: hostname(), pid: deadPid, expiresAt: Date.now() + 3_600_000 }));
-    const attempt = await storage.acquireLease('job', 'me', 60_000);
-    expect(attempt.acquired).to.equal(true);
-    expect(await fs.readdir(lockDir)).to.deep.equal(['2.lock']);
+
+    it('this machine runs Linux with /proc, so every part of the identity is checked', () => {
+      expect(me.boot, 'boot id').to.match(/^[0-9a-f-]{36}$/);
+      expect(me.pidns, 'pid namespace').to.match(/^pid:\[\d+\]$/);
+      expect(me.started, 'start time').to.match(/^\d+$/);
+    });
+
+    it('takes over at once a lock whose owner on this host, boot and pid namespace is dead', async () => {
+      await lockedBy({ ...me, pid: deadPid });
+      const attempt = await storage.acquireLease('job', 'me', 60_000);
+      expect(attempt.acquired).to.equal(true);
+      expect(await fs.readdir(lockDir())).to.deep.equal(['2.lock']);
+    });
+
+    it('takes over at once a lock carrying this very pid with another start time (a restarted container is pid 1 again)', async () => {
+      await lockedBy({ ...me, started: String(Number(me.started) - 1) });
+      expect((await storage.acquireLease('job', 'me', 60_000)).acquired).to.equal(true);
+    });
+
+    it('keeps a lock of this very process (same start time): it is alive', async () => {
+      await lockedBy({ ...me });
+      expect(await storage.acquireLease('job', 'me', 60_000)).to.include({ acquired: false, holder: 'them' });
+    });
+
+    for (const [label, owner] of [
+      ['another host', { host: 'other-host' }],
+      ['another boot (or a machine with the same host name)', { boot: '00000000-0000-0000-0000-000000000000' }],
+      ['another pid namespace (another container on a shared volume)', { pidns: 'pid:[1]' }],
+      ['an owner written without boot id and pid namespace', { boot: undefined, pidns: undefined, started: undefined }],
+    ] as const) {
+      it(`keeps the lock of a dead-looking pid from ${label} until it expires`, async () => {
+        await lockedBy({ ...me, pid: deadPid, ...owner });
+        expect(await storage.acquireLease('job', 'me', 60_000)).to.include({ acquired: false, holder: 'them' });
+      });
+    }
+
+    it('never takes over a live owner in another pid namespace whose pid does not exist here (unshare --pid)', async function () {
+      this.timeout(60_000);
+      // A pid free here (host pids are handed out upwards, so a low gap stays free for the test).
+      let target = 100;
+      while (existsSync(`/proc/${target}`)) target++;
+      // In a fresh pid namespace pids count up from 1 (the shell): burn them so the holder gets `target`.
+      const script = `i=2; while [ $i -lt ${target} ]; do /bin/true; i=$((i+1)); done; "$@"`;
+      const holder = [process.execPath, '-r', 'ts-node/register/transpile-only', join(ROOT, 'spec/fixtures/hold-lease.ts'), dir.path, 'job'];
+      const child = spawn('unshare', ['--pid', '--fork', '--kill-child', 'sh', '-c', script, 'sh', ...holder], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      try {
+        const line = await new Promise<string>((resolve, reject) => {
+          child.stdout.once('data', (d) => resolve(String(d)));
+          child.once('exit', (code) => reject(new Error(`unshare --pid --fork exited ${code} (it needs root and util-linux's unshare): ${stderr}`)));
+        });
+        const held = JSON.parse(line) as { acquired: boolean; pid: number };
+        expect(held.acquired).to.equal(true);
+        expect(held.pid, 'the holder got the pid that is free here').to.equal(target);
+        expect(existsSync(`/proc/${held.pid}`), 'its pid names no process here').to.equal(false);
+        const lock = JSON.parse(await fs.readFile(join(lockDir(), '1.lock'), 'utf8'));
+        expect(lock.pidns).to.not.equal(me.pidns);
+        expect(await storage.acquireLease('job', 'me', 60_000)).to.include({ acquired: false, holder: `holder pid ${held.pid}` });
+      } finally {
+        child.kill('SIGKILL');
+      }
+    });
+  });
+
+  describe('what killed writers leave behind', () => {
+    const me = thisProcess();
+    const deadPid = 2 ** 22 + 12345;
+    /** A temp-file name as a writer with `pid` and `started` on this machine would make it. */
+    const tempBy = (pid: number, started: string | undefined, n: number) => `.tmp-${ownTempTag().split('.')[0]}.${pid}.${started}-${n}`;
+
+    it('a takeover removes temp files of dead writers and long-stale ones, never a live writer’s, and an unfinished clear', async () => {
+      await storage.writeRecord('job', sampleRecord('job'), null);
+      await storage.commit('job', sampleCheckpoint('a'));
+      const steps = join(dir.path, 'workflows', 'job', 'steps');
+      const workflowDir = join(dir.path, 'workflows', 'job');
+      const litter = {
+        deadWriter: join(steps, tempBy(deadPid, me.started, 1)),
+        deadWriterRecord: join(workflowDir, tempBy(deadPid, me.started, 2)),
+        liveWriter: join(steps, tempBy(me.pid, me.started, 3)),
+        otherMachineFresh: join(steps, '.tmp-0123456789ab.77.88-4'),
+        otherMachineOld: join(steps, '.tmp-0123456789ab.77.88-5'),
+      };
+      for (const path of Object.values(litter)) await fs.writeFile(path, '{"partial');
+      const old = new Date(Date.now() - 11 * 60_000);
+      await fs.utimes(litter.otherMachineOld, old, old);
+      const trash = join(dir.path, 'trash', 'job.1b0e1a9e-0000-4000-8000-000000000000');
+      await fs.mkdir(join(trash, 'steps'), { recursive: true });
+      await fs.writeFile(join(trash, 'steps', 'x.json'), '{}');
+      // The last owner died holding the lease.
+      const lockDir = join(dir.path, 'locks', 'job');
+      await fs.mkdir(lockDir, { recursive: true });
+      await fs.writeFile(join(lockDir, '1.lock'), JSON.stringify({ ...me, pid: deadPid, workflowId: 'job', owner: 'dead', token: '1.x', expiresAt: Date.now() + 3_600_000 }));
+      await fs.writeFile(join(lockDir, tempBy(deadPid, me.started, 6)), '{"partial');
+
+      const attempt = await storage.acquireLease('job', 'me', 60_000);
+      expect(attempt.acquired).to.equal(true);
+      const left = await listFiles(dir.path);
+      expect(left).to.include.members([`workflows/job/steps/${tempBy(me.pid, me.started, 3)}`, 'workflows/job/steps/.tmp-0123456789ab.77.88-4']);
+      expect(left.filter((f) => f.includes('.tmp-')), 'only the live writer’s and the fresh foreign one stay').to.have.length(2);
+      expect(left.filter((f) => f.startsWith('trash/'))).to.deep.equal([]);
+      expect(left).to.include.members(['workflows/job/record.json', 'workflows/job/steps/a.json', 'locks/job/2.lock']);
+    });
+
+    it('an acquisition clears a dead acquirer’s temp files from the lock directory, so release can remove it', async () => {
+      const lockDir = join(dir.path, 'locks', 'job');
+      await fs.mkdir(lockDir, { recursive: true });
+      await fs.writeFile(join(lockDir, tempBy(deadPid, me.started, 7)), '{"partial');
+      const attempt = await storage.acquireLease('job', 'me', 60_000);
+      if (!attempt.acquired) expect.fail('not acquired');
+      await storage.releaseLease(attempt.lease);
+      expect(await listFiles(dir.path)).to.deep.equal([]);
+      expect(existsSync(lockDir)).to.equal(false);
+    });
+
+    it('clear() removes an empty lock directory', async () => {
+      await storage.commit('job', sampleCheckpoint('a'));
+      await fs.mkdir(join(dir.path, 'locks', 'job'), { recursive: true });
+      await storage.clear('job');
+      expect(existsSync(join(dir.path, 'locks', 'job'))).to.equal(false);
+    });
+  });
+
+  it('rejects an impossible directory with StorageError naming it, at once, instead of spinning', async () => {
+    const impossible = new FileStorage({ directory: '/proc/waymark-impossible' });
+    for (const operation of [
+      () => impossible.acquireLease('job', 'me', 60_000),
+      () => impossible.writeRecord('job', sampleRecord('job'), null),
+      () => impossible.commit('job', sampleCheckpoint('a')),
+      () => impossible.clear('job'),
+    ]) {
+      const error = await within(operation().catch((e: unknown) => e), 2_000, 'the operation did not give up');
+      expect(error).to.be.instanceOf(StorageError);
+      expect((error as Error).message).to.contain('/proc/waymark-impossible');
+    }
   });
 
   it('keeps a live lock of another host until it expires', async () => {
