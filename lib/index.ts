@@ -4,7 +4,7 @@
  * Decorate a class's methods with `@Step()`, run an instance with a {@link WorkflowRunner}, and a
  * crashed run resumes where it stopped; a changed input is detected by its fingerprint.
  */
-export { Step, Workflow, OnInputChange, Fingerprint } from '../decorators';
+export { Step, Workflow, OnInputChange, Fingerprint, type StepDecorator, type WorkflowClassDecorator } from '../decorators';
 export type { StepOptions, WorkflowOptions, Constructor } from './metadata';
 export type { RetryOptions } from './retry-options';
 export type { InputChangePolicy, InputChangePolicyName, InputChange } from './input-change-policy';

@@ -43,23 +43,47 @@ export interface WorkflowOptions {
 /** What `@Fingerprint()` records: a strategy, or path options for the default strategy. */
 export type FingerprintRecord = FingerprintStrategy | { readonly exclude?: readonly string[]; readonly include?: readonly string[] };
 
+// TC39 standard decorators hand a class's decorators a shared `context.metadata` object only where
+// `Symbol.metadata` exists. Node does not define it yet; TypeScript then passes no metadata, and
+// esbuild falls back to `Symbol.for('Symbol.metadata')`. Defining it as that same symbol, before any
+// decorated class is evaluated (this module loads with the decorators), gives both the same object.
+const METADATA: symbol = ((Symbol as { metadata?: symbol }).metadata ??= Symbol.for('Symbol.metadata'));
+
 const STEPS = Symbol.for('waymark:steps');
 const WORKFLOW = Symbol.for('waymark:workflow');
 const INPUT_CHANGE = Symbol.for('waymark:on-input-change');
 const FINGERPRINT = Symbol.for('waymark:fingerprint');
 
-/** Appends a step record to a class prototype (declaration order is kept). */
+/** Appends a step record to a class prototype (legacy decorators; declaration order is kept). */
 export function recordStep(prototype: object, record: StepRecord): void {
   const own: StepRecord[] | undefined = Reflect.getOwnMetadata(STEPS, prototype);
   if (own) own.push(record);
   else Reflect.defineMetadata(STEPS, [record], prototype);
 }
 
-/** Step records of a class, base classes' first, each in declaration order. */
+/**
+ * Appends a step record to a class's standard-decorator metadata object (declaration order is kept).
+ * Each class gets its own object, inheriting its base class's through the prototype chain, so only
+ * own records are this class's.
+ */
+export function recordStandardStep(metadata: DecoratorMetadataObject, record: StepRecord): void {
+  const bag = metadata as Record<symbol, StepRecord[] | undefined>;
+  if (Object.hasOwn(bag, STEPS)) bag[STEPS]!.push(record);
+  else bag[STEPS] = [record];
+}
+
+/** Step records of a class, base classes' first, each in declaration order, from either decorator mode. */
 export function readStepRecords(target: Constructor): StepRecord[] {
   const chain: object[] = [];
   for (let p = target.prototype; p && p !== Object.prototype; p = Object.getPrototypeOf(p)) chain.unshift(p);
-  return chain.flatMap((p) => (Reflect.getOwnMetadata(STEPS, p) as StepRecord[] | undefined) ?? []);
+  return chain.flatMap((p) => [...((Reflect.getOwnMetadata(STEPS, p) as StepRecord[] | undefined) ?? []), ...standardRecords(p)]);
+}
+
+function standardRecords(prototype: object): StepRecord[] {
+  const ctor = (prototype as { constructor?: unknown }).constructor;
+  if (typeof ctor !== 'function' || !Object.hasOwn(ctor, METADATA)) return [];
+  const metadata = (ctor as unknown as Record<symbol, Record<symbol, StepRecord[] | undefined> | null>)[METADATA];
+  return metadata && Object.hasOwn(metadata, STEPS) ? metadata[STEPS]! : [];
 }
 
 /** Records `@Workflow()` options on a class. */
