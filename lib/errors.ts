@@ -6,15 +6,50 @@
  */
 import type { RunResult } from './runner/run-result';
 
+/** Which workflow (and step) an error is about; its message then starts by naming them, once. */
+export interface ErrorLocation {
+  readonly workflowId: string;
+  readonly step?: string;
+}
+
+/** Options of a {@link WaymarkError}. */
+export interface WaymarkErrorOptions {
+  readonly cause?: unknown;
+  /** Prefixes the message with `workflow '<id>', step '<step>': `, and lets wrapping errors leave it out. */
+  readonly where?: ErrorLocation;
+}
+
 /** Root of the hierarchy: `instanceof WaymarkError` catches everything waymark throws. */
 export abstract class WaymarkError extends Error {
   /** Stable, machine-readable error code, e.g. `WAYMARK_INPUT_CHANGED`. */
   abstract readonly code: string;
+  /** The message without the workflow and step it names (so an error wrapping it says them once). */
+  readonly detail: string;
+  /** The workflow and step the message names, if any. */
+  readonly origin?: ErrorLocation;
 
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(detail: string, options?: WaymarkErrorOptions) {
+    const where = options?.where;
+    super(where === undefined ? detail : `${locationText(where)}${detail.startsWith(' ') ? '' : ': '}${detail}`, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
+    this.detail = detail.trimStart();
+    if (where !== undefined) this.origin = where;
   }
+}
+
+function locationText(where: ErrorLocation): string {
+  return `workflow '${where.workflowId}'${where.step === undefined ? '' : `, step '${where.step}'`}`;
+}
+
+/**
+ * `cause`'s message as seen from inside workflow `workflowId` (and `step`): the location it shares
+ * with its wrapper is not repeated.
+ */
+function detailWithin(cause: unknown, workflowId: string, step?: string): string {
+  if (!(cause instanceof WaymarkError) || cause.origin?.workflowId !== workflowId) return errorMessage(cause);
+  const causeStep = cause.origin.step;
+  if (causeStep === undefined || causeStep === step) return cause.detail;
+  return `step '${causeStep}'${cause.message.slice(locationText(cause.origin).length)}`;
 }
 
 /** The workflow class is not a valid step graph: unknown dependency, cycle, duplicate name, no steps, bad step option. */
@@ -37,8 +72,8 @@ export class WorkflowDefinitionChangedError extends WaymarkError {
     readonly differences: readonly string[],
   ) {
     super(
-      `workflow '${workflowId}': the step graph changed since its checkpoints were committed: ${differences.join('; ')}. ` +
-        `Run with resume: false (or clear the workflow) to start over.`,
+      `the step graph changed since its checkpoints were committed: ${differences.join('; ')}. ` + `Run with resume: false (or clear the workflow) to start over.`,
+      { where: { workflowId } },
     );
   }
 }
@@ -78,8 +113,9 @@ export class InputChangedError extends WaymarkError {
     readonly currentFingerprint: string,
   ) {
     super(
-      `workflow '${workflowId}': input changed since the checkpoints were written ` +
+      `input changed since the checkpoints were written ` +
         `(stored fingerprint ${storedFingerprint}, current ${currentFingerprint}); policy is 'raise', nothing was run or written`,
+      { where: { workflowId } },
     );
   }
 }
@@ -123,11 +159,9 @@ export class WorkflowInputError extends WaymarkError {
     readonly violations: readonly InputViolation[],
     detail?: string,
   ) {
-    super(
-      `workflow '${workflowId}': input is not a valid ${inputClass}: ` +
-        (detail ??
-          violations.map((v) => `${v.property} (${Object.values(v.constraints).join(', ')})`).join('; ')),
-    );
+    super(`input is not a valid ${inputClass}: ` + (detail ?? violations.map((v) => `${v.property} (${Object.values(v.constraints).join(', ')})`).join('; ')), {
+      where: { workflowId },
+    });
   }
 }
 
@@ -140,7 +174,7 @@ export class CheckpointSerializationError extends WaymarkError {
     readonly path: string,
     readonly reason: string,
   ) {
-    super(`workflow '${workflowId}', step '${step}': output at ${path} cannot be checkpointed: ${reason}`);
+    super(`output at ${path} cannot be checkpointed: ${reason}`, { where: { workflowId, step } });
   }
 }
 
@@ -154,9 +188,9 @@ export class CheckpointCorruptedError extends WaymarkError {
     options?: { cause?: unknown },
   ) {
     super(
-      `workflow '${workflowId}': stored data at ${location} is corrupted: ${reason}. ` +
+      `stored data at ${location} is corrupted: ${reason}. ` +
         `To recover, run it with resume: false (replaces what is stored) or clear it (storage.clear, or 'waymark clear ${workflowId}'); its committed steps will run again`,
-      options,
+      { cause: options?.cause, where: { workflowId } },
     );
   }
 }
@@ -175,7 +209,7 @@ export class InvalidWorkflowIdError extends WaymarkError {
 /** Throw this (or a subclass) from a step to stop retrying at once. */
 export class NonRetryableError extends WaymarkError {
   readonly code: string = 'WAYMARK_NON_RETRYABLE';
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: WaymarkErrorOptions) {
     super(message, options);
   }
 }
@@ -189,7 +223,7 @@ export class StepDependencyError extends NonRetryableError {
     readonly step: string,
     message: string,
   ) {
-    super(`workflow '${workflowId}', step '${step}': ${message}`);
+    super(message, { where: { workflowId, step } });
   }
 }
 
@@ -202,7 +236,7 @@ export class StepTimeoutError extends WaymarkError {
     readonly attempt: number,
     readonly timeoutMs: number,
   ) {
-    super(`workflow '${workflowId}', step '${step}': attempt ${attempt} timed out after ${timeoutMs} ms`);
+    super(`attempt ${attempt} timed out after ${timeoutMs} ms`, { where: { workflowId, step } });
   }
 }
 
@@ -215,10 +249,8 @@ export class StepFailedError extends WaymarkError {
     readonly attempts: number,
     cause: unknown,
   ) {
-    super(
-      `workflow '${workflowId}', step '${step}' failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${errorMessage(cause)}`,
-      { cause },
-    );
+    // A leading space joins the location without a colon: "workflow 'w', step 's' failed after ...".
+    super(` failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${detailWithin(cause, workflowId, step)}`, { cause, where: { workflowId, step } });
   }
 }
 
@@ -232,11 +264,7 @@ export class StorageError extends WaymarkError {
     readonly step?: string,
     readonly location?: string,
   ) {
-    super(
-      `workflow '${workflowId}'${step === undefined ? '' : `, step '${step}'`}: storage ${operation} failed` +
-        `${location === undefined ? '' : ` at ${location}`}: ${errorMessage(cause)}`,
-      { cause },
-    );
+    super(`storage ${operation} failed${location === undefined ? '' : ` at ${location}`}: ${errorMessage(cause)}`, { cause, where: { workflowId, step } });
   }
 }
 
@@ -247,7 +275,7 @@ export class RecordConflictError extends WaymarkError {
     readonly workflowId: string,
     readonly location: string,
   ) {
-    super(`workflow '${workflowId}': the record at ${location} was changed by another writer`);
+    super(`the record at ${location} was changed by another writer`, { where: { workflowId } });
   }
 }
 
@@ -274,9 +302,7 @@ export class LeaseLostError extends WaymarkError {
     readonly workflowId: string,
     readonly step?: string,
   ) {
-    super(
-      `workflow '${workflowId}'${step === undefined ? '' : `, step '${step}'`}: the lease on this workflow was lost; nothing was committed`,
-    );
+    super(`the lease on this workflow was lost; nothing was committed`, { where: { workflowId, step } });
   }
 }
 
@@ -287,7 +313,7 @@ export class WorkflowFailedError extends WaymarkError {
     readonly result: RunResult,
     cause: unknown,
   ) {
-    super(`workflow '${result.workflowId}' failed: ${errorMessage(cause)}`, { cause });
+    super(` failed: ${detailWithin(cause, result.workflowId)}`, { cause, where: { workflowId: result.workflowId } });
   }
 }
 

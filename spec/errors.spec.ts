@@ -8,7 +8,7 @@ const classes = Object.entries(errors).filter(([, value]) => typeof value === 'f
 function instance(Class: new (...args: never[]) => errors.WaymarkError): errors.WaymarkError {
   const args = ['wf-1', 'step-a', 'x', 'y', 'z'];
   if (Class === errors.WorkflowFailedError || Class === errors.WorkflowCancelledError) {
-    return new (Class as unknown as new (...a: unknown[]) => errors.WaymarkError)({ workflowId: 'wf-1', workflowName: 'W', status: 'failed', steps: {}, fingerprint: 'f' }, new Error('cause'));
+    return new (Class as unknown as new (...a: unknown[]) => errors.WaymarkError)({ workflowId: 'wf-1', runId: 'r', workflowName: 'W', status: 'failed', steps: {}, fingerprint: 'f' }, new Error('cause'));
   }
   if (Class === errors.WorkflowDefinitionChangedError || Class === errors.WorkflowInputError) {
     return new (Class as unknown as new (...a: unknown[]) => errors.WaymarkError)('wf-1', Class === errors.WorkflowInputError ? 'Input' : ['a changed'], []);
@@ -46,5 +46,22 @@ describe('errors', () => {
     expect(new errors.InputChangedError('order-42', 'aa', 'bb').message).to.contain("'order-42'").and.contain('aa').and.contain('bb');
     expect(new errors.StorageError('order-42', 'commit', new Error('EIO'), 'load', '/data/x.json').message).to.contain("'order-42'").and.contain("'load'").and.contain('commit').and.contain('/data/x.json').and.contain('EIO');
     expect(new errors.CheckpointSerializationError('order-42', 'load', 'output.rows[0]', 'a function').message).to.contain('output.rows[0]').and.contain("'load'");
+  });
+
+  it('say each thing once when one wraps another', () => {
+    const timeout = new errors.StepTimeoutError('co', 'price', 1, 20);
+    expect(timeout.message).to.equal("workflow 'co', step 'price': attempt 1 timed out after 20 ms");
+    const step = new errors.StepFailedError('co', 'price', 1, timeout);
+    expect(step.message).to.equal("workflow 'co', step 'price' failed after 1 attempt: attempt 1 timed out after 20 ms");
+    const run = new errors.WorkflowFailedError({ workflowId: 'co', runId: 'r', workflowName: 'W', status: 'failed', steps: {}, fingerprint: 'f' }, step);
+    expect(run.message).to.equal("workflow 'co' failed: step 'price' failed after 1 attempt: attempt 1 timed out after 20 ms");
+    // A cause about another workflow, or a plain error, is quoted whole.
+    expect(new errors.StepFailedError('co', 'price', 2, new errors.LeaseLostError('other')).message).to.contain("failed after 2 attempts: workflow 'other': the lease");
+    expect(new errors.StepFailedError('co', 'price', 1, new Error('ECONNRESET')).message).to.equal("workflow 'co', step 'price' failed after 1 attempt: ECONNRESET");
+    // A storage error of the run's own workflow, about another step, keeps its step.
+    const storage = new errors.StorageError('co', 'commit', new Error('EIO'), 'ship');
+    expect(new errors.WorkflowFailedError({ workflowId: 'co', runId: 'r', workflowName: 'W', status: 'failed', steps: {}, fingerprint: 'f' }, storage).message).to.equal(
+      "workflow 'co' failed: step 'ship': storage commit failed: EIO",
+    );
   });
 });

@@ -1,6 +1,8 @@
 /**
  * The `waymark` command: inspect, draw and clear workflows in a store.
  */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { WaymarkError } from '../errors';
 import { parseArgs, UsageError } from './args';
 import { clearCommand } from './commands/clear';
@@ -10,6 +12,7 @@ import { statusCommand } from './commands/status';
 import { println, processIo, type CliIo } from './io';
 
 export const USAGE = `usage:
+  waymark --help | --version
   waymark list --store <store> [--json]
   waymark status <workflowId> --store <store> [--json]
   waymark clear <workflowId> --store <store> [--yes] [--json]
@@ -19,14 +22,35 @@ export const USAGE = `usage:
 
 const COMMANDS = { list: listCommand, status: statusCommand, clear: clearCommand, graph: graphCommand } as const;
 
+/** This package's version, from the package.json above this file (in the sources and in dist/ alike). */
+function packageVersion(): string {
+  for (let dir = __dirname; dirname(dir) !== dir; dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'waymark') return pkg.version ?? 'unknown';
+    } catch {
+      // not here: look further up
+    }
+  }
+  return 'unknown';
+}
+
 /** Runs the CLI; resolves with the exit code (0 ok, 1 failure, 2 usage). */
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
   try {
     const args = parseArgs(argv, ['store', 'workflow-id']);
     const name = args.positionals[0];
-    if (name === undefined || args.flags.has('help')) {
-      println(name === undefined ? io.stderr : io.stdout, USAGE);
-      return name === undefined ? 2 : 0;
+    if (args.flags.has('version') && name === undefined) {
+      println(io.stdout, packageVersion());
+      return 0;
+    }
+    if (args.flags.has('help')) {
+      println(io.stdout, USAGE);
+      return 0;
+    }
+    if (name === undefined) {
+      println(io.stderr, USAGE);
+      return 2;
     }
     const command = COMMANDS[name as keyof typeof COMMANDS];
     if (command === undefined) throw new UsageError(`unknown command '${name}'`);

@@ -3,15 +3,21 @@
  * configured by the standard AWS environment (region, credentials, `AWS_ENDPOINT_URL_S3`); a custom
  * endpoint implies path-style addressing, as S3-compatible servers expect.
  */
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { InvalidOptionError } from '../errors';
 import type { CheckpointStorage } from '../storage/checkpoint-storage';
 import { FileStorage } from '../storage/file/file-storage';
 import { UsageError } from './args';
 
+/** Opens the store `spec` names. A `file:` directory must exist: a typo is an error, never an empty store. */
 export async function openStore(spec: string | undefined): Promise<CheckpointStorage> {
   if (spec === undefined) throw new UsageError('--store is required (file:<dir> or s3://<bucket>/<prefix>)');
   if (spec.startsWith('file:')) {
     const directory = spec.slice('file:'.length);
     if (directory === '') throw new UsageError('--store file: needs a directory, e.g. file:.waymark');
+    const found = await stat(directory).catch(() => undefined);
+    if (!found?.isDirectory()) throw new InvalidOptionError('--store', spec, `an existing directory (${resolve(directory)} ${found ? 'is not a directory' : 'does not exist'})`);
     return new FileStorage({ directory });
   }
   const s3 = /^s3:\/\/([^/]+)\/(.+)$/.exec(spec);

@@ -5,6 +5,7 @@
 import { expect } from 'chai';
 import { execFile, spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Step } from '../../decorators';
 import { FileStorage } from '../../lib/storage/file/file-storage';
@@ -154,6 +155,47 @@ describe('waymark CLI', function () {
       '  transform  after extract    [committed]',
       '  load       after transform  [pending]',
     ]);
+  });
+
+  it('--help and --version print and exit 0', async () => {
+    const help = await waymark(['--help']);
+    expect(help).to.include({ code: 0, stderr: '' });
+    expect(help.stdout).to.contain('usage:').and.contain('waymark status');
+    const version = await waymark(['--version']);
+    expect(version).to.deep.equal({ code: 0, stdout: `${require('../../package.json').version}\n`, stderr: '' });
+  });
+
+  it('a reader that stops early (| head -1) is no error', async () => {
+    for (let i = 0; i < 3000; i += 100) await Promise.all(Array.from({ length: 100 }, (_, k) => storage.commit('big', sampleCheckpoint(`s${i + k}`))));
+    const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+      execFile('bash', ['-c', `set -o pipefail; '${BIN}' status big --store '${store}' | head -1`], { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '' } }, (error, out, err) =>
+        resolve({ code: error ? Number(error.code) : 0, stdout: out, stderr: err }),
+      ),
+    );
+    expect(stderr).to.equal('');
+    expect(code).to.equal(0);
+    expect(stdout).to.equal('workflow     big\n');
+  });
+
+  it('a store directory that does not exist is an error naming it, not an empty store', async () => {
+    const missing = join(dir.path, 'typo');
+    for (const args of [['list'], ['status', 'ship-1'], ['clear', 'ship-1', '--yes']]) {
+      const { code, stdout, stderr } = await waymark([...args, '--store', `file:${missing}`]);
+      expect(code, args[0]).to.equal(1);
+      expect(stdout).to.equal('');
+      expect(stderr).to.contain(missing).and.contain('does not exist');
+    }
+  });
+
+  it('status reports a corrupted record, naming the file and how to recover; clear --yes removes it', async () => {
+    const recordPath = join(dir.path, 'workflows', 'ship-1', 'record.json');
+    await writeFile(recordPath, '{"revision": 1, "rec');
+    const status = await waymark(['status', 'ship-1', '--store', store]);
+    expect(status.code).to.equal(1);
+    expect(status.stdout).to.contain(`corrupted    ${recordPath}: not valid JSON`).and.contain(`waymark clear ship-1 --store ${store}`);
+    const cleared = await waymark(['clear', 'ship-1', '--store', store, '--yes']);
+    expect(cleared.code, cleared.stderr).to.equal(0);
+    expect(await storage.list()).to.deep.equal(['ship-10']);
   });
 
   it('reports usage mistakes with exit code 2', async () => {

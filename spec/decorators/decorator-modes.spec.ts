@@ -47,7 +47,7 @@ export class Express extends Shipping {
 }
 `;
 
-type Compiled = { Shipping: Constructor; Express: Constructor; calls: string[] };
+type Compiled = { Shipping: Constructor & (new () => object); Express: Constructor & (new () => object); calls: string[] };
 
 async function compile(dir: string, mode: 'legacy' | 'standard', source = SOURCE): Promise<Compiled> {
   const options: ts.CompilerOptions = { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, esModuleInterop: true };

@@ -1,5 +1,5 @@
 import { createInterface } from 'node:readline';
-import { WorkflowBusyError } from '../../errors';
+import { CheckpointCorruptedError, WorkflowBusyError } from '../../errors';
 import { defaultLeaseOwner } from '../../storage/lease-owner';
 import { UsageError, type ParsedArgs } from '../args';
 import { println, type CliIo } from '../io';
@@ -28,7 +28,11 @@ export async function clearCommand(args: ParsedArgs, io: CliIo): Promise<number>
   const workflowId = args.positionals[1];
   if (workflowId === undefined) throw new UsageError('clear needs a workflow id');
   const storage = await openStore(args.options.get('store'));
-  const stored = await storage.load(workflowId);
+  // A corrupted record must not keep a workflow from being cleared: count what can be counted.
+  const stored = await storage.load(workflowId).catch((error: unknown) => {
+    if (error instanceof CheckpointCorruptedError) return { committedSteps: [], corrupted: error };
+    throw error;
+  });
   const count = stored?.committedSteps.length ?? 0;
   if (stored === undefined) {
     if (args.flags.has('json')) println(io.stdout, JSON.stringify({ workflowId, cleared: false, checkpoints: 0 }));
@@ -40,7 +44,8 @@ export async function clearCommand(args: ParsedArgs, io: CliIo): Promise<number>
       println(io.stderr, `refusing to clear '${workflowId}' without --yes when not on a terminal`);
       return 2;
     }
-    if (!(await confirm(io, `Clear workflow '${workflowId}' (${count} checkpoint${count === 1 ? '' : 's'})? [y/N] `))) {
+    const what = 'corrupted' in stored ? 'its record is corrupted' : `${count} checkpoint${count === 1 ? '' : 's'}`;
+    if (!(await confirm(io, `Clear workflow '${workflowId}' (${what})? [y/N] `))) {
       println(io.stderr, 'not cleared');
       return 1;
     }

@@ -1,3 +1,4 @@
+import { CheckpointCorruptedError } from '../../errors';
 import { UsageError, type ParsedArgs } from '../args';
 import { println, type CliIo } from '../io';
 import { openStore } from '../store';
@@ -18,7 +19,19 @@ export async function statusCommand(args: ParsedArgs, io: CliIo): Promise<number
   const workflowId = args.positionals[1];
   if (workflowId === undefined) throw new UsageError('status needs a workflow id');
   const storage = await openStore(args.options.get('store'));
-  const stored = await storage.load(workflowId);
+  let stored;
+  try {
+    stored = await storage.load(workflowId);
+  } catch (error) {
+    if (!(error instanceof CheckpointCorruptedError)) throw error;
+    if (args.flags.has('json')) println(io.stdout, JSON.stringify({ workflowId, corrupted: { location: error.location, reason: error.reason } }, null, 2));
+    else {
+      println(io.stdout, `workflow     ${workflowId}`);
+      println(io.stdout, `corrupted    ${error.location}: ${error.reason}`);
+      println(io.stdout, `recover      waymark clear ${workflowId} --store ${args.options.get('store')} (or run it with resume: false); its committed steps will run again`);
+    }
+    return 1;
+  }
   if (stored === undefined) {
     println(io.stderr, `no workflow '${workflowId}' in ${args.options.get('store')}`);
     return 1;
