@@ -51,8 +51,14 @@ export class FileLock {
       if (names.some((name) => name.startsWith(TEMP_PREFIX))) await removeStaleTemps(directory, names);
       const generations = generationsIn(names);
       const top = generations.at(-1);
+      // What each lock seen looked like: a takeover replaces exactly these, or nothing.
+      const judged = new Map<number, string>();
+      for (const g of generations) {
+        const text = await this.readText(directory, g);
+        if (text !== undefined) judged.set(g, text);
+      }
       if (top !== undefined) {
-        const current = await this.read(directory, top);
+        const current = parseLock(judged.get(top));
         if (current === 'gone') continue;
         if (current !== 'unreadable' && (await this.isLive(current))) return { attempt: { acquired: false, holder: current.owner, expiresAt: current.expiresAt }, tookOver: false };
       }
@@ -71,9 +77,31 @@ export class FileLock {
         if (winner !== 'gone' && winner !== 'unreadable') return { attempt: { acquired: false, holder: winner.owner, expiresAt: winner.expiresAt }, tookOver: false };
         continue;
       }
-      await Promise.all(generations.map((g) => fs.rm(join(directory, `${g}.lock`), { force: true })));
+      // Generation numbers restart once a release removes the directory, so the stale lock judged
+      // above may meanwhile have given way to a new holder's lock under a name seen or not seen: the
+      // takeover stands only if every other lock is still exactly one judged stale. Once our lock
+      // exists, the directory cannot be removed and nobody can create a lower generation, so what
+      // this check sees cannot change under it.
+      const rival = await this.rival(directory, generation, judged);
+      if (rival !== undefined) {
+        await fs.rm(join(directory, `${generation}.lock`), { force: true });
+        return { attempt: { acquired: false, holder: rival.owner, expiresAt: rival.expiresAt }, tookOver: false };
+      }
+      await Promise.all([...judged.keys()].map((g) => fs.rm(join(directory, `${g}.lock`), { force: true })));
       return { attempt: { acquired: true, lease: { workflowId, owner, token, expiresAt: lock.expiresAt } }, tookOver: top !== undefined };
     }
+  }
+
+  /** A lock other than `ours` that is not one of the `judged` stale ones, as they were read. */
+  private async rival(directory: string, ours: number, judged: ReadonlyMap<number, string>): Promise<{ owner: string; expiresAt: number } | undefined> {
+    for (const g of await this.generations(directory)) {
+      if (g === ours) continue;
+      const text = await this.readText(directory, g);
+      if (text === undefined || text === judged.get(g)) continue;
+      const lock = parseLock(text);
+      return typeof lock === 'object' ? lock : { owner: `an unreadable lock (${g}.lock)`, expiresAt: Number.NaN };
+    }
+    return undefined;
   }
 
   /** True while `lease` is the current, unexpired generation. */
@@ -137,19 +165,26 @@ export class FileLock {
   }
 
   private async read(directory: string, generation: number): Promise<LockFile | 'gone' | 'unreadable'> {
-    let text: string;
+    return parseLock(await this.readText(directory, generation));
+  }
+
+  private async readText(directory: string, generation: number): Promise<string | undefined> {
     try {
-      text = await fs.readFile(join(directory, `${generation}.lock`), 'utf8');
+      return await fs.readFile(join(directory, `${generation}.lock`), 'utf8');
     } catch (error) {
-      if (errno(error) === 'ENOENT') return 'gone';
+      if (errno(error) === 'ENOENT') return undefined;
       throw error;
     }
-    try {
-      const lock = JSON.parse(text) as LockFile;
-      return typeof lock.token === 'string' && typeof lock.expiresAt === 'number' ? lock : 'unreadable';
-    } catch {
-      return 'unreadable';
-    }
+  }
+}
+
+function parseLock(text: string | undefined): LockFile | 'gone' | 'unreadable' {
+  if (text === undefined) return 'gone';
+  try {
+    const lock = JSON.parse(text) as LockFile;
+    return typeof lock.token === 'string' && typeof lock.expiresAt === 'number' ? lock : 'unreadable';
+  } catch {
+    return 'unreadable';
   }
 }
 

@@ -8,7 +8,8 @@ import { thisProcess } from '../../../lib/storage/file/process-identity';
 import { ownTempTag } from '../../../lib/storage/file/atomic-file';
 import { describeStorageContract, sampleCheckpoint, sampleRecord } from '../../../lib/testing';
 import { tempDir } from '../../helpers/temp-dir';
-import { within } from '../../helpers/deferred';
+import { deferred, within } from '../../helpers/deferred';
+import sinon from 'sinon';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
@@ -170,6 +171,43 @@ describe('FileStorage', () => {
       } finally {
         child.kill('SIGKILL');
       }
+    });
+  });
+
+  describe('takeover races', () => {
+    afterEach(() => sinon.restore());
+
+    it('a takeover judged on a stale lock that has since given way to a new holder backs off (generations restart with the directory)', async () => {
+      const me = thisProcess();
+      const lockDir = join(dir.path, 'locks', 'job');
+      await fs.mkdir(lockDir, { recursive: true });
+      await fs.writeFile(join(lockDir, '1.lock'), JSON.stringify({ ...me, pid: 2 ** 22 + 12345, workflowId: 'job', owner: 'dead', token: '1.x', expiresAt: Date.now() + 3_600_000 }));
+      // C judges 1.lock stale and is paused just before it creates 2.lock.
+      const paused = deferred();
+      const resume = deferred();
+      const link = fs.link.bind(fs);
+      let pausedOnce = false;
+      sinon.stub(fs, 'link').callsFake(async (from, to) => {
+        if (!pausedOnce && String(to).endsWith(`${'/'}2.lock`)) {
+          pausedOnce = true;
+          paused.resolve();
+          await resume.promise;
+        }
+        return link(from, to);
+      });
+      const c = storage.acquireLease('job', 'C', 60_000);
+      await paused.promise;
+      // Meanwhile B takes it over and releases it, and D takes it afresh: D's lock is 1.lock again.
+      const b = await storage.acquireLease('job', 'B', 60_000);
+      if (!b.acquired) expect.fail('B should take over the dead lock');
+      await storage.releaseLease(b.lease);
+      const d = await storage.acquireLease('job', 'D', 60_000);
+      if (!d.acquired) expect.fail('D should take the free lease');
+      resume.resolve();
+      const cAttempt = await c;
+      expect(cAttempt).to.include({ acquired: false, holder: 'D' });
+      expect(await storage.renewLease(d.lease, 60_000), 'D still holds it').to.not.equal(undefined);
+      expect((await fs.readdir(lockDir)).filter((n) => n.endsWith('.lock'))).to.deep.equal(['1.lock']);
     });
   });
 
