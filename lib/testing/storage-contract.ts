@@ -89,6 +89,25 @@ export function describeStorageContract(name: string, create: () => Promise<Stor
         assert.equal((await storage.load('job'))?.record?.fingerprint, String(winner).repeat(64));
       });
 
+      it('lets exactly one of 10 concurrent replaces from the same version win (compare-and-swap)', async () => {
+        const v1 = await storage.writeRecord('job', sampleRecord('job'), null);
+        const writes = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => storage.writeRecord('job', sampleRecord('job', String(i).repeat(64)), v1)));
+        const won = writes.filter((w): w is PromiseFulfilledResult<string> => w.status === 'fulfilled');
+        assert.equal(won.length, 1, 'exactly one replace wins');
+        for (const w of writes) if (w.status === 'rejected') assert.ok(w.reason instanceof RecordConflictError, String(w.reason));
+        const loaded = await storage.load('job');
+        assert.equal(loaded?.record?.fingerprint, String(writes.indexOf(won[0])).repeat(64));
+        assert.equal(loaded?.recordVersion, won[0].value);
+      });
+
+      it('refuses a replace from a version superseded long ago', async () => {
+        const v1 = await storage.writeRecord('job', sampleRecord('job', 'a'.repeat(64)), null);
+        let version = v1;
+        for (const c of 'bcd') version = await storage.writeRecord('job', sampleRecord('job', c.repeat(64)), version);
+        await expectRejects(storage.writeRecord('job', sampleRecord('job', 'e'.repeat(64)), v1), RecordConflictError);
+        assert.deepEqual(await storage.readRecord('job'), { record: sampleRecord('job', 'd'.repeat(64)), version });
+      });
+
       it('lists committed steps without outputs and reads each checkpoint whole', async () => {
         await storage.writeRecord('job', sampleRecord('job'), null);
         await storage.commit('job', sampleCheckpoint('extract', { rows: [1, 2, 3] }));

@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import { execFile, spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Step } from '../../decorators';
 import { FileStorage } from '../../lib/storage/file/file-storage';
@@ -188,7 +188,8 @@ describe('waymark CLI', function () {
   });
 
   it('status reports a corrupted record, naming the file and how to recover; clear --yes removes it', async () => {
-    const recordPath = join(dir.path, 'workflows', 'ship-1', 'record.json');
+    const workflowDir = join(dir.path, 'workflows', 'ship-1');
+    const recordPath = join(workflowDir, (await readdir(workflowDir)).find((name) => /^record\.\d+\.json$/.test(name))!);
     await writeFile(recordPath, '{"revision": 1, "rec');
     const status = await waymark(['status', 'ship-1', '--store', store]);
     expect(status.code).to.equal(1);

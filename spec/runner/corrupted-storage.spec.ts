@@ -24,7 +24,8 @@ describe('a workflow whose stored record is corrupted', () => {
     dir = await tempDir();
     storage = new FileStorage({ directory: dir.path });
     await new WorkflowRunner({ storage }).run(new Pair(), { workflowId: 'job' });
-    recordPath = join(dir.path, 'workflows', (await readdir(join(dir.path, 'workflows')))[0], 'record.json');
+    const workflowDir = join(dir.path, 'workflows', (await readdir(join(dir.path, 'workflows')))[0]);
+    recordPath = join(workflowDir, (await readdir(workflowDir)).find((name) => /^record\.\d+\.json$/.test(name))!);
     await writeFile(recordPath, '{"revision": 3, "rec');
   });
   afterEach(() => dir.remove());

@@ -3,7 +3,7 @@
  *
  * Layout (every name encoded with `encodeSegment`, so it is one safe path segment):
  * ```
- * <directory>/workflows/<workflow id>/record.json
+ * <directory>/workflows/<workflow id>/record.<revision>.json  (see record-files.ts)
  * <directory>/workflows/<workflow id>/steps/<step>.json
  * <directory>/locks/<workflow id>/<generation>.lock
  * <directory>/trash/                      (cleared workflows, deleted at once)
@@ -17,7 +17,8 @@ import { assertWorkflowId, decodeSegment, encodeSegment } from '../../workflow-i
 import type { CheckpointStorage, ClearOptions } from '../checkpoint-storage';
 import type { Checkpoint, Lease, LeaseAttempt, StoredRecord, StoredWorkflow, WorkflowRecord } from '../records';
 import { parseCheckpoint, parseRecordFile, type RecordFile } from '../record-format';
-import { createFileExclusive, errno, makeDirectory, removeStaleTemps, writeFileAtomic } from './atomic-file';
+import { errno, makeDirectory, removeStaleTemps, writeFileAtomic } from './atomic-file';
+import { createRecordRevision, readCurrentRecord } from './record-files';
 import { FileLock } from './file-lock';
 
 /** Options of {@link FileStorage}. */
@@ -48,22 +49,21 @@ export class FileStorage implements CheckpointStorage {
 
   async load(workflowId: string): Promise<StoredWorkflow | undefined> {
     const dir = this.workflowDir(workflowId);
-    const recordPath = join(dir, 'record.json');
-    const [recordText, names] = await Promise.all([
-      this.io(workflowId, 'load', recordPath, () => readIfExists(recordPath)),
+    const [found, names] = await Promise.all([
+      this.io(workflowId, 'load', dir, () => readCurrentRecord(dir)),
       this.io(workflowId, 'load', join(dir, 'steps'), () => readdirIfExists(join(dir, 'steps'))),
     ]);
     const committedSteps = names.filter((n) => n.endsWith('.json')).flatMap((n) => decodeSegment(n.slice(0, -5)) ?? []);
-    if (recordText === undefined && committedSteps.length === 0) return undefined;
-    const file = recordText === undefined ? undefined : parseRecordFile(workflowId, recordPath, recordText);
+    if (found === undefined && committedSteps.length === 0) return undefined;
+    const file = found === undefined ? undefined : parseRecordFile(workflowId, found.path, found.text);
     return { record: file?.record, recordVersion: file === undefined ? undefined : String(file.revision), committedSteps };
   }
 
   async readRecord(workflowId: string): Promise<StoredRecord | undefined> {
-    const path = join(this.workflowDir(workflowId), 'record.json');
-    const text = await this.io(workflowId, 'read record', path, () => readIfExists(path));
-    if (text === undefined) return undefined;
-    const file = parseRecordFile(workflowId, path, text);
+    const dir = this.workflowDir(workflowId);
+    const found = await this.io(workflowId, 'read record', dir, () => readCurrentRecord(dir));
+    if (found === undefined) return undefined;
+    const file = parseRecordFile(workflowId, found.path, found.text);
     return { record: file.record, version: String(file.revision) };
   }
 
@@ -80,21 +80,15 @@ export class FileStorage implements CheckpointStorage {
 
   async writeRecord(workflowId: string, record: WorkflowRecord, expectedVersion: string | null, lease?: Lease): Promise<string> {
     const dir = this.workflowDir(workflowId);
-    const path = join(dir, 'record.json');
     await this.fence(workflowId, lease);
-    return this.io(workflowId, 'write record', path, async () => {
+    const revision = expectedVersion === null ? 1 : Number(expectedVersion) + 1;
+    if (!Number.isSafeInteger(revision) || revision < 1) throw new RecordConflictError(workflowId, join(dir, `record.${expectedVersion}.json`));
+    return this.io(workflowId, 'write record', dir, async () => {
       await makeDirectory(dir);
-      if (expectedVersion === null) {
-        const file: RecordFile = { revision: 1, record };
-        if (!(await createFileExclusive(path, JSON.stringify(file)))) throw new RecordConflictError(workflowId, path);
-        return '1';
-      }
-      const current = await readIfExists(path);
-      const currentRevision = current === undefined ? undefined : String(parseRecordFile(workflowId, path, current).revision);
-      if (currentRevision !== expectedVersion) throw new RecordConflictError(workflowId, path);
-      const file: RecordFile = { revision: Number(expectedVersion) + 1, record };
-      await writeFileAtomic(path, JSON.stringify(file));
-      return String(file.revision);
+      const file: RecordFile = { revision, record };
+      // Compare-and-swap: of all writers expecting the same revision, exactly one creates the next.
+      if (!(await createRecordRevision(dir, revision, JSON.stringify(file)))) throw new RecordConflictError(workflowId, join(dir, `record.${revision}.json`));
+      return String(revision);
     });
   }
 
@@ -236,15 +230,6 @@ async function removeIfEmpty(dir: string): Promise<void> {
     await fs.rmdir(dir);
   } catch (error) {
     if (errno(error) !== 'ENOTEMPTY' && errno(error) !== 'EEXIST' && errno(error) !== 'ENOENT') throw error;
-  }
-}
-
-async function readIfExists(path: string): Promise<string | undefined> {
-  try {
-    return await fs.readFile(path, 'utf8');
-  } catch (error) {
-    if (errno(error) === 'ENOENT') return undefined;
-    throw error;
   }
 }
 

@@ -80,10 +80,25 @@ describe('FileStorage', () => {
 
   it('throws CheckpointCorruptedError for a record that is valid JSON of the wrong shape', async () => {
     await storage.writeRecord('job', sampleRecord('job'), null);
-    await fs.writeFile(join(dir.path, 'workflows', 'job', 'record.json'), '{"revision":1,"record":{"hello":1}}');
+    await fs.writeFile(join(dir.path, 'workflows', 'job', 'record.1.json'), '{"revision":1,"record":{"hello":1}}');
     const error = await storage.load('job').catch((e: unknown) => e);
     expect(error).to.be.instanceOf(CheckpointCorruptedError);
-    expect((error as Error).message).to.contain('record.json');
+    expect((error as Error).message).to.contain('record.1.json');
+  });
+
+  it('keeps the record as numbered revisions, the highest current, older ones removed; reads a 0.1 record.json until the next write', async () => {
+    const workflowDir = join(dir.path, 'workflows', 'job');
+    await fs.mkdir(workflowDir, { recursive: true });
+    await fs.writeFile(join(workflowDir, 'record.json'), JSON.stringify({ revision: 4, record: sampleRecord('job', 'a'.repeat(64)) }));
+    expect(await storage.readRecord('job')).to.deep.equal({ record: sampleRecord('job', 'a'.repeat(64)), version: '4' });
+    const v5 = await storage.writeRecord('job', sampleRecord('job', 'b'.repeat(64)), '4');
+    expect(v5).to.equal('5');
+    expect(await fs.readdir(workflowDir)).to.deep.equal(['record.5.json']);
+    await storage.writeRecord('job', sampleRecord('job', 'c'.repeat(64)), v5);
+    expect(await fs.readdir(workflowDir)).to.deep.equal(['record.6.json']);
+    // A writer killed before it removed the older revision leaves two: the higher one counts.
+    await fs.writeFile(join(workflowDir, 'record.2.json'), JSON.stringify({ revision: 2, record: sampleRecord('job', 'z'.repeat(64)) }));
+    expect((await storage.load('job'))?.record?.fingerprint).to.equal('c'.repeat(64));
   });
 
   it('leaves no temp file after writes, and ignores temp files a crash left behind', async () => {
@@ -247,7 +262,7 @@ describe('FileStorage', () => {
       expect(left).to.include.members([`workflows/job/steps/${tempBy(me.pid, me.started, 3)}`, 'workflows/job/steps/.tmp-0123456789ab.77.88-4']);
       expect(left.filter((f) => f.includes('.tmp-')), 'only the live writer’s and the fresh foreign one stay').to.have.length(2);
       expect(left.filter((f) => f.startsWith('trash/'))).to.deep.equal([]);
-      expect(left).to.include.members(['workflows/job/record.json', 'workflows/job/steps/a.json', 'locks/job/2.lock']);
+      expect(left).to.include.members(['workflows/job/record.1.json', 'workflows/job/steps/a.json', 'locks/job/2.lock']);
     });
 
     it('an acquisition clears a dead acquirer’s temp files from the lock directory, so release can remove it', async () => {
