@@ -46,7 +46,8 @@ export interface S3Fixture {
   /** Injects a fault into the next matching requests. */
   inject(fault: Omit<Fault, 'times'> & { times?: number }): void;
   /** A client for this server; no SDK retries, so every request and retry is waymark's own. */
-  client(options?: { requestTimeoutMs?: number }): S3Client;
+  /** A client for this server; `sdkRetries: true` keeps the SDK's own default retries (as README's configuration does). */
+  client(options?: { requestTimeoutMs?: number; sdkRetries?: boolean }): S3Client;
   close(): Promise<void>;
 }
 
@@ -240,7 +241,7 @@ export async function startS3(): Promise<S3Fixture> {
         region: 'us-east-1',
         forcePathStyle: true,
         credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-        maxAttempts: 1,
+        ...(options.sdkRetries ? {} : { maxAttempts: 1 }),
         requestHandler: new NodeHttpHandler({ requestTimeout: options.requestTimeoutMs ?? 5_000, throwOnRequestTimeout: true, connectionTimeout: 2_000 }),
       });
     },

@@ -183,24 +183,47 @@ export class S3Storage implements CheckpointStorage {
   async renewLease(lease: Lease, ttlMs: number): Promise<Lease | undefined> {
     const key = `${this.base(lease.workflowId)}lease.json`;
     if (lease.version === undefined) return undefined;
-    const renewed: StoredLease = { workflowId: lease.workflowId, owner: lease.owner, token: lease.token, expiresAt: Date.now() + ttlMs };
-    const etag = await this.io(lease.workflowId, 'renew lease', key, () =>
-      this.putConditional(key, JSON.stringify(renewed), { IfMatch: lease.version! }, leaseMetadata(renewed)),
-    );
-    return etag === CONFLICT ? undefined : { ...lease, expiresAt: renewed.expiresAt, version: etag };
+    return this.io(lease.workflowId, 'renew lease', key, async () => {
+      let version = lease.version!;
+      // A renewal whose response was lost changed the ETag without our knowing it: the stored lease
+      // still carries our token, so renew that version (once) instead of calling the lease lost.
+      for (let round = 0; round < 2; round++) {
+        const renewed: StoredLease = { workflowId: lease.workflowId, owner: lease.owner, token: lease.token, expiresAt: Date.now() + ttlMs };
+        const etag = await this.putConditional(key, JSON.stringify(renewed), { IfMatch: version }, leaseMetadata(renewed));
+        if (etag !== CONFLICT) return { ...lease, expiresAt: renewed.expiresAt, version: etag };
+        const current = await this.ownLease(key, lease.token);
+        if (current === undefined) return undefined;
+        version = current.etag;
+      }
+      return undefined;
+    });
   }
 
   async releaseLease(lease: Lease): Promise<void> {
     const key = `${this.base(lease.workflowId)}lease.json`;
     if (lease.version === undefined) return;
     await this.io(lease.workflowId, 'release lease', key, async () => {
-      try {
-        await withRetries(this.retry, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key, IfMatch: lease.version })));
-      } catch (error) {
-        // Already taken over or gone: nothing of ours to release.
-        if (!isConditionFailed(error) && !isNotFound(error)) throw error;
+      let version = lease.version!;
+      for (let round = 0; round < 2; round++) {
+        try {
+          await withRetries(this.retry, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key, IfMatch: version })));
+          return;
+        } catch (error) {
+          if (isNotFound(error)) return; // gone already: nothing of ours to release
+          if (!isConditionFailed(error)) throw error;
+        }
+        // Another version: still ours (a renewal whose response was lost), or taken over (not ours to release).
+        const current = await this.ownLease(key, lease.token);
+        if (current === undefined) return;
+        version = current.etag;
       }
     });
+  }
+
+  /** The stored lease object if it still carries `token`, else undefined. */
+  private async ownLease(key: string, token: string): Promise<{ etag: string } | undefined> {
+    const current = await this.getText(key);
+    return current !== undefined && parseLease(current.text)?.token === token ? current : undefined;
   }
 
   /**
@@ -276,9 +299,10 @@ export class S3Storage implements CheckpointStorage {
   }
 
   /**
-   * A conditional PUT; CONFLICT when the condition failed. A retried attempt that meets a failed
-   * condition may be meeting its own earlier try (the connection dropped after S3 stored it): if the
-   * stored body is ours, that is success.
+   * A conditional PUT; CONFLICT when the condition failed. Any failed condition may be meeting this
+   * very write's earlier try, retried by waymark or inside the SDK after the connection dropped once
+   * S3 had stored it: if the stored body is ours (bodies carry a unique token or timestamp), that is
+   * success. Costs one GET, only on a failed condition.
    */
   private async putConditional(
     key: string,
@@ -286,19 +310,15 @@ export class S3Storage implements CheckpointStorage {
     condition: { IfNoneMatch: string } | { IfMatch: string },
     metadata?: Record<string, string>,
   ): Promise<string | typeof CONFLICT> {
-    let retried = false;
     try {
-      return await withRetries(this.retry, async (attempt) => {
-        retried = attempt > 1;
+      return await withRetries(this.retry, async () => {
         const out = await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: 'application/json', Metadata: metadata, ...condition }));
         return out.ETag ?? '';
       });
     } catch (error) {
       if (!isConditionFailed(error) && !('IfMatch' in condition && isNotFound(error))) throw error;
-      if (retried) {
-        const current = await this.getText(key);
-        if (current?.text === body) return current.etag;
-      }
+      const current = await this.getText(key);
+      if (current?.text === body) return current.etag;
       return CONFLICT;
     }
   }

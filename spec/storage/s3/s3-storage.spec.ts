@@ -19,7 +19,7 @@ describe('S3Storage', function () {
   });
   after(async () => s3?.close());
 
-  const fresh = (options: { requestTimeoutMs?: number } = {}) => {
+  const fresh = (options: { requestTimeoutMs?: number; sdkRetries?: boolean } = {}) => {
     const client = s3.client(options);
     return { client, storage: new S3Storage({ client, bucket: s3.bucket, prefix: `t${++prefixes}`, retry: { baseDelayMs: 1 } }) };
   };
@@ -125,6 +125,48 @@ describe('S3Storage', function () {
       s3.inject({ op: 'PUT', keyIncludes: 'landed/record.json', kind: 'reset-after-apply' });
       const version = await storage.writeRecord('landed', sampleRecord('landed'), null);
       expect((await storage.load('landed'))?.recordVersion).to.equal(version);
+    });
+
+    for (const sdkRetries of [true, false]) {
+      describe(`a conditional write applied but answered by a dropped connection, retried ${sdkRetries ? "by the SDK (its default retries)" : 'by waymark (SDK maxAttempts: 1)'}`, () => {
+        it('is recognised as our own when taking the lease, creating and replacing the record, and renewing', async () => {
+          const { storage } = fresh({ sdkRetries });
+          s3.inject({ op: 'PUT', keyIncludes: 'lost/lease.json', kind: 'reset-after-apply' });
+          const attempt = await storage.acquireLease('lost', 'me', 60_000);
+          if (!attempt.acquired) expect.fail(`taking the lease failed: held by ${attempt.holder}`);
+          s3.inject({ op: 'PUT', keyIncludes: 'lost/record.json', kind: 'reset-after-apply' });
+          const v1 = await storage.writeRecord('lost', sampleRecord('lost', 'a'.repeat(64)), null, attempt.lease);
+          s3.inject({ op: 'PUT', keyIncludes: 'lost/record.json', kind: 'reset-after-apply' });
+          const v2 = await storage.writeRecord('lost', sampleRecord('lost', 'b'.repeat(64)), v1, attempt.lease);
+          expect(await storage.readRecord('lost')).to.deep.equal({ record: sampleRecord('lost', 'b'.repeat(64)), version: v2 });
+          s3.inject({ op: 'PUT', keyIncludes: 'lost/lease.json', kind: 'reset-after-apply' });
+          const renewed = await storage.renewLease(attempt.lease, 60_000);
+          expect(renewed, 'the renewal is not a lost lease').to.not.equal(undefined);
+          await storage.releaseLease(renewed!);
+          expect((await storage.acquireLease('lost', 'next', 1_000)).acquired, 'released').to.equal(true);
+        });
+      });
+    }
+
+    it('a renewal or release from a version our own unanswered renewal replaced still finds the lease ours', async () => {
+      const { storage } = fresh();
+      const attempt = await storage.acquireLease('stale', 'me', 60_000);
+      if (!attempt.acquired) expect.fail('not acquired');
+      // A renewal applied whose answer never came back: the keeper still has the old ETag.
+      await storage.renewLease(attempt.lease, 60_000);
+      const renewed = await storage.renewLease(attempt.lease, 60_000);
+      expect(renewed, 'not lost: nobody else holds it').to.not.equal(undefined);
+      await storage.releaseLease(attempt.lease);
+      expect((await storage.acquireLease('stale', 'next', 1_000)).acquired, 'the release from the stale version left nothing').to.equal(true);
+      // A lease taken over is not ours: neither renewed nor released.
+      const other = await storage.acquireLease('taken', 'me', 1);
+      if (!other.acquired) expect.fail('not acquired');
+      while (Date.now() <= other.lease.expiresAt) await new Promise((r) => setImmediate(r));
+      const thief = await storage.acquireLease('taken', 'thief', 60_000);
+      expect(thief.acquired).to.equal(true);
+      expect(await storage.renewLease(other.lease, 60_000)).to.equal(undefined);
+      await storage.releaseLease(other.lease);
+      expect(await storage.acquireLease('taken', 'third', 1_000)).to.include({ acquired: false, holder: 'thief' });
     });
 
     it('fails the run with StorageError when a commit keeps failing, and never records the step as done', async () => {
