@@ -61,7 +61,7 @@ interface Provider {
 }
 
 /** All a store may hold once every run finished: records and checkpoints, nothing else (no temp file, lock or lease). */
-const FINISHED_STORE = /^(workflows\/)?[^/]+\/(record(\.\d+)?\.json|steps\/[^/]+\.json)$/;
+const FINISHED_STORE = /^~?workflows\/[^/]+\/(record(\.\d+)?\.json|steps\/[^/]+\.json)$/;
 
 async function filesUnder(root: string, dir = root): Promise<string[]> {
   const out: string[] = [];
@@ -170,7 +170,7 @@ describe('crash rounds', function () {
         // late duplicate then needs no lease, so nobody took it over): its owner is dead, so it is
         // taken over at once, and taking and releasing it leaves nothing.
         const leftovers = (await storedFiles()).filter((path) => !FINISHED_STORE.test(path));
-        const lockOf = (path: string) => /^(?:locks\/)?([^/]+)\/(?:\d+\.lock|lease\.json)?$/.exec(path)?.[1];
+        const lockOf = (path: string) => /^(?:locks|~workflows)\/([^/]+)\/(?:\d+\.lock|lease\.json)?$/.exec(path)?.[1];
         expect(leftovers.filter((path) => lockOf(path) === undefined), 'only records, checkpoints and dead locks remain').to.deep.equal([]);
         for (const id of new Set(leftovers.map(lockOf))) {
           const attempt = await storage.acquireLease(decodeSegment(id!)!, 'sweeper', 60_000);

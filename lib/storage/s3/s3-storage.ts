@@ -4,10 +4,13 @@
  * Key layout (names encoded with `encodeSegment`; the `/` after the id means no workflow's keys are a
  * prefix of another's):
  * ```
- * <prefix>/<workflow id>/record.json        fingerprint + graph, written conditionally
- * <prefix>/<workflow id>/steps/<step>.json  one object per committed step
- * <prefix>/<workflow id>/lease.json         the exclusive-run lease, while a run holds it
+ * <prefix>/~workflows/<workflow id>/record.json        fingerprint + graph, written conditionally
+ * <prefix>/~workflows/<workflow id>/steps/<step>.json  one object per committed step
+ * <prefix>/~workflows/<workflow id>/lease.json         the exclusive-run lease, while a run holds it
  * ```
+ * The `~workflows` segment is one no encoded id can be (encodings have no `~`), and a prefix may not
+ * contain it: so stores at nested prefixes (`waymark` and `waymark/prod`) never see, list or clear
+ * each other's workflows.
  * Loading a workflow is one LIST per 1,000 checkpoints plus one GET of the record; outputs are read
  * only when a step still to run needs them.
  */
@@ -41,6 +44,8 @@ export interface S3StorageOptions {
 }
 
 const MAX_KEY_BYTES = 1024;
+/** The segment between a store's prefix and its workflow ids. */
+const WORKFLOWS = '~workflows';
 const PAGE = 1000;
 
 interface StoredLease {
@@ -63,6 +68,8 @@ function leaseMetadata(lease: StoredLease): Record<string, string> {
 export class S3Storage implements CheckpointStorage {
   readonly bucket: string;
   readonly prefix: string;
+  /** `<prefix>/~workflows/`: where this store's workflows are. */
+  private readonly root: string;
   private readonly client: S3Client;
   private readonly retry: S3RetryOptions;
 
@@ -73,7 +80,11 @@ export class S3Storage implements CheckpointStorage {
     if (prefix.length === 0) throw new InvalidOptionError('S3Storage prefix', options.prefix, "a non-empty key prefix such as 'waymark' (an empty prefix would let clear() reach the whole bucket)");
     this.client = options.client;
     this.bucket = options.bucket;
+    if (prefix.split('/').includes(WORKFLOWS)) {
+      throw new InvalidOptionError('S3Storage prefix', options.prefix, `a key prefix without a '${WORKFLOWS}' segment (that segment holds a store's workflows; this prefix would sit inside another store)`);
+    }
     this.prefix = prefix;
+    this.root = `${prefix}/${WORKFLOWS}/`;
     this.retry = options.retry ?? {};
   }
 
@@ -145,13 +156,13 @@ export class S3Storage implements CheckpointStorage {
     const ids: string[] = [];
     let token: string | undefined;
     do {
-      const page = await this.io('*', 'list', `${this.prefix}/`, () =>
+      const page = await this.io('*', 'list', this.root, () =>
         withRetries(this.retry, () =>
-          this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${this.prefix}/`, Delimiter: '/', ContinuationToken: token, MaxKeys: PAGE })),
+          this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.root, Delimiter: '/', ContinuationToken: token, MaxKeys: PAGE })),
         ),
       );
       for (const p of page.CommonPrefixes ?? []) {
-        const id = decodeSegment((p.Prefix ?? '').slice(this.prefix.length + 1, -1));
+        const id = decodeSegment((p.Prefix ?? '').slice(this.root.length, -1));
         if (id !== undefined) ids.push(id);
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
@@ -255,7 +266,7 @@ export class S3Storage implements CheckpointStorage {
 
   private base(workflowId: string): string {
     assertWorkflowId(workflowId);
-    const base = `${this.prefix}/${encodeSegment(workflowId)}/`;
+    const base = `${this.root}${encodeSegment(workflowId)}/`;
     if (Buffer.byteLength(base) > MAX_KEY_BYTES - 320) throw new InvalidWorkflowIdError(workflowId, `its S3 keys would exceed ${MAX_KEY_BYTES} bytes`);
     return base;
   }

@@ -42,6 +42,26 @@ describe('S3Storage', function () {
     for (const prefix of ['', '/', '//']) expect(() => new S3Storage({ client, bucket: s3.bucket, prefix })).to.throw(InvalidOptionError, 'prefix');
   });
 
+  it('keeps stores at nested prefixes apart: neither lists, loads nor clears the other', async () => {
+    const client = s3.client();
+    const outer = new S3Storage({ client, bucket: s3.bucket, prefix: 'nest' });
+    const inner = new S3Storage({ client, bucket: s3.bucket, prefix: 'nest/prod' });
+    await inner.writeRecord('job', sampleRecord('job'), null);
+    await inner.commit('job', sampleCheckpoint('s', 'inner'));
+    expect(await outer.list(), "the outer store sees no workflow named 'prod'").to.deep.equal([]);
+    expect(await outer.load('prod')).to.equal(undefined);
+    class One {
+      @Step() s() {
+        return 'outer';
+      }
+    }
+    await new WorkflowRunner({ storage: outer }).run(new One(), { workflowId: 'prod' });
+    await outer.clear('prod');
+    expect((await inner.readCheckpoint('job', 's')).output).to.equal('inner');
+    expect(await inner.list()).to.deep.equal(['job']);
+    for (const prefix of ['x/~workflows', '~workflows', 'a/~workflows/b']) expect(() => new S3Storage({ client, bucket: s3.bucket, prefix })).to.throw(InvalidOptionError, '~workflows');
+  });
+
   it('keeps stores whose prefixes share a beginning apart', async () => {
     const client = s3.client();
     const a = new S3Storage({ client, bucket: s3.bucket, prefix: 'shared' });
