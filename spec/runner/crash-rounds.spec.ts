@@ -61,7 +61,7 @@ interface Provider {
 }
 
 /** All a store may hold once every run finished: records and checkpoints, nothing else (no temp file, lock or lease). */
-const FINISHED_STORE = /^~?workflows\/[^/]+\/(record(\.\d+)?\.json|steps\/[^/]+\.json)$/;
+const FINISHED_STORE = /^~?workflows\/[^/]+\/(record(\.\d+)?\.json|steps(@[^/]+)?\/[^/]+\.json)$/;
 
 async function filesUnder(root: string, dir = root): Promise<string[]> {
   const out: string[] = [];

@@ -126,17 +126,19 @@ export class FileLock {
     return { ...lease, expiresAt: renewed.expiresAt };
   }
 
-  async release(lease: Lease): Promise<void> {
+  /** Gives `lease` up; false when it was not held (any more), and nothing was done. */
+  async release(lease: Lease): Promise<boolean> {
     const directory = this.directoryOf(lease.workflowId);
     const generation = generationOf(lease);
     const current = await this.read(directory, generation);
-    if (typeof current !== 'object' || current.token !== lease.token) return;
+    if (typeof current !== 'object' || current.token !== lease.token) return false;
     await fs.rm(join(directory, `${generation}.lock`), { force: true });
     try {
       await fs.rmdir(directory);
     } catch (error) {
       if (errno(error) !== 'ENOTEMPTY' && errno(error) !== 'ENOENT' && errno(error) !== 'EEXIST') throw error;
     }
+    return true;
   }
 
   private async isCurrent(directory: string, lease: Lease): Promise<boolean> {

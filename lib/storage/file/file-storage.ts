@@ -4,7 +4,7 @@
  * Layout (every name encoded with `encodeSegment`, so it is one safe path segment):
  * ```
  * <directory>/workflows/<workflow id>/record.<revision>.json  (see record-files.ts)
- * <directory>/workflows/<workflow id>/steps/<step>.json
+ * <directory>/workflows/<workflow id>/steps@<lease token>/<step>.json
  * <directory>/locks/<workflow id>/<generation>.lock
  * <directory>/trash/                      (cleared workflows, deleted at once)
  * ```
@@ -20,6 +20,15 @@ import { parseCheckpoint, parseRecordFile, type RecordFile } from '../record-for
 import { errno, makeDirectory, removeStaleTemps, writeFileAtomic } from './atomic-file';
 import { createRecordRevision, readCurrentRecord } from './record-files';
 import { FileLock } from './file-lock';
+
+/**
+ * Checkpoints live in a directory named by the lease that last took the workflow (`steps@<token>`;
+ * `steps` from waymark 0.1, or `steps@open` for commits made without a lease). Taking the lease
+ * renames it to the new token: one atomic step, after which a former owner that passed its fence
+ * just before, and then stalled, finds its directory gone, and its late write fails without writing.
+ */
+const STEPS_DIR = /^steps(@[^/]+)?$/;
+const UNLEASED_STEPS = 'steps@open';
 
 /** Options of {@link FileStorage}. */
 export interface FileStorageOptions {
@@ -51,7 +60,10 @@ export class FileStorage implements CheckpointStorage {
     const dir = this.workflowDir(workflowId);
     const [found, names] = await Promise.all([
       this.io(workflowId, 'load', dir, () => readCurrentRecord(dir)),
-      this.io(workflowId, 'load', join(dir, 'steps'), () => readdirIfExists(join(dir, 'steps'))),
+      this.io(workflowId, 'load', dir, async () => {
+        const steps = await this.stepsDirOf(workflowId);
+        return steps === undefined ? [] : readdirIfExists(steps);
+      }),
     ]);
     const committedSteps = names.filter((n) => n.endsWith('.json')).flatMap((n) => decodeSegment(n.slice(0, -5)) ?? []);
     if (found === undefined && committedSteps.length === 0) return undefined;
@@ -68,9 +80,11 @@ export class FileStorage implements CheckpointStorage {
   }
 
   async readCheckpoint(workflowId: string, step: string): Promise<Checkpoint> {
-    const path = this.stepPath(workflowId, step);
+    let path = join(this.workflowDir(workflowId), 'steps', stepFile(step));
     let text: string;
     try {
+      const steps = await this.stepsDirOf(workflowId);
+      if (steps !== undefined) path = join(steps, stepFile(step));
       text = await fs.readFile(path, 'utf8');
     } catch (error) {
       throw new StorageError(workflowId, 'read checkpoint', error, step, path);
@@ -93,13 +107,29 @@ export class FileStorage implements CheckpointStorage {
   }
 
   async commit(workflowId: string, checkpoint: Checkpoint, lease?: Lease): Promise<void> {
-    const path = this.stepPath(workflowId, checkpoint.step);
+    const data = JSON.stringify(checkpoint);
     await this.fence(workflowId, lease, checkpoint.step);
+    if (lease !== undefined) {
+      // The lease's own directory, made when the lease was taken. If it is gone, a takeover renamed
+      // it (or a clear removed it) after the fence: the lease is lost and nothing is written.
+      const path = join(this.workflowDir(workflowId), `steps@${lease.token}`, stepFile(checkpoint.step));
+      try {
+        await writeFileAtomic(path, data);
+      } catch (error) {
+        if (errno(error) === 'ENOENT') throw new LeaseLostError(workflowId, checkpoint.step);
+        throw new StorageError(workflowId, 'commit', error, checkpoint.step, path);
+      }
+      return;
+    }
+    const dir = this.workflowDir(workflowId);
     await this.io(
       workflowId,
       'commit',
-      path,
-      () => writeCreatingDirectory(path, JSON.stringify(checkpoint)),
+      dir,
+      async () => {
+        const steps = (await this.stepsDirOf(workflowId)) ?? join(dir, UNLEASED_STEPS);
+        await writeCreatingDirectory(join(steps, stepFile(checkpoint.step)), data);
+      },
       checkpoint.step,
     );
   }
@@ -120,8 +150,10 @@ export class FileStorage implements CheckpointStorage {
         renamed = false;
       }
       if (renamed) await removeWithProgress(trash, options.onProgress);
+      // The clearing run goes on committing under its lease: give it its directory back.
+      if (options.lease !== undefined) await makeDirectory(join(dir, `steps@${options.lease.token}`));
       // The lock directory goes too once nobody holds or is taking the lease (else release removes it).
-      await removeIfEmpty(this.locks.directoryOf(workflowId));
+      else await removeIfEmpty(this.locks.directoryOf(workflowId));
     });
   }
 
@@ -134,9 +166,16 @@ export class FileStorage implements CheckpointStorage {
     const segment = this.segment(workflowId);
     return this.io(workflowId, 'acquire lease', join(this.directory, 'locks'), async () => {
       const { attempt, tookOver } = await this.locks.acquire(workflowId, owner, ttlMs);
-      // The previous owner expired or died: sweep what it may have left half-written. Its temp files
-      // are removed only when provably dead (or long stale), so a live writer's are never touched.
-      if (tookOver) await this.sweep(workflowId, segment);
+      if (!attempt.acquired) return attempt;
+      try {
+        await this.takeCheckpoints(workflowId, attempt.lease.token);
+        // The previous owner expired or died: sweep what it may have left half-written. Its temp files
+        // are removed only when provably dead (or long stale), so a live writer's are never touched.
+        if (tookOver) await this.sweep(workflowId, segment, attempt.lease.token);
+      } catch (error) {
+        await this.locks.release(attempt.lease).catch(() => undefined);
+        throw error;
+      }
       return attempt;
     });
   }
@@ -146,7 +185,14 @@ export class FileStorage implements CheckpointStorage {
   }
 
   async releaseLease(lease: Lease): Promise<void> {
-    await this.io(lease.workflowId, 'release lease', join(this.directory, 'locks'), () => this.locks.release(lease));
+    await this.io(lease.workflowId, 'release lease', join(this.directory, 'locks'), async () => {
+      const held = await this.locks.release(lease);
+      if (!held) return;
+      // A run that wrote nothing leaves nothing: its empty checkpoint directory, then an empty workflow directory.
+      const dir = this.workflowDir(lease.workflowId);
+      await removeIfEmpty(join(dir, `steps@${lease.token}`));
+      await removeIfEmpty(dir);
+    });
   }
 
   /**
@@ -162,11 +208,40 @@ export class FileStorage implements CheckpointStorage {
     if (!held) throw new LeaseLostError(workflowId, step);
   }
 
+  /**
+   * Makes the workflow's checkpoints this lease's: renames their directory to `steps@<token>` (one
+   * atomic step that cuts off any former owner still about to write), or creates it.
+   */
+  private async takeCheckpoints(workflowId: string, token: string): Promise<void> {
+    const dir = this.workflowDir(workflowId);
+    const ours = join(dir, `steps@${token}`);
+    // A release of an empty workflow may remove its directory just as we make it: a few rounds.
+    for (let round = 0; ; round++) {
+      try {
+        await makeDirectory(dir);
+        const current = await this.stepsDirOf(workflowId);
+        if (current === undefined) await fs.mkdir(ours);
+        else await fs.rename(current, ours);
+        return;
+      } catch (error) {
+        if (errno(error) === 'EEXIST') return;
+        if (errno(error) !== 'ENOENT' || round === 10) throw error;
+      }
+    }
+  }
+
+  /** The directory holding the workflow's checkpoints, if there is one. */
+  private async stepsDirOf(workflowId: string): Promise<string | undefined> {
+    const dir = this.workflowDir(workflowId);
+    const name = (await readdirIfExists(dir)).filter((n) => STEPS_DIR.test(n)).sort()[0];
+    return name === undefined ? undefined : join(dir, name);
+  }
+
   /** Removes a previous owner's leftovers: stale temp files, and the trash of a clear it did not finish. */
-  private async sweep(workflowId: string, segment: string): Promise<void> {
+  private async sweep(workflowId: string, segment: string, token: string): Promise<void> {
     const dir = this.workflowDir(workflowId);
     await removeStaleTemps(dir);
-    await removeStaleTemps(join(dir, 'steps'));
+    await removeStaleTemps(join(dir, `steps@${token}`));
     const trash = join(this.directory, 'trash');
     const unfinished = (await readdirIfExists(trash)).filter((name) => name.startsWith(`${segment}.`));
     await Promise.all(unfinished.map((name) => fs.rm(join(trash, name), { recursive: true, force: true })));
@@ -183,9 +258,6 @@ export class FileStorage implements CheckpointStorage {
     return join(this.directory, 'workflows', this.segment(workflowId));
   }
 
-  private stepPath(workflowId: string, step: string): string {
-    return join(this.workflowDir(workflowId), 'steps', `${encodeSegment(step)}.json`);
-  }
 
   /** Runs an fs operation, wrapping unexpected errors in StorageError; waymark errors pass through. */
   private async io<T>(workflowId: string, operation: string, location: string, run: () => Promise<T>, step?: string): Promise<T> {
@@ -196,6 +268,10 @@ export class FileStorage implements CheckpointStorage {
       throw new StorageError(workflowId, operation, error, step, location);
     }
   }
+}
+
+function stepFile(step: string): string {
+  return `${encodeSegment(step)}.json`;
 }
 
 /** Writes atomically, creating the directory only when the first try finds it missing (most commits go straight through). */
@@ -212,11 +288,12 @@ async function writeCreatingDirectory(path: string, data: string): Promise<void>
 /** Deletes a cleared workflow's directory, step files in chunks so a long clear can report progress. */
 async function removeWithProgress(dir: string, onProgress: ClearOptions['onProgress']): Promise<void> {
   if (onProgress) {
-    const steps = await readdirIfExists(join(dir, 'steps'));
-    const total = steps.length + 1;
-    for (let i = 0; i < steps.length; i += 200) {
-      await Promise.all(steps.slice(i, i + 200).map((name) => fs.rm(join(dir, 'steps', name), { force: true })));
-      onProgress(Math.min(i + 200, steps.length), total);
+    const stepsDirs = (await readdirIfExists(dir)).filter((n) => STEPS_DIR.test(n)).map((n) => join(dir, n));
+    const files = (await Promise.all(stepsDirs.map(async (d) => (await readdirIfExists(d)).map((name) => join(d, name))))).flat();
+    const total = files.length + 1;
+    for (let i = 0; i < files.length; i += 200) {
+      await Promise.all(files.slice(i, i + 200).map((file) => fs.rm(file, { force: true })));
+      onProgress(Math.min(i + 200, files.length), total);
     }
     await fs.rm(dir, { recursive: true, force: true });
     onProgress(total, total);

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { CheckpointCorruptedError, InvalidOptionError, InvalidWorkflowIdError, StorageError } from '../../../lib/errors';
+import { CheckpointCorruptedError, InvalidOptionError, InvalidWorkflowIdError, LeaseLostError, StorageError } from '../../../lib/errors';
 import { FileStorage } from '../../../lib/storage/file/file-storage';
 import { thisProcess } from '../../../lib/storage/file/process-identity';
 import { ownTempTag } from '../../../lib/storage/file/atomic-file';
@@ -17,6 +17,12 @@ describeStorageContract('FileStorage', async () => {
   const dir = await tempDir();
   return { storage: new FileStorage({ directory: dir.path }), cleanup: dir.remove };
 });
+
+/** The directory FileStorage keeps a workflow's checkpoints in (named by the lease that last took it). */
+async function stepsDir(root: string, workflowId: string): Promise<string> {
+  const dir = join(root, 'workflows', workflowId);
+  return join(dir, (await fs.readdir(dir)).find((name) => /^steps(@.+)?$/.test(name))!);
+}
 
 async function listFiles(root: string): Promise<string[]> {
   const out: string[] = [];
@@ -69,7 +75,7 @@ describe('FileStorage', () => {
 
   it('throws CheckpointCorruptedError naming the file for a corrupted checkpoint', async () => {
     await storage.commit('job', sampleCheckpoint('extract'));
-    const path = join(dir.path, 'workflows', 'job', 'steps', 'extract.json');
+    const path = join(await stepsDir(dir.path, 'job'), 'extract.json');
     await fs.writeFile(path, '{"formatVersion":1,"step":"extr');
     const error = await storage.readCheckpoint('job', 'extract').catch((e: unknown) => e);
     expect(error).to.be.instanceOf(CheckpointCorruptedError);
@@ -105,7 +111,7 @@ describe('FileStorage', () => {
     await storage.writeRecord('job', sampleRecord('job'), null);
     await storage.commit('job', sampleCheckpoint('a'));
     expect((await listFiles(dir.path)).filter((f) => f.includes('.tmp-'))).to.deep.equal([]);
-    await fs.writeFile(join(dir.path, 'workflows', 'job', 'steps', '.tmp-crashed'), '{"partial');
+    await fs.writeFile(join(await stepsDir(dir.path, 'job'), '.tmp-crashed'), '{"partial');
     expect((await storage.load('job'))?.committedSteps).to.deep.equal(['a']);
   });
 
@@ -226,6 +232,41 @@ describe('FileStorage', () => {
     });
   });
 
+  describe('a former owner that stalls between its fence and its write', () => {
+    afterEach(() => sinon.restore());
+
+    it('writes nothing once another worker has taken the lease over: its late commit fails with LeaseLostError', async () => {
+      const x = await storage.acquireLease('job', 'X', 300);
+      if (!x.acquired) expect.fail('X should get the lease');
+      await storage.commit('job', sampleCheckpoint('a', 'x'), x.lease);
+      // X passes its fence for step b, then stalls just before the rename that would store it.
+      const stalled = deferred();
+      const wake = deferred();
+      const rename = fs.rename.bind(fs);
+      let stalledOnce = false;
+      sinon.stub(fs, 'rename').callsFake(async (from, to) => {
+        if (String(to).endsWith(`${'/'}b.json`) && String(from).includes('.tmp-') && !stalledOnce) {
+          stalledOnce = true;
+          stalled.resolve();
+          await wake.promise;
+        }
+        return rename(from, to);
+      });
+      const late = storage.commit('job', sampleCheckpoint('b', 'x'), x.lease).catch((e: unknown) => e);
+      await stalled.promise;
+      // Meanwhile X's lease expires, Y takes the workflow over, commits b itself and finishes.
+      while (Date.now() <= x.lease.expiresAt) await new Promise((r) => setImmediate(r));
+      const y = await storage.acquireLease('job', 'Y', 60_000);
+      if (!y.acquired) expect.fail('Y should take the expired lease over');
+      await storage.commit('job', sampleCheckpoint('b', 'y'), y.lease);
+      await storage.releaseLease(y.lease);
+      wake.resolve();
+      expect(await late).to.be.instanceOf(LeaseLostError).and.include({ workflowId: 'job', step: 'b' });
+      expect((await storage.readCheckpoint('job', 'b')).output, "Y's b stands").to.equal('y');
+      expect((await storage.readCheckpoint('job', 'a')).output).to.equal('x');
+    });
+  });
+
   describe('what killed writers leave behind', () => {
     const me = thisProcess();
     const deadPid = 2 ** 22 + 12345;
@@ -235,7 +276,7 @@ describe('FileStorage', () => {
     it('a takeover removes temp files of dead writers and long-stale ones, never a live writer’s, and an unfinished clear', async () => {
       await storage.writeRecord('job', sampleRecord('job'), null);
       await storage.commit('job', sampleCheckpoint('a'));
-      const steps = join(dir.path, 'workflows', 'job', 'steps');
+      const steps = await stepsDir(dir.path, 'job');
       const workflowDir = join(dir.path, 'workflows', 'job');
       const litter = {
         deadWriter: join(steps, tempBy(deadPid, me.started, 1)),
@@ -257,12 +298,13 @@ describe('FileStorage', () => {
       await fs.writeFile(join(lockDir, tempBy(deadPid, me.started, 6)), '{"partial');
 
       const attempt = await storage.acquireLease('job', 'me', 60_000);
-      expect(attempt.acquired).to.equal(true);
+      if (!attempt.acquired) expect.fail('not acquired');
       const left = await listFiles(dir.path);
-      expect(left).to.include.members([`workflows/job/steps/${tempBy(me.pid, me.started, 3)}`, 'workflows/job/steps/.tmp-0123456789ab.77.88-4']);
+      const ours = `workflows/job/steps@${attempt.lease.token}`;
+      expect(left).to.include.members([`${ours}/${tempBy(me.pid, me.started, 3)}`, `${ours}/.tmp-0123456789ab.77.88-4`]);
       expect(left.filter((f) => f.includes('.tmp-')), 'only the live writer’s and the fresh foreign one stay').to.have.length(2);
       expect(left.filter((f) => f.startsWith('trash/'))).to.deep.equal([]);
-      expect(left).to.include.members(['workflows/job/record.1.json', 'workflows/job/steps/a.json', 'locks/job/2.lock']);
+      expect(left).to.include.members(['workflows/job/record.1.json', `${ours}/a.json`, 'locks/job/2.lock']);
     });
 
     it('an acquisition clears a dead acquirer’s temp files from the lock directory, so release can remove it', async () => {
