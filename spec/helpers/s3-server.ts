@@ -45,6 +45,11 @@ export interface S3Fixture {
   readonly requests: RecordedRequest[];
   /** Injects a fault into the next matching requests. */
   inject(fault: Omit<Fault, 'times'> & { times?: number }): void;
+  /**
+   * Asks `decide` about every request (after injected faults): it may delay it before it is applied,
+   * or apply it and drop the answer. For race specs; `undefined` turns it off.
+   */
+  chaos(decide: ((op: S3Operation, key: string) => { delayMs?: number; dropAnswer?: boolean } | undefined) | undefined): void;
   /** A client for this server; no SDK retries, so every request and retry is waymark's own. */
   /** A client for this server; `sdkRetries: true` keeps the SDK's own default retries (as README's configuration does). */
   client(options?: { requestTimeoutMs?: number; sdkRetries?: boolean }): S3Client;
@@ -165,6 +170,8 @@ export async function startS3(): Promise<S3Fixture> {
       out.end(body);
     });
 
+  let chaos: ((op: S3Operation, key: string) => { delayMs?: number; dropAnswer?: boolean } | undefined) | undefined;
+
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const { op, key } = classify(req.method ?? 'GET', url);
@@ -180,6 +187,8 @@ export async function startS3(): Promise<S3Fixture> {
     if (fault?.kind === 500) return send(500, { 'content-type': 'application/xml' }, errorXml('InternalError', 'We encountered an internal error.'));
     if (fault?.kind === 'reset') return void req.socket.destroy();
     if (fault?.kind === 'hang') return;
+    const chaotic = chaos?.(op, key);
+    if (chaotic?.delayMs) await new Promise((resolve) => setTimeout(resolve, chaotic.delayMs));
 
     const conditional = op === 'PUT' || op === 'DELETE' || op === 'HEAD' || op === 'GET';
     const apply = async () => {
@@ -196,7 +205,7 @@ export async function startS3(): Promise<S3Fixture> {
         }
       }
       const answer = await forward(req, body);
-      if (fault?.kind === 'reset-after-apply') return void req.socket.destroy();
+      if (fault?.kind === 'reset-after-apply' || chaotic?.dropAnswer) return void req.socket.destroy();
       send(answer.status, answer.headers, answer.body);
     };
     await (conditional ? withKeyLock(key, apply) : apply());
@@ -234,6 +243,9 @@ export async function startS3(): Promise<S3Fixture> {
     requests,
     inject(fault) {
       faults.push({ ...fault, times: fault.times ?? 1 });
+    },
+    chaos(decide) {
+      chaos = decide;
     },
     client(options = {}) {
       return new S3Client({
