@@ -80,6 +80,8 @@ export interface Lease {
   readonly expiresAt: number;
   /** Provider-specific version of the stored lease (an S3 ETag), for conditional renew and release. */
   readonly version?: string;
+  /** The TTL it was taken or last renewed with, where the provider fences with a margin of it (S3). */
+  readonly ttlMs?: number;
 }
 
 /** Result of {@link CheckpointStorage.acquireLease}. */

@@ -76,7 +76,9 @@ const providers: Provider[] = [
       s3.chaos((op, key) => {
         const random = schedule(key);
         if (!random || op !== 'PUT') return undefined;
-        if (/\/steps\//.test(key) && random() < 0.2) return { delayMs: random() * SETTINGS.maxDelayMs };
+        // S3 cannot fence and write in one step: README guarantees no late commit only while a worker
+        // does not freeze between them for longer than the fence's margin (a third of the TTL).
+        if (/\/steps\//.test(key) && random() < 0.2) return { delayMs: random() * (SETTINGS.leaseTtlMs / 3 - 10) };
         if (/\/(lease|record)\.json$/.test(key) && random() < 0.05) return { dropAnswer: true };
         return undefined;
       });

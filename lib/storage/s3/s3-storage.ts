@@ -177,7 +177,7 @@ export class S3Storage implements CheckpointStorage {
       for (let round = 0; round < 8; round++) {
         const lease: StoredLease = { workflowId, owner, token, expiresAt: Date.now() + ttlMs };
         const created = await this.putConditional(key, JSON.stringify(lease), { IfNoneMatch: '*' }, leaseMetadata(lease));
-        if (created !== CONFLICT) return { acquired: true as const, lease: { ...lease, version: created } };
+        if (created !== CONFLICT) return { acquired: true as const, lease: { ...lease, version: created, ttlMs } };
         const current = await this.getText(key);
         if (current === undefined) continue; // released in between: try to create again
         const held = parseLease(current.text);
@@ -185,7 +185,7 @@ export class S3Storage implements CheckpointStorage {
         // Expired (or unreadable): take it over only if it is still the object we judged stale.
         const takeover: StoredLease = { ...lease, expiresAt: Date.now() + ttlMs };
         const taken = await this.putConditional(key, JSON.stringify(takeover), { IfMatch: current.etag }, leaseMetadata(takeover));
-        if (taken !== CONFLICT) return { acquired: true as const, lease: { ...takeover, version: taken } };
+        if (taken !== CONFLICT) return { acquired: true as const, lease: { ...takeover, version: taken, ttlMs } };
       }
       throw new Error('the lease changed hands too often to decide; try again');
     });
@@ -201,7 +201,7 @@ export class S3Storage implements CheckpointStorage {
       for (let round = 0; round < 2; round++) {
         const renewed: StoredLease = { workflowId: lease.workflowId, owner: lease.owner, token: lease.token, expiresAt: Date.now() + ttlMs };
         const etag = await this.putConditional(key, JSON.stringify(renewed), { IfMatch: version }, leaseMetadata(renewed));
-        if (etag !== CONFLICT) return { ...lease, expiresAt: renewed.expiresAt, version: etag };
+        if (etag !== CONFLICT) return { ...lease, expiresAt: renewed.expiresAt, version: etag, ttlMs };
         const current = await this.ownLease(key, lease.token);
         if (current === undefined) return undefined;
         version = current.etag;
@@ -238,13 +238,15 @@ export class S3Storage implements CheckpointStorage {
   }
 
   /**
-   * Throws LeaseLostError unless `lease` is unexpired and its token is still the stored lease's. The
-   * token (not the ETag, which every renewal changes) is compared, read from the object's metadata
-   * with one HEAD, so a commit that overlaps its own lease's renewal is not fenced out.
+   * Throws LeaseLostError unless `lease` has at least a third of its TTL left and its token is still
+   * the stored lease's. The token (not the ETag, which every renewal changes) is compared, read from
+   * the object's metadata with one HEAD, so a commit that overlaps its own lease's renewal is not
+   * fenced out. S3 cannot make the check and the write one step: the margin means a takeover can slip
+   * between them only if this worker freezes for longer than a third of the TTL right there.
    */
   private async fence(workflowId: string, lease: Lease | undefined, step?: string): Promise<void> {
     if (lease === undefined) return;
-    if (lease.expiresAt <= Date.now()) throw new LeaseLostError(workflowId, step);
+    if (lease.expiresAt - Date.now() <= (lease.ttlMs ?? 0) / 3) throw new LeaseLostError(workflowId, step);
     const key = `${this.base(workflowId)}lease.json`;
     const held = await this.io(
       workflowId,

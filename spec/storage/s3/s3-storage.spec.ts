@@ -209,6 +209,17 @@ describe('S3Storage', function () {
     });
   });
 
+  it('fences a commit whose lease has less than a third of its TTL left: nothing is written', async () => {
+    const { storage } = fresh();
+    const attempt = await storage.acquireLease('margin', 'me', 60_000);
+    if (!attempt.acquired) expect.fail('not acquired');
+    expect(attempt.lease.ttlMs).to.equal(60_000);
+    await storage.commit('margin', sampleCheckpoint('fresh'), attempt.lease);
+    const late = { ...attempt.lease, expiresAt: Date.now() + 19_000 };
+    expect(await storage.commit('margin', sampleCheckpoint('late'), late).catch((e: unknown) => e)).to.be.instanceOf(LeaseLostError);
+    expect((await storage.load('margin'))?.committedSteps).to.deep.equal(['fresh']);
+  });
+
   it('fences a commit whose lease was taken over: nothing is written', async () => {
     const { storage } = fresh();
     const old = await storage.acquireLease('fenced', 'old', 1);
