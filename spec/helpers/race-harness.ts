@@ -40,7 +40,8 @@ type Entry =
   | { kind: 'cleared' }
   | { kind: 'lost'; owner: string; at: number }
   | { kind: 'dropped'; method: string; owner: string }
-  | { kind: 'faulted'; method: string; owner: string };
+  | { kind: 'faulted'; method: string; owner: string }
+  | { kind: 'refused'; owner: string; holder: string };
 
 /** The step outputs: who computed it, and from whose output. */
 interface Out {
@@ -114,6 +115,7 @@ function chaotic(storage: CheckpointStorage, random: () => number, settings: Rac
       call('acquireLease', id, async () => {
         const start = Date.now();
         const attempt = await storage.acquireLease(id, who, ttl);
+        if (!attempt.acquired) log.push({ kind: 'refused', owner: who, holder: attempt.holder });
         if (attempt.acquired) log.push({ kind: 'acquired', token: attempt.lease.token, owner: who, start, end: Date.now(), expiresAt: attempt.lease.expiresAt });
         return attempt;
       }),
@@ -174,6 +176,19 @@ export async function raceRound(storage: CheckpointStorage, seed: number, settin
       }
     }),
   );
+  // Then writers without a lease race to replace the record from the version they all read: exactly
+  // one may win (compare-and-swap), which the fork check below sees.
+  const current = await storage.readRecord(workflowId);
+  if (current !== undefined) {
+    const writers = 2 + Math.floor(random() * 7);
+    await Promise.all(
+      Array.from({ length: writers }, async (_, i) => {
+        await sleep(random() * 5);
+        const version = await storage.writeRecord(workflowId, { ...current.record, updatedAt: new Date(i).toISOString() }, current.version).catch(() => undefined);
+        if (version !== undefined) log.push({ kind: 'record', expected: current.version, version });
+      }),
+    );
+  }
   const violations: string[] = [];
 
   // The stored steps are one consistent history: each was computed from the stored output before it.
@@ -221,6 +236,7 @@ export async function raceRound(storage: CheckpointStorage, seed: number, settin
   for (const { owner, outcome } of outcomes) {
     if (outcome instanceof WorkflowBusyError && outcome.holder === owner && !dropped.has(owner)) violations.push(`${owner} was refused by a lease held by itself`);
   }
+  for (const e of log) if (e.kind === 'refused' && e.holder === e.owner && !dropped.has(e.owner)) violations.push(`${e.owner} was refused by a lease held by itself`);
   for (const lost of log.filter((e): e is Extract<Entry, { kind: 'lost' }> => e.kind === 'lost')) {
     const mine = acquired.filter((a) => a.owner === lost.owner && a.end <= lost.at).at(-1);
     if (!mine || dropped.has(lost.owner)) continue;
