@@ -2,7 +2,7 @@
  * The race harness (spec/helpers/race-harness.ts) on every provider: seeded rounds of 2-8 contenders
  * under injected delays, transient faults, lost answers and stalls between a fence and its write.
  * `RACE_ROUNDS` sets the rounds per provider (`npm run stress` runs 1,000); a failure names its seed,
- * and `RACE_SEED=<seed> RACE_ROUNDS=1` replays that schedule.
+ * and `RACE_SEED=<seed> RACE_ROUNDS=1` replays that schedule (`RACE_PROVIDERS=FileStorage` for one).
  */
 import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
@@ -96,12 +96,14 @@ describe('lease races (harness)', function () {
   this.timeout(30 * 60_000);
   after(async () => s3?.close());
 
-  for (const provider of providers) {
+  // RACE_PROVIDERS=FileStorage,S3Storage runs only those.
+  const only = process.env.RACE_PROVIDERS?.split(',');
+  for (const provider of providers.filter((p) => only === undefined || only.includes(p.name))) {
     it(`${provider.name}: ${provider.rounds} seeded rounds of 2-8 contenders keep one owner, one history and nothing left behind`, async () => {
       const { storage, neighbour, teardown } = await provider.setup();
       try {
         const failures = await raceRounds(storage, FIRST_SEED, provider.rounds, PARALLEL, SETTINGS, neighbour);
-        expect(failures, `replay one with RACE_SEED=<seed> RACE_ROUNDS=1`).to.deep.equal([]);
+        expect(failures.length, `${failures.length} violations (replay one with RACE_SEED=<seed> RACE_ROUNDS=1):\n${failures.slice(0, 30).join('\n')}`).to.equal(0);
       } finally {
         await teardown();
       }
