@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { encodeSegment } from '../../lib/workflow-id';
 import { FileStorage, WorkflowRunner, type CheckpointStorage } from '../../lib';
 import { storedSteps, buildGraph } from '../../lib/graph';
@@ -52,11 +52,15 @@ async function resumeRows(name: string, storage: CheckpointStorage, drop: DropCh
     await seed(storage, workflowId, Workflow, n);
     const last = `s${n - 1}`;
     let b = 0;
-    // Each resume runs the one open step; dropping its checkpoint afterwards restores the N−1 state.
+    // Each resume runs the one open step; dropping its checkpoint and the record's completion
+    // afterwards restores the N−1 state (else the next resume would be a late duplicate).
     const runner = new WorkflowRunner({ storage, tracer: false });
     const resume = async () => {
       await runner.run(new Workflow(), { workflowId, resume: true, fingerprint: 'seeded' });
       await drop(workflowId, last);
+      const stored = (await storage.readRecord(workflowId))!;
+      const { completion: _completion, ...record } = stored.record;
+      await storage.writeRecord(workflowId, record, stored.version);
     };
     const result = await measurePair({
       measured: resume,
@@ -79,9 +83,12 @@ export async function resume(): Promise<ResumeRow[]> {
   const dir = mkdtempSync(join(tmpdir(), 'waymark-bench-resume-'));
   const s3 = await startS3();
   try {
-    const fileRows = await resumeRows('FileStorage', new FileStorage({ directory: dir }), (workflowId, step) =>
-      rm(join(dir, 'workflows', encodeSegment(workflowId), 'steps', `${encodeSegment(step)}.json`)),
-    );
+    const fileRows = await resumeRows('FileStorage', new FileStorage({ directory: dir }), async (workflowId, step) => {
+      // Checkpoints sit in the directory named by the lease that last took the workflow.
+      const workflowDir = join(dir, 'workflows', encodeSegment(workflowId));
+      const steps = (await readdir(workflowDir)).find((name) => name.startsWith('steps'))!;
+      await rm(join(workflowDir, steps, `${encodeSegment(step)}.json`));
+    });
     const client = s3.client();
     const counts = countRequests(client);
     const admin = s3.client();
@@ -89,7 +96,7 @@ export async function resume(): Promise<ResumeRow[]> {
       'S3Storage',
       new S3Storage({ client, bucket: s3.bucket, prefix: 'bench' }),
       async (workflowId, step) => {
-        await admin.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: `bench/${encodeSegment(workflowId)}/steps/${encodeSegment(step)}.json` }));
+        await admin.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: `bench/~workflows/${encodeSegment(workflowId)}/steps/${encodeSegment(step)}.json` }));
       },
       counts,
     );
