@@ -251,9 +251,9 @@ export async function raceRound(storage: CheckpointStorage, seed: number, settin
     if ((await storage.list()).some((id) => id !== workflowId && !id.startsWith('race-'))) violations.push(`this store lists a workflow of the store next door`);
   }
 
-  // Nothing left behind: once every contender has settled, the lease is free, unless a fault was
-  // injected into a lease call (a lost release, say), after which it may only expire.
-  const leaseFaults = log.some((e) => (e.kind === 'faulted' || e.kind === 'dropped') && /Lease$/.test(e.method));
+  // Nothing left behind: once every contender has settled, the lease is free, unless a release
+  // failed or an acquisition's answer was lost (its lease was orphaned): those may only expire.
+  const leaseFaults = log.some((e) => (e.kind === 'faulted' || e.kind === 'dropped') && (e.method === 'releaseLease' || (e.kind === 'dropped' && e.method === 'acquireLease')));
   if (!leaseFaults && outcomes.some((o) => o.outcome === 'completed')) {
     const check = await storage.acquireLease(workflowId, 'checker', 1_000);
     if (!check.acquired) violations.push(`a lease was left behind after every run settled (held by ${check.holder})`);
