@@ -35,13 +35,14 @@ export interface RaceSettings {
 type Entry =
   | { kind: 'acquired'; token: string; owner: string; start: number; end: number; expiresAt: number }
   | { kind: 'renewed'; token: string; end: number; expiresAt: number }
-  | { kind: 'release'; token: string; start: number }
+  | { kind: 'release'; token: string; owner: string; start: number }
+  | { kind: 'released'; owner: string; end: number }
   | { kind: 'record'; expected: string | null; version: string }
   | { kind: 'cleared' }
   | { kind: 'lost'; owner: string; at: number }
   | { kind: 'dropped'; method: string; owner: string }
   | { kind: 'faulted'; method: string; owner: string }
-  | { kind: 'refused'; owner: string; holder: string };
+  | { kind: 'refused'; owner: string; holder: string; start: number };
 
 /** The step outputs: who computed it, and from whose output. */
 interface Out {
@@ -115,7 +116,7 @@ function chaotic(storage: CheckpointStorage, random: () => number, settings: Rac
       call('acquireLease', id, async () => {
         const start = Date.now();
         const attempt = await storage.acquireLease(id, who, ttl);
-        if (!attempt.acquired) log.push({ kind: 'refused', owner: who, holder: attempt.holder });
+        if (!attempt.acquired) log.push({ kind: 'refused', owner: who, holder: attempt.holder, start });
         if (attempt.acquired) log.push({ kind: 'acquired', token: attempt.lease.token, owner: who, start, end: Date.now(), expiresAt: attempt.lease.expiresAt });
         return attempt;
       }),
@@ -126,8 +127,11 @@ function chaotic(storage: CheckpointStorage, random: () => number, settings: Rac
         return renewed;
       }),
     releaseLease: (lease: Lease) => {
-      log.push({ kind: 'release', token: lease.token, start: Date.now() });
-      return call('releaseLease', lease.workflowId, () => storage.releaseLease(lease));
+      log.push({ kind: 'release', token: lease.token, owner, start: Date.now() });
+      return call('releaseLease', lease.workflowId, async () => {
+        await storage.releaseLease(lease);
+        log.push({ kind: 'released', owner, end: Date.now() });
+      });
     },
   };
 }
@@ -249,6 +253,15 @@ export async function raceRound(storage: CheckpointStorage, seed: number, settin
     const kept = await nextDoor.readCheckpoint('neighbour', 'n').then((c) => c.output, () => undefined);
     if (kept !== 'untouched') violations.push(`the store next door lost its data (now ${JSON.stringify(kept)})`);
     if ((await storage.list()).some((id) => id !== workflowId && !id.startsWith('race-'))) violations.push(`this store lists a workflow of the store next door`);
+  }
+
+  // A lease given up stays given up: nobody is refused in the name of an owner that released it
+  // (and has not taken it again) before the refused attempt began.
+  for (const refusal of log.filter((e): e is Extract<Entry, { kind: 'refused' }> => e.kind === 'refused')) {
+    const released = log.filter((e): e is Extract<Entry, { kind: 'released' }> => e.kind === 'released' && e.owner === refusal.holder && e.end < refusal.start).at(-1);
+    if (!released || dropped.has(refusal.holder)) continue;
+    const again = acquired.some((a) => a.owner === refusal.holder && a.start >= released.end - 1 && a.start <= refusal.start);
+    if (!again) violations.push(`${refusal.owner} was refused by ${refusal.holder}'s lease after ${refusal.holder} had released it`);
   }
 
   // Nothing left behind: once every contender has settled, the lease is free, unless a release
