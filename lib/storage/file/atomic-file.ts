@@ -150,3 +150,13 @@ export async function makeDirectory(path: string): Promise<void> {
     }
   }
 }
+
+/** The names in `dir`, or none when it does not exist. */
+export async function readdirIfExists(dir: string): Promise<string[]> {
+  try {
+    return await fs.readdir(dir);
+  } catch (error) {
+    if (errno(error) === 'ENOENT') return [];
+    throw error;
+  }
+}

@@ -13,7 +13,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { newLeaseToken } from '../lease-owner';
 import type { Lease, LeaseAttempt } from '../records';
-import { createFileExclusive, errno, makeDirectory, removeStaleTemps, TEMP_PREFIX, writeFileAtomic } from './atomic-file';
+import { createFileExclusive, errno, makeDirectory, readdirIfExists, removeStaleTemps, TEMP_PREFIX, writeFileAtomic } from './atomic-file';
 import { isDeadAtOnce, thisProcess, type ProcessIdentity } from './process-identity';
 
 interface LockFile extends ProcessIdentity {
@@ -47,7 +47,7 @@ export class FileLock {
     for (let round = 0; ; round++) {
       if (round === MAX_ROUNDS) throw new Error(`lock directory ${directory} kept disappearing; gave up after ${MAX_ROUNDS} tries`);
       await makeDirectory(directory);
-      const names = await this.names(directory);
+      const names = await readdirIfExists(directory);
       if (names.some((name) => name.startsWith(TEMP_PREFIX))) await removeStaleTemps(directory, names);
       const generations = generationsIn(names);
       const top = generations.at(-1);
@@ -154,17 +154,9 @@ export class FileLock {
   }
 
   private async generations(directory: string): Promise<number[]> {
-    return generationsIn(await this.names(directory));
+    return generationsIn(await readdirIfExists(directory));
   }
 
-  private async names(directory: string): Promise<string[]> {
-    try {
-      return await fs.readdir(directory);
-    } catch (error) {
-      if (errno(error) === 'ENOENT') return [];
-      throw error;
-    }
-  }
 
   private async read(directory: string, generation: number): Promise<LockFile | 'gone' | 'unreadable'> {
     return parseLock(await this.readText(directory, generation));

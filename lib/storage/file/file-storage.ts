@@ -17,7 +17,7 @@ import { assertWorkflowId, decodeSegment, encodeSegment } from '../../workflow-i
 import type { CheckpointStorage, ClearOptions } from '../checkpoint-storage';
 import type { Checkpoint, Lease, LeaseAttempt, StoredRecord, StoredWorkflow, WorkflowRecord } from '../records';
 import { parseCheckpoint, parseRecordFile, type RecordFile } from '../record-format';
-import { errno, makeDirectory, removeStaleTemps, writeFileAtomic } from './atomic-file';
+import { errno, makeDirectory, readdirIfExists, removeStaleTemps, writeFileAtomic } from './atomic-file';
 import { createRecordRevision, readCurrentRecord } from './record-files';
 import { FileLock } from './file-lock';
 
@@ -307,14 +307,5 @@ async function removeIfEmpty(dir: string): Promise<void> {
     await fs.rmdir(dir);
   } catch (error) {
     if (errno(error) !== 'ENOTEMPTY' && errno(error) !== 'EEXIST' && errno(error) !== 'ENOENT') throw error;
-  }
-}
-
-async function readdirIfExists(path: string): Promise<string[]> {
-  try {
-    return await fs.readdir(path);
-  } catch (error) {
-    if (errno(error) === 'ENOENT') return [];
-    throw error;
   }
 }

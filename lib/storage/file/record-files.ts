@@ -9,7 +9,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { createFileExclusive, errno } from './atomic-file';
+import { createFileExclusive, errno, readdirIfExists } from './atomic-file';
 
 const REVISION = /^record\.(\d+)\.json$/;
 const LEGACY = 'record.json';
@@ -20,7 +20,7 @@ const MAX_READS = 20;
 /** The file that holds the current record of the workflow in `dir`, and its text; undefined when there is none. */
 export async function readCurrentRecord(dir: string): Promise<{ path: string; text: string } | undefined> {
   for (let round = 0; round < MAX_READS; round++) {
-    const name = currentName(await namesIn(dir));
+    const name = currentName(await readdirIfExists(dir));
     if (name === undefined) return undefined;
     try {
       return { path: join(dir, name), text: await fs.readFile(join(dir, name), 'utf8') };
@@ -37,13 +37,13 @@ export async function readCurrentRecord(dir: string): Promise<{ path: string; te
  * caller's expected revision is stale). On success, removes the older revisions.
  */
 export async function createRecordRevision(dir: string, revision: number, text: string): Promise<boolean> {
-  const names = await namesIn(dir);
+  const names = await readdirIfExists(dir);
   if (revision === 1 && names.includes(LEGACY)) return false;
   const ours = `record.${revision}.json`;
   if (!(await createFileExclusive(join(dir, ours), text))) return false;
   // Created, but a later revision may exist already: a writer that expected a long-gone revision
   // recreated its removed successor. Then ours is stale and goes.
-  const after = await namesIn(dir);
+  const after = await readdirIfExists(dir);
   if (after.some((name) => (revisionOf(name) ?? 0) > revision)) {
     await fs.rm(join(dir, ours), { force: true });
     return false;
@@ -62,13 +62,4 @@ function currentName(names: readonly string[]): string | undefined {
 function revisionOf(name: string): number | undefined {
   const match = REVISION.exec(name);
   return match ? Number(match[1]) : undefined;
-}
-
-async function namesIn(dir: string): Promise<string[]> {
-  try {
-    return await fs.readdir(dir);
-  } catch (error) {
-    if (errno(error) === 'ENOENT') return [];
-    throw error;
-  }
 }
