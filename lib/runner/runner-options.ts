@@ -15,6 +15,9 @@ import type { WorkflowHooks } from './run-events';
 import { isLogger, type WaymarkLogger } from './logger';
 import type { SpanTracer } from './tracing';
 
+/** The methods every {@link CheckpointStorage} has. */
+const STORAGE_METHODS = ['load', 'readRecord', 'readCheckpoint', 'writeRecord', 'commit', 'clear', 'list', 'acquireLease', 'renewLease', 'releaseLease'] as const;
+
 /** Default number of steps that run at once. */
 export const DEFAULT_CONCURRENCY = 10;
 /** Default lease time-to-live; renewed every third of it. */
@@ -122,7 +125,11 @@ export function checkRunnerOptions(options: WorkflowRunnerOptions): void {
   if (options.logger !== undefined && !isLogger(options.logger)) throw new InvalidOptionError('logger', options.logger, 'an object with warn, error, and info or log methods');
   if (options.hooks !== undefined && (options.hooks === null || typeof options.hooks !== 'object')) throw new InvalidOptionError('hooks', options.hooks, 'an object of event listeners');
   if (options.tracer !== undefined && options.tracer !== false && typeof options.tracer?.startSpan !== 'function') throw new InvalidOptionError('tracer', options.tracer, 'an OpenTelemetry Tracer or false');
-  if (options.storage !== undefined && typeof options.storage?.load !== 'function') throw new InvalidOptionError('storage', options.storage, 'a CheckpointStorage');
+  if (options.storage !== undefined) {
+    // A provider written against an older interface fails here, naming what it lacks, not mid-run.
+    const missing = STORAGE_METHODS.filter((method) => typeof (options.storage as unknown as Record<string, unknown> | null)?.[method] !== 'function');
+    if (missing.length > 0) throw new InvalidOptionError('storage', options.storage, `a CheckpointStorage (missing ${missing.join(', ')})`);
+  }
 }
 
 /** Default storage when none is given. */

@@ -17,7 +17,7 @@ import { MemoryStorage } from '../../lib/storage/memory-storage';
 import { WorkflowRunner } from '../../lib/runner/workflow-runner';
 import type { StepContext } from '../../lib/runner/step-context';
 import { deferred, within } from '../helpers/deferred';
-import { callLog, spyStorage } from '../helpers/spy-storage';
+import { callLog, spyStorage, STORAGE_METHODS } from '../helpers/spy-storage';
 
 async function failure(promise: Promise<unknown>): Promise<WorkflowFailedError> {
   const error = await promise.then(
@@ -568,6 +568,12 @@ describe('WorkflowRunner', () => {
       expect(() => runner.start(new One(), { workflowId: 'x', resume: 'yes' as never })).to.throw(InvalidOptionError, 'resume');
       expect(() => new WorkflowRunner({ onBusy: 'later' as never })).to.throw(InvalidOptionError, 'onBusy');
       expect(callLog(storage)).to.deep.equal([]);
+    });
+
+    it('refuses a storage that lacks methods of the interface, naming them (a provider written for 0.1 has no readRecord)', () => {
+      const { readRecord: _readRecord, ...old } = Object.fromEntries(STORAGE_METHODS.map((m) => [m, () => undefined]));
+      expect(() => new WorkflowRunner({ storage: old as never })).to.throw(InvalidOptionError, 'missing readRecord');
+      expect(() => new WorkflowRunner({ storage: {} as never })).to.throw(InvalidOptionError, 'missing load, readRecord');
     });
   });
 });
