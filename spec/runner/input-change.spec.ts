@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
-import { Fingerprint, OnInputChange, Step } from '../../decorators';
-import { InputChangedError, InvalidInputChangePolicyError, UnfingerprintableInputError, WorkflowFailedError } from '../../lib/errors';
+import { Fingerprint, OnInputChange, Step, Workflow } from '../../decorators';
+import { InputChangedError, InvalidInputChangePolicyError, UnfingerprintableInputError, WorkflowDefinitionChangedError, WorkflowFailedError } from '../../lib/errors';
 import type { InputChange, InputChangePolicy, InputChangePolicyName } from '../../lib/input-change-policy';
 import { FileStorage } from '../../lib/storage/file/file-storage';
 import { MemoryStorage } from '../../lib/storage/memory-storage';
@@ -94,6 +94,36 @@ describe('input-change policies', () => {
       }
     }
   }
+
+  it("'reset' clears every old checkpoint before running: a reset run stopped at its first step leaves nothing of the old input", async () => {
+    await interruptedRun({ customerId: 'c1' });
+    const extract = sinon.stub(OrderEtl.prototype, 'extract').throws(new Error('source down'));
+    try {
+      await runner.run(new OrderEtl(), { workflowId: 'order-42', input: { customerId: 'c2' }, resume: true, onInputChange: 'reset' }).catch((e) => expect(e).to.be.instanceOf(WorkflowFailedError));
+    } finally {
+      extract.restore();
+    }
+    expect((await runner.storage.load('order-42'))?.committedSteps).to.deep.equal([]);
+    runs.length = 0;
+    const resumed = await runner.run(new OrderEtl(), { workflowId: 'order-42', input: { customerId: 'c2' }, resume: true });
+    expect(runs).to.deep.equal(['extract', 'transform', 'load']);
+    expect(resumed.output).to.equal('ROWS OF C2');
+  });
+
+  it("checks the definition when a changed input is reused: a committed step re-wired is refused, whatever the policy", async () => {
+    await interruptedRun({ customerId: 'c1' });
+    @Workflow({ name: 'OrderEtl' })
+    class Rewired {
+      @Step() extract() {}
+      @Step({ after: [] }) transform() {}
+      @Step() load() {}
+    }
+    for (const onInputChange of ['reuse', () => 'reuse'] as InputChangePolicy[]) {
+      const error = await runner.run(new Rewired(), { workflowId: 'order-42', input: { customerId: 'c2' }, resume: true, onInputChange }).catch((e: unknown) => e);
+      expect(error, `policy ${String(onInputChange)}`).to.be.instanceOf(WorkflowDefinitionChangedError);
+      expect((error as WorkflowDefinitionChangedError).differences).to.deep.equal(["step 'transform' was after [extract], now after []"]);
+    }
+  });
 
   it('tells a policy function the workflow id, both fingerprints and the committed steps', async () => {
     await interruptedRun({ customerId: 'c1' });

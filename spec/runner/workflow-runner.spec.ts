@@ -59,19 +59,47 @@ describe('WorkflowRunner', () => {
       expect(storage.writeRecord.lastCall.args[1].completion).to.deep.include({ runId: result.runId, output: 3 });
     });
 
-    it('commits a step before any dependent step starts', async () => {
-      const storage = spyStorage();
-      const seen: string[] = [];
+    it('finishes a step\'s commit before any dependent step starts (the commit is awaited, not just called)', async () => {
+      const storage = new MemoryStorage();
+      const log: string[] = [];
+      const commit = storage.commit.bind(storage);
+      sinon.stub(storage, 'commit').callsFake(async (...args: Parameters<MemoryStorage['commit']>) => {
+        log.push(`commit ${args[1].step} called`);
+        await commit(...args);
+        // A storage's commit takes at least an I/O turn: a runner that did not wait for it would start b first.
+        await new Promise((resolve) => setImmediate(resolve));
+        log.push(`commit ${args[1].step} done`);
+      });
       class Chain {
         @Step() a() {
-          seen.push(`a runs, commits so far ${storage.commit.callCount}`);
+          log.push('a runs');
         }
         @Step() b() {
-          seen.push(`b runs, commits so far ${storage.commit.callCount}`);
+          log.push('b runs');
         }
       }
       await new WorkflowRunner({ storage }).run(new Chain(), { workflowId: 'chain' });
-      expect(seen).to.deep.equal(['a runs, commits so far 0', 'b runs, commits so far 1']);
+      expect(log).to.deep.equal(['a runs', 'commit a called', 'commit a done', 'b runs', 'commit b called', 'commit b done']);
+    });
+
+    it('commits outside the attempt: a commit slower than timeoutMs neither times the step out nor commits twice', async () => {
+      const storage = new MemoryStorage();
+      const commit = storage.commit.bind(storage);
+      const commits = sinon.stub(storage, 'commit').callsFake(async (...args: Parameters<MemoryStorage['commit']>) => {
+        // Slow storage: the commit outlasts the step's timeout several times over.
+        await new Promise((resolve) => setTimeout(resolve, 60));
+        await commit(...args);
+      });
+      let calls = 0;
+      class Quick {
+        @Step({ timeoutMs: 15, retry: { attempts: 3 } }) quick() {
+          return ++calls;
+        }
+      }
+      const result = await new WorkflowRunner({ storage }).run(new Quick(), { workflowId: 'q' });
+      expect(result.steps.quick).to.deep.equal({ status: 'completed', attempts: 1, output: 1 });
+      expect(calls).to.equal(1);
+      expect(commits.callCount).to.equal(1);
     });
 
     it('fails a step whose output cannot be checkpointed, naming step and path, and writes nothing for it', async () => {
@@ -142,16 +170,18 @@ describe('WorkflowRunner', () => {
       expect((await runner.run(new Refund(), { workflowId: 'doc-7' })).output).to.equal('refunded');
     });
 
-    it('skips committed steps, including one whose output was undefined', async () => {
+    it('skips committed steps, including one whose output was undefined, and hands that undefined on', async () => {
       const storage = new MemoryStorage();
       const runs: string[] = [];
+      const handed: unknown[] = [];
       let failLoad = true;
       class Etl {
         @Step() notify() {
           runs.push('notify');
         }
-        @Step() extract() {
+        @Step() extract(ctx: StepContext<unknown, undefined>) {
           runs.push('extract');
+          handed.push(ctx.previous);
           return 'rows';
         }
         @Step() load(ctx: StepContext<unknown, string>) {
@@ -159,14 +189,24 @@ describe('WorkflowRunner', () => {
           if (failLoad) throw new Error('db down');
           return ctx.previous.toUpperCase();
         }
+        @Step({ after: ['load', 'notify'] }) audit(ctx: StepContext) {
+          runs.push('audit');
+          handed.push(ctx.result('notify'));
+          return 'audited';
+        }
       }
       const runner = new WorkflowRunner({ storage });
+      const readCheckpoint = sinon.spy(storage, 'readCheckpoint');
       await failure(runner.run(new Etl(), { workflowId: 'job' }));
+      expect(runs).to.deep.equal(['notify', 'extract', 'load']);
       failLoad = false;
       const result = await runner.run(new Etl(), { workflowId: 'job', resume: true });
-      expect(runs).to.deep.equal(['notify', 'extract', 'load', 'load']);
-      expect(result.output).to.equal('ROWS');
-      expect(result.steps.notify).to.deep.equal({ status: 'restored', attempts: 0 });
+      expect(runs).to.deep.equal(['notify', 'extract', 'load', 'load', 'audit']);
+      // notify's stored undefined was loaded for audit, and handed on as undefined (not re-run, not null).
+      expect(readCheckpoint.getCalls().map((c) => c.args[1])).to.include('notify');
+      expect(handed).to.deep.equal([undefined, undefined]);
+      expect(result.output).to.equal('audited');
+      expect(result.steps.notify).to.deep.equal({ status: 'restored', attempts: 0, output: undefined });
       expect(result.steps.extract).to.deep.equal({ status: 'restored', attempts: 0, output: 'rows' });
     });
 
@@ -208,6 +248,31 @@ describe('WorkflowRunner', () => {
       expect(runs).to.deep.equal(['a', 'b', 'a', 'b']);
       await runner.run(new Two(), { workflowId: 'w', resume: true });
       expect(runs).to.have.length(4);
+    });
+
+    it('resume: false clears the old checkpoints before it runs: a step it did not reach is never restored from the old run', async () => {
+      const storage = new MemoryStorage();
+      let version = 1;
+      let failB = false;
+      class Two {
+        @Step() a() {
+          return `a${version}`;
+        }
+        @Step() b(ctx: StepContext<unknown, string>) {
+          if (failB) throw new Error('b fails');
+          return `b${version} after ${ctx.previous}`;
+        }
+      }
+      const runner = new WorkflowRunner({ storage });
+      expect((await runner.run(new Two(), { workflowId: 'w' })).output).to.equal('b1 after a1');
+      version = 2;
+      failB = true;
+      await failure(runner.run(new Two(), { workflowId: 'w' }));
+      expect(await storage.load('w').then((s) => s?.committedSteps)).to.deep.equal(['a']);
+      failB = false;
+      const resumed = await runner.run(new Two(), { workflowId: 'w', resume: true });
+      expect(resumed.steps.b.status).to.equal('completed');
+      expect(resumed.output).to.equal('b2 after a2');
     });
 
     it('resumes parallel branches and a diamond, running only what is left', async () => {
@@ -270,6 +335,16 @@ describe('WorkflowRunner', () => {
       expect((error as WorkflowDefinitionChangedError).differences).to.deep.equal(["committed step 'a' no longer exists"]);
       const added = await runner.run(new V3(), { workflowId: 'e', resume: true });
       expect([added.steps.a.status, added.steps.b.status, added.steps.c.status]).to.deep.equal(['restored', 'completed', 'completed']);
+      // The added steps are in the record now: re-wiring one of them, once committed, is refused too.
+      @Workflow({ name: 'evolving' })
+      class V4 {
+        @Step() a() {}
+        @Step() b() {}
+        @Step({ after: ['a'] }) c() {}
+      }
+      const rewired = await runner.run(new V4(), { workflowId: 'e', resume: true }).catch((e: unknown) => e);
+      expect(rewired).to.be.instanceOf(WorkflowDefinitionChangedError);
+      expect((rewired as WorkflowDefinitionChangedError).differences).to.deep.equal(["step 'c' was after [b], now after [a]"]);
     });
   });
 
@@ -521,6 +596,22 @@ describe('WorkflowRunner', () => {
       const resumed = await runner.run(new Cancellable(), { workflowId: 'bg', resume: true });
       expect(resumed.steps.first.status).to.equal('restored');
       expect(resumed.output).to.equal(2);
+    });
+
+    it('cancel() ends a retry backoff at once, and the step is not tried again', async () => {
+      let calls = 0;
+      class Backoff {
+        @Step({ retry: { attempts: 3, delayMs: 3_600_000 } }) flaky() {
+          calls++;
+          throw new Error('try again in an hour');
+        }
+      }
+      const runner = new WorkflowRunner();
+      const handle = runner.start(new Backoff(), { workflowId: 'backoff' });
+      runner.on('step:attempt-failed', () => handle.cancel());
+      const error = await within(handle.result().catch((e: unknown) => e), 5_000, 'cancel waited for the backoff');
+      expect(error).to.be.instanceOf(WorkflowCancelledError);
+      expect(calls).to.equal(1);
     });
 
     it('an AbortSignal run option cancels like handle.cancel()', async () => {
