@@ -63,6 +63,33 @@ describe('CanonicalFingerprint', () => {
     );
   });
 
+  it('excludes exactly the paths named: not a sibling sharing a prefix, not the other items of an array', () => {
+    const strategy = new CanonicalFingerprint({ exclude: ['a.b', 'items[0]', 'x', 'rows[*].t'] });
+    const base = { a: { b: 1, bc: 1 }, items: [1, 2], x: 1, xy: 1, rows: [{ t: 1, tt: 1 }] };
+    const fp = strategy.fingerprint(base);
+    expect(strategy.fingerprint({ ...base, a: { b: 2, bc: 1 }, items: [9, 2], x: 2, rows: [{ t: 2, tt: 1 }] }), 'only excluded parts changed').to.equal(fp);
+    const counted: [string, unknown][] = [
+      ['a.bc', { ...base, a: { b: 1, bc: 2 } }],
+      ['items[1]', { ...base, items: [1, 3] }],
+      ['xy', { ...base, xy: 2 }],
+      ['rows[0].tt', { ...base, rows: [{ t: 1, tt: 2 }] }],
+    ];
+    for (const [path, changed] of counted) expect(strategy.fingerprint(changed), `a change at ${path} counts`).not.to.equal(fp);
+    // Excluded parts are not checked, and nothing else escapes the check.
+    expect(() => strategy.fingerprint({ ...base, xy: new Date(0) })).to.throw(UnfingerprintableInputError, 'input.xy');
+    expect(() => strategy.fingerprint({ ...base, items: [1, new Date(0)] })).to.throw(UnfingerprintableInputError, 'input.items[1]');
+    expect(() => strategy.fingerprint({ ...base, items: [new Date(0), 2] })).not.to.throw();
+  });
+
+  it('includes exactly the paths named: not a sibling sharing a prefix, not the other items of an array', () => {
+    const strategy = new CanonicalFingerprint({ include: ['a.b', 'items[0]'] });
+    const base = { a: { b: 1, bc: 1 }, items: [1, 2] };
+    const fp = strategy.fingerprint(base);
+    expect(strategy.fingerprint({ a: { b: 1, bc: 2 }, items: [1, 3] }), 'parts not included').to.equal(fp);
+    expect(strategy.fingerprint({ a: { b: 2, bc: 1 }, items: [1, 2] })).not.to.equal(fp);
+    expect(strategy.fingerprint({ a: { b: 1, bc: 1 }, items: [0, 2] })).not.to.equal(fp);
+  });
+
   it('does not check excluded parts, so a volatile Date field can simply be excluded', () => {
     const strategy = new CanonicalFingerprint({ exclude: ['receivedAt', 'items[*].seenAt'] });
     const a = strategy.fingerprint({ id: 1, receivedAt: new Date(1), items: [{ sku: 'a', seenAt: new Date(2) }] });
