@@ -240,6 +240,35 @@ export function describeStorageContract(name: string, create: () => Promise<Stor
         assert.deepEqual((await storage.load('job'))?.committedSteps, ['s']);
       });
 
+      it('lets exactly one of 10 concurrent takers of an expired lease win', async () => {
+        const old = await storage.acquireLease('job', 'owner-old', 1);
+        assert.ok(old.acquired);
+        while (Date.now() <= old.lease.expiresAt) await new Promise((r) => setImmediate(r));
+        const attempts = await Promise.all(Array.from({ length: 10 }, (_, i) => storage.acquireLease('job', `taker-${i}`, 60_000)));
+        const winners = attempts.filter((a) => a.acquired);
+        assert.equal(winners.length, 1, `${winners.length} takers hold the lease at once`);
+        for (const loser of attempts.filter((a) => !a.acquired)) assert.equal(loser.holder, winners[0].lease.owner, 'the losers are told who won');
+      });
+
+      it('fences by whether the lease is held, however short: a live 1.5 s lease writes and renews, an expired one (even untaken) writes nothing', async () => {
+        const short = await storage.acquireLease('job', 'owner-1', 1_500);
+        assert.ok(short.acquired);
+        await storage.commit('job', sampleCheckpoint('a'), short.lease);
+        const version = await storage.writeRecord('job', sampleRecord('job'), null, short.lease);
+        const renewed = await storage.renewLease(short.lease, 1_500);
+        assert.ok(renewed, 'a live short lease renews');
+        await storage.commit('job', sampleCheckpoint('b'), renewed);
+        await storage.writeRecord('job', sampleRecord('job', 'e'.repeat(64)), version, renewed);
+        assert.deepEqual([...((await storage.load('job'))?.committedSteps ?? [])].sort(), ['a', 'b']);
+
+        const lapsed = await storage.acquireLease('job-2', 'owner-1', 1);
+        assert.ok(lapsed.acquired);
+        while (Date.now() <= lapsed.lease.expiresAt) await new Promise((r) => setImmediate(r));
+        await expectRejects(storage.commit('job-2', sampleCheckpoint('a'), lapsed.lease), LeaseLostError);
+        await expectRejects(storage.writeRecord('job-2', sampleRecord('job-2'), null, lapsed.lease), LeaseLostError);
+        assert.equal(await storage.load('job-2'), undefined, 'an expired lease wrote nothing');
+      });
+
       it('lets a commit that overlaps its own lease renewal through the fence', async () => {
         const held = await storage.acquireLease('job', 'owner-1', 60_000);
         assert.ok(held.acquired);

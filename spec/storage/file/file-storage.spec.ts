@@ -371,6 +371,106 @@ describe('FileStorage', () => {
     expect(await listFiles(dir.path)).to.deep.equal([], 'the last release leaves nothing behind');
   });
 
+  describe('every write is durable and atomic', () => {
+    afterEach(() => sinon.restore());
+
+    /** Records the file-system calls FileStorage makes: opens (with the path), fsyncs (by path), renames and links. */
+    async function recordFsCalls(): Promise<string[]> {
+      const log: string[] = [];
+      const paths = new WeakMap<object, string>();
+      const probe = await fs.open(join(dir.path, 'probe'), 'w');
+      const handleProto = Object.getPrototypeOf(probe) as { sync: () => Promise<void> };
+      await probe.close();
+      const open = fs.open.bind(fs);
+      sinon.stub(fs, 'open').callsFake(async (...args: Parameters<typeof fs.open>) => {
+        const handle = await open(...args);
+        paths.set(handle, String(args[0]));
+        return handle;
+      });
+      const sync = handleProto.sync;
+      sinon.stub(handleProto, 'sync').callsFake(function (this: object) {
+        log.push(`fsync ${paths.get(this)}`);
+        return sync.call(this);
+      });
+      const rename = fs.rename.bind(fs);
+      sinon.stub(fs, 'rename').callsFake(async (from, to) => {
+        await rename(from, to);
+        log.push(`rename ${String(from)} -> ${String(to)}`);
+      });
+      const link = fs.link.bind(fs);
+      sinon.stub(fs, 'link').callsFake(async (from, to) => {
+        await link(from, to);
+        log.push(`link ${String(from)} -> ${String(to)}`);
+      });
+      return log;
+    }
+
+    /** Checks that `final` was put in place from a temp file fsynced before, and its directory fsynced after. */
+    function expectDurable(log: string[], final: string, how: 'rename' | 'link'): void {
+      const placed = log.findIndex((line) => line.startsWith(`${how} `) && line.endsWith(` -> ${final}`));
+      expect(placed, `${final} is put in place by ${how}, not written where it is read (${log.join('; ')})`).to.be.at.least(0);
+      const temp = log[placed].slice(how.length + 1, log[placed].indexOf(' -> '));
+      expect(temp, 'from a temp file beside it').to.match(/\/\.tmp-[^/]+$/);
+      expect(log.slice(0, placed), `the temp file is fsynced before the ${how}`).to.include(`fsync ${temp}`);
+      const directory = final.slice(0, final.lastIndexOf('/'));
+      expect(log.slice(placed + 1), `its directory is fsynced after the ${how}`).to.include(`fsync ${directory}`);
+    }
+
+    it('a commit fsyncs its temp file, renames it into place, then fsyncs the directory', async () => {
+      const lease = await storage.acquireLease('job', 'me', 60_000);
+      if (!lease.acquired) expect.fail('no lease');
+      await storage.commit('job', sampleCheckpoint('a', 1), lease.lease);
+      const log = await recordFsCalls();
+      await storage.commit('job', sampleCheckpoint('a', 2), lease.lease);
+      expectDurable(log, join(await stepsDir(dir.path, 'job'), 'a.json'), 'rename');
+      log.length = 0;
+      await storage.commit('other', sampleCheckpoint('a', 1));
+      expectDurable(log, join(await stepsDir(dir.path, 'other'), 'a.json'), 'rename');
+    });
+
+    it('a record write fsyncs its temp file, links it to its new name, then fsyncs the directory', async () => {
+      const first = await storage.writeRecord('job', sampleRecord('job'), null);
+      const log = await recordFsCalls();
+      await storage.writeRecord('job', { ...sampleRecord('job'), fingerprint: 'next' }, first);
+      const final = log.find((line) => line.startsWith('link '))?.split(' -> ')[1];
+      expect(final, log.join('; ')).to.match(/\/record\.\d+\.json$/);
+      expectDurable(log, final!, 'link');
+    });
+
+    it('a reader never sees a checkpoint half written: while a commit is stopped mid-write, the old one reads whole', async () => {
+      await storage.commit('job', sampleCheckpoint('a', 'old'));
+      const halfWritten = deferred();
+      const mayFinish = deferred();
+      const marker = 'new-value-'.repeat(50);
+      // Any write of the new checkpoint, whichever way it is done, stops after half its bytes.
+      const stopHalfway = async (write: (data: string) => Promise<void>, data: unknown, rest: (data: string) => Promise<void>) => {
+        if (typeof data !== 'string' || !data.includes(marker)) return write(data as string);
+        await write(data.slice(0, data.length >> 1));
+        halfWritten.resolve();
+        await mayFinish.promise;
+        await rest(data.slice(data.length >> 1));
+      };
+      const probe = await fs.open(join(dir.path, 'probe'), 'w');
+      const handleProto = Object.getPrototypeOf(probe) as { writeFile: (data: string, encoding?: string) => Promise<void> };
+      await probe.close();
+      const handleWrite = handleProto.writeFile;
+      sinon.stub(handleProto, 'writeFile').callsFake(function (this: object, data: string, encoding?: string) {
+        return stopHalfway((d) => handleWrite.call(this, d, encoding), data, (d) => handleWrite.call(this, d, encoding));
+      });
+      const writeFile = fs.writeFile.bind(fs);
+      sinon.stub(fs, 'writeFile').callsFake((path, data, options) =>
+        stopHalfway((d) => writeFile(path, d, options), data, (d) => fs.appendFile(path as string, d)),
+      );
+      const commit = storage.commit('job', sampleCheckpoint('a', marker));
+      await halfWritten.promise;
+      const reader = new FileStorage({ directory: dir.path });
+      expect((await reader.readCheckpoint('job', 'a')).output).to.equal('old');
+      mayFinish.resolve();
+      await commit;
+      expect((await reader.readCheckpoint('job', 'a')).output).to.equal(marker);
+    });
+  });
+
   it('clear() racing a writer ends with the checkpoint whole or absent, never torn', async () => {
     for (let round = 0; round < 30; round++) {
       await storage.commit('job', sampleCheckpoint('seed'));
