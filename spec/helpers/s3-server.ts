@@ -14,6 +14,7 @@
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import S3rver from 's3rver';
@@ -91,9 +92,26 @@ function errorXml(code: string, message: string): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`;
 }
 
-/** Starts the server; call `close()` when done. */
+/** Temp directories of fixtures not closed yet: removed when the process exits, however it ends (a timed-out hook never closes). */
+const openDirectories = new Set<string>();
+process.once('exit', () => {
+  for (const path of openDirectories) rmSync(path, { recursive: true, force: true });
+});
+
+/** Starts the server; call `close()` when done. Its temp directory goes with `close()`, a failed start, or the process. */
 export async function startS3(): Promise<S3Fixture> {
   const dir = await tempDir('waymark-s3-');
+  openDirectories.add(dir.path);
+  try {
+    return await serve(dir);
+  } catch (error) {
+    openDirectories.delete(dir.path);
+    await dir.remove();
+    throw error;
+  }
+}
+
+async function serve(dir: { path: string; remove: () => Promise<void> }): Promise<S3Fixture> {
   const backend = new S3rver({
     address: '127.0.0.1',
     port: 0,
@@ -258,10 +276,14 @@ export async function startS3(): Promise<S3Fixture> {
       });
     },
     async close() {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await backend.close();
-      await dir.remove();
+      try {
+        for (const socket of sockets) socket.destroy();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await backend.close();
+      } finally {
+        await dir.remove();
+        openDirectories.delete(dir.path);
+      }
     },
   };
 }

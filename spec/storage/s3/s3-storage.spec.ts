@@ -1,5 +1,9 @@
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type DeleteObjectsCommandInput } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Step } from '../../../decorators';
 import { InvalidOptionError, LeaseLostError, StorageError, WorkflowFailedError } from '../../../lib/errors';
 import { WorkflowRunner } from '../../../lib/runner/workflow-runner';
@@ -7,8 +11,10 @@ import type { StepContext } from '../../../lib/runner/step-context';
 import { S3Storage } from '../../../lib/storage/s3';
 import { describeStorageContract, sampleCheckpoint, sampleRecord } from '../../../lib/testing';
 import { countRequests } from '../../helpers/count-requests';
+import { deferred, within } from '../../helpers/deferred';
 import { startS3, type S3Fixture } from '../../helpers/s3-server';
 
+const ROOT = join(__dirname, '..', '..', '..');
 let prefixes = 0;
 
 describe('S3Storage', function () {
@@ -32,6 +38,14 @@ describe('S3Storage', function () {
       );
       expect(results.filter((r) => r.status === 'fulfilled')).to.have.length(1);
       for (const r of results) if (r.status === 'rejected') expect((r.reason as { $metadata: { httpStatusCode: number } }).$metadata.httpStatusCode).to.equal(412);
+    });
+    it('leaves no temp directory behind, even when the process ends without close() (a hook that timed out)', () => {
+      const script = "require('./spec/helpers/s3-server').startS3().then((s) => { console.log(s.endpoint && require('node:fs').readdirSync(require('node:os').tmpdir()).filter((n) => n.startsWith('waymark-s3-')).join(',')); process.exit(0); })";
+      const before = new Set(readdirSync(tmpdir()).filter((n) => n.startsWith('waymark-s3-')));
+      const out = execFileSync(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', script], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' } });
+      const theirs = out.trim().split(',').filter((n) => !before.has(n));
+      expect(theirs, 'the child made its own directory').to.have.length(1);
+      expect(existsSync(join(tmpdir(), theirs[0])), `${theirs[0]} removed at exit`).to.equal(false);
     });
   });
 
@@ -120,6 +134,55 @@ describe('S3Storage', function () {
     expect(seen.filter((r) => r.op === 'LIST' && r.key.endsWith('/big/steps/'))).to.have.length(2, 'one LIST per 1,000 checkpoints');
     expect(await storage.load('big')).to.equal(undefined);
     expect((await storage.load('big-sibling'))?.committedSteps).to.deep.equal(['s']);
+  });
+
+  it('reports keys a DeleteObjects batch could not delete (its per-key Errors) as a StorageError naming them, and a later clear finishes', async () => {
+    const { client, storage } = fresh();
+    for (const step of ['a', 'b', 'c']) await storage.commit('stubborn', sampleCheckpoint(step));
+    let refuse = true;
+    // S3 answers 200 to a batch and lists the keys it could not delete in Errors (AccessDenied, say).
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName !== 'DeleteObjectsCommand' || !refuse) return next(args);
+        const input = args.input as DeleteObjectsCommandInput;
+        const [kept, ...rest] = input.Delete!.Objects!;
+        const out = (await next({ ...args, input: { ...input, Delete: { ...input.Delete, Objects: rest } } as DeleteObjectsCommandInput })) as { output: { Errors?: unknown[] } };
+        out.output.Errors = [{ Key: kept.Key, Code: 'AccessDenied', Message: 'Access Denied' }];
+        return out as Awaited<ReturnType<typeof next>>;
+      },
+      { step: 'initialize', name: 'refuseOneDelete' },
+    );
+    const error = await storage.clear('stubborn').catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(StorageError).and.include({ workflowId: 'stubborn', operation: 'clear' });
+    expect((error as Error).message).to.contain('1 of').and.contain('AccessDenied').and.contain('stubborn/steps/');
+    expect((await storage.load('stubborn'))?.committedSteps, 'the key that was not deleted is still there').to.have.length(1);
+    refuse = false;
+    await storage.clear('stubborn');
+    expect(await storage.load('stubborn')).to.equal(undefined);
+  });
+
+  it('takes over an expired lease conditionally: of 10 takers that all judged it expired, exactly one wins', async () => {
+    const { client, storage } = fresh();
+    const old = await storage.acquireLease('contested', 'old', 1);
+    expect(old.acquired).to.equal(true);
+    while (old.acquired && Date.now() <= old.lease.expiresAt) await new Promise((r) => setImmediate(r));
+    // Every takeover write waits until all 10 takers have judged the old lease expired and are writing.
+    const allWriting = deferred();
+    let writing = 0;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { Key?: string; IfNoneMatch?: string };
+        if (context.commandName === 'PutObjectCommand' && input.Key?.endsWith('/lease.json') && input.IfNoneMatch === undefined) {
+          if (++writing === 10) allWriting.resolve();
+          await allWriting.promise;
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'takeoverBarrier' },
+    );
+    const attempts = await within(Promise.all(Array.from({ length: 10 }, (_, i) => storage.acquireLease('contested', `taker-${i}`, 60_000))), 20_000, `only ${writing} takers reached the takeover write`);
+    expect(writing).to.equal(10);
+    expect(attempts.filter((a) => a.acquired)).to.have.length(1);
   });
 
   describe('transient faults', () => {
