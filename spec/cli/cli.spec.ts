@@ -10,16 +10,18 @@ import { join } from 'node:path';
 import { Step } from '../../decorators';
 import { FileStorage } from '../../lib/storage/file/file-storage';
 import { WorkflowRunner } from '../../lib/runner/workflow-runner';
+import { S3Storage } from '../../lib/storage/s3';
 import { sampleCheckpoint } from '../../lib/testing';
 import { OrderEtl, Warehouse } from '../../samples/order-etl/order-etl';
+import { startS3 } from '../helpers/s3-server';
 import { tempDir } from '../helpers/temp-dir';
 
 const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'waymark.js');
 
-function waymark(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+function waymark(args: string[], input?: string, env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = execFile(BIN, args, { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '' } }, (error, stdout, stderr) => {
+    const child = execFile(BIN, args, { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '--openssl-legacy-provider', ...env } }, (error, stdout, stderr) => {
       if (error && typeof error.code !== 'number') return reject(error);
       resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
     });
@@ -126,6 +128,26 @@ describe('waymark CLI', function () {
     expect(accepted.output).to.match(/clearing big: 200\/1501 \(13%\)/).and.match(/clearing big: 1501\/1501 \(100%\)/);
     expect(accepted.output).to.contain("cleared 'big' (1500 checkpoints)");
     expect(await storage.load('big')).to.equal(undefined);
+  });
+
+  it('clear gives its lease back: nothing of the workflow is left, not even a lock, and a worker can start it at once', async () => {
+    expect((await waymark(['clear', 'ship-1', '--store', store, '--yes'])).code).to.equal(0);
+    expect((await readdir(dir.path, { recursive: true })).filter((path) => path.split('/').some((name) => name.split('.')[0] === 'ship-1'))).to.deep.equal([]);
+  });
+
+  it('clear on S3 gives its lease back, so the workflow is not blocked for the lease TTL', async () => {
+    const s3 = await startS3();
+    try {
+      const s3Storage = new S3Storage({ client: s3.client(), bucket: s3.bucket, prefix: 'cli' });
+      await s3Storage.commit('ship-1', sampleCheckpoint('pick'));
+      const env = { AWS_ENDPOINT_URL_S3: s3.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
+      const cleared = await waymark(['clear', 'ship-1', '--store', `s3://${s3.bucket}/cli`, '--yes'], undefined, env);
+      expect(cleared.code, cleared.stderr).to.equal(0);
+      expect(await s3Storage.load('ship-1')).to.equal(undefined);
+      expect(await s3Storage.acquireLease('ship-1', 'next worker', 60_000)).to.include({ acquired: true });
+    } finally {
+      await s3.close();
+    }
   });
 
   it('clear will not clear a workflow that is running', async () => {
