@@ -6,7 +6,8 @@ import { expect } from 'chai';
 import { join } from 'node:path';
 import { startS3, type S3Fixture } from '../helpers/s3-server';
 import { tempDir } from '../helpers/temp-dir';
-import { readEvents, startWorker } from '../helpers/worker';
+import { deferred, within } from '../helpers/deferred';
+import { readEvents, startWorker, type Worker } from '../helpers/worker';
 
 const WORKERS = 8;
 const STEPS = 4;
@@ -33,12 +34,27 @@ describe('concurrent workers on one workflow id', function () {
     for (const onBusy of ['throw', 'wait'] as const) {
       it(`${name}, onBusy '${onBusy}': every step runs exactly once; the others ${onBusy === 'throw' ? 'get WorkflowBusyError' : 'wait, then restore'}`, async () => {
         const events = join(dir.path, 'events.log');
-        const env = { STORE: store(), EVENTS: events, WORKFLOW_ID: 'delivered-8-times', STEPS: String(STEPS), STEP_MS: '100', RESUME: '1', ON_BUSY: onBusy, BARRIER: '1' };
+        const env = { STORE: store(), EVENTS: events, WORKFLOW_ID: 'delivered-8-times', STEPS: String(STEPS), RESUME: '1', ON_BUSY: onBusy, BARRIER: '1', HOLD: '1' };
         const workers = Array.from({ length: WORKERS }, () => startWorker(env));
+        // The interleaving is explicit: the lease holder stays in its first step until every other
+        // worker has been refused the lease at least once; only then may it go on.
+        const holders: Worker[] = [];
+        const holding = deferred();
+        const allRefused = deferred();
+        let refused = 0;
+        for (const w of workers) {
+          w.child.on('message', (m) => {
+            if (m === 'holding' && holders.push(w) === 1) holding.resolve();
+            if (m === 'busy' && ++refused === WORKERS - 1) allRefused.resolve();
+          });
+        }
         // Wait until every process is up, then release them together.
         await Promise.all(workers.map((w) => w.waiting));
         for (const w of workers) w.child.send('go');
+        await within(Promise.all([holding.promise, allRefused.promise]), 60_000, `${holders.length} holding, ${refused} refused`);
+        holders[0].child.send('release');
         const exits = await Promise.all(workers.map((w) => w.exit));
+        expect(holders, 'one process ever held the lease inside a step').to.have.length(1);
         const outcomes = exits.map((e) => JSON.parse(e.stdout || '{}'));
 
         const starts = readEvents(events).filter(([, kind]) => kind === 'start').map(([, , step]) => step);
