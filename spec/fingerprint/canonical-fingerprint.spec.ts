@@ -90,6 +90,13 @@ describe('CanonicalFingerprint', () => {
     expect(strategy.fingerprint({ a: { b: 1, bc: 1 }, items: [0, 2] })).not.to.equal(fp);
   });
 
+  it('applies exclude inside what include keeps', () => {
+    const strategy = new CanonicalFingerprint({ include: ['order'], exclude: ['order.receivedAt'] });
+    const a = { order: { id: 1, receivedAt: 't1' }, note: 'x' };
+    expect(strategy.fingerprint({ order: { id: 1, receivedAt: 't2' }, note: 'y' })).to.equal(strategy.fingerprint(a));
+    expect(strategy.fingerprint({ order: { id: 2, receivedAt: 't1' }, note: 'x' })).not.to.equal(strategy.fingerprint(a));
+  });
+
   it('does not check excluded parts, so a volatile Date field can simply be excluded', () => {
     const strategy = new CanonicalFingerprint({ exclude: ['receivedAt', 'items[*].seenAt'] });
     const a = strategy.fingerprint({ id: 1, receivedAt: new Date(1), items: [{ sku: 'a', seenAt: new Date(2) }] });

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { Step } from '../../decorators';
 import { CheckpointCorruptedError } from '../../lib/errors';
 import { FileStorage } from '../../lib/storage/file/file-storage';
+import { MemoryStorage } from '../../lib/storage/memory-storage';
+import { sampleCheckpoint } from '../../lib/testing';
 import { WorkflowRunner } from '../../lib/runner/workflow-runner';
 import { tempDir } from '../helpers/temp-dir';
 
@@ -46,5 +48,49 @@ describe('a workflow whose stored record is corrupted', () => {
     await storage.clear('job');
     expect(await storage.load('job')).to.equal(undefined);
     expect(await storage.list()).to.deep.equal([]);
+  });
+});
+
+describe('a stored output that cannot be decoded', () => {
+  class Chain {
+    @Step() first() {
+      return 1;
+    }
+    @Step() second(ctx: { previous: number }) {
+      return ctx.previous + 1;
+    }
+  }
+
+  it('a resume that needs it fails with CheckpointCorruptedError naming the step, and runs nothing', async () => {
+    const storage = new MemoryStorage();
+    const runner = new WorkflowRunner({ storage });
+    let runs = 0;
+    class Stops {
+      @Step() first() {
+        return 1;
+      }
+      @Step() second(ctx: { previous: number }) {
+        runs++;
+        if (runs === 1) throw new Error('stop');
+        return ctx.previous + 1;
+      }
+    }
+    await runner.run(new Stops(), { workflowId: 'job' }).catch(() => undefined);
+    await storage.commit('job', { ...sampleCheckpoint('first'), output: { $wm: 'no-such-tag' } });
+    const error = await runner.run(new Stops(), { workflowId: 'job', resume: true }).catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(CheckpointCorruptedError).and.include({ workflowId: 'job' });
+    expect((error as Error).message).to.contain("checkpoint of step 'first'").and.contain('no-such-tag');
+    expect(runs, 'second never ran with a value it could not have').to.equal(1);
+  });
+
+  it("a late duplicate whose stored completion cannot be decoded fails with CheckpointCorruptedError naming the record's completion", async () => {
+    const storage = new MemoryStorage();
+    const runner = new WorkflowRunner({ storage });
+    await runner.run(new Chain(), { workflowId: 'job' });
+    const stored = (await storage.readRecord('job'))!;
+    await storage.writeRecord('job', { ...stored.record, completion: { ...stored.record.completion!, output: { $wm: 'no-such-tag' } } }, stored.version);
+    const error = await runner.run(new Chain(), { workflowId: 'job', resume: true }).catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(CheckpointCorruptedError);
+    expect((error as Error).message).to.contain('the completion in its record').and.contain('no-such-tag');
   });
 });

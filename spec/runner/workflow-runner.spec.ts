@@ -658,6 +658,7 @@ describe('WorkflowRunner', () => {
       expect(() => runner.start(new One(), { workflowId: 'x', concurrency: 0 })).to.throw(InvalidOptionError, 'concurrency');
       expect(() => runner.start(new One(), { workflowId: 'x', resume: 'yes' as never })).to.throw(InvalidOptionError, 'resume');
       expect(() => new WorkflowRunner({ onBusy: 'later' as never })).to.throw(InvalidOptionError, 'onBusy');
+      for (const notAnInstance of [null, undefined, 'One', One]) expect(() => runner.start(notAnInstance as never, { workflowId: 'x' }), String(notAnInstance)).to.throw(InvalidOptionError, 'workflow');
       expect(callLog(storage)).to.deep.equal([]);
     });
 
