@@ -76,7 +76,7 @@ function build(target: Constructor): StepGraph {
 function toNode(record: StepRecord, index: number, previous: StepNode | undefined, className: string, target: Constructor): StepNode {
   const methodName = typeof record.method === 'symbol' ? undefined : record.method;
   const name = record.name ?? methodName;
-  const label = name ?? String(record.method);
+  const label = name || String(record.method);
   if (typeof name !== 'string' || name.length === 0 || name.length > MAX_STEP_NAME || /[\u0000-\u001f\u007f]/.test(name)) {
     throw new WorkflowDefinitionError(`step name must be 1-${MAX_STEP_NAME} characters without control characters (symbol-keyed methods need @Step({ name }))`, className, label);
   }

@@ -97,6 +97,70 @@ describe('step graph', () => {
     expect(definitionError(() => buildGraph(BadBackoff)).message).to.contain('retry.backoff');
   });
 
+  describe('says exactly what is wrong with a definition, naming class and step', () => {
+    const long = 'x'.repeat(101);
+    const cases: [string, () => new () => object, string][] = [
+      ['an empty @Workflow name', () => { @Workflow({ name: '' }) class Empty { @Step() a() {} } return Empty; }, 'Empty: @Workflow name must be a non-empty string'],
+      ['a @Workflow name that is not a string', () => { @Workflow({ name: 7 as never }) class Seven { @Step() a() {} } return Seven; }, 'Seven: @Workflow name must be a non-empty string'],
+      ['a name longer than 100', () => { class Long { @Step({ name: long }) a() {} } return Long; }, `Long.${long}: step name must be 1-100 characters without control characters (symbol-keyed methods need @Step({ name }))`],
+      ['an empty name', () => { class Blank { @Step({ name: '' }) a() {} } return Blank; }, 'Blank.a: step name must be 1-100 characters'],
+      ['a control character', () => { class Ctl { @Step({ name: 'a\u001fb' }) a() {} } return Ctl; }, 'Ctl.a\u001fb: step name must be'],
+      ['DEL', () => { class Del { @Step({ name: 'a\u007f' }) a() {} } return Del; }, 'Del.a\u007f: step name must be'],
+      ['a NUL', () => { class Nul { @Step({ name: '\u0000' }) a() {} } return Nul; }, 'Nul.\u0000: step name must be'],
+      ['a symbol-keyed method without a name', () => { const k = Symbol('sym'); class Sym { @Step() [k]() {} } return Sym; }, 'Sym.Symbol(sym): step name must be'],
+      ['after that is not a list', () => { class A { @Step({ after: 'x' as never }) a() {} } return A; }, "A.a: 'after' must be an array of step names"],
+      ['after holding a non-string', () => { class B { @Step() a() {} @Step({ after: ['a', 1 as never] }) b() {} } return B; }, "B.b: 'after' must be an array of step names"],
+      ['attempts that are not an integer', () => { class C { @Step({ retry: { attempts: 1.5 } }) a() {} } return C; }, 'C.a: retry.attempts must be an integer >= 1, got 1.5'],
+      ['no attempts at all', () => { class D { @Step({ retry: { attempts: 0 } }) a() {} } return D; }, 'D.a: retry.attempts must be an integer >= 1, got 0'],
+      ['a negative delay', () => { class E { @Step({ retry: { delayMs: -1 } }) a() {} } return E; }, 'E.a: retry.delayMs must be a number >= 0, got -1'],
+      ['a delay that is not a number', () => { class F { @Step({ retry: { maxDelayMs: '5' as never } }) a() {} } return F; }, 'F.a: retry.maxDelayMs must be a number >= 0, got 5'],
+      ['a backoff under 1', () => { class G { @Step({ retry: { backoff: 0.99 } }) a() {} } return G; }, 'G.a: retry.backoff must be a number >= 1, got 0.99'],
+      ['a backoff that is not a number', () => { class H { @Step({ retry: { backoff: '2' as never } }) a() {} } return H; }, 'H.a: retry.backoff must be a number >= 1, got 2'],
+      ['retryIf that is not a function', () => { class I { @Step({ retry: { retryIf: true as never } }) a() {} } return I; }, 'I.a: retry.retryIf must be a function'],
+      ['a zero timeout', () => { class J { @Step({ timeoutMs: 0 }) a() {} } return J; }, 'J.a: timeoutMs must be a number > 0, got 0'],
+      ['a timeout that is not a number', () => { class K { @Step({ timeoutMs: '9' as never }) a() {} } return K; }, 'K.a: timeoutMs must be a number > 0, got 9'],
+      ['an unknown dependency, listing the steps', () => { class L { @Step() a() {} @Step() b() {} @Step({ after: ['zz'] }) c() {} } return L; }, "L.c: 'after' names unknown step 'zz' (steps: a, b, c)"],
+      ['a self-dependency', () => { class M { @Step() a() {} @Step({ after: ['a', 'b'] }) b() {} } return M; }, "M.b: step lists itself in 'after'"],
+      ['a cycle, drawn from where it closes', () => { class N { @Step({ after: [] }) r() {} @Step({ after: ['r', 'z'] }) x() {} @Step({ after: ['x'] }) y() {} @Step({ after: ['y'] }) z() {} } return N; }, "N.x: cycle in 'after': x -> z -> y -> x"],
+      ['a class without steps', () => { class O { a() {} } return O; }, 'O: has no @Step() methods'],
+      ['an anonymous class', () => (class { a() {} }), '(anonymous class): has no @Step() methods'],
+    ];
+    for (const [what, make, message] of cases) {
+      it(what, () => {
+        const error = definitionError(() => buildGraph(make()));
+        expect(error.code).to.equal('WAYMARK_DEFINITION');
+        expect(error.message.startsWith(message), error.message).to.equal(true);
+      });
+    }
+
+    it('accepts the limits themselves', () => {
+      class Limits {
+        @Step({ name: 'x'.repeat(100), retry: { attempts: 1, delayMs: 0, maxDelayMs: 0, backoff: 1, retryIf: () => true }, timeoutMs: 0.5 }) a() {}
+        @Step({ name: 'tab\u0020 and ~', after: ['x'.repeat(100), 'x'.repeat(100)] }) b() {}
+      }
+      const graph = buildGraph(Limits);
+      expect(graph.steps[0].retry).to.include({ attempts: 1, delayMs: 0, maxDelayMs: 0, backoff: 1 });
+      expect(graph.steps[0].timeoutMs).to.equal(0.5);
+      expect(graph.steps[1].after, 'a repeated dependency counts once').to.deep.equal(['x'.repeat(100)]);
+      expect(graph.steps.map((s) => s.index)).to.deep.equal([0, 1]);
+      expect(buildGraph(Limits)).to.equal(graph);
+    });
+
+    it('keeps the step options it validated', () => {
+      const retryIf = () => false;
+      class Kept {
+        @Step({ retry: { attempts: 3, delayMs: 5, maxDelayMs: 50, backoff: 2, retryIf }, timeoutMs: 100 }) a() {}
+        @Step() b() {}
+      }
+      const [a, b] = buildGraph(Kept).steps;
+      expect(a.retry).to.deep.equal({ attempts: 3, delayMs: 5, maxDelayMs: 50, backoff: 2, retryIf });
+      expect(a.timeoutMs).to.equal(100);
+      expect(b.retry).to.deep.equal({ attempts: 1 });
+      expect(b.timeoutMs).to.equal(undefined);
+      expect(buildGraph(Kept).className).to.equal('Kept');
+    });
+  });
+
   it('includes steps of a base class first', () => {
     class Base {
       @Step() a() {}
@@ -126,6 +190,28 @@ describe('step graph', () => {
     });
     it('ignores changes to steps that were never committed', () => {
       expect(definitionChanges([{ name: 'a', after: [] }, { name: 'gone', after: ['a'] }], graph, ['a'])).to.deep.equal([]);
+    });
+    it('compares after as a set: the same dependencies in another order are no change', () => {
+      class Join {
+        @Step({ after: [] }) a() {}
+        @Step({ after: [] }) b() {}
+        @Step({ after: ['b', 'a'] }) c() {}
+      }
+      const join = buildGraph(Join);
+      expect(definitionChanges([{ name: 'c', after: ['a', 'b'] }], join, ['c'])).to.deep.equal([]);
+      expect(definitionChanges([{ name: 'c', after: ['a'] }], join, ['c'])).to.deep.equal(["step 'c' was after [a], now after [b, a]"]);
+      class Pair {
+        @Step({ after: [] }) a() {}
+        @Step({ after: [] }) b() {}
+        @Step({ after: ['a', 'b'] }) c() {}
+      }
+      expect(definitionChanges([{ name: 'c', after: ['ab'] }], buildGraph(Pair), ['c']), 'not a joined string either').to.have.length(1);
+      expect(definitionChanges([], join, ['c']), 'a step with no stored definition is not compared').to.deep.equal([]);
+    });
+    it('stores names and copies of after, nothing else', () => {
+      const stored = storedSteps(graph);
+      expect(stored).to.deep.equal([{ name: 'a', after: [] }, { name: 'b', after: ['a'] }, { name: 'c', after: ['b'] }]);
+      expect(stored[1].after).to.not.equal(graph.steps[1].after);
     });
     it('round-trips through the stored form', () => {
       expect(definitionChanges(storedSteps(graph), graph, ['a', 'b', 'c'])).to.deep.equal([]);

@@ -1,0 +1,122 @@
+import { expect } from 'chai';
+import { CheckpointCorruptedError } from '../../lib/errors';
+import { parseCheckpoint, parseRecordFile, parseRecordText } from '../../lib/storage/record-format';
+
+const checkpoint = { formatVersion: 1, step: 'load', status: 'completed', attempts: 2, committedAt: '2026-01-01T00:00:00.000Z', output: { json: 1 } };
+const record = { formatVersion: 1, workflowId: 'wf', workflowName: 'Etl', fingerprint: 'f'.repeat(64), steps: [{ name: 'load', after: [] }], updatedAt: '2026-01-01T00:00:00.000Z' };
+const completion = { runId: 'r1', completedAt: '2026-01-01T00:00:01.000Z', output: { json: null } };
+
+/** The corruption `parse` reports, checked to name the workflow and the location. */
+function corruption(parse: () => unknown): CheckpointCorruptedError {
+  try {
+    parse();
+  } catch (error) {
+    expect(error).to.be.instanceOf(CheckpointCorruptedError);
+    const e = error as CheckpointCorruptedError;
+    expect(e.workflowId).to.equal('wf');
+    expect(e.location).to.equal('here/x.json');
+    expect(e.message).to.contain("stored data at here/x.json is corrupted: ").and.contain("'waymark clear wf'");
+    return e;
+  }
+  return expect.fail('accepted');
+}
+
+describe('stored record format', () => {
+  describe('parseCheckpoint', () => {
+    const parse = (value: unknown, step = 'load') => parseCheckpoint('wf', step, 'here/x.json', typeof value === 'string' ? value : JSON.stringify(value));
+
+    it('returns a well-formed checkpoint as stored, an undefined output included', () => {
+      expect(parse(checkpoint)).to.deep.equal(checkpoint);
+      const { output: _, ...bare } = checkpoint;
+      expect(parse({ ...bare, output: { undefined: true } }).output).to.deep.equal({ undefined: true });
+    });
+
+    it('says text that is not JSON is not JSON, keeping the parser error as the cause', () => {
+      const e = corruption(() => parse('{"formatVersion": 1,'));
+      expect(e.reason).to.match(/^not valid JSON \(.+\)$/);
+      expect(e.cause).to.be.instanceOf(SyntaxError);
+    });
+
+    const shapes: [string, unknown][] = [
+      ['null', null],
+      ['an array', [checkpoint]],
+      ['a number', 1],
+      ['another format version', { ...checkpoint, formatVersion: 2 }],
+      ['no format version', { ...checkpoint, formatVersion: undefined }],
+      ['a status other than completed', { ...checkpoint, status: 'running' }],
+      ['no output at all', Object.fromEntries(Object.entries(checkpoint).filter(([k]) => k !== 'output'))],
+      ['attempts that are not a number', { ...checkpoint, attempts: '2' }],
+    ];
+    for (const [what, value] of shapes) {
+      it(`refuses ${what}`, () => {
+        expect(corruption(() => parse(value)).reason).to.equal('not a checkpoint (missing formatVersion, status, attempts or output)');
+      });
+    }
+
+    it("refuses another step's checkpoint, naming both", () => {
+      expect(corruption(() => parse(checkpoint, 'save')).reason).to.equal("holds step 'load', expected 'save'");
+      expect(corruption(() => parse({ ...checkpoint, step: undefined }, 'load')).reason).to.equal("holds step 'undefined', expected 'load'");
+    });
+  });
+
+  describe('parseRecordText', () => {
+    const parse = (value: unknown) => parseRecordText('wf', 'here/x.json', typeof value === 'string' ? value : JSON.stringify(value));
+
+    it('returns a well-formed record, with or without its completion', () => {
+      expect(parse(record)).to.deep.equal(record);
+      expect(parse({ ...record, completion })).to.deep.equal({ ...record, completion });
+    });
+
+    it('says text that is not JSON is not JSON', () => {
+      expect(corruption(() => parse('')).reason).to.match(/^not valid JSON \(/);
+    });
+
+    const shapes: [string, unknown][] = [
+      ['null', null],
+      ['an array', [record]],
+      ['a string', '"x"'],
+      ['another format version', { ...record, formatVersion: 0 }],
+      ['a fingerprint that is not a string', { ...record, fingerprint: 1 }],
+      ['no fingerprint', { ...record, fingerprint: undefined }],
+      ['steps that are not a list', { ...record, steps: {} }],
+      ['no steps', { ...record, steps: undefined }],
+    ];
+    for (const [what, value] of shapes) {
+      it(`refuses ${what}`, () => {
+        expect(corruption(() => parse(value)).reason).to.equal('not a workflow record (missing formatVersion, fingerprint or steps)');
+      });
+    }
+
+    const completions: [string, unknown][] = [
+      ['null', null],
+      ['a list', [completion]],
+      ['a string', 'done'],
+      ['no run id', { ...completion, runId: undefined }],
+      ['a run id that is not a string', { ...completion, runId: 7 }],
+      ['no completion time', { ...completion, completedAt: undefined }],
+      ['a completion time that is not a string', { ...completion, completedAt: 0 }],
+      ['no output', { runId: 'r1', completedAt: completion.completedAt }],
+    ];
+    for (const [what, value] of completions) {
+      it(`refuses a completion that is ${what}`, () => {
+        expect(corruption(() => parse({ ...record, completion: value })).reason).to.equal('its completion is not { runId, completedAt, output }');
+      });
+    }
+  });
+
+  describe('parseRecordFile', () => {
+    const parse = (value: unknown) => parseRecordFile('wf', 'here/x.json', typeof value === 'string' ? value : JSON.stringify(value));
+
+    it('returns the revision and the record', () => {
+      expect(parse({ revision: 4, record })).to.deep.equal({ revision: 4, record });
+    });
+
+    it('refuses a file without a numeric revision, and a bad record inside a good file', () => {
+      for (const value of [null, [], { record }, { revision: '4', record }]) {
+        expect(corruption(() => parse(value)).reason).to.equal('not a record file (missing revision)');
+      }
+      expect(corruption(() => parse({ revision: 1, record: { ...record, steps: null } })).reason).to.equal('not a workflow record (missing formatVersion, fingerprint or steps)');
+      expect(corruption(() => parse('nope')).reason).to.match(/^not valid JSON \(/);
+    });
+  });
+});
