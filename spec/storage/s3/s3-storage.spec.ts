@@ -5,7 +5,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Step } from '../../../decorators';
-import { InvalidOptionError, LeaseLostError, StorageError, WorkflowFailedError } from '../../../lib/errors';
+import { InvalidOptionError, InvalidWorkflowIdError, LeaseLostError, StorageError, WorkflowFailedError } from '../../../lib/errors';
 import { WorkflowRunner } from '../../../lib/runner/workflow-runner';
 import type { StepContext } from '../../../lib/runner/step-context';
 import { S3Storage } from '../../../lib/storage/s3';
@@ -54,6 +54,73 @@ describe('S3Storage', function () {
   it('refuses an empty prefix, so clear() can never reach the whole bucket', () => {
     const client = s3.client();
     for (const prefix of ['', '/', '//']) expect(() => new S3Storage({ client, bucket: s3.bucket, prefix })).to.throw(InvalidOptionError, 'prefix');
+  });
+
+  it('checks its options, naming what is wrong', () => {
+    const client = s3.client();
+    const refused = (options: object): InvalidOptionError => {
+      try {
+        new S3Storage(options as never);
+      } catch (error) {
+        expect(error).to.be.instanceOf(InvalidOptionError);
+        return error as InvalidOptionError;
+      }
+      return expect.fail('accepted');
+    };
+    expect(refused({ bucket: 'b', prefix: 'p' }).option).to.equal('S3Storage client');
+    expect(refused({ client: {}, bucket: 'b', prefix: 'p' }).option).to.equal('S3Storage client');
+    expect(refused({ client, bucket: '', prefix: 'p' }).option).to.equal('S3Storage bucket');
+    expect(refused({ client, bucket: 7, prefix: 'p' }).option).to.equal('S3Storage bucket');
+    expect(refused({ client, bucket: 'b', prefix: 7 }).expected).to.contain('an empty prefix would let clear() reach the whole bucket');
+    for (const prefix of ['~workflows', 'a/~workflows', 'a/~workflows/b']) {
+      expect(refused({ client, bucket: 'b', prefix }).expected, prefix).to.equal("a key prefix without a '~workflows' segment (that segment holds a store's workflows; this prefix would sit inside another store)");
+    }
+    expect(new S3Storage({ client, bucket: 'b', prefix: 'a/~workflowsX' }).prefix).to.equal('a/~workflowsX');
+    expect(new S3Storage({ client, bucket: 'b', prefix: 'waymark/prod//' })).to.include({ prefix: 'waymark/prod', bucket: 'b' });
+  });
+
+  it("refuses an id whose keys would pass S3's 1,024 bytes (with room for step names), before any request", async () => {
+    const client = s3.client();
+    const requests = countRequests(client);
+    // <prefix>/~workflows/a/ is the prefix plus 14 bytes; at most 704 are allowed. (The test server
+    // keeps objects as files and cannot hold such keys: a missing bucket shows the id passed the check.)
+    const fits = new S3Storage({ client, bucket: 'no-such-bucket', prefix: `k${'p'.repeat(689)}`, retry: { attempts: 1 } });
+    const over = new S3Storage({ client, bucket: 'no-such-bucket', prefix: `k${'p'.repeat(690)}`, retry: { attempts: 1 } });
+    const passed = await fits.load('a').catch((e: unknown) => e);
+    expect(passed).to.be.instanceOf(StorageError);
+    const sent = [...requests.values()].reduce((a, b) => a + b, 0);
+    expect(sent).to.be.greaterThan(0);
+    const error = await over.load('a').catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(InvalidWorkflowIdError);
+    expect((error as InvalidWorkflowIdError).reason).to.equal('its S3 keys would exceed 1024 bytes');
+    for (const call of [over.commit('a', sampleCheckpoint('s')), over.acquireLease('a', 'me', 1_000), over.clear('a'), over.readRecord('a')]) {
+      expect(await call.catch((e: unknown) => e)).to.be.instanceOf(InvalidWorkflowIdError);
+    }
+    expect([...requests.values()].reduce((a, b) => a + b, 0), 'no request for a refused id').to.equal(sent);
+  });
+
+  it('wraps what S3 answers in StorageError naming the operation, the workflow, the step and the key', async () => {
+    const storage = new S3Storage({ client: s3.client(), bucket: 'no-such-bucket', prefix: 'p', retry: { attempts: 1 } });
+    const error = (await storage.commit('wf', sampleCheckpoint('step-1')).catch((e: unknown) => e)) as StorageError;
+    expect(error).to.be.instanceOf(StorageError);
+    expect(error).to.include({ workflowId: 'wf', operation: 'commit', step: 'step-1', location: 's3://no-such-bucket/p/~workflows/wf/steps/step-1.json' });
+    const listing = (await storage.list().catch((e: unknown) => e)) as StorageError;
+    expect(listing).to.include({ workflowId: '*', operation: 'list', location: 's3://no-such-bucket/p/~workflows/' });
+    const loading = (await storage.load('wf').catch((e: unknown) => e)) as StorageError;
+    expect(loading).to.be.instanceOf(StorageError);
+    expect(loading).to.include({ operation: 'load' });
+  });
+
+  it('renews and releases nothing for a lease it did not hand out (no version)', async () => {
+    const { client, storage } = fresh();
+    const attempt = await storage.acquireLease('versionless', 'me', 60_000);
+    if (!attempt.acquired) expect.fail('not acquired');
+    const requests = countRequests(client);
+    const { version: _, ...bare } = attempt.lease;
+    expect(await storage.renewLease(bare, 60_000)).to.equal(undefined);
+    await storage.releaseLease(bare);
+    expect([...requests.values()]).to.deep.equal([]);
+    expect((await storage.acquireLease('versionless', 'other', 60_000)).acquired, 'still held').to.equal(false);
   });
 
   it('keeps stores at nested prefixes apart: neither lists, loads nor clears the other', async () => {
