@@ -642,7 +642,8 @@ describe('WorkflowRunner', () => {
       const runner = new WorkflowRunner();
       for (let i = 0; i < 5; i++) await runner.run(new Quick(), { workflowId: `shared-${i}`, signal: shared.signal });
       expect(add.callCount).to.equal(5);
-      expect(remove.getCalls().map((c) => c.args[1])).to.deep.equal(add.getCalls().map((c) => c.args[1]));
+      expect(remove.getCalls().map((c) => c.args.slice(0, 2))).to.deep.equal(add.getCalls().map((c) => c.args.slice(0, 2)));
+      expect(add.getCalls().every((c) => c.args[0] === 'abort')).to.equal(true);
     });
   });
 
@@ -666,6 +667,146 @@ describe('WorkflowRunner', () => {
       const { readRecord: _readRecord, ...old } = Object.fromEntries(STORAGE_METHODS.map((m) => [m, () => undefined]));
       expect(() => new WorkflowRunner({ storage: old as never })).to.throw(InvalidOptionError, 'missing readRecord');
       expect(() => new WorkflowRunner({ storage: {} as never })).to.throw(InvalidOptionError, 'missing load, readRecord');
+    });
+  });
+
+  describe('what it reports, and how', () => {
+    class Two {
+      @Step() a() {
+        return 'a';
+      }
+      @Step() b() {
+        return 'b';
+      }
+    }
+    let warnings: sinon.SinonStub;
+    beforeEach(() => {
+      warnings = sinon.stub(process, 'emitWarning');
+    });
+    afterEach(() => sinon.restore());
+    const warned = () => warnings.getCalls().map((c) => [String(c.args[0]), (c.args[1] as { code?: string } | undefined)?.code]);
+
+    it('refuses what is not a workflow instance, saying what it expects', () => {
+      const runner = new WorkflowRunner();
+      for (const workflow of [null, undefined, 'Two', Two]) {
+        try {
+          runner.start(workflow as never, { workflowId: 'x' });
+          expect.fail('accepted');
+        } catch (error) {
+          expect(error).to.be.instanceOf(InvalidOptionError);
+          expect(error).to.include({ option: 'workflow', expected: 'an instance of a workflow class' });
+        }
+      }
+    });
+
+    it('ignores a hook left undefined (a listener map built from optional settings)', async () => {
+      const logger = { info: sinon.fake(), warn: sinon.fake(), error: sinon.fake() };
+      await new WorkflowRunner({ logger, hooks: { 'step:committed': undefined, 'run:completed': undefined } }).run(new Two(), { workflowId: 'hooks' });
+      expect(logger.error.called).to.equal(false);
+      expect(warned()).to.deep.equal([]);
+    });
+
+    it('reports a throwing listener through the logger with the event and the error, else as a process warning with its code', async () => {
+      const logger = { info: sinon.fake(), warn: sinon.fake(), error: sinon.fake() };
+      const bug = new Error('listener bug');
+      await new WorkflowRunner({ logger, hooks: { 'run:completed': () => { throw bug; } } }).run(new Two(), { workflowId: 'l1' });
+      expect(logger.error.getCalls().map((c) => c.args)).to.deep.equal([["waymark: a 'run:completed' listener threw: listener bug", { event: 'run:completed', error: bug }]]);
+      await new WorkflowRunner({ hooks: { 'run:completed': () => { throw 'plain'; } } }).run(new Two(), { workflowId: 'l2' });
+      expect(warned()).to.deep.equal([["a 'run:completed' listener threw: plain", 'WAYMARK_LISTENER_ERROR']]);
+    });
+
+    it('hands a step cancelled without a reason the reason "cancelled", and one given a reason that reason', async () => {
+      const reasons: unknown[] = [];
+      let started = deferred();
+      class Waits {
+        @Step() wait(ctx: StepContext) {
+          started.resolve();
+          return new Promise((_, reject) => ctx.signal.addEventListener('abort', () => {
+            reasons.push(ctx.signal.reason);
+            reject(ctx.signal.reason);
+          }));
+        }
+      }
+      const runner = new WorkflowRunner();
+      const plain = runner.start(new Waits(), { workflowId: 'c1' });
+      await started.promise;
+      plain.cancel();
+      await plain.result().catch(() => undefined);
+      expect(reasons[0]).to.be.instanceOf(Error).with.property('message', 'cancelled');
+      started = deferred();
+      const why = runner.start(new Waits(), { workflowId: 'c2' });
+      await started.promise;
+      why.cancel('shutting down');
+      await why.result().catch(() => undefined);
+      expect(reasons[1]).to.equal('shutting down');
+    });
+
+    it('runs no step when its signal was aborted before the run began, and reports it cancelled, never failed', async () => {
+      let ran = 0;
+      class Counted {
+        @Step() a() {
+          ran++;
+        }
+      }
+      const runner = new WorkflowRunner();
+      const seen: string[] = [];
+      runner.on('run:cancelled', () => seen.push('cancelled'));
+      runner.on('run:failed', () => seen.push('failed'));
+      const stopped = new AbortController();
+      stopped.abort('no');
+      const error = await runner.run(new Counted(), { workflowId: 'pre', signal: stopped.signal }).catch((e: unknown) => e);
+      expect(error).to.be.instanceOf(WorkflowCancelledError);
+      expect((error as WorkflowCancelledError).result.status).to.equal('cancelled');
+      expect(ran).to.equal(0);
+      expect(seen).to.deep.equal(['cancelled']);
+    });
+
+    it('resolves a completed run whose lease could not be released, and warns that it expires on its own', async () => {
+      const storage = new MemoryStorage();
+      sinon.stub(storage, 'releaseLease').rejects(new Error('network down'));
+      const result = await new WorkflowRunner({ storage }).run(new Two(), { workflowId: 'stuck-lease' });
+      expect(result.status).to.equal('completed');
+      expect(warned()).to.deep.equal([["workflow 'stuck-lease': could not release its lease (it expires after leaseTtlMs): network down", 'WAYMARK_LEASE_RELEASE_FAILED']]);
+      const logger = { info: sinon.fake(), warn: sinon.fake(), error: sinon.fake() };
+      await new WorkflowRunner({ storage, logger }).run(new Two(), { workflowId: 'stuck-2' });
+      const [message, detail] = logger.warn.firstCall.args;
+      expect(message).to.equal("waymark: workflow 'stuck-2': could not release its lease (it expires after leaseTtlMs): network down");
+      expect(detail).to.include({ code: 'WAYMARK_LEASE_RELEASE_FAILED', workflowId: 'stuck-2' });
+    });
+
+    it('resolves a run whose completion could not be recorded, warns, and a late duplicate then restores its steps', async () => {
+      const storage = new MemoryStorage();
+      const write = storage.writeRecord.bind(storage);
+      const stub = sinon.stub(storage, 'writeRecord').callsFake(async (id, record, version, lease) => {
+        if (record.completion !== undefined) throw new Error('disk full');
+        return write(id, record, version, lease);
+      });
+      const runner = new WorkflowRunner({ storage });
+      expect((await runner.run(new Two(), { workflowId: 'no-completion' })).output).to.equal('b');
+      expect(warned()).to.deep.equal([["workflow 'no-completion': completed, but could not mark its record completed (a late duplicate will restore its steps instead): disk full", 'WAYMARK_COMPLETION_NOT_RECORDED']]);
+      stub.restore();
+      const again = await runner.run(new Two(), { workflowId: 'no-completion', resume: true });
+      expect(again.steps).to.deep.equal({ a: { status: 'restored', attempts: 0 }, b: { status: 'restored', attempts: 0, output: 'b' } });
+    });
+
+    it('reports how long a step took, from its first attempt to its commit', async () => {
+      const durations: number[] = [];
+      const runner = new WorkflowRunner({ hooks: { 'step:committed': ({ durationMs }) => void durations.push(durationMs) } });
+      const before = Date.now();
+      await runner.run(new Two(), { workflowId: 'durations' });
+      const elapsed = Date.now() - before;
+      expect(durations).to.have.length(2);
+      for (const d of durations) expect(d).to.be.within(0, elapsed);
+    });
+
+    it('refuses a fingerprint strategy that answers anything but a non-empty string', async () => {
+      for (const answer of ['', 7, undefined]) {
+        const error = await new WorkflowRunner()
+          .run(new Two(), { workflowId: 'fp', fingerprint: { fingerprint: () => answer as never } })
+          .catch((e: unknown) => e);
+        expect(error).to.be.instanceOf(InvalidOptionError);
+        expect(error).to.include({ option: "fingerprint strategy result for workflow 'fp'", expected: 'a non-empty string' });
+      }
     });
   });
 });
