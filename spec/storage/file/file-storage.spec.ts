@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { CheckpointCorruptedError, InvalidOptionError, InvalidWorkflowIdError, LeaseLostError, StorageError } from '../../../lib/errors';
+import { CheckpointCorruptedError, InvalidOptionError, InvalidWorkflowIdError, LeaseLostError, RecordConflictError, StorageError } from '../../../lib/errors';
 import { FileStorage } from '../../../lib/storage/file/file-storage';
 import { thisProcess } from '../../../lib/storage/file/process-identity';
 import { ownTempTag } from '../../../lib/storage/file/atomic-file';
@@ -481,5 +481,160 @@ describe('FileStorage', () => {
       await storage.clear('job');
     }
     expect(await listFiles(join(dir.path, 'trash'))).to.deep.equal([]);
+  });
+
+  describe('its layout on disk, and what it says when the disk says no', () => {
+    const wf = (...parts: string[]) => join(dir.path, 'workflows', 'job', ...parts);
+    const failure = async (promise: Promise<unknown>): Promise<StorageError> => {
+      const error = await promise.then(() => expect.fail('resolved'), (e: unknown) => e);
+      expect(error).to.be.instanceOf(StorageError);
+      return error as StorageError;
+    };
+
+    it('requires a directory: a non-empty path, resolved to an absolute one', () => {
+      for (const options of [undefined, {}, { directory: '' }, { directory: 7 }]) {
+        try {
+          new FileStorage(options as never);
+          expect.fail('accepted');
+        } catch (error) {
+          expect(error).to.be.instanceOf(InvalidOptionError);
+          expect(error).to.include({ option: 'FileStorage directory', expected: 'a non-empty path' });
+        }
+      }
+      expect(new FileStorage({ directory: 'relative/store' }).directory).to.equal(join(process.cwd(), 'relative/store'));
+    });
+
+    it('allows ids whose encoding is at most 240 bytes, and names the size of one that is not', async () => {
+      expect(await storage.load('A'.repeat(80))).to.equal(undefined);
+      const error = await storage.load(`${'A'.repeat(80)}a`).catch((e: unknown) => e);
+      expect(error).to.be.instanceOf(InvalidWorkflowIdError);
+      expect((error as InvalidWorkflowIdError).reason).to.equal('its file-name encoding is 241 bytes; FileStorage allows 240');
+    });
+
+    it("keeps a lease's checkpoints in steps@<token>, unleased ones in steps@open, and reads waymark 0.1's steps", async () => {
+      await storage.commit('job', sampleCheckpoint('free', 1));
+      expect(await fs.readdir(wf())).to.deep.equal(['steps@open']);
+      const attempt = await storage.acquireLease('job', 'me', 60_000);
+      if (!attempt.acquired) expect.fail('not acquired');
+      await storage.commit('job', sampleCheckpoint('held', 2), attempt.lease);
+      expect(await fs.readdir(wf())).to.deep.equal([`steps@${attempt.lease.token}`]);
+      expect((await fs.readdir(wf(`steps@${attempt.lease.token}`))).sort()).to.deep.equal(['free.json', 'held.json']);
+      await storage.releaseLease(attempt.lease);
+      await fs.rename(wf(`steps@${attempt.lease.token}`), wf('steps'));
+      expect((await storage.load('job'))?.committedSteps.sort()).to.deep.equal(['free', 'held']);
+      expect((await storage.readCheckpoint('job', 'held')).output).to.equal(2);
+    });
+
+    it('counts only checkpoint files in the checkpoint directory, and no other directory', async () => {
+      await storage.commit('job', sampleCheckpoint('real'));
+      for (const other of ['oldsteps', 'steps-old', 'a-steps@x']) {
+        await fs.mkdir(wf(other));
+        await fs.writeFile(wf(other, 'ghost.json'), JSON.stringify(sampleCheckpoint('ghost')));
+      }
+      await fs.writeFile(wf('steps@open', `.tmp-${ownTempTag()}-x`), 'partial');
+      await fs.writeFile(wf('steps@open', 'notes.txt'), 'x');
+      await fs.writeFile(wf('steps@open', 'Upper.json'), 'not an encoding waymark makes');
+      expect((await storage.load('job'))?.committedSteps).to.deep.equal(['real']);
+      expect((await storage.readCheckpoint('job', 'real')).step).to.equal('real');
+      await storage.commit('job', sampleCheckpoint('second'));
+      expect((await fs.readdir(wf('steps@open'))).filter((n) => n.endsWith('.json')).sort()).to.deep.equal(['Upper.json', 'real.json', 'second.json']);
+    });
+
+    it('refuses a record version it never handed out as a conflict, writing nothing', async () => {
+      for (const version of ['abc', '-1', '-5', '1.5e400']) {
+        const error = await storage.writeRecord('job', sampleRecord('job'), version).catch((e: unknown) => e);
+        expect(error, version).to.be.instanceOf(RecordConflictError);
+        expect((error as RecordConflictError).location).to.equal(wf(`record.${version}.json`));
+      }
+      expect(existsSync(wf())).to.equal(false);
+      expect(await storage.writeRecord('job', sampleRecord('job'), null)).to.equal('1');
+      expect(await storage.writeRecord('job', sampleRecord('job'), '1')).to.equal('2');
+    });
+
+    it('wraps what the file system refuses in StorageError naming the operation', async () => {
+      await fs.writeFile(join(dir.path, 'workflows'), 'a file where a directory belongs');
+      await fs.writeFile(join(dir.path, 'locks'), 'a file where a directory belongs');
+      const lease = { workflowId: 'job', owner: 'me', token: '1.x', expiresAt: Date.now() + 1_000 };
+      const cases: [string, () => Promise<unknown>][] = [
+        ['load', () => storage.load('job')],
+        ['read record', () => storage.readRecord('job')],
+        ['write record', () => storage.writeRecord('job', sampleRecord('job'), null)],
+        ['commit', () => storage.commit('job', sampleCheckpoint('s'))],
+        ['clear', () => storage.clear('job')],
+        ['list', () => storage.list()],
+        ['acquire lease', () => storage.acquireLease('job', 'me', 1_000)],
+        ['renew lease', () => storage.renewLease(lease, 1_000)],
+        ['release lease', () => storage.releaseLease(lease)],
+        ['check lease', () => storage.commit('job', sampleCheckpoint('s'), lease)],
+      ];
+      for (const [operation, call] of cases) {
+        const error = await failure(call());
+        expect(error.operation, operation).to.equal(operation);
+        expect(error.workflowId).to.equal(operation === 'list' ? '*' : 'job');
+      }
+      const read = await failure(storage.readCheckpoint('job', 'x'));
+      expect(read).to.include({ operation: 'read checkpoint', step: 'x', location: wf('steps', 'x.json') });
+    });
+
+    it("reports a commit the disk refuses for another reason than a vanished directory as StorageError at the checkpoint's path", async () => {
+      const attempt = await storage.acquireLease('job', 'me', 60_000);
+      if (!attempt.acquired) expect.fail('not acquired');
+      const path = wf(`steps@${attempt.lease.token}`, 's.json');
+      await fs.mkdir(join(path, 'in-the-way'), { recursive: true });
+      const error = await failure(storage.commit('job', sampleCheckpoint('s'), attempt.lease));
+      expect(error).to.include({ operation: 'commit', step: 's', location: path });
+    });
+
+    it('fences with the lock files only near expiry: within 2 s a lease it does not hold writes nothing', async () => {
+      const clock = sinon.useFakeTimers({ now: Date.now(), toFake: ['Date'] });
+      try {
+        const attempt = await storage.acquireLease('job', 'me', 60_000);
+        if (!attempt.acquired) expect.fail('not acquired');
+        const stranger = { ...attempt.lease, token: `${attempt.lease.token.split('.')[0]}.someone-else` };
+        await storage.writeRecord('job', sampleRecord('job'), null, { ...stranger, expiresAt: Date.now() + 2_001 });
+        const error = await storage.writeRecord('job', sampleRecord('job'), '1', { ...stranger, expiresAt: Date.now() + 2_000 }).catch((e: unknown) => e);
+        expect(error).to.be.instanceOf(LeaseLostError);
+        expect(await storage.writeRecord('job', sampleRecord('job'), '1', { ...attempt.lease, expiresAt: Date.now() + 2_000 })).to.equal('2');
+      } finally {
+        clock.restore();
+      }
+    });
+
+    it('clears an id with nothing stored without reporting progress; reports a long clear in chunks of 200', async () => {
+      const progress: [number, number][] = [];
+      await storage.clear('nothing', { onProgress: (done, total) => void progress.push([done, total]) });
+      expect(progress).to.deep.equal([]);
+      await fs.mkdir(wf('steps@open'), { recursive: true });
+      for (let i = 0; i < 450; i++) await fs.writeFile(wf('steps@open', `s${i}.json`), JSON.stringify(sampleCheckpoint(`s${i}`)));
+      await storage.clear('job', { onProgress: (done, total) => void progress.push([done, total]) });
+      expect(progress).to.deep.equal([[200, 451], [400, 451], [450, 451], [451, 451]]);
+      expect(existsSync(wf())).to.equal(false);
+      expect(await fs.readdir(join(dir.path, 'trash'))).to.deep.equal([]);
+    });
+
+    it('says why a clear could not remove the lock directory', async () => {
+      await storage.commit('job', sampleCheckpoint('s'));
+      await fs.mkdir(join(dir.path, 'locks'), { recursive: true });
+      await fs.writeFile(join(dir.path, 'locks', 'job'), 'a file where a directory belongs');
+      expect((await failure(storage.clear('job'))).operation).to.equal('clear');
+    });
+
+    it("a takeover sweeps the trash of the workflow's unfinished clear, not a sibling's; an ordinary acquisition sweeps nothing", async () => {
+      await fs.mkdir(join(dir.path, 'trash', 'job.1', 'steps@open'), { recursive: true });
+      await fs.writeFile(join(dir.path, 'trash', 'job.1', 'steps@open', 's.json'), '{}');
+      await fs.mkdir(join(dir.path, 'trash', 'job-2.1'), { recursive: true });
+      const clock = sinon.useFakeTimers({ now: Date.now(), toFake: ['Date'] });
+      try {
+        const first = await storage.acquireLease('job', 'me', 1_000);
+        expect(first.acquired).to.equal(true);
+        expect((await fs.readdir(join(dir.path, 'trash'))).sort()).to.deep.equal(['job-2.1', 'job.1']);
+        clock.tick(1_000);
+        const taken = await storage.acquireLease('job', 'me', 1_000);
+        expect(taken.acquired).to.equal(true);
+        expect(await fs.readdir(join(dir.path, 'trash'))).to.deep.equal(['job-2.1']);
+      } finally {
+        clock.restore();
+      }
+    });
   });
 });
