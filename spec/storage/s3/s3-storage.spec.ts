@@ -1,11 +1,11 @@
-import { PutObjectCommand, type DeleteObjectsCommandInput } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, type DeleteObjectsCommandInput, type S3Client } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Step } from '../../../decorators';
-import { InvalidOptionError, InvalidWorkflowIdError, LeaseLostError, StorageError, WorkflowFailedError } from '../../../lib/errors';
+import { CheckpointCorruptedError, InvalidOptionError, InvalidWorkflowIdError, LeaseLostError, StorageError, WorkflowFailedError } from '../../../lib/errors';
 import { WorkflowRunner } from '../../../lib/runner/workflow-runner';
 import type { StepContext } from '../../../lib/runner/step-context';
 import { S3Storage } from '../../../lib/storage/s3';
@@ -360,5 +360,165 @@ describe('S3Storage', function () {
     const error = old.acquired ? await storage.commit('fenced', sampleCheckpoint('s'), { ...old.lease, expiresAt: Date.now() + 60_000 }).catch((e: unknown) => e) : undefined;
     expect(error).to.be.instanceOf(LeaseLostError);
     expect(await storage.load('fenced')).to.equal(undefined);
+  });
+
+  describe('every answer S3 can give, one at a time', () => {
+    type Fault = { command: string; key?: RegExp; status: number; name: string; when?: (input: Record<string, unknown>) => boolean };
+    /** Makes the client fail matching requests before they are sent, as S3 would answer them; counts what it refused. */
+    const refuse = (client: S3Client, ...faults: Fault[]) => {
+      const refused: string[] = [];
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          const input = args.input as Record<string, unknown>;
+          const fault = faults.find((f) => f.command === context.commandName && (f.key === undefined || f.key.test(String(input.Key))) && (f.when?.(input) ?? true));
+          if (fault === undefined) return next(args);
+          refused.push(`${context.commandName} ${String(input.Key)}`);
+          throw Object.assign(new Error(`${fault.name} (injected)`), { name: fault.name, $metadata: { httpStatusCode: fault.status } });
+        },
+        { step: 'initialize', name: `refuse${++prefixes}` },
+      );
+      return refused;
+    };
+    const leaseOf = async (storage: S3Storage, id: string, ttlMs = 60_000) => {
+      const attempt = await storage.acquireLease(id, 'me', ttlMs);
+      return attempt.acquired ? attempt.lease : expect.fail('not acquired');
+    };
+
+    it("writes the lease's token and expiry as object metadata (what the commit fence reads), and JSON as JSON", async () => {
+      const { client, storage } = fresh();
+      const lease = await leaseOf(storage, 'meta');
+      await storage.writeRecord('meta', sampleRecord('meta'), null, lease);
+      await storage.commit('meta', sampleCheckpoint('s'), lease);
+      const head = (key: string) => client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: `${storage.prefix}/~workflows/meta/${key}` }));
+      const stored = await head('lease.json');
+      expect(stored.Metadata).to.deep.equal({ 'waymark-token': lease.token, 'waymark-expires-at': String(lease.expiresAt) });
+      for (const key of ['lease.json', 'record.json', 'steps/s.json']) expect((await head(key)).ContentType, key).to.equal('application/json');
+    });
+
+    it('counts only .json objects under steps/ as checkpoints', async () => {
+      const { client, storage } = fresh();
+      await storage.commit('odd', sampleCheckpoint('real'));
+      for (const key of ['steps/partial.tmp', 'steps/Upper.json', 'steps/notes']) {
+        await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: `${storage.prefix}/~workflows/odd/${key}`, Body: '{}' }));
+      }
+      expect((await storage.load('odd'))?.committedSteps).to.deep.equal(['real']);
+    });
+
+    it('names the object in what it reports: a corrupted record, a missing checkpoint', async () => {
+      const { client, storage } = fresh();
+      const key = `${storage.prefix}/~workflows/named/record.json`;
+      await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: '{"formatVersion": 9}' }));
+      const corrupted = await storage.load('named').catch((e: unknown) => e);
+      expect(corrupted).to.be.instanceOf(CheckpointCorruptedError).and.include({ location: `s3://${s3.bucket}/${key}` });
+      expect(await storage.readRecord('named').catch((e: unknown) => e)).to.be.instanceOf(CheckpointCorruptedError);
+      const missing = (await storage.readCheckpoint('named', 'nope').catch((e: unknown) => e)) as StorageError;
+      expect(missing).to.be.instanceOf(StorageError).and.include({ operation: 'read checkpoint', step: 'nope', location: `s3://${s3.bucket}/${storage.prefix}/~workflows/named/steps/nope.json` });
+      expect(missing.message).to.contain('no such checkpoint');
+    });
+
+    it('a clear under a lease keeps the lease: the run goes on holding it', async () => {
+      const { storage } = fresh();
+      const lease = await leaseOf(storage, 'keep');
+      await storage.commit('keep', sampleCheckpoint('s'), lease);
+      await storage.clear('keep', { lease });
+      expect(await storage.load('keep')).to.equal(undefined);
+      expect((await storage.acquireLease('keep', 'other', 60_000)).acquired).to.equal(false);
+      expect(await storage.renewLease(lease, 60_000)).to.not.equal(undefined);
+      await storage.commit('keep', sampleCheckpoint('after'), lease);
+    });
+
+    it('lists workflows across as many pages as S3 splits the listing into', async () => {
+      const { client, storage } = fresh();
+      const ids = ['a', 'b', 'c', 'd', 'e'];
+      for (const id of ids) await storage.commit(id, sampleCheckpoint('s'));
+      // S3 may answer any listing in pages (up to MaxKeys, and fewer); this one answers two prefixes at a time.
+      const tokens = new Map<string, string>();
+      let pages = 0;
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName !== 'ListObjectsV2Command') return next(args);
+          const input = args.input as { ContinuationToken?: string; StartAfter?: string };
+          const after = input.ContinuationToken === undefined ? undefined : tokens.get(input.ContinuationToken);
+          const out = (await next({ ...args, input: { ...input, ContinuationToken: undefined, StartAfter: after } })) as { output: { CommonPrefixes?: { Prefix?: string }[]; IsTruncated?: boolean; NextContinuationToken?: string } };
+          pages++;
+          const all = out.output.CommonPrefixes ?? [];
+          out.output.CommonPrefixes = all.slice(0, 2);
+          out.output.IsTruncated = all.length > 2;
+          out.output.NextContinuationToken = all.length > 2 ? `page-${pages}` : undefined;
+          // The next page starts after every key under the last prefix given ('0' follows '/').
+          if (all.length > 2) tokens.set(`page-${pages}`, `${all[1].Prefix!.slice(0, -1)}0`);
+          return out as Awaited<ReturnType<typeof next>>;
+        },
+        { step: 'initialize', name: 'pagesOfTwo' },
+      );
+      expect(await storage.list()).to.deep.equal(ids);
+      expect(pages).to.equal(3);
+    });
+
+    it('gives up taking a lease that keeps changing hands after 8 rounds, with a StorageError that says so', async () => {
+      const { client, storage } = fresh();
+      const refused = refuse(
+        client,
+        { command: 'PutObjectCommand', key: /lease\.json$/, status: 412, name: 'PreconditionFailed' },
+        { command: 'GetObjectCommand', key: /lease\.json$/, status: 404, name: 'NoSuchKey' },
+      );
+      const error = (await storage.acquireLease('churn', 'me', 1_000).catch((e: unknown) => e)) as StorageError;
+      expect(error).to.be.instanceOf(StorageError).and.include({ operation: 'acquire lease' });
+      expect(error.message).to.contain('the lease changed hands too often to decide; try again');
+      expect(refused.filter((r) => r.startsWith('PutObjectCommand'))).to.have.length(8);
+    });
+
+    it('takes over a stored lease it cannot read (no token, or an expiry that is not a number)', async () => {
+      const { client, storage } = fresh();
+      for (const [id, body] of [['no-token', { owner: 'x', expiresAt: Date.now() + 60_000 }], ['bad-expiry', { owner: 'x', token: 't', expiresAt: 'later' }], ['garbage', '{not json']] as const) {
+        await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: `${storage.prefix}/~workflows/${id}/lease.json`, Body: typeof body === 'string' ? body : JSON.stringify(body) }));
+        expect((await storage.acquireLease(id, 'me', 60_000)).acquired, id).to.equal(true);
+      }
+    });
+
+    it('renews from a version that keeps failing at most twice, then calls the lease lost', async () => {
+      const { client, storage } = fresh();
+      const lease = await leaseOf(storage, 'twice');
+      const refused = refuse(client, { command: 'PutObjectCommand', key: /lease\.json$/, status: 412, name: 'PreconditionFailed' });
+      expect(await storage.renewLease(lease, 60_000)).to.equal(undefined);
+      expect(refused).to.have.length(2);
+    });
+
+    it('release: tries a version that keeps failing at most twice; a lease already gone is released; another fault is a StorageError', async () => {
+      const { client, storage } = fresh();
+      const lease = await leaseOf(storage, 'rel');
+      const refused = refuse(client, { command: 'DeleteObjectCommand', status: 412, name: 'PreconditionFailed', when: () => refusing === 'condition' }, { command: 'DeleteObjectCommand', status: 403, name: 'AccessDenied', when: () => refusing === 'denied' });
+      let refusing: 'condition' | 'denied' | 'none' = 'condition';
+      await storage.releaseLease(lease);
+      expect(refused).to.have.length(2);
+      refusing = 'denied';
+      const denied = await storage.releaseLease(lease).catch((e: unknown) => e);
+      expect(denied).to.be.instanceOf(StorageError).and.include({ operation: 'release lease' });
+      refusing = 'none';
+      await client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: `${storage.prefix}/~workflows/rel/lease.json` }));
+      await storage.releaseLease(lease);
+      expect(await storage.renewLease(lease, 1_000), 'a renewal of a deleted lease finds it gone').to.equal(undefined);
+    });
+
+    it('fences a commit by the expiry S3 stores, and by the lease object being there at all', async () => {
+      const { client, storage } = fresh();
+      const lease = await leaseOf(storage, 'fence');
+      const key = `${storage.prefix}/~workflows/fence/lease.json`;
+      // The stored lease says it expired, whatever the caller's copy says.
+      await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: '{}', Metadata: { 'waymark-token': lease.token, 'waymark-expires-at': String(Date.now() - 1) } }));
+      expect(await storage.commit('fence', sampleCheckpoint('late'), lease).catch((e: unknown) => e)).to.be.instanceOf(LeaseLostError);
+      await client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: key }));
+      expect(await storage.commit('fence', sampleCheckpoint('gone'), lease).catch((e: unknown) => e)).to.be.instanceOf(LeaseLostError);
+      expect(await storage.load('fence')).to.equal(undefined);
+    });
+
+    it('passes on faults that are not "not found" or a failed condition as StorageError, never as absence or conflict', async () => {
+      const { client, storage } = fresh();
+      await storage.writeRecord('denied', sampleRecord('denied'), null);
+      const refused = refuse(client, { command: 'GetObjectCommand', status: 403, name: 'AccessDenied' }, { command: 'PutObjectCommand', key: /record\.json$/, status: 403, name: 'AccessDenied' });
+      expect(await storage.readRecord('denied').catch((e: unknown) => e)).to.be.instanceOf(StorageError).and.include({ operation: 'read record' });
+      expect(await storage.writeRecord('denied', sampleRecord('denied'), null).catch((e: unknown) => e)).to.be.instanceOf(StorageError).and.include({ operation: 'write record' });
+      expect(refused).to.have.length(2);
+    });
   });
 });
