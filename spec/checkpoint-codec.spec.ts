@@ -72,6 +72,12 @@ describe('checkpoint codec', () => {
     ['a RegExp', { r: /x/ }, 'output.r', 'RegExp'],
     ['a Promise', { p: Promise.resolve(1) }, 'output.p', 'Promise'],
     ['a Map value', new Map([['k', () => 1]]), 'output.<value 0>', 'function'],
+    ['a Map key', { m: new Map([[1, 1], [Symbol('k'), 2]]) }, 'output.m.<key 1>', 'a symbol cannot be stored'],
+    ['a Set item', { s: new Set([1, () => 2]) }, 'output.s.<item 1>', 'a function cannot be stored'],
+    ['another typed array', { t: new Uint16Array(2) }, 'output.t', 'an instance of Uint16Array cannot be stored (return plain data: objects, arrays, Date, Map, Set, BigInt, Buffer, Uint8Array)'],
+    ['a subclass of Uint8Array (it would come back as a plain Uint8Array)', { t: new (class Bytes extends Uint8Array {})(2) }, 'output.t', 'an instance of Bytes cannot be stored'],
+    ['an object whose prototype has no constructor', { o: Object.create(Object.create(null)) }, 'output.o', 'an instance of Object cannot be stored'],
+    ['symbol-keyed properties', { o: { [Symbol('k')]: 1 } }, 'output.o', 'symbol-keyed properties cannot be stored'],
   ];
   for (const [what, value, path, reason] of rejected) {
     it(`rejects ${what}, naming the path ${path}`, () => {
@@ -94,5 +100,39 @@ describe('checkpoint codec', () => {
 
   it('rejects an unknown tag when decoding', () => {
     expect(() => decodeValue({ $wm: 'alien' })).to.throw(UnencodableValue, 'unknown tag');
+  });
+
+  it('accepts the same object twice when neither contains the other', () => {
+    const shared = { v: 1 };
+    expect(roundTrip({ a: shared, b: [shared, shared], m: new Map([[shared, shared]]) })).to.deep.equal({ a: { v: 1 }, b: [{ v: 1 }, { v: 1 }], m: new Map([[{ v: 1 }, { v: 1 }]]) });
+  });
+
+  it('round-trips a null-prototype object as a plain object, and -0 as -0', () => {
+    const bare = Object.assign(Object.create(null), { a: 1 });
+    expect(roundTrip({ bare })).to.deep.equal({ bare: { a: 1 } });
+    expect(Object.is(roundTrip(-0), -0)).to.equal(true);
+    expect(Object.is(roundTrip([0])[0 as never], 0)).to.equal(true);
+    expect(roundTrip([NaN, Infinity, -Infinity])).to.deep.equal([NaN, Infinity, -Infinity]);
+  });
+
+  it('names where an unknown tag sits when decoding', () => {
+    const where = (encoded: unknown, path?: string) => {
+      try {
+        decodeValue(encoded as never, path);
+      } catch (error) {
+        expect(error).to.be.instanceOf(UnencodableValue);
+        return [(error as UnencodableValue).path, (error as UnencodableValue).reason];
+      }
+      return expect.fail('decoded');
+    };
+    const alien = { $wm: 'alien' };
+    expect(where(alien)).to.deep.equal(['output', 'unknown tag "alien"']);
+    expect(where(alien, 'checkpoint')).to.deep.equal(['checkpoint', 'unknown tag "alien"']);
+    expect(where([1, alien])[0]).to.equal('output[1]');
+    expect(where({ a: { b: alien } })[0]).to.equal('output.a.b');
+    expect(where({ $wm: 'map', v: [[1, 2], [alien, 3]] })[0]).to.equal('output.<key 1>');
+    expect(where({ $wm: 'map', v: [[1, alien]] })[0]).to.equal('output.<value 0>');
+    expect(where({ $wm: 'set', v: [1, 2, alien] })[0]).to.equal('output.<item 2>');
+    expect(where({ $wm: 'object', v: { $wm: alien } })[0]).to.equal('output.$wm');
   });
 });

@@ -1,4 +1,55 @@
+import { expect } from 'chai';
+import sinon from 'sinon';
+import { LeaseLostError, RecordConflictError, StorageError } from '../../lib/errors';
 import { MemoryStorage } from '../../lib/storage/memory-storage';
-import { describeStorageContract } from '../../lib/testing';
+import { describeStorageContract, sampleCheckpoint, sampleRecord } from '../../lib/testing';
 
 describeStorageContract('MemoryStorage', async () => ({ storage: new MemoryStorage() }));
+
+describe('MemoryStorage', () => {
+  it('names memory locations in what it reports', async () => {
+    const storage = new MemoryStorage();
+    const missing = (await storage.readCheckpoint('wf', 'nope').catch((e: unknown) => e)) as StorageError;
+    expect(missing).to.be.instanceOf(StorageError).and.include({ operation: 'read checkpoint', step: 'nope', location: 'memory:nope' });
+    expect(missing.message).to.contain('no such checkpoint');
+    await storage.writeRecord('wf', sampleRecord('wf'), null);
+    const conflict = (await storage.writeRecord('wf', sampleRecord('wf'), null).catch((e: unknown) => e)) as RecordConflictError;
+    expect(conflict).to.be.instanceOf(RecordConflictError).and.include({ location: 'memory:record' });
+  });
+
+  it('has no record version for checkpoints stored without a record', async () => {
+    const storage = new MemoryStorage();
+    await storage.commit('wf', sampleCheckpoint('s'));
+    expect(await storage.load('wf')).to.deep.equal({ record: undefined, recordVersion: undefined, committedSteps: ['s'] });
+    expect(await storage.readRecord('wf')).to.equal(undefined);
+  });
+
+  it('reports clear progress as checkpoints plus the record', async () => {
+    const storage = new MemoryStorage();
+    const progress: [number, number][] = [];
+    await storage.commit('bare', sampleCheckpoint('a'));
+    await storage.commit('bare', sampleCheckpoint('b'));
+    await storage.clear('bare', { onProgress: (done, total) => void progress.push([done, total]) });
+    await storage.writeRecord('full', sampleRecord('full'), null);
+    await storage.commit('full', sampleCheckpoint('a'));
+    await storage.clear('full', { onProgress: (done, total) => void progress.push([done, total]) });
+    expect(progress).to.deep.equal([[2, 2], [2, 2]]);
+  });
+
+  it('holds a lease until its expiry, exclusive: at that very millisecond it is free and fences nothing in', async () => {
+    const clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['Date'] });
+    try {
+      const storage = new MemoryStorage();
+      const first = await storage.acquireLease('wf', 'first', 1_000);
+      if (!first.acquired) expect.fail('not acquired');
+      clock.tick(999);
+      expect(await storage.acquireLease('wf', 'second', 1_000)).to.deep.equal({ acquired: false, holder: 'first', expiresAt: 1_001_000 });
+      await storage.commit('wf', sampleCheckpoint('in-time'), first.lease);
+      clock.tick(1);
+      expect(await storage.commit('wf', sampleCheckpoint('late'), first.lease).catch((e: unknown) => e)).to.be.instanceOf(LeaseLostError);
+      expect((await storage.acquireLease('wf', 'second', 1_000)).acquired).to.equal(true);
+    } finally {
+      clock.restore();
+    }
+  });
+});
