@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { InvalidFingerprintPathError, UnfingerprintableInputError } from '../../lib/errors';
+import { InvalidFingerprintPathError, InvalidOptionError, UnfingerprintableInputError } from '../../lib/errors';
+import { assertFingerprintRecord, resolveFingerprintStrategy } from '../../lib/fingerprint/fingerprint-options';
 import { CanonicalFingerprint } from '../../lib/fingerprint';
 
 const plain = new CanonicalFingerprint();
@@ -166,5 +167,49 @@ describe('CanonicalFingerprint', () => {
     const script = `require('reflect-metadata');const {CanonicalFingerprint}=require('./lib/fingerprint');process.stdout.write(new CanonicalFingerprint().fingerprint(${JSON.stringify(input)}))`;
     const other = execFileSync(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', script], { encoding: 'utf8' });
     expect(other).to.equal(plain.fingerprint(input)).and.to.match(/^[0-9a-f]{64}$/);
+  });
+
+  it('refuses exclude or include that is not a list, naming which', () => {
+    for (const key of ['exclude', 'include'] as const) {
+      try {
+        new CanonicalFingerprint({ [key]: 'a.b' } as never);
+        expect.fail('accepted');
+      } catch (error) {
+        expect(error).to.be.instanceOf(InvalidOptionError);
+        expect(error).to.include({ option: `fingerprint ${key}`, expected: 'an array of dotted paths' });
+      }
+    }
+  });
+
+  it('include alone leaves everything it keeps in, and what include keeps but exclude drops is gone', () => {
+    const picked = new CanonicalFingerprint({ include: ['a'] });
+    expect(picked.fingerprint({ a: { x: 1, y: 2 }, b: 3 })).to.equal(plain.fingerprint({ a: { x: 1, y: 2 } }));
+    expect(new CanonicalFingerprint({ include: ['zz'] }).fingerprint({ a: 1 })).to.equal(plain.fingerprint({}));
+    expect(new CanonicalFingerprint({ include: ['a'], exclude: ['a'] }).fingerprint({ a: 1 })).to.equal(plain.fingerprint({}));
+    expect(new CanonicalFingerprint({ include: ['[0]'], exclude: ['[0]'] }).fingerprint([1])).to.equal(plain.fingerprint([]));
+  });
+
+  it('orders integer-like keys as RFC 8785 does, also through include', () => {
+    const withIndexKeys = { '10': 'x', '9': 'y', b: 1 };
+    const expected = createHash('sha256').update('{"10":"x","9":"y","b":1}').digest('hex');
+    expect(plain.fingerprint(withIndexKeys)).to.equal(expected);
+    expect(new CanonicalFingerprint({ include: ['10', '9', 'b'] }).fingerprint(withIndexKeys)).to.equal(expected);
+  });
+});
+
+describe('fingerprint options', () => {
+  it('takes a strategy as it is, path options as a CanonicalFingerprint, and refuses anything else naming where', () => {
+    const strategy = { fingerprint: () => 'x' };
+    expect(resolveFingerprintStrategy(strategy, 'here')).to.equal(strategy);
+    expect(resolveFingerprintStrategy({ exclude: ['a'] }, 'here')).to.be.instanceOf(CanonicalFingerprint);
+    for (const bad of [null, 'sha256', 5, undefined]) {
+      try {
+        assertFingerprintRecord(bad, '@Fingerprint of Etl');
+        expect.fail('accepted');
+      } catch (error) {
+        expect(error).to.be.instanceOf(InvalidOptionError);
+        expect(error).to.include({ option: '@Fingerprint of Etl', expected: 'a FingerprintStrategy or { exclude?, include? }' });
+      }
+    }
   });
 });

@@ -44,6 +44,7 @@ describe('runner options', () => {
       ['an unknown onBusy', { onBusy: 'queue' as never }, 'onBusy', "'throw' or 'wait'"],
       ['busyTimeoutMs 0', { busyTimeoutMs: 0 }, 'busyTimeoutMs', 'an integer >= 1'],
       ['leaseTtlMs -1', { leaseTtlMs: -1 }, 'leaseTtlMs', 'an integer >= 1'],
+      ['a logger without warn', { logger: { info() {}, error() {} } as never }, 'logger', 'an object with warn, error, and info or log methods'],
       ['a logger without error', { logger: { info() {}, warn() {} } as never }, 'logger', 'an object with warn, error, and info or log methods'],
       ['a logger without info or log', { logger: { warn() {}, error() {} } as never }, 'logger', 'an object with warn, error, and info or log methods'],
       ['null hooks', { hooks: null as never }, 'hooks', 'an object of event listeners'],

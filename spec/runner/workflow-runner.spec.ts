@@ -612,6 +612,7 @@ describe('WorkflowRunner', () => {
       const error = await within(handle.result().catch((e: unknown) => e), 5_000, 'cancel waited for the backoff');
       expect(error).to.be.instanceOf(WorkflowCancelledError);
       expect(calls).to.equal(1);
+      expect((error as WorkflowCancelledError).result.steps.flaky).to.deep.equal({ status: 'not-run', attempts: 1 });
     });
 
     it('an AbortSignal run option cancels like handle.cancel()', async () => {
@@ -807,6 +808,44 @@ describe('WorkflowRunner', () => {
         expect(error).to.be.instanceOf(InvalidOptionError);
         expect(error).to.include({ option: "fingerprint strategy result for workflow 'fp'", expected: 'a non-empty string' });
       }
+    });
+
+    it('leaves no timer behind: a step that beat its timeout, a finished run', async () => {
+      const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+      class Quick {
+        @Step({ timeoutMs: 60_000 }) fast() {
+          return 1;
+        }
+      }
+      const runner = new WorkflowRunner();
+      await runner.run(new Two(), { workflowId: 'warm-up' });
+      const before = timers();
+      await runner.run(new Quick(), { workflowId: 'timers' });
+      await runner.run(new Quick(), { workflowId: 'timers-2' });
+      expect(timers()).to.equal(before);
+    });
+
+    it('tells the listeners of a failed attempt that a throwing retryIf retries nothing', async () => {
+      const failed: boolean[] = [];
+      class Bad {
+        @Step({ retry: { attempts: 3, retryIf: () => { throw new Error('policy bug'); } } }) flaky() {
+          throw new Error('first');
+        }
+      }
+      const runner = new WorkflowRunner({ hooks: { 'step:attempt-failed': ({ willRetry }) => void failed.push(willRetry) } });
+      const error = await failure(runner.run(new Bad(), { workflowId: 'retryif' }));
+      expect(failed).to.deep.equal([false]);
+      expect((error.cause as Error).message).to.contain('policy bug');
+    });
+
+    it('stops calling a listener once it unsubscribed', async () => {
+      const runner = new WorkflowRunner();
+      const seen: string[] = [];
+      const off = runner.on('step:committed', ({ step }) => void seen.push(step));
+      await runner.run(new Two(), { workflowId: 'on' });
+      off();
+      await runner.run(new Two(), { workflowId: 'off' });
+      expect(seen).to.deep.equal(['a', 'b']);
     });
   });
 });
