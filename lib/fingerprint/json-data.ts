@@ -101,6 +101,7 @@ function copy(v: unknown, parent: Path | undefined, step: string | number | unde
   const path = pathOf(parent, step);
   // A cycle makes the walk descend forever, so scanning the ancestors only past a fixed depth still
   // catches every one, without the cost of a lookup per object in ordinary data.
+  // Stryker disable next-line EqualityOperator: equivalent, scanning from depth 100 instead of 101 finds the same cycles
   if (state.ancestors.length > CYCLE_SCAN_DEPTH && state.ancestors.includes(object)) fail(state, path, 'circular reference');
   state.ancestors.push(object);
   const out = Array.isArray(object) ? copyArray(object, path, state, exclude) : copyObject(object, path, state, exclude);
@@ -113,10 +114,12 @@ function copy(v: unknown, parent: Path | undefined, step: string | number | unde
  * have a handful of keys, where an insertion sort is much cheaper than Array.prototype.sort's setup.
  */
 function sortKeys(keys: string[]): string[] {
+  // Stryker disable next-line EqualityOperator,ConditionalExpression: equivalent, both branches sort by UTF-16 code units; the threshold only picks the faster one
   if (keys.length > 16) return keys.sort();
   for (let i = 1; i < keys.length; i++) {
     const key = keys[i];
     let j = i - 1;
+    // Stryker disable next-line EqualityOperator: equivalent for `keys[j] >= key`, an object's keys are distinct
     while (j >= 0 && keys[j] > key) {
       keys[j + 1] = keys[j];
       j--;
@@ -163,6 +166,7 @@ function copyObject(object: object, path: Path | undefined, state: WalkState, ex
     const child = (object as Record<string, unknown>)[key];
     if (child === undefined) continue;
     const below = exclude.length === 0 ? NONE : matching(exclude, key);
+    // Stryker disable next-line EqualityOperator: equivalent, `some` over no paths is false; the length test only skips the call
     if (below.length > 0 && below.some((p) => p.length === 0)) continue;
     if (!key.isWellFormed()) fail(state, { parent: path, key }, 'a key with a lone surrogate is not valid Unicode');
     if (!state.hasIndexKeys) {

@@ -92,6 +92,7 @@ export class WorkflowRunner {
     const external = options.signal;
     const onExternalAbort = () => cancel.abort(external!.reason);
     if (external?.aborted) cancel.abort(external.reason);
+    // Stryker disable next-line ObjectLiteral,BooleanLiteral: equivalent, an AbortSignal fires 'abort' once; `once` only says so
     else external?.addEventListener('abort', onExternalAbort, { once: true });
     let status: RunHandleStatus = 'running';
     const promise = this.execute(workflow, graph, run, cancel.signal)
@@ -133,6 +134,7 @@ export class WorkflowRunner {
     const stop = new AbortController();
     const onCancel = () => stop.abort(cancelSignal.reason);
     if (cancelSignal.aborted) onCancel();
+    // Stryker disable next-line ObjectLiteral,BooleanLiteral: equivalent, an AbortSignal fires 'abort' once
     cancelSignal.addEventListener('abort', onCancel, { once: true });
     let leaseLost = false;
     const keeper = await LeaseKeeper.acquire(
@@ -177,6 +179,7 @@ export class WorkflowRunner {
       else if (!(error instanceof WorkflowCancelledError)) events.emit('run:failed', { result: resultOf('failed'), error });
       throw error;
     } finally {
+      // Stryker disable next-line StringLiteral,BlockStatement: equivalent, this run's own signal dies with the run; removing only frees the closure sooner
       cancelSignal.removeEventListener('abort', onCancel);
       // One owner at a time: a step that ignored its cancelled or timed-out signal is still this run's
       // work, so the lease is kept (and renewed) until it settles, and only then given up.
@@ -274,6 +277,7 @@ export class WorkflowRunner {
         state.restore(name, { value });
       }
     };
+    // Stryker disable next-line MethodExpression: equivalent, loaders beyond the queue's length find it empty and return
     await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, load));
     for (const node of graph.steps) {
       if (!committed.has(node.name)) continue;

@@ -88,6 +88,29 @@ describe('exclusive runs', () => {
     expect((error as WorkflowFailedError).result.steps.third.status).to.equal('not-run');
   });
 
+  it('never reports completed a run that lost its lease, even when its last commit got through first', async () => {
+    const storage = new MemoryStorage();
+    const lost = deferred();
+    sinon.stub(storage, 'renewLease').resolves(undefined);
+    const commit = storage.commit.bind(storage);
+    // The final commit passes its fence and is written, but only once the renewal has found the lease gone.
+    sinon.stub(storage, 'commit').callsFake(async (...args) => {
+      await lost.promise;
+      return commit(...args);
+    });
+    class One {
+      @Step() only() {
+        return 1;
+      }
+    }
+    const runner = new WorkflowRunner({ storage, leaseTtlMs: 900 }); // renewed after 300 ms; 600 ms to spare
+    runner.on('lease:lost', () => lost.resolve());
+    const error = await runner.run(new One(), { workflowId: 'late-loss' }).catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(WorkflowFailedError);
+    expect((error as WorkflowFailedError).cause).to.be.instanceOf(LeaseLostError);
+    expect((error as WorkflowFailedError).result.steps.only.status, 'the step itself committed').to.equal('completed');
+  });
+
   it('a commit fenced by a lost lease is not recorded as done', async () => {
     const storage = new MemoryStorage();
     const acquire = sinon.spy(storage, 'acquireLease');

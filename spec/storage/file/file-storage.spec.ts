@@ -521,7 +521,7 @@ describe('FileStorage', () => {
       expect((await fs.readdir(wf(`steps@${attempt.lease.token}`))).sort()).to.deep.equal(['free.json', 'held.json']);
       await storage.releaseLease(attempt.lease);
       await fs.rename(wf(`steps@${attempt.lease.token}`), wf('steps'));
-      expect((await storage.load('job'))?.committedSteps.sort()).to.deep.equal(['free', 'held']);
+      expect([...((await storage.load('job'))?.committedSteps ?? [])].sort()).to.deep.equal(['free', 'held']);
       expect((await storage.readCheckpoint('job', 'held')).output).to.equal(2);
     });
 

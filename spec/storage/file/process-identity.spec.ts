@@ -14,7 +14,7 @@ function startTime(pid: number | 'self'): string {
 
 /** A child that runs until killed and has announced itself (so its /proc entry is complete). */
 async function longLived(file: string): Promise<ChildProcess> {
-  const child = spawn(file, [], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(file, [], { stdio: ['pipe', 'pipe', 'inherit'] });
   await once(child.stdout!, 'data');
   return child;
 }
@@ -29,7 +29,7 @@ describe('process identity', () => {
     // The kernel names a script's process after the file: a name with ') (' and spaces is what
     // /proc/<pid>/stat parsing must survive.
     script = join(dir, 'x) (y z');
-    writeFileSync(script, '#!/bin/sh\necho up\nexec sleep 60\n');
+    writeFileSync(script, '#!/bin/sh\necho up\nread line\n'); // waits on its stdin, as itself (no exec)
     chmodSync(script, 0o755);
   });
   after(() => {
