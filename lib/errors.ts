@@ -178,6 +178,63 @@ export class CheckpointSerializationError extends WaymarkError {
   }
 }
 
+/**
+ * A run's input cannot be stored (function, symbol, class instance, cycle...). The input is stored
+ * with the workflow so that any process can resume it by id; the run was refused before anything was
+ * read or written.
+ */
+export class InputSerializationError extends WaymarkError {
+  readonly code = 'WAYMARK_INPUT_SERIALIZATION';
+  constructor(
+    readonly workflowId: string,
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    super(
+      `input at ${path} cannot be stored: ${reason}. The input is stored so that any process can resume the workflow by its id: ` +
+        'pass plain data (JSON values, Date, Map, Set, BigInt, Buffer) and keep clients and connections on the workflow instance',
+      { where: { workflowId } },
+    );
+  }
+}
+
+/**
+ * There is nothing to resume by this id: nothing is stored under it (never run here, or cleared), or
+ * its record holds no input (written by waymark 0.1, before inputs were stored).
+ */
+export class WorkflowNotFoundError extends WaymarkError {
+  readonly code = 'WAYMARK_WORKFLOW_NOT_FOUND';
+  constructor(
+    readonly workflowId: string,
+    readonly reason: 'nothing stored' | 'no input stored' = 'nothing stored',
+  ) {
+    super(
+      reason === 'nothing stored'
+        ? 'nothing is stored under this id (it never ran with this storage, or was cleared): start it with runner.run(instance, { workflowId, input })'
+        : 'its record holds no input (it was written before waymark stored inputs): resume it once with runner.run(instance, { workflowId, input, resume: true })',
+      { where: { workflowId } },
+    );
+  }
+}
+
+/**
+ * A stored workflow cannot be resumed by id: its class is not registered with the runner. Never
+ * skipped silently.
+ */
+export class WorkflowNotRegisteredError extends WaymarkError {
+  readonly code = 'WAYMARK_WORKFLOW_NOT_REGISTERED';
+  constructor(
+    readonly workflowId: string,
+    readonly workflowName: string,
+  ) {
+    super(
+      `its workflow '${workflowName}' is not registered with this runner: pass its class in new WorkflowRunner({ workflows: [...] }) ` +
+        `(or a function (name) => instance, for a DI container)`,
+      { where: { workflowId } },
+    );
+  }
+}
+
 /** A stored checkpoint or record cannot be read or parsed. It is never treated as "not done". */
 export class CheckpointCorruptedError extends WaymarkError {
   readonly code = 'WAYMARK_CHECKPOINT_CORRUPTED';

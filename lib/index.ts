@@ -8,7 +8,9 @@ export { Step, Workflow, OnInputChange, Fingerprint, type StepDecorator, type Wo
 export type { StepOptions, WorkflowOptions, Constructor } from './metadata';
 export type { RetryOptions } from './retry-options';
 export type { InputChangePolicy, InputChangePolicyName, InputChange } from './input-change-policy';
-export { WorkflowRunner } from './runner/workflow-runner';
+export { WorkflowRunner, type ResumeOptions } from './runner/workflow-runner';
+export type { WorkflowRegistration } from './runner/workflow-registry';
+export type { WorkflowInfo, StoredStepInfo, WorkflowSummary, WorkflowPage, ListOptions, ListedStatus } from './runner/workflow-info';
 export {
   DEFAULT_CONCURRENCY,
   DEFAULT_LEASE_TTL_MS,
@@ -23,7 +25,7 @@ export type { WorkflowEvents, WorkflowEventName, WorkflowListener, WorkflowHooks
 export type { WaymarkLogger } from './runner/logger';
 export { CanonicalFingerprint, type CanonicalFingerprintOptions, type FingerprintStrategy } from './fingerprint';
 export type { CheckpointStorage } from './storage/checkpoint-storage';
-export type { Checkpoint, WorkflowRecord, WorkflowCompletion, StoredRecord, StoredWorkflow, StoredStep, Lease, LeaseAttempt } from './storage/records';
+export type { Checkpoint, WorkflowRecord, WorkflowStatus, StoredError, WorkflowCompletion, StoredRecord, StoredWorkflow, StoredStep, Lease, LeaseAttempt } from './storage/records';
 export { MemoryStorage } from './storage/memory-storage';
 export { FileStorage, type FileStorageOptions } from './storage/file/file-storage';
 export { MAX_WORKFLOW_ID_LENGTH } from './workflow-id';

@@ -8,6 +8,7 @@
 import { CheckpointCorruptedError, InputChangedError, WorkflowDefinitionChangedError } from '../errors';
 import { definitionChanges, storedSteps, type StepGraph } from '../graph';
 import { decideInputChange, type InputChangePolicy } from '../input-change-policy';
+import type { EncodedValue } from '../checkpoint-codec';
 import type { CheckpointStorage } from '../storage/checkpoint-storage';
 import type { Lease, StoredWorkflow, WorkflowRecord } from '../storage/records';
 import type { RunEmitter } from './run-events';
@@ -30,6 +31,8 @@ export interface PrepareInput {
   /** False when no run option, decorator or runner option chose the policy (the default `'reuse'` applies). */
   readonly policyChosen: boolean;
   readonly fingerprint: string;
+  /** The run's input, encoded: stored in the record so that any process can resume by id. */
+  readonly input: EncodedValue;
   readonly lease: () => Lease;
   readonly events: RunEmitter;
   /** Told when the default policy reused checkpoints of a changed input: the runner warns. */
@@ -39,13 +42,17 @@ export interface PrepareInput {
 /** Applies resume, input-change policy and definition check; writes the record. */
 export async function prepareCheckpoints(p: PrepareInput): Promise<PreparedRun> {
   const { storage, graph, workflowId } = p;
+  const now = new Date().toISOString();
   const record: WorkflowRecord = {
     formatVersion: 1,
     workflowId,
     workflowName: graph.workflowName,
     fingerprint: p.fingerprint,
     steps: storedSteps(graph),
-    updatedAt: new Date().toISOString(),
+    updatedAt: now,
+    createdAt: now,
+    input: p.input,
+    status: 'running',
   };
   let stored: StoredWorkflow | undefined;
   try {
@@ -83,7 +90,9 @@ export async function prepareCheckpoints(p: PrepareInput): Promise<PreparedRun> 
   if (stored.record !== undefined && stored.recordVersion !== undefined && !needsRewrite(stored.record, record)) {
     return { committed, record: stored.record, recordVersion: stored.recordVersion };
   }
-  return { committed, record, recordVersion: await storage.writeRecord(workflowId, record, stored.recordVersion ?? null, p.lease()) };
+  // The workflow goes on: it keeps its creation time (records of 0.1 have none: now it is).
+  const continued = { ...record, createdAt: stored.record?.createdAt ?? record.createdAt };
+  return { committed, record: continued, recordVersion: await storage.writeRecord(workflowId, continued, stored.recordVersion ?? null, p.lease()) };
 }
 
 async function startOver(p: PrepareInput, record: WorkflowRecord): Promise<PreparedRun> {
@@ -91,9 +100,19 @@ async function startOver(p: PrepareInput, record: WorkflowRecord): Promise<Prepa
   return { committed: new Set(), record, recordVersion: await p.storage.writeRecord(p.workflowId, record, null, p.lease()) };
 }
 
-/** The record changes only when the fingerprint or the graph did: an unchanged resume writes nothing. */
+/**
+ * The record is rewritten when the fingerprint, the graph or the stored input changed, or the
+ * workflow was not `'running'` (a resume after a failure or a cancel): resuming an interrupted run
+ * with the same input writes nothing.
+ */
 function needsRewrite(stored: WorkflowRecord, record: WorkflowRecord): boolean {
-  return stored.fingerprint !== record.fingerprint || JSON.stringify(stored.steps) !== JSON.stringify(record.steps);
+  return (
+    stored.fingerprint !== record.fingerprint ||
+    stored.status !== 'running' ||
+    stored.createdAt === undefined ||
+    JSON.stringify(stored.steps) !== JSON.stringify(record.steps) ||
+    JSON.stringify(stored.input) !== JSON.stringify(record.input)
+  );
 }
 
 /**

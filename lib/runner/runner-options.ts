@@ -14,6 +14,7 @@ import { assertWorkflowId } from '../workflow-id';
 import type { WorkflowHooks } from './run-events';
 import { isLogger, type WaymarkLogger } from './logger';
 import type { SpanTracer } from './tracing';
+import type { WorkflowRegistration } from './workflow-registry';
 
 /** The methods every {@link CheckpointStorage} has. */
 const STORAGE_METHODS = ['load', 'readRecord', 'readCheckpoint', 'writeRecord', 'commit', 'clear', 'list', 'acquireLease', 'renewLease', 'releaseLease'] as const;
@@ -29,6 +30,12 @@ export const DEFAULT_BUSY_TIMEOUT_MS = 60_000;
 export interface WorkflowRunnerOptions {
   /** Where checkpoints go; default a new {@link MemoryStorage}. */
   readonly storage?: CheckpointStorage;
+  /**
+   * The workflow classes this runner can resume by id (`runner.resume(workflowId)`), each constructed
+   * with no arguments; or a function that returns an instance for a workflow name (a DI container),
+   * or undefined for a name it does not know.
+   */
+  readonly workflows?: WorkflowRegistration;
   /** Most steps running at once; default {@link DEFAULT_CONCURRENCY} (10). */
   readonly concurrency?: number;
   /** Stop starting steps after the first failure (default true); false lets independent branches finish. */

@@ -4,21 +4,23 @@
  */
 import { randomUUID } from 'node:crypto';
 import { isoNow } from '../iso-now';
-import { decodeValue, encodeValue, UnencodableValue } from '../checkpoint-codec';
+import { decodeValue, encodeValue, UnencodableValue, type EncodedValue } from '../checkpoint-codec';
 import {
   CheckpointCorruptedError,
   CheckpointSerializationError,
+  InputSerializationError,
   InvalidOptionError,
   LeaseLostError,
   StepFailedError,
   WorkflowCancelledError,
   WorkflowFailedError,
+  WorkflowNotFoundError,
 } from '../errors';
 import type { FingerprintStrategy } from '../fingerprint/fingerprint-strategy';
 import { buildGraph, type StepGraph, type StepNode } from '../graph';
 import type { Constructor } from '../metadata';
 import type { CheckpointStorage } from '../storage/checkpoint-storage';
-import type { WorkflowCompletion, WorkflowRecord } from '../storage/records';
+import type { StoredError, WorkflowCompletion, WorkflowRecord } from '../storage/records';
 import { LeaseKeeper } from './lease-keeper';
 import { AttemptsInFlight } from './attempt';
 import { attachLogger } from './logger';
@@ -32,7 +34,13 @@ import { checkRunnerOptions, defaultStorage, resolveRun, type ResolvedRun, type 
 import { scheduleGraph, type StepOutcome } from './schedule-graph';
 import { runAttempts } from './step-attempts';
 import { createStepContext } from './step-context';
+import { assertWorkflowId } from '../workflow-id';
 import { validateInput } from './validate-input';
+import { listWorkflows, readWorkflowInfo, type ListOptions, type WorkflowInfo, type WorkflowPage } from './workflow-info';
+import { WorkflowRegistry } from './workflow-registry';
+
+/** Options of {@link WorkflowRunner.resume}: the run options that make sense for a stored workflow. */
+export type ResumeOptions = Pick<RunOptions, 'concurrency' | 'failFast' | 'onBusy' | 'onInputChange' | 'signal'>;
 
 /** What one step of a run needs from the run. */
 interface StepRun {
@@ -44,6 +52,8 @@ interface StepRun {
   readonly events: RunEmitter;
   /** The first step that failed for good, once one has. */
   readonly failures: { first?: StepFailedError };
+  /** The record this run wrote (or kept) before its first step, once it has. */
+  readonly stored: { prepared?: PreparedRun };
 }
 
 /** Runs workflow instances against one storage. Safe to share (e.g. as a DI singleton). */
@@ -51,10 +61,12 @@ export class WorkflowRunner {
   /** The storage this runner commits to. */
   readonly storage: CheckpointStorage;
   private readonly events: RunEvents;
+  private readonly registry: WorkflowRegistry;
 
   constructor(private readonly options: WorkflowRunnerOptions = {}) {
     checkRunnerOptions(options);
     this.storage = defaultStorage(options);
+    this.registry = new WorkflowRegistry(options.workflows);
     this.events = new RunEvents((event, error) => this.reportListenerError(event, error));
     for (const [event, listener] of Object.entries(options.hooks ?? {}) as [WorkflowEventName, WorkflowHooks[WorkflowEventName]][]) {
       if (listener !== undefined) this.events.on(event, listener as WorkflowListener<typeof event>);
@@ -77,6 +89,43 @@ export class WorkflowRunner {
    */
   async run<O = unknown, I = unknown>(workflow: object, options: RunOptions<I>): Promise<RunResult<O>> {
     return this.start<O, I>(workflow, options).result();
+  }
+
+  /**
+   * Resumes the stored workflow `workflowId` from any process: its stored input, run by an instance
+   * of its registered class (runner option `workflows`), skipping committed steps. Resolves and
+   * rejects like {@link run}. Throws `WorkflowNotFoundError` when nothing (or no input) is stored
+   * under the id, `WorkflowNotRegisteredError` when its class is not registered.
+   */
+  async resume<O = unknown>(workflowId: string, options: ResumeOptions = {}): Promise<RunResult<O>> {
+    assertWorkflowId(workflowId);
+    const stored = await this.storage.readRecord(workflowId);
+    if (stored === undefined) throw new WorkflowNotFoundError(workflowId);
+    const { record } = stored;
+    if (record.input === undefined) throw new WorkflowNotFoundError(workflowId, 'no input stored');
+    const workflow = this.registry.instance(workflowId, record.workflowName);
+    let input: unknown;
+    try {
+      input = decodeValue(record.input, 'input');
+    } catch (error) {
+      if (!(error instanceof UnencodableValue)) throw error;
+      throw new CheckpointCorruptedError(workflowId, 'the input in its record', error.message, { cause: error });
+    }
+    return this.run<O>(workflow, { ...options, workflowId, input, resume: true });
+  }
+
+  /** The stored workflow `workflowId` (status, input, timestamps, last error, steps), or undefined when nothing is stored. */
+  async get<I = unknown, O = unknown>(workflowId: string): Promise<WorkflowInfo<I, O> | undefined> {
+    assertWorkflowId(workflowId);
+    return (await readWorkflowInfo(this.storage, workflowId)) as WorkflowInfo<I, O> | undefined;
+  }
+
+  /**
+   * A page of stored workflows in id order, filtered by status and workflow name; pass the page's
+   * `cursor` back for the next. Reads one record per workflow examined.
+   */
+  async list(options: ListOptions = {}): Promise<WorkflowPage> {
+    return listWorkflows(this.storage, options);
   }
 
   /**
@@ -123,6 +172,7 @@ export class WorkflowRunner {
     const events = this.events.forRun({ workflowId, runId });
     const input = graph.inputClass ? await validateInput(workflowId, graph.inputClass, run.input) : run.input;
     const fingerprint = typeof run.fingerprint === 'string' ? run.fingerprint : await computeFingerprint(run.fingerprint, run.input, workflowId);
+    const storedInput = encodeInput(workflowId, run.input);
     if (run.resume) {
       // A late duplicate of a completed workflow (a queue re-delivering a finished job) is answered
       // from the record in one read: no lease, nothing run, even while another worker holds it.
@@ -159,21 +209,27 @@ export class WorkflowRunner {
       fingerprint,
     });
     const inFlight = new AttemptsInFlight(stop.signal);
+    const stepRun: StepRun = { workflowId, input, state, inFlight, keeper, events, failures: {}, stored: {} };
     try {
-      const { firstFailure, prepared } = await this.walk(workflow, graph, run, { workflowId, input, state, inFlight, keeper, events, failures: {} }, fingerprint);
+      const firstFailure = await this.walk(workflow, graph, run, stepRun, fingerprint, storedInput);
       if (firstFailure === undefined && !leaseLost && graph.steps.every((s) => state.isDone(s.name))) {
         const result = resultOf('completed');
-        await this.recordCompletion(workflowId, prepared!, keeper, runId, result.output);
+        await this.recordCompletion(workflowId, stepRun.stored.prepared!, keeper, runId, result.output);
         events.emit('run:completed', { result });
         return result;
       }
       if (firstFailure === undefined && !leaseLost) {
         const result = resultOf('cancelled');
+        await this.recordOutcome(workflowId, stepRun.stored.prepared, keeper, { status: 'cancelled' });
         events.emit('run:cancelled', { result });
         throw new WorkflowCancelledError(result);
       }
       throw new WorkflowFailedError(resultOf('failed'), firstFailure ?? new LeaseLostError(workflowId));
     } catch (error) {
+      // A run that lost its lease writes nothing: the workflow stays 'running', for whoever holds it now.
+      if (!leaseLost && !(error instanceof WorkflowCancelledError)) {
+        await this.recordOutcome(workflowId, stepRun.stored.prepared, keeper, { status: 'failed', error: storedError(error instanceof WorkflowFailedError ? error.cause : error) });
+      }
       // Every run that took the lease ends with one of run:completed, run:cancelled or run:failed.
       if (error instanceof WorkflowFailedError) events.emit('run:failed', { result: error.result, error: error.cause });
       else if (!(error instanceof WorkflowCancelledError)) events.emit('run:failed', { result: resultOf('failed'), error });
@@ -190,13 +246,7 @@ export class WorkflowRunner {
   }
 
   /** Prepares checkpoints, restores committed steps and runs the rest; returns the first step failure, if any. */
-  private async walk(
-    workflow: object,
-    graph: StepGraph,
-    run: ResolvedRun,
-    stepRun: StepRun,
-    fingerprint: string,
-  ): Promise<{ firstFailure?: StepFailedError; prepared?: PreparedRun }> {
+  private async walk(workflow: object, graph: StepGraph, run: ResolvedRun, stepRun: StepRun, fingerprint: string, input: EncodedValue): Promise<StepFailedError | undefined> {
     const { workflowId, keeper, events, state } = stepRun;
     const prepared = await prepareCheckpoints({
       storage: this.storage,
@@ -206,6 +256,7 @@ export class WorkflowRunner {
       policy: run.policy,
       policyChosen: run.policyChosen,
       fingerprint,
+      input,
       lease: () => keeper.lease,
       events,
       onImplicitReuse: (storedFingerprint) =>
@@ -217,6 +268,7 @@ export class WorkflowRunner {
           { workflowId, storedFingerprint, currentFingerprint: fingerprint },
         ),
     });
+    stepRun.stored.prepared = prepared;
     const { committed } = prepared;
     events.emit('run:started', { workflowName: graph.workflowName, resume: run.resume, fingerprint });
     await this.restore(graph, workflowId, committed, state, run.concurrency, events);
@@ -230,7 +282,7 @@ export class WorkflowRunner {
       // output): that fails the step, like any step error, rather than escaping the walk.
       runStep: (node) => this.runStep(workflow, node, stepRun).catch((error: unknown) => this.failStep(stepRun, node, error, state.attempts(node.name))),
     });
-    return { firstFailure: stepRun.failures.first, prepared };
+    return stepRun.failures.first;
   }
 
   /**
@@ -242,9 +294,23 @@ export class WorkflowRunner {
     if (prepared.record.completion !== undefined) return;
     try {
       const completion = { runId, completedAt: isoNow(), output: encodeValue(output) };
-      await this.storage.writeRecord(workflowId, { ...prepared.record, updatedAt: completion.completedAt, completion }, prepared.recordVersion, keeper.lease);
+      await this.storage.writeRecord(workflowId, { ...prepared.record, status: 'completed', updatedAt: completion.completedAt, completion }, prepared.recordVersion, keeper.lease);
     } catch (error) {
       this.warn(`workflow '${workflowId}': completed, but could not mark its record completed (a late duplicate will restore its steps instead): ${errorText(error)}`, 'WAYMARK_COMPLETION_NOT_RECORDED', { workflowId, error });
+    }
+  }
+
+  /**
+   * Stores how a run that did not complete ended (`'failed'` with its error, or `'cancelled'`), when
+   * it got as far as writing its record. The run's own outcome stands either way: a failed write is
+   * reported, and the record then still says `'running'`, which reads as interrupted.
+   */
+  private async recordOutcome(workflowId: string, prepared: PreparedRun | undefined, keeper: LeaseKeeper, outcome: Pick<WorkflowRecord, 'status' | 'error'>): Promise<void> {
+    if (prepared === undefined) return;
+    try {
+      await this.storage.writeRecord(workflowId, { ...prepared.record, ...outcome, updatedAt: isoNow() }, prepared.recordVersion, keeper.lease);
+    } catch (error) {
+      this.warn(`workflow '${workflowId}': ${outcome.status}, but could not store that in its record (it reads as interrupted): ${errorText(error)}`, 'WAYMARK_OUTCOME_NOT_RECORDED', { workflowId, error });
     }
   }
 
@@ -349,6 +415,29 @@ export class WorkflowRunner {
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** The input as the record stores it, or `InputSerializationError` naming the path that cannot be stored. */
+function encodeInput(workflowId: string, input: unknown): EncodedValue {
+  try {
+    return encodeValue(input, 'input');
+  } catch (error) {
+    // A getter that throws is the caller's error, as it is for the fingerprint.
+    if (!(error instanceof UnencodableValue)) throw error;
+    throw new InputSerializationError(workflowId, error.path, error.reason);
+  }
+}
+
+/** A failure as the record keeps it: the error's own code where it has one, its message, and the step. */
+function storedError(error: unknown): StoredError {
+  const codeOf = (e: unknown): string | undefined => {
+    const code = (e as { code?: unknown } | null)?.code;
+    return typeof code === 'string' && code.length > 0 ? code : undefined;
+  };
+  if (error instanceof StepFailedError) {
+    return { code: codeOf(error.cause) ?? 'WAYMARK_STEP_FAILED', message: errorText(error.cause), step: error.step, attempts: error.attempts };
+  }
+  return { code: codeOf(error) ?? 'WAYMARK_RUN_FAILED', message: errorText(error) };
 }
 
 /** The result a late duplicate gets: the completing run's id and output, every step restored. */

@@ -4,7 +4,7 @@
  * never "not done" and never a raw SyntaxError.
  */
 import { CheckpointCorruptedError } from '../errors';
-import type { Checkpoint, WorkflowRecord } from './records';
+import type { Checkpoint, WorkflowRecord, WorkflowStatus } from './records';
 
 /** A record with the revision that conditional replaces compare. */
 export interface RecordFile {
@@ -43,8 +43,13 @@ export function parseRecord(workflowId: string, location: string, value: unknown
   if (completion !== undefined && (!isObject(completion) || typeof completion.runId !== 'string' || typeof completion.completedAt !== 'string' || !('output' in completion))) {
     throw new CheckpointCorruptedError(workflowId, location, 'its completion is not { runId, completedAt, output }');
   }
+  if (value.status !== undefined && !STATUSES.includes(value.status as string)) {
+    throw new CheckpointCorruptedError(workflowId, location, `its status ${JSON.stringify(value.status)} is not one of ${STATUSES.join(', ')}`);
+  }
   return value as unknown as WorkflowRecord;
 }
+
+const STATUSES: readonly unknown[] = ['running', 'completed', 'failed', 'cancelled'] satisfies WorkflowStatus[];
 
 /** Parses a `{ revision, record }` file. */
 export function parseRecordFile(workflowId: string, location: string, text: string): RecordFile {

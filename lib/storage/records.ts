@@ -10,7 +10,30 @@ export interface StoredStep {
   readonly after: readonly string[];
 }
 
-/** The per-workflow record stored beside the checkpoints: input fingerprint and graph definition. */
+/**
+ * Where a workflow stands, as its record says. A run writes `'running'` when it starts (a resume of a
+ * workflow already `'running'` writes nothing) and its outcome when it ends; a run that lost its lease
+ * writes nothing, so an interrupted workflow stays `'running'` with no live lease.
+ */
+export type WorkflowStatus = 'running' | 'completed' | 'failed' | 'cancelled';
+
+/** Why a workflow last failed, as stored in its record. */
+export interface StoredError {
+  /** The error's own string `code` (a waymark code, a Node system code...), else `WAYMARK_STEP_FAILED` or `WAYMARK_RUN_FAILED`. */
+  readonly code: string;
+  /** The error's message. */
+  readonly message: string;
+  /** The step that failed for good, when a step did. */
+  readonly step?: string;
+  /** The attempts that step made. */
+  readonly attempts?: number;
+}
+
+/**
+ * The per-workflow record stored beside the checkpoints: input fingerprint and graph definition,
+ * and (since 0.2) the input itself, the status and the last error. Records written by 0.1 lack those
+ * optional fields; readers treat a missing status as `'running'` (or `'completed'` with a completion).
+ */
 export interface WorkflowRecord {
   readonly formatVersion: 1;
   readonly workflowId: string;
@@ -21,6 +44,14 @@ export interface WorkflowRecord {
   readonly steps: readonly StoredStep[];
   /** ISO time of the last write. */
   readonly updatedAt: string;
+  /** ISO time the record was first written (since the workflow was last cleared or started over). */
+  readonly createdAt?: string;
+  /** The latest run's input, encoded by the checkpoint codec: what `runner.resume(workflowId)` runs with. */
+  readonly input?: EncodedValue;
+  /** Where the workflow stands; see {@link WorkflowStatus}. */
+  readonly status?: WorkflowStatus;
+  /** Why the last run failed, while `status` is `'failed'`. */
+  readonly error?: StoredError;
   /**
    * Set by the run that committed the last step: a late duplicate with the same input returns this
    * without taking the lease. Absent while a run is under way, was interrupted, or failed.

@@ -154,7 +154,7 @@ describe('S3Storage', function () {
     expect(await a.list()).to.deep.equal([]);
   });
 
-  it('resumes a 200-step workflow with 199 committed in 1 LIST and 3 GETs (the record twice and the one output needed)', async () => {
+  it('resumes a failed 200-step workflow with 199 committed in 1 LIST and 3 GETs (the record twice and the one output needed)', async () => {
     const { client, storage } = fresh();
     let failLast = true;
     class Long {}
@@ -175,10 +175,10 @@ describe('S3Storage', function () {
     const result = await runner.run(new Long(), { workflowId: 'long', resume: true });
     expect(result.output).to.equal(200);
     expect(Object.fromEntries(counts)).to.deep.equal({
-      PutObjectCommand: 3, // lease + the one commit + the record marked completed
+      PutObjectCommand: 4, // lease + the record back to 'running' (it was 'failed') + the one commit + the record marked completed
       ListObjectsV2Command: 1,
       GetObjectCommand: 3, // record before the lease (is it a late duplicate?) + record after it + output of step 199
-      HeadObjectCommand: 2, // the lease fence of the commit and of the completion
+      HeadObjectCommand: 3, // the lease fence of the two record writes and of the commit
       DeleteObjectCommand: 1, // lease release
     });
     // A late duplicate of the now completed workflow costs one GET and nothing else.

@@ -1,0 +1,189 @@
+/**
+ * What is stored about workflows, read back for people and tools: one workflow in full
+ * (`runner.get`) and pages of summaries (`runner.list`). Reads only; never takes a lease.
+ */
+import { decodeValue, UnencodableValue } from '../checkpoint-codec';
+import { CheckpointCorruptedError, InvalidOptionError } from '../errors';
+import type { CheckpointStorage } from '../storage/checkpoint-storage';
+import type { StoredError, WorkflowRecord, WorkflowStatus } from '../storage/records';
+
+/** A stored step's state. */
+export interface StoredStepInfo {
+  /** `'committed'`: its checkpoint is stored; `'failed'`: the last run failed on it; `'pending'`: neither. */
+  readonly status: 'committed' | 'failed' | 'pending';
+  /** Attempts of the committing run (committed), of the failing run (failed), else 0. */
+  readonly attempts: number;
+  /** ISO time of the commit. */
+  readonly committedAt?: string;
+}
+
+/** One stored workflow, as `runner.get(workflowId)` returns it. */
+export interface WorkflowInfo<I = unknown, O = unknown> {
+  readonly workflowId: string;
+  /** Undefined only when checkpoints exist without a record (a clear or first write that was interrupted). */
+  readonly workflowName?: string;
+  readonly status: WorkflowStatus;
+  /** The latest run's input, decoded (undefined when none was stored, as by waymark 0.1). */
+  readonly input?: I;
+  /** ISO time the workflow was first stored (since it was last cleared or started over). */
+  readonly createdAt?: string;
+  /** ISO time of the record's last write. */
+  readonly updatedAt?: string;
+  /** Why it failed, while `status` is `'failed'`. */
+  readonly error?: StoredError;
+  /** The final step's output, once completed. */
+  readonly output?: O;
+  /** Every step of the stored graph (and any committed step no longer in it), by name. */
+  readonly steps: Readonly<Record<string, StoredStepInfo>>;
+}
+
+/** A workflow's status in a listing: `'corrupted'` when its record cannot be read (see `error`). */
+export type ListedStatus = WorkflowStatus | 'corrupted';
+
+/** One line of `runner.list()`: the record's summary, without input, outputs or steps. */
+export interface WorkflowSummary {
+  readonly workflowId: string;
+  readonly workflowName?: string;
+  readonly status: ListedStatus;
+  readonly createdAt?: string;
+  readonly updatedAt?: string;
+  readonly error?: StoredError;
+}
+
+/** Options of `runner.list()`. */
+export interface ListOptions {
+  /** Only workflows in this status (or these). */
+  readonly status?: ListedStatus | readonly ListedStatus[];
+  /** Only workflows of this workflow name. */
+  readonly workflowName?: string;
+  /** Most items per page, 1 to 1,000; default 100. */
+  readonly limit?: number;
+  /** The `cursor` of the previous page. */
+  readonly cursor?: string;
+}
+
+/** A page of {@link WorkflowSummary}, in workflow id order. */
+export interface WorkflowPage {
+  readonly items: readonly WorkflowSummary[];
+  /** Pass it back as `cursor` for the next page; absent on the last page. */
+  readonly cursor?: string;
+}
+
+const STATUSES: readonly ListedStatus[] = ['running', 'completed', 'failed', 'cancelled', 'corrupted'];
+/** Records read at once while listing or reading steps. */
+const READS_AT_ONCE = 16;
+
+/** A record's status; records written before statuses were stored say it by their completion. */
+export function statusOf(record: WorkflowRecord | undefined): WorkflowStatus {
+  return record?.status ?? (record?.completion === undefined ? 'running' : 'completed');
+}
+
+function decodeStored(workflowId: string, location: string, encoded: WorkflowRecord['input'], path: string): unknown {
+  try {
+    return decodeValue(encoded!, path);
+  } catch (error) {
+    if (!(error instanceof UnencodableValue)) throw error;
+    throw new CheckpointCorruptedError(workflowId, location, error.message, { cause: error });
+  }
+}
+
+/** The stored workflow `workflowId` in full, or undefined when nothing is stored under it. */
+export async function readWorkflowInfo(storage: CheckpointStorage, workflowId: string): Promise<WorkflowInfo | undefined> {
+  const stored = await storage.load(workflowId);
+  if (stored === undefined) return undefined;
+  const { record } = stored;
+  const status = statusOf(record);
+  const committed = new Set(stored.committedSteps);
+  const defined = record?.steps.map((s) => s.name) ?? [];
+  const names = [...defined, ...stored.committedSteps.filter((n) => !defined.includes(n))];
+  const checkpoints = await mapLimited([...committed], (step) => storage.readCheckpoint(workflowId, step));
+  const steps: Record<string, StoredStepInfo> = {};
+  for (const name of names) {
+    const checkpoint = checkpoints.find((c) => c.step === name);
+    if (checkpoint !== undefined) steps[name] = { status: 'committed', attempts: checkpoint.attempts, committedAt: checkpoint.committedAt };
+    else if (status === 'failed' && record?.error?.step === name) steps[name] = { status: 'failed', attempts: record.error.attempts ?? 0 };
+    else steps[name] = { status: 'pending', attempts: 0 };
+  }
+  return {
+    workflowId,
+    ...(record === undefined ? {} : { workflowName: record.workflowName, updatedAt: record.updatedAt }),
+    status,
+    ...(record?.input === undefined ? {} : { input: decodeStored(workflowId, 'the input in its record', record.input, 'input') }),
+    ...(record?.createdAt === undefined ? {} : { createdAt: record.createdAt }),
+    ...(status === 'failed' && record?.error !== undefined ? { error: record.error } : {}),
+    ...(record?.completion === undefined ? {} : { output: decodeStored(workflowId, 'the completion in its record', record.completion.output, 'output') }),
+    steps,
+  };
+}
+
+/** Checks `runner.list()` options. */
+function checkListOptions(options: ListOptions): { statuses?: ReadonlySet<ListedStatus>; limit: number } {
+  if (options === null || typeof options !== 'object') throw new InvalidOptionError('list options', options, '{ status?, workflowName?, limit?, cursor? }');
+  const { limit = 100, status, cursor, workflowName } = options;
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > 1000) throw new InvalidOptionError('limit', limit, 'an integer from 1 to 1000');
+  if (cursor !== undefined && typeof cursor !== 'string') throw new InvalidOptionError('cursor', cursor, "the cursor of the previous page's result");
+  if (workflowName !== undefined && typeof workflowName !== 'string') throw new InvalidOptionError('workflowName', workflowName, 'a workflow name');
+  if (status === undefined) return { limit };
+  const statuses = typeof status === 'string' ? [status] : status;
+  for (const s of Array.isArray(statuses) ? statuses : [statuses]) {
+    if (!STATUSES.includes(s as ListedStatus)) throw new InvalidOptionError('status', s, STATUSES.map((x) => `'${x}'`).join(', '));
+  }
+  return { statuses: new Set(statuses as readonly ListedStatus[]), limit };
+}
+
+async function summarize(storage: CheckpointStorage, workflowId: string): Promise<WorkflowSummary> {
+  let record: WorkflowRecord | undefined;
+  try {
+    record = (await storage.readRecord(workflowId))?.record;
+  } catch (error) {
+    if (!(error instanceof CheckpointCorruptedError)) throw error;
+    return { workflowId, status: 'corrupted', error: { code: error.code, message: error.message } };
+  }
+  if (record === undefined) return { workflowId, status: 'running' };
+  const status = statusOf(record);
+  return {
+    workflowId,
+    workflowName: record.workflowName,
+    status,
+    ...(record.createdAt === undefined ? {} : { createdAt: record.createdAt }),
+    updatedAt: record.updatedAt,
+    ...(status === 'failed' && record.error !== undefined ? { error: record.error } : {}),
+  };
+}
+
+/**
+ * A page of stored workflows in id order, filtered by status and name. Reads the id listing and
+ * then one record per id examined: a filter that matches few workflows reads many records.
+ */
+export async function listWorkflows(storage: CheckpointStorage, options: ListOptions = {}): Promise<WorkflowPage> {
+  const { statuses, limit } = checkListOptions(options);
+  const ids = await storage.list();
+  const cursor = options.cursor;
+  let next = cursor === undefined ? 0 : ids.findIndex((id) => id > cursor);
+  if (next < 0) next = ids.length;
+  const items: WorkflowSummary[] = [];
+  let lastExamined: string | undefined;
+  while (next < ids.length && items.length < limit) {
+    const batch = ids.slice(next, next + Math.max(limit - items.length, READS_AT_ONCE));
+    const summaries = await mapLimited(batch, (id) => summarize(storage, id));
+    for (const summary of summaries) {
+      next++;
+      lastExamined = summary.workflowId;
+      const matches = (statuses === undefined || statuses.has(summary.status)) && (options.workflowName === undefined || summary.workflowName === options.workflowName);
+      if (matches) items.push(summary);
+      if (items.length === limit) break;
+    }
+  }
+  return next < ids.length && lastExamined !== undefined ? { items, cursor: lastExamined } : { items };
+}
+
+/** `map` over `items` with at most {@link READS_AT_ONCE} calls in flight, results in order. */
+async function mapLimited<T, R>(items: readonly T[], map: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const work = async (): Promise<void> => {
+    for (let i = next++; i < items.length; i = next++) results[i] = await map(items[i]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(READS_AT_ONCE, items.length) }, work));
+  return results;
+}
