@@ -80,6 +80,23 @@ export function describeStorageContract(name: string, create: () => Promise<Stor
         assert.equal(await storage.readRecord('job-other'), undefined);
       });
 
+      it('keeps the input, status and last error a record carries, and load returns them with the committed steps', async () => {
+        const failed: WorkflowRecord = {
+          ...sampleRecord('job'),
+          createdAt: new Date(0).toISOString(),
+          input: { order: 'o-1', at: { $wm: 'date', v: '2026-12-01T00:00:00.000Z' }, lines: [1, 2.5, null, 'x'] },
+          status: 'failed',
+          error: { code: 'ECONNRESET', message: 'socket hang up', step: 'a', attempts: 3 },
+        };
+        const v1 = await storage.writeRecord('job', failed, null);
+        assert.deepEqual(await storage.readRecord('job'), { record: failed, version: v1 });
+        await storage.commit('job', sampleCheckpoint('a'));
+        const running: WorkflowRecord = { ...failed, status: 'running', error: undefined };
+        const v2 = await storage.writeRecord('job', running, v1);
+        const loaded = await storage.load('job');
+        assert.deepEqual({ ...loaded, record: JSON.parse(JSON.stringify(loaded?.record)) }, { record: JSON.parse(JSON.stringify(running)), recordVersion: v2, committedSteps: ['a'] });
+      });
+
       it('lets exactly one of 10 concurrent first writers create the record', async () => {
         const writes = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => storage.writeRecord('job', sampleRecord('job', String(i).repeat(64)), null)));
         const won = writes.filter((w) => w.status === 'fulfilled');

@@ -102,6 +102,12 @@ describe('stored record format', () => {
         expect(corruption(() => parse({ ...record, completion: value })).reason).to.equal('its completion is not { runId, completedAt, output }');
       });
     }
+
+    it('returns a record with each status a workflow can have, and refuses any other', () => {
+      for (const status of ['running', 'completed', 'failed', 'cancelled']) expect(parse({ ...record, status }).status).to.equal(status);
+      expect(corruption(() => parse({ ...record, status: 'paused' })).reason).to.equal('its status "paused" is not one of running, completed, failed, cancelled');
+      expect(corruption(() => parse({ ...record, status: null })).reason).to.contain('its status null');
+    });
   });
 
   describe('parseRecordFile', () => {

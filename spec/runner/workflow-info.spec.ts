@@ -1,0 +1,234 @@
+import { expect } from 'chai';
+import { Fingerprint, Step, Workflow } from '../../decorators';
+import { CheckpointCorruptedError, InvalidOptionError, LeaseLostError, WorkflowCancelledError, WorkflowFailedError } from '../../lib/errors';
+import { WorkflowRunner } from '../../lib/runner/workflow-runner';
+import type { StepContext } from '../../lib/runner/step-context';
+import { MemoryStorage } from '../../lib/storage/memory-storage';
+import type { WorkflowRecord } from '../../lib/storage/records';
+
+interface Order {
+  readonly id: string;
+  readonly at: Date;
+  readonly tags: Set<string>;
+}
+
+const behaviour = { failCharge: 0, chargeError: (): unknown => new Error('card declined'), onShip: async (_ctx: StepContext<Order>): Promise<void> => undefined };
+
+// The fingerprint takes JSON data; the stored input takes what the codec does (Date, Set...).
+@Fingerprint({ exclude: ['at', 'tags'] })
+@Workflow({ name: 'order' })
+class OrderFlow {
+  @Step() reserve(ctx: StepContext<Order>) {
+    return { held: ctx.input.id };
+  }
+  @Step({ retry: { attempts: 2 } }) charge() {
+    if (behaviour.failCharge-- > 0) throw behaviour.chargeError();
+    return { charged: true };
+  }
+  @Step() async ship(ctx: StepContext<Order>) {
+    await behaviour.onShip(ctx);
+    return 'shipped';
+  }
+}
+
+const input: Order = { id: 'o-1', at: new Date('2026-12-01T10:00:00.000Z'), tags: new Set(['gift']) };
+
+/** A workflow that fails at `charge`: both attempts throw. */
+async function failAtCharge(runner: WorkflowRunner, workflowId: string, error: () => unknown = () => new Error('card declined')): Promise<void> {
+  behaviour.failCharge = 2;
+  behaviour.chargeError = error;
+  await runner.run(new OrderFlow(), { workflowId, input }).then(
+    () => expect.fail('the run should fail'),
+    (e: unknown) => expect(e).to.be.instanceOf(WorkflowFailedError),
+  );
+  behaviour.failCharge = 0;
+}
+
+describe('stored workflows: get and list', () => {
+  afterEach(() => {
+    behaviour.failCharge = 0;
+    behaviour.onShip = async () => undefined;
+  });
+
+  describe('get', () => {
+    it('reports a failed workflow: its status, input, the step that failed with its attempts, and the error', async () => {
+      const runner = new WorkflowRunner({ storage: new MemoryStorage() });
+      await failAtCharge(runner, 'o-1');
+      const info = await runner.get<Order>('o-1');
+      expect(info).to.deep.include({ workflowId: 'o-1', workflowName: 'order', status: 'failed' });
+      expect(info!.input).to.deep.equal(input, 'the input round-trips through the codec (Date, Set)');
+      expect(info!.input!.at).to.be.instanceOf(Date);
+      expect(info!.error).to.deep.equal({ code: 'WAYMARK_STEP_FAILED', message: 'card declined', step: 'charge', attempts: 2 });
+      expect(info!.steps.reserve).to.include({ status: 'committed', attempts: 1 });
+      expect(Date.parse(info!.steps.reserve!.committedAt!)).to.be.a('number').and.not.NaN;
+      expect(info!.steps.charge).to.deep.equal({ status: 'failed', attempts: 2 });
+      expect(info!.steps.ship).to.deep.equal({ status: 'pending', attempts: 0 });
+      expect(info!.output).to.equal(undefined);
+      expect(Date.parse(info!.createdAt!)).to.be.at.most(Date.parse(info!.updatedAt!));
+    });
+
+    it("keeps an error's own code (a Node system code, a waymark code), and the message of what was thrown", async () => {
+      const runner = new WorkflowRunner();
+      await failAtCharge(runner, 'sys', () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+      expect((await runner.get('sys'))!.error).to.include({ code: 'ECONNRESET', message: 'socket hang up' });
+      await failAtCharge(runner, 'str', () => 'a thrown string');
+      expect((await runner.get('str'))!.error).to.include({ code: 'WAYMARK_STEP_FAILED', message: 'a thrown string' });
+      await failAtCharge(runner, 'empty', () => Object.assign(new Error('odd'), { code: '' }));
+      expect((await runner.get('empty'))!.error!.code).to.equal('WAYMARK_STEP_FAILED');
+    });
+
+    it('reports a completed workflow with its output; the resume that completed it kept its creation time and cleared the error', async () => {
+      const runner = new WorkflowRunner();
+      await failAtCharge(runner, 'o-2');
+      const failed = (await runner.get('o-2'))!;
+      await runner.run(new OrderFlow(), { workflowId: 'o-2', input, resume: true });
+      const info = (await runner.get('o-2'))!;
+      expect(info).to.deep.include({ status: 'completed', output: 'shipped', createdAt: failed.createdAt });
+      expect(info.error).to.equal(undefined);
+      expect(Object.values(info.steps).map((s) => s.status)).to.deep.equal(['committed', 'committed', 'committed']);
+      expect(info.steps.reserve!.committedAt).to.equal(failed.steps.reserve!.committedAt, 'restored, not run again');
+    });
+
+    it("says 'running' while a run is under way, and 'cancelled' after a cancel", async () => {
+      const runner = new WorkflowRunner();
+      let seen: unknown;
+      behaviour.onShip = async (ctx) => {
+        seen = (await runner.get(ctx.workflowId))!.status;
+        handle.cancel();
+        expect(ctx.signal.aborted).to.equal(true);
+      };
+      const handle = runner.start(new OrderFlow(), { workflowId: 'o-3', input });
+      await handle.result().then(
+        () => expect.fail('cancelled'),
+        (e: unknown) => expect(e).to.be.instanceOf(WorkflowCancelledError),
+      );
+      expect(seen).to.equal('running');
+      const info = (await runner.get('o-3'))!;
+      expect(info.status).to.equal('cancelled');
+      expect(info.steps.ship).to.deep.equal({ status: 'pending', attempts: 0 });
+    });
+
+    it("leaves a workflow 'running' when its run lost the lease: it writes nothing, so the workflow reads as interrupted", async () => {
+      const storage = new MemoryStorage();
+      storage.renewLease = async () => undefined; // every renewal finds the lease taken
+      const runner = new WorkflowRunner({ storage, leaseTtlMs: 30 });
+      behaviour.onShip = (ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve()));
+      const error = await runner.run(new OrderFlow(), { workflowId: 'o-4', input }).catch((e: unknown) => e);
+      expect(error).to.be.instanceOf(WorkflowFailedError);
+      expect((error as WorkflowFailedError).cause).to.be.instanceOf(LeaseLostError);
+      const info = (await runner.get('o-4'))!;
+      expect(info.status).to.equal('running');
+      expect(info.error).to.equal(undefined);
+    });
+
+    it('is undefined for an id with nothing stored, and refuses an invalid id', async () => {
+      const runner = new WorkflowRunner();
+      expect(await runner.get('nobody')).to.equal(undefined);
+      await runner.get('').then(
+        () => expect.fail('an empty id'),
+        (e: unknown) => expect(e).to.have.property('code', 'WAYMARK_INVALID_WORKFLOW_ID'),
+      );
+    });
+
+    it('reads a record written before statuses and inputs were stored: running, or completed by its completion', async () => {
+      const storage = new MemoryStorage();
+      const old: WorkflowRecord = { formatVersion: 1, workflowId: 'old', workflowName: 'order', fingerprint: 'f', steps: [{ name: 'reserve', after: [] }], updatedAt: '2026-01-01T00:00:00.000Z' };
+      await storage.writeRecord('old', old, null);
+      const runner = new WorkflowRunner({ storage });
+      const info = (await runner.get('old'))!;
+      expect(info).to.deep.equal({ workflowId: 'old', workflowName: 'order', updatedAt: old.updatedAt, status: 'running', steps: { reserve: { status: 'pending', attempts: 0 } } });
+      await storage.writeRecord('done', { ...old, workflowId: 'done', completion: { runId: 'r', completedAt: old.updatedAt, output: 5 } }, null);
+      expect(await runner.get('done')).to.deep.include({ status: 'completed', output: 5 });
+    });
+
+    it('names the record when its stored input cannot be decoded', async () => {
+      const storage = new MemoryStorage();
+      const record: WorkflowRecord = { formatVersion: 1, workflowId: 'bad', workflowName: 'order', fingerprint: 'f', steps: [], updatedAt: 'now', input: { $wm: 'no-such-kind' } };
+      await storage.writeRecord('bad', record, null);
+      const error = await new WorkflowRunner({ storage }).get('bad').catch((e: unknown) => e);
+      expect(error).to.be.instanceOf(CheckpointCorruptedError);
+      expect((error as CheckpointCorruptedError).location).to.equal('the input in its record');
+    });
+  });
+
+  describe('list', () => {
+    async function storeOf(statuses: Record<string, 'completed' | 'failed'>): Promise<WorkflowRunner> {
+      const runner = new WorkflowRunner();
+      for (const [id, status] of Object.entries(statuses)) {
+        if (status === 'failed') await failAtCharge(runner, id);
+        else await runner.run(new OrderFlow(), { workflowId: id, input });
+      }
+      return runner;
+    }
+
+    it('pages through every workflow in id order, the cursor carrying on where the page stopped', async () => {
+      const runner = await storeOf({ e: 'completed', a: 'failed', d: 'completed', b: 'completed', c: 'failed' });
+      const first = await runner.list({ limit: 2 });
+      expect(first.items.map((i) => i.workflowId)).to.deep.equal(['a', 'b']);
+      const second = await runner.list({ limit: 2, cursor: first.cursor });
+      expect(second.items.map((i) => i.workflowId)).to.deep.equal(['c', 'd']);
+      const last = await runner.list({ limit: 2, cursor: second.cursor });
+      expect(last).to.deep.equal({ items: [last.items[0]] });
+      expect(last.items[0]).to.deep.include({ workflowId: 'e', workflowName: 'order', status: 'completed' });
+      expect((await runner.list({ limit: 5 })).cursor).to.equal(undefined, 'a page that holds the rest has no cursor');
+      expect((await runner.list({ cursor: 'e' })).items).to.deep.equal([]);
+    });
+
+    it('filters by status (one or several) and by workflow name, examining past non-matching ids to fill a page', async () => {
+      const runner = await storeOf({ a: 'failed', b: 'completed', c: 'completed', d: 'failed', e: 'completed', f: 'failed' });
+      const failed = await runner.list({ status: 'failed', limit: 2 });
+      expect(failed.items.map((i) => i.workflowId)).to.deep.equal(['a', 'd']);
+      expect(failed.items[0]).to.deep.include({ status: 'failed', error: { code: 'WAYMARK_STEP_FAILED', message: 'card declined', step: 'charge', attempts: 2 } });
+      expect((await runner.list({ status: 'failed', cursor: failed.cursor })).items.map((i) => i.workflowId)).to.deep.equal(['f']);
+      expect((await runner.list({ status: ['failed', 'completed'] })).items).to.have.length(6);
+      expect((await runner.list({ workflowName: 'order', status: 'completed' })).items.map((i) => i.workflowId)).to.deep.equal(['b', 'c', 'e']);
+      expect((await runner.list({ workflowName: 'other' })).items).to.deep.equal([]);
+      const completed = (await runner.list({ status: 'completed' })).items[0]!;
+      expect(completed).to.not.have.property('error');
+      expect(Date.parse(completed.createdAt!)).to.not.be.NaN;
+    });
+
+    it("lists a workflow whose record cannot be read as 'corrupted' with the reason, instead of failing the whole listing", async () => {
+      const storage = new MemoryStorage();
+      const runner = new WorkflowRunner({ storage });
+      await runner.run(new OrderFlow(), { workflowId: 'good', input });
+      await storage.commit('broken', { formatVersion: 1, step: 's', status: 'completed', attempts: 1, committedAt: 'now', output: 1 });
+      const readRecord = storage.readRecord.bind(storage);
+      storage.readRecord = async (id) => {
+        if (id === 'broken') throw new CheckpointCorruptedError(id, 'record.json', 'not valid JSON');
+        return readRecord(id);
+      };
+      const { items } = await runner.list();
+      expect(items.map((i) => [i.workflowId, i.status])).to.deep.equal([
+        ['broken', 'corrupted'],
+        ['good', 'completed'],
+      ]);
+      expect(items[0]!.error).to.include({ code: 'WAYMARK_CHECKPOINT_CORRUPTED' });
+      expect((await runner.list({ status: 'corrupted' })).items.map((i) => i.workflowId)).to.deep.equal(['broken']);
+    });
+
+    it("lists checkpoints stored without a record as 'running', with no name", async () => {
+      const storage = new MemoryStorage();
+      await storage.commit('orphan', { formatVersion: 1, step: 's', status: 'completed', attempts: 1, committedAt: 'now', output: 1 });
+      expect((await new WorkflowRunner({ storage }).list()).items).to.deep.equal([{ workflowId: 'orphan', status: 'running' }]);
+    });
+
+    it('refuses options it cannot honour, naming them', async () => {
+      const runner = new WorkflowRunner();
+      for (const [options, name] of [
+        [{ limit: 0 }, 'limit'],
+        [{ limit: 1001 }, 'limit'],
+        [{ limit: 1.5 }, 'limit'],
+        [{ status: 'waiting-forever' }, 'status'],
+        [{ status: ['failed', 'nope'] }, 'status'],
+        [{ cursor: 3 }, 'cursor'],
+        [{ workflowName: 3 }, 'workflowName'],
+        [null, 'list options'],
+      ] as const) {
+        const error = await runner.list(options as never).catch((e: unknown) => e);
+        expect(error, JSON.stringify(options)).to.be.instanceOf(InvalidOptionError);
+        expect((error as InvalidOptionError).message).to.contain(name);
+      }
+    });
+  });
+});
