@@ -13,7 +13,7 @@ import { println, processIo, type CliIo } from './io';
 
 export const USAGE = `usage:
   waymark --help | --version
-  waymark list --store <store> [--json]
+  waymark list --store <store> [--status running|completed|failed|cancelled|corrupted[,...]] [--json]
   waymark status <workflowId> --store <store> [--json]
   waymark clear <workflowId> --store <store> [--yes] [--json]
   waymark graph <module> <ClassName> [--text | --json] [--workflow-id <id> --store <store>]
@@ -38,7 +38,7 @@ function packageVersion(): string {
 /** Runs the CLI; resolves with the exit code (0 ok, 1 failure, 2 usage). */
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
   try {
-    const args = parseArgs(argv, ['store', 'workflow-id']);
+    const args = parseArgs(argv, ['store', 'workflow-id', 'status']);
     const name = args.positionals[0];
     if (args.flags.has('version') && name === undefined) {
       println(io.stdout, packageVersion());

@@ -78,6 +78,24 @@ describe('waymark CLI', function () {
     expect(JSON.parse((await waymark(['list', '--store', store, '--json'])).stdout)).to.deep.equal(['ship-1', 'ship-10']);
   });
 
+  it('list --status keeps the workflows in those statuses; an unknown status is refused, naming the ones there are', async () => {
+    expect(await waymark(['list', '--store', store, '--status', 'failed'])).to.deep.include({ code: 0, stdout: 'ship-1\nship-10\n' });
+    expect(await waymark(['list', '--store', store, '--status=completed'])).to.deep.include({ code: 0, stdout: '' });
+    expect(JSON.parse((await waymark(['list', '--store', store, '--status', 'running, failed', '--json'])).stdout)).to.deep.equal(['ship-1', 'ship-10']);
+    const bad = await waymark(['list', '--store', store, '--status', 'paused']);
+    expect(bad.code).to.equal(1);
+    expect(bad.stderr).to.contain("'paused'").and.contain("'running', 'completed', 'failed', 'cancelled', 'corrupted'");
+  });
+
+  it('status shows the workflow status with its last error and creation time; the failed step with its attempts', async () => {
+    const { stdout } = await waymark(['status', 'ship-1', '--store', store]);
+    expect(stdout).to.contain('status       failed\n').and.contain("error        WAYMARK_STEP_FAILED in step 'ship': carrier down\n");
+    expect(stdout).to.match(/created      \d{4}-\d\d-\d\dT[\d:.]+Z\n/);
+    expect(stdout.split('\n').find((l) => l.startsWith('ship'))).to.match(/^ship\s+failed\s+1\s+-\s+-$/);
+    const json = JSON.parse((await waymark(['status', 'ship-1', '--store', store, '--json'])).stdout);
+    expect(json).to.deep.include({ status: 'failed', error: { code: 'WAYMARK_STEP_FAILED', message: 'carrier down', step: 'ship', attempts: 1 }, input: { to: 'x' } });
+  });
+
   it('status shows each step, attempts, commit time and output size, and the fingerprint', async () => {
     const { code, stdout } = await waymark(['status', 'ship-1', '--store', store]);
     expect(code).to.equal(0);
@@ -85,14 +103,14 @@ describe('waymark CLI', function () {
     expect(stdout).to.contain(`fingerprint  ${record.fingerprint}`).and.contain('2 of 3 committed');
     const lines = stdout.split('\n');
     expect(lines.find((l) => l.startsWith('pick'))).to.match(/^pick\s+committed\s+1\s+\d{4}-\d\d-\d\dT[\d:.]+Z\s+\d+ B$/);
-    expect(lines.find((l) => l.startsWith('ship'))).to.match(/^ship\s+pending\s+-\s+-\s+-$/);
+    expect(lines.find((l) => l.startsWith('ship'))).to.match(/^ship\s+failed\s+1\s+-\s+-$/);
 
     const json = JSON.parse((await waymark(['status', 'ship-1', '--store', store, '--json'])).stdout);
     expect(json).to.deep.include({ workflowId: 'ship-1', workflowName: 'Shipping', fingerprint: record.fingerprint });
     expect(json.steps.map((s: { name: string; status: string; attempts?: number }) => [s.name, s.status, s.attempts])).to.deep.equal([
       ['pick', 'committed', 1],
       ['pack', 'committed', 1],
-      ['ship', 'pending', undefined],
+      ['ship', 'failed', 1],
     ]);
     expect(json.steps[0].outputBytes).to.equal(JSON.stringify(['a', 'b']).length);
   });

@@ -1,10 +1,26 @@
+import { WorkflowRunner } from '../../runner/workflow-runner';
+import type { ListedStatus } from '../../runner/workflow-info';
 import type { ParsedArgs } from '../args';
 import { println, type CliIo } from '../io';
 import { openStore } from '../store';
 
-/** `waymark list --store <spec> [--json]`: the workflow ids in a store. */
+/** `waymark list --store <spec> [--status <status>[,<status>...]] [--json]`: the workflow ids in a store, optionally only those in a status. */
 export async function listCommand(args: ParsedArgs, io: CliIo): Promise<number> {
-  const ids = await (await openStore(args.options.get('store'))).list();
+  const storage = await openStore(args.options.get('store'));
+  const status = args.options.get('status');
+  let ids: string[];
+  if (status === undefined) ids = await storage.list();
+  else {
+    const runner = new WorkflowRunner({ storage, tracer: false });
+    const statuses = status.split(',').map((s) => s.trim()) as ListedStatus[];
+    ids = [];
+    let cursor: string | undefined;
+    do {
+      const page = await runner.list({ status: statuses, limit: 1000, ...(cursor === undefined ? {} : { cursor }) });
+      ids.push(...page.items.map((i) => i.workflowId));
+      cursor = page.cursor;
+    } while (cursor !== undefined);
+  }
   if (args.flags.has('json')) println(io.stdout, JSON.stringify(ids));
   else for (const id of ids) println(io.stdout, id);
   return 0;

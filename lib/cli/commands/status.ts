@@ -1,4 +1,6 @@
 import { CheckpointCorruptedError } from '../../errors';
+import { WorkflowRunner } from '../../runner/workflow-runner';
+import type { WorkflowInfo } from '../../runner/workflow-info';
 import { UsageError, type ParsedArgs } from '../args';
 import { println, type CliIo } from '../io';
 import { openStore } from '../store';
@@ -7,21 +9,23 @@ import { formatBytes, renderTable } from '../table';
 /** One step's stored state. */
 export interface StepStatusRow {
   readonly name: string;
-  readonly status: 'committed' | 'pending';
+  readonly status: 'committed' | 'failed' | 'pending';
   readonly after: readonly string[];
   readonly attempts?: number;
   readonly committedAt?: string;
   readonly outputBytes?: number;
 }
 
-/** `waymark status <workflowId> --store <spec> [--json]`: each step's status and the stored fingerprint. */
+/** `waymark status <workflowId> --store <spec> [--json]`: the workflow's status and last error, each step's status, the stored fingerprint. */
 export async function statusCommand(args: ParsedArgs, io: CliIo): Promise<number> {
   const workflowId = args.positionals[1];
   if (workflowId === undefined) throw new UsageError('status needs a workflow id');
   const storage = await openStore(args.options.get('store'));
   let stored;
+  let info: WorkflowInfo | undefined;
   try {
     stored = await storage.load(workflowId);
+    info = await new WorkflowRunner({ storage, tracer: false }).get(workflowId);
   } catch (error) {
     if (!(error instanceof CheckpointCorruptedError)) throw error;
     if (args.flags.has('json')) println(io.stdout, JSON.stringify({ workflowId, corrupted: { location: error.location, reason: error.reason } }, null, 2));
@@ -32,7 +36,7 @@ export async function statusCommand(args: ParsedArgs, io: CliIo): Promise<number
     }
     return 1;
   }
-  if (stored === undefined) {
+  if (stored === undefined || info === undefined) {
     println(io.stderr, `no workflow '${workflowId}' in ${args.options.get('store')}`);
     return 1;
   }
@@ -43,19 +47,33 @@ export async function statusCommand(args: ParsedArgs, io: CliIo): Promise<number
   for (const name of names) {
     const after = defined.find((s) => s.name === name)?.after ?? [];
     if (!committed.has(name)) {
-      steps.push({ name, status: 'pending', after });
+      const failed = info.steps[name]?.status === 'failed';
+      steps.push({ name, status: failed ? 'failed' : 'pending', after, ...(failed ? { attempts: info.steps[name]!.attempts } : {}) });
       continue;
     }
     const checkpoint = await storage.readCheckpoint(workflowId, name);
     steps.push({ name, status: 'committed', after, attempts: checkpoint.attempts, committedAt: checkpoint.committedAt, outputBytes: Buffer.byteLength(JSON.stringify(checkpoint.output)) });
   }
-  const summary = { workflowId, workflowName: stored.record?.workflowName, fingerprint: stored.record?.fingerprint, updatedAt: stored.record?.updatedAt, steps };
+  const summary = {
+    workflowId,
+    workflowName: stored.record?.workflowName,
+    status: info.status,
+    error: info.error,
+    fingerprint: stored.record?.fingerprint,
+    createdAt: info.createdAt,
+    updatedAt: stored.record?.updatedAt,
+    input: stored.record?.input,
+    steps,
+  };
   if (args.flags.has('json')) {
     println(io.stdout, JSON.stringify(summary, null, 2));
     return 0;
   }
   println(io.stdout, `workflow     ${workflowId}${summary.workflowName ? ` (${summary.workflowName})` : ''}`);
+  println(io.stdout, `status       ${summary.status}`);
+  if (summary.error !== undefined) println(io.stdout, `error        ${summary.error.code}${summary.error.step === undefined ? '' : ` in step '${summary.error.step}'`}: ${summary.error.message}`);
   println(io.stdout, `fingerprint  ${summary.fingerprint ?? '(no record)'}`);
+  println(io.stdout, `created      ${summary.createdAt ?? '-'}`);
   println(io.stdout, `updated      ${summary.updatedAt ?? '-'}`);
   println(io.stdout, `steps        ${committed.size} of ${names.length} committed`);
   println(io.stdout);
