@@ -14,8 +14,17 @@ export interface StepNode {
   readonly after: readonly string[];
   readonly retry: RetryOptions & { readonly attempts: number };
   readonly timeoutMs?: number;
+  /** What the step waits for before it starts, if anything. */
+  readonly wait?: StepWait;
   /** Declaration index. */
   readonly index: number;
+}
+
+/** A step's timers and awaited event, validated. */
+export interface StepWait {
+  readonly delayMs?: number;
+  readonly startAt?: (ctx: unknown) => Date | string | number;
+  readonly event?: { readonly name: string; readonly timeoutMs?: number; readonly onTimeout: 'fail' | 'run' };
 }
 
 /** A validated step graph. */
@@ -102,7 +111,36 @@ function toNode(record: StepRecord, index: number, previous: StepNode | undefine
     throw new WorkflowDefinitionError(`timeoutMs must be a number > 0, got ${String(record.timeoutMs)}`, className, name);
   }
   const after = record.after ? [...new Set(record.after)] : previous ? [previous.name] : [];
-  return { name, method: record.method, after, retry: { ...retry, attempts }, timeoutMs: record.timeoutMs, index };
+  const wait = toWait(record, className, name);
+  return { name, method: record.method, after, retry: { ...retry, attempts }, timeoutMs: record.timeoutMs, ...(wait === undefined ? {} : { wait }), index };
+}
+
+/** The longest wait a timer can express (a Date's range ends at 8.64e15 ms after 1970). */
+const MAX_WAIT_MS = 8.64e15;
+
+function toWait(record: StepRecord, className: string, name: string): StepWait | undefined {
+  const { delayMs, startAt, waitFor } = record;
+  if (delayMs === undefined && startAt === undefined && waitFor === undefined) return undefined;
+  if (delayMs !== undefined && !(typeof delayMs === 'number' && delayMs >= 0 && delayMs <= MAX_WAIT_MS)) {
+    throw new WorkflowDefinitionError(`delayMs must be a number of ms >= 0, got ${String(delayMs)}`, className, name);
+  }
+  if (startAt !== undefined && typeof startAt !== 'function') {
+    throw new WorkflowDefinitionError(`startAt must be a function (ctx) => Date | ISO string | epoch ms, got ${typeof startAt}`, className, name);
+  }
+  let event: StepWait['event'];
+  if (waitFor !== undefined) {
+    if (waitFor === null || typeof waitFor !== 'object' || typeof waitFor.event !== 'string' || waitFor.event.length === 0 || waitFor.event.length > MAX_STEP_NAME) {
+      throw new WorkflowDefinitionError(`waitFor must be { event: '<name>' (1-${MAX_STEP_NAME} characters), timeoutMs?, onTimeout? }`, className, name);
+    }
+    const { timeoutMs, onTimeout = 'fail' } = waitFor;
+    if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs > 0 && timeoutMs <= MAX_WAIT_MS)) {
+      throw new WorkflowDefinitionError(`waitFor.timeoutMs must be a number of ms > 0, got ${String(timeoutMs)}`, className, name);
+    }
+    if (onTimeout !== 'fail' && onTimeout !== 'run') throw new WorkflowDefinitionError(`waitFor.onTimeout must be 'fail' or 'run', got ${String(onTimeout)}`, className, name);
+    if (waitFor.onTimeout !== undefined && timeoutMs === undefined) throw new WorkflowDefinitionError(`waitFor.onTimeout needs a timeoutMs (without one the step waits for the event forever)`, className, name);
+    event = { name: waitFor.event, ...(timeoutMs === undefined ? {} : { timeoutMs }), onTimeout };
+  }
+  return { ...(delayMs === undefined ? {} : { delayMs }), ...(startAt === undefined ? {} : { startAt }), ...(event === undefined ? {} : { event }) };
 }
 
 function assertAcyclic(steps: readonly StepNode[], byName: ReadonlyMap<string, StepNode>, className: string): void {

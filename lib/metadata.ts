@@ -25,6 +25,31 @@ export interface StepOptions {
   readonly retry?: RetryOptions;
   /** Per-attempt time limit in ms: the attempt fails and `ctx.signal` aborts. */
   readonly timeoutMs?: number;
+  /**
+   * A durable timer: the step starts no earlier than this many ms after its dependencies committed
+   * (after the workflow was first stored, for a step without dependencies).
+   */
+  readonly delayMs?: number;
+  /**
+   * A durable timer: the step starts no earlier than the time this returns (a `Date`, an ISO string
+   * or epoch ms), given the step's context without `attempt`. Called once, when the step is ready;
+   * the time is stored, so a resume never calls it again. Keep it a function of `ctx.input` and
+   * the dependencies' outputs.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly startAt?: (ctx: any) => Date | string | number;
+  /** Wait for an event sent with `runner.sendEvent(workflowId, event, payload)`; see {@link WaitForOptions}. */
+  readonly waitFor?: WaitForOptions;
+}
+
+/** Options of `@Step({ waitFor })`. */
+export interface WaitForOptions {
+  /** The event's name. Each event is consumed by one waiting step, in the order events were sent. */
+  readonly event: string;
+  /** How long to wait, counted from when the step became ready; default no limit. */
+  readonly timeoutMs?: number;
+  /** When the time is up: `'fail'` the step with `EventTimeoutError` (default), or `'run'` it with `ctx.event()` undefined. */
+  readonly onTimeout?: 'fail' | 'run';
 }
 
 /** What `@Step()` records for one method. */

@@ -13,7 +13,7 @@ import { println, processIo, type CliIo } from './io';
 
 export const USAGE = `usage:
   waymark --help | --version
-  waymark list --store <store> [--status running|completed|failed|cancelled|corrupted[,...]] [--json]
+  waymark list --store <store> [--status running|waiting|completed|failed|cancelled|corrupted[,...]] [--json]
   waymark status <workflowId> --store <store> [--json]
   waymark clear <workflowId> --store <store> [--yes] [--json]
   waymark graph <module> <ClassName> [--text | --json] [--workflow-id <id> --store <store>]

@@ -69,7 +69,7 @@ export interface WorkflowPage {
   readonly cursor?: string;
 }
 
-const STATUSES: readonly ListedStatus[] = ['running', 'completed', 'failed', 'cancelled', 'corrupted'];
+const STATUSES: readonly ListedStatus[] = ['running', 'waiting', 'completed', 'failed', 'cancelled', 'corrupted'];
 /** Records read at once while listing or reading steps. */
 const READS_AT_ONCE = 16;
 

@@ -5,7 +5,7 @@
  * Each workflow id is its own namespace: no operation on one id ever reads, writes or deletes
  * another's data, whatever prefix they share.
  */
-import type { Checkpoint, Lease, LeaseAttempt, StoredRecord, StoredWorkflow, WorkflowRecord } from './records';
+import type { Checkpoint, Lease, LeaseAttempt, StoredEvent, StoredRecord, StoredWorkflow, WakeEntry, WorkflowRecord } from './records';
 
 /** Options of {@link CheckpointStorage.clear}. */
 export interface ClearOptions {
@@ -46,8 +46,9 @@ export interface CheckpointStorage {
   commit(workflowId: string, checkpoint: Checkpoint, lease?: Lease): Promise<void>;
 
   /**
-   * Deletes the workflow's record and checkpoints (not its lease), exactly that id's and nothing else.
-   * Fenced by `options.lease` when given; `options.onProgress` is told how many objects are deleted so far.
+   * Deletes the workflow's record, checkpoints and events, and the wake entry its record names (not
+   * its lease), exactly that id's and nothing else. Fenced by `options.lease` when given;
+   * `options.onProgress` is told how many objects are deleted so far.
    */
   clear(workflowId: string, options?: ClearOptions): Promise<void>;
 
@@ -62,4 +63,29 @@ export interface CheckpointStorage {
 
   /** Gives up a held lease; leaves nothing behind. A lease already lost is ignored. */
   releaseLease(lease: Lease): Promise<void>;
+
+  /**
+   * Adds an entry to the store's wake index (one index for all workflows, ordered by time). Adding an
+   * entry that is there already changes nothing. Durable before it resolves, like a commit.
+   */
+  addWake(entry: WakeEntry): Promise<void>;
+
+  /** Removes an entry of the wake index; one that is not there is ignored. */
+  removeWake(entry: WakeEntry): Promise<void>;
+
+  /**
+   * The entries due at `now` (`wakeAt <= now`), earliest first, at most `limit`. Costs in proportion
+   * to the entries returned, not to all the entries or all the workflows stored.
+   */
+  dueWakes(now: number, limit: number): Promise<WakeEntry[]>;
+
+  /**
+   * Stores `event` in the workflow's namespace, unless an event with its `eventId` is stored there
+   * already (then nothing is written): resolves true when stored, false for a duplicate. Exactly one
+   * of concurrent senders of one id stores it.
+   */
+  putEvent(workflowId: string, event: StoredEvent): Promise<boolean>;
+
+  /** The workflow's events in send order (`sentAt`, then `eventId`); `CheckpointCorruptedError` for one that cannot be parsed. */
+  listEvents(workflowId: string): Promise<StoredEvent[]>;
 }

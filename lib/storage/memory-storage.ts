@@ -5,25 +5,29 @@
 import { LeaseLostError, RecordConflictError, StorageError } from '../errors';
 import { assertWorkflowId } from '../workflow-id';
 import type { CheckpointStorage, ClearOptions } from './checkpoint-storage';
-import { parseCheckpoint, parseRecordText } from './record-format';
+import { parseCheckpoint, parseEvent, parseRecordText, sendOrder, wakeName } from './record-format';
 import { newLeaseToken } from './lease-owner';
-import type { Checkpoint, Lease, LeaseAttempt, StoredRecord, StoredWorkflow, WorkflowRecord } from './records';
+import type { Checkpoint, Lease, LeaseAttempt, StoredEvent, StoredRecord, StoredWorkflow, WakeEntry, WorkflowRecord } from './records';
 
 interface Entry {
   record?: string;
   version: number;
   checkpoints: Map<string, string>;
+  /** Events by id, as JSON. */
+  events: Map<string, string>;
 }
 
 /** Keeps records and checkpoints in memory, serialised as JSON so nothing stored aliases a live object. */
 export class MemoryStorage implements CheckpointStorage {
   private readonly entries = new Map<string, Entry>();
   private readonly leases = new Map<string, Lease>();
+  /** The wake index by the name that sorts it by time; kept sorted lazily (see dueWakes). */
+  private readonly wakes = new Map<string, WakeEntry>();
 
   async load(workflowId: string): Promise<StoredWorkflow | undefined> {
     assertWorkflowId(workflowId);
     const entry = this.entries.get(workflowId);
-    if (!entry) return undefined;
+    if (!entry || (entry.record === undefined && entry.checkpoints.size === 0)) return undefined;
     return {
       record: entry.record === undefined ? undefined : parseRecordText(workflowId, 'memory:record', entry.record),
       recordVersion: entry.record === undefined ? undefined : String(entry.version),
@@ -68,13 +72,47 @@ export class MemoryStorage implements CheckpointStorage {
     const entry = this.entries.get(workflowId);
     this.entries.delete(workflowId);
     if (entry) {
-      const total = entry.checkpoints.size + (entry.record === undefined ? 0 : 1);
+      const wakeAt = entry.record === undefined ? undefined : (JSON.parse(entry.record) as WorkflowRecord).wakeAt;
+      if (wakeAt !== undefined) this.wakes.delete(wakeName({ workflowId, wakeAt: Date.parse(wakeAt) }, workflowId));
+      const total = entry.checkpoints.size + entry.events.size + (entry.record === undefined ? 0 : 1);
       options.onProgress?.(total, total);
     }
   }
 
   async list(): Promise<string[]> {
-    return [...this.entries.keys()].sort();
+    return [...this.entries.entries()].filter(([, e]) => e.record !== undefined || e.checkpoints.size > 0).map(([id]) => id).sort();
+  }
+
+  async addWake(entry: WakeEntry): Promise<void> {
+    assertWorkflowId(entry.workflowId);
+    this.wakes.set(wakeName(entry, entry.workflowId), { workflowId: entry.workflowId, wakeAt: Math.floor(entry.wakeAt) });
+  }
+
+  async removeWake(entry: WakeEntry): Promise<void> {
+    this.wakes.delete(wakeName(entry, entry.workflowId));
+  }
+
+  async dueWakes(now: number, limit: number): Promise<WakeEntry[]> {
+    // A sort of every entry: memory is for one process and tests, where that is cheap enough.
+    return [...this.wakes.entries()]
+      .filter(([, e]) => e.wakeAt <= now)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .slice(0, limit)
+      .map(([, e]) => e);
+  }
+
+  async putEvent(workflowId: string, event: StoredEvent): Promise<boolean> {
+    assertWorkflowId(workflowId);
+    const entry = this.entry(workflowId);
+    if (entry.events.has(event.eventId)) return false;
+    entry.events.set(event.eventId, JSON.stringify(event));
+    return true;
+  }
+
+  async listEvents(workflowId: string): Promise<StoredEvent[]> {
+    assertWorkflowId(workflowId);
+    const events = [...(this.entries.get(workflowId)?.events.values() ?? [])];
+    return events.map((text) => parseEvent(workflowId, 'memory:event', text)).sort(sendOrder);
   }
 
   async acquireLease(workflowId: string, owner: string, ttlMs: number): Promise<LeaseAttempt> {
@@ -109,7 +147,7 @@ export class MemoryStorage implements CheckpointStorage {
 
   private entry(workflowId: string): Entry {
     let entry = this.entries.get(workflowId);
-    if (!entry) this.entries.set(workflowId, (entry = { version: 0, checkpoints: new Map() }));
+    if (!entry) this.entries.set(workflowId, (entry = { version: 0, checkpoints: new Map(), events: new Map() }));
     return entry;
   }
 

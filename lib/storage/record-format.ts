@@ -4,7 +4,7 @@
  * never "not done" and never a raw SyntaxError.
  */
 import { CheckpointCorruptedError } from '../errors';
-import type { Checkpoint, WorkflowRecord, WorkflowStatus } from './records';
+import type { Checkpoint, StoredEvent, WakeEntry, WorkflowRecord, WorkflowStatus } from './records';
 
 /** A record with the revision that conditional replaces compare. */
 export interface RecordFile {
@@ -49,7 +49,7 @@ export function parseRecord(workflowId: string, location: string, value: unknown
   return value as unknown as WorkflowRecord;
 }
 
-const STATUSES: readonly unknown[] = ['running', 'completed', 'failed', 'cancelled'] satisfies WorkflowStatus[];
+const STATUSES: readonly unknown[] = ['running', 'waiting', 'completed', 'failed', 'cancelled'] satisfies WorkflowStatus[];
 
 /** Parses a `{ revision, record }` file. */
 export function parseRecordFile(workflowId: string, location: string, text: string): RecordFile {
@@ -61,4 +61,37 @@ export function parseRecordFile(workflowId: string, location: string, text: stri
 /** Parses a bare record (providers that version records outside the body, e.g. by ETag). */
 export function parseRecordText(workflowId: string, location: string, text: string): WorkflowRecord {
   return parseRecord(workflowId, location, parseJson(workflowId, location, text));
+}
+
+/** Parses and checks a stored event. */
+export function parseEvent(workflowId: string, location: string, text: string): StoredEvent {
+  const value = parseJson(workflowId, location, text);
+  if (!isObject(value) || value.formatVersion !== 1 || typeof value.eventId !== 'string' || typeof value.name !== 'string' || typeof value.sentAt !== 'string' || !('payload' in value)) {
+    throw new CheckpointCorruptedError(workflowId, location, 'not an event (missing formatVersion, eventId, name, sentAt or payload)');
+  }
+  return value as unknown as StoredEvent;
+}
+
+/** Events in send order: by `sentAt`, then by `eventId`. */
+export function sendOrder(a: StoredEvent, b: StoredEvent): number {
+  return a.sentAt < b.sentAt ? -1 : a.sentAt > b.sentAt ? 1 : a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0;
+}
+
+/** Digits of a wake time in index names: epoch ms up to the end of a Date's range, zero-padded so names sort by time. */
+const WAKE_DIGITS = 16;
+
+/** A wake entry as one name that sorts by time: `<epoch ms, 16 digits>~<encoded workflow id>`. */
+export function wakeName(entry: WakeEntry, encodedId: string): string {
+  return `${String(Math.max(0, Math.floor(entry.wakeAt))).padStart(WAKE_DIGITS, '0')}~${encodedId}`;
+}
+
+/** The time and encoded id of a name made by {@link wakeName}, or undefined for any other name. */
+export function parseWakeName(name: string): { wakeAt: number; encodedId: string } | undefined {
+  const match = /^(\d{16})~(.+)$/.exec(name);
+  return match === null ? undefined : { wakeAt: Number(match[1]), encodedId: match[2]! };
+}
+
+/** The wake-index name of `now`'s entries and earlier ones all sort at or before this. */
+export function wakeNameBound(now: number): string {
+  return `${String(Math.max(0, Math.floor(now))).padStart(WAKE_DIGITS, '0')}~\uffff`;
 }

@@ -12,10 +12,11 @@ export interface StoredStep {
 
 /**
  * Where a workflow stands, as its record says. A run writes `'running'` when it starts (a resume of a
- * workflow already `'running'` writes nothing) and its outcome when it ends; a run that lost its lease
- * writes nothing, so an interrupted workflow stays `'running'` with no live lease.
+ * workflow already `'running'` writes nothing) and its outcome when it ends: `'waiting'` when steps
+ * wait for a timer or an event. A run that lost its lease writes nothing, so an interrupted workflow
+ * stays `'running'` with no live lease.
  */
-export type WorkflowStatus = 'running' | 'completed' | 'failed' | 'cancelled';
+export type WorkflowStatus = 'running' | 'waiting' | 'completed' | 'failed' | 'cancelled';
 
 /** Why a workflow last failed, as stored in its record. */
 export interface StoredError {
@@ -53,6 +54,15 @@ export interface WorkflowRecord {
   /** Why the last run failed, while `status` is `'failed'`. */
   readonly error?: StoredError;
   /**
+   * ISO time of this workflow's entry in the wake index: its earliest timer while `'waiting'`; while
+   * `'running'`, when to look for a run that died (the lease's TTL after the run started).
+   */
+  readonly wakeAt?: string;
+  /** While `'waiting'`: the events its waiting steps wait for. */
+  readonly waitingFor?: readonly string[];
+  /** Start times computed by steps' `startAt` (ISO, by step), stored so that no resume computes them again. */
+  readonly timers?: Readonly<Record<string, string>>;
+  /**
    * Set by the run that committed the last step: a late duplicate with the same input returns this
    * without taking the lease. Absent while a run is under way, was interrupted, or failed.
    */
@@ -88,6 +98,27 @@ export interface Checkpoint {
   readonly committedAt: string;
   /** The step's output, encoded by the checkpoint codec. */
   readonly output: EncodedValue;
+  /** For a step with `waitFor`: the event it consumed (no `eventId` when it ran after a timeout with `onTimeout: 'run'`). */
+  readonly event?: { readonly name: string; readonly eventId?: string };
+}
+
+/** An entry of the wake index: look at workflow `workflowId` again at `wakeAt` (epoch ms). */
+export interface WakeEntry {
+  readonly workflowId: string;
+  readonly wakeAt: number;
+}
+
+/** An event sent to a workflow, as stored in its namespace until the workflow is cleared. */
+export interface StoredEvent {
+  readonly formatVersion: 1;
+  /** Unique per workflow: a second event with the same id is a duplicate and is not stored. */
+  readonly eventId: string;
+  /** The event's name, as steps' `waitFor.event` name it. */
+  readonly name: string;
+  /** The payload, encoded by the checkpoint codec. */
+  readonly payload: EncodedValue;
+  /** ISO time of sending: events are consumed in this order (then by id). */
+  readonly sentAt: string;
 }
 
 /** What {@link CheckpointStorage.load} returns: the record and which steps are committed, no outputs. */

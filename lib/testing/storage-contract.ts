@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { InvalidWorkflowIdError, LeaseLostError, RecordConflictError, StorageError } from '../errors';
 import type { CheckpointStorage } from '../storage/checkpoint-storage';
-import type { Checkpoint, WorkflowRecord } from '../storage/records';
+import type { Checkpoint, StoredEvent, WorkflowRecord } from '../storage/records';
 
 /** A storage under test and how to dispose of it. */
 export interface StorageFixture {
@@ -24,6 +24,11 @@ export interface StorageContractOptions {
 /** A record for contract tests. */
 export function sampleRecord(workflowId: string, fingerprint = 'f'.repeat(64)): WorkflowRecord {
   return { formatVersion: 1, workflowId, workflowName: 'Sample', fingerprint, steps: [{ name: 'a', after: [] }], updatedAt: new Date(0).toISOString() };
+}
+
+/** An event for contract tests. */
+export function sampleEvent(eventId: string, sentAt: number, payload: StoredEvent['payload'] = { id: eventId }, name = 'payment'): StoredEvent {
+  return { formatVersion: 1, eventId, name, payload, sentAt: new Date(sentAt).toISOString() };
 }
 
 /** A checkpoint for contract tests. */
@@ -305,6 +310,98 @@ export function describeStorageContract(name: string, create: () => Promise<Stor
         await storage.writeRecord('job', sampleRecord('job'), null, renewed);
         await storage.clear('job', { lease: renewed });
         assert.equal(await storage.load('job'), undefined);
+      });
+    });
+
+    describe('wake index', () => {
+      const HOUR = 3_600_000;
+      const now = Date.UTC(2026, 11, 1, 10, 30);
+
+      it('returns the due entries, earliest first (entries of one time in any order), across hours, at most limit; later ones wait', async () => {
+        const entries = [
+          { workflowId: 'in-2h', wakeAt: now + 2 * HOUR },
+          { workflowId: 'now', wakeAt: now },
+          { workflowId: 'days-ago', wakeAt: now - 50 * HOUR },
+          { workflowId: 'next-ms', wakeAt: now + 1 },
+          { workflowId: 'an-hour-ago', wakeAt: now - HOUR },
+          { workflowId: 'same-hour', wakeAt: now - 60_000 },
+        ];
+        await Promise.all(entries.map((e) => storage.addWake(e)));
+        assert.deepEqual(
+          (await storage.dueWakes(now, 100)).map((e) => e.workflowId),
+          ['days-ago', 'an-hour-ago', 'same-hour', 'now'],
+        );
+        assert.deepEqual(await storage.dueWakes(now, 2), [entries[2], entries[4]]);
+        assert.deepEqual((await storage.dueWakes(now + 2 * HOUR, 100)).length, 6);
+        assert.deepEqual(await storage.dueWakes(now - 51 * HOUR, 100), []);
+      });
+
+      it('keeps one entry per workflow and time: adding it again changes nothing, removing takes it away, removing a missing one is fine', async () => {
+        const entry = { workflowId: 'job', wakeAt: now };
+        await storage.addWake(entry);
+        await storage.addWake(entry);
+        await storage.addWake({ workflowId: 'job', wakeAt: now - 1 });
+        await storage.addWake({ workflowId: 'job-2', wakeAt: now - 2 });
+        assert.deepEqual(await storage.dueWakes(now, 10), [{ workflowId: 'job-2', wakeAt: now - 2 }, { workflowId: 'job', wakeAt: now - 1 }, entry]);
+        await storage.removeWake(entry);
+        await storage.removeWake(entry);
+        await storage.removeWake({ workflowId: 'never', wakeAt: now });
+        assert.deepEqual(await storage.dueWakes(now, 10), [{ workflowId: 'job-2', wakeAt: now - 2 }, { workflowId: 'job', wakeAt: now - 1 }]);
+      });
+
+      it('keeps ids that need encoding, and ids sharing a prefix, apart', async () => {
+        const ids = ['job', 'job-1', 'Job', 'a/b', 'ü~x', '../up'];
+        await Promise.all(ids.map((workflowId) => storage.addWake({ workflowId, wakeAt: now })));
+        assert.deepEqual(new Set((await storage.dueWakes(now, 10)).map((e) => e.workflowId)), new Set(ids));
+        await storage.removeWake({ workflowId: 'job', wakeAt: now });
+        assert.deepEqual(new Set((await storage.dueWakes(now, 10)).map((e) => e.workflowId)), new Set(ids.slice(1)));
+      });
+
+      it('survives 20 concurrent adds and removes in one hour', async () => {
+        await Promise.all(Array.from({ length: 20 }, (_, i) => storage.addWake({ workflowId: `w${i}`, wakeAt: now + i })));
+        await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? storage.removeWake({ workflowId: `w${i}`, wakeAt: now + i }) : storage.addWake({ workflowId: `x${i}`, wakeAt: now }))));
+        const due = await storage.dueWakes(now + 100, 100);
+        assert.equal(due.length, 20);
+        assert.deepEqual(due.filter((e) => e.workflowId.startsWith('w')).map((e) => e.workflowId), Array.from({ length: 10 }, (_, i) => `w${2 * i + 1}`));
+      });
+
+      it("clear removes the entry the workflow's record names", async () => {
+        await storage.writeRecord('job', { ...sampleRecord('job'), status: 'waiting', wakeAt: new Date(now).toISOString() }, null);
+        await storage.addWake({ workflowId: 'job', wakeAt: now });
+        await storage.addWake({ workflowId: 'job-2', wakeAt: now });
+        await storage.clear('job');
+        assert.deepEqual(await storage.dueWakes(now, 10), [{ workflowId: 'job-2', wakeAt: now }]);
+      });
+    });
+
+    describe('events', () => {
+      it('stores each event id once, the first one winning, and lists events in send order', async () => {
+        assert.equal(await storage.putEvent('job', sampleEvent('evt-b', 2000)), true);
+        assert.equal(await storage.putEvent('job', sampleEvent('evt-a', 3000)), true);
+        assert.equal(await storage.putEvent('job', sampleEvent('evt-c', 2000, { $wm: 'undefined' }, 'approval')), true);
+        assert.equal(await storage.putEvent('job', sampleEvent('evt-b', 9000, { changed: true })), false, 'a duplicate id');
+        assert.deepEqual(await storage.listEvents('job'), [sampleEvent('evt-b', 2000), sampleEvent('evt-c', 2000, { $wm: 'undefined' }, 'approval'), sampleEvent('evt-a', 3000)]);
+        assert.deepEqual(await storage.listEvents('job-2'), []);
+      });
+
+      it("keeps workflows' events apart, ids needing encoding included, and clear removes them", async () => {
+        await storage.writeRecord('job', sampleRecord('job'), null);
+        await storage.putEvent('job', sampleEvent('Evt/1', 1));
+        await storage.putEvent('job', sampleEvent('evt/1', 2));
+        await storage.putEvent('job-1', sampleEvent('Evt/1', 3));
+        assert.deepEqual((await storage.listEvents('job')).map((e) => e.eventId), ['Evt/1', 'evt/1']);
+        await storage.clear('job');
+        assert.deepEqual(await storage.listEvents('job'), []);
+        assert.deepEqual((await storage.listEvents('job-1')).map((e) => e.eventId), ['Evt/1']);
+        assert.equal(await storage.putEvent('job', sampleEvent('Evt/1', 4)), true, 'a cleared id is free again');
+      });
+
+      it('lets exactly one of 10 concurrent senders of one event id store it', async () => {
+        const stored = await Promise.all(Array.from({ length: 10 }, (_, i) => storage.putEvent('job', sampleEvent('evt', 1000 + i, { sender: i }))));
+        assert.equal(stored.filter(Boolean).length, 1);
+        const events = await storage.listEvents('job');
+        assert.equal(events.length, 1);
+        assert.deepEqual(events[0]!.payload, { sender: stored.indexOf(true) });
       });
     });
   });

@@ -112,6 +112,11 @@ function chaotic(storage: CheckpointStorage, random: () => number, settings: Rac
         log.push({ kind: 'cleared' });
       }),
     list: () => storage.list(),
+    addWake: (entry) => call('addWake', entry.workflowId, () => storage.addWake(entry)),
+    removeWake: (entry) => call('removeWake', entry.workflowId, () => storage.removeWake(entry)),
+    dueWakes: (now, limit) => storage.dueWakes(now, limit),
+    putEvent: (id, event) => call('putEvent', id, () => storage.putEvent(id, event)),
+    listEvents: (id) => call('listEvents', id, () => storage.listEvents(id)),
     acquireLease: (id, who, ttl) =>
       call('acquireLease', id, async () => {
         const start = Date.now();

@@ -104,8 +104,8 @@ describe('stored record format', () => {
     }
 
     it('returns a record with each status a workflow can have, and refuses any other', () => {
-      for (const status of ['running', 'completed', 'failed', 'cancelled']) expect(parse({ ...record, status }).status).to.equal(status);
-      expect(corruption(() => parse({ ...record, status: 'paused' })).reason).to.equal('its status "paused" is not one of running, completed, failed, cancelled');
+      for (const status of ['running', 'waiting', 'completed', 'failed', 'cancelled']) expect(parse({ ...record, status }).status).to.equal(status);
+      expect(corruption(() => parse({ ...record, status: 'paused' })).reason).to.equal('its status "paused" is not one of running, waiting, completed, failed, cancelled');
       expect(corruption(() => parse({ ...record, status: null })).reason).to.contain('its status null');
     });
   });

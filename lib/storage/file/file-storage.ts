@@ -5,6 +5,8 @@
  * ```
  * <directory>/workflows/<workflow id>/record.<revision>.json  (see record-files.ts)
  * <directory>/workflows/<workflow id>/steps@<lease token>/<step>.json
+ * <directory>/workflows/<workflow id>/events/<event id>.json   (created once, never replaced)
+ * <directory>/wakes/<hour>/<epoch ms>~<workflow id>             (see wake-files.ts)
  * <directory>/locks/<workflow id>/<generation>.lock
  * <directory>/trash/                      (cleared workflows, deleted at once)
  * ```
@@ -15,9 +17,10 @@ import { dirname, join, resolve } from 'node:path';
 import { CheckpointCorruptedError, InvalidOptionError, InvalidWorkflowIdError, LeaseLostError, RecordConflictError, StorageError } from '../../errors';
 import { assertWorkflowId, decodeSegment, encodeSegment } from '../../workflow-id';
 import type { CheckpointStorage, ClearOptions } from '../checkpoint-storage';
-import type { Checkpoint, Lease, LeaseAttempt, StoredRecord, StoredWorkflow, WorkflowRecord } from '../records';
-import { parseCheckpoint, parseRecordFile, type RecordFile } from '../record-format';
-import { errno, makeDirectory, readdirIfExists, removeStaleTemps, writeFileAtomic } from './atomic-file';
+import type { Checkpoint, Lease, LeaseAttempt, StoredEvent, StoredRecord, StoredWorkflow, WakeEntry, WorkflowRecord } from '../records';
+import { parseCheckpoint, parseEvent, parseRecordFile, sendOrder, type RecordFile } from '../record-format';
+import { createFileExclusive, errno, makeDirectory, readdirIfExists, removeStaleTemps, writeFileAtomic } from './atomic-file';
+import { addWakeFile, dueWakeFiles, removeWakeFile } from './wake-files';
 import { createRecordRevision, readCurrentRecord } from './record-files';
 import { FileLock } from './file-lock';
 
@@ -137,6 +140,10 @@ export class FileStorage implements CheckpointStorage {
   async clear(workflowId: string, options: ClearOptions = {}): Promise<void> {
     const dir = this.workflowDir(workflowId);
     await this.fence(workflowId, options.lease);
+    // The wake entry the record names goes too; a record that cannot be read names none (a stale
+    // entry is harmless: a worker finds nothing stored and drops it).
+    const wakeAt = (await this.readRecord(workflowId).catch(() => undefined))?.record.wakeAt;
+    if (wakeAt !== undefined) await this.removeWake({ workflowId, wakeAt: Date.parse(wakeAt) });
     // Renaming the directory away is one atomic step: a concurrent writer either lands before it
     // (and is cleared) or fails on the vanished directory; there is no check-then-delete window.
     const trash = join(this.directory, 'trash', `${this.segment(workflowId)}.${randomUUID()}`);
@@ -160,6 +167,42 @@ export class FileStorage implements CheckpointStorage {
   async list(): Promise<string[]> {
     const names = await this.io('*', 'list', this.directory, () => readdirIfExists(join(this.directory, 'workflows')));
     return names.flatMap((n) => decodeSegment(n) ?? []).sort();
+  }
+
+  async addWake(entry: WakeEntry): Promise<void> {
+    this.segment(entry.workflowId);
+    await this.io(entry.workflowId, 'add wake', join(this.directory, 'wakes'), () => addWakeFile(join(this.directory, 'wakes'), entry));
+  }
+
+  async removeWake(entry: WakeEntry): Promise<void> {
+    this.segment(entry.workflowId);
+    await this.io(entry.workflowId, 'remove wake', join(this.directory, 'wakes'), () => removeWakeFile(join(this.directory, 'wakes'), entry));
+  }
+
+  async dueWakes(now: number, limit: number): Promise<WakeEntry[]> {
+    return this.io('*', 'scan wakes', join(this.directory, 'wakes'), () => dueWakeFiles(join(this.directory, 'wakes'), now, limit));
+  }
+
+  async putEvent(workflowId: string, event: StoredEvent): Promise<boolean> {
+    const events = join(this.workflowDir(workflowId), 'events');
+    const path = join(events, `${encodeSegment(event.eventId)}.json`);
+    return this.io(workflowId, 'store event', path, async () => {
+      // A clear may take the workflow's directory away meanwhile: then the event goes with it.
+      await makeDirectory(events);
+      return createFileExclusive(path, JSON.stringify(event));
+    });
+  }
+
+  async listEvents(workflowId: string): Promise<StoredEvent[]> {
+    const events = join(this.workflowDir(workflowId), 'events');
+    const names = (await this.io(workflowId, 'list events', events, () => readdirIfExists(events))).filter((n) => n.endsWith('.json') && !n.startsWith('.'));
+    const read = await Promise.all(
+      names.map(async (name) => {
+        const path = join(events, name);
+        return parseEvent(workflowId, path, await this.io(workflowId, 'read event', path, () => fs.readFile(path, 'utf8')));
+      }),
+    );
+    return read.sort(sendOrder);
   }
 
   async acquireLease(workflowId: string, owner: string, ttlMs: number): Promise<LeaseAttempt> {

@@ -7,9 +7,12 @@
  * <prefix>/~workflows/<workflow id>/record.json        fingerprint + graph, written conditionally
  * <prefix>/~workflows/<workflow id>/steps/<step>.json  one object per committed step
  * <prefix>/~workflows/<workflow id>/lease.json         the exclusive-run lease, while a run holds it
+ * <prefix>/~workflows/<workflow id>/events/<id>.json   events sent to it, created once (If-None-Match)
+ * <prefix>/~wakes/<epoch ms, 16 digits>~<workflow id>  the wake index: keys sort by time, so a due scan
+ *                                                      is one LIST from the start of the index per 1,000 due
  * ```
- * The `~workflows` segment is one no encoded id can be (encodings have no `~`), and a prefix may not
- * contain it: so stores at nested prefixes (`waymark` and `waymark/prod`) never see, list or clear
+ * The `~workflows` and `~wakes` segments are ones no encoded id can be (encodings have no `~`), and a
+ * prefix may not contain them: so stores at nested prefixes (`waymark` and `waymark/prod`) never see, list or clear
  * each other's workflows.
  * Loading a workflow is one LIST per 1,000 checkpoints plus one GET of the record; outputs are read
  * only when a step still to run needs them.
@@ -27,8 +30,8 @@ import { CheckpointCorruptedError, InvalidOptionError, InvalidWorkflowIdError, L
 import { assertWorkflowId, decodeSegment, encodeSegment } from '../../workflow-id';
 import type { CheckpointStorage, ClearOptions } from '../checkpoint-storage';
 import { newLeaseToken } from '../lease-owner';
-import { parseCheckpoint, parseRecordText } from '../record-format';
-import type { Checkpoint, Lease, LeaseAttempt, StoredRecord, StoredWorkflow, WorkflowRecord } from '../records';
+import { parseCheckpoint, parseEvent, parseRecordText, parseWakeName, sendOrder, wakeName } from '../record-format';
+import type { Checkpoint, Lease, LeaseAttempt, StoredEvent, StoredRecord, StoredWorkflow, WakeEntry, WorkflowRecord } from '../records';
 import { isConditionFailed, isNotFound } from './s3-faults';
 import { withRetries, type S3RetryOptions } from './s3-retry';
 
@@ -46,6 +49,8 @@ export interface S3StorageOptions {
 const MAX_KEY_BYTES = 1024;
 /** The segment between a store's prefix and its workflow ids. */
 const WORKFLOWS = '~workflows';
+/** The segment between a store's prefix and its wake index. */
+const WAKES = '~wakes';
 const PAGE = 1000;
 
 interface StoredLease {
@@ -70,6 +75,8 @@ export class S3Storage implements CheckpointStorage {
   readonly prefix: string;
   /** `<prefix>/~workflows/`: where this store's workflows are. */
   private readonly root: string;
+  /** `<prefix>/~wakes/`: this store's wake index. */
+  private readonly wakes: string;
   private readonly client: S3Client;
   private readonly retry: S3RetryOptions;
 
@@ -80,11 +87,14 @@ export class S3Storage implements CheckpointStorage {
     if (prefix.length === 0) throw new InvalidOptionError('S3Storage prefix', options.prefix, "a non-empty key prefix such as 'waymark' (an empty prefix would let clear() reach the whole bucket)");
     this.client = options.client;
     this.bucket = options.bucket;
-    if (prefix.split('/').includes(WORKFLOWS)) {
-      throw new InvalidOptionError('S3Storage prefix', options.prefix, `a key prefix without a '${WORKFLOWS}' segment (that segment holds a store's workflows; this prefix would sit inside another store)`);
+    for (const reserved of [WORKFLOWS, WAKES]) {
+      if (prefix.split('/').includes(reserved)) {
+        throw new InvalidOptionError('S3Storage prefix', options.prefix, `a key prefix without a '${reserved}' segment (that segment holds a store's workflows or wake index; this prefix would sit inside another store)`);
+      }
     }
     this.prefix = prefix;
     this.root = `${prefix}/${WORKFLOWS}/`;
+    this.wakes = `${prefix}/${WAKES}/`;
     this.retry = options.retry ?? {};
   }
 
@@ -135,6 +145,10 @@ export class S3Storage implements CheckpointStorage {
   async clear(workflowId: string, options: ClearOptions = {}): Promise<void> {
     const base = this.base(workflowId);
     await this.fence(workflowId, options.lease);
+    // The wake entry the record names goes too; a record that cannot be read names none (a stale
+    // entry is harmless: a worker finds nothing stored and drops it).
+    const wakeAt = (await this.readRecord(workflowId).catch(() => undefined))?.record.wakeAt;
+    if (wakeAt !== undefined) await this.removeWake({ workflowId, wakeAt: Date.parse(wakeAt) });
     const keys = (await this.io(workflowId, 'clear', base, () => this.listKeys(base))).filter((k) => k !== `${base}lease.json`);
     for (let i = 0; i < keys.length; i += PAGE) {
       const batch = keys.slice(i, i + PAGE);
@@ -168,6 +182,58 @@ export class S3Storage implements CheckpointStorage {
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     return ids.sort();
+  }
+
+  async addWake(entry: WakeEntry): Promise<void> {
+    const key = this.wakeKey(entry);
+    await this.io(entry.workflowId, 'add wake', key, () => this.put(key, ''));
+  }
+
+  async removeWake(entry: WakeEntry): Promise<void> {
+    const key = this.wakeKey(entry);
+    await this.io(entry.workflowId, 'remove wake', key, () => withRetries(this.retry, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }))));
+  }
+
+  async dueWakes(now: number, limit: number): Promise<WakeEntry[]> {
+    const due: WakeEntry[] = [];
+    let token: string | undefined;
+    // Keys sort by time: the first page holds the earliest entries, and the scan stops at the first
+    // entry not yet due.
+    do {
+      const page = await this.io('*', 'scan wakes', this.wakes, () =>
+        withRetries(this.retry, () =>
+          this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.wakes, ContinuationToken: token, MaxKeys: Math.min(PAGE, limit - due.length) })),
+        ),
+      );
+      for (const object of page.Contents ?? []) {
+        const parsed = parseWakeName((object.Key ?? '').slice(this.wakes.length));
+        const workflowId = parsed === undefined ? undefined : decodeSegment(parsed.encodedId);
+        if (parsed === undefined || workflowId === undefined) continue;
+        if (parsed.wakeAt > now) return due;
+        due.push({ workflowId, wakeAt: parsed.wakeAt });
+        if (due.length === limit) return due;
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return due;
+  }
+
+  async putEvent(workflowId: string, event: StoredEvent): Promise<boolean> {
+    const key = `${this.base(workflowId)}events/${encodeSegment(event.eventId)}.json`;
+    const etag = await this.io(workflowId, 'store event', key, () => this.putConditional(key, JSON.stringify(event), { IfNoneMatch: '*' }));
+    return etag !== CONFLICT;
+  }
+
+  async listEvents(workflowId: string): Promise<StoredEvent[]> {
+    const prefix = `${this.base(workflowId)}events/`;
+    const keys = (await this.io(workflowId, 'list events', prefix, () => this.listKeys(prefix))).filter((k) => k.endsWith('.json'));
+    const events = await Promise.all(
+      keys.map(async (key) => {
+        const found = await this.io(workflowId, 'read event', key, () => this.getText(key));
+        return found === undefined ? undefined : parseEvent(workflowId, this.url(key), found.text);
+      }),
+    );
+    return events.filter((e): e is StoredEvent => e !== undefined).sort(sendOrder);
   }
 
   async acquireLease(workflowId: string, owner: string, ttlMs: number): Promise<LeaseAttempt> {
@@ -271,6 +337,11 @@ export class S3Storage implements CheckpointStorage {
     const base = `${this.root}${encodeSegment(workflowId)}/`;
     if (Buffer.byteLength(base) > MAX_KEY_BYTES - 320) throw new InvalidWorkflowIdError(workflowId, `its S3 keys would exceed ${MAX_KEY_BYTES} bytes`);
     return base;
+  }
+
+  private wakeKey(entry: WakeEntry): string {
+    this.base(entry.workflowId);
+    return `${this.wakes}${wakeName(entry, encodeSegment(entry.workflowId))}`;
   }
 
   private stepKey(workflowId: string, step: string): string {
