@@ -235,6 +235,32 @@ export class WorkflowNotRegisteredError extends WaymarkError {
   }
 }
 
+/** An event's payload cannot be stored (function, symbol, class instance, cycle...); nothing was stored. */
+export class EventSerializationError extends WaymarkError {
+  readonly code = 'WAYMARK_EVENT_SERIALIZATION';
+  constructor(
+    readonly workflowId: string,
+    readonly event: string,
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    super(`event '${event}': payload at ${path} cannot be stored: ${reason}. Send plain data (JSON values, Date, Map, Set, BigInt, Buffer)`, { where: { workflowId } });
+  }
+}
+
+/** A step's `waitFor` ran out of time with `onTimeout: 'fail'` (the default). Not retried. */
+export class EventTimeoutError extends WaymarkError {
+  readonly code = 'WAYMARK_EVENT_TIMEOUT';
+  constructor(
+    readonly workflowId: string,
+    readonly step: string,
+    readonly event: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`no '${event}' event arrived within ${timeoutMs} ms of the step becoming ready (waitFor.timeoutMs); use onTimeout: 'run' to run it anyway`, { where: { workflowId, step } });
+  }
+}
+
 /** A stored checkpoint or record cannot be read or parsed. It is never treated as "not done". */
 export class CheckpointCorruptedError extends WaymarkError {
   readonly code = 'WAYMARK_CHECKPOINT_CORRUPTED';

@@ -39,6 +39,8 @@ const LEVELS: { readonly [E in WorkflowEventName]: (p: WorkflowEvents[E]) => Lev
   'run:completed': () => 'info',
   'run:failed': () => 'error',
   'run:cancelled': () => 'warn',
+  'run:waiting': () => 'info',
+  'step:waiting': () => 'info',
   'lease:acquired': () => 'debug',
   'lease:lost': () => 'error',
 };

@@ -33,6 +33,8 @@ export interface PrepareInput {
   readonly fingerprint: string;
   /** The run's input, encoded: stored in the record so that any process can resume by id. */
   readonly input: EncodedValue;
+  /** When a worker should look for this run if it dies (epoch ms): the record's wake entry while it runs. */
+  readonly recoverAt: number;
   readonly lease: () => Lease;
   readonly events: RunEmitter;
   /** Told when the default policy reused checkpoints of a changed input: the runner warns. */
@@ -53,6 +55,7 @@ export async function prepareCheckpoints(p: PrepareInput): Promise<PreparedRun> 
     createdAt: now,
     input: p.input,
     status: 'running',
+    wakeAt: new Date(p.recoverAt).toISOString(),
   };
   let stored: StoredWorkflow | undefined;
   try {
@@ -63,7 +66,7 @@ export async function prepareCheckpoints(p: PrepareInput): Promise<PreparedRun> 
     if (error instanceof CheckpointCorruptedError && !p.resume) return startOver(p, record);
     throw error;
   }
-  if (stored === undefined) return { committed: new Set(), record, recordVersion: await storage.writeRecord(workflowId, record, null, p.lease()) };
+  if (stored === undefined) return { committed: new Set(), record, recordVersion: await writeRecord(p, record, null) };
   if (!p.resume) return startOver(p, record);
 
   // Another workflow's checkpoints under this id must never be restored, whatever their step names.
@@ -90,25 +93,35 @@ export async function prepareCheckpoints(p: PrepareInput): Promise<PreparedRun> 
   if (stored.record !== undefined && stored.recordVersion !== undefined && !needsRewrite(stored.record, record)) {
     return { committed, record: stored.record, recordVersion: stored.recordVersion };
   }
-  // The workflow goes on: it keeps its creation time (records of 0.1 have none: now it is).
-  const continued = { ...record, createdAt: stored.record?.createdAt ?? record.createdAt };
-  return { committed, record: continued, recordVersion: await storage.writeRecord(workflowId, continued, stored.recordVersion ?? null, p.lease()) };
+  // The workflow goes on: it keeps its creation time (records of 0.1 have none: now it is) and the
+  // start times its steps' startAt computed.
+  const continued = { ...record, createdAt: stored.record?.createdAt ?? record.createdAt, ...(stored.record?.timers === undefined ? {} : { timers: stored.record.timers }) };
+  const recordVersion = await writeRecord(p, continued, stored.recordVersion ?? null);
+  const previousWake = stored.record?.wakeAt;
+  if (previousWake !== undefined && previousWake !== continued.wakeAt) await storage.removeWake({ workflowId, wakeAt: Date.parse(previousWake) });
+  return { committed, record: continued, recordVersion };
 }
 
 async function startOver(p: PrepareInput, record: WorkflowRecord): Promise<PreparedRun> {
   await p.storage.clear(p.workflowId, { lease: p.lease() });
-  return { committed: new Set(), record, recordVersion: await p.storage.writeRecord(p.workflowId, record, null, p.lease()) };
+  return { committed: new Set(), record, recordVersion: await writeRecord(p, record, null) };
+}
+
+/** Writes the record, its wake entry first: a crash between leaves an extra entry, never a record without its entry. */
+async function writeRecord(p: PrepareInput, record: WorkflowRecord, expectedVersion: string | null): Promise<string> {
+  await p.storage.addWake({ workflowId: p.workflowId, wakeAt: p.recoverAt });
+  return p.storage.writeRecord(p.workflowId, record, expectedVersion, p.lease());
 }
 
 /**
  * The record is rewritten when the fingerprint, the graph or the stored input changed, or the
- * workflow was not `'running'` (a resume after a failure or a cancel): resuming an interrupted run
- * with the same input writes nothing.
+ * workflow had ended (a resume after a failure or a cancel): resuming an interrupted or waiting run
+ * with the same input writes nothing (a waiting one says it runs when a step starts).
  */
 function needsRewrite(stored: WorkflowRecord, record: WorkflowRecord): boolean {
   return (
     stored.fingerprint !== record.fingerprint ||
-    stored.status !== 'running' ||
+    (stored.status !== 'running' && stored.status !== 'waiting') ||
     stored.createdAt === undefined ||
     JSON.stringify(stored.steps) !== JSON.stringify(record.steps) ||
     JSON.stringify(stored.input) !== JSON.stringify(record.input)

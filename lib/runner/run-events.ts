@@ -23,6 +23,10 @@ export interface WorkflowEvents {
   'run:completed': RunIds & { result: RunResult };
   'run:failed': RunIds & { result: RunResult; error: unknown };
   'run:cancelled': RunIds & { result: RunResult };
+  /** The run ended with steps waiting for a timer or an event; the lease is released. */
+  'run:waiting': RunIds & { result: RunResult };
+  /** A step is ready but waits: for its timer (`wakeAt`, ISO) and/or its event. */
+  'step:waiting': RunIds & { step: string; wakeAt?: string; event?: string };
   'lease:lost': RunIds;
 }
 

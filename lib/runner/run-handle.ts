@@ -2,7 +2,7 @@
 import type { RunResult } from './run-result';
 
 /** Where a background run is. */
-export type RunHandleStatus = 'running' | 'completed' | 'failed' | 'cancelled';
+export type RunHandleStatus = 'running' | 'completed' | 'waiting' | 'failed' | 'cancelled';
 
 /** Control of a background run. */
 export interface RunHandle<O = unknown> {

@@ -8,7 +8,9 @@ export type StepStatus =
   | 'restored'
   /** Failed for good in this run. */
   | 'failed'
-  /** Did not run (a dependency failed, the run failed fast, or was cancelled). */
+  /** Ready, but waiting for its timer or its event; the run resolved `'waiting'`. */
+  | 'waiting'
+  /** Did not run (a dependency failed or waits, the run failed fast, or was cancelled). */
   | 'not-run';
 
 /** One step's outcome. */
@@ -23,10 +25,14 @@ export interface StepResult {
   readonly output?: unknown;
   /** The last attempt's error, for failed steps. */
   readonly error?: unknown;
+  /** For a waiting step: when its timer (or its event's timeout) is due, ISO. */
+  readonly wakeAt?: string;
+  /** For a step waiting for an event: the event's name. */
+  readonly waitingFor?: string;
 }
 
-/** Status of a whole run. */
-export type RunStatus = 'completed' | 'failed' | 'cancelled';
+/** Status of a whole run. `'waiting'`: steps wait for timers or events; resume it (or let a worker) later. */
+export type RunStatus = 'completed' | 'waiting' | 'failed' | 'cancelled';
 
 /** Outcome of a run. */
 export interface RunResult<O = unknown> {
@@ -42,6 +48,10 @@ export interface RunResult<O = unknown> {
   readonly steps: Readonly<Record<string, StepResult>>;
   /** Output of the last declared step, when the run completed. */
   readonly output?: O;
+  /** When waiting: the earliest time a waiting step's timer (or event timeout) is due, ISO; absent when only events without a timeout are awaited. */
+  readonly wakeAt?: string;
+  /** When waiting: the events waiting steps wait for. */
+  readonly waitingFor?: readonly string[];
   /** The input fingerprint stored with this run. */
   readonly fingerprint: string;
 }

@@ -11,6 +11,10 @@ interface Entry {
   hasOutput: boolean;
   output?: unknown;
   error?: unknown;
+  /** Epoch ms of the commit, when known (committed in this run, or its checkpoint was read). */
+  committedAt?: number;
+  wakeAt?: string;
+  waitingFor?: string;
 }
 
 /** Status, attempts and outputs of a run's steps. */
@@ -21,19 +25,37 @@ export class RunState {
     for (const name of stepNames) this.entries.set(name, { status: 'not-run', attempts: 0, hasOutput: false });
   }
 
-  /** Marks a step committed earlier, with its output when it was loaded. */
-  restore(step: string, output?: { value: unknown }): void {
-    Object.assign(this.entry(step), { status: 'restored', attempts: 0, hasOutput: output !== undefined, output: output?.value });
+  /** Marks a step committed earlier, with its output and commit time when they were loaded. */
+  restore(step: string, output?: { value: unknown }, committedAt?: number): void {
+    Object.assign(this.entry(step), { status: 'restored', attempts: 0, hasOutput: output !== undefined, output: output?.value, committedAt });
   }
 
   /** Marks a step completed in this run. */
-  complete(step: string, output: unknown, attempts: number): void {
+  complete(step: string, output: unknown, attempts: number, committedAt: number = Date.now()): void {
     const entry = this.entry(step);
     entry.status = 'completed';
     entry.attempts = attempts;
     entry.hasOutput = true;
     entry.output = output;
     entry.error = undefined;
+    entry.committedAt = committedAt;
+  }
+
+  /** Marks a ready step that waits for its timer (`wakeAt`) and/or an event. */
+  wait(step: string, wakeAt: string | undefined, waitingFor: string | undefined): void {
+    Object.assign(this.entry(step), { status: 'waiting', attempts: 0, wakeAt, waitingFor });
+  }
+
+  /** Epoch ms the step committed, when known. */
+  committedAt(step: string): number | undefined {
+    return this.entry(step).committedAt;
+  }
+
+  /** Steps waiting, with their wake time and event. */
+  waiting(): { step: string; wakeAt?: string; waitingFor?: string }[] {
+    return [...this.entries]
+      .filter(([, e]) => e.status === 'waiting')
+      .map(([step, e]) => ({ step, ...(e.wakeAt === undefined ? {} : { wakeAt: e.wakeAt }), ...(e.waitingFor === undefined ? {} : { waitingFor: e.waitingFor }) }));
   }
 
   /** Marks a step failed for good. */
@@ -81,6 +103,8 @@ export class RunState {
         attempts: e.attempts,
         ...(e.hasOutput ? { output: e.output } : {}),
         ...(e.status === 'failed' ? { error: e.error } : {}),
+        ...(e.status === 'waiting' && e.wakeAt !== undefined ? { wakeAt: e.wakeAt } : {}),
+        ...(e.status === 'waiting' && e.waitingFor !== undefined ? { waitingFor: e.waitingFor } : {}),
       };
     }
     return out;

@@ -23,6 +23,8 @@ const STORAGE_METHODS = ['load', 'readRecord', 'readCheckpoint', 'writeRecord', 
 export const DEFAULT_CONCURRENCY = 10;
 /** Default lease time-to-live; renewed every third of it. */
 export const DEFAULT_LEASE_TTL_MS = 30_000;
+/** Default longest timer slept in-process (see `maxInlineWaitMs`). */
+export const DEFAULT_MAX_INLINE_WAIT_MS = 1_000;
 /** Default bound on waiting for a busy workflow with `onBusy: 'wait'`. */
 export const DEFAULT_BUSY_TIMEOUT_MS = 60_000;
 
@@ -50,6 +52,11 @@ export interface WorkflowRunnerOptions {
   readonly busyTimeoutMs?: number;
   /** Lease time-to-live in ms; default 30,000. A crashed owner's lease is taken over after it. */
   readonly leaseTtlMs?: number;
+  /**
+   * Timers due within this many ms are slept in-process, holding the lease; longer waits end the
+   * run `'waiting'` and release it. Default {@link DEFAULT_MAX_INLINE_WAIT_MS} (1,000); 0 never sleeps.
+   */
+  readonly maxInlineWaitMs?: number;
   /** Lease owner description; default `pid <pid> on <host>`. */
   readonly owner?: string;
   /** Listeners for lifecycle events (same as `runner.on`). */
@@ -127,6 +134,9 @@ export function checkRunnerOptions(options: WorkflowRunnerOptions): void {
   oneOf('onBusy', options.onBusy, ['throw', 'wait'], 'throw');
   positiveInteger('busyTimeoutMs', options.busyTimeoutMs, 1);
   positiveInteger('leaseTtlMs', options.leaseTtlMs, 1);
+  if (options.maxInlineWaitMs !== undefined && !(Number.isInteger(options.maxInlineWaitMs) && options.maxInlineWaitMs >= 0)) {
+    throw new InvalidOptionError('maxInlineWaitMs', options.maxInlineWaitMs, 'an integer >= 0');
+  }
   if (options.onInputChange !== undefined) assertInputChangePolicy(options.onInputChange, 'runner option onInputChange');
   if (options.fingerprint !== undefined) resolveFingerprintStrategy(options.fingerprint, 'runner option fingerprint');
   if (options.logger !== undefined && !isLogger(options.logger)) throw new InvalidOptionError('logger', options.logger, 'an object with warn, error, and info or log methods');

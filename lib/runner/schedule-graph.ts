@@ -5,7 +5,7 @@
 import type { StepGraph, StepNode } from '../graph';
 
 /** How one step ended, as the scheduler needs to know it. */
-export type StepOutcome = 'done' | 'failed' | 'cancelled';
+export type StepOutcome = 'done' | 'failed' | 'cancelled' | 'waiting';
 
 export interface ScheduleOptions {
   readonly graph: StepGraph;

@@ -22,6 +22,12 @@ export interface StepContext<I = unknown, P = unknown> {
   readonly attempt: number;
   /** Aborted when the attempt times out or the run is cancelled. */
   readonly signal: AbortSignal;
+  /**
+   * The payload of the event this step waited for (`@Step({ waitFor })`), decoded; the same on every
+   * attempt and after a resume. Undefined when the wait timed out with `onTimeout: 'run'`, and for
+   * steps that wait for no event.
+   */
+  event<T = unknown>(): T | undefined;
 }
 
 /** What the runner knows when it builds a context. */
@@ -34,6 +40,8 @@ export interface StepContextInit {
   readonly input: unknown;
   /** Dependencies in declaration order with their outputs. */
   readonly dependencies: ReadonlyMap<string, unknown>;
+  /** The payload of the event the step consumed, if any. */
+  readonly event?: unknown;
 }
 
 class Context implements StepContext {
@@ -60,6 +68,10 @@ class Context implements StepContext {
       throw new StepDependencyError(this.workflowId, this.step, `ctx.previous is ambiguous: the step depends on ${[...dependencies.keys()].join(', ')}; use ctx.result(name)`);
     }
     return dependencies.values().next().value;
+  }
+
+  event<T>(): T | undefined {
+    return this.init.event as T | undefined;
   }
 
   result<T>(name: string): T {

@@ -113,10 +113,12 @@ export function attachTracing(events: RunEvents, api: TracingApi, tracer: SpanTr
     runs.delete(runId);
     span.setAttribute('waymark.outcome', outcome);
     if (error !== undefined) span.recordException(error instanceof Error ? error : message(error));
-    span.setStatus(outcome === 'completed' ? { code: OK } : { code: ERROR, message: error === undefined ? outcome : message(error) });
+    span.setStatus(outcome === 'completed' || outcome === 'waiting' ? { code: OK } : { code: ERROR, message: error === undefined ? outcome : message(error) });
     span.end();
   };
   events.on('run:completed', ({ runId }) => endRun(runId, 'completed'));
   events.on('run:failed', ({ runId, error }) => endRun(runId, 'failed', error));
   events.on('run:cancelled', ({ runId }) => endRun(runId, 'cancelled'));
+  // A waiting run ends its span with the outcome 'waiting': the resume that goes on is a new run.
+  events.on('run:waiting', ({ runId }) => endRun(runId, 'waiting'));
 }

@@ -8,6 +8,7 @@ import { decodeValue, encodeValue, UnencodableValue, type EncodedValue } from '.
 import {
   CheckpointCorruptedError,
   CheckpointSerializationError,
+  EventSerializationError,
   InputSerializationError,
   InvalidOptionError,
   LeaseLostError,
@@ -25,22 +26,46 @@ import { LeaseKeeper } from './lease-keeper';
 import { AttemptsInFlight } from './attempt';
 import { attachLogger } from './logger';
 import { attachTracing, loadTracingApi } from './tracing';
-import { completedAlready, prepareCheckpoints, type PreparedRun } from './prepare-checkpoints';
+import { completedAlready, prepareCheckpoints } from './prepare-checkpoints';
+import { Mailbox } from './mailbox';
+import { RunRecord, type WaitingState } from './run-record';
+import { passGate, type ConsumedEvent } from './step-gate';
 import type { RunHandle, RunHandleStatus } from './run-handle';
 import type { RunResult, RunStatus, StepResult } from './run-result';
 import { RunEvents, type RunEmitter, type WorkflowEventName, type WorkflowHooks, type WorkflowListener } from './run-events';
 import { RunState } from './run-state';
-import { checkRunnerOptions, defaultStorage, resolveRun, type ResolvedRun, type RunOptions, type WorkflowRunnerOptions } from './runner-options';
+import { checkRunnerOptions, DEFAULT_MAX_INLINE_WAIT_MS, defaultStorage, resolveRun, type ResolvedRun, type RunOptions, type WorkflowRunnerOptions } from './runner-options';
 import { scheduleGraph, type StepOutcome } from './schedule-graph';
 import { runAttempts } from './step-attempts';
 import { createStepContext } from './step-context';
-import { assertWorkflowId } from '../workflow-id';
+import { assertWorkflowId, MAX_WORKFLOW_ID_LENGTH } from '../workflow-id';
 import { validateInput } from './validate-input';
 import { listWorkflows, readWorkflowInfo, type ListOptions, type WorkflowInfo, type WorkflowPage } from './workflow-info';
 import { WorkflowRegistry } from './workflow-registry';
 
 /** Options of {@link WorkflowRunner.resume}: the run options that make sense for a stored workflow. */
 export type ResumeOptions = Pick<RunOptions, 'concurrency' | 'failFast' | 'onBusy' | 'onInputChange' | 'signal'>;
+
+/** Options of {@link WorkflowRunner.sendEvent}. */
+export interface SendEventOptions {
+  /** The event's id, unique per workflow (e.g. the webhook's delivery id); default a random UUID. */
+  readonly eventId?: string;
+}
+
+/** What {@link WorkflowRunner.sendEvent} resolves with. */
+export interface SendEventResult {
+  /** True when an event with this id was stored already: nothing was stored now. */
+  readonly duplicate: boolean;
+  readonly eventId: string;
+}
+
+/** Checks an event name or id: 1 to `max` characters, no control characters. */
+function assertName(what: string, value: unknown, max = 100): asserts value is string {
+  // eslint-disable-next-line no-control-regex
+  if (typeof value !== 'string' || value.length === 0 || value.length > max || /[\u0000-\u001f\u007f]/.test(value)) {
+    throw new InvalidOptionError(what, value, `a string of 1-${max} characters without control characters`);
+  }
+}
 
 /** What one step of a run needs from the run. */
 interface StepRun {
@@ -53,8 +78,18 @@ interface StepRun {
   /** The first step that failed for good, once one has. */
   readonly failures: { first?: StepFailedError };
   /** The record this run wrote (or kept) before its first step, once it has. */
-  readonly stored: { prepared?: PreparedRun };
+  readonly stored: { record?: RunRecord };
+  readonly leaseTtlMs: number;
+  /** `startAt` times computed in this run, by step: stored if the run ends waiting. */
+  readonly timers: Record<string, string>;
+  /** The workflow's events, once the walk began. */
+  mailbox?: Mailbox;
+  /** Epoch ms the workflow was first stored: when its root steps became ready. */
+  createdAt?: number;
 }
+
+/** Margin added to a run's lease TTL before a worker looks for it, if it died. */
+const RECOVERY_MARGIN_MS = 1_000;
 
 /** Runs workflow instances against one storage. Safe to share (e.g. as a DI singleton). */
 export class WorkflowRunner {
@@ -62,11 +97,14 @@ export class WorkflowRunner {
   readonly storage: CheckpointStorage;
   private readonly events: RunEvents;
   private readonly registry: WorkflowRegistry;
+  private readonly maxInlineWaitMs: number;
+  private readonly wakeListeners = new Set<(workflowId: string) => void>();
 
   constructor(private readonly options: WorkflowRunnerOptions = {}) {
     checkRunnerOptions(options);
     this.storage = defaultStorage(options);
     this.registry = new WorkflowRegistry(options.workflows);
+    this.maxInlineWaitMs = options.maxInlineWaitMs ?? DEFAULT_MAX_INLINE_WAIT_MS;
     this.events = new RunEvents((event, error) => this.reportListenerError(event, error));
     for (const [event, listener] of Object.entries(options.hooks ?? {}) as [WorkflowEventName, WorkflowHooks[WorkflowEventName]][]) {
       if (listener !== undefined) this.events.on(event, listener as WorkflowListener<typeof event>);
@@ -114,6 +152,53 @@ export class WorkflowRunner {
     return this.run<O>(workflow, { ...options, workflowId, input, resume: true });
   }
 
+  /**
+   * Sends an event to workflow `workflowId`: stored durably in its namespace, for the step that
+   * waits for `event` (`@Step({ waitFor: { event } })`) now or later. Idempotent by `eventId`
+   * (default a random one): a second send with the same id stores nothing and resolves
+   * `{ duplicate: true }`. A waiting workflow is woken: at once by a {@link WorkflowWorker} of this
+   * runner, at its next scan by any other. Throws `WorkflowNotFoundError` when nothing is stored
+   * under the id (start the workflow first), `EventSerializationError` for a payload that cannot be
+   * stored (nothing is stored).
+   */
+  async sendEvent(workflowId: string, event: string, payload?: unknown, options: SendEventOptions = {}): Promise<SendEventResult> {
+    assertWorkflowId(workflowId);
+    assertName('event', event);
+    const eventId = options?.eventId ?? randomUUID();
+    assertName('eventId', eventId, MAX_WORKFLOW_ID_LENGTH);
+    let encoded: EncodedValue;
+    try {
+      encoded = encodeValue(payload, 'payload');
+    } catch (error) {
+      if (!(error instanceof UnencodableValue)) throw error;
+      throw new EventSerializationError(workflowId, event, error.path, error.reason);
+    }
+    if ((await this.storage.readRecord(workflowId)) === undefined) throw new WorkflowNotFoundError(workflowId);
+    const stored = await this.storage.putEvent(workflowId, { formatVersion: 1, eventId, name: event, payload: encoded, sentAt: isoNow() });
+    if (!stored) return { duplicate: true, eventId };
+    // Read after storing: a run that decides to wait after this read looks at the events again
+    // once it has stored 'waiting', so between the two of them the event is never missed.
+    const status = (await this.storage.readRecord(workflowId))?.record.status;
+    if (status === 'waiting') await this.wake(workflowId);
+    return { duplicate: false, eventId };
+  }
+
+  /** Puts the workflow in the wake index now, and tells this process's workers. */
+  private async wake(workflowId: string): Promise<void> {
+    await this.storage.addWake({ workflowId, wakeAt: Date.now() });
+    for (const listener of this.wakeListeners) listener(workflowId);
+  }
+
+  /**
+   * Calls `listener` when this runner wakes a workflow (an event sent to it while it waits), so a
+   * worker in this process resumes it at once instead of at its next scan. Returns the unsubscribe.
+   * @internal For {@link WorkflowWorker}.
+   */
+  onWake(listener: (workflowId: string) => void): () => void {
+    this.wakeListeners.add(listener);
+    return () => this.wakeListeners.delete(listener);
+  }
+
   /** The stored workflow `workflowId` (status, input, timestamps, last error, steps), or undefined when nothing is stored. */
   async get<I = unknown, O = unknown>(workflowId: string): Promise<WorkflowInfo<I, O> | undefined> {
     assertWorkflowId(workflowId);
@@ -147,7 +232,7 @@ export class WorkflowRunner {
     const promise = this.execute(workflow, graph, run, cancel.signal)
       .then(
         (result) => {
-          status = 'completed';
+          status = result.status === 'waiting' ? 'waiting' : 'completed';
           return result as RunResult<O>;
         },
         (error: unknown) => {
@@ -209,18 +294,29 @@ export class WorkflowRunner {
       fingerprint,
     });
     const inFlight = new AttemptsInFlight(stop.signal);
-    const stepRun: StepRun = { workflowId, input, state, inFlight, keeper, events, failures: {}, stored: {} };
+    const stepRun: StepRun = { workflowId, input, state, inFlight, keeper, events, failures: {}, stored: {}, leaseTtlMs: run.leaseTtlMs, timers: {} };
     try {
       const firstFailure = await this.walk(workflow, graph, run, stepRun, fingerprint, storedInput);
+      const record = stepRun.stored.record;
       if (firstFailure === undefined && !leaseLost && graph.steps.every((s) => state.isDone(s.name))) {
         const result = resultOf('completed');
-        await this.recordCompletion(workflowId, stepRun.stored.prepared!, keeper, runId, result.output);
+        await this.recordCompletion(workflowId, record!, runId, result.output);
         events.emit('run:completed', { result });
+        return result;
+      }
+      const waiting = state.waiting();
+      if (firstFailure === undefined && !leaseLost && !cancelSignal.aborted && waiting.length > 0) {
+        const wakeTimes = waiting.flatMap((w) => (w.wakeAt === undefined ? [] : [Date.parse(w.wakeAt)]));
+        const wakeAt = wakeTimes.length === 0 ? undefined : Math.min(...wakeTimes);
+        const waitingFor = [...new Set(waiting.flatMap((w) => (w.waitingFor === undefined ? [] : [w.waitingFor])))].sort();
+        const result: RunResult = { ...resultOf('waiting'), ...(wakeAt === undefined ? {} : { wakeAt: new Date(wakeAt).toISOString() }), waitingFor };
+        await this.recordWaiting(workflowId, record!, stepRun, { wakeAt, waiting: Object.fromEntries(waiting.map((w) => [w.step, { ...(w.wakeAt === undefined ? {} : { wakeAt: w.wakeAt }), ...(w.waitingFor === undefined ? {} : { event: w.waitingFor }) }])), timers: stepRun.timers }, waitingFor);
+        events.emit('run:waiting', { result });
         return result;
       }
       if (firstFailure === undefined && !leaseLost) {
         const result = resultOf('cancelled');
-        await this.recordOutcome(workflowId, stepRun.stored.prepared, keeper, { status: 'cancelled' });
+        await this.recordOutcome(workflowId, record, { status: 'cancelled' });
         events.emit('run:cancelled', { result });
         throw new WorkflowCancelledError(result);
       }
@@ -228,9 +324,9 @@ export class WorkflowRunner {
     } catch (error) {
       // A run that lost its lease writes nothing: the workflow stays 'running', for whoever holds it now.
       if (!leaseLost && !(error instanceof WorkflowCancelledError)) {
-        await this.recordOutcome(workflowId, stepRun.stored.prepared, keeper, { status: 'failed', error: storedError(error instanceof WorkflowFailedError ? error.cause : error) });
+        await this.recordOutcome(workflowId, stepRun.stored.record, { status: 'failed', error: storedError(error instanceof WorkflowFailedError ? error.cause : error) });
       }
-      // Every run that took the lease ends with one of run:completed, run:cancelled or run:failed.
+      // Every run that took the lease ends with one of run:completed, run:waiting, run:cancelled or run:failed.
       if (error instanceof WorkflowFailedError) events.emit('run:failed', { result: error.result, error: error.cause });
       else if (!(error instanceof WorkflowCancelledError)) events.emit('run:failed', { result: resultOf('failed'), error });
       throw error;
@@ -257,6 +353,7 @@ export class WorkflowRunner {
       policyChosen: run.policyChosen,
       fingerprint,
       input,
+      recoverAt: this.recoverAt(run.leaseTtlMs),
       lease: () => keeper.lease,
       events,
       onImplicitReuse: (storedFingerprint) =>
@@ -268,10 +365,13 @@ export class WorkflowRunner {
           { workflowId, storedFingerprint, currentFingerprint: fingerprint },
         ),
     });
-    stepRun.stored.prepared = prepared;
+    const record = new RunRecord(this.storage, workflowId, prepared.record, prepared.recordVersion, () => keeper.lease);
+    stepRun.stored.record = record;
     const { committed } = prepared;
     events.emit('run:started', { workflowName: graph.workflowName, resume: run.resume, fingerprint });
-    await this.restore(graph, workflowId, committed, state, run.concurrency, events);
+    const consumed = await this.restore(graph, workflowId, committed, state, run.concurrency, events);
+    stepRun.mailbox = new Mailbox(() => this.storage.listEvents(workflowId), consumed);
+    stepRun.createdAt = Date.parse(prepared.record.createdAt ?? prepared.record.updatedAt);
     await scheduleGraph({
       graph,
       done: committed,
@@ -285,16 +385,20 @@ export class WorkflowRunner {
     return stepRun.failures.first;
   }
 
+  /** When a worker should look for a run that started now, if it died: after its lease would have expired. */
+  private recoverAt(leaseTtlMs: number): number {
+    return Date.now() + leaseTtlMs + RECOVERY_MARGIN_MS;
+  }
+
   /**
    * Marks the record completed, with the final output, so a late duplicate is answered without
    * running. Every step is committed already: a failure here only costs that shortcut, so it is
    * reported, not turned into the run's error.
    */
-  private async recordCompletion(workflowId: string, prepared: PreparedRun, keeper: LeaseKeeper, runId: string, output: unknown): Promise<void> {
-    if (prepared.record.completion !== undefined) return;
+  private async recordCompletion(workflowId: string, record: RunRecord, runId: string, output: unknown): Promise<void> {
     try {
       const completion = { runId, completedAt: isoNow(), output: encodeValue(output) };
-      await this.storage.writeRecord(workflowId, { ...prepared.record, status: 'completed', updatedAt: completion.completedAt, completion }, prepared.recordVersion, keeper.lease);
+      await record.end({ status: 'completed', completion, error: undefined });
     } catch (error) {
       this.warn(`workflow '${workflowId}': completed, but could not mark its record completed (a late duplicate will restore its steps instead): ${errorText(error)}`, 'WAYMARK_COMPLETION_NOT_RECORDED', { workflowId, error });
     }
@@ -305,16 +409,31 @@ export class WorkflowRunner {
    * it got as far as writing its record. The run's own outcome stands either way: a failed write is
    * reported, and the record then still says `'running'`, which reads as interrupted.
    */
-  private async recordOutcome(workflowId: string, prepared: PreparedRun | undefined, keeper: LeaseKeeper, outcome: Pick<WorkflowRecord, 'status' | 'error'>): Promise<void> {
-    if (prepared === undefined) return;
+  private async recordOutcome(workflowId: string, record: RunRecord | undefined, outcome: Pick<WorkflowRecord, 'status' | 'error'>): Promise<void> {
+    if (record === undefined) return;
     try {
-      await this.storage.writeRecord(workflowId, { ...prepared.record, ...outcome, updatedAt: isoNow() }, prepared.recordVersion, keeper.lease);
+      await record.end(outcome);
     } catch (error) {
       this.warn(`workflow '${workflowId}': ${outcome.status}, but could not store that in its record (it reads as interrupted): ${errorText(error)}`, 'WAYMARK_OUTCOME_NOT_RECORDED', { workflowId, error });
     }
   }
 
-  /** Marks committed steps restored, loading only the outputs still needed: dependencies of steps to run, and the final step. */
+  /**
+   * Stores what the workflow waits for, with its wake entry. Then looks at the events once more: one
+   * that arrived while this run decided to wait found the workflow 'running' and woke nobody, so it
+   * is woken now. A failed write is reported: the workflow then reads as interrupted, and its
+   * recovery entry brings a worker back to it.
+   */
+  private async recordWaiting(workflowId: string, record: RunRecord, stepRun: StepRun, state: WaitingState, waitingFor: readonly string[]): Promise<void> {
+    try {
+      await record.wait(state);
+      if (waitingFor.length > 0 && (await stepRun.mailbox!.arrived(new Set(waitingFor)))) await this.wake(workflowId);
+    } catch (error) {
+      this.warn(`workflow '${workflowId}': waiting, but could not store that in its record (it reads as interrupted, and a worker will resume it): ${errorText(error)}`, 'WAYMARK_WAITING_NOT_RECORDED', { workflowId, error });
+    }
+  }
+
+  /** Marks committed steps restored, loading only the outputs still needed: dependencies of steps to run, and the final step. Returns the ids of the events committed steps consumed. */
   private async restore(
     graph: StepGraph,
     workflowId: string,
@@ -322,17 +441,22 @@ export class WorkflowRunner {
     state: RunState,
     concurrency: number,
     events: RunEmitter,
-  ): Promise<void> {
+  ): Promise<string[]> {
     const needed = new Set<string>();
     for (const node of graph.steps) {
       if (committed.has(node.name)) continue;
       for (const dep of node.after) if (committed.has(dep)) needed.add(dep);
     }
     if (committed.has(graph.finalStep)) needed.add(graph.finalStep);
-    const queue = [...needed];
+    // Committed steps that consumed an event: their checkpoints say which, so no step consumes it again.
+    const consumers = graph.steps.filter((n) => n.wait?.event !== undefined && committed.has(n.name) && !needed.has(n.name)).map((n) => n.name);
+    const consumed: string[] = [];
+    const queue = [...needed, ...consumers];
     const load = async (): Promise<void> => {
       for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
         const checkpoint = await this.storage.readCheckpoint(workflowId, name);
+        if (checkpoint.event?.eventId !== undefined) consumed.push(checkpoint.event.eventId);
+        if (!needed.has(name)) continue;
         let value: unknown;
         try {
           value = decodeValue(checkpoint.output);
@@ -340,7 +464,7 @@ export class WorkflowRunner {
           if (!(error instanceof UnencodableValue)) throw error;
           throw new CheckpointCorruptedError(workflowId, `checkpoint of step '${name}'`, error.message, { cause: error });
         }
-        state.restore(name, { value });
+        state.restore(name, { value }, Date.parse(checkpoint.committedAt));
       }
     };
     // Stryker disable next-line MethodExpression: equivalent, loaders beyond the queue's length find it empty and return
@@ -350,42 +474,87 @@ export class WorkflowRunner {
       if (!needed.has(node.name)) state.restore(node.name);
       events.emit('step:restored', { step: node.name });
     }
+    return consumed;
   }
 
-  /** One step: attempts, then encode and commit. A failure for good is recorded in `run.failures`. */
+  /** One step: its timers and event, attempts, then encode and commit. A failure for good is recorded in `run.failures`. */
   private async runStep(workflow: object, node: StepNode, run: StepRun): Promise<StepOutcome> {
     const { workflowId, input, state, inFlight, keeper, events } = run;
     const dependencies = new Map<string, unknown>();
     for (const dep of node.after) dependencies.set(dep, state.output(dep));
     const method = (workflow as Record<string | symbol, (ctx: unknown) => unknown>)[node.method];
+    let consumed: ConsumedEvent | undefined;
+    if (node.wait !== undefined) {
+      const depTimes = node.after.map((dep) => state.committedAt(dep) ?? Date.now());
+      const gate = await passGate({
+        workflowId,
+        node,
+        readyAt: depTimes.length === 0 ? run.createdAt! : Math.max(...depTimes),
+        storedTimer: run.stored.record!.current.timers?.[node.name],
+        startAt: () => node.wait!.startAt!(createStepContext({ workflowId, step: node.name, attempt: 0, signal: inFlight.signal, input, dependencies })),
+        onTimer: (at) => (run.timers[node.name] = at),
+        mailbox: run.mailbox!,
+        maxInlineWaitMs: this.maxInlineWaitMs,
+        signal: inFlight.signal,
+      });
+      if (gate.kind === 'cancelled') return 'cancelled';
+      if (gate.kind === 'timeout') return this.failStep(run, node, gate.error, 0);
+      if (gate.kind === 'wait') {
+        const wakeAt = gate.wakeAt === undefined ? undefined : new Date(gate.wakeAt).toISOString();
+        state.wait(node.name, wakeAt, gate.event);
+        events.emit('step:waiting', { step: node.name, ...(wakeAt === undefined ? {} : { wakeAt }), ...(gate.event === undefined ? {} : { event: gate.event }) });
+        return 'waiting';
+      }
+      consumed = gate.event;
+    }
+    // A resumed waiting workflow runs again from here: its record says so, with a recovery entry.
+    await run.stored.record!.markRunning(this.recoverAt(run.leaseTtlMs));
     const startedAt = Date.now();
     const outcome = await runAttempts(workflowId, node, inFlight, events, (number, attempt) =>
-      method.call(workflow, createStepContext({ workflowId, step: node.name, attempt: number, signal: attempt, input, dependencies })),
+      method.call(workflow, createStepContext({ workflowId, step: node.name, attempt: number, signal: attempt, input, dependencies, ...(consumed?.payload === undefined ? {} : { event: consumed.payload }) })),
     );
+    const giveBack = () => {
+      if (consumed?.eventId !== undefined) run.mailbox!.release(consumed.eventId);
+    };
     if (outcome.kind === 'cancelled') {
+      giveBack();
       state.abandon(node.name, outcome.attempts);
       return 'cancelled';
     }
-    if (outcome.kind === 'failed') return this.failStep(run, node, outcome.error, outcome.attempts);
+    if (outcome.kind === 'failed') {
+      giveBack();
+      return this.failStep(run, node, outcome.error, outcome.attempts);
+    }
 
     let encoded;
     try {
       encoded = encodeValue(outcome.output);
     } catch (error) {
+      giveBack();
       // Reading the output runs user code too (getters): any error fails the step, nothing is written.
       const reason = error instanceof UnencodableValue ? new CheckpointSerializationError(workflowId, node.name, error.path, error.reason) : error;
       return this.failStep(run, node, reason, outcome.attempts);
     }
+    const committedAt = isoNow();
     try {
       await this.storage.commit(
         workflowId,
-        { formatVersion: 1, step: node.name, status: 'completed', attempts: outcome.attempts, committedAt: isoNow(), output: encoded },
+        {
+          formatVersion: 1,
+          step: node.name,
+          status: 'completed',
+          attempts: outcome.attempts,
+          committedAt,
+          output: encoded,
+          ...(consumed === undefined ? {} : { event: { name: consumed.name, ...(consumed.eventId === undefined ? {} : { eventId: consumed.eventId }) } }),
+        },
         keeper.lease,
       );
     } catch (error) {
+      giveBack();
       return this.failStep(run, node, error, outcome.attempts);
     }
-    state.complete(node.name, outcome.output, outcome.attempts);
+    state.complete(node.name, outcome.output, outcome.attempts, Date.parse(committedAt));
     events.emit('step:committed', { step: node.name, attempts: outcome.attempts, durationMs: Date.now() - startedAt });
     return 'done';
   }

@@ -60,6 +60,8 @@ export interface WorkflowRecord {
   readonly wakeAt?: string;
   /** While `'waiting'`: the events its waiting steps wait for. */
   readonly waitingFor?: readonly string[];
+  /** While `'waiting'`: each waiting step, with its timer (or event timeout, ISO) and its event. */
+  readonly waiting?: Readonly<Record<string, { readonly wakeAt?: string; readonly event?: string }>>;
   /** Start times computed by steps' `startAt` (ISO, by step), stored so that no resume computes them again. */
   readonly timers?: Readonly<Record<string, string>>;
   /**

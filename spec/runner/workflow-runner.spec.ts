@@ -55,7 +55,7 @@ describe('WorkflowRunner', () => {
       expect(storage.commit.getCall(1).args[1]).to.deep.include({ step: 'transform', attempts: 3, status: 'completed' });
       // Nothing else touches storage: run-state assignments (outputs, statuses, attempts) do no I/O.
       // The record is written once before the steps, and once after the last commit to mark it completed.
-      expect(callLog(storage)).to.deep.equal(['acquireLease', 'load', 'writeRecord', 'commit', 'commit', 'commit', 'writeRecord', 'releaseLease']);
+      expect(callLog(storage)).to.deep.equal(['acquireLease', 'load', 'addWake', 'writeRecord', 'commit', 'commit', 'commit', 'writeRecord', 'removeWake', 'releaseLease']);
       expect(storage.writeRecord.lastCall.args[1].completion).to.deep.include({ runId: result.runId, output: 3 });
     });
 

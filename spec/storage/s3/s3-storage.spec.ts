@@ -177,11 +177,11 @@ describe('S3Storage', function () {
     const result = await runner.run(new Long(), { workflowId: 'long', resume: true });
     expect(result.output).to.equal(200);
     expect(Object.fromEntries(counts)).to.deep.equal({
-      PutObjectCommand: 4, // lease + the record back to 'running' (it was 'failed') + the one commit + the record marked completed
+      PutObjectCommand: 5, // lease + wake entry + the record back to 'running' (it was 'failed') + the one commit + the record marked completed
       ListObjectsV2Command: 1,
       GetObjectCommand: 3, // record before the lease (is it a late duplicate?) + record after it + output of step 199
       HeadObjectCommand: 3, // the lease fence of the two record writes and of the commit
-      DeleteObjectCommand: 1, // lease release
+      DeleteObjectCommand: 2, // wake entry + lease release
     });
     // A late duplicate of the now completed workflow costs one GET and nothing else.
     counts.clear();

@@ -1,0 +1,77 @@
+/**
+ * The workflow record as one run keeps it after preparing: the writes that say the workflow is
+ * running again, waiting, or how it ended, each with its entry in the wake index. The index entry
+ * is added before the record that names it and the old one removed after, so a crash between the
+ * two leaves an extra entry (a worker drops it), never a record whose entry is missing.
+ */
+import type { CheckpointStorage } from '../storage/checkpoint-storage';
+import type { Lease, WorkflowRecord } from '../storage/records';
+
+/** What a waiting run stores. */
+export interface WaitingState {
+  readonly wakeAt?: number;
+  readonly waiting: Readonly<Record<string, { readonly wakeAt?: string; readonly event?: string }>>;
+  /** `startAt` times computed by this run, by step. */
+  readonly timers: Readonly<Record<string, string>>;
+}
+
+/** The record one run writes, with its version; writes are fenced by the run's lease. */
+export class RunRecord {
+  private running?: Promise<void>;
+
+  constructor(
+    private readonly storage: CheckpointStorage,
+    private readonly workflowId: string,
+    private record: WorkflowRecord,
+    private version: string,
+    private readonly lease: () => Lease,
+  ) {}
+
+  /** The record as last written or read. */
+  get current(): WorkflowRecord {
+    return this.record;
+  }
+
+  /**
+   * Says the workflow is running again (a resumed `'waiting'` workflow whose step starts now), with
+   * an entry that lets a worker recover it at `recoverAt` if this run dies. Once per run.
+   */
+  markRunning(recoverAt: number): Promise<void> {
+    if (this.record.status === 'running') return Promise.resolve();
+    return (this.running ??= this.write({ ...this.record, status: 'running', wakeAt: new Date(recoverAt).toISOString(), waitingFor: undefined, waiting: undefined, error: undefined }));
+  }
+
+  /** Stores the waiting state, unless it is what the record says already (an early resume writes nothing). */
+  async wait(state: WaitingState): Promise<void> {
+    const waitingFor = [...new Set(Object.values(state.waiting).flatMap((w) => (w.event === undefined ? [] : [w.event])))].sort();
+    const next: WorkflowRecord = {
+      ...this.record,
+      status: 'waiting',
+      wakeAt: state.wakeAt === undefined ? undefined : new Date(state.wakeAt).toISOString(),
+      waitingFor,
+      waiting: state.waiting,
+      timers: { ...this.record.timers, ...state.timers },
+      error: undefined,
+    };
+    if (this.record.status === 'waiting' && JSON.stringify(pick(this.record)) === JSON.stringify(pick(next))) return;
+    await this.write(next);
+  }
+
+  /** Stores how the workflow ended; it leaves the wake index. */
+  async end(outcome: Pick<WorkflowRecord, 'status' | 'error' | 'completion'>): Promise<void> {
+    await this.write({ ...this.record, ...outcome, wakeAt: undefined, waitingFor: undefined, waiting: undefined, timers: undefined });
+  }
+
+  private async write(next: WorkflowRecord): Promise<void> {
+    const previous = this.record.wakeAt;
+    const updated = { ...next, updatedAt: new Date().toISOString() };
+    if (updated.wakeAt !== undefined && updated.wakeAt !== previous) await this.storage.addWake({ workflowId: this.workflowId, wakeAt: Date.parse(updated.wakeAt) });
+    this.version = await this.storage.writeRecord(this.workflowId, updated, this.version, this.lease());
+    this.record = updated;
+    if (previous !== undefined && previous !== updated.wakeAt) await this.storage.removeWake({ workflowId: this.workflowId, wakeAt: Date.parse(previous) });
+  }
+}
+
+function pick(record: WorkflowRecord): unknown {
+  return { wakeAt: record.wakeAt, waitingFor: record.waitingFor, waiting: record.waiting, timers: record.timers };
+}
