@@ -400,6 +400,17 @@ export class WorkflowFailedError extends WaymarkError {
   }
 }
 
+/**
+ * The reason a {@link WorkflowWorker} aborts the runs it started when it stops: a run aborted with it
+ * stores no outcome (the workflow stays `'running'`, for the next worker), unlike a cancel.
+ */
+export class RunInterruptedError extends WaymarkError {
+  readonly code = 'WAYMARK_RUN_INTERRUPTED';
+  constructor(readonly why: string) {
+    super(`interrupted: ${why}; the workflow stays running and another worker resumes it`);
+  }
+}
+
 /** A run was cancelled with `handle.cancel()`. Committed checkpoints stay for a later resume. */
 export class WorkflowCancelledError extends WaymarkError {
   readonly code = 'WAYMARK_WORKFLOW_CANCELLED';

@@ -5,16 +5,18 @@
  * crashed run resumes where it stopped; a changed input is detected by its fingerprint.
  */
 export { Step, Workflow, OnInputChange, Fingerprint, type StepDecorator, type WorkflowClassDecorator } from '../decorators';
-export type { StepOptions, WorkflowOptions, Constructor } from './metadata';
+export type { StepOptions, WaitForOptions, WorkflowOptions, Constructor } from './metadata';
 export type { RetryOptions } from './retry-options';
 export type { InputChangePolicy, InputChangePolicyName, InputChange } from './input-change-policy';
-export { WorkflowRunner, type ResumeOptions } from './runner/workflow-runner';
+export { WorkflowRunner, type ResumeOptions, type SendEventOptions, type SendEventResult } from './runner/workflow-runner';
+export { WorkflowWorker, type WorkflowWorkerOptions, type WorkerStopOptions, type WorkerState } from './worker/workflow-worker';
 export type { WorkflowRegistration } from './runner/workflow-registry';
 export type { WorkflowInfo, StoredStepInfo, WorkflowSummary, WorkflowPage, ListOptions, ListedStatus } from './runner/workflow-info';
 export {
   DEFAULT_CONCURRENCY,
   DEFAULT_LEASE_TTL_MS,
   DEFAULT_BUSY_TIMEOUT_MS,
+  DEFAULT_MAX_INLINE_WAIT_MS,
   type WorkflowRunnerOptions,
   type RunOptions,
 } from './runner/runner-options';
@@ -25,7 +27,7 @@ export type { WorkflowEvents, WorkflowEventName, WorkflowListener, WorkflowHooks
 export type { WaymarkLogger } from './runner/logger';
 export { CanonicalFingerprint, type CanonicalFingerprintOptions, type FingerprintStrategy } from './fingerprint';
 export type { CheckpointStorage } from './storage/checkpoint-storage';
-export type { Checkpoint, WorkflowRecord, WorkflowStatus, StoredError, WorkflowCompletion, StoredRecord, StoredWorkflow, StoredStep, Lease, LeaseAttempt } from './storage/records';
+export type { Checkpoint, WorkflowRecord, WorkflowStatus, StoredError, WakeEntry, StoredEvent, WorkflowCompletion, StoredRecord, StoredWorkflow, StoredStep, Lease, LeaseAttempt } from './storage/records';
 export { MemoryStorage } from './storage/memory-storage';
 export { FileStorage, type FileStorageOptions } from './storage/file/file-storage';
 export { MAX_WORKFLOW_ID_LENGTH } from './workflow-id';

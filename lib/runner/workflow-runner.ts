@@ -12,6 +12,7 @@ import {
   InputSerializationError,
   InvalidOptionError,
   LeaseLostError,
+  RunInterruptedError,
   StepFailedError,
   WorkflowCancelledError,
   WorkflowFailedError,
@@ -57,6 +58,17 @@ export interface SendEventResult {
   /** True when an event with this id was stored already: nothing was stored now. */
   readonly duplicate: boolean;
   readonly eventId: string;
+}
+
+let lastSendTime = 0;
+
+/**
+ * The time an event is sent at, ISO: strictly later than the one before in this process, so events
+ * sent in one millisecond keep their order (across processes, the clocks decide).
+ */
+function nextSendTime(): string {
+  lastSendTime = Math.max(Date.now(), lastSendTime + 1);
+  return new Date(lastSendTime).toISOString();
 }
 
 /** Checks an event name or id: 1 to `max` characters, no control characters. */
@@ -174,7 +186,7 @@ export class WorkflowRunner {
       throw new EventSerializationError(workflowId, event, error.path, error.reason);
     }
     if ((await this.storage.readRecord(workflowId)) === undefined) throw new WorkflowNotFoundError(workflowId);
-    const stored = await this.storage.putEvent(workflowId, { formatVersion: 1, eventId, name: event, payload: encoded, sentAt: isoNow() });
+    const stored = await this.storage.putEvent(workflowId, { formatVersion: 1, eventId, name: event, payload: encoded, sentAt: nextSendTime() });
     if (!stored) return { duplicate: true, eventId };
     // Read after storing: a run that decides to wait after this read looks at the events again
     // once it has stored 'waiting', so between the two of them the event is never missed.
@@ -316,7 +328,8 @@ export class WorkflowRunner {
       }
       if (firstFailure === undefined && !leaseLost) {
         const result = resultOf('cancelled');
-        await this.recordOutcome(workflowId, record, { status: 'cancelled' });
+        // Interrupted (a worker stopping) is not cancelled: the workflow stays 'running' for the next worker.
+        if (!(cancelSignal.reason instanceof RunInterruptedError)) await this.recordOutcome(workflowId, record, { status: 'cancelled' });
         events.emit('run:cancelled', { result });
         throw new WorkflowCancelledError(result);
       }
