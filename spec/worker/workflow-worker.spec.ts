@@ -1,0 +1,268 @@
+import { expect } from 'chai';
+import { Step, Workflow } from '../../decorators';
+import { InvalidOptionError, WorkflowNotRegisteredError } from '../../lib/errors';
+import type { StepContext } from '../../lib/runner/step-context';
+import { WorkflowRunner } from '../../lib/runner/workflow-runner';
+import { FileStorage } from '../../lib/storage/file/file-storage';
+import { MemoryStorage } from '../../lib/storage/memory-storage';
+import type { CheckpointStorage } from '../../lib/storage/checkpoint-storage';
+import { sampleCheckpoint } from '../../lib/testing';
+import { WorkflowWorker } from '../../lib/worker/workflow-worker';
+import { CanonicalFingerprint } from '../../lib/fingerprint';
+import { deferred } from '../helpers/deferred';
+import { tempDir } from '../helpers/temp-dir';
+
+const counts = new Map<string, number>();
+function count(key: string): void {
+  counts.set(key, (counts.get(key) ?? 0) + 1);
+}
+
+@Workflow({ name: 'nudge' })
+class Nudge {
+  @Step() first(ctx: StepContext) {
+    count(`${ctx.workflowId}:first`);
+    return 1;
+  }
+  @Step({ delayMs: 150 }) second(ctx: StepContext<unknown, number>) {
+    count(`${ctx.workflowId}:second`);
+    return ctx.previous + 1;
+  }
+}
+
+@Workflow({ name: 'approval' })
+class Approval {
+  @Step() ask() {
+    return 'asked';
+  }
+  @Step({ waitFor: { event: 'answer' } }) decide(ctx: StepContext) {
+    return ctx.event();
+  }
+}
+
+const gate = { release: deferred<void>(), entered: deferred<void>() };
+
+@Workflow({ name: 'slow' })
+class Slow {
+  @Step() async only(ctx: StepContext) {
+    gate.entered.resolve();
+    await Promise.race([gate.release.promise, new Promise((resolve) => ctx.signal.addEventListener('abort', resolve))]);
+    return ctx.signal.aborted ? 'aborted' : 'finished';
+  }
+}
+
+/** Resolves when `runner` reports workflow `id` completed. */
+function completion(runner: WorkflowRunner, id: string): Promise<unknown> {
+  return new Promise((resolve) => {
+    const off = runner.on('run:completed', ({ workflowId, result }) => {
+      if (workflowId !== id) return;
+      off();
+      resolve(result.output);
+    });
+  });
+}
+
+describe('WorkflowWorker', () => {
+  const workers: WorkflowWorker[] = [];
+  const started = (worker: WorkflowWorker) => (workers.push(worker), worker);
+  beforeEach(() => {
+    counts.clear();
+    gate.release = deferred<void>();
+    gate.entered = deferred<void>();
+  });
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map((w) => w.stop({ deadlineMs: 0 })));
+  });
+
+  for (const [name, make] of [
+    ['MemoryStorage', async () => ({ storage: new MemoryStorage() as CheckpointStorage, done: async () => undefined })],
+    [
+      'FileStorage',
+      async () => {
+        const dir = await tempDir();
+        return { storage: new FileStorage({ directory: dir.path }) as CheckpointStorage, done: dir.remove };
+      },
+    ],
+  ] as const) {
+    describe(`on ${name}`, () => {
+      let storage: CheckpointStorage;
+      let done: () => Promise<void>;
+      beforeEach(async () => ({ storage, done } = await make()));
+      afterEach(() => done());
+
+      it('wakes a due timer and finishes the workflow, leaving nothing in the wake index', async () => {
+        const runner = new WorkflowRunner({ storage, maxInlineWaitMs: 0, workflows: [Nudge] });
+        const waiting = await runner.run(new Nudge(), { workflowId: 'n-1' });
+        expect(waiting.status).to.equal('waiting');
+        const finished = completion(runner, 'n-1');
+        await started(new WorkflowWorker({ runner, pollIntervalMs: 20 })).start();
+        expect(await finished).to.equal(2);
+        expect(counts.get('n-1:second')).to.equal(1);
+        expect((await runner.get('n-1'))!.status).to.equal('completed');
+        await until(() => storage.dueWakes(Date.now() + 3_600_000, 10).then((d) => d.length === 0));
+      });
+
+      it('recovers a run that died: running, no live lease, its recovery entry due', async () => {
+        const runner = new WorkflowRunner({ storage, workflows: [Nudge] });
+        // What a process killed after committing 'first' leaves behind.
+        await storage.writeRecord('n-2', {
+          formatVersion: 1,
+          workflowId: 'n-2',
+          workflowName: 'nudge',
+          fingerprint: await new CanonicalFingerprint().fingerprint(null),
+          steps: [
+            { name: 'first', after: [] },
+            { name: 'second', after: ['first'] },
+          ],
+          updatedAt: new Date().toISOString(),
+          createdAt: new Date(Date.now() - 10_000).toISOString(),
+          input: null,
+          status: 'running',
+          wakeAt: new Date(Date.now() - 1).toISOString(),
+        }, null);
+        await storage.commit('n-2', { ...sampleCheckpoint('first', 1), committedAt: new Date(Date.now() - 10_000).toISOString() });
+        await storage.addWake({ workflowId: 'n-2', wakeAt: Date.now() - 1 });
+        const finished = completion(runner, 'n-2');
+        await started(new WorkflowWorker({ runner, pollIntervalMs: 20 })).start();
+        expect(await finished).to.equal(2);
+        expect(counts.get('n-2:first')).to.equal(undefined, 'the committed step is not run again');
+      });
+
+      it('resumes a workflow waiting for an event as soon as this process sends it, without waiting for a poll', async () => {
+        const runner = new WorkflowRunner({ storage, workflows: [Approval] });
+        await runner.run(new Approval(), { workflowId: 'a-1' });
+        await started(new WorkflowWorker({ runner, pollIntervalMs: 600_000 })).start();
+        const finished = completion(runner, 'a-1');
+        await runner.sendEvent('a-1', 'answer', 'yes');
+        expect(await finished).to.equal('yes');
+      });
+    });
+  }
+
+  it('drops entries of workflows that finished or were cleared, running nothing', async () => {
+    const storage = new MemoryStorage();
+    const runner = new WorkflowRunner({ storage, workflows: [Nudge] });
+    await runner.run(new Nudge(), { workflowId: 'done' });
+    await storage.addWake({ workflowId: 'done', wakeAt: Date.now() - 5 });
+    await storage.addWake({ workflowId: 'gone', wakeAt: Date.now() - 5 });
+    counts.clear();
+    await started(new WorkflowWorker({ runner, pollIntervalMs: 10 })).start();
+    await until(() => storage.dueWakes(Date.now(), 10).then((d) => d.length === 0));
+    expect([...counts.keys()]).to.deep.equal([]);
+  });
+
+  it('looks again at a workflow another process runs when its lease would expire, and tells nobody', async () => {
+    const storage = new MemoryStorage();
+    const runner = new WorkflowRunner({ storage, workflows: [Nudge] });
+    await runner.run(new Nudge(), { workflowId: 'busy', resume: false }).catch(() => undefined);
+    await storage.writeRecord('busy', { ...(await storage.readRecord('busy'))!.record, status: 'waiting', completion: undefined }, (await storage.readRecord('busy'))!.version);
+    const held = await storage.acquireLease('busy', 'another process', 60_000);
+    if (!held.acquired) throw new Error('lease');
+    const due = Date.now() - 5;
+    await storage.addWake({ workflowId: 'busy', wakeAt: due });
+    const errors: unknown[] = [];
+    await started(new WorkflowWorker({ runner, pollIntervalMs: 10, onError: (e) => errors.push(e) })).start();
+    await until(() => storage.dueWakes(Date.now(), 10).then((d) => !d.some((e) => e.workflowId === 'busy')));
+    const later = await storage.dueWakes(held.lease.expiresAt + 1_000, 10);
+    expect(later.filter((e) => e.workflowId === 'busy' && e.wakeAt > held.lease.expiresAt)).to.have.length(1);
+    expect(errors).to.deep.equal([]);
+  });
+
+  it('reports a workflow whose class it does not know, and tries it again later, not at every scan', async () => {
+    const storage = new MemoryStorage();
+    await new WorkflowRunner({ storage, maxInlineWaitMs: 0 }).run(new Nudge(), { workflowId: 'stranger' });
+    await storage.addWake({ workflowId: 'stranger', wakeAt: Date.now() - 5 });
+    const errors: [unknown, string | undefined][] = [];
+    const reported = deferred<void>();
+    const worker = started(
+      new WorkflowWorker({
+        runner: new WorkflowRunner({ storage }),
+        pollIntervalMs: 10,
+        onError: (error, id) => {
+          errors.push([error, id]);
+          reported.resolve();
+        },
+      }),
+    );
+    await worker.start();
+    await reported.promise;
+    expect(errors[0]![0]).to.be.instanceOf(WorkflowNotRegisteredError);
+    expect(errors[0]![1]).to.equal('stranger');
+    await until(() => storage.dueWakes(Date.now(), 10).then((d) => d.length === 0));
+    expect((await storage.dueWakes(Date.now() + 61_000, 10)).map((e) => e.workflowId)).to.include('stranger');
+  });
+
+  it('runs each due workflow once with two workers on one storage', async () => {
+    const storage = new MemoryStorage();
+    const runner = new WorkflowRunner({ storage, maxInlineWaitMs: 0, workflows: [Nudge] });
+    const ids = Array.from({ length: 12 }, (_, i) => `many-${i}`);
+    for (const id of ids) await runner.run(new Nudge(), { workflowId: id });
+    const all = Promise.all(ids.map((id) => completion(runner, id)));
+    const other = new WorkflowRunner({ storage, maxInlineWaitMs: 0, workflows: [Nudge] });
+    const others = Promise.all(ids.map((id) => completion(other, id)));
+    await Promise.all([started(new WorkflowWorker({ runner, pollIntervalMs: 15, concurrency: 3 })).start(), started(new WorkflowWorker({ runner: other, pollIntervalMs: 15, concurrency: 3 })).start()]);
+    await Promise.race([all, others, until(async () => (await Promise.all(ids.map((id) => runner.get(id)))).every((i) => i!.status === 'completed'))]);
+    for (const id of ids) expect(counts.get(`${id}:second`), id).to.equal(1);
+  });
+
+  describe('stop', () => {
+    it('lets a running workflow finish within the deadline, then stops', async () => {
+      const storage = new MemoryStorage();
+      const runner = new WorkflowRunner({ storage, workflows: [Slow] });
+      await storage.writeRecord('slow', { formatVersion: 1, workflowId: 'slow', workflowName: 'slow', fingerprint: 'x', steps: [{ name: 'only', after: [] }], updatedAt: 'now', input: null, status: 'running', wakeAt: new Date(0).toISOString() }, null);
+      await storage.addWake({ workflowId: 'slow', wakeAt: 0 });
+      const worker = new WorkflowWorker({ runner, pollIntervalMs: 10, onError: () => undefined });
+      await worker.start();
+      await gate.entered.promise;
+      expect(worker.running()).to.deep.equal(['slow']);
+      const stopping = worker.stop({ deadlineMs: 10_000 });
+      expect(worker.state()).to.equal('stopping');
+      gate.release.resolve();
+      await stopping;
+      expect(worker.state()).to.equal('stopped');
+      expect((await runner.get('slow'))!.status).to.equal('completed');
+    });
+
+    it('interrupts what is still running at the deadline: it stores no outcome, stays running, and the next worker finishes it', async () => {
+      const storage = new MemoryStorage();
+      const runner = new WorkflowRunner({ storage, workflows: [Slow] });
+      await storage.writeRecord('slow-2', { formatVersion: 1, workflowId: 'slow-2', workflowName: 'slow', fingerprint: 'x', steps: [{ name: 'only', after: [] }], updatedAt: 'now', input: null, status: 'running', wakeAt: new Date(0).toISOString() }, null);
+      await storage.addWake({ workflowId: 'slow-2', wakeAt: 0 });
+      const worker = new WorkflowWorker({ runner, pollIntervalMs: 10, onError: () => undefined });
+      await worker.start();
+      await gate.entered.promise;
+      await worker.stop({ deadlineMs: 0 });
+      const info = (await runner.get('slow-2'))!;
+      expect(info.status).to.equal('running');
+      expect(info.steps.only!.status).to.equal('pending', 'the interrupted attempt was not committed');
+      expect((await storage.dueWakes(Date.now(), 10)).map((e) => e.workflowId)).to.include('slow-2');
+      gate.release.resolve();
+      const finished = completion(runner, 'slow-2');
+      await started(new WorkflowWorker({ runner, pollIntervalMs: 10 })).start();
+      expect(await finished).to.equal('finished');
+    });
+
+    it('checks its options and is started once', async () => {
+      const runner = new WorkflowRunner();
+      expect(() => new WorkflowWorker({} as never)).to.throw(InvalidOptionError, 'WorkflowRunner');
+      expect(() => new WorkflowWorker({ runner, pollIntervalMs: 0 })).to.throw(InvalidOptionError, 'pollIntervalMs');
+      expect(() => new WorkflowWorker({ runner, concurrency: 1.5 })).to.throw(InvalidOptionError, 'concurrency');
+      expect(() => new WorkflowWorker({ runner, onError: 'log' as never })).to.throw(InvalidOptionError, 'onError');
+      const worker = new WorkflowWorker({ runner });
+      expect(worker.state()).to.equal('created');
+      await worker.start();
+      expect(worker.state()).to.equal('running');
+      await worker.start().then(
+        () => expect.fail('a second start'),
+        (e: unknown) => expect(e).to.be.instanceOf(InvalidOptionError),
+      );
+      await worker.stop();
+      await worker.stop();
+      expect(worker.state()).to.equal('stopped');
+    });
+  });
+});
+
+/** Resolves once `condition` holds, checking it as the event loop turns (each check is a storage read). */
+async function until(condition: () => Promise<boolean> | boolean): Promise<void> {
+  while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 5));
+}
