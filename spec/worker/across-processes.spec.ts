@@ -1,0 +1,71 @@
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { WorkflowRunner } from '../../lib/runner/workflow-runner';
+import { FileStorage } from '../../lib/storage/file/file-storage';
+import { runTs } from '../helpers/child';
+import { tempDir } from '../helpers/temp-dir';
+
+const FIXTURE = 'spec/fixtures/waiting-worker.ts';
+
+/** `<step> <workflowId>` of each step start, in order, and which processes started them. */
+function starts(events: string): { step: string; pid: string }[] {
+  return readFileSync(events, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const [pid, step, id] = line.split(' ');
+      return { step: `${step} ${id}`, pid: pid! };
+    });
+}
+
+describe('waits and recovery across processes (FileStorage)', function () {
+  this.timeout(60_000);
+
+  it('a timer outlives the process that wrote it: a worker started after it passed runs it at once, one started before runs it on time', async () => {
+    const dir = await tempDir();
+    try {
+      const env = { STORE: join(dir.path, 'store'), EVENTS: join(dir.path, 'events.log'), DELAY_MS: '1500' };
+      // A timer that passes while no process is up: the next worker runs it at its first scan.
+      const late = JSON.parse((await runTs(FIXTURE, { ...env, MODE: 'run', WORKFLOW_ID: 'late' })).stdout);
+      expect(late.status).to.equal('waiting');
+      while (Date.now() <= Date.parse(late.wakeAt)) await new Promise((resolve) => setTimeout(resolve, Date.parse(late.wakeAt) - Date.now() + 1));
+      const lateWorker = JSON.parse((await runTs(FIXTURE, { ...env, MODE: 'worker', UNTIL: 'late', POLL_MS: '600000' })).stdout);
+      expect(lateWorker.late).to.deep.include({ status: 'completed', output: 11 });
+
+      // A worker that is up before the timer is due runs it then, not before.
+      const early = JSON.parse((await runTs(FIXTURE, { ...env, MODE: 'run', WORKFLOW_ID: 'early' })).stdout);
+      expect(early.status).to.equal('waiting');
+      const earlyWorker = JSON.parse((await runTs(FIXTURE, { ...env, MODE: 'worker', UNTIL: 'early' })).stdout);
+      expect(earlyWorker.early).to.deep.include({ status: 'completed', output: 11 });
+      expect(Date.parse(earlyWorker.early.steps.b.committedAt)).to.be.at.least(Date.parse(early.wakeAt), 'not before its time');
+      const log = starts(env.EVENTS);
+      expect(log.map((s) => s.step)).to.deep.equal(['a late', 'b late', 'c late', 'a early', 'b early', 'c early']);
+      expect(log[1]!.pid).to.not.equal(log[0]!.pid, 'the process that wrote the wait had exited');
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('a workflow whose process was SIGKILLed mid-step is finished by a worker in another process, nobody re-submitting it', async () => {
+    const dir = await tempDir();
+    try {
+      const env = { STORE: join(dir.path, 'store'), EVENTS: join(dir.path, 'events.log'), DELAY_MS: '0', LEASE_TTL_MS: '500' };
+      const crashed = await runTs(FIXTURE, { ...env, MODE: 'run', WORKFLOW_ID: 'job', CRASH_AT: 'b' });
+      expect(crashed.signal).to.equal('SIGKILL');
+      const reader = new WorkflowRunner({ storage: new FileStorage({ directory: env.STORE }) });
+      expect((await reader.get('job'))!.status).to.equal('running');
+
+      const worker = await runTs(FIXTURE, { ...env, MODE: 'worker', UNTIL: 'job' });
+      expect(worker.code, worker.stderr + worker.stdout).to.equal(0);
+      const info = JSON.parse(worker.stdout).job;
+      expect(info).to.deep.include({ status: 'completed', output: 11 });
+      const log = starts(env.EVENTS);
+      expect(log.map((s) => s.step)).to.deep.equal(['a job', 'b job', 'b job', 'c job'], "'a' committed before the crash is not run again");
+      expect(log[2]!.pid).to.not.equal(log[1]!.pid);
+      expect(await new FileStorage({ directory: env.STORE }).dueWakes(Date.now() + 3_600_000, 10)).to.deep.equal([]);
+    } finally {
+      await dir.remove();
+    }
+  });
+});
