@@ -211,6 +211,15 @@ export class WorkflowRunner {
     return () => this.wakeListeners.delete(listener);
   }
 
+  /**
+   * An instance of the registered workflow named `workflowName` (runner option `workflows`), or
+   * `WorkflowNotRegisteredError`.
+   * @internal For {@link WorkflowWorker} schedules.
+   */
+  workflowInstance(workflowName: string): object {
+    return this.registry.instance('(schedule)', workflowName);
+  }
+
   /** The stored workflow `workflowId` (status, input, timestamps, last error, steps), or undefined when nothing is stored. */
   async get<I = unknown, O = unknown>(workflowId: string): Promise<WorkflowInfo<I, O> | undefined> {
     assertWorkflowId(workflowId);

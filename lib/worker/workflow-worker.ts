@@ -9,7 +9,10 @@
  * record, resumes what is not finished, and drops entries that no record needs any more.
  */
 import { InvalidOptionError, RunInterruptedError, WaymarkError, WorkflowBusyError, WorkflowCancelledError, WorkflowFailedError } from '../errors';
+import { buildGraph } from '../graph';
+import type { Constructor } from '../metadata';
 import type { WorkflowRunner } from '../runner/workflow-runner';
+import { CronSlots, slotWorkflowId } from './cron-slots';
 import { statusOf } from '../runner/workflow-info';
 import type { WakeEntry } from '../storage/records';
 
@@ -38,6 +41,32 @@ export interface WorkerStopOptions {
   readonly deadlineMs?: number;
 }
 
+/** Options of {@link WorkflowWorker.schedule}. */
+export interface ScheduleOptions<I = unknown> {
+  /** A cron pattern (5 fields, or 6 with seconds first), parsed by croner. */
+  readonly cron: string;
+  /** The IANA time zone the pattern is read in (e.g. `'Europe/Paris'`); default the process's. */
+  readonly timezone?: string;
+  /** The input of each slot's run, from the slot's time; default none. */
+  readonly input?: (slot: Date) => I;
+  /** `'skip'` (default): a slot is skipped while the previous slot's run is unfinished; `'allow'`: it runs anyway. */
+  readonly overlap?: 'skip' | 'allow';
+  /**
+   * Slots that passed while no worker was up: `'latest'` (default) runs the most recent one when the
+   * worker starts, `'none'` runs none of them.
+   */
+  readonly catchUp?: 'latest' | 'none';
+}
+
+interface Schedule {
+  readonly target: Constructor;
+  readonly workflowName: string;
+  readonly slots: CronSlots;
+  readonly options: ScheduleOptions;
+  /** Slots up to this time (epoch ms) have been looked at by this worker. */
+  cursor?: number;
+}
+
 /** Where a worker is: created → running → stopping → stopped. */
 export type WorkerState = 'created' | 'running' | 'stopping' | 'stopped';
 
@@ -59,6 +88,7 @@ export class WorkflowWorker {
   private scanning?: Promise<void>;
   private rescan = false;
   private unsubscribe?: () => void;
+  private readonly schedules: Schedule[] = [];
 
   constructor(options: WorkflowWorkerOptions) {
     if (options === null || typeof options !== 'object' || typeof options.runner?.resume !== 'function') {
@@ -85,12 +115,37 @@ export class WorkflowWorker {
   }
 
   /**
+   * Runs `target` on a cron schedule: each slot as workflow `<workflowName>@<slot ISO time>`, so any
+   * number of workers on one storage run each slot once (its record is created by one run only; the
+   * others find it). The class must be registered with the runner (its `workflows` option), which
+   * builds the instances. Call before {@link start}.
+   */
+  schedule<I = unknown>(target: Constructor, options: ScheduleOptions<I>): void {
+    if (this.current !== 'created') throw new InvalidOptionError('WorkflowWorker state', this.current, "'created' (schedules are added before start())");
+    if (options === null || typeof options !== 'object') throw new InvalidOptionError('schedule options', options, '{ cron, timezone?, input?, overlap?, catchUp? }');
+    const { workflowName } = buildGraph(target);
+    this.runner.workflowInstance(workflowName);
+    const slots = new CronSlots(options.cron, options.timezone);
+    if (options.input !== undefined && typeof options.input !== 'function') throw new InvalidOptionError('schedule input', options.input, 'a function (slot: Date) => input');
+    for (const [key, allowed] of [['overlap', ['skip', 'allow']], ['catchUp', ['latest', 'none']]] as const) {
+      const value = options[key];
+      if (value !== undefined && !(allowed as readonly string[]).includes(value)) throw new InvalidOptionError(`schedule ${key}`, value, allowed.map((a) => `'${a}'`).join(' or '));
+    }
+    this.schedules.push({ target, workflowName, slots, options: options as ScheduleOptions });
+  }
+
+  /**
    * Starts scanning: resolves once the first scan has started the due work (interrupted runs whose
-   * lease is gone, due timers, delivered events), without waiting for it to finish.
+   * lease is gone, due timers, delivered events, a missed schedule slot), without waiting for it to finish.
    */
   async start(): Promise<void> {
     if (this.current !== 'created') throw new InvalidOptionError('WorkflowWorker state', this.current, "'created' (a worker starts once)");
     this.current = 'running';
+    const now = Date.now();
+    for (const schedule of this.schedules) {
+      const latest = schedule.options.catchUp === 'none' ? undefined : schedule.slots.latest(now);
+      schedule.cursor = latest === undefined ? now : latest - 1;
+    }
     this.unsubscribe = this.runner.onWake(() => void this.scan());
     await this.scan();
   }
@@ -137,13 +192,14 @@ export class WorkflowWorker {
         this.onError(error);
       } finally {
         this.scanning = undefined;
-        this.schedule();
+        this.scheduleScan();
       }
     })();
     return this.scanning;
   }
 
   private async scanOnce(): Promise<void> {
+    this.fireSchedules();
     const free = this.concurrency - this.inFlight.size;
     if (free <= 0 || this.current !== 'running') return;
     // Entries of workflows already in hand come back too: ask for enough to fill the free slots.
@@ -162,9 +218,49 @@ export class WorkflowWorker {
     }
   }
 
-  private schedule(): void {
+  /** Scans again after the poll interval, or at the next schedule slot if that comes first. */
+  private scheduleScan(): void {
     clearTimeout(this.timer);
-    if (this.current === 'running') this.timer = setTimeout(() => void this.scan(), this.pollIntervalMs);
+    if (this.current !== 'running') return;
+    const now = Date.now();
+    const slots = this.schedules.flatMap((s) => s.slots.next(Math.max(now, s.cursor ?? now)) ?? []);
+    const wait = Math.min(this.pollIntervalMs, ...slots.map((slot) => slot - now));
+    this.timer = setTimeout(() => void this.scan(), Math.max(0, wait));
+  }
+
+  /** Starts a run for every slot of every schedule that came due since the last look. */
+  private fireSchedules(): void {
+    const now = Date.now();
+    for (const schedule of this.schedules) {
+      for (const slot of schedule.slots.between(schedule.cursor!, now)) this.fire(schedule, slot);
+      schedule.cursor = now;
+    }
+  }
+
+  private fire(schedule: Schedule, slot: number): void {
+    const workflowId = slotWorkflowId(schedule.workflowName, slot);
+    if (this.inFlight.has(workflowId)) return;
+    const work = this.runSlot(schedule, slot, workflowId).finally(() => this.inFlight.delete(workflowId));
+    this.inFlight.set(workflowId, work);
+  }
+
+  private async runSlot(schedule: Schedule, slot: number, workflowId: string): Promise<void> {
+    const { storage } = this.runner;
+    try {
+      // Fired already, by this worker or another: its record exists.
+      if ((await storage.readRecord(workflowId)) !== undefined) return;
+      if (schedule.options.overlap !== 'allow') {
+        const previous = schedule.slots.latest(slot - 1);
+        const record = previous === undefined ? undefined : (await storage.readRecord(slotWorkflowId(schedule.workflowName, previous)))?.record;
+        if (record !== undefined && (statusOf(record) === 'running' || statusOf(record) === 'waiting')) return;
+      }
+      const input = schedule.options.input?.(new Date(slot));
+      await this.runner.run(this.runner.workflowInstance(schedule.workflowName), { workflowId, input, resume: true, onBusy: 'throw', signal: this.interrupt.signal });
+    } catch (error) {
+      // Another worker runs this slot, or the run's own outcome (stored in its record).
+      if (error instanceof WorkflowBusyError || error instanceof WorkflowFailedError || error instanceof WorkflowCancelledError) return;
+      this.onError(error, workflowId);
+    }
   }
 
   /** Looks at one due entry's workflow: resumes it if it is not finished, then drops the entry unless its record still needs it. */

@@ -1,0 +1,148 @@
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Step, Workflow } from '../../decorators';
+import { InvalidOptionError, WorkflowNotRegisteredError } from '../../lib/errors';
+import type { StepContext } from '../../lib/runner/step-context';
+import { WorkflowRunner } from '../../lib/runner/workflow-runner';
+import { MemoryStorage } from '../../lib/storage/memory-storage';
+import { CronSlots, slotWorkflowId } from '../../lib/worker/cron-slots';
+import { WorkflowWorker } from '../../lib/worker/workflow-worker';
+import { runTs } from '../helpers/child';
+import { tempDir } from '../helpers/temp-dir';
+
+const fired: string[] = [];
+
+@Workflow({ name: 'report' })
+class Report {
+  @Step() build(ctx: StepContext<{ day: string }>) {
+    fired.push(`${ctx.workflowId} ${ctx.input.day}`);
+    return ctx.input.day;
+  }
+}
+
+/** Resolves when `runner` has completed `n` runs. */
+function completions(runner: WorkflowRunner, n: number): Promise<string[]> {
+  const ids: string[] = [];
+  return new Promise((resolve) => {
+    const off = runner.on('run:completed', ({ workflowId }) => {
+      ids.push(workflowId);
+      if (ids.length === n) {
+        off();
+        resolve(ids);
+      }
+    });
+  });
+}
+
+describe('schedules', () => {
+  const workers: WorkflowWorker[] = [];
+  beforeEach(() => (fired.length = 0));
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map((w) => w.stop({ deadlineMs: 0 })));
+  });
+
+  describe('CronSlots', () => {
+    it('reads the pattern in its time zone, lists slots in a window, and finds the latest one', () => {
+      const paris = new CronSlots('0 6 * * *', 'Europe/Paris');
+      expect(paris.between(Date.parse('2026-12-01T00:00:00Z'), Date.parse('2026-12-03T00:00:00Z')).map((t) => new Date(t).toISOString())).to.deep.equal(['2026-12-01T05:00:00.000Z', '2026-12-02T05:00:00.000Z']);
+      // Summer time: 06:00 in Paris is 04:00 UTC.
+      expect(new Date(paris.next(Date.parse('2026-07-01T00:00:00Z'))!).toISOString()).to.equal('2026-07-01T04:00:00.000Z');
+      expect(new Date(paris.latest(Date.parse('2026-12-01T04:59:59Z'))!).toISOString()).to.equal('2026-11-30T05:00:00.000Z');
+      expect(new Date(new CronSlots('0 0 1 1 *', 'UTC').latest(Date.parse('2026-12-01T00:00:00Z'))!).toISOString()).to.equal('2026-01-01T00:00:00.000Z');
+      expect(slotWorkflowId('report', Date.parse('2026-12-01T05:00:00Z'))).to.equal('report@2026-12-01T05:00:00.000Z');
+    });
+
+    it('refuses a pattern or time zone croner does not accept, naming it', () => {
+      expect(() => new CronSlots('every day')).to.throw(InvalidOptionError, "option 'cron' is 'every day'");
+      expect(() => new CronSlots('0 6 * * *', 'Mars/Olympus')).to.throw(InvalidOptionError, "option 'timezone' is 'Mars/Olympus'");
+      expect(() => new CronSlots('')).to.throw(InvalidOptionError, 'cron');
+    });
+  });
+
+  it("catchUp 'latest' runs the most recent slot missed while no worker was up, once; 'none' runs none", async () => {
+    const storage = new MemoryStorage();
+    const runner = new WorkflowRunner({ storage, workflows: [Report] });
+    const done = completions(runner, 1);
+    const worker = new WorkflowWorker({ runner, pollIntervalMs: 60_000 });
+    worker.schedule(Report, { cron: '0 6 * * *', timezone: 'UTC', input: (slot) => ({ day: slot.toISOString().slice(0, 10) }) });
+    workers.push(worker);
+    await worker.start();
+    const [id] = await done;
+    const latest = new CronSlots('0 6 * * *', 'UTC').latest(Date.now())!;
+    expect(id).to.equal(slotWorkflowId('report', latest));
+    expect(fired).to.deep.equal([`${id} ${new Date(latest).toISOString().slice(0, 10)}`]);
+
+    // Another worker starting now finds the slot's record: it runs nothing.
+    const again = new WorkflowWorker({ runner, pollIntervalMs: 60_000 });
+    again.schedule(Report, { cron: '0 6 * * *', timezone: 'UTC', input: (slot) => ({ day: slot.toISOString().slice(0, 10) }) });
+    workers.push(again);
+    await again.start();
+    await again.stop(); // waits for whatever it started
+    const lazy = new WorkflowWorker({ runner: new WorkflowRunner({ storage: new MemoryStorage(), workflows: [Report] }), pollIntervalMs: 60_000 });
+    lazy.schedule(Report, { cron: '0 6 * * *', catchUp: 'none', input: () => ({ day: 'x' }) });
+    workers.push(lazy);
+    await lazy.start();
+    expect(lazy.running()).to.deep.equal([]);
+    expect(fired).to.have.length(1);
+  });
+
+  it("overlap 'skip' skips a slot while the previous slot's run is unfinished; 'allow' runs it", async () => {
+    for (const overlap of ['skip', 'allow'] as const) {
+      fired.length = 0;
+      const storage = new MemoryStorage();
+      const runner = new WorkflowRunner({ storage, workflows: [Report] });
+      const slots = new CronSlots('0 * * * *', 'UTC');
+      const latest = slots.latest(Date.now())!;
+      const previous = slots.latest(latest - 1)!;
+      const previousId = slotWorkflowId('report', previous);
+      await storage.writeRecord(previousId, { formatVersion: 1, workflowId: previousId, workflowName: 'report', fingerprint: 'x', steps: [{ name: 'build', after: [] }], updatedAt: 'now', input: { day: 'p' }, status: 'running' }, null);
+      const worker = new WorkflowWorker({ runner, pollIntervalMs: 60_000, onError: () => undefined });
+      worker.schedule(Report, { cron: '0 * * * *', timezone: 'UTC', overlap, input: () => ({ day: 'd' }) });
+      workers.push(worker);
+      await worker.start();
+      await worker.stop();
+      expect(fired, overlap).to.deep.equal(overlap === 'skip' ? [] : [`${slotWorkflowId('report', latest)} d`]);
+    }
+  });
+
+  it('checks a schedule when it is added: the class registered, the options, before start', async () => {
+    const runner = new WorkflowRunner({ workflows: [Report] });
+    const worker = new WorkflowWorker({ runner });
+    @Workflow({ name: 'unknown' })
+    class Unknown {
+      @Step() only() {
+        return 1;
+      }
+    }
+    expect(() => worker.schedule(Unknown, { cron: '* * * * *' })).to.throw(WorkflowNotRegisteredError, "'unknown'");
+    expect(() => worker.schedule(Report, { cron: 'soon' })).to.throw(InvalidOptionError, 'cron');
+    expect(() => worker.schedule(Report, { cron: '* * * * *', overlap: 'queue' as never })).to.throw(InvalidOptionError, 'overlap');
+    expect(() => worker.schedule(Report, { cron: '* * * * *', catchUp: 'all' as never })).to.throw(InvalidOptionError, 'catchUp');
+    expect(() => worker.schedule(Report, { cron: '* * * * *', input: {} as never })).to.throw(InvalidOptionError, 'input');
+    expect(() => worker.schedule(Report, null as never)).to.throw(InvalidOptionError, 'schedule options');
+    await worker.start();
+    expect(() => worker.schedule(Report, { cron: '* * * * *' })).to.throw(InvalidOptionError, 'before start()');
+    await worker.stop();
+  });
+
+  it('three worker processes on a 1-second cron for 5 seconds run each slot exactly once', async function () {
+    this.timeout(60_000);
+    const dir = await tempDir();
+    try {
+      const env = { STORE: join(dir.path, 'store'), EVENTS: join(dir.path, 'events.log'), DURATION_MS: '5000' };
+      const exits = await Promise.all([runTs('spec/fixtures/schedule-worker.ts', env), runTs('spec/fixtures/schedule-worker.ts', env), runTs('spec/fixtures/schedule-worker.ts', env)]);
+      for (const exit of exits) expect(exit.code, exit.stderr).to.equal(0);
+      const lines = readFileSync(env.EVENTS, 'utf8').trim().split('\n').map((l) => l.split(' '));
+      const ids = lines.map(([, id]) => id!);
+      expect(new Set(ids).size, 'no slot ran twice').to.equal(ids.length);
+      const seconds = ids.map((id) => Date.parse(id.slice('tick@'.length))).sort((a, b) => a - b);
+      expect(seconds.length).to.be.at.least(4);
+      for (let i = 1; i < seconds.length; i++) expect(seconds[i]! - seconds[i - 1]!, 'no slot missed while workers were up').to.equal(1000);
+      for (const [, id, second] of lines) expect(Number(second)).to.equal(new Date(Date.parse(id!.slice(5))).getUTCSeconds());
+      expect(new Set(lines.map(([pid]) => pid)).size, 'the slots were shared out').to.be.at.least(1);
+    } finally {
+      await dir.remove();
+    }
+  });
+});
