@@ -11,6 +11,8 @@ import { WorkflowWorker } from '../../lib/worker/workflow-worker';
 import { CanonicalFingerprint } from '../../lib/fingerprint';
 import { deferred } from '../helpers/deferred';
 import { tempDir } from '../helpers/temp-dir';
+import { startS3 } from '../helpers/s3-server';
+import { S3Storage } from '../../lib/storage/s3';
 
 const counts = new Map<string, number>();
 function count(key: string): void {
@@ -82,12 +84,23 @@ describe('WorkflowWorker', () => {
         return { storage: new FileStorage({ directory: dir.path }) as CheckpointStorage, done: dir.remove };
       },
     ],
+    [
+      'S3Storage',
+      async () => {
+        const s3 = await startS3();
+        return { storage: new S3Storage({ client: s3.client(), bucket: s3.bucket, prefix: 'worker', retry: { baseDelayMs: 1 } }) as CheckpointStorage, done: () => s3.close() };
+      },
+    ],
   ] as const) {
     describe(`on ${name}`, () => {
       let storage: CheckpointStorage;
       let done: () => Promise<void>;
       beforeEach(async () => ({ storage, done } = await make()));
-      afterEach(() => done());
+      afterEach(async () => {
+        // Workers first: the store goes away after them.
+        await Promise.all(workers.splice(0).map((w) => w.stop({ deadlineMs: 0 })));
+        await done();
+      });
 
       it('wakes a due timer and finishes the workflow, leaving nothing in the wake index', async () => {
         const runner = new WorkflowRunner({ storage, maxInlineWaitMs: 0, workflows: [Nudge] });
