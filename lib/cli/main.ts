@@ -9,6 +9,7 @@ import { clearCommand } from './commands/clear';
 import { graphCommand } from './commands/graph';
 import { listCommand } from './commands/list';
 import { statusCommand } from './commands/status';
+import { sendEventCommand } from './commands/send-event';
 import { println, processIo, type CliIo } from './io';
 
 export const USAGE = `usage:
@@ -16,11 +17,12 @@ export const USAGE = `usage:
   waymark list --store <store> [--status running|waiting|completed|failed|cancelled|corrupted[,...]] [--json]
   waymark status <workflowId> --store <store> [--json]
   waymark clear <workflowId> --store <store> [--yes] [--json]
+  waymark send-event <workflowId> <event> --store <store> [--payload '<json>'] [--event-id <id>] [--json]
   waymark graph <module> <ClassName> [--text | --json] [--workflow-id <id> --store <store>]
 
 <store> is file:<dir> or s3://<bucket>/<prefix> (the AWS environment configures the S3 client).`;
 
-const COMMANDS = { list: listCommand, status: statusCommand, clear: clearCommand, graph: graphCommand } as const;
+const COMMANDS = { list: listCommand, status: statusCommand, clear: clearCommand, graph: graphCommand, 'send-event': sendEventCommand } as const;
 
 /** This package's version, from the package.json above this file (in the sources and in dist/ alike). */
 function packageVersion(): string {
@@ -38,7 +40,7 @@ function packageVersion(): string {
 /** Runs the CLI; resolves with the exit code (0 ok, 1 failure, 2 usage). */
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
   try {
-    const args = parseArgs(argv, ['store', 'workflow-id', 'status']);
+    const args = parseArgs(argv, ['store', 'workflow-id', 'status', 'payload', 'event-id']);
     const name = args.positionals[0];
     if (args.flags.has('version') && name === undefined) {
       println(io.stdout, packageVersion());

@@ -1,8 +1,28 @@
 /** The step graph as a Mermaid flowchart or as plain text, optionally marked with stored status. */
-import type { StepGraph } from '../graph';
+import type { StepGraph, StepNode } from '../graph';
 
 /** Status of each step in a store, when known. */
-export type StepMarks = ReadonlyMap<string, 'committed' | 'pending'>;
+export type StepMarks = ReadonlyMap<string, 'committed' | 'waiting' | 'pending'>;
+
+/** A duration in the largest whole unit that fits (d, h, min, s, ms). */
+function duration(ms: number): string {
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['min', 60_000], ['s', 1000]] as const) if (ms >= size && ms % size === 0) return `${ms / size} ${unit}`;
+  return `${ms} ms`;
+}
+
+/** What a step waits for before it starts, in words: its timers and its event. */
+export function waitText(step: StepNode): string | undefined {
+  const wait = step.wait;
+  if (wait === undefined) return undefined;
+  const parts: string[] = [];
+  if (wait.delayMs !== undefined) parts.push(`timer: ${duration(wait.delayMs)} after its dependencies`);
+  if (wait.startAt !== undefined) parts.push('timer: startAt');
+  if (wait.event !== undefined) {
+    const timeout = wait.event.timeoutMs === undefined ? '' : `, timeout ${duration(wait.event.timeoutMs)} then ${wait.event.onTimeout}`;
+    parts.push(`event: ${wait.event.name}${timeout}`);
+  }
+  return parts.join('; ');
+}
 
 function label(text: string): string {
   return text.replace(/"/g, '#quot;');
@@ -14,12 +34,14 @@ export function toMermaid(graph: StepGraph, marks?: StepMarks): string {
   const lines = ['flowchart TD'];
   for (const step of graph.steps) {
     const mark = marks?.get(step.name);
-    lines.push(`  ${id.get(step.name)}["${label(step.name)}${mark === 'committed' ? ' ✓' : ''}"]${mark ? `:::${mark}` : ''}`);
+    const wait = waitText(step);
+    lines.push(`  ${id.get(step.name)}["${label(step.name)}${mark === 'committed' ? ' ✓' : ''}${wait === undefined ? '' : `<br/><i>${label(wait)}</i>`}"]${mark ? `:::${mark}` : ''}`);
   }
   for (const step of graph.steps) for (const dep of step.after) lines.push(`  ${id.get(dep)} --> ${id.get(step.name)}`);
   if (marks) {
     lines.push('  classDef committed fill:#d4edda,stroke:#2e7d32,color:#1b5e20');
     lines.push('  classDef pending fill:#f5f5f5,stroke:#9e9e9e,color:#424242');
+    lines.push('  classDef waiting fill:#fff3cd,stroke:#b8860b,color:#5d4200');
   }
   return lines.join('\n');
 }
@@ -32,7 +54,9 @@ export function toText(graph: StepGraph, marks?: StepMarks): string {
   const lines = [`${graph.workflowName} (${graph.className})`];
   graph.steps.forEach((step, i) => {
     const mark = marks?.get(step.name);
-    lines.push(`  ${step.name.padEnd(nameWidth)}  ${mark ? `${afters[i].padEnd(afterWidth)}  [${mark}]` : afters[i]}`);
+    const wait = waitText(step);
+    const line = `  ${step.name.padEnd(nameWidth)}  ${mark ? `${afters[i].padEnd(afterWidth)}  [${mark}]` : afters[i]}${wait === undefined ? '' : `  (${wait})`}`;
+    lines.push(line);
   });
   return lines.join('\n');
 }

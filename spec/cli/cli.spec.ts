@@ -13,6 +13,7 @@ import { WorkflowRunner } from '../../lib/runner/workflow-runner';
 import { S3Storage } from '../../lib/storage/s3';
 import { sampleCheckpoint } from '../../lib/testing';
 import { OrderEtl, Warehouse } from '../../samples/order-etl/order-etl';
+import { InvoiceFlow } from '../fixtures/invoice-flow';
 import { startS3 } from '../helpers/s3-server';
 import { tempDir } from '../helpers/temp-dir';
 
@@ -195,6 +196,31 @@ describe('waymark CLI', function () {
       '  transform  after extract    [committed]',
       '  load       after transform  [pending]',
     ]);
+  });
+
+  it('status and graph show what a waiting workflow waits for; send-event stores an event once and a resume consumes it', async () => {
+    const runner = new WorkflowRunner({ storage, workflows: [InvoiceFlow] });
+    const waiting = await runner.run(new InvoiceFlow(), { workflowId: 'inv-7' });
+    const status = await waymark(['status', 'inv-7', '--store', store]);
+    expect(status.stdout).to.contain('status       waiting\n').and.contain(`wakes at     ${waiting.wakeAt}\n`).and.contain('waiting for  payment\n');
+    expect(status.stdout.split('\n').find((l) => l.startsWith('settle'))).to.match(/^settle\s+waiting\s/);
+    const text = await waymark(['graph', 'spec/fixtures/invoice-flow.ts', 'InvoiceFlow', '--text', '--workflow-id', 'inv-7', '--store', store]);
+    expect(text.stdout).to.contain('remind  after send  [waiting]  (timer: 3 d after its dependencies)').and.contain('settle  after send  [waiting]  (event: payment, timeout 14 d then run)');
+    const mermaid = await waymark(['graph', 'spec/fixtures/invoice-flow.ts', 'InvoiceFlow']);
+    expect(mermaid.stdout).to.contain('s2["settle<br/><i>event: payment, timeout 14 d then run</i>"]');
+
+    const sent = await waymark(['send-event', 'inv-7', 'payment', '--store', store, '--payload', '{"cents":1200}', '--event-id', 'evt-1']);
+    expect(sent).to.deep.include({ code: 0, stdout: 'sent payment to inv-7 (event id evt-1)\n' });
+    const again = await waymark(['send-event', 'inv-7', 'payment', '--store', store, '--payload', '{"cents":1}', '--event-id', 'evt-1', '--json']);
+    expect(JSON.parse(again.stdout)).to.deep.equal({ duplicate: true, eventId: 'evt-1' });
+    expect((await runner.resume('inv-7')).steps.settle!.output).to.equal(1200);
+
+    const badJson = await waymark(['send-event', 'inv-7', 'payment', '--store', store, '--payload', '{cents']);
+    expect(badJson.code).to.equal(2);
+    expect(badJson.stderr).to.contain('--payload is not JSON');
+    const nobody = await waymark(['send-event', 'nobody', 'payment', '--store', store]);
+    expect(nobody.code).to.equal(1);
+    expect(nobody.stderr).to.contain('WAYMARK_WORKFLOW_NOT_FOUND');
   });
 
   it('--help and --version print and exit 0', async () => {

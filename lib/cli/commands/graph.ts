@@ -3,7 +3,7 @@ import { buildGraph } from '../../graph';
 import type { Constructor } from '../../metadata';
 import { UsageError, type ParsedArgs } from '../args';
 import { println, type CliIo } from '../io';
-import { toMermaid, toText, type StepMarks } from '../mermaid';
+import { toMermaid, toText, waitText, type StepMarks } from '../mermaid';
 import { openStore } from '../store';
 
 function loadModule(path: string): Record<string, unknown> {
@@ -40,10 +40,11 @@ export async function graphCommand(args: ParsedArgs, io: CliIo): Promise<number>
   if (workflowId !== undefined) {
     const stored = await (await openStore(args.options.get('store'))).load(workflowId);
     const committed = new Set(stored?.committedSteps ?? []);
-    marks = new Map(graph.steps.map((s) => [s.name, committed.has(s.name) ? 'committed' : 'pending'] as const));
+    const waiting = stored?.record?.status === 'waiting' ? (stored.record.waiting ?? {}) : {};
+    marks = new Map(graph.steps.map((s) => [s.name, committed.has(s.name) ? 'committed' : Object.hasOwn(waiting, s.name) ? 'waiting' : 'pending'] as const));
   }
   if (args.flags.has('json')) {
-    const steps = graph.steps.map((s) => ({ name: s.name, after: s.after, ...(marks ? { status: marks.get(s.name) } : {}) }));
+    const steps = graph.steps.map((s) => ({ name: s.name, after: s.after, ...(waitText(s) === undefined ? {} : { waits: waitText(s) }), ...(marks ? { status: marks.get(s.name) } : {}) }));
     println(io.stdout, JSON.stringify({ workflowName: graph.workflowName, className: graph.className, steps }, null, 2));
   } else println(io.stdout, args.flags.has('text') ? toText(graph, marks) : toMermaid(graph, marks));
   return 0;

@@ -9,7 +9,7 @@ import { formatBytes, renderTable } from '../table';
 /** One step's stored state. */
 export interface StepStatusRow {
   readonly name: string;
-  readonly status: 'committed' | 'failed' | 'pending';
+  readonly status: 'committed' | 'failed' | 'waiting' | 'pending';
   readonly after: readonly string[];
   readonly attempts?: number;
   readonly committedAt?: string;
@@ -48,7 +48,8 @@ export async function statusCommand(args: ParsedArgs, io: CliIo): Promise<number
     const after = defined.find((s) => s.name === name)?.after ?? [];
     if (!committed.has(name)) {
       const failed = info.steps[name]?.status === 'failed';
-      steps.push({ name, status: failed ? 'failed' : 'pending', after, ...(failed ? { attempts: info.steps[name]!.attempts } : {}) });
+      const waiting = info.status === 'waiting' && stored.record?.waiting !== undefined && Object.hasOwn(stored.record.waiting, name);
+      steps.push({ name, status: failed ? 'failed' : waiting ? 'waiting' : 'pending', after, ...(failed ? { attempts: info.steps[name]!.attempts } : {}) });
       continue;
     }
     const checkpoint = await storage.readCheckpoint(workflowId, name);
@@ -59,6 +60,8 @@ export async function statusCommand(args: ParsedArgs, io: CliIo): Promise<number
     workflowName: stored.record?.workflowName,
     status: info.status,
     error: info.error,
+    wakeAt: stored.record?.wakeAt,
+    waitingFor: info.status === 'waiting' ? stored.record?.waitingFor : undefined,
     fingerprint: stored.record?.fingerprint,
     createdAt: info.createdAt,
     updatedAt: stored.record?.updatedAt,
@@ -72,6 +75,10 @@ export async function statusCommand(args: ParsedArgs, io: CliIo): Promise<number
   println(io.stdout, `workflow     ${workflowId}${summary.workflowName ? ` (${summary.workflowName})` : ''}`);
   println(io.stdout, `status       ${summary.status}`);
   if (summary.error !== undefined) println(io.stdout, `error        ${summary.error.code}${summary.error.step === undefined ? '' : ` in step '${summary.error.step}'`}: ${summary.error.message}`);
+  if (summary.status === 'waiting') {
+    println(io.stdout, `wakes at     ${summary.wakeAt ?? '- (only events)'}`);
+    println(io.stdout, `waiting for  ${summary.waitingFor?.length ? summary.waitingFor.join(', ') : '- (only timers)'}`);
+  }
   println(io.stdout, `fingerprint  ${summary.fingerprint ?? '(no record)'}`);
   println(io.stdout, `created      ${summary.createdAt ?? '-'}`);
   println(io.stdout, `updated      ${summary.updatedAt ?? '-'}`);

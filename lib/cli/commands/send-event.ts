@@ -1,0 +1,29 @@
+import { WorkflowRunner } from '../../runner/workflow-runner';
+import { UsageError, type ParsedArgs } from '../args';
+import { println, type CliIo } from '../io';
+import { openStore } from '../store';
+
+/**
+ * `waymark send-event <workflowId> <event> --store <spec> [--payload '<json>'] [--event-id <id>] [--json]`:
+ * stores an event for the workflow (idempotent by event id). A worker on the store resumes a waiting
+ * workflow at its next scan.
+ */
+export async function sendEventCommand(args: ParsedArgs, io: CliIo): Promise<number> {
+  const [, workflowId, event] = args.positionals;
+  if (workflowId === undefined || event === undefined) throw new UsageError('send-event needs a workflow id and an event name');
+  const text = args.options.get('payload');
+  let payload: unknown;
+  if (text !== undefined) {
+    try {
+      payload = JSON.parse(text);
+    } catch (error) {
+      throw new UsageError(`--payload is not JSON: ${(error as Error).message}`);
+    }
+  }
+  const eventId = args.options.get('event-id');
+  const runner = new WorkflowRunner({ storage: await openStore(args.options.get('store')), tracer: false });
+  const sent = await runner.sendEvent(workflowId, event, payload, eventId === undefined ? {} : { eventId });
+  if (args.flags.has('json')) println(io.stdout, JSON.stringify(sent));
+  else println(io.stdout, sent.duplicate ? `duplicate: event ${sent.eventId} was stored already; nothing sent` : `sent ${event} to ${workflowId} (event id ${sent.eventId})`);
+  return 0;
+}
