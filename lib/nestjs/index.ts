@@ -1,1 +1,9 @@
-export { WaymarkModule, WAYMARK_MODULE_OPTIONS, type WaymarkModuleOptions, type WaymarkModuleAsyncOptions } from './waymark.module';
+export {
+  WaymarkModule,
+  WaymarkWorkerLifecycle,
+  WAYMARK_MODULE_OPTIONS,
+  type WaymarkModuleOptions,
+  type WaymarkModuleAsyncOptions,
+  type WaymarkWorkerOptions,
+  type WaymarkSchedule,
+} from './waymark.module';

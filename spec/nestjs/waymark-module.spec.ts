@@ -7,6 +7,7 @@ import { WaymarkModule } from '../../lib/nestjs';
 import { FileStorage } from '../../lib/storage/file/file-storage';
 import { MemoryStorage } from '../../lib/storage/memory-storage';
 import { WorkflowRunner } from '../../lib/runner/workflow-runner';
+import { WorkflowWorker } from '../../lib/worker/workflow-worker';
 import type { StepContext } from '../../lib/runner/step-context';
 import { tempDir } from '../helpers/temp-dir';
 
@@ -103,5 +104,59 @@ describe('waymark/nestjs', () => {
     moduleRef.get(Inventory).failShip = false;
     await moduleRef.get(WorkflowRunner).run(moduleRef.get(FulfilWorkflow), { workflowId: 'w', input: { sku: 'y' } });
     expect((await storage.load('w'))?.committedSteps).to.deep.equal(['reserve', 'ship']);
+  });
+
+  describe('with a worker', () => {
+    @Injectable()
+    class Mailer {
+      sent: string[] = [];
+    }
+
+    @Injectable()
+    @Workflow({ name: 'dunning' })
+    class DunningWorkflow {
+      constructor(private readonly mailer: Mailer) {}
+      @Step() bill() {
+        return 'billed';
+      }
+      @Step({ waitFor: { event: 'payment' } }) thank(ctx: StepContext) {
+        this.mailer.sent.push(`thanks for ${ctx.event<number>()}`);
+        return 'thanked';
+      }
+    }
+
+    it('starts a worker at bootstrap that resumes workflows built by Nest, and stops it at shutdown', async () => {
+      const storage = new MemoryStorage();
+      const moduleRef = await Test.createTestingModule({
+        imports: [WaymarkModule.forRoot({ storage, workflows: [DunningWorkflow], worker: { pollIntervalMs: 60_000 } })],
+        providers: [Mailer, DunningWorkflow],
+      }).compile();
+      const app = await moduleRef.init();
+      const worker = app.get(WorkflowWorker);
+      try {
+        expect(worker.state()).to.equal('running');
+        const runner = app.get(WorkflowRunner);
+        expect((await runner.run(app.get(DunningWorkflow), { workflowId: 'd-1' })).status).to.equal('waiting');
+        const completed = new Promise((resolve) => runner.on('run:completed', resolve));
+        await runner.sendEvent('d-1', 'payment', 1200);
+        await completed;
+        expect(app.get(Mailer).sent).to.deep.equal(['thanks for 1200'], 'the instance came from Nest, with its dependency');
+      } finally {
+        await app.close();
+      }
+      expect(worker.state()).to.equal('stopped');
+    });
+
+    it('provides no worker without the worker option, and refuses workflows that are not classes', async () => {
+      const moduleRef = await Test.createTestingModule({ imports: [WaymarkModule.forRoot({ storage: new MemoryStorage() })] }).compile();
+      const app = await moduleRef.init();
+      expect(app.get(WorkflowWorker)).to.equal(null);
+      await app.close();
+      expect(() => WaymarkModule.forRoot({ workflows: 'Dunning' as never })).to.not.throw();
+      const broken = await Test.createTestingModule({ imports: [WaymarkModule.forRoot({ workflows: 'Dunning' as never })] })
+        .compile()
+        .catch((e: unknown) => e);
+      expect(broken).to.have.property('code', 'WAYMARK_INVALID_OPTION');
+    });
   });
 });
