@@ -89,6 +89,8 @@ export class WorkflowWorker {
   private rescan = false;
   private unsubscribe?: () => void;
   private readonly schedules: Schedule[] = [];
+  /** The earliest entry not yet due that the last scan saw: the next scan is timed for it. */
+  private nextWakeAt?: number;
 
   constructor(options: WorkflowWorkerOptions) {
     if (options === null || typeof options !== 'object' || typeof options.runner?.resume !== 'function') {
@@ -202,8 +204,13 @@ export class WorkflowWorker {
     this.fireSchedules();
     const free = this.concurrency - this.inFlight.size;
     if (free <= 0 || this.current !== 'running') return;
-    // Entries of workflows already in hand come back too: ask for enough to fill the free slots.
-    const due = await this.runner.storage.dueWakes(Date.now(), free + this.inFlight.size);
+    // Entries of workflows already in hand come back too: ask for enough to fill the free slots, and
+    // one more, so that the first entry not yet due times the next scan (a timer wakes on time,
+    // whatever the poll interval).
+    const now = Date.now();
+    const entries = await this.runner.storage.dueWakes(Number.MAX_SAFE_INTEGER, free + this.inFlight.size + 1);
+    const due = entries.filter((e) => e.wakeAt <= now);
+    this.nextWakeAt = entries.find((e) => e.wakeAt > now)?.wakeAt;
     let started = 0;
     for (const entry of due) {
       if (started === free || this.current !== 'running') break;
@@ -224,7 +231,8 @@ export class WorkflowWorker {
     if (this.current !== 'running') return;
     const now = Date.now();
     const slots = this.schedules.flatMap((s) => s.slots.next(Math.max(now, s.cursor ?? now)) ?? []);
-    const wait = Math.min(this.pollIntervalMs, ...slots.map((slot) => slot - now));
+    const times = this.nextWakeAt === undefined ? slots : [...slots, this.nextWakeAt];
+    const wait = Math.min(this.pollIntervalMs, ...times.map((at) => at - now + 1));
     this.timer = setTimeout(() => void this.scan(), Math.max(0, wait));
   }
 

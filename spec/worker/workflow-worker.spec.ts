@@ -114,6 +114,15 @@ describe('WorkflowWorker', () => {
         await until(() => storage.dueWakes(Date.now() + 3_600_000, 10).then((d) => d.length === 0));
       });
 
+      it('wakes a timer on time whatever the poll interval: the scan before it saw the entry and timed the next scan for it', async () => {
+        const runner = new WorkflowRunner({ storage, maxInlineWaitMs: 0, workflows: [Nudge] });
+        const waiting = await runner.run(new Nudge(), { workflowId: 'n-3' });
+        const finished = completion(runner, 'n-3');
+        await started(new WorkflowWorker({ runner, pollIntervalMs: 600_000 })).start();
+        expect(await finished).to.equal(2);
+        expect(Date.parse((await runner.get('n-3'))!.steps.second!.committedAt!)).to.be.at.least(Date.parse(waiting.wakeAt!));
+      });
+
       it('recovers a run that died: running, no live lease, its recovery entry due', async () => {
         const runner = new WorkflowRunner({ storage, workflows: [Nudge] });
         // What a process killed after committing 'first' leaves behind.
