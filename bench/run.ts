@@ -12,6 +12,7 @@ import { fanOut } from './cases/fan-out';
 import { fingerprint } from './cases/fingerprint';
 import { memory } from './cases/memory';
 import { resume } from './cases/resume';
+import { waits } from './cases/waits';
 
 const ms = (v: number) => `${v.toFixed(1)} ms`;
 const mb = (v: number) => `${(v / 1_000_000).toFixed(1)} MB`;
@@ -35,6 +36,8 @@ async function main(): Promise<void> {
   const resumeRows = await resume();
   log('memory');
   const mem = await memory();
+  log('waits and the worker');
+  const wait = await waits();
 
   const commitThroughput = commit.measuredPerSecond / commit.baselinePerSecond;
   const rows: string[][] = [
@@ -52,6 +55,18 @@ async function main(): Promise<void> {
     ]),
     ['fan-out: 1,000 × 10 ms, concurrency 100', ms(fan.measuredMs), `ideal ${ms(fan.idealMs)}`, `time ×${fan.ratio.toFixed(2)}`, '≤ 1.5', verdict(fan.ratio <= 1.5)],
     ['memory: peak RSS, 10,000 steps', mb(mem.engineRss10k), `empty script ${mb(mem.emptyRss)}`, `+${mb(mem.engineRss10k - mem.emptyRss)}`, 'reported', ''],
+    ['wake latency: timer due → step started, poll 1 s', ms(wait.timerLatencyMs.poll1s), 'the timer', '', 'reported', ''],
+    ['wake latency: timer due → step started, poll 100 ms', ms(wait.timerLatencyMs.poll100ms), 'the timer', '', 'reported', ''],
+    ['wake latency: sendEvent → step started, same process', ms(wait.eventLatencyMs), '', '', '< 10 ms', verdict(wait.eventLatencyMs < 10)],
+    ...wait.dueScan.map((r) => [
+      `due scan: 10,000 waiting, 10 due, ${r.storage}`,
+      ms(r.manyMs),
+      `10 waiting in all ${ms(r.fewMs)}${r.lists ? `; LISTs ${r.lists.many} vs ${r.lists.few}` : ''}`,
+      `time ×${r.ratio.toFixed(2)}`,
+      r.lists ? '≤ 2 LISTs' : 'flat',
+      r.lists ? verdict(r.lists.many <= 2) : '',
+    ]),
+    ['worker memory: heap after a scan, 10,000 waiting', mb(wait.workerHeapBytes.waiting10k), `10 waiting ${mb(wait.workerHeapBytes.waiting10)}`, '', 'flat', ''],
     ['memory: heap kept per step', `${mem.engineBytesPerStep.toFixed(0)} B`, `same outputs + checkpoints ${mem.bareBytesPerStep.toFixed(0)} B`, `×${(mem.engineBytesPerStep / mem.bareBytesPerStep).toFixed(2)}`, 'reported', ''],
   ];
   const header = ['case', 'measured', 'baseline (same run)', 'ratio', 'target', 'result'];
@@ -60,7 +75,7 @@ async function main(): Promise<void> {
   console.log([line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n'));
   console.log(`\n${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node} (${machine.platform}); ${((Date.now() - started) / 1000).toFixed(0)} s`);
 
-  const results = { date: new Date().toISOString(), machine, engine, durableCommit: { ...commit, throughputRatio: commitThroughput }, fingerprint: fp, fanOut: fan, resume: resumeRows, memory: mem };
+  const results = { date: new Date().toISOString(), machine, engine, durableCommit: { ...commit, throughputRatio: commitThroughput }, fingerprint: fp, fanOut: fan, resume: resumeRows, memory: mem, waits: wait };
   writeFileSync(join(__dirname, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
 }
 

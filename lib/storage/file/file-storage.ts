@@ -6,7 +6,7 @@
  * <directory>/workflows/<workflow id>/record.<revision>.json  (see record-files.ts)
  * <directory>/workflows/<workflow id>/steps@<lease token>/<step>.json
  * <directory>/workflows/<workflow id>/events/<event id>.json   (created once, never replaced)
- * <directory>/wakes/<hour>/<epoch ms>~<workflow id>             (see wake-files.ts)
+ * <directory>/wakes/<day>/<hour>/<epoch ms>~<workflow id>       (see wake-files.ts)
  * <directory>/locks/<workflow id>/<generation>.lock
  * <directory>/trash/                      (cleared workflows, deleted at once)
  * ```

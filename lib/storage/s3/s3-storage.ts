@@ -186,7 +186,7 @@ export class S3Storage implements CheckpointStorage {
 
   async addWake(entry: WakeEntry): Promise<void> {
     const key = this.wakeKey(entry);
-    await this.io(entry.workflowId, 'add wake', key, () => this.put(key, ''));
+    await this.io(entry.workflowId, 'add wake', key, () => this.put(key, JSON.stringify(entry)));
   }
 
   async removeWake(entry: WakeEntry): Promise<void> {
