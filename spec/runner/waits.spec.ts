@@ -269,6 +269,26 @@ describe('waiting between steps', () => {
       expect((await storage.readCheckpoint('lenient', 'approve')).event).to.deep.equal({ name: 'approval' });
     });
 
+    it('never misses an event sent while the run decides to wait: it looks again after storing that it waits, and wakes the workflow', async () => {
+      const storage = new MemoryStorage();
+      const runner = new WorkflowRunner({ storage, workflows: [Invoice] });
+      const writeRecord = storage.writeRecord.bind(storage);
+      // The event arrives after the run listed the events, before it stored 'waiting': the sender
+      // still reads 'running' and wakes nobody.
+      storage.writeRecord = async (id, record, version, lease) => {
+        if (record.status === 'waiting') await runner.sendEvent(id, 'payment', 'during', { eventId: 'mid' });
+        return writeRecord(id, record, version, lease);
+      };
+      const woken: string[] = [];
+      runner.onWake((id) => woken.push(id));
+      const waiting = await runner.run(new Invoice(), { workflowId: 'inv-4' });
+      expect(waiting.status).to.equal('waiting');
+      expect(woken).to.deep.equal(['inv-4'], 'the run woke it itself');
+      expect((await storage.dueWakes(Date.now(), 10)).map((e) => e.workflowId)).to.include('inv-4');
+      storage.writeRecord = writeRecord;
+      expect((await runner.resume('inv-4')).output).to.equal('during');
+    });
+
     it('refuses what it cannot store or deliver, storing nothing', async () => {
       const storage = new MemoryStorage();
       const runner = new WorkflowRunner({ storage });
