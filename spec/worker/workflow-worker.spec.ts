@@ -227,12 +227,18 @@ describe('WorkflowWorker', () => {
   });
 
   describe('stop', () => {
-    it('lets a running workflow finish within the deadline, then stops', async () => {
+    /** A store holding a 'slow' workflow whose process died before its step, due for recovery; and a worker for it. */
+    async function interruptedSlow(workflowId: string): Promise<{ storage: MemoryStorage; runner: WorkflowRunner; worker: WorkflowWorker }> {
       const storage = new MemoryStorage();
       const runner = new WorkflowRunner({ storage, workflows: [Slow] });
-      await storage.writeRecord('slow', { formatVersion: 1, workflowId: 'slow', workflowName: 'slow', fingerprint: 'x', steps: [{ name: 'only', after: [] }], updatedAt: 'now', input: null, status: 'running', wakeAt: new Date(0).toISOString() }, null);
-      await storage.addWake({ workflowId: 'slow', wakeAt: 0 });
-      const worker = new WorkflowWorker({ runner, pollIntervalMs: 10, onError: () => undefined });
+      const record = { formatVersion: 1, workflowId, workflowName: 'slow', fingerprint: 'x', steps: [{ name: 'only', after: [] }], updatedAt: 'now', input: null, status: 'running', wakeAt: new Date(0).toISOString() } as const;
+      await storage.writeRecord(workflowId, record, null);
+      await storage.addWake({ workflowId, wakeAt: 0 });
+      return { storage, runner, worker: new WorkflowWorker({ runner, pollIntervalMs: 10, onError: () => undefined }) };
+    }
+
+    it('lets a running workflow finish within the deadline, then stops', async () => {
+      const { storage, runner, worker } = await interruptedSlow('slow');
       await worker.start();
       await gate.entered.promise;
       expect(worker.running()).to.deep.equal(['slow']);
@@ -245,11 +251,7 @@ describe('WorkflowWorker', () => {
     });
 
     it('interrupts what is still running at the deadline: it stores no outcome, stays running, and the next worker finishes it', async () => {
-      const storage = new MemoryStorage();
-      const runner = new WorkflowRunner({ storage, workflows: [Slow] });
-      await storage.writeRecord('slow-2', { formatVersion: 1, workflowId: 'slow-2', workflowName: 'slow', fingerprint: 'x', steps: [{ name: 'only', after: [] }], updatedAt: 'now', input: null, status: 'running', wakeAt: new Date(0).toISOString() }, null);
-      await storage.addWake({ workflowId: 'slow-2', wakeAt: 0 });
-      const worker = new WorkflowWorker({ runner, pollIntervalMs: 10, onError: () => undefined });
+      const { storage, runner, worker } = await interruptedSlow('slow-2');
       await worker.start();
       await gate.entered.promise;
       await worker.stop({ deadlineMs: 0 });
