@@ -101,7 +101,7 @@ ${withPeers ? `import type { S3StorageOptions } from 'waymark/s3';\nimport type 
         target: 'ES2022', module: 'commonjs', moduleResolution: 'node10', strict: true, outDir: 'dist', rootDir: 'src',
         experimentalDecorators: true, emitDecoratorMetadata: true, types: ['node'], skipLibCheck: false,
       };
-      const peers = ['@aws-sdk/client-s3', '@nestjs/common', 'rxjs'];
+      const peers = ['@aws-sdk/client-s3', '@nestjs/common', '@nestjs/core', 'rxjs'];
       const output = await project('consumer-cjs', { type: 'commonjs' }, { compilerOptions, include: ['src'] }, WORKFLOW(imports(true)), peers);
       expect(output).to.equal(expected);
     });
