@@ -122,6 +122,8 @@ describe('step graph', () => {
       ['an unknown dependency, listing the steps', () => { class L { @Step() a() {} @Step() b() {} @Step({ after: ['zz'] }) c() {} } return L; }, "L.c: 'after' names unknown step 'zz' (steps: a, b, c)"],
       ['a self-dependency', () => { class M { @Step() a() {} @Step({ after: ['a', 'b'] }) b() {} } return M; }, "M.b: step lists itself in 'after'"],
       ['a cycle, drawn from where it closes', () => { class N { @Step({ after: [] }) r() {} @Step({ after: ['r', 'z'] }) x() {} @Step({ after: ['x'] }) y() {} @Step({ after: ['y'] }) z() {} } return N; }, "N.x: cycle in 'after': x -> z -> y -> x"],
+      ['a cycle below the step the walk began at, drawn without that step', () => { class S { @Step({ after: ['x'] }) s() {} @Step({ after: ['y'] }) x() {} @Step({ after: ['x'] }) y() {} } return S; }, "S.x: cycle in 'after': x -> y -> x"],
+      ['a step on something that is not a method', () => { class P { @Step() a() {} } Step()(P.prototype, 'notAMethod'); return P; }, 'P.notAMethod: @Step() must decorate a method'],
       ['a class without steps', () => { class O { a() {} } return O; }, 'O: has no @Step() methods'],
       ['an anonymous class', () => (class { a() {} }), '(anonymous class): has no @Step() methods'],
     ];
@@ -199,7 +201,9 @@ describe('step graph', () => {
       }
       const join = buildGraph(Join);
       expect(definitionChanges([{ name: 'c', after: ['a', 'b'] }], join, ['c'])).to.deep.equal([]);
+      expect(definitionChanges([{ name: 'c', after: ['b', 'a'] }], join, ['c'])).to.deep.equal([], 'the order of after does not matter');
       expect(definitionChanges([{ name: 'c', after: ['a'] }], join, ['c'])).to.deep.equal(["step 'c' was after [a], now after [b, a]"]);
+      expect(definitionChanges([{ name: 'c', after: ['a', 'x'] }], join, ['c'])).to.deep.equal(["step 'c' was after [a, x], now after [b, a]"]);
       class Pair {
         @Step({ after: [] }) a() {}
         @Step({ after: [] }) b() {}

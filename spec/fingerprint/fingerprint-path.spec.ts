@@ -79,6 +79,16 @@ describe('fingerprint paths', () => {
     });
   });
 
+  describe('a path and a path below it, together', () => {
+    const both = ['a', 'a.x'].map((p) => parsePath(p));
+    it('omit the whole key', () => {
+      expect(omitPaths({ a: { x: 1, y: 2 }, b: 3 }, both)).to.deep.equal({ b: 3 });
+    });
+    it('pick the whole key', () => {
+      expect(pickPaths({ a: { x: 1, y: 2 }, b: 3 }, both)).to.deep.equal({ a: { x: 1, y: 2 } });
+    });
+  });
+
   describe('pickPaths', () => {
     const value = { a: { b: 1, bc: 2 }, l: [{ x: 1, y: 2 }, { x: 3, y: 4 }], k: 'v', n: null };
 

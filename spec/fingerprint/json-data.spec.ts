@@ -109,6 +109,19 @@ describe('copyJsonData', () => {
       expect(copyJsonData(o).value).to.deep.equal({ a: 1 });
     });
 
+    it('refuses an enumerable symbol key beside a hidden one', () => {
+      const o = { a: 1 };
+      Object.defineProperty(o, Symbol('hidden'), { value: 2, enumerable: false });
+      Object.defineProperty(o, Symbol('shown'), { value: 3, enumerable: true });
+      expect(() => copyJsonData(o)).to.throw(UnfingerprintableInputError, 'symbol-keyed properties');
+    });
+
+    it('leaves out a whole key excluded beside a path below it', () => {
+      const paths = ['a', 'a.x'].map((p) => parsePath(p));
+      expect(copyJsonData({ a: { x: 1, y: 2 }, b: 3 }, 'input', paths).value).to.deep.equal({ b: 3 });
+      expect(copyJsonData([{ x: 1 }, 2], 'input', ['[0]', '[0].x'].map((p) => parsePath(p))).value).to.deep.equal([2]);
+    });
+
     it('an undefined property is absent, as in JSON', () => {
       expect(copyJsonData({ a: undefined, b: 1 }).value).to.deep.equal({ b: 1 });
     });
@@ -134,8 +147,10 @@ describe('copyJsonData', () => {
     for (const n of [2, 5, 16, 17, 40]) {
       it(`in an object of ${n} keys`, () => {
         const keys = Array.from({ length: n }, (_, i) => `k${String.fromCharCode(0x7a - i)}${i % 3}`);
-        const reversed = Object.fromEntries([...keys].reverse().map((k) => [k, 1]));
-        expect(keysOf(reversed)).to.deep.equal([...keys].sort());
+        // Inserted in descending order (and, for the big ones, shuffled): the copy must sort them.
+        const shuffled = n > 16 ? keys.map((k, i) => [k, (i * 7) % n] as const).sort((a, b) => a[1] - b[1]).map(([k]) => k) : keys;
+        expect(shuffled).to.not.deep.equal([...keys].sort());
+        expect(keysOf(Object.fromEntries(shuffled.map((k) => [k, 1])))).to.deep.equal([...keys].sort());
       });
     }
     it('by code unit, not by code point or locale', () => {

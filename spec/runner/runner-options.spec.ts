@@ -51,6 +51,7 @@ describe('runner options', () => {
       ['hooks as a function', { hooks: (() => undefined) as never }, 'hooks', 'an object of event listeners'],
       ['a tracer without startSpan', { tracer: {} as never }, 'tracer', 'an OpenTelemetry Tracer or false'],
       ['tracer: true', { tracer: true as never }, 'tracer', 'an OpenTelemetry Tracer or false'],
+      ['tracer: null', { tracer: null as never }, 'tracer', 'an OpenTelemetry Tracer or false'],
       ['a storage missing methods', { storage: { load() {}, commit() {} } as never }, 'storage', 'a CheckpointStorage (missing readRecord, readCheckpoint, writeRecord, clear, list, acquireLease, renewLease, releaseLease, addWake, removeWake, dueWakes, putEvent, listEvents)'],
       ['a null storage', { storage: null as never }, 'storage', 'a CheckpointStorage (missing load, readRecord, readCheckpoint, writeRecord, commit, clear, list, acquireLease, renewLease, releaseLease, addWake, removeWake, dueWakes, putEvent, listEvents)'],
     ];
@@ -120,12 +121,13 @@ describe('runner options', () => {
     }
 
     it('refuses run options that are not an object, and a bad workflow id', () => {
-      for (const run of [null, undefined, 'wf']) expect(invalid(() => resolveRun(Plain, {}, run as never)).option).to.equal('run options');
+      for (const run of [null, undefined, 'wf']) expect(invalid(() => resolveRun(Plain, {}, run as never))).to.include({ option: 'run options', expected: '{ workflowId, input?, resume?, ... }' });
       expect(() => resolveRun(Plain, {}, { workflowId: '' })).to.throw(InvalidWorkflowIdError);
     });
 
     it('names where a bad policy came from', () => {
       expect(() => resolveRun(Plain, {}, { workflowId: 'wf', onInputChange: 'x' as never })).to.throw("run option onInputChange of workflow 'wf'");
+      expect(() => resolveRun(Plain, { onInputChange: 'x' as never }, { workflowId: 'wf' })).to.throw('input-change policy of Plain');
     });
   });
 });

@@ -48,5 +48,24 @@ describe('input validation', () => {
     const error = await new WorkflowRunner().run(new Validated(), { workflowId: 'n', input: 'text' }).catch((e: unknown) => e);
     expect(error).to.be.instanceOf(WorkflowInputError);
     expect((error as Error).message).to.contain('expected an object, got string');
+    for (const [input, got] of [[null, 'null'], [[1], 'an array'], [5, 'number']] as const) {
+      const refused = await new WorkflowRunner().run(new Validated(), { workflowId: 'n', input }).catch((e: unknown) => e);
+      expect((refused as Error).message).to.equal(`workflow 'n': input is not a valid OrderInput: expected an object, got ${got}`);
+    }
+  });
+
+  it('calls an input class without a name the input class', async () => {
+    class Nameless {
+      @IsInt() n!: number;
+    }
+    Object.defineProperty(Nameless, 'name', { value: '' });
+    @Workflow({ name: 'nameless', input: Nameless })
+    class UsesNameless {
+      @Step() only() {
+        return 1;
+      }
+    }
+    const error = await new WorkflowRunner().run(new UsesNameless(), { workflowId: 'x', input: { n: 'no' } }).catch((e: unknown) => e);
+    expect((error as WorkflowInputError).inputClass).to.equal('input class');
   });
 });

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
-import { LeaseLostError, RecordConflictError, StorageError } from '../../lib/errors';
+import { CheckpointCorruptedError, LeaseLostError, RecordConflictError, StorageError } from '../../lib/errors';
 import { MemoryStorage } from '../../lib/storage/memory-storage';
 import { describeStorageContract, sampleCheckpoint, sampleRecord } from '../../lib/testing';
 
@@ -15,6 +15,13 @@ describe('MemoryStorage', () => {
     await storage.writeRecord('wf', sampleRecord('wf'), null);
     const conflict = (await storage.writeRecord('wf', sampleRecord('wf'), null).catch((e: unknown) => e)) as RecordConflictError;
     expect(conflict).to.be.instanceOf(RecordConflictError).and.include({ location: 'memory:record' });
+    // What it cannot parse back, it names too.
+    await storage.writeRecord('bad', { ...sampleRecord('bad'), fingerprint: undefined } as never, null);
+    for (const read of [() => storage.load('bad'), () => storage.readRecord('bad')]) {
+      expect(await read().catch((e: unknown) => e)).to.be.instanceOf(CheckpointCorruptedError).and.include({ location: 'memory:record' });
+    }
+    await storage.commit('bad', { ...sampleCheckpoint('s'), status: 'running' } as never);
+    expect(await storage.readCheckpoint('bad', 's').catch((e: unknown) => e)).to.be.instanceOf(CheckpointCorruptedError).and.include({ location: 'memory:s' });
   });
 
   it('has no record version for checkpoints stored without a record', async () => {

@@ -522,5 +522,75 @@ describe('S3Storage', function () {
       expect(await storage.writeRecord('denied', sampleRecord('denied'), null).catch((e: unknown) => e)).to.be.instanceOf(StorageError).and.include({ operation: 'write record' });
       expect(refused).to.have.length(2);
     });
+
+    it('names the operation and the object of every request that fails for good', async () => {
+      const { client, storage } = fresh();
+      const lease = await leaseOf(storage, 'named');
+      await storage.commit('named', sampleCheckpoint('s'), lease);
+      await storage.writeRecord('named', sampleRecord('named'), null, lease);
+      const base = `s3://${s3.bucket}/${storage.prefix}/~workflows/named/`;
+      refuse(client, ...['ListObjectsV2Command', 'GetObjectCommand', 'HeadObjectCommand', 'DeleteObjectsCommand', 'PutObjectCommand'].map((command) => ({ command, status: 403, name: 'AccessDenied' })));
+      const failures: [Promise<unknown>, string, string][] = [
+        [storage.readCheckpoint('named', 's'), 'read checkpoint', `${base}steps/s.json`],
+        [storage.clear('named'), 'clear', base],
+        [storage.commit('named', sampleCheckpoint('t'), lease), 'check lease', `${base}lease.json`],
+        [storage.renewLease(lease, 60_000), 'renew lease', `${base}lease.json`],
+        [storage.listEvents('named'), 'list events', `${base}events/`],
+        [storage.dueWakes(Date.now(), 10), 'scan wakes', `s3://${s3.bucket}/${storage.prefix}/~wakes/`],
+      ];
+      for (const [promise, operation, location] of failures) {
+        const error = await promise.catch((e: unknown) => e);
+        expect(error, operation).to.be.instanceOf(StorageError).and.include({ operation });
+        expect((error as Error).message, operation).to.contain(`storage ${operation} failed at ${location}`);
+      }
+      // A load is two requests at once: each names its own object.
+      for (const [command, object] of [['ListObjectsV2Command', 'steps/'], ['GetObjectCommand', 'record.json']]) {
+        const other = fresh();
+        await other.storage.commit('named', sampleCheckpoint('s'));
+        await other.storage.writeRecord('named', sampleRecord('named'), null);
+        refuse(other.client, { command: command!, status: 403, name: 'AccessDenied' });
+        const error = (await other.storage.load('named').catch((e: unknown) => e)) as StorageError;
+        expect(error.message, command).to.contain(`storage load failed at s3://${s3.bucket}/${other.storage.prefix}/~workflows/named/${object}`);
+      }
+    });
+
+    it('says which deletes of a clear failed, with their codes and messages', async () => {
+      const { client, storage } = fresh();
+      await storage.commit('partial', sampleCheckpoint('a'));
+      await storage.commit('partial', sampleCheckpoint('b'));
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName !== 'DeleteObjectsCommand') return next(args);
+          const objects = ((args.input as { Delete: { Objects: { Key: string }[] } }).Delete.Objects);
+          return { output: { $metadata: {}, Errors: [{ Key: objects[0]!.Key, Code: 'AccessDenied', Message: 'no' }, { Key: objects[1]!.Key }] }, response: {} } as never;
+        },
+        { step: 'initialize', name: `partial${++prefixes}` },
+      );
+      const error = (await storage.clear('partial').catch((e: unknown) => e)) as StorageError;
+      expect(error).to.be.instanceOf(StorageError);
+      expect(error.message).to.match(/2 of 2 deletes failed: [^ ]+\/steps\/a\.json: AccessDenied no; [^ ]+\/steps\/b\.json: error$/);
+    });
+
+    it('passes on a fault of the fence that is not "not found" as a StorageError, not as a lost lease', async () => {
+      const { client, storage } = fresh();
+      const lease = await leaseOf(storage, 'fenced');
+      refuse(client, { command: 'HeadObjectCommand', status: 403, name: 'AccessDenied' });
+      expect(await storage.commit('fenced', sampleCheckpoint('s'), lease).catch((e: unknown) => e)).to.be.instanceOf(StorageError).and.include({ operation: 'check lease' });
+    });
+
+    it('refuses what is not a client, a bucket or a prefix, saying what it expects', () => {
+      const refused = (options: unknown) => {
+        try {
+          new S3Storage(options as never);
+        } catch (error) {
+          return error as InvalidOptionError;
+        }
+        return expect.fail('accepted');
+      };
+      expect(refused(undefined)).to.include({ option: 'S3Storage client', expected: 'an S3Client' });
+      expect(refused({ client: s3.client(), bucket: '', prefix: 'p' })).to.include({ option: 'S3Storage bucket', expected: 'a bucket name' });
+      expect(refused({ client: s3.client(), bucket: 'b', prefix: '/' }).option).to.equal('S3Storage prefix');
+      expect(refused({ client: s3.client(), bucket: 'b', prefix: 'a/~workflows' }).option).to.equal('S3Storage prefix');
+    });
   });
 });
