@@ -344,8 +344,10 @@ export class WorkflowRunner {
       }
       throw new WorkflowFailedError(resultOf('failed'), firstFailure ?? new LeaseLostError(workflowId));
     } catch (error) {
-      // A run that lost its lease writes nothing: the workflow stays 'running', for whoever holds it now.
-      if (!leaseLost && !(error instanceof WorkflowCancelledError)) {
+      // A run that lost its lease (noticed by the keeper, or by a fenced commit) writes nothing: the
+      // workflow stays 'running', for whoever holds it now.
+      const fencedOut = error instanceof WorkflowFailedError && error.cause instanceof StepFailedError && error.cause.cause instanceof LeaseLostError;
+      if (!leaseLost && !fencedOut && !(error instanceof WorkflowCancelledError)) {
         await this.recordOutcome(workflowId, stepRun.stored.record, { status: 'failed', error: storedError(error instanceof WorkflowFailedError ? error.cause : error) });
       }
       // Every run that took the lease ends with one of run:completed, run:waiting, run:cancelled or run:failed.

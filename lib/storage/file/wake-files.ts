@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { decodeSegment, encodeSegment } from '../../workflow-id';
 import { parseWakeName, wakeName } from '../record-format';
 import type { WakeEntry } from '../records';
-import { errno, makeDirectory, readdirIfExists, syncDirectory, writeFileAtomic } from './atomic-file';
+import { errno, makeDirectory, readdirIfExists, removeStaleTemps, syncDirectory, TEMP_PREFIX, writeFileAtomic } from './atomic-file';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -56,6 +56,9 @@ export async function removeWakeFile(wakes: string, entry: WakeEntry): Promise<v
   }
   const hour = join(path, '..');
   await syncDirectory(hour).catch(() => undefined);
+  // A writer killed mid-add left its temp file here: gone once its owner is provably dead.
+  const names = await readdirIfExists(hour);
+  if (names.some((n) => n.startsWith(TEMP_PREFIX))) await removeStaleTemps(hour, names);
   // Empty buckets go, so a scan does not list days long past; one being filled again stays.
   if (await removeIfEmpty(hour)) await removeIfEmpty(join(hour, '..'));
 }
