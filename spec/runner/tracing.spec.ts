@@ -97,6 +97,21 @@ describe('tracing', () => {
     expect(span.events.map((e) => e.name)).to.deep.equal(['lease acquired', 'lease lost']);
   });
 
+  it('a run refused before it started (a changed definition, say) keeps the name waymark.run', () => {
+    const run = begin('r9');
+    run.emit('run:failed', { result: { ...result, status: 'failed' }, error: new Error('definition changed') });
+    expect(named('waymark.run').attributes).to.include({ 'waymark.run_id': 'r9', 'waymark.outcome': 'failed' });
+  });
+
+  it('a waiting run ends its span, its outcome waiting, with no error', () => {
+    const run = begin('r8');
+    run.emit('run:started', { workflowName: 'Etl', resume: false, fingerprint: 'f' });
+    run.emit('run:waiting', { result: { ...result, status: 'waiting' } });
+    const span = named('waymark.run Etl');
+    expect(span.attributes['waymark.outcome']).to.equal('waiting');
+    expect(span.status.code).to.equal(1);
+  });
+
   it("ends only its own run's open steps, even for a run id another begins with", () => {
     const a = begin('r5');
     const b = begin('r5x');
