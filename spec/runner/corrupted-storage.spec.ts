@@ -80,6 +80,7 @@ describe('a stored output that cannot be decoded', () => {
     const error = await runner.run(new Stops(), { workflowId: 'job', resume: true }).catch((e: unknown) => e);
     expect(error).to.be.instanceOf(CheckpointCorruptedError).and.include({ workflowId: 'job' });
     expect((error as Error).message).to.contain("checkpoint of step 'first'").and.contain('no-such-tag');
+    expect((error as Error).cause, 'the decoding error is kept as the cause').to.be.instanceOf(Error).and.have.property('message').that.contains('no-such-tag');
     expect(runs, 'second never ran with a value it could not have').to.equal(1);
   });
 
@@ -92,5 +93,6 @@ describe('a stored output that cannot be decoded', () => {
     const error = await runner.run(new Chain(), { workflowId: 'job', resume: true }).catch((e: unknown) => e);
     expect(error).to.be.instanceOf(CheckpointCorruptedError);
     expect((error as Error).message).to.contain('the completion in its record').and.contain('no-such-tag');
+    expect((error as Error).cause).to.be.instanceOf(Error).and.have.property('message').that.contains('no-such-tag');
   });
 });

@@ -255,6 +255,9 @@ describe('input-change policies', () => {
       const implicit = logger.warn.getCalls().filter((c) => (c.args[1] as { code?: string }).code === 'WAYMARK_IMPLICIT_REUSE');
       expect(implicit).to.have.length(1);
       expect(String(implicit[0].args[0])).to.contain("workflow 'order-42'").and.contain('@OnInputChange').and.contain("'reset'");
+      const { storedFingerprint, currentFingerprint } = implicit[0].args[1] as { storedFingerprint: string; currentFingerprint: string };
+      expect(String(implicit[0].args[0])).to.contain(`(stored fingerprint ${storedFingerprint}, current ${currentFingerprint}) and they were reused`);
+      expect(storedFingerprint).to.not.equal(currentFingerprint);
       expect(implicit[0].args[1]).to.include({ workflowId: 'order-42' });
     });
 

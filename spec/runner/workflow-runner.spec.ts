@@ -785,6 +785,11 @@ describe('WorkflowRunner', () => {
       const runner = new WorkflowRunner({ storage });
       expect((await runner.run(new Two(), { workflowId: 'no-completion' })).output).to.equal('b');
       expect(warned()).to.deep.equal([["workflow 'no-completion': completed, but could not mark its record completed (a late duplicate will restore its steps instead): disk full", 'WAYMARK_COMPLETION_NOT_RECORDED']]);
+      // A logger gets the same warning, with the workflow and the error as data.
+      const logger = { info: sinon.spy(), warn: sinon.spy(), error: sinon.spy() };
+      await new WorkflowRunner({ storage, logger }).run(new Two(), { workflowId: 'no-completion-logged' });
+      const logged = logger.warn.getCalls().find((c) => (c.args[1] as { code?: string }).code === 'WAYMARK_COMPLETION_NOT_RECORDED');
+      expect(logged?.args[1]).to.include({ workflowId: 'no-completion-logged' }).and.have.property('error').that.has.property('message', 'disk full');
       stub.restore();
       const again = await runner.run(new Two(), { workflowId: 'no-completion', resume: true });
       expect(again.steps).to.deep.equal({ a: { status: 'restored', attempts: 0 }, b: { status: 'restored', attempts: 0, output: 'b' } });

@@ -540,6 +540,13 @@ describe('FileStorage', () => {
       expect((await fs.readdir(wf('steps@open'))).filter((n) => n.endsWith('.json')).sort()).to.deep.equal(['Upper.json', 'real.json', 'second.json']);
     });
 
+    it('lists only the directories whose names are encodings it makes', async () => {
+      await storage.commit('job', sampleCheckpoint('s'));
+      await fs.mkdir(join(dir.path, 'workflows', 'Not An Encoding'));
+      await fs.mkdir(join(dir.path, 'workflows', '%2x'));
+      expect(await storage.list()).to.deep.equal(['job']);
+    });
+
     it('refuses a record version it never handed out as a conflict, writing nothing', async () => {
       for (const version of ['abc', '-1', '-5', '1.5e400']) {
         const error = await storage.writeRecord('job', sampleRecord('job'), version).catch((e: unknown) => e);

@@ -589,7 +589,7 @@ describe('S3Storage', function () {
       };
       expect(refused(undefined)).to.include({ option: 'S3Storage client', expected: 'an S3Client' });
       expect(refused({ client: s3.client(), bucket: '', prefix: 'p' })).to.include({ option: 'S3Storage bucket', expected: 'a bucket name' });
-      expect(refused({ client: s3.client(), bucket: 'b', prefix: '/' }).option).to.equal('S3Storage prefix');
+      expect(refused({ client: s3.client(), bucket: 'b', prefix: '/' })).to.include({ option: 'S3Storage prefix', expected: "a non-empty key prefix such as 'waymark' (an empty prefix would let clear() reach the whole bucket)" });
       expect(refused({ client: s3.client(), bucket: 'b', prefix: 'a/~workflows' }).option).to.equal('S3Storage prefix');
     });
   });
