@@ -556,6 +556,9 @@ describe('FileStorage', () => {
       expect(existsSync(wf())).to.equal(false);
       expect(await storage.writeRecord('job', sampleRecord('job'), null)).to.equal('1');
       expect(await storage.writeRecord('job', sampleRecord('job'), '1')).to.equal('2');
+      // A version superseded: the conflict names the revision it could not create.
+      const stale = (await storage.writeRecord('job', sampleRecord('job'), '1').catch((e: unknown) => e)) as RecordConflictError;
+      expect(stale).to.be.instanceOf(RecordConflictError).and.include({ location: wf('record.2.json') });
     });
 
     it('wraps what the file system refuses in StorageError naming the operation', async () => {
