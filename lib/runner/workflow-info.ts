@@ -9,8 +9,8 @@ import type { StoredError, WorkflowRecord, WorkflowStatus } from '../storage/rec
 
 /** A stored step's state. */
 export interface StoredStepInfo {
-  /** `'committed'`: its checkpoint is stored; `'failed'`: the last run failed on it; `'pending'`: neither. */
-  readonly status: 'committed' | 'failed' | 'pending';
+  /** `'committed'`: its checkpoint is stored; `'failed'`: the last run failed on it; `'waiting'`: for its timer or event; `'pending'`: none of these. */
+  readonly status: 'committed' | 'failed' | 'waiting' | 'pending';
   /** Attempts of the committing run (committed), of the failing run (failed), else 0. */
   readonly attempts: number;
   /** ISO time of the commit. */
@@ -35,6 +35,11 @@ export interface WorkflowInfo<I = unknown, O = unknown> {
   readonly output?: O;
   /** Every step of the stored graph (and any committed step no longer in it), by name. */
   readonly steps: Readonly<Record<string, StoredStepInfo>>;
+  /** While `'waiting'`: when its earliest timer is due (ISO), and the events it waits for. */
+  readonly wakeAt?: string;
+  readonly waitingFor?: readonly string[];
+  /** Who holds its lease now (a run in some process), and until when (ISO); absent when nobody does. */
+  readonly lease?: { readonly owner: string; readonly expiresAt: string };
 }
 
 /** A workflow's status in a listing: `'corrupted'` when its record cannot be read (see `error`). */
@@ -96,12 +101,13 @@ export async function readWorkflowInfo(storage: CheckpointStorage, workflowId: s
   const committed = new Set(stored.committedSteps);
   const defined = record?.steps.map((s) => s.name) ?? [];
   const names = [...defined, ...stored.committedSteps.filter((n) => !defined.includes(n))];
-  const checkpoints = await mapLimited([...committed], (step) => storage.readCheckpoint(workflowId, step));
+  const [checkpoints, holder] = await Promise.all([mapLimited([...committed], (step) => storage.readCheckpoint(workflowId, step)), storage.readLease(workflowId)]);
   const steps: Record<string, StoredStepInfo> = {};
   for (const name of names) {
     const checkpoint = checkpoints.find((c) => c.step === name);
     if (checkpoint !== undefined) steps[name] = { status: 'committed', attempts: checkpoint.attempts, committedAt: checkpoint.committedAt };
     else if (status === 'failed' && record?.error?.step === name) steps[name] = { status: 'failed', attempts: record.error.attempts ?? 0 };
+    else if (status === 'waiting' && record?.waiting !== undefined && Object.hasOwn(record.waiting, name)) steps[name] = { status: 'waiting', attempts: 0 };
     else steps[name] = { status: 'pending', attempts: 0 };
   }
   return {
@@ -113,6 +119,9 @@ export async function readWorkflowInfo(storage: CheckpointStorage, workflowId: s
     ...(status === 'failed' && record?.error !== undefined ? { error: record.error } : {}),
     ...(record?.completion === undefined ? {} : { output: decodeStored(workflowId, 'the completion in its record', record.completion.output, 'output') }),
     steps,
+    ...(status === 'waiting' && record?.wakeAt !== undefined ? { wakeAt: record.wakeAt } : {}),
+    ...(status === 'waiting' ? { waitingFor: record?.waitingFor ?? [] } : {}),
+    ...(holder === undefined ? {} : { lease: { owner: holder.owner, expiresAt: new Date(holder.expiresAt).toISOString() } }),
   };
 }
 

@@ -5,7 +5,7 @@
  * Each workflow id is its own namespace: no operation on one id ever reads, writes or deletes
  * another's data, whatever prefix they share.
  */
-import type { Checkpoint, Lease, LeaseAttempt, StoredEvent, StoredRecord, StoredWorkflow, WakeEntry, WorkflowRecord } from './records';
+import type { Checkpoint, Lease, LeaseAttempt, LeaseHolder, StoredEvent, StoredRecord, StoredWorkflow, WakeEntry, WorkflowRecord } from './records';
 
 /** Options of {@link CheckpointStorage.clear}. */
 export interface ClearOptions {
@@ -63,6 +63,9 @@ export interface CheckpointStorage {
 
   /** Gives up a held lease; leaves nothing behind. A lease already lost is ignored. */
   releaseLease(lease: Lease): Promise<void>;
+
+  /** Who holds the workflow's lease now, without taking it; undefined when nobody live does (none, expired, or a dead owner's). */
+  readLease(workflowId: string): Promise<LeaseHolder | undefined>;
 
   /**
    * Adds an entry to the store's wake index (one index for all workflows, ordered by time). Adding an

@@ -7,7 +7,7 @@ import { assertWorkflowId } from '../workflow-id';
 import type { CheckpointStorage, ClearOptions } from './checkpoint-storage';
 import { parseCheckpoint, parseEvent, parseRecordText, sendOrder, wakeName } from './record-format';
 import { newLeaseToken } from './lease-owner';
-import type { Checkpoint, Lease, LeaseAttempt, StoredEvent, StoredRecord, StoredWorkflow, WakeEntry, WorkflowRecord } from './records';
+import type { Checkpoint, Lease, LeaseAttempt, LeaseHolder, StoredEvent, StoredRecord, StoredWorkflow, WakeEntry, WorkflowRecord } from './records';
 
 interface Entry {
   record?: string;
@@ -130,6 +130,12 @@ export class MemoryStorage implements CheckpointStorage {
     const renewed = { ...lease, expiresAt: Date.now() + ttlMs };
     this.leases.set(lease.workflowId, renewed);
     return renewed;
+  }
+
+  async readLease(workflowId: string): Promise<LeaseHolder | undefined> {
+    assertWorkflowId(workflowId);
+    const held = this.leases.get(workflowId);
+    return held !== undefined && held.expiresAt > Date.now() ? { owner: held.owner, expiresAt: held.expiresAt } : undefined;
   }
 
   async releaseLease(lease: Lease): Promise<void> {

@@ -148,6 +148,12 @@ export interface Lease {
   readonly ttlMs?: number;
 }
 
+/** Who holds a workflow's lease, and until when (epoch ms). */
+export interface LeaseHolder {
+  readonly owner: string;
+  readonly expiresAt: number;
+}
+
 /** Result of {@link CheckpointStorage.acquireLease}. */
 export type LeaseAttempt =
   | { readonly acquired: true; readonly lease: Lease }

@@ -231,6 +231,21 @@ export function describeStorageContract(name: string, create: () => Promise<Stor
         assert.ok(other.acquired, 'another workflow id is not blocked');
       });
 
+      it('says who holds the lease without taking it: nobody, the holder until its expiry, nobody once released or expired', async () => {
+        assert.equal(await storage.readLease('job'), undefined);
+        const held = await storage.acquireLease('job', 'owner-1', 60_000);
+        assert.ok(held.acquired);
+        assert.deepEqual(await storage.readLease('job'), { owner: 'owner-1', expiresAt: held.lease.expiresAt });
+        assert.equal(await storage.readLease('job-2'), undefined, 'another id holds nothing');
+        assert.equal((await storage.acquireLease('job', 'owner-2', 60_000)).acquired, false, 'reading took nothing');
+        await storage.releaseLease(held.lease);
+        assert.equal(await storage.readLease('job'), undefined);
+        const brief = await storage.acquireLease('job', 'owner-3', 20);
+        assert.ok(brief.acquired);
+        while (Date.now() <= brief.lease.expiresAt) await new Promise((r) => setImmediate(r));
+        assert.equal(await storage.readLease('job'), undefined, 'an expired lease holds nothing');
+      });
+
       it('hands the lease on after release, and release leaves no data behind', async () => {
         const first = await storage.acquireLease('job', 'owner-1', 60_000);
         assert.ok(first.acquired);

@@ -204,6 +204,10 @@ describe('waymark CLI', function () {
     const status = await waymark(['status', 'inv-7', '--store', store]);
     expect(status.stdout).to.contain('status       waiting\n').and.contain(`wakes at     ${waiting.wakeAt}\n`).and.contain('waiting for  payment\n');
     expect(status.stdout.split('\n').find((l) => l.startsWith('settle'))).to.match(/^settle\s+waiting\s/);
+    expect(status.stdout).to.contain('lease        free (no run holds it)\n');
+    const held = await storage.acquireLease('inv-7', 'a worker on host-b', 60_000);
+    expect((await waymark(['status', 'inv-7', '--store', store])).stdout).to.contain(`lease        held by a worker on host-b until ${new Date((held as { lease: { expiresAt: number } }).lease.expiresAt).toISOString()}\n`);
+    if (held.acquired) await storage.releaseLease(held.lease);
     const text = await waymark(['graph', 'spec/fixtures/invoice-flow.ts', 'InvoiceFlow', '--text', '--workflow-id', 'inv-7', '--store', store]);
     expect(text.stdout).to.contain('remind  after send  [waiting]  (timer: 3 d after its dependencies)').and.contain('settle  after send  [waiting]  (event: payment, timeout 14 d then run)');
     const mermaid = await waymark(['graph', 'spec/fixtures/invoice-flow.ts', 'InvoiceFlow']);

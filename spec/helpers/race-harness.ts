@@ -112,6 +112,7 @@ function chaotic(storage: CheckpointStorage, random: () => number, settings: Rac
         log.push({ kind: 'cleared' });
       }),
     list: () => storage.list(),
+    readLease: (id) => storage.readLease(id),
     addWake: (entry) => call('addWake', entry.workflowId, () => storage.addWake(entry)),
     removeWake: (entry) => call('removeWake', entry.workflowId, () => storage.removeWake(entry)),
     dueWakes: (now, limit) => storage.dueWakes(now, limit),

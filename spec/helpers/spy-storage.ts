@@ -2,7 +2,7 @@ import sinon from 'sinon';
 import { MemoryStorage } from '../../lib/storage/memory-storage';
 
 /** The methods of the CheckpointStorage interface. */
-export const STORAGE_METHODS = ['load', 'readRecord', 'readCheckpoint', 'writeRecord', 'commit', 'clear', 'list', 'acquireLease', 'renewLease', 'releaseLease', 'addWake', 'removeWake', 'dueWakes', 'putEvent', 'listEvents'] as const;
+export const STORAGE_METHODS = ['load', 'readRecord', 'readCheckpoint', 'writeRecord', 'commit', 'clear', 'list', 'acquireLease', 'renewLease', 'releaseLease', 'readLease', 'addWake', 'removeWake', 'dueWakes', 'putEvent', 'listEvents'] as const;
 
 export type SpiedStorage = MemoryStorage & { [K in (typeof STORAGE_METHODS)[number]]: sinon.SinonSpy };
 

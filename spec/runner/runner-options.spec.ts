@@ -52,8 +52,8 @@ describe('runner options', () => {
       ['a tracer without startSpan', { tracer: {} as never }, 'tracer', 'an OpenTelemetry Tracer or false'],
       ['tracer: true', { tracer: true as never }, 'tracer', 'an OpenTelemetry Tracer or false'],
       ['tracer: null', { tracer: null as never }, 'tracer', 'an OpenTelemetry Tracer or false'],
-      ['a storage missing methods', { storage: { load() {}, commit() {} } as never }, 'storage', 'a CheckpointStorage (missing readRecord, readCheckpoint, writeRecord, clear, list, acquireLease, renewLease, releaseLease, addWake, removeWake, dueWakes, putEvent, listEvents)'],
-      ['a null storage', { storage: null as never }, 'storage', 'a CheckpointStorage (missing load, readRecord, readCheckpoint, writeRecord, commit, clear, list, acquireLease, renewLease, releaseLease, addWake, removeWake, dueWakes, putEvent, listEvents)'],
+      ['a storage missing methods', { storage: { load() {}, commit() {} } as never }, 'storage', 'a CheckpointStorage (missing readRecord, readCheckpoint, writeRecord, clear, list, acquireLease, renewLease, releaseLease, readLease, addWake, removeWake, dueWakes, putEvent, listEvents)'],
+      ['a null storage', { storage: null as never }, 'storage', 'a CheckpointStorage (missing load, readRecord, readCheckpoint, writeRecord, commit, clear, list, acquireLease, renewLease, releaseLease, readLease, addWake, removeWake, dueWakes, putEvent, listEvents)'],
     ];
     for (const [what, options, option, expected] of bad) {
       it(`refuses ${what}, naming the option and what it expects`, () => {

@@ -88,7 +88,9 @@ describe('waiting between steps', () => {
 
       const info = (await runner.get('r-1'))!;
       expect(info).to.deep.include({ status: 'waiting' });
-      expect(info.steps.remind!.status).to.equal('pending');
+      expect(info.steps.remind!.status).to.equal('waiting');
+      expect(info).to.deep.include({ wakeAt: first.wakeAt, waitingFor: [] });
+      expect(info.lease, 'get() names whoever holds it now').to.include({ owner: 'someone else' });
       expect((await storage.readRecord('r-1'))!.record).to.deep.include({ wakeAt: first.wakeAt, waitingFor: [], waiting: { remind: { wakeAt: first.wakeAt } } });
       expect(await storage.dueWakes(wakeAt, 10)).to.deep.equal([{ workflowId: 'r-1', wakeAt }]);
     });

@@ -92,8 +92,11 @@ describe('stored workflows: get and list', () => {
     it("says 'running' while a run is under way, and 'cancelled' after a cancel", async () => {
       const runner = new WorkflowRunner();
       let seen: unknown;
+      let lease: unknown;
       behaviour.onShip = async (ctx) => {
-        seen = (await runner.get(ctx.workflowId))!.status;
+        const info = (await runner.get(ctx.workflowId))!;
+        seen = info.status;
+        lease = info.lease;
         handle.cancel();
         expect(ctx.signal.aborted).to.equal(true);
       };
@@ -103,6 +106,8 @@ describe('stored workflows: get and list', () => {
         (e: unknown) => expect(e).to.be.instanceOf(WorkflowCancelledError),
       );
       expect(seen).to.equal('running');
+      expect(lease).to.have.property('owner').that.matches(/^pid \d+ on /);
+      expect((await runner.get('o-3'))!.lease, 'released when the run ended').to.equal(undefined);
       const info = (await runner.get('o-3'))!;
       expect(info.status).to.equal('cancelled');
       expect(info.steps.ship).to.deep.equal({ status: 'pending', attempts: 0 });

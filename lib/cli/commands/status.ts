@@ -62,6 +62,7 @@ export async function statusCommand(args: ParsedArgs, io: CliIo): Promise<number
     error: info.error,
     wakeAt: stored.record?.wakeAt,
     waitingFor: info.status === 'waiting' ? stored.record?.waitingFor : undefined,
+    lease: info.lease,
     fingerprint: stored.record?.fingerprint,
     createdAt: info.createdAt,
     updatedAt: stored.record?.updatedAt,
@@ -79,6 +80,7 @@ export async function statusCommand(args: ParsedArgs, io: CliIo): Promise<number
     println(io.stdout, `wakes at     ${summary.wakeAt ?? '- (only events)'}`);
     println(io.stdout, `waiting for  ${summary.waitingFor?.length ? summary.waitingFor.join(', ') : '- (only timers)'}`);
   }
+  println(io.stdout, `lease        ${summary.lease === undefined ? 'free (no run holds it)' : `held by ${summary.lease.owner} until ${summary.lease.expiresAt}`}`);
   println(io.stdout, `fingerprint  ${summary.fingerprint ?? '(no record)'}`);
   println(io.stdout, `created      ${summary.createdAt ?? '-'}`);
   println(io.stdout, `updated      ${summary.updatedAt ?? '-'}`);

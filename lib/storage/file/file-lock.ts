@@ -141,6 +141,15 @@ export class FileLock {
     return true;
   }
 
+  /** The live holder of the workflow's lock, if any (an expired lock or a dead owner's holds nothing). */
+  async holder(workflowId: string): Promise<{ owner: string; expiresAt: number } | undefined> {
+    const directory = this.directoryOf(workflowId);
+    const top = (await this.generations(directory)).at(-1);
+    if (top === undefined) return undefined;
+    const lock = await this.read(directory, top);
+    return typeof lock === 'object' && (await this.isLive(lock)) ? { owner: lock.owner, expiresAt: lock.expiresAt } : undefined;
+  }
+
   private async isCurrent(directory: string, lease: Lease): Promise<boolean> {
     const generation = generationOf(lease);
     if ((await this.generations(directory)).at(-1) !== generation) return false;

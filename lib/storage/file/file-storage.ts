@@ -17,7 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { CheckpointCorruptedError, InvalidOptionError, InvalidWorkflowIdError, LeaseLostError, RecordConflictError, StorageError } from '../../errors';
 import { assertWorkflowId, decodeSegment, encodeSegment } from '../../workflow-id';
 import type { CheckpointStorage, ClearOptions } from '../checkpoint-storage';
-import type { Checkpoint, Lease, LeaseAttempt, StoredEvent, StoredRecord, StoredWorkflow, WakeEntry, WorkflowRecord } from '../records';
+import type { Checkpoint, Lease, LeaseAttempt, LeaseHolder, StoredEvent, StoredRecord, StoredWorkflow, WakeEntry, WorkflowRecord } from '../records';
 import { parseCheckpoint, parseEvent, parseRecordFile, sendOrder, type RecordFile } from '../record-format';
 import { createFileExclusive, errno, makeDirectory, readdirIfExists, removeStaleTemps, writeFileAtomic } from './atomic-file';
 import { addWakeFile, dueWakeFiles, removeWakeFile } from './wake-files';
@@ -225,6 +225,11 @@ export class FileStorage implements CheckpointStorage {
 
   async renewLease(lease: Lease, ttlMs: number): Promise<Lease | undefined> {
     return this.io(lease.workflowId, 'renew lease', join(this.directory, 'locks'), () => this.locks.renew(lease, ttlMs));
+  }
+
+  async readLease(workflowId: string): Promise<LeaseHolder | undefined> {
+    this.segment(workflowId);
+    return this.io(workflowId, 'read lease', join(this.directory, 'locks'), () => this.locks.holder(workflowId));
   }
 
   async releaseLease(lease: Lease): Promise<void> {

@@ -31,7 +31,7 @@ import { assertWorkflowId, decodeSegment, encodeSegment } from '../../workflow-i
 import type { CheckpointStorage, ClearOptions } from '../checkpoint-storage';
 import { newLeaseToken } from '../lease-owner';
 import { parseCheckpoint, parseEvent, parseRecordText, parseWakeName, sendOrder, wakeName } from '../record-format';
-import type { Checkpoint, Lease, LeaseAttempt, StoredEvent, StoredRecord, StoredWorkflow, WakeEntry, WorkflowRecord } from '../records';
+import type { Checkpoint, Lease, LeaseAttempt, LeaseHolder, StoredEvent, StoredRecord, StoredWorkflow, WakeEntry, WorkflowRecord } from '../records';
 import { isConditionFailed, isNotFound } from './s3-faults';
 import { withRetries, type S3RetryOptions } from './s3-retry';
 
@@ -274,6 +274,13 @@ export class S3Storage implements CheckpointStorage {
       }
       return undefined;
     });
+  }
+
+  async readLease(workflowId: string): Promise<LeaseHolder | undefined> {
+    const key = `${this.base(workflowId)}lease.json`;
+    const found = await this.io(workflowId, 'read lease', key, () => this.getText(key));
+    const lease = found === undefined ? undefined : parseLease(found.text);
+    return lease !== undefined && lease.expiresAt > Date.now() ? { owner: lease.owner, expiresAt: lease.expiresAt } : undefined;
   }
 
   async releaseLease(lease: Lease): Promise<void> {
