@@ -52,6 +52,9 @@ describe('runner options', () => {
       ['a tracer without startSpan', { tracer: {} as never }, 'tracer', 'an OpenTelemetry Tracer or false'],
       ['tracer: true', { tracer: true as never }, 'tracer', 'an OpenTelemetry Tracer or false'],
       ['tracer: null', { tracer: null as never }, 'tracer', 'an OpenTelemetry Tracer or false'],
+      ['maxInlineWaitMs -1', { maxInlineWaitMs: -1 }, 'maxInlineWaitMs', 'an integer >= 0'],
+      ['maxInlineWaitMs 1.5', { maxInlineWaitMs: 1.5 }, 'maxInlineWaitMs', 'an integer >= 0'],
+      ['maxInlineWaitMs as text', { maxInlineWaitMs: '5' as never }, 'maxInlineWaitMs', 'an integer >= 0'],
       ['a storage missing methods', { storage: { load() {}, commit() {} } as never }, 'storage', 'a CheckpointStorage (missing readRecord, readCheckpoint, writeRecord, clear, list, acquireLease, renewLease, releaseLease, readLease, addWake, removeWake, dueWakes, putEvent, listEvents)'],
       ['a null storage', { storage: null as never }, 'storage', 'a CheckpointStorage (missing load, readRecord, readCheckpoint, writeRecord, commit, clear, list, acquireLease, renewLease, releaseLease, readLease, addWake, removeWake, dueWakes, putEvent, listEvents)'],
     ];

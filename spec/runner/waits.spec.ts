@@ -333,6 +333,13 @@ describe('waiting between steps', () => {
         [{ waitFor: { event: 'p', timeoutMs: 0 } }, 'waitFor.timeoutMs must be a number of ms > 0'],
         [{ waitFor: { event: 'p', timeoutMs: 10, onTimeout: 'skip' } }, "waitFor.onTimeout must be 'fail' or 'run'"],
         [{ waitFor: { event: 'p', onTimeout: 'run' } }, 'waitFor.onTimeout needs a timeoutMs'],
+        [{ delayMs: '5' }, 'delayMs must be a number'],
+        [{ delayMs: 8.64e15 + 1 }, 'delayMs must be a number'],
+        [{ waitFor: null }, 'waitFor must be { event'],
+        [{ waitFor: { event: 5 } }, 'waitFor must be { event'],
+        [{ waitFor: { event: 'x'.repeat(101) } }, 'waitFor must be { event'],
+        [{ waitFor: { event: 'p', timeoutMs: '10' } }, 'waitFor.timeoutMs must be a number'],
+        [{ waitFor: { event: 'p', timeoutMs: 8.64e15 + 1 } }, 'waitFor.timeoutMs must be a number'],
       ];
       for (const [options, message] of cases) {
         class Broken {
@@ -342,6 +349,23 @@ describe('waiting between steps', () => {
         }
         expect(() => buildGraph(Broken), JSON.stringify(options)).to.throw(WorkflowDefinitionError, message).with.property('message').that.contains('Broken.only');
       }
+    });
+
+    it('accepts waits at the edges of what they allow: no delay, the longest delay and timeout, a 100-character event', () => {
+      for (const options of [{ delayMs: 0 }, { delayMs: 8.64e15 }, { waitFor: { event: 'x'.repeat(100), timeoutMs: 8.64e15 } }]) {
+        class Edge {
+          @Step(options) only() {
+            return 1;
+          }
+        }
+        expect(buildGraph(Edge).steps[0]!.wait, JSON.stringify(options)).to.not.equal(undefined);
+      }
+      class Plain {
+        @Step() only() {
+          return 1;
+        }
+      }
+      expect(buildGraph(Plain).steps[0]).to.not.have.property('wait');
     });
   });
 });

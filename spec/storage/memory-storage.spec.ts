@@ -24,6 +24,19 @@ describe('MemoryStorage', () => {
     expect(await storage.readCheckpoint('bad', 's').catch((e: unknown) => e)).to.be.instanceOf(CheckpointCorruptedError).and.include({ location: 'memory:s' });
   });
 
+  it('keeps events of an id with nothing else stored out of load and list, counts them in a clear, and names an unreadable one', async () => {
+    const storage = new MemoryStorage();
+    await storage.putEvent('mail-only', { formatVersion: 1, eventId: 'e', name: 'n', payload: 1, sentAt: 'now' });
+    expect(await storage.load('mail-only')).to.equal(undefined);
+    expect(await storage.list()).to.deep.equal([]);
+    await storage.commit('mail-only', sampleCheckpoint('s'));
+    const progress: [number, number][] = [];
+    await storage.clear('mail-only', { onProgress: (d, t) => progress.push([d, t]) });
+    expect(progress).to.deep.equal([[2, 2]]);
+    await storage.putEvent('odd', { formatVersion: 2 } as never);
+    expect(await storage.listEvents('odd').catch((e: unknown) => e)).to.be.instanceOf(CheckpointCorruptedError).and.include({ location: 'memory:event' });
+  });
+
   it('has no record version for checkpoints stored without a record', async () => {
     const storage = new MemoryStorage();
     await storage.commit('wf', sampleCheckpoint('s'));

@@ -530,17 +530,35 @@ describe('S3Storage', function () {
       await storage.writeRecord('named', sampleRecord('named'), null, lease);
       const base = `s3://${s3.bucket}/${storage.prefix}/~workflows/named/`;
       refuse(client, ...['ListObjectsV2Command', 'GetObjectCommand', 'HeadObjectCommand', 'DeleteObjectsCommand', 'PutObjectCommand'].map((command) => ({ command, status: 403, name: 'AccessDenied' })));
-      const failures: [Promise<unknown>, string, string][] = [
-        [storage.readCheckpoint('named', 's'), 'read checkpoint', `${base}steps/s.json`],
-        [storage.clear('named'), 'clear', base],
-        [storage.commit('named', sampleCheckpoint('t'), lease), 'check lease', `${base}lease.json`],
-        [storage.renewLease(lease, 60_000), 'renew lease', `${base}lease.json`],
-        [storage.listEvents('named'), 'list events', `${base}events/`],
-        [storage.dueWakes(Date.now(), 10), 'scan wakes', `s3://${s3.bucket}/${storage.prefix}/~wakes/`],
+      // One request at a time, each awaited before the next starts.
+      const failures: [() => Promise<unknown>, string, string][] = [
+        [() => storage.readCheckpoint('named', 's'), 'read checkpoint', `${base}steps/s.json`],
+        [() => storage.clear('named'), 'clear', base],
+        [() => storage.commit('named', sampleCheckpoint('t'), lease), 'check lease', `${base}lease.json`],
+        [() => storage.renewLease(lease, 60_000), 'renew lease', `${base}lease.json`],
+        [() => storage.readLease('named'), 'read lease', `${base}lease.json`],
+        [() => storage.listEvents('named'), 'list events', `${base}events/`],
+        [() => storage.putEvent('named', { formatVersion: 1, eventId: 'e', name: 'n', payload: 1, sentAt: 'now' }), 'store event', `${base}events/e.json`],
+        [() => storage.addWake({ workflowId: 'named', wakeAt: 5 }), 'add wake', `s3://${s3.bucket}/${storage.prefix}/~wakes/0000000000000005~named`],
+        [() => storage.dueWakes(Date.now(), 10), 'scan wakes', `s3://${s3.bucket}/${storage.prefix}/~wakes/`],
       ];
-      for (const [promise, operation, location] of failures) {
-        const error = await promise.catch((e: unknown) => e);
+      for (const [call, operation, location] of failures) {
+        const error = await call().catch((e: unknown) => e);
         expect(error, operation).to.be.instanceOf(StorageError).and.include({ operation });
+        expect((error as Error).message, operation).to.contain(`storage ${operation} failed at ${location}`);
+      }
+      // Requests that come after one that succeeds: the deletes of a clear, an event's read, a wake's removal.
+      const later = fresh();
+      await later.storage.commit('named', sampleCheckpoint('s'));
+      await later.storage.putEvent('named', { formatVersion: 1, eventId: 'e', name: 'n', payload: 1, sentAt: 'now' });
+      refuse(later.client, ...['DeleteObjectsCommand', 'GetObjectCommand', 'DeleteObjectCommand'].map((command) => ({ command, status: 403, name: 'AccessDenied' })));
+      const laterBase = `s3://${s3.bucket}/${later.storage.prefix}/~workflows/named/`;
+      for (const [call, operation, location] of [
+        [() => later.storage.listEvents('named'), 'read event', `${laterBase}events/e.json`],
+        [() => later.storage.clear('named'), 'clear', laterBase],
+        [() => later.storage.removeWake({ workflowId: 'named', wakeAt: 5 }), 'remove wake', `s3://${s3.bucket}/${later.storage.prefix}/~wakes/0000000000000005~named`],
+      ] as const) {
+        const error = await call().catch((e: unknown) => e);
         expect((error as Error).message, operation).to.contain(`storage ${operation} failed at ${location}`);
       }
       // A load is two requests at once: each names its own object.
