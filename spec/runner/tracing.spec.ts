@@ -4,6 +4,8 @@ import { expect } from 'chai';
 import { RunEvents, type RunEmitter } from '../../lib/runner/run-events';
 import type { RunResult } from '../../lib/runner/run-result';
 import { attachTracing, loadTracingApi } from '../../lib/runner/tracing';
+import { WorkflowRunner } from '../../lib/runner/workflow-runner';
+import { Step } from '../../decorators';
 
 const result = {} as RunResult;
 
@@ -121,6 +123,24 @@ describe('tracing', () => {
     expect(finished().filter((s) => s.name === 'waymark.step s').map((s) => s.attributes['waymark.run_id'])).to.deep.equal(['r5']);
     b.emit('step:committed', { step: 's', attempts: 1, durationMs: 1 });
     expect(finished().filter((s) => s.name === 'waymark.step s').map((s) => s.attributes['waymark.run_id'])).to.deep.equal(['r5', 'r5x']);
+  });
+
+  it("a runner without a tracer option traces with the global provider's tracer named waymark", async () => {
+    const global = new InMemorySpanExporter();
+    api.trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(global)] }));
+    try {
+      class Once {
+        only() {
+          return 1;
+        }
+      }
+      Step()(Once.prototype, 'only', Object.getOwnPropertyDescriptor(Once.prototype, 'only')!);
+      await new WorkflowRunner().run(new Once(), { workflowId: 'traced' });
+      const run = global.getFinishedSpans().find((span) => span.name === 'waymark.run Once');
+      expect(run?.instrumentationScope.name).to.equal('waymark');
+    } finally {
+      api.trace.disable();
+    }
   });
 
   it('ignores events of runs it does not trace', () => {

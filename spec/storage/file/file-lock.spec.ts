@@ -95,7 +95,21 @@ describe('FileLock', () => {
     plant(10, { owner: 'ten', expiresAt: 9_999_999 });
     writeFileSync(join(dir(), '11.lock.bak'), 'x');
     writeFileSync(join(dir(), 'a.lock'), 'x');
+    writeFileSync(join(dir(), 'old-99.lock'), 'x');
     expect((await locks.acquire('wf', 'me', 1_000)).attempt).to.deep.equal({ acquired: false, holder: 'ten', expiresAt: 9_999_999 });
+    expect(await locks.holder('wf')).to.deep.equal({ owner: 'ten', expiresAt: 9_999_999 });
+  });
+
+  it('keeps working past generation 9: renews, holds and releases generation 12', async () => {
+    plant(11, { expiresAt: 0 });
+    const lease = await locks.acquire('wf', 'me', 1_000);
+    if (!lease.attempt.acquired) return expect.fail('not acquired');
+    expect(lease.attempt.lease.token.startsWith('12.')).to.equal(true);
+    expect(await locks.holds(lease.attempt.lease)).to.equal(true);
+    expect(await locks.renew(lease.attempt.lease, 1_000)).to.not.equal(undefined);
+    expect(await locks.holder('wf')).to.include({ owner: 'me' });
+    expect(await locks.release(lease.attempt.lease)).to.equal(true);
+    expect(await locks.holder('wf')).to.equal(undefined);
   });
 
   it("sweeps a dead writer's temp files when it acquires, not a live one's", async () => {
