@@ -9,10 +9,24 @@ import type { Lease, WorkflowRecord } from '../storage/records';
 
 /** What a waiting run stores. */
 export interface WaitingState {
+  /** The earliest wake time of a waiting step (epoch ms); none when only events without a timeout are awaited. */
   readonly wakeAt?: number;
   readonly waiting: Readonly<Record<string, { readonly wakeAt?: string; readonly event?: string }>>;
+  /** The events waiting steps wait for, sorted. */
+  readonly waitingFor: readonly string[];
   /** `startAt` times computed by this run, by step. */
   readonly timers: Readonly<Record<string, string>>;
+}
+
+/** The waiting state of a run from its waiting steps (as `RunState.waiting()` lists them) and the timers it computed. */
+export function waitingState(steps: readonly { step: string; wakeAt?: string; waitingFor?: string }[], timers: Readonly<Record<string, string>>): WaitingState {
+  const wakeTimes = steps.flatMap((w) => (w.wakeAt === undefined ? [] : [Date.parse(w.wakeAt)]));
+  return {
+    ...(wakeTimes.length === 0 ? {} : { wakeAt: Math.min(...wakeTimes) }),
+    waiting: Object.fromEntries(steps.map((w) => [w.step, { ...(w.wakeAt === undefined ? {} : { wakeAt: w.wakeAt }), ...(w.waitingFor === undefined ? {} : { event: w.waitingFor }) }])),
+    waitingFor: [...new Set(steps.flatMap((w) => (w.waitingFor === undefined ? [] : [w.waitingFor])))].sort(),
+    timers,
+  };
 }
 
 /** The record one run writes, with its version; writes are fenced by the run's lease. */
@@ -43,12 +57,11 @@ export class RunRecord {
 
   /** Stores the waiting state, unless it is what the record says already (an early resume writes nothing). */
   async wait(state: WaitingState): Promise<void> {
-    const waitingFor = [...new Set(Object.values(state.waiting).flatMap((w) => (w.event === undefined ? [] : [w.event])))].sort();
     const next: WorkflowRecord = {
       ...this.record,
       status: 'waiting',
       wakeAt: state.wakeAt === undefined ? undefined : new Date(state.wakeAt).toISOString(),
-      waitingFor,
+      waitingFor: state.waitingFor,
       waiting: state.waiting,
       timers: { ...this.record.timers, ...state.timers },
       error: undefined,

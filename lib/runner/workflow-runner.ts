@@ -29,7 +29,7 @@ import { attachLogger } from './logger';
 import { attachTracing, loadTracingApi } from './tracing';
 import { completedAlready, prepareCheckpoints } from './prepare-checkpoints';
 import { Mailbox } from './mailbox';
-import { RunRecord, type WaitingState } from './run-record';
+import { RunRecord, waitingState, type WaitingState } from './run-record';
 import { passGate, type ConsumedEvent } from './step-gate';
 import type { RunHandle, RunHandleStatus } from './run-handle';
 import type { RunResult, RunStatus, StepResult } from './run-result';
@@ -327,11 +327,9 @@ export class WorkflowRunner {
       }
       const waiting = state.waiting();
       if (firstFailure === undefined && !leaseLost && !cancelSignal.aborted && waiting.length > 0) {
-        const wakeTimes = waiting.flatMap((w) => (w.wakeAt === undefined ? [] : [Date.parse(w.wakeAt)]));
-        const wakeAt = wakeTimes.length === 0 ? undefined : Math.min(...wakeTimes);
-        const waitingFor = [...new Set(waiting.flatMap((w) => (w.waitingFor === undefined ? [] : [w.waitingFor])))].sort();
-        const result: RunResult = { ...resultOf('waiting'), ...(wakeAt === undefined ? {} : { wakeAt: new Date(wakeAt).toISOString() }), waitingFor };
-        await this.recordWaiting(workflowId, record!, stepRun, { wakeAt, waiting: Object.fromEntries(waiting.map((w) => [w.step, { ...(w.wakeAt === undefined ? {} : { wakeAt: w.wakeAt }), ...(w.waitingFor === undefined ? {} : { event: w.waitingFor }) }])), timers: stepRun.timers }, waitingFor);
+        const waits = waitingState(waiting, stepRun.timers);
+        const result: RunResult = { ...resultOf('waiting'), ...(waits.wakeAt === undefined ? {} : { wakeAt: new Date(waits.wakeAt).toISOString() }), waitingFor: waits.waitingFor };
+        await this.recordWaiting(workflowId, record!, stepRun, waits);
         events.emit('run:waiting', { result });
         return result;
       }
@@ -448,10 +446,10 @@ export class WorkflowRunner {
    * is woken now. A failed write is reported: the workflow then reads as interrupted, and its
    * recovery entry brings a worker back to it.
    */
-  private async recordWaiting(workflowId: string, record: RunRecord, stepRun: StepRun, state: WaitingState, waitingFor: readonly string[]): Promise<void> {
+  private async recordWaiting(workflowId: string, record: RunRecord, stepRun: StepRun, state: WaitingState): Promise<void> {
     try {
       await record.wait(state);
-      if (waitingFor.length > 0 && (await stepRun.mailbox!.arrived(new Set(waitingFor)))) await this.wake(workflowId);
+      if (state.waitingFor.length > 0 && (await stepRun.mailbox!.arrived(new Set(state.waitingFor)))) await this.wake(workflowId);
     } catch (error) {
       this.warn(`workflow '${workflowId}': waiting, but could not store that in its record (it reads as interrupted, and a worker will resume it): ${errorText(error)}`, 'WAYMARK_WAITING_NOT_RECORDED', { workflowId, error });
     }
