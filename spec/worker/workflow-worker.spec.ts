@@ -238,7 +238,7 @@ describe('WorkflowWorker', () => {
     }
 
     it('lets a running workflow finish within the deadline, then stops', async () => {
-      const { storage, runner, worker } = await interruptedSlow('slow');
+      const { runner, worker } = await interruptedSlow('slow');
       await worker.start();
       await gate.entered.promise;
       expect(worker.running()).to.deep.equal(['slow']);
