@@ -24,13 +24,8 @@ export class CronSlots {
   ) {
     if (typeof pattern !== 'string' || pattern.trim().length === 0) throw new InvalidOptionError('cron', pattern, "a cron pattern such as '0 6 * * *'");
     if (timezone !== undefined && typeof timezone !== 'string') throw new InvalidOptionError('timezone', timezone, "an IANA time zone such as 'Europe/Paris'");
-    try {
-      this.cron = new Cron(pattern, { paused: true, ...(timezone === undefined ? {} : { timezone }) });
-      this.cron.nextRun(new Date(0));
-    } catch (error) {
-      const zone = timezone !== undefined && /time ?zone|invalid time/i.test(String((error as Error).message));
-      throw new InvalidOptionError(zone ? 'timezone' : 'cron', zone ? timezone : pattern, `${zone ? 'an IANA time zone' : 'a cron pattern croner accepts'} (${(error as Error).message})`);
-    }
+    this.cron = refusing(pattern, timezone);
+    if (this.cron.nextRun(new Date(0)) === null) throw new InvalidOptionError('cron', pattern, 'a cron pattern that fires at least once (this one names no date that exists)');
   }
 
   /** The first slot after `after` (epoch ms), if the pattern has one. */
@@ -52,5 +47,31 @@ export class CronSlots {
       if (slots.length > 0) return slots[slots.length - 1];
     }
     return undefined;
+  }
+}
+
+/**
+ * A croner job for the pattern (given no function, croner schedules nothing: it only computes
+ * times). What croner refuses, when built or when first asked for a time (a time zone is checked
+ * then), becomes `InvalidOptionError` on the option at fault: the zone if the pattern alone works.
+ */
+function refusing(pattern: string, timezone: string | undefined): Cron {
+  try {
+    const cron = new Cron(pattern, { timezone });
+    cron.nextRun(new Date(0));
+    return cron;
+  } catch (error) {
+    const message = (error as Error).message;
+    if (timezone !== undefined && accepts(pattern)) throw new InvalidOptionError('timezone', timezone, `an IANA time zone (${message})`);
+    throw new InvalidOptionError('cron', pattern, `a cron pattern croner accepts (${message})`);
+  }
+}
+
+function accepts(pattern: string): boolean {
+  try {
+    new Cron(pattern).nextRun(new Date(0));
+    return true;
+  } catch {
+    return false;
   }
 }
