@@ -171,19 +171,20 @@ export async function listWorkflows(storage: CheckpointStorage, options: ListOpt
   let next = cursor === undefined ? 0 : ids.findIndex((id) => id > cursor);
   if (next < 0) next = ids.length;
   const items: WorkflowSummary[] = [];
-  let lastExamined: string | undefined;
   while (next < ids.length && items.length < limit) {
-    const batch = ids.slice(next, next + Math.max(limit - items.length, READS_AT_ONCE));
+    // Unfiltered, every record read is listed: read just what fills the page. Filtered, read ahead.
+    const wanted = limit - items.length;
+    const batch = ids.slice(next, next + (statuses === undefined && options.workflowName === undefined ? wanted : Math.max(wanted, READS_AT_ONCE)));
     const summaries = await mapLimited(batch, (id) => summarize(storage, id));
     for (const summary of summaries) {
       next++;
-      lastExamined = summary.workflowId;
       const matches = (statuses === undefined || statuses.has(summary.status)) && (options.workflowName === undefined || summary.workflowName === options.workflowName);
       if (matches) items.push(summary);
       if (items.length === limit) break;
     }
   }
-  return next < ids.length && lastExamined !== undefined ? { items, cursor: lastExamined } : { items };
+  // The cursor is the last id examined: the next page starts after it.
+  return next < ids.length ? { items, cursor: ids[next - 1]! } : { items };
 }
 
 /** `map` over `items` with at most {@link READS_AT_ONCE} calls in flight, results in order. */

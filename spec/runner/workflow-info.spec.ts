@@ -153,6 +153,7 @@ describe('stored workflows: get and list', () => {
       const error = await new WorkflowRunner({ storage }).get('bad').catch((e: unknown) => e);
       expect(error).to.be.instanceOf(CheckpointCorruptedError);
       expect((error as CheckpointCorruptedError).location).to.equal('the input in its record');
+      expect((error as CheckpointCorruptedError).reason).to.equal('input: unknown tag "no-such-kind"');
     });
   });
 
@@ -218,22 +219,101 @@ describe('stored workflows: get and list', () => {
       expect((await new WorkflowRunner({ storage }).list()).items).to.deep.equal([{ workflowId: 'orphan', status: 'running' }]);
     });
 
-    it('refuses options it cannot honour, naming them', async () => {
+    it('refuses options it cannot honour, saying what each must be', async () => {
       const runner = new WorkflowRunner();
-      for (const [options, name] of [
-        [{ limit: 0 }, 'limit'],
-        [{ limit: 1001 }, 'limit'],
-        [{ limit: 1.5 }, 'limit'],
-        [{ status: 'waiting-forever' }, 'status'],
-        [{ status: ['failed', 'nope'] }, 'status'],
-        [{ cursor: 3 }, 'cursor'],
-        [{ workflowName: 3 }, 'workflowName'],
-        [null, 'list options'],
+      for (const [options, message] of [
+        [{ limit: 0 }, "option 'limit' is 0; expected an integer from 1 to 1000"],
+        [{ limit: 1001 }, "option 'limit' is 1001; expected an integer from 1 to 1000"],
+        [{ limit: 1.5 }, "option 'limit' is 1.5; expected an integer from 1 to 1000"],
+        [{ limit: '5' }, "option 'limit' is '5'; expected an integer from 1 to 1000"],
+        [{ status: 'waiting-forever' }, "option 'status' is 'waiting-forever'; expected 'running', 'waiting', 'completed', 'failed', 'cancelled', 'corrupted'"],
+        [{ status: ['failed', 'nope'] }, "option 'status' is 'nope'"],
+        [{ status: 5 }, "option 'status' is 5"],
+        [{ cursor: 3 }, "option 'cursor' is 3; expected the cursor of the previous page's result"],
+        [{ workflowName: 3 }, "option 'workflowName' is 3; expected a workflow name"],
+        [null, "option 'list options' is null; expected { status?, workflowName?, limit?, cursor? }"],
+        [5, "option 'list options' is 5; expected { status?, workflowName?, limit?, cursor? }"],
       ] as const) {
         const error = await runner.list(options as never).catch((e: unknown) => e);
         expect(error, JSON.stringify(options)).to.be.instanceOf(InvalidOptionError);
-        expect((error as InvalidOptionError).message).to.contain(name);
+        expect((error as InvalidOptionError).message).to.contain(message);
       }
+      expect((await runner.list({ limit: 1 })).items).to.deep.equal([]);
+      expect((await runner.list({ limit: 1000 })).items).to.deep.equal([]);
+    });
+
+    it('reads one record per listed workflow without a filter, at most 16 at once with one', async () => {
+      const storage = new MemoryStorage();
+      const runner = new WorkflowRunner({ storage });
+      const ids = Array.from({ length: 40 }, (_, i) => `w${String(i).padStart(2, '0')}`);
+      for (const id of ids) await runner.run(new OrderFlow(), { workflowId: id, input });
+      let reads = 0;
+      let inFlight = 0;
+      let most = 0;
+      const readRecord = storage.readRecord.bind(storage);
+      storage.readRecord = async (id) => {
+        reads++;
+        most = Math.max(most, ++inFlight);
+        await new Promise((resolve) => setImmediate(resolve));
+        inFlight--;
+        return readRecord(id);
+      };
+      const page = await runner.list({ limit: 3 });
+      expect(page).to.deep.include({ cursor: 'w02' });
+      expect(reads).to.equal(3);
+      reads = 0;
+      const filtered = await runner.list({ status: 'failed', limit: 1000 });
+      expect(filtered).to.deep.equal({ items: [] });
+      expect(reads).to.equal(40);
+      expect(most).to.equal(16);
+    });
+  });
+
+  describe('get, from what is stored', () => {
+    const record = (fields: Partial<WorkflowRecord>): WorkflowRecord => ({ formatVersion: 1, workflowId: 'wf', workflowName: 'order', fingerprint: 'f', steps: [{ name: 'a', after: [] }, { name: 'b', after: ['a'] }], updatedAt: '2026-12-01T00:00:00.000Z', ...fields });
+    const checkpoint = (step: string) => ({ formatVersion: 1 as const, step, status: 'completed' as const, attempts: 2, committedAt: '2026-12-01T00:00:01.000Z', output: 1 });
+
+    it('lists the steps of the definition, then committed steps it no longer has; checkpoints without a record are steps too', async () => {
+      const storage = new MemoryStorage();
+      await storage.writeRecord('wf', record({ status: 'running' }), null);
+      await storage.commit('wf', checkpoint('gone'));
+      await storage.commit('wf', checkpoint('a'));
+      const info = (await new WorkflowRunner({ storage }).get('wf'))!;
+      expect(Object.keys(info.steps)).to.deep.equal(['a', 'b', 'gone']);
+      expect(info.steps).to.deep.equal({ a: { status: 'committed', attempts: 2, committedAt: '2026-12-01T00:00:01.000Z' }, b: { status: 'pending', attempts: 0 }, gone: { status: 'committed', attempts: 2, committedAt: '2026-12-01T00:00:01.000Z' } });
+      await storage.commit('orphan', checkpoint('x'));
+      expect(await new WorkflowRunner({ storage }).get('orphan')).to.deep.equal({ workflowId: 'orphan', status: 'running', steps: { x: { status: 'committed', attempts: 2, committedAt: '2026-12-01T00:00:01.000Z' } } });
+    });
+
+    it('shows a waiting workflow with its waiting steps, wake time and awaited events (none listed when it waits only for timers)', async () => {
+      const storage = new MemoryStorage();
+      await storage.writeRecord('wf', record({ status: 'waiting', wakeAt: '2026-12-02T00:00:00.000Z', waiting: { b: { wakeAt: '2026-12-02T00:00:00.000Z' } } }), null);
+      const info = (await new WorkflowRunner({ storage }).get('wf'))!;
+      expect(info).to.deep.include({ status: 'waiting', wakeAt: '2026-12-02T00:00:00.000Z', waitingFor: [] });
+      expect(info.steps).to.deep.equal({ a: { status: 'pending', attempts: 0 }, b: { status: 'waiting', attempts: 0 } });
+    });
+
+    it('shows a wake time, awaited events, a failed step and an error only where the status says so', async () => {
+      const storage = new MemoryStorage();
+      const stale = { wakeAt: '2026-12-02T00:00:00.000Z', waitingFor: ['go'], waiting: { b: { event: 'go' } }, error: { code: 'C', message: 'm', step: 'b', attempts: 3 } };
+      await storage.writeRecord('wf', record({ status: 'running', ...stale }), null);
+      const info = (await new WorkflowRunner({ storage }).get('wf'))!;
+      expect(info).to.not.have.any.keys('wakeAt', 'waitingFor', 'error');
+      expect(info.steps.b).to.deep.equal({ status: 'pending', attempts: 0 });
+      const summary = (await new WorkflowRunner({ storage }).list()).items[0]!;
+      expect(summary).to.not.have.any.keys('error', 'createdAt');
+      await storage.writeRecord('f', record({ status: 'failed', error: { code: 'C', message: 'm', step: 'b' }, createdAt: '2026-11-30T00:00:00.000Z' }), null);
+      expect((await new WorkflowRunner({ storage }).get('f'))!.steps.b).to.deep.equal({ status: 'failed', attempts: 0 });
+      expect((await new WorkflowRunner({ storage }).list({ cursor: 'e' })).items[0]).to.deep.include({ createdAt: '2026-11-30T00:00:00.000Z', error: { code: 'C', message: 'm', step: 'b' } });
+    });
+
+    it('names the record and keeps the decoding error when a stored completion cannot be decoded', async () => {
+      const storage = new MemoryStorage();
+      await storage.writeRecord('wf', record({ completion: { runId: 'r', completedAt: 'now', output: { $wm: 'nope' } } as never }), null);
+      const error = await new WorkflowRunner({ storage }).get('wf').catch((e: unknown) => e);
+      expect(error).to.be.instanceOf(CheckpointCorruptedError);
+      expect((error as Error).message).to.contain('stored data at the completion in its record is corrupted: output: unknown tag "nope"');
+      expect((error as Error).cause).to.have.property('path', 'output');
     });
   });
 });
