@@ -201,9 +201,10 @@ export class WorkflowWorker {
   }
 
   private async scanOnce(): Promise<void> {
+    if (this.current !== 'running') return;
     this.fireSchedules();
     const free = this.concurrency - this.inFlight.size;
-    if (free <= 0 || this.current !== 'running') return;
+    if (free <= 0) return;
     // Entries of workflows already in hand come back too: ask for enough to fill the free slots, and
     // one more, so that the first entry not yet due times the next scan (a timer wakes on time,
     // whatever the poll interval).

@@ -153,7 +153,9 @@ describe('resuming a stored workflow by its id', () => {
     const wrong = new WorkflowRunner({ storage, workflows: () => 'not an instance' as never });
     const error = await wrong.resume('a-2').catch((e: unknown) => e);
     expect(error).to.be.instanceOf(InvalidOptionError);
-    expect((error as Error).message).to.contain("workflows('audit')");
+    expect((error as Error).message).to.equal("option 'workflows('audit')' is 'not an instance'; expected an instance of a workflow class, or undefined");
+    const none = await new WorkflowRunner({ storage, workflows: () => null as never }).resume('a-2').catch((e: unknown) => e);
+    expect(none).to.be.instanceOf(WorkflowNotRegisteredError).with.property('workflowName', 'audit');
   });
 
   it("refuses an instance of another workflow under the stored workflow's name (a factory's mistake)", async () => {
@@ -167,10 +169,10 @@ describe('resuming a stored workflow by its id', () => {
     it('checks every class when the runner is built: a graph that cannot run, two classes with one name, something else', () => {
       class NoSteps {}
       expect(() => new WorkflowRunner({ workflows: [NoSteps] })).to.throw(WorkflowDefinitionError);
-      expect(() => new WorkflowRunner({ workflows: [Shipment, ImpostorShipment] })).to.throw(InvalidOptionError, "'shipment' is the name of both Shipment and ImpostorShipment");
+      expect(() => new WorkflowRunner({ workflows: [Shipment, ImpostorShipment] })).to.throw(InvalidOptionError, "option 'workflows' is a function; expected one class per workflow name: 'shipment' is the name of both Shipment and ImpostorShipment");
       expect(() => new WorkflowRunner({ workflows: [Shipment, Shipment] })).to.not.throw();
-      expect(() => new WorkflowRunner({ workflows: [{}] as never })).to.throw(InvalidOptionError, 'a workflow class');
-      expect(() => new WorkflowRunner({ workflows: 'Shipment' as never })).to.throw(InvalidOptionError, 'an array of workflow classes or a function');
+      expect(() => new WorkflowRunner({ workflows: [{}] as never })).to.throw(InvalidOptionError, "option 'workflows' is {}; expected a workflow class (a constructor with @Step() methods)");
+      expect(() => new WorkflowRunner({ workflows: 'Shipment' as never })).to.throw(InvalidOptionError, "option 'workflows' is 'Shipment'; expected an array of workflow classes or a function (workflowName) => instance");
     });
   });
 

@@ -106,6 +106,64 @@ describe('schedules', () => {
     }
   });
 
+  it("overlap 'skip' waits for a previous slot that is running or waiting, not for one that finished", async () => {
+    for (const status of ['running', 'waiting', 'completed', 'failed'] as const) {
+      fired.length = 0;
+      const storage = new MemoryStorage();
+      const slots = new CronSlots('0 * * * *', 'UTC');
+      const latest = slots.latest(Date.now())!;
+      const previousId = slotWorkflowId('report', slots.latest(latest - 1)!);
+      await storage.writeRecord(previousId, { formatVersion: 1, workflowId: previousId, workflowName: 'report', fingerprint: 'x', steps: [{ name: 'build', after: [] }], updatedAt: 'now', input: { day: 'p' }, status }, null);
+      const worker = new WorkflowWorker({ runner: new WorkflowRunner({ storage, workflows: [Report] }), pollIntervalMs: 60_000 });
+      worker.schedule(Report, { cron: '0 * * * *', timezone: 'UTC', input: () => ({ day: 'd' }) });
+      workers.push(worker);
+      await worker.start();
+      await worker.stop({ deadlineMs: 10_000 });
+      expect(fired, status).to.have.length(status === 'running' || status === 'waiting' ? 0 : 1);
+    }
+  });
+
+  it('never runs a slot again once its record exists, even one that failed', async () => {
+    const storage = new MemoryStorage();
+    const latest = new CronSlots('0 * * * *', 'UTC').latest(Date.now())!;
+    const id = slotWorkflowId('report', latest);
+    await storage.writeRecord(id, { formatVersion: 1, workflowId: id, workflowName: 'report', fingerprint: 'x', steps: [{ name: 'build', after: [] }], updatedAt: 'now', input: { day: 'd' }, status: 'failed', error: { code: 'C', message: 'm' } }, null);
+    const worker = new WorkflowWorker({ runner: new WorkflowRunner({ storage, workflows: [Report] }), pollIntervalMs: 60_000 });
+    worker.schedule(Report, { cron: '0 * * * *', timezone: 'UTC', overlap: 'allow', input: () => ({ day: 'd' }) });
+    workers.push(worker);
+    await worker.start();
+    await worker.stop({ deadlineMs: 10_000 });
+    expect(fired).to.deep.equal([]);
+    expect((await storage.readRecord(id))!.record.status).to.equal('failed');
+  });
+
+  it("keeps a slot run's failure in its record, telling nobody; reports an input function that throws, with the slot's id", async () => {
+    @Workflow({ name: 'flaky-report' })
+    class FlakyReport {
+      @Step() build(): never {
+        throw new Error('no data today');
+      }
+    }
+    const storage = new MemoryStorage();
+    const errors: [unknown, string | undefined][] = [];
+    const runner = new WorkflowRunner({ storage, workflows: [FlakyReport, Report] });
+    const worker = new WorkflowWorker({ runner, pollIntervalMs: 60_000, onError: (error, id) => errors.push([error, id]) });
+    worker.schedule(FlakyReport, { cron: '0 * * * *', timezone: 'UTC' });
+    worker.schedule(Report, {
+      cron: '0 * * * *',
+      timezone: 'UTC',
+      input: () => {
+        throw new Error('no day');
+      },
+    });
+    workers.push(worker);
+    await worker.start();
+    await worker.stop({ deadlineMs: 10_000 });
+    const latest = new CronSlots('0 * * * *', 'UTC').latest(Date.now())!;
+    expect((await runner.get(slotWorkflowId('flaky-report', latest)))!.status).to.equal('failed');
+    expect(errors.map(([error, id]) => [(error as Error).message, id])).to.deep.equal([['no day', slotWorkflowId('report', latest)]]);
+  });
+
   it('checks a schedule when it is added: the class registered, the options, before start', async () => {
     const runner = new WorkflowRunner({ workflows: [Report] });
     const worker = new WorkflowWorker({ runner });

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import sinon from 'sinon';
 import { Step, Workflow } from '../../decorators';
 import { InvalidOptionError, WorkflowNotRegisteredError } from '../../lib/errors';
 import type { StepContext } from '../../lib/runner/step-context';
@@ -290,3 +291,188 @@ describe('WorkflowWorker', () => {
 async function until(condition: () => Promise<boolean> | boolean): Promise<void> {
   while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 5));
 }
+
+const holds = new Map<string, ReturnType<typeof deferred<void>>>();
+const entered = new Map<string, ReturnType<typeof deferred<void>>>();
+const hold = (id: string) => holds.get(id) ?? (holds.set(id, deferred<void>()), holds.get(id)!);
+const entering = (id: string) => entered.get(id) ?? (entered.set(id, deferred<void>()), entered.get(id)!);
+
+@Workflow({ name: 'held' })
+class Held {
+  @Step() async only(ctx: StepContext) {
+    entering(ctx.workflowId).resolve();
+    await hold(ctx.workflowId).promise;
+    return ctx.workflowId;
+  }
+}
+
+@Workflow({ name: 'breaks' })
+class Breaks {
+  @Step() only(): never {
+    throw new Error('broken for good');
+  }
+}
+
+@Workflow({ name: 'later' })
+class Later {
+  @Step() first() {
+    return 1;
+  }
+  @Step({ delayMs: 3_600_000 }) second(ctx: StepContext) {
+    count(`${ctx.workflowId}:second`);
+  }
+}
+
+describe('WorkflowWorker, at its edges', () => {
+  const workers: WorkflowWorker[] = [];
+  const started = (worker: WorkflowWorker) => (workers.push(worker), worker);
+  beforeEach(() => {
+    counts.clear();
+    holds.clear();
+    entered.clear();
+  });
+  afterEach(async () => {
+    for (const h of holds.values()) h.resolve();
+    await Promise.all(workers.splice(0).map((w) => w.stop({ deadlineMs: 0 })));
+    sinon.restore();
+  });
+
+  /** What a process that died before running `name`'s steps leaves: a running record and its due recovery entry. */
+  async function interrupted(storage: MemoryStorage, workflowId: string, name: string, wakeAt: number): Promise<void> {
+    const steps = name === 'later' ? [{ name: 'first', after: [] }, { name: 'second', after: ['first'] }] : [{ name: 'only', after: [] }];
+    await storage.writeRecord(workflowId, { formatVersion: 1, workflowId, workflowName: name, fingerprint: 'x', steps, updatedAt: 'now', input: null, status: 'running', wakeAt: new Date(wakeAt).toISOString() }, null);
+    await storage.addWake({ workflowId, wakeAt });
+  }
+
+  it('names each option it refuses and what it expects', async () => {
+    const runner = new WorkflowRunner({ workflows: [Held] });
+    const refusals: [() => unknown, string][] = [
+      [() => new WorkflowWorker(null as never), "option 'WorkflowWorker runner' is undefined; expected a WorkflowRunner (with the workflow classes it may resume)"],
+      [() => new WorkflowWorker(5 as never), "option 'WorkflowWorker runner' is undefined"],
+      [() => new WorkflowWorker({ runner: {} } as never), "option 'WorkflowWorker runner' is {}"],
+      [() => new WorkflowWorker({ runner, pollIntervalMs: 0 }), "option 'pollIntervalMs' is 0; expected an integer >= 1"],
+      [() => new WorkflowWorker({ runner, pollIntervalMs: 2.5 }), "option 'pollIntervalMs' is 2.5; expected an integer >= 1"],
+      [() => new WorkflowWorker({ runner, concurrency: 0 }), "option 'concurrency' is 0; expected an integer >= 1"],
+      [() => new WorkflowWorker({ runner, onError: 'log' as never }), "option 'onError' is 'log'; expected a function (error, workflowId?) => void"],
+    ];
+    for (const [build, message] of refusals) expect(build, message).to.throw(InvalidOptionError, message);
+    const worker = new WorkflowWorker({ runner, pollIntervalMs: 1, concurrency: 1 });
+    const scheduleRefusals: [unknown, string][] = [
+      [null, "option 'schedule options' is null; expected { cron, timezone?, input?, overlap?, catchUp? }"],
+      [{ cron: '* * * * *', input: 5 }, "option 'schedule input' is 5; expected a function (slot: Date) => input"],
+      [{ cron: '* * * * *', overlap: 'never' }, "option 'schedule overlap' is 'never'; expected 'skip' or 'allow'"],
+      [{ cron: '* * * * *', catchUp: 'all' }, "option 'schedule catchUp' is 'all'; expected 'latest' or 'none'"],
+    ];
+    for (const [options, message] of scheduleRefusals) expect(() => worker.schedule(Held, options as never), message).to.throw(InvalidOptionError, message);
+    await started(worker).start();
+    expect(() => worker.schedule(Held, { cron: '* * * * *' })).to.throw(InvalidOptionError, "option 'WorkflowWorker state' is 'running'; expected 'created' (schedules are added before start())");
+    const again = await worker.start().catch((e: unknown) => e);
+    expect((again as Error).message).to.equal("option 'WorkflowWorker state' is 'running'; expected 'created' (a worker starts once)");
+    for (const deadlineMs of [-1, 1.5, 'soon']) {
+      const error = await worker.stop({ deadlineMs: deadlineMs as never }).catch((e: unknown) => e);
+      expect((error as Error).message, String(deadlineMs)).to.contain(`option 'deadlineMs' is ${typeof deadlineMs === 'string' ? `'${deadlineMs}'` : deadlineMs}; expected an integer >= 0`);
+    }
+    expect(worker.state()).to.equal('running');
+  });
+
+  it('runs at most `concurrency` workflows, and starts the next one as soon as one finishes, without waiting for a poll', async () => {
+    const storage = new MemoryStorage();
+    const runner = new WorkflowRunner({ storage, workflows: [Held] });
+    const now = Date.now();
+    for (const [i, id] of ['h1', 'h2', 'h3'].entries()) await interrupted(storage, id, 'held', now - 10 + i);
+    const worker = started(new WorkflowWorker({ runner, pollIntervalMs: 600_000, concurrency: 2 }));
+    await worker.start();
+    await Promise.all([entering('h1').promise, entering('h2').promise]);
+    expect(worker.running()).to.deep.equal(['h1', 'h2']);
+    hold('h1').resolve();
+    await entering('h3').promise;
+    expect(worker.running().sort()).to.deep.equal(['h2', 'h3']);
+  });
+
+  it('starts newly due work beside a running workflow (its own entry, still due, does not crowd the scan)', async () => {
+    const storage = new MemoryStorage();
+    const runner = new WorkflowRunner({ storage, workflows: [Held] });
+    await interrupted(storage, 'h1', 'held', Date.now() - 100);
+    const worker = started(new WorkflowWorker({ runner, pollIntervalMs: 20, concurrency: 2 }));
+    await worker.start();
+    await entering('h1').promise;
+    await interrupted(storage, 'h2', 'held', Date.now() - 50);
+    await entering('h2').promise;
+    expect(worker.running()).to.deep.equal(['h1', 'h2']);
+  });
+
+  it('does not scan again while it waits on running work with nothing else due', async () => {
+    const storage = new MemoryStorage();
+    const scans = sinon.spy(storage, 'dueWakes');
+    const runner = new WorkflowRunner({ storage, workflows: [Held] });
+    await interrupted(storage, 'h1', 'held', Date.now() - 100);
+    const worker = new WorkflowWorker({ runner, pollIntervalMs: 600_000, concurrency: 2 });
+    await worker.start();
+    await entering('h1').promise;
+    const seen = scans.callCount;
+    // A measuring window, not a synchronisation: a worker that rescans in a loop would scan many times in it.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(scans.callCount - seen).to.be.at.most(1);
+    hold('h1').resolve();
+    await worker.stop();
+  });
+
+  it('a second stop while stopping waits for the first, interrupting nothing earlier than the first one would', async () => {
+    const storage = new MemoryStorage();
+    const runner = new WorkflowRunner({ storage, workflows: [Held] });
+    await interrupted(storage, 'h1', 'held', Date.now() - 100);
+    const worker = new WorkflowWorker({ runner, pollIntervalMs: 600_000 });
+    await worker.start();
+    await entering('h1').promise;
+    const first = worker.stop({ deadlineMs: 60_000 });
+    const second = worker.stop({ deadlineMs: 0 });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(worker.running()).to.deep.equal(['h1']);
+    hold('h1').resolve();
+    await Promise.all([first, second]);
+    expect((await runner.get('h1'))!.status).to.equal('completed');
+  });
+
+  it('says what went wrong through a process warning when no onError is given', async () => {
+    const warnings = sinon.stub(process, 'emitWarning');
+    const storage = new MemoryStorage();
+    await interrupted(storage, 'stranger', 'held', Date.now() - 100);
+    const worker = started(new WorkflowWorker({ runner: new WorkflowRunner({ storage }), pollIntervalMs: 600_000 }));
+    await worker.start();
+    await until(() => warnings.callCount > 0);
+    expect(warnings.firstCall.args).to.deep.equal(["waymark worker, workflow 'stranger': workflow 'stranger': its workflow 'held' is not registered with this runner: pass its class in new WorkflowRunner({ workflows: [...] }) (or a function (name) => instance, for a DI container)", { code: 'WAYMARK_WORKFLOW_NOT_REGISTERED' }]);
+    const failing = new MemoryStorage();
+    failing.dueWakes = async () => {
+      throw new Error('disk on fire');
+    };
+    const other = started(new WorkflowWorker({ runner: new WorkflowRunner({ storage: failing }), pollIntervalMs: 600_000 }));
+    await other.start();
+    expect(warnings.lastCall.args).to.deep.equal(['waymark worker: disk on fire', { code: 'WAYMARK_WORKER_ERROR' }]);
+  });
+
+  it('drops the entry of a workflow that failed for good or was cleared, telling nobody: nothing to retry', async () => {
+    const storage = new MemoryStorage();
+    const runner = new WorkflowRunner({ storage, workflows: [Breaks] });
+    await interrupted(storage, 'broken', 'breaks', Date.now() - 100);
+    await storage.addWake({ workflowId: 'cleared', wakeAt: Date.now() - 100 });
+    const errors: unknown[] = [];
+    await started(new WorkflowWorker({ runner, pollIntervalMs: 10, onError: (e) => errors.push(e) })).start();
+    await until(() => storage.dueWakes(Date.now() + 3_600_000, 10).then((d) => d.length === 0));
+    expect((await runner.get('broken'))!.status).to.equal('failed');
+    expect(errors).to.deep.equal([]);
+  });
+
+  it("drops a stale entry of a waiting workflow whose record wakes it later, keeping the record's own", async () => {
+    const storage = new MemoryStorage();
+    const runner = new WorkflowRunner({ storage, workflows: [Later] });
+    const waiting = await runner.run(new Later(), { workflowId: 'l-1' });
+    const wakeAt = Date.parse(waiting.wakeAt!);
+    await storage.addWake({ workflowId: 'l-1', wakeAt: Date.now() - 100 });
+    const errors: unknown[] = [];
+    await started(new WorkflowWorker({ runner, pollIntervalMs: 10, onError: (e) => errors.push(e) })).start();
+    await until(() => storage.dueWakes(Date.now(), 10).then((d) => d.length === 0));
+    expect(await storage.dueWakes(wakeAt, 10)).to.deep.equal([{ workflowId: 'l-1', wakeAt }]);
+    expect(counts.get('l-1:second')).to.equal(undefined);
+    expect(errors).to.deep.equal([]);
+  });
+});
