@@ -64,7 +64,8 @@ export async function passGate(input: GateInput): Promise<Gate> {
     }
     timerAt = Math.max(timerAt ?? at, at);
   }
-  if (timerAt !== undefined && timerAt > Date.now()) {
+  // A loop: a timer may fire a millisecond before the wall clock says its time has come.
+  while (timerAt !== undefined && timerAt > Date.now()) {
     if (timerAt - Date.now() > input.maxInlineWaitMs) return { kind: 'wait', wakeAt: timerAt, ...(wait.event === undefined ? {} : { event: wait.event.name }) };
     await sleep(timerAt - Date.now(), input.signal);
     if (input.signal.aborted) return { kind: 'cancelled' };
