@@ -129,7 +129,7 @@ export async function readWorkflowInfo(storage: CheckpointStorage, workflowId: s
 function checkListOptions(options: ListOptions): { statuses?: ReadonlySet<ListedStatus>; limit: number } {
   if (options === null || typeof options !== 'object') throw new InvalidOptionError('list options', options, '{ status?, workflowName?, limit?, cursor? }');
   const { limit = 100, status, cursor, workflowName } = options;
-  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > 1000) throw new InvalidOptionError('limit', limit, 'an integer from 1 to 1000');
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new InvalidOptionError('limit', limit, 'an integer from 1 to 1000');
   if (cursor !== undefined && typeof cursor !== 'string') throw new InvalidOptionError('cursor', cursor, "the cursor of the previous page's result");
   if (workflowName !== undefined && typeof workflowName !== 'string') throw new InvalidOptionError('workflowName', workflowName, 'a workflow name');
   if (status === undefined) return { limit };

@@ -93,7 +93,7 @@ export class WorkflowWorker {
   private nextWakeAt?: number;
 
   constructor(options: WorkflowWorkerOptions) {
-    if (options === null || typeof options !== 'object' || typeof options.runner?.resume !== 'function') {
+    if (typeof options?.runner?.resume !== 'function') {
       throw new InvalidOptionError('WorkflowWorker runner', options?.runner, 'a WorkflowRunner (with the workflow classes it may resume)');
     }
     const { pollIntervalMs = 1_000, concurrency = 10, onError } = options;

@@ -301,7 +301,8 @@ const entering = (id: string) => entered.get(id) ?? (entered.set(id, deferred<vo
 class Held {
   @Step() async only(ctx: StepContext) {
     entering(ctx.workflowId).resolve();
-    await hold(ctx.workflowId).promise;
+    await Promise.race([hold(ctx.workflowId).promise, new Promise((resolve) => ctx.signal.addEventListener('abort', resolve))]);
+    ctx.signal.throwIfAborted();
     return ctx.workflowId;
   }
 }
@@ -359,6 +360,7 @@ describe('WorkflowWorker, at its edges', () => {
     const worker = new WorkflowWorker({ runner, pollIntervalMs: 1, concurrency: 1 });
     const scheduleRefusals: [unknown, string][] = [
       [null, "option 'schedule options' is null; expected { cron, timezone?, input?, overlap?, catchUp? }"],
+      [5, "option 'schedule options' is 5; expected { cron, timezone?, input?, overlap?, catchUp? }"],
       [{ cron: '* * * * *', input: 5 }, "option 'schedule input' is 5; expected a function (slot: Date) => input"],
       [{ cron: '* * * * *', overlap: 'never' }, "option 'schedule overlap' is 'never'; expected 'skip' or 'allow'"],
       [{ cron: '* * * * *', catchUp: 'all' }, "option 'schedule catchUp' is 'all'; expected 'latest' or 'none'"],
@@ -379,7 +381,7 @@ describe('WorkflowWorker, at its edges', () => {
     const storage = new MemoryStorage();
     const runner = new WorkflowRunner({ storage, workflows: [Held] });
     const now = Date.now();
-    for (const [i, id] of ['h1', 'h2', 'h3'].entries()) await interrupted(storage, id, 'held', now - 10 + i);
+    for (const [i, id] of ['h1', 'h2', 'h3', 'h4'].entries()) await interrupted(storage, id, 'held', now - 10 + i);
     const worker = started(new WorkflowWorker({ runner, pollIntervalMs: 600_000, concurrency: 2 }));
     await worker.start();
     await Promise.all([entering('h1').promise, entering('h2').promise]);
@@ -426,11 +428,47 @@ describe('WorkflowWorker, at its edges', () => {
     await entering('h1').promise;
     const first = worker.stop({ deadlineMs: 60_000 });
     const second = worker.stop({ deadlineMs: 0 });
-    await new Promise((resolve) => setImmediate(resolve));
+    // Past the second call's deadline: had it counted, the step would be interrupted by now.
+    await new Promise((resolve) => setTimeout(resolve, 30));
     expect(worker.running()).to.deep.equal(['h1']);
     hold('h1').resolve();
     await Promise.all([first, second]);
     expect((await runner.get('h1'))!.status).to.equal('completed');
+  });
+
+  it('scans again when asked during a scan: an event sent while the index is being read is not left for the next poll', async () => {
+    // 'first' holds its step once woken, so no finished run prompts a scan: only the request made during the scan can.
+    @Workflow({ name: 'gatekeeper' })
+    class Gatekeeper {
+      @Step({ waitFor: { event: 'answer' } }) async decide(ctx: StepContext) {
+        if (ctx.workflowId === 'first') await hold('first').promise;
+        return ctx.event();
+      }
+    }
+    const storage = new MemoryStorage();
+    const runner = new WorkflowRunner({ storage, workflows: [Gatekeeper] });
+    await runner.run(new Gatekeeper(), { workflowId: 'first' });
+    await runner.run(new Gatekeeper(), { workflowId: 'second' });
+    const worker = started(new WorkflowWorker({ runner, pollIntervalMs: 600_000 }));
+    await worker.start();
+    // The next scan reads the index, then waits here until told to go on.
+    const reading = deferred<void>();
+    const goOn = deferred<void>();
+    const dueWakes = storage.dueWakes.bind(storage);
+    storage.dueWakes = async (now, limit) => {
+      const entries = await dueWakes(now, limit);
+      storage.dueWakes = dueWakes;
+      reading.resolve();
+      await goOn.promise;
+      return entries;
+    };
+    const second = completion(runner, 'second');
+    await runner.sendEvent('first', 'answer', 1);
+    await reading.promise;
+    await runner.sendEvent('second', 'answer', 2);
+    goOn.resolve();
+    expect(await second).to.equal(2);
+    expect(worker.running()).to.include('first', 'still held: its end did not prompt the scan');
   });
 
   it('says what went wrong through a process warning when no onError is given', async () => {
