@@ -11,8 +11,8 @@ describe('Mailbox', () => {
     let loads = 0;
     const stored = [event('e1', 'payment'), event('e2', 'refund'), event('e3', 'payment'), event('e4', 'refund')];
     const box = new Mailbox(async () => (loads++, stored), ['e1']);
-    expect((await box.claim('refund'))?.eventId).to.equal('e2');
     expect((await box.claim('payment'))?.eventId).to.equal('e3');
+    expect((await box.claim('refund'))?.eventId).to.equal('e2');
     expect((await box.claim('refund'))?.eventId).to.equal('e4');
     expect(await box.claim('payment')).to.equal(undefined);
     expect(await box.claim('refund')).to.equal(undefined);
