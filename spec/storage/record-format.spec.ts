@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { CheckpointCorruptedError } from '../../lib/errors';
-import { parseCheckpoint, parseRecordFile, parseRecordText } from '../../lib/storage/record-format';
+import { parseCheckpoint, parseEvent, parseRecordFile, parseRecordText, parseWakeName, sendOrder, wakeName, wakeNameBound } from '../../lib/storage/record-format';
+import type { StoredEvent } from '../../lib/storage/records';
 
 const checkpoint = { formatVersion: 1, step: 'load', status: 'completed', attempts: 2, committedAt: '2026-01-01T00:00:00.000Z', output: { json: 1 } };
 const record = { formatVersion: 1, workflowId: 'wf', workflowName: 'Etl', fingerprint: 'f'.repeat(64), steps: [{ name: 'load', after: [] }], updatedAt: '2026-01-01T00:00:00.000Z' };
@@ -123,6 +124,38 @@ describe('stored record format', () => {
       }
       expect(corruption(() => parse({ revision: 1, record: { ...record, steps: null } })).reason).to.equal('not a workflow record (missing formatVersion, fingerprint or steps)');
       expect(corruption(() => parse('nope')).reason).to.match(/^not valid JSON \(/);
+    });
+  });
+
+  describe('events', () => {
+    const event = (eventId: string, sentAt: string): StoredEvent => ({ formatVersion: 1, eventId, name: 'go', payload: null, sentAt }) as StoredEvent;
+
+    it('parses a stored event, and refuses anything missing a field, naming where', () => {
+      const good = event('e1', '2026-12-01T00:00:00.000Z');
+      expect(parseEvent('wf', 'events/e1', JSON.stringify(good))).to.deep.equal(good);
+      for (const broken of [[], { ...good, formatVersion: 2 }, { ...good, eventId: 1 }, { ...good, name: null }, { ...good, sentAt: 5 }, { formatVersion: 1, eventId: 'e', name: 'go', sentAt: 'now' }]) {
+        expect(() => parseEvent('wf', 'events/e1', JSON.stringify(broken)), JSON.stringify(broken)).to.throw(CheckpointCorruptedError, "stored data at events/e1 is corrupted: not an event (missing formatVersion, eventId, name, sentAt or payload)");
+      }
+    });
+
+    it('orders events by send time, then by id', () => {
+      const events = [event('b', 'T2'), event('c', 'T1'), event('a', 'T2'), event('a', 'T1'), event('b', 'T1')];
+      expect(events.sort(sendOrder).map((e) => `${e.sentAt}/${e.eventId}`)).to.deep.equal(['T1/a', 'T1/b', 'T1/c', 'T2/a', 'T2/b']);
+      expect(sendOrder(event('a', 'T1'), event('a', 'T1'))).to.equal(0);
+      expect(sendOrder(event('b', 'T1'), event('a', 'T1'))).to.equal(1);
+      expect(sendOrder(event('a', 'T2'), event('b', 'T1'))).to.equal(1);
+    });
+  });
+
+  describe('wake names', () => {
+    it('round-trip, sort by time, and anything else is not a wake name', () => {
+      expect(wakeName({ workflowId: 'x', wakeAt: 1_700_000_000_123.7 }, 'x')).to.equal('0001700000000123~x');
+      expect(wakeName({ workflowId: 'x', wakeAt: -5 }, 'x')).to.equal('0000000000000000~x');
+      expect(parseWakeName('0001700000000123~inv%207')).to.deep.equal({ wakeAt: 1_700_000_000_123, encodedId: 'inv%207' });
+      for (const name of ['x0001700000000123~a', '0001700000000123~', '001700000000123~a', '.tmp-0001700000000123~a']) expect(parseWakeName(name), name).to.equal(undefined);
+      expect(wakeName({ workflowId: 'x', wakeAt: 5 }, 'zzz') < wakeNameBound(5)).to.equal(true);
+      expect(wakeName({ workflowId: 'x', wakeAt: 6 }, 'a') > wakeNameBound(5)).to.equal(true);
+      expect(wakeNameBound(-1)).to.equal('0000000000000000~\uffff');
     });
   });
 });
