@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { IsInt, Min } from 'class-validator';
 import { Step, Workflow } from '../../decorators';
 import {
+  CheckpointCorruptedError,
   InputSerializationError,
   InvalidOptionError,
   WorkflowDefinitionChangedError,
@@ -134,6 +135,10 @@ describe('resuming a stored workflow by its id', () => {
     const legacy = await runner.resume('legacy').catch((e: unknown) => e);
     expect(legacy).to.include({ reason: 'no input stored' });
     expect((legacy as Error).message).to.contain('resume: true');
+    await storage.writeRecord('garbled', { formatVersion: 1, workflowId: 'garbled', workflowName: 'shipment', fingerprint: 'x', steps: [], updatedAt: 'then', input: { $wm: 'nope' } }, null);
+    const garbled = await runner.resume('garbled').catch((e: unknown) => e);
+    expect(garbled).to.be.instanceOf(CheckpointCorruptedError).and.include({ location: 'the input in its record', reason: 'input: unknown tag "nope"' });
+    expect((garbled as Error).cause).to.have.property('path', 'input');
   });
 
   it('builds instances with a function for DI containers, and refuses what is not an instance', async () => {
