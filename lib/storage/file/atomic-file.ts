@@ -41,9 +41,35 @@ async function writeTemp(directory: string, data: string): Promise<string> {
   return temp;
 }
 
-/** fsync a directory so a rename or link in it survives a power loss. */
-export async function syncDirectory(directory: string): Promise<void> {
-  if (process.platform === 'win32') return;
+/**
+ * Per directory, the fsync running now and the one queued behind it. An fsync covers every rename or
+ * link that landed in the directory before it *started*: a caller that arrives while one runs waits
+ * for the next, which every caller arriving meanwhile shares (group commit: 100 commits landing
+ * together cost a few directory fsyncs, not 100).
+ */
+const directorySyncs = new Map<string, { readonly running: Promise<void>; next?: Promise<void> }>();
+
+/** fsync a directory so a rename or link in it survives a power loss; resolves once an fsync that started after the call has finished. */
+export function syncDirectory(directory: string): Promise<void> {
+  if (process.platform === 'win32') return Promise.resolve();
+  const group = directorySyncs.get(directory);
+  if (group === undefined) return startDirectorySync(directory);
+  return (group.next ??= group.running.then(
+    () => startDirectorySync(directory),
+    () => startDirectorySync(directory),
+  ));
+}
+
+function startDirectorySync(directory: string): Promise<void> {
+  const running: Promise<void> = fsyncDirectory(directory).finally(() => {
+    const group = directorySyncs.get(directory);
+    if (group?.running === running && group.next === undefined) directorySyncs.delete(directory);
+  });
+  directorySyncs.set(directory, { running });
+  return running;
+}
+
+async function fsyncDirectory(directory: string): Promise<void> {
   const handle = await fs.open(directory, 'r');
   try {
     await handle.sync();

@@ -2,7 +2,10 @@ import { expect } from 'chai';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createFileExclusive, makeDirectory, ownTempTag, readdirIfExists, removeStaleTemps, STALE_TEMP_MS, TEMP_PREFIX, writeFileAtomic } from '../../../lib/storage/file/atomic-file';
+import { promises as fs } from 'node:fs';
+import sinon from 'sinon';
+import { createFileExclusive, makeDirectory, ownTempTag, readdirIfExists, removeStaleTemps, STALE_TEMP_MS, syncDirectory, TEMP_PREFIX, writeFileAtomic } from '../../../lib/storage/file/atomic-file';
+import { deferred } from '../../helpers/deferred';
 import { thisProcess } from '../../../lib/storage/file/process-identity';
 
 async function rejection(promise: Promise<unknown>): Promise<NodeJS.ErrnoException> {
@@ -129,5 +132,68 @@ describe('atomic files', () => {
     expect(await readdirIfExists(dir)).to.deep.equal(['x']);
     expect(await readdirIfExists(join(dir, 'missing'))).to.deep.equal([]);
     expect((await rejection(readdirIfExists(join(dir, 'x')))).code).to.equal('ENOTDIR');
+  });
+
+  describe('directory fsyncs, grouped', () => {
+    afterEach(() => sinon.restore());
+
+    /** Makes every FileHandle.sync wait for its own release; returns the log of syncs begun and their releases. */
+    async function holdSyncs(dir: string): Promise<{ begun: number; release: () => void }> {
+      const probe = await fs.open(join(dir, 'probe'), 'w');
+      const proto = Object.getPrototypeOf(probe) as { sync: () => Promise<void> };
+      await probe.close();
+      const sync = proto.sync;
+      const waiting: (() => void)[] = [];
+      const state = {
+        begun: 0,
+        release: () => waiting.shift()!(),
+      };
+      sinon.stub(proto, 'sync').callsFake(function (this: object) {
+        state.begun++;
+        const go = deferred<void>();
+        waiting.push(() => go.resolve());
+        return go.promise.then(() => sync.call(this));
+      });
+      return state;
+    }
+
+    it('lets callers arriving while an fsync runs share the next one, which starts after it, and no earlier fsync answers them', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'waymark-dirsync-'));
+      try {
+        const syncs = await holdSyncs(dir);
+        const settled: string[] = [];
+        const first = syncDirectory(dir).then(() => settled.push('first'));
+        while (syncs.begun < 1) await new Promise((resolve) => setImmediate(resolve));
+        const later = [syncDirectory(dir), syncDirectory(dir), syncDirectory(dir)].map((p, i) => p.then(() => settled.push(`later-${i}`)));
+        syncs.release();
+        await first;
+        while (syncs.begun < 2) await new Promise((resolve) => setImmediate(resolve));
+        expect(settled).to.deep.equal(['first'], 'the later callers wait for the fsync that started after them');
+        syncs.release();
+        await Promise.all(later);
+        expect(syncs.begun).to.equal(2, 'three callers, one fsync');
+        expect(settled).to.deep.equal(['first', 'later-0', 'later-1', 'later-2']);
+        // Idle again: the next caller starts its own at once.
+        const alone = syncDirectory(dir);
+        while (syncs.begun < 3) await new Promise((resolve) => setImmediate(resolve));
+        syncs.release();
+        await alone;
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('rejects every caller of an fsync that fails, and the next caller tries again', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'waymark-dirsync-'));
+      rmSync(dir, { recursive: true });
+      const errors = await Promise.all([syncDirectory(dir), syncDirectory(dir)].map((p) => p.then(() => 'synced', (e: NodeJS.ErrnoException) => e.code)));
+      expect(errors).to.deep.equal(['ENOENT', 'ENOENT']);
+      mkdirSync(dir);
+      try {
+        await syncDirectory(dir);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
   });
 });
