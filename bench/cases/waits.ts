@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Step, Workflow } from '../../decorators';
-import { FileStorage, MemoryStorage, WorkflowRunner, WorkflowWorker, type CheckpointStorage, type StepContext } from '../../lib';
+import { FileStorage, MemoryStorage, WorkflowRunner, WorkflowWorker, type CheckpointStorage } from '../../lib';
 import { S3Storage } from '../../lib/storage/s3';
 import { countRequests } from '../../spec/helpers/count-requests';
 import { startS3 } from '../../spec/helpers/s3-server';
