@@ -24,8 +24,9 @@ export class CronSlots {
   ) {
     if (typeof pattern !== 'string' || pattern.trim().length === 0) throw new InvalidOptionError('cron', pattern, "a cron pattern such as '0 6 * * *'");
     if (timezone !== undefined && typeof timezone !== 'string') throw new InvalidOptionError('timezone', timezone, "an IANA time zone such as 'Europe/Paris'");
-    this.cron = refusing(pattern, timezone);
-    if (this.cron.nextRun(new Date(0)) === null) throw new InvalidOptionError('cron', pattern, 'a cron pattern that fires at least once (this one names no date that exists)');
+    const { cron, first } = refusing(pattern, timezone);
+    this.cron = cron;
+    if (first === null) throw new InvalidOptionError('cron', pattern, 'a cron pattern that fires at least once (this one names no date that exists)');
   }
 
   /** The first slot after `after` (epoch ms), if the pattern has one. */
@@ -52,14 +53,13 @@ export class CronSlots {
 
 /**
  * A croner job for the pattern (given no function, croner schedules nothing: it only computes
- * times). What croner refuses, when built or when first asked for a time (a time zone is checked
+ * times), and its first time after 1970 (null for a pattern that never fires). What croner refuses, when built or when first asked for a time (a time zone is checked
  * then), becomes `InvalidOptionError` on the option at fault: the zone if the pattern alone works.
  */
-function refusing(pattern: string, timezone: string | undefined): Cron {
+function refusing(pattern: string, timezone: string | undefined): { cron: Cron; first: Date | null } {
   try {
     const cron = new Cron(pattern, { timezone });
-    cron.nextRun(new Date(0));
-    return cron;
+    return { cron, first: cron.nextRun(new Date(0)) };
   } catch (error) {
     const message = (error as Error).message;
     if (timezone !== undefined && accepts(pattern)) throw new InvalidOptionError('timezone', timezone, `an IANA time zone (${message})`);

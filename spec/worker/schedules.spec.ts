@@ -42,24 +42,6 @@ describe('schedules', () => {
     await Promise.all(workers.splice(0).map((w) => w.stop({ deadlineMs: 0 })));
   });
 
-  describe('CronSlots', () => {
-    it('reads the pattern in its time zone, lists slots in a window, and finds the latest one', () => {
-      const paris = new CronSlots('0 6 * * *', 'Europe/Paris');
-      expect(paris.between(Date.parse('2026-12-01T00:00:00Z'), Date.parse('2026-12-03T00:00:00Z')).map((t) => new Date(t).toISOString())).to.deep.equal(['2026-12-01T05:00:00.000Z', '2026-12-02T05:00:00.000Z']);
-      // Summer time: 06:00 in Paris is 04:00 UTC.
-      expect(new Date(paris.next(Date.parse('2026-07-01T00:00:00Z'))!).toISOString()).to.equal('2026-07-01T04:00:00.000Z');
-      expect(new Date(paris.latest(Date.parse('2026-12-01T04:59:59Z'))!).toISOString()).to.equal('2026-11-30T05:00:00.000Z');
-      expect(new Date(new CronSlots('0 0 1 1 *', 'UTC').latest(Date.parse('2026-12-01T00:00:00Z'))!).toISOString()).to.equal('2026-01-01T00:00:00.000Z');
-      expect(slotWorkflowId('report', Date.parse('2026-12-01T05:00:00Z'))).to.equal('report@2026-12-01T05:00:00.000Z');
-    });
-
-    it('refuses a pattern or time zone croner does not accept, naming it', () => {
-      expect(() => new CronSlots('every day')).to.throw(InvalidOptionError, "option 'cron' is 'every day'");
-      expect(() => new CronSlots('0 6 * * *', 'Mars/Olympus')).to.throw(InvalidOptionError, "option 'timezone' is 'Mars/Olympus'");
-      expect(() => new CronSlots('')).to.throw(InvalidOptionError, 'cron');
-    });
-  });
-
   it("catchUp 'latest' runs the most recent slot missed while no worker was up, once; 'none' runs none", async () => {
     const storage = new MemoryStorage();
     const runner = new WorkflowRunner({ storage, workflows: [Report] });

@@ -64,6 +64,12 @@ function completion(runner: WorkflowRunner, id: string): Promise<unknown> {
   });
 }
 
+/** What a process that died before running the one step (`only`) of workflow `name` leaves: a running record and its recovery entry, due at `wakeAt`. */
+async function interrupted(storage: MemoryStorage, workflowId: string, name: string, wakeAt: number): Promise<void> {
+  await storage.writeRecord(workflowId, { formatVersion: 1, workflowId, workflowName: name, fingerprint: 'x', steps: [{ name: 'only', after: [] }], updatedAt: 'now', input: null, status: 'running', wakeAt: new Date(wakeAt).toISOString() }, null);
+  await storage.addWake({ workflowId, wakeAt });
+}
+
 describe('WorkflowWorker', () => {
   const workers: WorkflowWorker[] = [];
   const started = (worker: WorkflowWorker) => (workers.push(worker), worker);
@@ -232,9 +238,7 @@ describe('WorkflowWorker', () => {
     async function interruptedSlow(workflowId: string): Promise<{ storage: MemoryStorage; runner: WorkflowRunner; worker: WorkflowWorker }> {
       const storage = new MemoryStorage();
       const runner = new WorkflowRunner({ storage, workflows: [Slow] });
-      const record = { formatVersion: 1, workflowId, workflowName: 'slow', fingerprint: 'x', steps: [{ name: 'only', after: [] }], updatedAt: 'now', input: null, status: 'running', wakeAt: new Date(0).toISOString() } as const;
-      await storage.writeRecord(workflowId, record, null);
-      await storage.addWake({ workflowId, wakeAt: 0 });
+      await interrupted(storage, workflowId, 'slow', 0);
       return { storage, runner, worker: new WorkflowWorker({ runner, pollIntervalMs: 10, onError: () => undefined }) };
     }
 
@@ -337,13 +341,6 @@ describe('WorkflowWorker, at its edges', () => {
     await Promise.all(workers.splice(0).map((w) => w.stop({ deadlineMs: 0 })));
     sinon.restore();
   });
-
-  /** What a process that died before running `name`'s steps leaves: a running record and its due recovery entry. */
-  async function interrupted(storage: MemoryStorage, workflowId: string, name: string, wakeAt: number): Promise<void> {
-    const steps = name === 'later' ? [{ name: 'first', after: [] }, { name: 'second', after: ['first'] }] : [{ name: 'only', after: [] }];
-    await storage.writeRecord(workflowId, { formatVersion: 1, workflowId, workflowName: name, fingerprint: 'x', steps, updatedAt: 'now', input: null, status: 'running', wakeAt: new Date(wakeAt).toISOString() }, null);
-    await storage.addWake({ workflowId, wakeAt });
-  }
 
   it('names each option it refuses and what it expects', async () => {
     const runner = new WorkflowRunner({ workflows: [Held] });
