@@ -5,9 +5,9 @@
  * and `RACE_SEED=<seed> RACE_ROUNDS=1` replays that schedule (`RACE_PROVIDERS=FileStorage` for one).
  */
 import { expect } from 'chai';
-import { promises as fs } from 'node:fs';
 import sinon from 'sinon';
 import { FileStorage } from '../../lib/storage/file/file-storage';
+import { stepWrites } from '../../lib/storage/file/commit-thread';
 import { MemoryStorage } from '../../lib/storage/memory-storage';
 import { S3Storage } from '../../lib/storage/s3';
 import type { CheckpointStorage } from '../../lib/storage/checkpoint-storage';
@@ -45,15 +45,13 @@ const providers: Provider[] = [
     rounds: ROUNDS,
     async setup() {
       const dir = await tempDir();
-      // Stall mode: a commit that passed its fence waits before the rename that stores it.
+      // Stall mode: a commit that passed its fence waits before the write that stores it.
       const schedule = perRound(1);
-      const rename = fs.rename.bind(fs);
-      const stub = sinon.stub(fs, 'rename').callsFake(async (from, to) => {
-        const random = schedule(String(to));
-        if (random && String(from).includes('.tmp-') && /steps(@[^/]+)?\/[^/]+\.json$/.test(String(to)) && random() < 0.2) {
-          await new Promise((resolve) => setTimeout(resolve, random() * SETTINGS.maxDelayMs));
-        }
-        return rename(from, to);
+      const write = stepWrites.write.bind(stepWrites);
+      const stub = sinon.stub(stepWrites, 'write').callsFake(async (path, data) => {
+        const random = schedule(path);
+        if (random && random() < 0.2) await new Promise((resolve) => setTimeout(resolve, random() * SETTINGS.maxDelayMs));
+        return write(path, data);
       });
       return {
         storage: new FileStorage({ directory: dir.path }),

@@ -29,8 +29,13 @@ export function ownTempTag(): string {
   return tempTag;
 }
 
+/** A new temp file name in `directory`, tagged with this process (see {@link ownTempTag}). */
+export function tempPathIn(directory: string): string {
+  return join(directory, `${TEMP_PREFIX}${ownTempTag()}-${randomUUID()}`);
+}
+
 async function writeTemp(directory: string, data: string): Promise<string> {
-  const temp = join(directory, `${TEMP_PREFIX}${ownTempTag()}-${randomUUID()}`);
+  const temp = tempPathIn(directory);
   const handle = await fs.open(temp, 'wx');
   try {
     await handle.writeFile(data, 'utf8');

@@ -19,7 +19,8 @@ import { assertWorkflowId, decodeSegment, encodeSegment } from '../../workflow-i
 import type { CheckpointStorage, ClearOptions } from '../checkpoint-storage';
 import type { Checkpoint, Lease, LeaseAttempt, LeaseHolder, StoredEvent, StoredRecord, StoredWorkflow, WakeEntry, WorkflowRecord } from '../records';
 import { parseCheckpoint, parseEvent, parseRecordFile, sendOrder, type RecordFile } from '../record-format';
-import { createFileExclusive, errno, makeDirectory, readdirIfExists, removeStaleTemps, writeFileAtomic } from './atomic-file';
+import { createFileExclusive, errno, makeDirectory, readdirIfExists, removeStaleTemps } from './atomic-file';
+import { stepWrites } from './commit-thread';
 import { addWakeFile, dueWakeFiles, removeWakeFile } from './wake-files';
 import { createRecordRevision, readCurrentRecord } from './record-files';
 import { FileLock } from './file-lock';
@@ -119,7 +120,7 @@ export class FileStorage implements CheckpointStorage {
       // filesystem mounted with `discard` costs a disk discard per commit (measured: issue 11).
       const path = join(this.workflowDir(workflowId), `steps@${lease.token}`, stepFile(checkpoint.step));
       try {
-        await writeFileAtomic(path, data);
+        await stepWrites.write(path, data);
       } catch (error) {
         if (errno(error) === 'ENOENT') throw new LeaseLostError(workflowId, checkpoint.step);
         throw new StorageError(workflowId, 'commit', error, checkpoint.step, path);
@@ -327,11 +328,11 @@ function stepFile(step: string): string {
 /** Writes atomically, creating the directory only when the first try finds it missing (most commits go straight through). */
 async function writeCreatingDirectory(path: string, data: string): Promise<void> {
   try {
-    await writeFileAtomic(path, data);
+    await stepWrites.write(path, data);
   } catch (error) {
     if (errno(error) !== 'ENOENT') throw error;
     await makeDirectory(dirname(path));
-    await writeFileAtomic(path, data);
+    await stepWrites.write(path, data);
   }
 }
 

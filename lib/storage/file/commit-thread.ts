@@ -1,0 +1,155 @@
+/**
+ * Step commits off the main thread, at the disk's pace. A commit through `fs.promises` is eight
+ * thread-pool round trips (open, write, fsync, close, rename, and open, fsync, close of the directory),
+ * each a wake-up of the main thread; measured, that took a chain of commits to ~0.55–0.65 of a
+ * synchronous loop doing the same syscalls. Here a commit thread does the whole sequence
+ * synchronously and answers once: one message each way, and the main thread's event loop stays free.
+ *
+ * Up to {@link MAX_COMMIT_THREADS} threads start as commits overlap (each takes every write waiting
+ * for it at once and fsyncs each directory once for all of them); while the first one starts, commits
+ * take the `fs.promises` path, which makes the same syscalls in the same order.
+ */
+import { dirname } from 'node:path';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { tempPathIn, writeFileAtomic } from './atomic-file';
+import { commitThreadMain, type ThreadAnswer, type ThreadWrite } from './commit-thread-body';
+
+/** At most this many commit threads: as many fsyncs in flight as libuv's default thread pool allows. */
+export const MAX_COMMIT_THREADS = 4;
+
+interface Waiter {
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+}
+
+/** An error as the thread reported it, with its errno fields, so callers can tell ENOENT from the rest. */
+function threadError(reported: NonNullable<ThreadAnswer['error']>): Error {
+  return Object.assign(new Error(reported.message), { code: reported.code, syscall: reported.syscall, errno: reported.errno });
+}
+
+class CommitThread {
+  ready = false;
+  /** Resolves once the thread runs; rejects if it fails to start. */
+  readonly online: Promise<void>;
+  private readonly waiting = new Map<number, Waiter>();
+  private readonly worker: Worker;
+  private readonly port: MessagePort;
+  private nextId = 0;
+
+  constructor(onGone: (thread: CommitThread) => void) {
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    this.worker = new Worker(`(${String(commitThreadMain)})()`, { eval: true, workerData: { port: port2 }, transferList: [port2] });
+    this.online = new Promise<void>((resolve, reject) => {
+      this.worker.once('online', () => {
+        this.ready = true;
+        if (this.waiting.size === 0) this.idle();
+        resolve();
+      });
+      this.worker.once('error', reject);
+    });
+    this.online.catch(() => undefined);
+    this.port.on('message', (answers: ThreadAnswer[]) => {
+      for (const answer of answers) this.settle(answer.id, answer.error === undefined ? undefined : threadError(answer.error));
+    });
+    const gone = (error: Error) => {
+      onGone(this);
+      for (const id of [...this.waiting.keys()]) this.settle(id, error);
+      this.port.close();
+    };
+    this.worker.once('error', gone);
+    this.worker.once('exit', (code) => gone(new Error(`the commit thread exited (code ${code}) before answering`)));
+    // Starting, it holds the process open (someone may await `start()`); once idle, it never does.
+  }
+
+  /** Writes in flight on this thread. */
+  get inFlight(): number {
+    return this.waiting.size;
+  }
+
+  write(path: string, data: string): Promise<void> {
+    const id = this.nextId++;
+    const message: ThreadWrite = { id, temp: tempPathIn(dirname(path)), path, data };
+    return new Promise<void>((resolve, reject) => {
+      // Only a thread with writes in flight keeps the process alive: an idle one never holds it open.
+      if (this.waiting.size === 0) this.busy();
+      this.waiting.set(id, { resolve, reject });
+      this.port.postMessage(message);
+    });
+  }
+
+  /** Stops the thread; writes in flight reject. */
+  stop(): Promise<number> {
+    return this.worker.terminate();
+  }
+
+  private settle(id: number, error: Error | undefined): void {
+    const waiter = this.waiting.get(id);
+    if (waiter === undefined) return;
+    this.waiting.delete(id);
+    if (this.waiting.size === 0) this.idle();
+    if (error === undefined) waiter.resolve();
+    else waiter.reject(error);
+  }
+
+  private busy(): void {
+    this.worker.ref();
+    this.port.ref();
+  }
+
+  private idle(): void {
+    this.worker.unref();
+    this.port.unref();
+  }
+}
+
+const threads: CommitThread[] = [];
+
+function startThread(): CommitThread {
+  const thread = new CommitThread((gone) => {
+    const at = threads.indexOf(gone);
+    if (at >= 0) threads.splice(at, 1);
+  });
+  threads.push(thread);
+  return thread;
+}
+
+/** The started thread with the fewest writes in flight; starts another while all are busy and there is room. */
+function pickThread(): CommitThread | undefined {
+  let best: CommitThread | undefined;
+  for (const thread of threads) if (thread.ready && (best === undefined || thread.inFlight < best.inFlight)) best = thread;
+  if ((best === undefined || best.inFlight > 0) && threads.length < MAX_COMMIT_THREADS) startThread();
+  return best;
+}
+
+/**
+ * Where FileStorage's step commits go. An object rather than a bare function so a spec can stand in
+ * front of it (to stall a commit between its fence and its write, say) the way it would stub `fs`.
+ */
+export const stepWrites = {
+  /**
+   * Replaces `path` with `data` atomically and durably: a new temp file beside it, written and
+   * fsynced, renamed into place, then the directory fsynced; resolves once all of that is on disk.
+   * Rejects with the failing syscall's error (its `code`, such as `ENOENT` when the directory is gone).
+   */
+  write(path: string, data: string): Promise<void> {
+    const thread = pickThread();
+    return thread === undefined ? writeFileAtomic(path, data) : thread.write(path, data);
+  },
+
+  /** Starts a commit thread unless one runs; resolves once one is ready to take writes. */
+  start(): Promise<void> {
+    if (threads.length === 0) startThread();
+    return Promise.any(threads.map((thread) => thread.online));
+  },
+
+  /** Stops every commit thread (writes in flight reject); the next write starts afresh. For specs and orderly shutdowns. */
+  async stop(): Promise<void> {
+    await Promise.all(threads.map((thread) => thread.stop()));
+  },
+
+  /** How many commit threads run now. */
+  get threads(): number {
+    return threads.length;
+  },
+};
