@@ -36,6 +36,8 @@ export interface StepGraph {
   readonly byName: ReadonlyMap<string, StepNode>;
   /** Steps that list each step in `after`. */
   readonly dependents: ReadonlyMap<string, readonly string[]>;
+  /** The same, by step index: the nodes that list `steps[i]` in `after` (the scheduler's hot path uses no names). */
+  readonly dependentNodes: readonly (readonly StepNode[])[];
   /** The step whose output is the run's output: the last declared. */
   readonly finalStep: string;
   /** Class of the input for validation, if any. */
@@ -79,7 +81,8 @@ function build(target: Constructor): StepGraph {
     }
   }
   assertAcyclic(steps, byName, className);
-  return { workflowName: options.name ?? className, className, steps, byName, dependents, finalStep: steps[steps.length - 1].name, inputClass: options.input };
+  const dependentNodes = steps.map((s) => dependents.get(s.name)!.map((name) => byName.get(name)!));
+  return { workflowName: options.name ?? className, className, steps, byName, dependents, dependentNodes, finalStep: steps[steps.length - 1].name, inputClass: options.input };
 }
 
 function toNode(record: StepRecord, index: number, previous: StepNode | undefined, className: string, target: Constructor): StepNode {

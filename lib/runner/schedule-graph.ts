@@ -1,6 +1,10 @@
 /**
  * Walks a step graph: starts each step once all its dependencies are done, at most `concurrency` at a
  * time, in declaration order among those ready. Knows nothing of storage or attempts.
+ *
+ * Per step it does array work only (open-dependency counts by step index, a binary heap of ready
+ * steps by declaration index): a 10,000-step chain spends its time in the steps, and 10,000
+ * independent steps under a small concurrency pick each next one in log time, not by a scan.
  */
 import type { StepGraph, StepNode } from '../graph';
 
@@ -19,46 +23,78 @@ export interface ScheduleOptions {
   readonly runStep: (node: StepNode) => Promise<StepOutcome>;
 }
 
+/** Ready steps, the lowest declaration index on top. */
+class ReadyHeap {
+  private readonly nodes: StepNode[] = [];
+
+  get size(): number {
+    return this.nodes.length;
+  }
+
+  push(node: StepNode): void {
+    const { nodes } = this;
+    let i = nodes.push(node) - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (nodes[parent]!.index <= node.index) break;
+      nodes[i] = nodes[parent]!;
+      i = parent;
+    }
+    nodes[i] = node;
+  }
+
+  pop(): StepNode {
+    const { nodes } = this;
+    const top = nodes[0]!;
+    const last = nodes.pop()!;
+    if (nodes.length > 0) {
+      let i = 0;
+      for (;;) {
+        const left = 2 * i + 1;
+        if (left >= nodes.length) break;
+        const right = left + 1;
+        const child = right < nodes.length && nodes[right]!.index < nodes[left]!.index ? right : left;
+        if (nodes[child]!.index >= last.index) break;
+        nodes[i] = nodes[child]!;
+        i = child;
+      }
+      nodes[i] = last;
+    }
+    return top;
+  }
+}
+
 /** Resolves when no step runs and none can start. Steps never started stay untouched. */
 export function scheduleGraph(o: ScheduleOptions): Promise<void> {
-  const { graph } = o;
-  const remaining = new Map<string, number>();
-  const ready: StepNode[] = [];
+  const { graph, done } = o;
+  // Dependencies not yet done, by step index; a done step is never counted down to zero again.
+  const open = new Int32Array(graph.steps.length);
+  const ready = new ReadyHeap();
   for (const node of graph.steps) {
-    if (o.done.has(node.name)) continue;
-    const open = node.after.filter((d) => !o.done.has(d)).length;
-    if (open === 0) ready.push(node);
-    else remaining.set(node.name, open);
+    if (done.has(node.name)) continue;
+    let count = 0;
+    for (const dep of node.after) if (!done.has(dep)) count++;
+    open[node.index] = count;
+    if (count === 0) ready.push(node);
   }
   let running = 0;
   let stopped = false;
 
   return new Promise((resolve) => {
-    const takeNext = (): StepNode => {
-      let best = 0;
-      for (let i = 1; i < ready.length; i++) if (ready[i].index < ready[best].index) best = i;
-      const next = ready[best];
-      ready[best] = ready[ready.length - 1];
-      ready.pop();
-      return next;
-    };
     const settle = (node: StepNode, outcome: StepOutcome): void => {
       running--;
       if (outcome === 'done') {
-        for (const dependent of graph.dependents.get(node.name) ?? []) {
-          const open = remaining.get(dependent);
-          if (open === undefined) continue;
-          if (open === 1) {
-            remaining.delete(dependent);
-            ready.push(graph.byName.get(dependent)!);
-          } else remaining.set(dependent, open - 1);
+        const dependents = graph.dependentNodes[node.index]!;
+        for (let i = 0; i < dependents.length; i++) {
+          const dependent = dependents[i]!;
+          if (--open[dependent.index] === 0) ready.push(dependent);
         }
       } else if (outcome === 'failed' && o.failFast) stopped = true;
       pump();
     };
     const pump = (): void => {
-      while (!stopped && !o.signal.aborted && running < o.concurrency && ready.length > 0) {
-        const node = takeNext();
+      while (!stopped && running < o.concurrency && ready.size > 0 && !o.signal.aborted) {
+        const node = ready.pop();
         running++;
         o.runStep(node).then((outcome) => settle(node, outcome));
       }
