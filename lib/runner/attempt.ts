@@ -18,6 +18,11 @@ export class Attempt {
   private controller?: AbortController;
   private abortReason?: { reason: unknown };
   private interrupt?: (reason: unknown) => void;
+  /** The user code's promise, once it returned one. */
+  private running?: Promise<unknown>;
+
+  /** `onInterrupted` learns of user code still running when the attempt is interrupted. */
+  constructor(private readonly onInterrupted?: (running: Promise<unknown>) => void) {}
 
   /** The signal a step sees as `ctx.signal`. */
   get signal(): AbortSignal {
@@ -33,6 +38,8 @@ export class Attempt {
     if (this.abortReason) return;
     this.abortReason = { reason };
     this.controller?.abort(reason);
+    // Only interrupted code can outlive the attempt's result: code that settles first needs no tracking.
+    if (this.running) this.onInterrupted?.(this.running);
     this.interrupt?.(rejection);
   }
 
@@ -40,7 +47,7 @@ export class Attempt {
    * Calls `invoke` and settles with its result, or rejects as soon as the attempt is aborted (a step
    * that ignores its signal cannot hold the run). A synchronous result settles without extra ticks.
    */
-  run(invoke: () => unknown, track: (running: Promise<unknown>) => void): Promise<unknown> {
+  run(invoke: () => unknown): Promise<unknown> {
     return new Promise((resolve, reject) => {
       this.interrupt = reject;
       let result: unknown;
@@ -52,8 +59,11 @@ export class Attempt {
       }
       if (result !== null && typeof (result as PromiseLike<unknown>)?.then === 'function') {
         const running = Promise.resolve(result as PromiseLike<unknown>);
+        // Kept after it settles: tracking settled code on a late abort costs one tick and holds nothing.
+        this.running = running;
         running.then(resolve, reject);
-        track(running);
+        // Aborted while invoke ran (it read and aborted nothing yet, or a timer fired): track it now.
+        if (this.abortReason) this.onInterrupted?.(running);
       } else resolve(result);
     });
   }
@@ -62,7 +72,7 @@ export class Attempt {
 /** Attempts in flight in one run; aborting the run's signal interrupts them all. */
 export class AttemptsInFlight {
   private readonly attempts = new Set<Attempt>();
-  /** User code started by this run that has not settled yet, interrupted or not. */
+  /** User code started by this run that has not settled yet although its attempt was interrupted. */
   private readonly running = new Set<Promise<unknown>>();
   private readonly track = (running: Promise<unknown>): void => {
     this.running.add(running);
@@ -78,15 +88,15 @@ export class AttemptsInFlight {
 
   /** A new attempt, interrupted at once if the run already stopped. */
   start(): Attempt {
-    const attempt = new Attempt();
+    const attempt = new Attempt(this.track);
     if (this.signal.aborted) attempt.abort(this.signal.reason, INTERRUPTED);
     else this.attempts.add(attempt);
     return attempt;
   }
 
-  /** Runs `invoke` as `attempt` (see {@link Attempt.run}), remembering its user code until it settles. */
+  /** Runs `invoke` as `attempt` (see {@link Attempt.run}); its user code is remembered if interrupted before it settles. */
   run(attempt: Attempt, invoke: () => unknown): Promise<unknown> {
-    return attempt.run(invoke, this.track);
+    return attempt.run(invoke);
   }
 
   end(attempt: Attempt): void {

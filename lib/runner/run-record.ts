@@ -50,6 +50,11 @@ export class RunRecord {
    * Says the workflow is running again (a resumed `'waiting'` workflow whose step starts now), with
    * an entry that lets a worker recover it at `recoverAt` if this run dies. Once per run.
    */
+  /** True when the record says running already: {@link markRunning} would write nothing. */
+  get isRunning(): boolean {
+    return this.record.status === 'running';
+  }
+
   markRunning(recoverAt: number): Promise<void> {
     if (this.record.status === 'running') return Promise.resolve();
     return (this.running ??= this.write({ ...this.record, status: 'running', wakeAt: new Date(recoverAt).toISOString(), waitingFor: undefined, waiting: undefined, error: undefined }));

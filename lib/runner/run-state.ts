@@ -22,7 +22,10 @@ export class RunState {
   private readonly entries = new Map<string, Entry>();
 
   constructor(stepNames: readonly string[]) {
-    for (const name of stepNames) this.entries.set(name, { status: 'not-run', attempts: 0, hasOutput: false });
+    // Every field from the start: one object shape for every entry, whatever happens to it later.
+    for (const name of stepNames) {
+      this.entries.set(name, { status: 'not-run', attempts: 0, hasOutput: false, output: undefined, error: undefined, committedAt: undefined, wakeAt: undefined, waitingFor: undefined });
+    }
   }
 
   /** Marks a step committed earlier, with its output and commit time when they were loaded. */
@@ -98,14 +101,12 @@ export class RunState {
   results(): Record<string, StepResult> {
     const out: Record<string, StepResult> = {};
     for (const [name, e] of this.entries) {
-      out[name] = {
-        status: e.status,
-        attempts: e.attempts,
-        ...(e.hasOutput ? { output: e.output } : {}),
-        ...(e.status === 'failed' ? { error: e.error } : {}),
-        ...(e.status === 'waiting' && e.wakeAt !== undefined ? { wakeAt: e.wakeAt } : {}),
-        ...(e.status === 'waiting' && e.waitingFor !== undefined ? { waitingFor: e.waitingFor } : {}),
-      };
+      const result: { -readonly [K in keyof StepResult]: StepResult[K] } = { status: e.status, attempts: e.attempts };
+      if (e.hasOutput) result.output = e.output;
+      if (e.status === 'failed') result.error = e.error;
+      if (e.status === 'waiting' && e.wakeAt !== undefined) result.wakeAt = e.wakeAt;
+      if (e.status === 'waiting' && e.waitingFor !== undefined) result.waitingFor = e.waitingFor;
+      out[name] = result;
     }
     return out;
   }

@@ -29,33 +29,52 @@ describe('attempts', () => {
       expect(attempt.signal.reason).to.equal('first');
     });
 
-    it('settles with a synchronous result or throw, tracking no user code', async () => {
+    it('settles with a synchronous result or throw, tracking no user code even when aborted after', async () => {
       const tracked: Promise<unknown>[] = [];
       const track = (p: Promise<unknown>) => void tracked.push(p);
-      expect(await new Attempt().run(() => 7, track)).to.equal(7);
-      expect(await new Attempt().run(() => null, track)).to.equal(null);
-      expect(await new Attempt().run(() => undefined, track)).to.equal(undefined);
+      const attempts = [new Attempt(track), new Attempt(track), new Attempt(track), new Attempt(track)];
+      expect(await attempts[0]!.run(() => 7)).to.equal(7);
+      expect(await attempts[1]!.run(() => null)).to.equal(null);
+      expect(await attempts[2]!.run(() => undefined)).to.equal(undefined);
       const boom = new Error('boom');
-      expect(await outcome(new Attempt().run(() => { throw boom; }, track))).to.deep.equal({ error: boom });
+      expect(await outcome(attempts[3]!.run(() => { throw boom; }))).to.deep.equal({ error: boom });
+      for (const attempt of attempts) attempt.abort('late', 'late');
       expect(tracked, 'only asynchronous user code is tracked').to.deep.equal([]);
     });
 
-    it('settles with an asynchronous result, and tracks the running promise', async () => {
+    it('settles with an asynchronous result (a promise or a thenable), tracking nothing while it is not interrupted', async () => {
       const tracked: Promise<unknown>[] = [];
+      const track = (p: Promise<unknown>) => void tracked.push(p);
       const thenable = { then: (resolve: (v: unknown) => void) => resolve('from a thenable') };
-      expect(await new Attempt().run(() => Promise.resolve(1), (p) => void tracked.push(p))).to.equal(1);
-      expect(await new Attempt().run(() => thenable, (p) => void tracked.push(p))).to.equal('from a thenable');
-      expect(await outcome(new Attempt().run(() => Promise.reject(new Error('late')), (p) => void tracked.push(p.catch(() => 'handled'))))).to.have.nested.property('error.message', 'late');
-      expect(tracked).to.have.length(3);
+      expect(await new Attempt(track).run(() => Promise.resolve(1))).to.equal(1);
+      expect(await new Attempt(track).run(() => thenable)).to.equal('from a thenable');
+      expect(await outcome(new Attempt(track).run(() => Promise.reject(new Error('late'))))).to.have.nested.property('error.message', 'late');
+      expect(tracked).to.deep.equal([]);
     });
 
-    it('rejects at once with the rejection when aborted, while the user code still runs', async () => {
+    it('rejects at once with the rejection when aborted, and hands the still running user code to be tracked', async () => {
       const gate = deferred<string>();
-      const attempt = new Attempt();
-      const pending = outcome(attempt.run(() => gate.promise, () => undefined));
+      const tracked: Promise<unknown>[] = [];
+      const attempt = new Attempt((p) => void tracked.push(p));
+      const pending = outcome(attempt.run(() => gate.promise));
       attempt.abort('reason', 'rejected');
       expect(await pending).to.deep.equal({ error: 'rejected' });
+      expect(tracked).to.have.length(1);
       gate.resolve('too late');
+      expect(await tracked[0]).to.equal('too late');
+    });
+
+    it('tracks user code whose attempt was aborted while it was being called (before it returned its promise)', async () => {
+      const tracked: Promise<unknown>[] = [];
+      const attempt = new Attempt((p) => void tracked.push(p));
+      const pending = outcome(
+        attempt.run(() => {
+          attempt.abort('reason', 'rejected');
+          return new Promise(() => undefined);
+        }),
+      );
+      expect(await pending).to.deep.equal({ error: 'rejected' });
+      expect(tracked).to.have.length(1);
     });
   });
 
