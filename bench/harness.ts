@@ -1,6 +1,8 @@
 /**
  * Measures a case against its baseline in the same process: warm-up rounds, then rounds that
- * alternate which of the two runs first, medians of each, and their ratio.
+ * alternate which of the two runs first. The ratio is the median of each round's own ratio: a
+ * machine whose speed drifts during the run (a disk's does, by half) moves both sides of a round
+ * together, so the drift cancels in the ratio where it would not in a ratio of two medians.
  */
 
 /** One measured pair. */
@@ -13,10 +15,11 @@ export interface Pair {
   readonly rounds?: number;
 }
 
-/** Medians in ms and measured / baseline. */
+/** Medians in ms, and the median of the rounds' measured / baseline. */
 export interface PairResult {
   readonly measuredMs: number;
   readonly baselineMs: number;
+  /** Median over rounds of measured / baseline, each round's two runs side by side. */
   readonly ratio: number;
   readonly rounds: number;
 }
@@ -56,9 +59,7 @@ export async function measurePair(pair: Pair): Promise<PairResult> {
       baseline.push(await time(pair.baseline));
     }
   }
-  const measuredMs = median(measured);
-  const baselineMs = median(baseline);
-  return { measuredMs, baselineMs, ratio: measuredMs / baselineMs, rounds };
+  return { measuredMs: median(measured), baselineMs: median(baseline), ratio: median(measured.map((ms, i) => ms / baseline[i]!)), rounds };
 }
 
 /** A workflow class with `count` steps built at run time: `s0`..`s{n-1}`, in declaration order or all roots. */
