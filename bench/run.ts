@@ -12,6 +12,7 @@ import { fanOut } from './cases/fan-out';
 import { fingerprint } from './cases/fingerprint';
 import { memory } from './cases/memory';
 import { resume } from './cases/resume';
+import { freshResume, FRESH_STEPS } from './cases/fresh-resume';
 import { waits } from './cases/waits';
 
 const ms = (v: number) => `${v.toFixed(1)} ms`;
@@ -34,6 +35,8 @@ async function main(): Promise<void> {
   const fan = await fanOut();
   log('resume');
   const resumeRows = await resume();
+  log('resume in a fresh process');
+  const fresh = await freshResume();
   log('memory');
   const mem = await memory();
   log('waits and the worker');
@@ -54,6 +57,7 @@ async function main(): Promise<void> {
       'linear or better',
       r.requests ? `requests ${Object.entries(r.requests).map(([k, v]) => `${k.replace('Command', '').replace('Object', '')}:${v}`).join(' ')}` : '',
     ]),
+    [`resume in a fresh process: ${FRESH_STEPS.toLocaleString('en')} steps, ${FRESH_STEPS - 1} committed, FileStorage`, ms(fresh.medianMs), 'run() to result, median of 5', '', '< 100 ms', verdict(fresh.medianMs < 100)],
     ['fan-out: 1,000 × 10 ms, concurrency 100', ms(fan.measuredMs), `ideal ${ms(fan.idealMs)}`, `time ×${fan.ratio.toFixed(2)}`, '≤ 1.5', verdict(fan.ratio <= 1.5)],
     ['memory: peak RSS, 10,000 steps', mb(mem.engineRss10k), `empty script ${mb(mem.emptyRss)}`, `+${mb(mem.engineRss10k - mem.emptyRss)}`, 'reported', ''],
     ['wake latency: timer due → step started, poll 1 s', ms(wait.timerLatencyMs.poll1s), 'the timer', '', 'reported', ''],
@@ -76,7 +80,7 @@ async function main(): Promise<void> {
   console.log([line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n'));
   console.log(`\n${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node} (${machine.platform}); ${((Date.now() - started) / 1000).toFixed(0)} s`);
 
-  const results = { date: new Date().toISOString(), machine, engine, durableCommit: commit, fingerprint: fp, fanOut: fan, resume: resumeRows, memory: mem, waits: wait };
+  const results = { date: new Date().toISOString(), machine, engine, durableCommit: commit, fingerprint: fp, fanOut: fan, resume: resumeRows, freshResume: fresh, memory: mem, waits: wait };
   writeFileSync(join(__dirname, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
 }
 

@@ -22,6 +22,9 @@ export function assertWorkflowId(id: unknown): asserts id is string {
   lastValid = id;
 }
 
+/** A name made only of the characters an encoding keeps as they are. */
+const SAFE_SEGMENT = /^[a-z0-9_-]+$/;
+
 /**
  * Encodes a name (workflow id or step name) as one safe path segment or key segment.
  * Lowercase ASCII letters, digits, `-` and `_` stay; every other UTF-8 byte becomes `%XX` (uppercase hex),
@@ -29,6 +32,8 @@ export function assertWorkflowId(id: unknown): asserts id is string {
  * case-insensitive file systems).
  */
 export function encodeSegment(name: string): string {
+  // Most names are already safe (step names like `s12` or `charge-card`): they encode to themselves.
+  if (SAFE_SEGMENT.test(name)) return name;
   let out = '';
   for (const byte of Buffer.from(name, 'utf8')) {
     const c = String.fromCharCode(byte);
@@ -39,6 +44,7 @@ export function encodeSegment(name: string): string {
 
 /** Inverse of {@link encodeSegment}; undefined when `segment` is not an encoding it produced. */
 export function decodeSegment(segment: string): string | undefined {
+  if (SAFE_SEGMENT.test(segment)) return segment;
   if (!/^(?:[a-z0-9_-]|%[0-9A-F]{2})+$/.test(segment)) return undefined;
   try {
     const name = decodeURIComponent(segment);

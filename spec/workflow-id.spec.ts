@@ -31,4 +31,16 @@ describe('workflow ids as path segments', () => {
     );
     for (const foreign of ['A', '%41x%4', '%4a', '.', '..', 'a/b', '', '%C3']) expect(decodeSegment(foreign), foreign).to.equal(undefined);
   });
+
+  it('keeps a name of lower-case letters, digits, - and _ as it is, both ways', () => {
+    const safe = fc.string({ unit: fc.constantFrom(...'abcxyz0189-_'), minLength: 1, maxLength: 20 });
+    fc.assert(
+      fc.property(safe, (name) => {
+        expect(encodeSegment(name)).to.equal(name);
+        expect(decodeSegment(name)).to.equal(name);
+      }),
+    );
+    expect(encodeSegment('s12')).to.equal('s12');
+    expect(encodeSegment('s12.')).to.equal('s12%2E');
+  });
 });

@@ -5,9 +5,10 @@
  * synchronous loop doing the same syscalls. Here a commit thread does the whole sequence
  * synchronously and answers once: one message each way, and the main thread's event loop stays free.
  *
- * Up to {@link MAX_COMMIT_THREADS} threads start as commits overlap (each takes every write waiting
- * for it at once and fsyncs each directory once for all of them); while the first one starts, commits
- * take the `fs.promises` path, which makes the same syscalls in the same order.
+ * The first thread starts at a process's second commit (a process that commits once, a CLI or a
+ * short resume, never pays for starting one); up to {@link MAX_COMMIT_THREADS} start as commits
+ * overlap, each taking every write waiting for it at once and fsyncing each directory once for all
+ * of them. Until a thread runs, commits take the `fs.promises` path: the same syscalls, in the same order.
  */
 import { dirname } from 'node:path';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
@@ -114,8 +115,12 @@ function startThread(): CommitThread {
   return thread;
 }
 
+/** Writes this process asked for: the first one starts no thread (a process that commits once never pays for one). */
+let writesSeen = 0;
+
 /** The started thread with the fewest writes in flight; starts another while all are busy and there is room. */
 function pickThread(): CommitThread | undefined {
+  if (writesSeen < 2 && ++writesSeen < 2 && threads.length === 0) return undefined;
   let best: CommitThread | undefined;
   for (const thread of threads) if (thread.ready && (best === undefined || thread.inFlight < best.inFlight)) best = thread;
   if ((best === undefined || best.inFlight > 0) && threads.length < MAX_COMMIT_THREADS) startThread();
