@@ -5,18 +5,16 @@
  * synchronous loop doing the same syscalls. Here a commit thread does the whole sequence
  * synchronously and answers once: one message each way, and the main thread's event loop stays free.
  *
- * The first thread starts at a process's second commit (a process that commits once, a CLI or a
- * short resume, never pays for starting one); up to {@link MAX_COMMIT_THREADS} start as commits
- * overlap, each taking every write waiting for it at once and fsyncing each directory once for all
- * of them. Until a thread runs, commits take the `fs.promises` path: the same syscalls, in the same order.
+ * The thread starts at a process's second commit (a process that commits once, a CLI or a short
+ * resume, never pays for starting one). It takes a write only when no other is in flight: a chain
+ * of steps commits there. Overlapping writes, and every write until the thread runs, take the
+ * `fs.promises` path (same syscalls, same order), where concurrent fsyncs batch in the journal and
+ * directory fsyncs are grouped.
  */
 import { dirname } from 'node:path';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { tempPathIn, writeFileAtomic } from './atomic-file';
 import { commitThreadMain, type ThreadAnswer, type ThreadWrite } from './commit-thread-body';
-
-/** At most this many commit threads: as many fsyncs in flight as libuv's default thread pool allows. */
-export const MAX_COMMIT_THREADS = 4;
 
 interface Waiter {
   readonly resolve: () => void;
@@ -104,27 +102,26 @@ class CommitThread {
   }
 }
 
-const threads: CommitThread[] = [];
+let thread: CommitThread | undefined;
 
-function startThread(): CommitThread {
-  const thread = new CommitThread((gone) => {
-    const at = threads.indexOf(gone);
-    if (at >= 0) threads.splice(at, 1);
-  });
-  threads.push(thread);
-  return thread;
-}
+/** Writes in flight, whichever way they went. */
+let inFlight = 0;
 
 /** Writes this process asked for: the first one starts no thread (a process that commits once never pays for one). */
 let writesSeen = 0;
 
-/** The started thread with the fewest writes in flight; starts another while all are busy and there is room. */
-function pickThread(): CommitThread | undefined {
-  if (writesSeen < 2 && ++writesSeen < 2 && threads.length === 0) return undefined;
-  let best: CommitThread | undefined;
-  for (const thread of threads) if (thread.ready && (best === undefined || thread.inFlight < best.inFlight)) best = thread;
-  if ((best === undefined || best.inFlight > 0) && threads.length < MAX_COMMIT_THREADS) startThread();
-  return best;
+function startThread(): CommitThread {
+  const started = new CommitThread((gone) => {
+    if (thread === gone) thread = undefined;
+  });
+  thread = started;
+  return started;
+}
+
+/** Counts a write in flight until it settles. */
+function counted(write: Promise<void>): Promise<void> {
+  inFlight++;
+  return write.finally(() => inFlight--);
 }
 
 /**
@@ -138,23 +135,26 @@ export const stepWrites = {
    * Rejects with the failing syscall's error (its `code`, such as `ENOENT` when the directory is gone).
    */
   write(path: string, data: string): Promise<void> {
-    const thread = pickThread();
-    return thread === undefined ? writeFileAtomic(path, data) : thread.write(path, data);
+    if (++writesSeen >= 2 && thread === undefined) startThread();
+    // Alone, a write is fastest on the thread. Writes that overlap do better the fs.promises way:
+    // the thread pool runs their fsyncs side by side (the journal batches them) and one directory
+    // fsync covers every rename that landed before it (measured: issue 11, README "Performance").
+    if (inFlight === 0 && thread?.ready) return counted(thread.write(path, data));
+    return counted(writeFileAtomic(path, data));
   },
 
   /** Starts a commit thread unless one runs; resolves once one is ready to take writes. */
   start(): Promise<void> {
-    if (threads.length === 0) startThread();
-    return Promise.any(threads.map((thread) => thread.online));
+    return (thread ?? startThread()).online;
   },
 
-  /** Stops every commit thread (writes in flight reject); the next write starts afresh. For specs and orderly shutdowns. */
+  /** Stops the commit thread (writes in flight on it reject); a later write starts it again. For specs and orderly shutdowns. */
   async stop(): Promise<void> {
-    await Promise.all(threads.map((thread) => thread.stop()));
+    await thread?.stop();
   },
 
-  /** How many commit threads run now. */
-  get threads(): number {
-    return threads.length;
+  /** Whether a commit thread runs now. */
+  get running(): boolean {
+    return thread !== undefined;
   },
 };

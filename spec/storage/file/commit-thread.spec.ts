@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { MAX_COMMIT_THREADS, stepWrites } from '../../../lib/storage/file/commit-thread';
+import sinon from 'sinon';
+import { stepWrites } from '../../../lib/storage/file/commit-thread';
 import { tempDir } from '../../helpers/temp-dir';
 
 const ROOT = join(__dirname, '..', '..', '..');
@@ -65,7 +66,6 @@ describe('commit threads (stepWrites)', () => {
     await Promise.all(writes);
     expect(seen.filter((s) => s === 'failed')).to.have.length(4);
     expect(seen).to.have.length(200);
-    expect(stepWrites.threads).to.be.within(1, MAX_COMMIT_THREADS);
     for (const d of dirs) expect((await fs.readdir(d)).filter((n) => n.startsWith('.tmp-'))).to.deep.equal([]);
   });
 
@@ -77,11 +77,25 @@ describe('commit threads (stepWrites)', () => {
     // The write either landed before the stop or failed for it: never resolved without its file.
     if (outcome instanceof Error) expect(outcome.message).to.match(/commit thread exited/);
     else expect(existsSync(path)).to.equal(true);
-    expect(stepWrites.threads).to.equal(0);
+    expect(stepWrites.running).to.equal(false);
     await stepWrites.write(join(dir.path, 'b.json'), '{"b":1}');
     expect(readFileSync(join(dir.path, 'b.json'), 'utf8')).to.equal('{"b":1}');
     await stepWrites.start();
-    expect(stepWrites.threads).to.be.at.least(1);
+    expect(stepWrites.running).to.equal(true);
+  });
+
+  it('sends a lone write to the thread, and writes that overlap it the fs.promises way (where their fsyncs batch)', async () => {
+    const renames = sinon.spy(fs, 'rename');
+    try {
+      await stepWrites.write(join(dir.path, 'alone.json'), '{}');
+      expect(renames.callCount, 'the lone write went to the thread').to.equal(0);
+      await Promise.all([0, 1, 2].map((i) => stepWrites.write(join(dir.path, `${i}.json`), `{"i":${i}}`)));
+      expect(renames.callCount, 'the first of three went to the thread, the two that overlapped it did not').to.equal(2);
+      expect(renames.args.map((a) => String(a[1]))).to.have.members([join(dir.path, '1.json'), join(dir.path, '2.json')]);
+    } finally {
+      renames.restore();
+    }
+    expect((await fs.readdir(dir.path)).sort()).to.deep.equal(['0.json', '1.json', '2.json', 'alone.json']);
   });
 
   it('a write in flight keeps the process alive until it lands; an idle thread does not keep it open', async () => {
