@@ -56,7 +56,7 @@ export class RunRecord {
   }
 
   markRunning(recoverAt: number): Promise<void> {
-    if (this.record.status === 'running') return Promise.resolve();
+    if (this.isRunning) return Promise.resolve();
     return (this.running ??= this.write({ ...this.record, status: 'running', wakeAt: new Date(recoverAt).toISOString(), waitingFor: undefined, waiting: undefined, error: undefined }));
   }
 

@@ -61,11 +61,6 @@ class CommitThread {
     // Starting, it holds the process open (someone may await `start()`); once idle, it never does.
   }
 
-  /** Writes in flight on this thread. */
-  get inFlight(): number {
-    return this.waiting.size;
-  }
-
   write(path: string, data: string): Promise<void> {
     const id = this.nextId++;
     const message: ThreadWrite = { id, temp: tempPathIn(dirname(path)), path, data };
