@@ -20,11 +20,11 @@ export interface ThreadAnswer {
 }
 
 /**
- * Entry point of a commit thread. Takes every write waiting on its port at once; for each, the
- * syscalls of an atomic write, synchronously (open a new temp file, write, fsync, close, rename into
- * place); then one directory fsync per directory that got a rename, and only then answers them all.
- * Synchronous calls here block this thread only: the main thread's event loop stays free, and a
- * commit costs one message each way instead of eight thread-pool round trips.
+ * Entry point of a commit thread. For each write it gets, the syscalls of an atomic write,
+ * synchronously (open a new temp file, write, fsync, close, rename into place, then open, fsync and
+ * close the directory), and only then one answer. Synchronous calls here block this thread only: the
+ * main thread's event loop stays free, and a commit costs one message each way instead of eight
+ * thread-pool round trips.
  */
 export function commitThreadMain(): void {
   /* eslint-disable @typescript-eslint/no-require-imports */
@@ -34,13 +34,26 @@ export function commitThreadMain(): void {
   /* eslint-enable @typescript-eslint/no-require-imports */
   const port = (threads.workerData as { port: import('node:worker_threads').MessagePort }).port;
 
-  const failure = (id: number, error: unknown): ThreadAnswer => {
-    const e = error as NodeJS.ErrnoException;
-    return { id, error: { message: String(e?.message ?? error), code: e?.code, syscall: e?.syscall, errno: e?.errno } };
-  };
-
-  const syncDirectory = (directory: string): void => {
-    const fd = fs.openSync(directory, 'r');
+  const write = ({ temp, path, data }: ThreadWrite): void => {
+    let fd = fs.openSync(temp, 'wx');
+    try {
+      try {
+        const bytes = Buffer.from(data, 'utf8');
+        for (let done = 0; done < bytes.length; ) done += fs.writeSync(fd, bytes, done);
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.renameSync(temp, path);
+    } catch (error) {
+      try {
+        fs.rmSync(temp, { force: true });
+      } catch {
+        // Left for the stale-temp sweep, which knows this process's temp files by their tag.
+      }
+      throw error;
+    }
+    fd = fs.openSync(dirname(path), 'r');
     try {
       fs.fsyncSync(fd);
     } finally {
@@ -48,44 +61,15 @@ export function commitThreadMain(): void {
     }
   };
 
-  port.on('message', (first: ThreadWrite) => {
-    const batch = [first];
-    for (let next = threads.receiveMessageOnPort(port); next !== undefined; next = threads.receiveMessageOnPort(port)) batch.push(next.message as ThreadWrite);
-    const answers: ThreadAnswer[] = [];
-    const renamed = new Map<string, number[]>();
-    for (const write of batch) {
-      let created = false;
-      try {
-        const fd = fs.openSync(write.temp, 'wx');
-        created = true;
-        try {
-          const bytes = Buffer.from(write.data, 'utf8');
-          for (let done = 0; done < bytes.length; ) done += fs.writeSync(fd, bytes, done);
-          fs.fsyncSync(fd);
-        } finally {
-          fs.closeSync(fd);
-        }
-        fs.renameSync(write.temp, write.path);
-        const directory = dirname(write.path);
-        renamed.set(directory, [...(renamed.get(directory) ?? []), write.id]);
-      } catch (error) {
-        try {
-          if (created) fs.rmSync(write.temp, { force: true });
-        } catch {
-          // Left for the stale-temp sweep, which knows this process's temp files by their tag.
-        }
-        answers.push(failure(write.id, error));
-      }
+  port.on('message', (request: ThreadWrite) => {
+    let answer: ThreadAnswer;
+    try {
+      write(request);
+      answer = { id: request.id };
+    } catch (error) {
+      const e = error as NodeJS.ErrnoException;
+      answer = { id: request.id, error: { message: String(e?.message ?? error), code: e?.code, syscall: e?.syscall, errno: e?.errno } };
     }
-    // One directory fsync covers every rename in it above: group commit within the batch.
-    for (const [directory, ids] of renamed) {
-      try {
-        syncDirectory(directory);
-        for (const id of ids) answers.push({ id });
-      } catch (error) {
-        for (const id of ids) answers.push(failure(id, error));
-      }
-    }
-    port.postMessage(answers);
+    port.postMessage(answer);
   });
 }

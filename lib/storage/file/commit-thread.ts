@@ -48,9 +48,7 @@ class CommitThread {
       this.worker.once('error', reject);
     });
     this.online.catch(() => undefined);
-    this.port.on('message', (answers: ThreadAnswer[]) => {
-      for (const answer of answers) this.settle(answer.id, answer.error === undefined ? undefined : threadError(answer.error));
-    });
+    this.port.on('message', (answer: ThreadAnswer) => this.settle(answer.id, answer.error === undefined ? undefined : threadError(answer.error)));
     const gone = (error: Error) => {
       onGone(this);
       for (const id of [...this.waiting.keys()]) this.settle(id, error);
