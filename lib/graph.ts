@@ -12,6 +12,8 @@ export interface StepNode {
   readonly method: string | symbol;
   /** Resolved dependencies: `after`, or the step declared before (none for the first). */
   readonly after: readonly string[];
+  /** The same dependencies, by step index (the runner's hot path uses no names). */
+  readonly afterIndexes: readonly number[];
   readonly retry: RetryOptions & { readonly attempts: number };
   readonly timeoutMs?: number;
   /** What the step waits for before it starts, if anything. */
@@ -33,6 +35,8 @@ export interface StepGraph {
   readonly className: string;
   /** Steps in declaration order. */
   readonly steps: readonly StepNode[];
+  /** Their names, in the same order. */
+  readonly stepNames: readonly string[];
   readonly byName: ReadonlyMap<string, StepNode>;
   /** Steps that list each step in `after`. */
   readonly dependents: ReadonlyMap<string, readonly string[]>;
@@ -81,8 +85,9 @@ function build(target: Constructor): StepGraph {
     }
   }
   assertAcyclic(steps, byName, className);
+  for (const step of steps) (step as { afterIndexes: readonly number[] }).afterIndexes = step.after.map((dep) => byName.get(dep)!.index);
   const dependentNodes = steps.map((s) => dependents.get(s.name)!.map((name) => byName.get(name)!));
-  return { workflowName: options.name ?? className, className, steps, byName, dependents, dependentNodes, finalStep: steps[steps.length - 1].name, inputClass: options.input };
+  return { workflowName: options.name ?? className, className, steps, stepNames: steps.map((s) => s.name), byName, dependents, dependentNodes, finalStep: steps[steps.length - 1].name, inputClass: options.input };
 }
 
 function toNode(record: StepRecord, index: number, previous: StepNode | undefined, className: string, target: Constructor): StepNode {
@@ -115,7 +120,7 @@ function toNode(record: StepRecord, index: number, previous: StepNode | undefine
   }
   const after = record.after ? [...new Set(record.after)] : previous ? [previous.name] : [];
   const wait = toWait(record, className, name);
-  return { name, method: record.method, after, retry: { ...retry, attempts }, timeoutMs: record.timeoutMs, ...(wait === undefined ? {} : { wait }), index };
+  return { name, method: record.method, after, afterIndexes: [], retry: { ...retry, attempts }, timeoutMs: record.timeoutMs, ...(wait === undefined ? {} : { wait }), index };
 }
 
 /** The longest wait a timer can express (a Date's range ends at 8.64e15 ms after 1970). */
@@ -162,9 +167,13 @@ function assertAcyclic(steps: readonly StepNode[], byName: ReadonlyMap<string, S
   for (const step of steps) visit(step.name, []);
 }
 
-/** The graph as stored beside the checkpoints. */
-export function storedSteps(graph: StepGraph): StoredStep[] {
-  return graph.steps.map((s) => ({ name: s.name, after: [...s.after] }));
+const storedCache = new WeakMap<StepGraph, readonly StoredStep[]>();
+
+/** The graph as stored beside the checkpoints; one frozen array per graph, as every run of it stores the same. */
+export function storedSteps(graph: StepGraph): readonly StoredStep[] {
+  let stored = storedCache.get(graph);
+  if (!stored) storedCache.set(graph, (stored = Object.freeze(graph.steps.map((s) => Object.freeze({ name: s.name, after: Object.freeze([...s.after]) })))));
+  return stored;
 }
 
 /**

@@ -5,11 +5,16 @@
 let lastMs = -1;
 let lastIso = '';
 
+/** The current time as an ISO string. */
 export function isoNow(): string {
-  const now = Date.now();
-  if (now !== lastMs) {
-    lastMs = now;
-    lastIso = new Date(now).toISOString();
+  return isoAt(Date.now());
+}
+
+/** `ms` (epoch milliseconds, an integer) as an ISO string, from the same one-entry cache. */
+export function isoAt(ms: number): string {
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
   }
   return lastIso;
 }

@@ -46,6 +46,8 @@ export type EventDetail<E extends WorkflowEventName> = Omit<WorkflowEvents[E], k
 export interface RunEmitter {
   readonly ids: RunIds;
   emit<E extends WorkflowEventName>(event: E, detail: EventDetail<E>): void;
+  /** True when `event` has a listener: a hot path asks before it builds a payload nobody reads. */
+  listens(event: WorkflowEventName): boolean;
 }
 
 /** A small typed event emitter. */
@@ -69,6 +71,7 @@ export class RunEvents {
         // Building the payload costs an allocation per event: skip it when nobody listens.
         if (this.listeners.get(event)?.size) this.emit(event, Object.assign({ workflowId: ids.workflowId, runId: ids.runId }, detail) as WorkflowEvents[typeof event]);
       },
+      listens: (event) => (this.listeners.get(event)?.size ?? 0) > 0,
     };
   }
 

@@ -31,7 +31,7 @@ export async function runAttempts(
   const { retry, timeoutMs } = node;
   for (let number = 1; ; number++) {
     if (inFlight.signal.aborted) return { kind: 'cancelled', attempts: number - 1 };
-    events.emit('step:started', { step: node.name, attempt: number });
+    if (events.listens('step:started')) events.emit('step:started', { step: node.name, attempt: number });
     const attempt = inFlight.start();
     let timer: NodeJS.Timeout | undefined;
     if (timeoutMs !== undefined) {

@@ -38,8 +38,10 @@ export interface StepContextInit {
   /** The attempt's signal, or where to get it when first read. */
   readonly signal: AbortSignal | { readonly signal: AbortSignal };
   readonly input: unknown;
-  /** Dependencies in declaration order with their outputs. */
-  readonly dependencies: ReadonlyMap<string, unknown>;
+  /** The step's dependencies, in the order of its `after`. */
+  readonly after: readonly string[];
+  /** Their outputs, in the same order (two arrays, not a Map: one context per step is built on the hot path). */
+  readonly outputs: readonly unknown[];
   /** The payload of the event the step consumed, if any. */
   readonly event?: unknown;
 }
@@ -63,11 +65,11 @@ class Context implements StepContext {
   }
 
   get previous(): unknown {
-    const { dependencies } = this.init;
-    if (dependencies.size > 1) {
-      throw new StepDependencyError(this.workflowId, this.step, `ctx.previous is ambiguous: the step depends on ${[...dependencies.keys()].join(', ')}; use ctx.result(name)`);
+    const { after, outputs } = this.init;
+    if (after.length > 1) {
+      throw new StepDependencyError(this.workflowId, this.step, `ctx.previous is ambiguous: the step depends on ${after.join(', ')}; use ctx.result(name)`);
     }
-    return dependencies.values().next().value;
+    return outputs[0];
   }
 
   event<T>(): T | undefined {
@@ -75,16 +77,17 @@ class Context implements StepContext {
   }
 
   result<T>(name: string): T {
-    const { dependencies } = this.init;
-    if (!dependencies.has(name)) {
-      const declared = dependencies.size === 0 ? 'none' : [...dependencies.keys()].join(', ');
+    const { after, outputs } = this.init;
+    const index = after.indexOf(name);
+    if (index === -1) {
+      const declared = after.length === 0 ? 'none' : after.join(', ');
       throw new StepDependencyError(
         this.workflowId,
         this.step,
         `ctx.result('${name}'): '${name}' is not a dependency of this step (dependencies: ${declared}); add it to @Step({ after: [...] })`,
       );
     }
-    return dependencies.get(name) as T;
+    return outputs[index] as T;
   }
 }
 

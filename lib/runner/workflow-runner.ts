@@ -3,7 +3,7 @@
  * commits each step once, after its successful attempt.
  */
 import { randomUUID } from 'node:crypto';
-import { isoNow } from '../iso-now';
+import { isoAt, isoNow } from '../iso-now';
 import { decodeValue, encodeValue, UnencodableValue, type EncodedValue } from '../checkpoint-codec';
 import {
   CheckpointCorruptedError,
@@ -304,7 +304,7 @@ export class WorkflowRunner {
       },
     );
     events.emit('lease:acquired', { owner: keeper.lease.owner, expiresAt: keeper.lease.expiresAt });
-    const state = new RunState(graph.steps.map((s) => s.name));
+    const state = new RunState(graph.stepNames, graph.byName);
     const resultOf = (status: RunStatus): RunResult => ({
       workflowId,
       runId,
@@ -319,7 +319,7 @@ export class WorkflowRunner {
     try {
       const firstFailure = await this.walk(workflow, graph, run, stepRun, fingerprint, storedInput);
       const record = stepRun.stored.record;
-      if (firstFailure === undefined && !leaseLost && graph.steps.every((s) => state.isDone(s.name))) {
+      if (firstFailure === undefined && !leaseLost && state.allDone()) {
         const result = resultOf('completed');
         await this.recordCompletion(workflowId, record!, runId, result.output);
         events.emit('run:completed', { result });
@@ -400,9 +400,7 @@ export class WorkflowRunner {
       concurrency: run.concurrency,
       failFast: run.failFast,
       signal: stepRun.inFlight.signal,
-      // User code can still throw outside an attempt (a retryIf, a getter read while encoding the
-      // output): that fails the step, like any step error, rather than escaping the walk.
-      runStep: (node) => this.runStep(workflow, node, stepRun).catch((error: unknown) => this.failStep(stepRun, node, error, state.attempts(node.name))),
+      runStep: (node) => this.runStep(workflow, node, stepRun),
     });
     return stepRun.failures.first;
   }
@@ -501,91 +499,96 @@ export class WorkflowRunner {
 
   /** One step: its timers and event, attempts, then encode and commit. A failure for good is recorded in `run.failures`. */
   private async runStep(workflow: object, node: StepNode, run: StepRun): Promise<StepOutcome> {
-    const { workflowId, input, state, inFlight, keeper, events } = run;
-    const dependencies = new Map<string, unknown>();
-    for (const dep of node.after) dependencies.set(dep, state.output(dep));
-    const method = (workflow as Record<string | symbol, (ctx: unknown) => unknown>)[node.method];
-    let consumed: ConsumedEvent | undefined;
-    if (node.wait !== undefined) {
-      const depTimes = node.after.map((dep) => state.committedAt(dep) ?? Date.now());
-      const gate = await passGate({
-        workflowId,
-        node,
-        readyAt: depTimes.length === 0 ? run.createdAt! : Math.max(...depTimes),
-        storedTimer: run.stored.record!.current.timers?.[node.name],
-        startAt: () => node.wait!.startAt!(createStepContext({ workflowId, step: node.name, attempt: 0, signal: inFlight.signal, input, dependencies })),
-        onTimer: (at) => (run.timers[node.name] = at),
-        mailbox: run.mailbox!,
-        maxInlineWaitMs: this.maxInlineWaitMs,
-        signal: inFlight.signal,
-      });
-      if (gate.kind === 'cancelled') return 'cancelled';
-      if (gate.kind === 'timeout') return this.failStep(run, node, gate.error, 0);
-      if (gate.kind === 'wait') {
-        const wakeAt = gate.wakeAt === undefined ? undefined : new Date(gate.wakeAt).toISOString();
-        state.wait(node.name, wakeAt, gate.event);
-        events.emit('step:waiting', { step: node.name, ...(wakeAt === undefined ? {} : { wakeAt }), ...(gate.event === undefined ? {} : { event: gate.event }) });
-        return 'waiting';
+    // Never rejects: user code can still throw outside an attempt (a retryIf, a getter read while
+    // encoding the output), and that fails the step, like any step error, rather than escaping the walk.
+    try {
+      const { workflowId, input, state, inFlight, keeper, events } = run;
+      const { after, afterIndexes } = node;
+      const outputs = new Array<unknown>(after.length);
+      for (let i = 0; i < after.length; i++) outputs[i] = state.output(afterIndexes[i]!);
+      const method = (workflow as Record<string | symbol, (ctx: unknown) => unknown>)[node.method];
+      let consumed: ConsumedEvent | undefined;
+      if (node.wait !== undefined) {
+        const depTimes = afterIndexes.map((dep) => state.committedAt(dep) ?? Date.now());
+        const gate = await passGate({
+          workflowId,
+          node,
+          readyAt: depTimes.length === 0 ? run.createdAt! : Math.max(...depTimes),
+          storedTimer: run.stored.record!.current.timers?.[node.name],
+          startAt: () => node.wait!.startAt!(createStepContext({ workflowId, step: node.name, attempt: 0, signal: inFlight.signal, input, after, outputs, event: undefined })),
+          onTimer: (at) => (run.timers[node.name] = at),
+          mailbox: run.mailbox!,
+          maxInlineWaitMs: this.maxInlineWaitMs,
+          signal: inFlight.signal,
+        });
+        if (gate.kind === 'cancelled') return 'cancelled';
+        if (gate.kind === 'timeout') return this.failStep(run, node, gate.error, 0);
+        if (gate.kind === 'wait') {
+          const wakeAt = gate.wakeAt === undefined ? undefined : new Date(gate.wakeAt).toISOString();
+          state.wait(node.index, wakeAt, gate.event);
+          events.emit('step:waiting', { step: node.name, ...(wakeAt === undefined ? {} : { wakeAt }), ...(gate.event === undefined ? {} : { event: gate.event }) });
+          return 'waiting';
+        }
+        consumed = gate.event;
       }
-      consumed = gate.event;
-    }
-    // A resumed waiting workflow runs again from here: its record says so, with a recovery entry.
-    const record = run.stored.record!;
-    if (!record.isRunning) await record.markRunning(this.recoverAt(run.leaseTtlMs));
-    const startedAt = Date.now();
-    const outcome = await runAttempts(workflowId, node, inFlight, events, (number, attempt) =>
-      // Object literals without spreads keep one shape, on the fast paths of V8 (and of JSON.stringify).
-      method.call(workflow, createStepContext({ workflowId, step: node.name, attempt: number, signal: attempt, input, dependencies, event: consumed?.payload })),
-    );
-    const giveBack = () => {
-      if (consumed?.eventId !== undefined) run.mailbox!.release(consumed.eventId);
-    };
-    if (outcome.kind === 'cancelled') {
-      giveBack();
-      state.abandon(node.name, outcome.attempts);
-      return 'cancelled';
-    }
-    if (outcome.kind === 'failed') {
-      giveBack();
-      return this.failStep(run, node, outcome.error, outcome.attempts);
-    }
-
-    let encoded;
-    try {
-      encoded = encodeValue(outcome.output);
-    } catch (error) {
-      giveBack();
-      // Reading the output runs user code too (getters): any error fails the step, nothing is written.
-      const reason = error instanceof UnencodableValue ? new CheckpointSerializationError(workflowId, node.name, error.path, error.reason) : error;
-      return this.failStep(run, node, reason, outcome.attempts);
-    }
-    const committedAt = isoNow();
-    try {
-      await this.storage.commit(
-        workflowId,
-        {
-          formatVersion: 1,
-          step: node.name,
-          status: 'completed',
-          attempts: outcome.attempts,
-          committedAt,
-          output: encoded,
-          // Undefined members are left out of the stored JSON.
-          event: consumed === undefined ? undefined : { name: consumed.name, eventId: consumed.eventId },
-        },
-        keeper.lease,
+      // A resumed waiting workflow runs again from here: its record says so, with a recovery entry.
+      const record = run.stored.record!;
+      if (!record.isRunning) await record.markRunning(this.recoverAt(run.leaseTtlMs));
+      const startedAt = Date.now();
+      const outcome = await runAttempts(workflowId, node, inFlight, events, (number, attempt) =>
+        // Object literals without spreads keep one shape, on the fast paths of V8 (and of JSON.stringify).
+        method.call(workflow, createStepContext({ workflowId, step: node.name, attempt: number, signal: attempt, input, after, outputs, event: consumed?.payload })),
       );
+      if (outcome.kind === 'cancelled') {
+        giveBack(run, consumed);
+        state.abandon(node.index, outcome.attempts);
+        return 'cancelled';
+      }
+      if (outcome.kind === 'failed') {
+        giveBack(run, consumed);
+        return this.failStep(run, node, outcome.error, outcome.attempts);
+      }
+
+      let encoded;
+      try {
+        encoded = encodeValue(outcome.output);
+      } catch (error) {
+        giveBack(run, consumed);
+        // Reading the output runs user code too (getters): any error fails the step, nothing is written.
+        const reason = error instanceof UnencodableValue ? new CheckpointSerializationError(workflowId, node.name, error.path, error.reason) : error;
+        return this.failStep(run, node, reason, outcome.attempts);
+      }
+      const committedMs = Date.now();
+      const committedAt = isoAt(committedMs);
+      try {
+        await this.storage.commit(
+          workflowId,
+          {
+            formatVersion: 1,
+            step: node.name,
+            status: 'completed',
+            attempts: outcome.attempts,
+            committedAt,
+            output: encoded,
+            // Undefined members are left out of the stored JSON.
+            event: consumed === undefined ? undefined : { name: consumed.name, eventId: consumed.eventId },
+          },
+          keeper.lease,
+        );
+      } catch (error) {
+        giveBack(run, consumed);
+        return this.failStep(run, node, error, outcome.attempts);
+      }
+      state.complete(node.index, outcome.output, outcome.attempts, committedMs);
+      if (events.listens('step:committed')) events.emit('step:committed', { step: node.name, attempts: outcome.attempts, durationMs: Date.now() - startedAt });
+      return 'done';
     } catch (error) {
-      giveBack();
-      return this.failStep(run, node, error, outcome.attempts);
+      return this.failStep(run, node, error, run.state.attempts(node.index));
     }
-    state.complete(node.name, outcome.output, outcome.attempts, Date.parse(committedAt));
-    events.emit('step:committed', { step: node.name, attempts: outcome.attempts, durationMs: Date.now() - startedAt });
-    return 'done';
   }
 
   private failStep(run: StepRun, node: StepNode, error: unknown, attempts: number): 'failed' {
-    run.state.fail(node.name, error, attempts);
+    run.state.fail(node.index, error, attempts);
     run.failures.first ??= new StepFailedError(run.workflowId, node.name, attempts, error);
     return 'failed';
   }
@@ -605,6 +608,11 @@ export class WorkflowRunner {
     if (this.options.logger) this.options.logger.error(`waymark: a '${event}' listener threw: ${message}`, { event, error });
     else process.emitWarning(`a '${event}' listener threw: ${message}`, { code: 'WAYMARK_LISTENER_ERROR' });
   }
+}
+
+/** Puts back the event a step consumed but did not commit, for its next attempt or run. */
+function giveBack(run: StepRun, consumed: ConsumedEvent | undefined): void {
+  if (consumed?.eventId !== undefined) run.mailbox!.release(consumed.eventId);
 }
 
 function errorText(error: unknown): string {

@@ -35,10 +35,8 @@ export async function runStep<O = unknown, I = unknown>(workflow: object, step: 
   for (const name of Object.keys(options.results ?? {})) {
     if (!node.after.includes(name)) throw new StepDependencyError(workflowId, step, `results names '${name}', which is not a dependency of this step (dependencies: ${node.after.join(', ') || 'none'})`);
   }
-  const dependencies = new Map<string, unknown>(
-    node.after.map((dep) => [dep, options.results !== undefined && dep in options.results ? options.results[dep] : node.after.length === 1 ? options.previous : undefined]),
-  );
-  const ctx = createStepContext({ workflowId, step, attempt: options.attempt ?? 1, signal: options.signal ?? new AbortController().signal, input: options.input, dependencies });
+  const outputs = node.after.map((dep) => (options.results !== undefined && dep in options.results ? options.results[dep] : node.after.length === 1 ? options.previous : undefined));
+  const ctx = createStepContext({ workflowId, step, attempt: options.attempt ?? 1, signal: options.signal ?? new AbortController().signal, input: options.input, after: node.after, outputs });
   const method = (workflow as Record<string | symbol, (ctx: unknown) => unknown>)[node.method];
   const output = await method.call(workflow, ctx);
   try {

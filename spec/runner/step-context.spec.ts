@@ -8,7 +8,8 @@ const init = (dependencies: [string, unknown][], over: Partial<StepContextInit> 
   attempt: 2,
   signal: new AbortController().signal,
   input: { a: 1 },
-  dependencies: new Map(dependencies),
+  after: dependencies.map(([name]) => name),
+  outputs: dependencies.map(([, output]) => output),
   ...over,
 });
 
