@@ -13,6 +13,13 @@ export interface Pair {
   readonly baseline: () => Promise<unknown>;
   readonly warmup?: number;
   readonly rounds?: number;
+  /**
+   * Force a full garbage collection before each timed run (the default). Off for the engine rows: a
+   * forced collection leaves the heap cold, and the next run of the engine took ×1.5 its warm time
+   * (the hand-written loop, which allocates far less, barely moves), which a worker whose heap is
+   * warm never sees. Without it, each run pays for collecting the previous run's garbage instead.
+   */
+  readonly collect?: boolean;
 }
 
 /** Medians in ms, and the median of the rounds' measured / baseline. */
@@ -34,8 +41,8 @@ function collect(): void {
   (globalThis as { gc?: () => void }).gc?.();
 }
 
-async function time(run: () => Promise<unknown>): Promise<number> {
-  collect();
+async function time(run: () => Promise<unknown>, gc: boolean): Promise<number> {
+  if (gc) collect();
   const started = process.hrtime.bigint();
   await run();
   return Number(process.hrtime.bigint() - started) / 1e6;
@@ -50,13 +57,14 @@ export async function measurePair(pair: Pair): Promise<PairResult> {
   }
   const measured: number[] = [];
   const baseline: number[] = [];
+  const gc = pair.collect ?? true;
   for (let i = 0; i < rounds; i++) {
     if (i % 2 === 0) {
-      baseline.push(await time(pair.baseline));
-      measured.push(await time(pair.measured));
+      baseline.push(await time(pair.baseline, gc));
+      measured.push(await time(pair.measured, gc));
     } else {
-      measured.push(await time(pair.measured));
-      baseline.push(await time(pair.baseline));
+      measured.push(await time(pair.measured, gc));
+      baseline.push(await time(pair.baseline, gc));
     }
   }
   return { measuredMs: median(measured), baselineMs: median(baseline), ratio: median(measured.map((ms, i) => ms / baseline[i]!)), rounds };

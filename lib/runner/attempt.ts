@@ -21,8 +21,14 @@ export class Attempt {
   /** The user code's promise, once it returned one. */
   private running?: Promise<unknown>;
 
-  /** `onInterrupted` learns of user code still running when the attempt is interrupted. */
-  constructor(private readonly onInterrupted?: (running: Promise<unknown>) => void) {}
+  /**
+   * @param onInterrupted learns of user code still running when the attempt is interrupted.
+   * @param number the attempt's 1-based number among its step's attempts.
+   */
+  constructor(
+    private readonly onInterrupted?: (running: Promise<unknown>) => void,
+    readonly number = 1,
+  ) {}
 
   /** The signal a step sees as `ctx.signal`. */
   get signal(): AbortSignal {
@@ -44,15 +50,15 @@ export class Attempt {
   }
 
   /**
-   * Calls `invoke` and settles with its result, or rejects as soon as the attempt is aborted (a step
-   * that ignores its signal cannot hold the run). A synchronous result settles without extra ticks.
+   * Calls `invoke(this)` and settles with its result, or rejects as soon as the attempt is aborted (a
+   * step that ignores its signal cannot hold the run). A synchronous result settles without extra ticks.
    */
-  run(invoke: () => unknown): Promise<unknown> {
+  run(invoke: (attempt: Attempt) => unknown): Promise<unknown> {
     return new Promise((resolve, reject) => {
       this.interrupt = reject;
       let result: unknown;
       try {
-        result = invoke();
+        result = invoke(this);
       } catch (error) {
         reject(error);
         return;
@@ -86,16 +92,16 @@ export class AttemptsInFlight {
     }, { once: true });
   }
 
-  /** A new attempt, interrupted at once if the run already stopped. */
-  start(): Attempt {
-    const attempt = new Attempt(this.track);
+  /** Attempt `number` of a step, interrupted at once if the run already stopped. */
+  start(number = 1): Attempt {
+    const attempt = new Attempt(this.track, number);
     if (this.signal.aborted) attempt.abort(this.signal.reason, INTERRUPTED);
     else this.attempts.add(attempt);
     return attempt;
   }
 
   /** Runs `invoke` as `attempt` (see {@link Attempt.run}); its user code is remembered if interrupted before it settles. */
-  run(attempt: Attempt, invoke: () => unknown): Promise<unknown> {
+  run(attempt: Attempt, invoke: (attempt: Attempt) => unknown): Promise<unknown> {
     return attempt.run(invoke);
   }
 

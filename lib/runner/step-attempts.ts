@@ -16,7 +16,7 @@ export type AttemptsOutcome =
   | { readonly kind: 'cancelled'; readonly attempts: number };
 
 /**
- * Calls `invoke(attemptNumber, attempt)` until it succeeds, the retry policy gives up, or the run
+ * Calls `invoke(attempt)` (its number is `attempt.number`) until it succeeds, the retry policy gives up, or the run
  * stops. A timed-out attempt counts as failed; its signal is aborted and its eventual result ignored.
  * Its code may still be running when the next attempt starts (a step that ignores `ctx.signal`); the
  * run waits for it before giving up its lease.
@@ -26,13 +26,13 @@ export async function runAttempts(
   node: StepNode,
   inFlight: AttemptsInFlight,
   events: RunEmitter,
-  invoke: (attemptNumber: number, attempt: Attempt) => unknown,
+  invoke: (attempt: Attempt) => unknown,
 ): Promise<AttemptsOutcome> {
   const { retry, timeoutMs } = node;
   for (let number = 1; ; number++) {
     if (inFlight.signal.aborted) return { kind: 'cancelled', attempts: number - 1 };
     if (events.listens('step:started')) events.emit('step:started', { step: node.name, attempt: number });
-    const attempt = inFlight.start();
+    const attempt = inFlight.start(number);
     let timer: NodeJS.Timeout | undefined;
     if (timeoutMs !== undefined) {
       timer = setTimeout(() => {
@@ -41,7 +41,7 @@ export async function runAttempts(
       }, timeoutMs);
     }
     try {
-      const output = await inFlight.run(attempt, () => invoke(number, attempt));
+      const output = await inFlight.run(attempt, invoke);
       return { kind: 'succeeded', output, attempts: number };
     } catch (error) {
       if (error === INTERRUPTED || inFlight.signal.aborted) return { kind: 'cancelled', attempts: number };

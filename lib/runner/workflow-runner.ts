@@ -535,9 +535,9 @@ export class WorkflowRunner {
       const record = run.stored.record!;
       if (!record.isRunning) await record.markRunning(this.recoverAt(run.leaseTtlMs));
       const startedAt = Date.now();
-      const outcome = await runAttempts(workflowId, node, inFlight, events, (number, attempt) =>
+      const outcome = await runAttempts(workflowId, node, inFlight, events, (attempt) =>
         // Object literals without spreads keep one shape, on the fast paths of V8 (and of JSON.stringify).
-        method.call(workflow, createStepContext({ workflowId, step: node.name, attempt: number, signal: attempt, input, after, outputs, event: consumed?.payload })),
+        method.call(workflow, createStepContext({ workflowId, step: node.name, attempt: attempt.number, signal: attempt, input, after, outputs, event: consumed?.payload })),
       );
       if (outcome.kind === 'cancelled') {
         giveBack(run, consumed);
