@@ -1,0 +1,182 @@
+import { expect } from 'chai';
+import { Pool } from 'pg';
+import { Step } from '../../../decorators';
+import { InvalidOptionError, LeaseLostError, StorageError, WorkflowFailedError } from '../../../lib/errors';
+import { WorkflowRunner } from '../../../lib/runner/workflow-runner';
+import type { StepContext } from '../../../lib/runner/step-context';
+import { PostgresStorage, SCHEMA_VERSION } from '../../../lib/storage/postgres';
+import { describeStorageContract, sampleCheckpoint, sampleRecord } from '../../../lib/testing';
+import { freshSchema, PG_URL, type PgFixture } from '../../helpers/postgres';
+
+describeStorageContract('PostgresStorage', async () => {
+  const fixture = await freshSchema();
+  return { storage: fixture.storage, cleanup: () => fixture.drop() };
+});
+
+describe('PostgresStorage', function () {
+  let pg: PgFixture;
+  beforeEach(async () => {
+    pg = await freshSchema();
+  });
+  afterEach(async () => pg.drop());
+
+  describe('schema and migrations', () => {
+    it('migrates once from 8 storages at once, and again without change', async () => {
+      const pool = new Pool({ connectionString: PG_URL, max: 16 });
+      const schema = `${pg.schema}_m`;
+      try {
+        await Promise.all(Array.from({ length: 8 }, () => new PostgresStorage({ pool, schema }).migrate()));
+        await new PostgresStorage({ pool, schema }).migrate();
+        const { rows } = await pool.query(`SELECT version FROM "${schema}".schema_version`);
+        expect(rows).to.deep.equal([{ version: SCHEMA_VERSION }]);
+        const tables = await pool.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`, [schema]);
+        expect(tables.rows.map((r) => r.table_name)).to.deep.equal(['checkpoints', 'events', 'leases', 'schema_version', 'wakes', 'workflows']);
+      } finally {
+        await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+        await pool.end();
+      }
+    });
+
+    it('refuses a schema newer than it knows, saying to upgrade', async () => {
+      await pg.pool.query(`UPDATE "${pg.schema}".schema_version SET version = $1`, [SCHEMA_VERSION + 1]);
+      const error = (await pg.storage.migrate().catch((e: unknown) => e)) as StorageError;
+      expect(error).to.be.instanceOf(StorageError);
+      expect(error.message).to.contain(`at version ${SCHEMA_VERSION + 1}, newer than this waymark knows (${SCHEMA_VERSION}): upgrade waymark`);
+    });
+
+    it('on a database never migrated, every call says to run migrate()', async () => {
+      const storage = new PostgresStorage({ pool: pg.pool, schema: `${pg.schema}_none` });
+      for (const call of [() => storage.load('a'), () => storage.commit('a', sampleCheckpoint('s')), () => storage.acquireLease('a', 'me', 1000), () => storage.dueWakes(Date.now(), 10)]) {
+        const error = (await call().catch((e: unknown) => e)) as StorageError;
+        expect(error).to.be.instanceOf(StorageError);
+        expect(error.message).to.contain(`the schema "${pg.schema}_none" has no waymark tables: run \`await storage.migrate()\` once`);
+      }
+    });
+
+    it('takes only a lowercase identifier as schema name', () => {
+      for (const schema of ['Waymark', 'a;drop', '1abc', '', 'x'.repeat(64), 'a"b']) {
+        expect(() => new PostgresStorage({ pool: pg.pool, schema }), schema).to.throw(InvalidOptionError);
+      }
+    });
+  });
+
+  describe('one round trip per durable step', () => {
+    it('commits a step in one statement, fenced by the lease in that same statement', async () => {
+      const { lease } = (await pg.storage.acquireLease('job', 'me', 30_000)) as { acquired: true; lease: import('../../../lib/storage/records').Lease };
+      const statements: string[] = [];
+      const query = pg.pool.query.bind(pg.pool);
+      (pg.pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+        statements.push(String(args[0]));
+        return (query as (...a: unknown[]) => unknown)(...args);
+      };
+      await pg.storage.commit('job', sampleCheckpoint('s1'), lease);
+      expect(statements).to.have.length(1);
+      expect(statements[0]).to.match(/WITH held AS .* FOR SHARE\) INSERT INTO/s);
+    });
+
+    it('writes nothing once the lease expired by the database clock, even untaken', async () => {
+      const attempt = await pg.storage.acquireLease('job', 'me', 1);
+      if (!attempt.acquired) throw new Error('not acquired');
+      await pg.pool.query('SELECT pg_sleep(0.01)');
+      const error = await pg.storage.commit('job', sampleCheckpoint('late'), attempt.lease).catch((e: unknown) => e);
+      expect(error).to.be.instanceOf(LeaseLostError);
+      expect((await pg.pool.query(`SELECT count(*)::int AS n FROM "${pg.schema}".checkpoints`)).rows[0].n).to.equal(0);
+    });
+
+    it('a commit racing a takeover lands before it or not at all (20 rounds)', async () => {
+      for (let round = 0; round < 20; round++) {
+        const id = `race-${round}`;
+        const first = await pg.storage.acquireLease(id, 'old', 5);
+        if (!first.acquired) throw new Error('not acquired');
+        await pg.pool.query('SELECT pg_sleep(0.006)');
+        const other = pg.open();
+        const [committed, taken] = await Promise.allSettled([pg.storage.commit(id, sampleCheckpoint('s', round), first.lease), other.acquireLease(id, 'new', 30_000)]);
+        expect(taken.status === 'fulfilled' && taken.value.acquired).to.equal(true);
+        // The old owner's lease had expired: its commit must have written nothing.
+        expect(committed.status).to.equal('rejected');
+        expect((await pg.storage.load(id))?.committedSteps ?? []).to.deep.equal([]);
+      }
+    });
+  });
+
+  describe('loads', () => {
+    it('loads the record and step names in one query, without outputs', async () => {
+      await pg.storage.writeRecord('job', sampleRecord('job'), null);
+      for (let i = 0; i < 3; i++) await pg.storage.commit('job', sampleCheckpoint(`s${i}`, 'x'.repeat(1000)));
+      const statements: string[] = [];
+      const query = pg.pool.query.bind(pg.pool);
+      (pg.pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+        statements.push(String(args[0]));
+        return (query as (...a: unknown[]) => unknown)(...args);
+      };
+      const loaded = await pg.storage.load('job');
+      expect(loaded?.committedSteps.slice().sort()).to.deep.equal(['s0', 's1', 's2']);
+      expect(statements).to.have.length(1);
+      expect(statements[0]).to.not.contain('data');
+    });
+
+    it('scans due wakes through the index (EXPLAIN), not the whole table', async () => {
+      await pg.pool.query(`INSERT INTO "${pg.schema}".wakes (wake_at, workflow_id) SELECT g, 'w' || g FROM generate_series(1, 20000) g`);
+      await pg.pool.query(`ANALYZE "${pg.schema}".wakes`);
+      const { rows } = await pg.pool.query(`EXPLAIN SELECT wake_at, workflow_id FROM "${pg.schema}".wakes WHERE wake_at <= 10 ORDER BY wake_at, workflow_id LIMIT 100`);
+      const plan = rows.map((r) => r['QUERY PLAN'] as string).join('\n');
+      expect(plan).to.match(/Index (Only )?Scan using wakes_pkey/);
+      expect(plan).to.not.contain('Seq Scan');
+      expect(await pg.storage.dueWakes(10, 100)).to.have.length(10);
+    });
+  });
+
+  describe('exact namespaces and safe SQL', () => {
+    const ids = [`it's`, 'back\\slash', '100%', 'a_b', 'a%', `"; DROP TABLE workflows; --`, 'ünïcødé ✓ 🎉'];
+    it('stores, reads and clears ids full of quotes, backslashes, % and _ exactly', async () => {
+      for (const id of ids) {
+        await pg.storage.writeRecord(id, sampleRecord(id), null);
+        await pg.storage.commit(id, sampleCheckpoint(`step '${id}'`, id));
+      }
+      expect(await pg.storage.list()).to.deep.equal([...ids].sort());
+      await pg.storage.clear('a%');
+      expect(await pg.storage.list()).to.deep.equal(ids.filter((id) => id !== 'a%').sort());
+      const loaded = await pg.storage.load('a_b');
+      expect(loaded?.committedSteps).to.deep.equal([`step 'a_b'`]);
+      expect((await pg.storage.readCheckpoint('a_b', `step 'a_b'`)).output).to.equal('a_b');
+    });
+  });
+
+  describe('faults', () => {
+    it('a connection killed mid-run: the run resumes, every step committed exactly once and never half', async () => {
+      let killed = false;
+      const runs: string[] = [];
+      class Killed {
+        @Step() one() {
+          runs.push('one');
+          return 1;
+        }
+        @Step() async two(ctx: StepContext<unknown, number>) {
+          runs.push('two');
+          if (!killed) {
+            killed = true;
+            // Every connection of the pool but this query's own is terminated.
+            await pg.pool.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name = ''`);
+          }
+          return ctx.previous + 1;
+        }
+        @Step() three(ctx: StepContext<unknown, number>) {
+          runs.push('three');
+          return ctx.previous + 1;
+        }
+      }
+      const runner = new WorkflowRunner({ storage: pg.storage, tracer: false });
+      const result = await runner.run(new Killed(), { workflowId: 'killed', resume: true }).catch((e: unknown) => e);
+      if (result instanceof WorkflowFailedError) {
+        // A statement lost with its connection is either retried or reported, never half-written.
+        const again = await runner.run(new Killed(), { workflowId: 'killed', resume: true });
+        expect(again.output).to.equal(3);
+      } else {
+        expect((result as { output: number }).output).to.equal(3);
+      }
+      const { rows } = await pg.pool.query(`SELECT step FROM "${pg.schema}".checkpoints WHERE workflow_id = 'killed' ORDER BY step`);
+      expect(rows.map((r) => r.step)).to.deep.equal(['one', 'three', 'two']);
+      expect(runs.filter((r) => r === 'one')).to.have.length(1);
+    });
+  });
+});
