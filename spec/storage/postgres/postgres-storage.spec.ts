@@ -8,6 +8,12 @@ import { PostgresStorage, SCHEMA_VERSION } from '../../../lib/storage/postgres';
 import { describeStorageContract, sampleCheckpoint, sampleRecord } from '../../../lib/testing';
 import { freshSchema, PG_URL, type PgFixture } from '../../helpers/postgres';
 
+/** Polls `check` until it holds (each poll is a query: no timer stands in for the condition). */
+async function until(check: () => Promise<boolean>, tries = 500): Promise<void> {
+  for (let i = 0; i < tries; i++) if (await check()) return;
+  throw new Error('condition never held');
+}
+
 describeStorageContract('PostgresStorage', async () => {
   const fixture = await freshSchema();
   return { storage: fixture.storage, cleanup: () => fixture.drop() };
@@ -83,18 +89,68 @@ describe('PostgresStorage', function () {
       expect((await pg.pool.query(`SELECT count(*)::int AS n FROM "${pg.schema}".checkpoints`)).rows[0].n).to.equal(0);
     });
 
-    it('a commit racing a takeover lands before it or not at all (20 rounds)', async () => {
-      for (let round = 0; round < 20; round++) {
+    it('a commit racing a takeover lands before it or not at all: nothing of the old owner appears after the new one loaded (10 rounds)', async () => {
+      for (let round = 0; round < 10; round++) {
         const id = `race-${round}`;
-        const first = await pg.storage.acquireLease(id, 'old', 5);
+        const first = await pg.storage.acquireLease(id, 'old', 40);
         if (!first.acquired) throw new Error('not acquired');
-        await pg.pool.query('SELECT pg_sleep(0.006)');
         const other = pg.open();
-        const [committed, taken] = await Promise.allSettled([pg.storage.commit(id, sampleCheckpoint('s', round), first.lease), other.acquireLease(id, 'new', 30_000)]);
-        expect(taken.status === 'fulfilled' && taken.value.acquired).to.equal(true);
-        // The old owner's lease had expired: its commit must have written nothing.
-        expect(committed.status).to.equal('rejected');
-        expect((await pg.storage.load(id))?.committedSteps ?? []).to.deep.equal([]);
+        // The old owner commits step after step until it is fenced out; the new owner polls for the
+        // lease and loads as soon as it has it.
+        const old = (async () => {
+          for (let i = 0; ; i++) {
+            try {
+              await pg.storage.commit(id, sampleCheckpoint(`old-${i}`, i), first.lease);
+            } catch (error) {
+              expect(error).to.be.instanceOf(LeaseLostError);
+              return i;
+            }
+          }
+        })();
+        const seen = (async () => {
+          for (;;) {
+            const taken = await other.acquireLease(id, 'new', 30_000);
+            if (taken.acquired) return (await other.load(id))?.committedSteps ?? [];
+          }
+        })();
+        const [written, atTakeover] = await Promise.all([old, seen]);
+        const after = (await pg.storage.load(id))?.committedSteps ?? [];
+        expect(written, 'the old owner committed before its lease ran out').to.be.greaterThan(0);
+        expect([...after].sort(), 'nothing landed after the takeover').to.deep.equal([...atTakeover].sort());
+      }
+    });
+
+    it('a commit held up past its lease expiry lands before the takeover, never after the new owner loaded', async () => {
+      const first = await pg.storage.acquireLease('slow', 'old', 300);
+      if (!first.acquired) throw new Error('not acquired');
+      const waitingOn = async (pattern: string) =>
+        (await pg.pool.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1`, [pattern])).rows.length === 1;
+      // Another transaction holds the checkpoint's key, so the old owner's commit waits inside its statement.
+      const blocker = await pg.pool.connect();
+      try {
+        await blocker.query('BEGIN');
+        await blocker.query(`INSERT INTO "${pg.schema}".checkpoints (workflow_id, step, data) VALUES ('slow', 's', '{}')`);
+        const commit = pg.storage.commit('slow', sampleCheckpoint('s'), first.lease).then(() => 'committed', (e: unknown) => e);
+        await until(() => waitingOn(`%INSERT INTO "${pg.schema}".checkpoints%FROM held%`));
+        // The lease runs out (by the database clock) while the commit waits.
+        await pg.pool.query(`SELECT pg_sleep(greatest(0, extract(epoch FROM expires_at - clock_timestamp())) + 0.02) FROM "${pg.schema}".leases WHERE workflow_id = 'slow'`);
+        const other = pg.open();
+        let loaded: readonly string[] | undefined;
+        const takeover = (async () => {
+          for (;;) {
+            const taken = await other.acquireLease('slow', 'new', 30_000);
+            if (taken.acquired) return (loaded = (await other.load('slow'))?.committedSteps ?? []);
+          }
+        })();
+        // The takeover either finishes (and loads) now, or waits for the commit in flight.
+        await until(async () => loaded !== undefined || (await waitingOn(`%INSERT INTO "${pg.schema}".leases%`)));
+        await blocker.query('ROLLBACK');
+        const [outcome, atTakeover] = await Promise.all([commit, takeover]);
+        const after = (await pg.storage.load('slow'))?.committedSteps ?? [];
+        expect(after, 'what the new owner loaded is all there is').to.deep.equal(atTakeover);
+        expect(outcome === 'committed' ? ['s'] : [], 'the commit, if it landed, landed before the takeover').to.deep.equal(atTakeover);
+      } finally {
+        blocker.release();
       }
     });
   });
