@@ -39,6 +39,8 @@ async function reachable(): Promise<void> {
 export async function freshSchema(max = 10): Promise<PgFixture> {
   await (checked ??= reachable());
   const pool = new Pool({ connectionString: PG_URL, max });
+  // pg emits 'error' for an idle client whose connection died (the fault specs kill some): the pool drops it.
+  pool.on('error', () => undefined);
   const schema = `wm_${randomBytes(6).toString('hex')}`;
   const storage = new PostgresStorage({ pool, schema });
   await storage.migrate();

@@ -199,7 +199,60 @@ describe('PostgresStorage', function () {
   });
 
   describe('faults', () => {
-    it('a connection killed mid-run: the run resumes, every step committed exactly once and never half', async () => {
+    it('a connection killed mid-commit: the commit is retried and lands once, whole', async () => {
+      const first = await pg.storage.acquireLease('killed', 'me', 30_000);
+      if (!first.acquired) throw new Error('not acquired');
+      const blocker = await pg.pool.connect();
+      try {
+        await blocker.query('BEGIN');
+        await blocker.query(`INSERT INTO "${pg.schema}".checkpoints (workflow_id, step, data) VALUES ('killed', 's', '{}')`);
+        const commit = pg.storage.commit('killed', sampleCheckpoint('s', 'whole'), first.lease);
+        let pid: number | undefined;
+        await until(async () => {
+          const { rows } = await pg.pool.query(`SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1`, [`%INSERT INTO "${pg.schema}".checkpoints%FROM held%`]);
+          pid = rows[0]?.pid as number | undefined;
+          return pid !== undefined;
+        });
+        await pg.pool.query('SELECT pg_terminate_backend($1)', [pid]);
+        await blocker.query('ROLLBACK');
+        await commit;
+        expect((await pg.storage.readCheckpoint('killed', 's')).output).to.equal('whole');
+        const { rows } = await pg.pool.query(`SELECT count(*)::int AS n FROM "${pg.schema}".checkpoints WHERE workflow_id = 'killed'`);
+        expect(rows[0].n).to.equal(1);
+      } finally {
+        blocker.release();
+      }
+    });
+
+    it('a statement that keeps failing is reported as StorageError naming the workflow, step and operation', async () => {
+      const first = await pg.storage.acquireLease('gone', 'me', 30_000);
+      if (!first.acquired) throw new Error('not acquired');
+      await pg.pool.query(`DROP TABLE "${pg.schema}".checkpoints`);
+      const error = (await pg.storage.commit('gone', sampleCheckpoint('s'), first.lease).catch((e: unknown) => e)) as StorageError;
+      expect(error).to.be.instanceOf(StorageError);
+      expect(error).to.include({ workflowId: 'gone', step: 's', operation: 'commit' });
+    });
+
+    it('a pool with every connection taken: steps wait for one, and the run completes', async () => {
+      const pool = new Pool({ connectionString: PG_URL, max: 1 });
+      pool.on('error', () => undefined);
+      const storage = new PostgresStorage({ pool, schema: pg.schema });
+      const held = await pool.connect();
+      class Two {
+        @Step() one() {
+          return 1;
+        }
+        @Step() two(ctx: StepContext<unknown, number>) {
+          return ctx.previous + 1;
+        }
+      }
+      const run = new WorkflowRunner({ storage, tracer: false }).run(new Two(), { workflowId: 'exhausted' });
+      held.release();
+      expect((await run).output).to.equal(2);
+      await pool.end();
+    });
+
+    it('a run whose connections are all killed between steps resumes, each step committed exactly once', async () => {
       let killed = false;
       const runs: string[] = [];
       class Killed {
@@ -211,8 +264,7 @@ describe('PostgresStorage', function () {
           runs.push('two');
           if (!killed) {
             killed = true;
-            // Every connection of the pool but this query's own is terminated.
-            await pg.pool.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name = ''`);
+            await pg.pool.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE $1`, [`%"${pg.schema}"%`]);
           }
           return ctx.previous + 1;
         }
@@ -222,15 +274,10 @@ describe('PostgresStorage', function () {
         }
       }
       const runner = new WorkflowRunner({ storage: pg.storage, tracer: false });
-      const result = await runner.run(new Killed(), { workflowId: 'killed', resume: true }).catch((e: unknown) => e);
-      if (result instanceof WorkflowFailedError) {
-        // A statement lost with its connection is either retried or reported, never half-written.
-        const again = await runner.run(new Killed(), { workflowId: 'killed', resume: true });
-        expect(again.output).to.equal(3);
-      } else {
-        expect((result as { output: number }).output).to.equal(3);
-      }
-      const { rows } = await pg.pool.query(`SELECT step FROM "${pg.schema}".checkpoints WHERE workflow_id = 'killed' ORDER BY step`);
+      const result = await runner.run(new Killed(), { workflowId: 'killed-run', resume: true }).catch((e: unknown) => e);
+      const output = result instanceof WorkflowFailedError ? (await runner.run(new Killed(), { workflowId: 'killed-run', resume: true })).output : (result as { output: number }).output;
+      expect(output).to.equal(3);
+      const { rows } = await pg.pool.query(`SELECT step FROM "${pg.schema}".checkpoints WHERE workflow_id = 'killed-run' ORDER BY step`);
       expect(rows.map((r) => r.step)).to.deep.equal(['one', 'three', 'two']);
       expect(runs.filter((r) => r === 'one')).to.have.length(1);
     });
