@@ -4,6 +4,7 @@
  */
 import { expect } from 'chai';
 import { join } from 'node:path';
+import { freshSchema, PG_URL, type PgFixture } from '../helpers/postgres';
 import { startS3, type S3Fixture } from '../helpers/s3-server';
 import { tempDir } from '../helpers/temp-dir';
 import { deferred, within } from '../helpers/deferred';
@@ -15,6 +16,7 @@ const STEPS = 4;
 describe('concurrent workers on one workflow id', function () {
   this.timeout(5 * 60_000);
   let s3: S3Fixture;
+  let pg: PgFixture;
   let dir: { path: string; remove: () => Promise<void> };
   before(async () => {
     s3 = await startS3();
@@ -22,12 +24,18 @@ describe('concurrent workers on one workflow id', function () {
   after(async () => s3?.close());
   beforeEach(async () => {
     dir = await tempDir();
+    // A schema of its own per test, as each S3 test has its own prefix.
+    pg = await freshSchema();
   });
-  afterEach(() => dir.remove());
+  afterEach(async () => {
+    await dir.remove();
+    await pg.drop();
+  });
 
   const stores = (): [string, () => string][] => [
     ['FileStorage', () => `file:${join(dir.path, 'store')}`],
     ['S3Storage', () => `s3:${s3.endpoint}|${s3.bucket}|concurrent-${Date.now()}`],
+    ['PostgresStorage', () => `postgres:${PG_URL}|${pg.schema}`],
   ];
 
   for (const [name, store] of stores()) {

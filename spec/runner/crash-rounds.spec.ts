@@ -7,7 +7,7 @@ import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { decodeValue } from '../../lib/checkpoint-codec';
-import { decodeSegment } from '../../lib/workflow-id';
+import { decodeSegment, encodeSegment } from '../../lib/workflow-id';
 import type { CheckpointStorage } from '../../lib/storage/checkpoint-storage';
 import { FileStorage } from '../../lib/storage/file/file-storage';
 import { S3Storage } from '../../lib/storage/s3';
@@ -16,6 +16,7 @@ import { WorkflowWorker } from '../../lib/worker/workflow-worker';
 import { Step } from '../../decorators';
 import type { StepContext } from '../../lib/runner/step-context';
 import { pipelineStepOutput, type PipelineOutput } from '../fixtures/pipeline-output';
+import { freshSchema, PG_URL } from '../helpers/postgres';
 import { startS3, type S3Fixture } from '../helpers/s3-server';
 import { tempDir } from '../helpers/temp-dir';
 import { readEvents, startWorker } from '../helpers/worker';
@@ -114,6 +115,35 @@ const providers: Provider[] = [
         return keys;
       };
       return { store: `s3:${s3.endpoint}|${s3.bucket}|${prefix}`, storage, leaseTtlMs: '1000', stored, teardown: async () => undefined };
+    },
+  },
+  {
+    name: 'PostgresStorage',
+    async setup() {
+      const pg = await freshSchema();
+      const s = `"${pg.schema}"`;
+      // Rows named as the file layout names them, so one check reads every store.
+      const stored = async () => {
+        const { rows } = await pg.pool.query(
+          `SELECT 'workflows/' || workflow_id || '/record.json' AS id, workflow_id FROM ${s}.workflows
+           UNION ALL SELECT 'steps', workflow_id || '/' || step FROM ${s}.checkpoints
+           UNION ALL SELECT 'locks', workflow_id FROM ${s}.leases
+           UNION ALL SELECT 'wakes', wake_at || '~' || workflow_id FROM ${s}.wakes
+           UNION ALL SELECT 'events', workflow_id FROM ${s}.events`,
+        );
+        return rows.map((r) => {
+          const kind = r.id as string;
+          const name = r.workflow_id as string;
+          if (kind === 'steps') {
+            const [id, step] = name.split('/') as [string, string];
+            return `workflows/${encodeSegment(id)}/steps/${encodeSegment(step)}.json`;
+          }
+          if (kind === 'locks') return `locks/${encodeSegment(name)}/lease.json`;
+          if (kind === 'wakes' || kind === 'events') return `${kind}/${name}`;
+          return `workflows/${encodeSegment(name)}/record.json`;
+        });
+      };
+      return { store: `postgres:${PG_URL}|${pg.schema}`, storage: pg.storage, leaseTtlMs: '1000', stored, teardown: pg.drop };
     },
   },
 ];
