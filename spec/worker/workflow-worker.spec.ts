@@ -12,6 +12,7 @@ import { WorkflowWorker } from '../../lib/worker/workflow-worker';
 import { CanonicalFingerprint } from '../../lib/fingerprint';
 import { deferred } from '../helpers/deferred';
 import { tempDir } from '../helpers/temp-dir';
+import { freshSchema } from '../helpers/postgres';
 import { startS3 } from '../helpers/s3-server';
 import { S3Storage } from '../../lib/storage/s3';
 
@@ -96,6 +97,13 @@ describe('WorkflowWorker', () => {
       async () => {
         const s3 = await startS3();
         return { storage: new S3Storage({ client: s3.client(), bucket: s3.bucket, prefix: 'worker', retry: { baseDelayMs: 1 } }) as CheckpointStorage, done: () => s3.close() };
+      },
+    ],
+    [
+      'PostgresStorage',
+      async () => {
+        const pg = await freshSchema();
+        return { storage: pg.storage as CheckpointStorage, done: pg.drop };
       },
     ],
   ] as const) {
