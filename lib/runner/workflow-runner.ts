@@ -195,10 +195,16 @@ export class WorkflowRunner {
     return { duplicate: false, eventId };
   }
 
-  /** Puts the workflow in the wake index now, and tells this process's workers. */
+  /** Puts the workflow in the wake index now, and tells this process's workers (and other processes', where the store can). */
   private async wake(workflowId: string): Promise<void> {
     await this.storage.addWake({ workflowId, wakeAt: Date.now() });
     for (const listener of this.wakeListeners) listener(workflowId);
+    if (this.storage.notifyWake !== undefined) {
+      // The entry is stored: a lost notice only waits for the next scan, so a failure is reported, not thrown.
+      await this.storage.notifyWake(workflowId).catch((error: unknown) =>
+        this.warn(`workflow '${workflowId}': woken, but other processes could not be told (their workers find it at their next scan): ${errorText(error)}`, 'WAYMARK_WAKE_NOTICE_FAILED', { workflowId, error }),
+      );
+    }
   }
 
   /**

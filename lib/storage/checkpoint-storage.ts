@@ -91,4 +91,18 @@ export interface CheckpointStorage {
 
   /** The workflow's events in send order (`sentAt`, then `eventId`); `CheckpointCorruptedError` for one that cannot be parsed. */
   listEvents(workflowId: string): Promise<StoredEvent[]>;
+
+  /**
+   * Optional, for stores that can reach other processes at once (PostgreSQL's NOTIFY): tells every
+   * process listening on this store that `workflowId` was just put in the wake index as due. Best
+   * effort: a notice that is lost costs only the wait for a worker's next scan.
+   */
+  notifyWake?(workflowId: string): Promise<void>;
+
+  /**
+   * Optional, the other half of {@link CheckpointStorage.notifyWake}: calls `listener` with each
+   * workflow id another process (or this one) notified. Resolves once listening; the function it
+   * resolves to stops listening.
+   */
+  listenWakes?(listener: (workflowId: string) => void): Promise<() => Promise<void>>;
 }

@@ -88,6 +88,8 @@ export class WorkflowWorker {
   private scanning?: Promise<void>;
   private rescan = false;
   private unsubscribe?: () => void;
+  /** Stops listening for other processes' wake notices, where the store sends them. */
+  private stopListening?: () => Promise<void>;
   private readonly schedules: Schedule[] = [];
   /** The earliest entry not yet due that the last scan saw: the next scan is timed for it. */
   private nextWakeAt?: number;
@@ -149,6 +151,18 @@ export class WorkflowWorker {
       schedule.cursor = latest === undefined ? now : latest - 1;
     }
     this.unsubscribe = this.runner.onWake(() => void this.scan());
+    // Stores that reach other processes wake this worker too when another process sends an event.
+    const listen = this.runner.storage.listenWakes?.bind(this.runner.storage);
+    if (listen !== undefined) {
+      try {
+        this.stopListening = await listen(() => {
+          if (this.current === 'running') void this.scan();
+        });
+      } catch (error) {
+        // Without notices the worker still finds every wake at its scans.
+        this.onError(error);
+      }
+    }
     await this.scan();
   }
 
@@ -164,6 +178,7 @@ export class WorkflowWorker {
     this.current = 'stopping';
     clearTimeout(this.timer);
     this.unsubscribe?.();
+    await this.stopListening?.().catch((error: unknown) => this.onError(error));
     await this.scanning;
     let deadline: NodeJS.Timeout | undefined;
     const timedOut = new Promise<void>((resolve) => (deadline = setTimeout(resolve, deadlineMs)));

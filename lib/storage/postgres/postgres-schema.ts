@@ -4,6 +4,7 @@
  * from many processes at once applies each migration exactly once; a database migrated by a newer
  * waymark than this one is refused.
  */
+import { createHash } from 'node:crypto';
 import { InvalidOptionError, StorageError } from '../../errors';
 
 /** The part of a `pg` Pool or Client that PostgresStorage uses (so `pg` itself is never imported). */
@@ -11,9 +12,17 @@ export interface PgQueryable {
   query(text: string, values?: readonly unknown[]): Promise<{ rows: Record<string, unknown>[]; rowCount: number | null }>;
 }
 
-/** A `pg` Pool: queries, and a client of its own for a transaction. */
+/** A client of a `pg` Pool, checked out for a transaction or for LISTEN. */
+export interface PgClient extends PgQueryable {
+  release(error?: Error | boolean): void;
+  on(event: 'notification', listener: (message: { channel: string; payload?: string }) => void): unknown;
+  on(event: 'error' | 'end', listener: (error?: Error) => void): unknown;
+  removeAllListeners(event?: string): unknown;
+}
+
+/** A `pg` Pool: queries, and a client of its own for a transaction or for LISTEN. */
 export interface PgPool extends PgQueryable {
-  connect(): Promise<PgQueryable & { release(error?: Error | boolean): void }>;
+  connect(): Promise<PgClient>;
 }
 
 /** The schema version this waymark writes and reads. */
@@ -48,6 +57,11 @@ function migrations(s: string): readonly string[] {
      CREATE TABLE ${s}.wakes (wake_at bigint NOT NULL, workflow_id text COLLATE "C" NOT NULL, PRIMARY KEY (wake_at, workflow_id));
      CREATE TABLE ${s}.events (workflow_id text COLLATE "C" NOT NULL, event_id text COLLATE "C" NOT NULL, data text NOT NULL, PRIMARY KEY (workflow_id, event_id));`,
   ];
+}
+
+/** The NOTIFY channel of one schema's wake notices: a short identifier, whatever the schema's length. */
+export function wakeChannel(schema: string): string {
+  return `waymark_wake_${createHash('sha256').update(schema).digest('hex').slice(0, 32)}`;
 }
 
 /** The advisory lock key of one schema's migrations (any 64-bit number both sides agree on). */

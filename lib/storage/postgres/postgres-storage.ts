@@ -12,7 +12,7 @@ import type { CheckpointStorage, ClearOptions } from '../checkpoint-storage';
 import { newLeaseToken } from '../lease-owner';
 import { parseCheckpoint, parseEvent, parseRecordText, sendOrder } from '../record-format';
 import type { Checkpoint, Lease, LeaseAttempt, LeaseHolder, StoredEvent, StoredRecord, StoredWorkflow, WakeEntry, WorkflowRecord } from '../records';
-import { migrate, quoteSchema, type PgPool, type PgQueryable } from './postgres-schema';
+import { migrate, quoteSchema, wakeChannel, type PgClient, type PgPool, type PgQueryable } from './postgres-schema';
 
 /** Options of {@link PostgresStorage}. */
 export interface PostgresStorageOptions {
@@ -244,6 +244,71 @@ export class PostgresStorage implements CheckpointStorage {
     return rows.map((r) => parseEvent(workflowId, this.where('event'), r.data as string)).sort(sendOrder);
   }
 
+  /** Tells every process listening on this schema (LISTEN) that `workflowId` is due now: one NOTIFY. */
+  async notifyWake(workflowId: string): Promise<void> {
+    await this.query(workflowId, 'notify wake', 'SELECT pg_notify($1, $2)', [wakeChannel(this.schema), workflowId]);
+  }
+
+  /**
+   * Listens for wake notices on a client of the pool's own, held until the returned function is
+   * called (it counts against the pool's `max`). A connection that drops is replaced after a pause;
+   * notices sent meanwhile are lost, which only delays those wakes to the worker's next scan.
+   */
+  async listenWakes(listener: (workflowId: string) => void): Promise<() => Promise<void>> {
+    const channel = wakeChannel(this.schema);
+    let stopped = false;
+    let client: PgClient | undefined;
+    let retry: NodeJS.Timeout | undefined;
+    const connect = async (): Promise<void> => {
+      const next = await this.pool.connect();
+      next.on('notification', (message) => {
+        if (message.channel === channel && message.payload !== undefined) listener(message.payload);
+      });
+      const lost = () => {
+        next.removeAllListeners('notification');
+        next.removeAllListeners('error');
+        next.removeAllListeners('end');
+        next.on('error', () => undefined);
+        next.release(true);
+        if (client === next) client = undefined;
+        if (!stopped) retry = setTimeout(() => void connect().catch(lost), 1_000);
+      };
+      next.on('error', lost);
+      next.on('end', lost);
+      try {
+        await next.query(`LISTEN "${channel}"`);
+      } catch (error) {
+        lost();
+        throw error;
+      }
+      client = next;
+    };
+    try {
+      await connect();
+    } catch (error) {
+      stopped = true;
+      clearTimeout(retry);
+      throw this.storageError('(all)', 'listen for wakes', error);
+    }
+    return async () => {
+      stopped = true;
+      clearTimeout(retry);
+      const held = client;
+      client = undefined;
+      if (held === undefined) return;
+      held.removeAllListeners('notification');
+      held.removeAllListeners('end');
+      held.removeAllListeners('error');
+      held.on('error', () => undefined);
+      try {
+        await held.query(`UNLISTEN "${channel}"`);
+        held.release();
+      } catch {
+        held.release(true);
+      }
+    };
+  }
+
   /** A CTE naming the lease row when `$1`'s lease with token `$n` is live, share-locked for the statement. */
   private heldCte(tokenParam: number): string {
     return `WITH held AS (SELECT 1 FROM ${this.s}.leases WHERE workflow_id = $1 AND token = $${tokenParam} AND expires_at > clock_timestamp() FOR SHARE)`;
@@ -276,7 +341,7 @@ export class PostgresStorage implements CheckpointStorage {
   /** Runs `work` in one transaction on a client of its own; a transient failure runs it again from the start. */
   private async transaction<T>(workflowId: string, operation: string, work: (client: PgQueryable) => Promise<T>): Promise<T> {
     for (let tryNumber = 1; ; tryNumber++) {
-      let client: (PgQueryable & { release(error?: Error | boolean): void }) | undefined;
+      let client: PgClient | undefined;
       let broken = false;
       try {
         client = await this.pool.connect();
