@@ -22,7 +22,7 @@ import type { FingerprintStrategy } from '../fingerprint/fingerprint-strategy';
 import { buildGraph, type StepGraph, type StepNode } from '../graph';
 import type { Constructor } from '../metadata';
 import type { CheckpointStorage } from '../storage/checkpoint-storage';
-import type { StoredError, WorkflowCompletion, WorkflowRecord } from '../storage/records';
+import type { Checkpoint, StoredError, WorkflowCompletion, WorkflowRecord } from '../storage/records';
 import { LeaseKeeper } from './lease-keeper';
 import { AttemptsInFlight } from './attempt';
 import { attachLogger } from './logger';
@@ -478,9 +478,15 @@ export class WorkflowRunner {
     const consumers = graph.steps.filter((n) => n.wait?.event !== undefined && committed.has(n.name) && !needed.has(n.name)).map((n) => n.name);
     const consumed: string[] = [];
     const queue = [...needed, ...consumers];
+    const loaded = new Map<string, Checkpoint>();
+    if (this.storage.readCheckpoints !== undefined && queue.length > 0) {
+      // One request for every checkpoint needed, where the store can.
+      const checkpoints = await this.storage.readCheckpoints(workflowId, queue);
+      queue.forEach((name, i) => loaded.set(name, checkpoints[i]!));
+    }
     const load = async (): Promise<void> => {
       for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
-        const checkpoint = await this.storage.readCheckpoint(workflowId, name);
+        const checkpoint = loaded.get(name) ?? (await this.storage.readCheckpoint(workflowId, name));
         if (checkpoint.event?.eventId !== undefined) consumed.push(checkpoint.event.eventId);
         if (!needed.has(name)) continue;
         let value: unknown;

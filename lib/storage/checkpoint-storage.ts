@@ -33,6 +33,13 @@ export interface CheckpointStorage {
   readCheckpoint(workflowId: string, step: string): Promise<Checkpoint>;
 
   /**
+   * Optional: several committed checkpoints in full, in one request, in the order asked (a store
+   * that can, like PostgreSQL, saves a round trip per step a resume needs). Same errors as
+   * {@link CheckpointStorage.readCheckpoint}; without it the runner reads them one by one.
+   */
+  readCheckpoints?(workflowId: string, steps: readonly string[]): Promise<Checkpoint[]>;
+
+  /**
    * Writes the workflow's record conditionally: `expectedVersion` null means "only if there is none",
    * a string means "only if the stored version is still this one". Returns the new version; throws
    * `RecordConflictError` when the condition fails, `LeaseLostError` when `lease` is no longer held.

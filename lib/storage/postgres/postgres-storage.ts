@@ -82,6 +82,18 @@ export class PostgresStorage implements CheckpointStorage {
     return parseCheckpoint(workflowId, step, this.where(`checkpoint ${step}`), rows[0]!.data as string);
   }
 
+  /** The checkpoints of `steps`, in that order, in one query; a missing one is a `StorageError` naming it. */
+  async readCheckpoints(workflowId: string, steps: readonly string[]): Promise<Checkpoint[]> {
+    assertWorkflowId(workflowId);
+    const { rows } = await this.query(workflowId, 'read checkpoints', `SELECT step, data FROM ${this.s}.checkpoints WHERE workflow_id = $1 AND step = ANY($2::text[])`, [workflowId, [...steps]]);
+    const byStep = new Map(rows.map((r) => [r.step as string, r.data as string]));
+    return steps.map((step) => {
+      const data = byStep.get(step);
+      if (data === undefined) throw new StorageError(workflowId, 'read checkpoint', new Error('no such checkpoint'), step, this.where(`checkpoint ${step}`));
+      return parseCheckpoint(workflowId, step, this.where(`checkpoint ${step}`), data);
+    });
+  }
+
   async writeRecord(workflowId: string, record: WorkflowRecord, expectedVersion: string | null, lease?: Lease): Promise<string> {
     assertWorkflowId(workflowId);
     const text = JSON.stringify(record);

@@ -171,6 +171,36 @@ describe('PostgresStorage', function () {
       expect(statements[0]).to.not.contain('data');
     });
 
+    it('a resume reads the outputs it needs in one query: the dependency of the first step to run', async () => {
+      let failing = true;
+      class Ten {}
+      for (let i = 0; i < 10; i++) {
+        const name = `s${i}`;
+        Object.defineProperty(Ten.prototype, name, {
+          value: (ctx: StepContext<unknown, number | undefined>) => {
+            if (i === 7 && failing) throw new Error('crash at s7');
+            return (ctx.previous ?? 0) + 1;
+          },
+        });
+        Step()(Ten.prototype, name, Object.getOwnPropertyDescriptor(Ten.prototype, name)!);
+      }
+      const runner = new WorkflowRunner({ storage: pg.storage, tracer: false });
+      await runner.run(new Ten(), { workflowId: 'ten' }).catch(() => undefined);
+      failing = false;
+      const statements: [string, unknown[]][] = [];
+      const query = pg.pool.query.bind(pg.pool);
+      (pg.pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+        statements.push([String(args[0]), (args[1] ?? []) as unknown[]]);
+        return (query as (...a: unknown[]) => unknown)(...args);
+      };
+      const result = await runner.run(new Ten(), { workflowId: 'ten', resume: true });
+      expect(result.output).to.equal(10);
+      const reads = statements.filter(([sql]) => /SELECT .*data FROM .*checkpoints/s.test(sql));
+      expect(reads, 'one read of outputs').to.have.length(1);
+      expect(reads[0]![1][1]).to.deep.equal(['s6']);
+      expect(statements.filter(([sql]) => /ARRAY\(SELECT step FROM/.test(sql)), 'one load of names and record').to.have.length(1);
+    });
+
     it('scans due wakes through the index (EXPLAIN), not the whole table', async () => {
       await pg.pool.query(`INSERT INTO "${pg.schema}".wakes (wake_at, workflow_id) SELECT g, 'w' || g FROM generate_series(1, 20000) g`);
       await pg.pool.query(`ANALYZE "${pg.schema}".wakes`);
