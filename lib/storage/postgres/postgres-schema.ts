@@ -10,6 +10,8 @@ import { InvalidOptionError, StorageError } from '../../errors';
 /** The part of a `pg` Pool or Client that PostgresStorage uses (so `pg` itself is never imported). */
 export interface PgQueryable {
   query(text: string, values?: readonly unknown[]): Promise<{ rows: Record<string, unknown>[]; rowCount: number | null }>;
+  /** A named statement: the server parses and plans it once per connection. */
+  query(config: { readonly name: string; readonly text: string; readonly values: readonly unknown[] }): Promise<{ rows: Record<string, unknown>[]; rowCount: number | null }>;
 }
 
 /** A client of a `pg` Pool, checked out for a transaction or for LISTEN. */

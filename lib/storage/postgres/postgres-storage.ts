@@ -6,6 +6,7 @@
  * Every statement is parameterised; `pg` is never imported here: the caller's Pool is used through
  * the few methods {@link PgPool} names.
  */
+import { createHash } from 'node:crypto';
 import { LeaseLostError, RecordConflictError, StorageError, WaymarkError } from '../../errors';
 import { assertWorkflowId } from '../../workflow-id';
 import type { CheckpointStorage, ClearOptions } from '../checkpoint-storage';
@@ -37,6 +38,8 @@ export class PostgresStorage implements CheckpointStorage {
   private readonly schema: string;
   /** The quoted schema, for SQL text. */
   private readonly s: string;
+  /** Statement names by SQL text: every statement is prepared once per connection. */
+  private readonly names = new Map<string, string>();
 
   constructor(options: PostgresStorageOptions) {
     this.pool = options.pool;
@@ -335,11 +338,18 @@ export class PostgresStorage implements CheckpointStorage {
     return what === undefined ? `postgres:${this.schema}` : `postgres:${this.schema} ${what}`;
   }
 
+  /** A prepared statement's name for `sql` (the same text, the same name, on every connection). */
+  private statementName(sql: string): string {
+    let name = this.names.get(sql);
+    if (name === undefined) this.names.set(sql, (name = `waymark_${createHash('sha256').update(sql).digest('hex').slice(0, 40)}`));
+    return name;
+  }
+
   /** Runs one statement, trying again after a transient failure; any other failure is a {@link StorageError}. */
   private async query(workflowId: string, operation: string, sql: string, values: readonly unknown[], step?: string): Promise<{ rows: Record<string, unknown>[]; rowCount: number | null }> {
     for (let tryNumber = 1; ; tryNumber++) {
       try {
-        return await this.pool.query(sql, values);
+        return await this.pool.query({ name: this.statementName(sql), text: sql, values });
       } catch (error) {
         if (tryNumber < TRIES && isTransient(error)) {
           await pause(FIRST_PAUSE_MS * 2 ** (tryNumber - 1));

@@ -72,7 +72,7 @@ describe('PostgresStorage', function () {
       const statements: string[] = [];
       const query = pg.pool.query.bind(pg.pool);
       (pg.pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-        statements.push(String(args[0]));
+        statements.push(typeof args[0] === 'string' ? args[0] : (args[0] as { text: string }).text);
         return (query as (...a: unknown[]) => unknown)(...args);
       };
       await pg.storage.commit('job', sampleCheckpoint('s1'), lease);
@@ -162,7 +162,7 @@ describe('PostgresStorage', function () {
       const statements: string[] = [];
       const query = pg.pool.query.bind(pg.pool);
       (pg.pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-        statements.push(String(args[0]));
+        statements.push(typeof args[0] === 'string' ? args[0] : (args[0] as { text: string }).text);
         return (query as (...a: unknown[]) => unknown)(...args);
       };
       const loaded = await pg.storage.load('job');
@@ -190,7 +190,7 @@ describe('PostgresStorage', function () {
       const statements: [string, unknown[]][] = [];
       const query = pg.pool.query.bind(pg.pool);
       (pg.pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-        statements.push([String(args[0]), (args[1] ?? []) as unknown[]]);
+        statements.push(typeof args[0] === 'string' ? [args[0], (args[1] ?? []) as unknown[]] : [(args[0] as { text: string }).text, [...(args[0] as { values: unknown[] }).values]]);
         return (query as (...a: unknown[]) => unknown)(...args);
       };
       const result = await runner.run(new Ten(), { workflowId: 'ten', resume: true });
