@@ -20,7 +20,8 @@ export const USAGE = `usage:
   waymark send-event <workflowId> <event> --store <store> [--payload '<json>'] [--event-id <id>] [--json]
   waymark graph <module> <ClassName> [--text | --json] [--workflow-id <id> --store <store>]
 
-<store> is file:<dir> or s3://<bucket>/<prefix> (the AWS environment configures the S3 client).`;
+<store> is file:<dir>, s3://<bucket>/<prefix> (the AWS environment configures the S3 client)
+or postgres://<user>@<host>/<database>[?schema=<name>] (pg must be installed).`;
 
 const COMMANDS = { list: listCommand, status: statusCommand, clear: clearCommand, graph: graphCommand, 'send-event': sendEventCommand } as const;
 

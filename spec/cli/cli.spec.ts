@@ -14,6 +14,7 @@ import { S3Storage } from '../../lib/storage/s3';
 import { sampleCheckpoint } from '../../lib/testing';
 import { OrderEtl, Warehouse } from '../../samples/order-etl/order-etl';
 import { InvoiceFlow } from '../fixtures/invoice-flow';
+import { freshSchema, PG_URL } from '../helpers/postgres';
 import { startS3 } from '../helpers/s3-server';
 import { tempDir } from '../helpers/temp-dir';
 
@@ -166,6 +167,25 @@ describe('waymark CLI', function () {
       expect(await s3Storage.acquireLease('ship-1', 'next worker', 60_000)).to.include({ acquired: true });
     } finally {
       await s3.close();
+    }
+  });
+
+  it('works on PostgreSQL: list, status and clear through a postgres:// URL with its schema', async () => {
+    const pg = await freshSchema();
+    try {
+      const runner = new WorkflowRunner({ storage: pg.storage });
+      await runner.run(new Shipping(), { workflowId: 'pg-1', input: { to: 'x' } }).catch(() => undefined);
+      const store = `${PG_URL}?schema=${pg.schema}`;
+      const list = await waymark(['list', '--store', store]);
+      expect(list.code, list.stderr).to.equal(0);
+      expect(list.stdout.trim()).to.equal('pg-1');
+      const status = await waymark(['status', 'pg-1', '--store', store]);
+      expect(status.stdout.split('\n').find((l) => l.startsWith('ship'))).to.match(/^ship\s+failed\s+1\s/);
+      const cleared = await waymark(['clear', 'pg-1', '--store', store, '--yes']);
+      expect(cleared.code, cleared.stderr).to.equal(0);
+      expect(await pg.storage.load('pg-1')).to.equal(undefined);
+    } finally {
+      await pg.drop();
     }
   });
 
