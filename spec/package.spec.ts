@@ -93,6 +93,9 @@ describe('the package as installed', function () {
     const imports = (withPeers: boolean) => `import 'reflect-metadata';
 import { MemoryStorage, Step, Workflow, WorkflowRunner, type CheckpointStorage, type StepContext } from 'waymark';
 import { describeStorageContract } from 'waymark/testing';
+// Type-checks without pg installed: the storage takes any object with a Pool's query and connect.
+import type { PostgresStorageOptions } from 'waymark/postgres';
+export type PostgresOptions = PostgresStorageOptions;
 ${withPeers ? `import type { S3StorageOptions } from 'waymark/s3';\nimport type { WaymarkModule } from 'waymark/nestjs';\nexport type Peers = [S3StorageOptions, typeof WaymarkModule];` : ''}`;
     const expected = JSON.stringify({ output: 'HELLO ADA', status: 'completed' });
 
