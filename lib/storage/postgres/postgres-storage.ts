@@ -250,7 +250,11 @@ export class PostgresStorage implements CheckpointStorage {
       `INSERT INTO ${this.s}.events (workflow_id, event_id, data) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1 AS stored`,
       [workflowId, event.eventId, data],
     );
-    return rows.length === 1;
+    if (rows.length === 1) return true;
+    // Stored already: by another sender, or by an earlier try of this very insert whose connection
+    // failed after it landed (then the stored event is this one, to its send time).
+    const stored = await this.query(workflowId, 'put event', `SELECT data FROM ${this.s}.events WHERE workflow_id = $1 AND event_id = $2`, [workflowId, event.eventId]);
+    return stored.rows[0]?.data === data;
   }
 
   async listEvents(workflowId: string): Promise<StoredEvent[]> {
@@ -372,7 +376,8 @@ export class PostgresStorage implements CheckpointStorage {
         await client.query('COMMIT');
         return result;
       } catch (error) {
-        broken = true;
+        // A refusal of ours (a lost lease) leaves the connection sound; anything else may not have.
+        broken = !(error instanceof WaymarkError);
         await client?.query('ROLLBACK').catch(() => undefined);
         if (error instanceof WaymarkError) throw error;
         if (tryNumber < TRIES && isTransient(error)) {
