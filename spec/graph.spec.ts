@@ -69,6 +69,19 @@ describe('step graph', () => {
     expect(definitionError(() => buildGraph(Cyclic)).message).to.match(/cycle in 'after': (a -> c -> b -> a|.*->.*->.*->.*)/);
   });
 
+  it('checks a chain far deeper than the call stack for cycles (the walk does not recurse)', () => {
+    class Deep {}
+    // Each step after the next one declared: one chain 50,000 deep, walked from its first step.
+    for (let i = 0; i < 50_000; i++) {
+      const name = `s${i}`;
+      Object.defineProperty(Deep.prototype, name, { value: () => i });
+      Step({ after: i === 49_999 ? [] : [`s${i + 1}`] })(Deep.prototype, name, Object.getOwnPropertyDescriptor(Deep.prototype, name)!);
+    }
+    const graph = buildGraph(Deep);
+    expect(graph.steps).to.have.length(50_000);
+    expect(graph.steps[0]!.afterIndexes).to.deep.equal([1]);
+  });
+
   it('rejects duplicate names, self-dependency, a class without steps, and bad step options', () => {
     class Dup {
       @Step({ name: 'x' }) a() {}
