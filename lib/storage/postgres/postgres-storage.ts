@@ -7,7 +7,7 @@
  * the few methods {@link PgPool} names.
  */
 import { createHash } from 'node:crypto';
-import { LeaseLostError, RecordConflictError, StorageError, WaymarkError } from '../../errors';
+import { InvalidOptionError, LeaseLostError, RecordConflictError, StorageError, WaymarkError } from '../../errors';
 import { assertWorkflowId } from '../../workflow-id';
 import type { CheckpointStorage, ClearOptions } from '../checkpoint-storage';
 import { newLeaseToken } from '../lease-owner';
@@ -21,13 +21,22 @@ export interface PostgresStorageOptions {
   readonly pool: PgPool;
   /** The schema holding waymark's tables; a lowercase identifier. Default `'waymark'`. */
   readonly schema?: string;
+  /** How statements that failed transiently (a connection lost, a server restarting) are tried again. */
+  readonly retry?: PostgresRetryOptions;
+}
+
+/** Tries of a statement that failed transiently, with exponential backoff. */
+export interface PostgresRetryOptions {
+  /** Total tries per statement, the first included; default 8 (with the default waits, about 5 s: a server restart). */
+  readonly attempts?: number;
+  /** The first wait in ms, doubled at each try; default 50. */
+  readonly baseDelayMs?: number;
+  /** The longest single wait in ms; default 2,000. */
+  readonly maxDelayMs?: number;
 }
 
 /** Error codes of a connection or transaction that failed on its own, worth one more try. */
 const TRANSIENT = new Set(['57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '40001', '40P01', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE']);
-/** Tries of a statement that failed transiently, and the first pause between them (doubled each time). */
-const TRIES = 4;
-const FIRST_PAUSE_MS = 50;
 
 /** Expiry of a lease row as epoch ms, in SQL. */
 const EXPIRES_MS = 'floor(extract(epoch FROM expires_at) * 1000)::float8 AS expires_ms';
@@ -38,6 +47,7 @@ export class PostgresStorage implements CheckpointStorage {
   private readonly schema: string;
   /** The quoted schema, for SQL text. */
   private readonly s: string;
+  private readonly retry: Required<PostgresRetryOptions>;
   /** Statement names by SQL text: every statement is prepared once per connection. */
   private readonly names = new Map<string, string>();
 
@@ -45,6 +55,11 @@ export class PostgresStorage implements CheckpointStorage {
     this.pool = options.pool;
     this.schema = options.schema ?? 'waymark';
     this.s = quoteSchema(this.schema);
+    const { attempts = 8, baseDelayMs = 50, maxDelayMs = 2_000 } = options.retry ?? {};
+    if (!(Number.isInteger(attempts) && attempts >= 1)) throw new InvalidOptionError('PostgresStorage retry.attempts', attempts, 'an integer >= 1');
+    if (!(typeof baseDelayMs === 'number' && baseDelayMs >= 0)) throw new InvalidOptionError('PostgresStorage retry.baseDelayMs', baseDelayMs, 'a number of ms >= 0');
+    if (!(typeof maxDelayMs === 'number' && maxDelayMs >= 0)) throw new InvalidOptionError('PostgresStorage retry.maxDelayMs', maxDelayMs, 'a number of ms >= 0');
+    this.retry = { attempts, baseDelayMs, maxDelayMs };
   }
 
   /** Creates or upgrades the tables; safe to run from many processes at once, and again. */
@@ -355,8 +370,8 @@ export class PostgresStorage implements CheckpointStorage {
       try {
         return await this.pool.query({ name: this.statementName(sql), text: sql, values });
       } catch (error) {
-        if (tryNumber < TRIES && isTransient(error)) {
-          await pause(FIRST_PAUSE_MS * 2 ** (tryNumber - 1));
+        if (tryNumber < this.retry.attempts && isTransient(error)) {
+          await this.pause(tryNumber);
           continue;
         }
         throw this.storageError(workflowId, operation, error, step);
@@ -380,8 +395,8 @@ export class PostgresStorage implements CheckpointStorage {
         broken = !(error instanceof WaymarkError);
         await client?.query('ROLLBACK').catch(() => undefined);
         if (error instanceof WaymarkError) throw error;
-        if (tryNumber < TRIES && isTransient(error)) {
-          await pause(FIRST_PAUSE_MS * 2 ** (tryNumber - 1));
+        if (tryNumber < this.retry.attempts && isTransient(error)) {
+          await this.pause(tryNumber);
           continue;
         }
         throw this.storageError(workflowId, operation, error);
@@ -389,6 +404,12 @@ export class PostgresStorage implements CheckpointStorage {
         client?.release(broken);
       }
     }
+  }
+
+  /** The wait after failed try `tryNumber`. */
+  private pause(tryNumber: number): Promise<void> {
+    const ms = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (tryNumber - 1));
+    return new Promise((resolve) => setTimeout(resolve, ms));
   }
 
   private storageError(workflowId: string, operation: string, error: unknown, step?: string): StorageError {
@@ -412,8 +433,4 @@ function isTransient(error: unknown): boolean {
   if (typeof code === 'string' && TRANSIENT.has(code)) return true;
   // pg reports a connection that ended under a query without a code.
   return error instanceof Error && /Connection terminated|connection ended|terminating connection/i.test(error.message);
-}
-
-function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -59,6 +59,12 @@ describe('PostgresStorage', function () {
       }
     });
 
+    it('refuses retry options it cannot honour, naming them', () => {
+      for (const retry of [{ attempts: 0 }, { attempts: 1.5 }, { baseDelayMs: -1 }, { maxDelayMs: Number.NaN }]) {
+        expect(() => new PostgresStorage({ pool: pg.pool, retry }), JSON.stringify(retry)).to.throw(InvalidOptionError, `PostgresStorage retry.${Object.keys(retry)[0]}`);
+      }
+    });
+
     it('takes only a lowercase identifier as schema name', () => {
       for (const schema of ['Waymark', 'a;drop', '1abc', '', 'x'.repeat(64), 'a"b']) {
         expect(() => new PostgresStorage({ pool: pg.pool, schema }), schema).to.throw(InvalidOptionError);
