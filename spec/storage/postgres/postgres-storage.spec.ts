@@ -1,11 +1,12 @@
 import { expect } from 'chai';
 import { Pool } from 'pg';
 import { Step } from '../../../decorators';
-import { InvalidOptionError, LeaseLostError, StorageError, WorkflowFailedError } from '../../../lib/errors';
+import { InvalidOptionError, LeaseLostError, RecordConflictError, StorageError, WorkflowFailedError } from '../../../lib/errors';
 import { WorkflowRunner } from '../../../lib/runner/workflow-runner';
 import type { StepContext } from '../../../lib/runner/step-context';
 import { PostgresStorage, SCHEMA_VERSION } from '../../../lib/storage/postgres';
 import { describeStorageContract, sampleCheckpoint, sampleRecord } from '../../../lib/testing';
+import { sampleEvent } from '../../../lib/testing/storage-contract';
 import { freshSchema, PG_URL, type PgFixture } from '../../helpers/postgres';
 
 /** Polls `check` until it holds (each poll is a query: no timer stands in for the condition). */
@@ -57,6 +58,10 @@ describe('PostgresStorage', function () {
         expect(error).to.be.instanceOf(StorageError);
         expect(error.message).to.contain(`the schema "${pg.schema}_none" has no waymark tables: run \`await storage.migrate()\` once`);
       }
+    });
+
+    it('takes the smallest retry options there are: one try, no wait', () => {
+      expect(() => new PostgresStorage({ pool: pg.pool, retry: { attempts: 1, baseDelayMs: 0, maxDelayMs: 0 } })).to.not.throw();
     });
 
     it('refuses retry options it cannot honour, naming them', () => {
@@ -235,6 +240,82 @@ describe('PostgresStorage', function () {
   });
 
   describe('faults', () => {
+    /**
+     * The real pool, except that the next statement matching `pattern` runs on the server and then
+     * fails as if its connection had dropped before the answer came back: the write landed, the
+     * caller does not know it. The database is real; only the answer is lost.
+     */
+    function losingAnswers(pattern: RegExp, error: () => Error, attempts = 8): { storage: PostgresStorage; lost: () => number } {
+      let lost = 0;
+      let armed = true;
+      const real = pg.pool;
+      const pool = {
+        connect: () => real.connect(),
+        query: async (config: { text: string; values: unknown[] }) => {
+          const result = await real.query(config);
+          if (armed && pattern.test(config.text)) {
+            armed = false;
+            lost++;
+            throw error();
+          }
+          return result;
+        },
+      } as unknown as Pool;
+      return { storage: new PostgresStorage({ pool, schema: pg.schema, retry: { attempts, baseDelayMs: 1 } }), lost: () => lost };
+    }
+    const dropped = (code: string) => () => Object.assign(new Error('connection lost'), { code });
+
+    it('a write whose answer was lost is tried again and recognised as its own: no false conflict, no double write', async () => {
+      const creates = losingAnswers(/INSERT INTO .*workflows/s, dropped('08006'));
+      expect(await creates.storage.writeRecord('lost', sampleRecord('lost'), null)).to.equal('1');
+      const replaces = losingAnswers(/UPDATE .*workflows/s, dropped('08006'));
+      expect(await replaces.storage.writeRecord('lost', { ...sampleRecord('lost'), fingerprint: 'b'.repeat(64) }, '1')).to.equal('2');
+      // Someone else's record is still a conflict.
+      const stale = losingAnswers(/UPDATE .*workflows/s, dropped('08006'));
+      await stale.storage.writeRecord('lost', { ...sampleRecord('lost'), fingerprint: 'c'.repeat(64) }, '2');
+      const conflict = await stale.storage.writeRecord('lost', { ...sampleRecord('lost'), fingerprint: 'd'.repeat(64) }, '2').catch((e: unknown) => e);
+      expect(conflict).to.be.instanceOf(RecordConflictError);
+      expect([creates.lost(), replaces.lost(), stale.lost()]).to.deep.equal([1, 1, 1]);
+    });
+
+    it('an acquire, an event and a commit whose answers were lost: the lease is ours, the event stored once and reported stored, the step committed once', async () => {
+      const acquire = losingAnswers(/INSERT INTO .*leases/s, dropped('57P01'));
+      const attempt = await acquire.storage.acquireLease('lost', 'me', 30_000);
+      expect(attempt.acquired).to.equal(true);
+      const put = losingAnswers(/INSERT INTO .*events/s, dropped('ECONNRESET'));
+      expect(await put.storage.putEvent('lost', sampleEvent('e1', 1000))).to.equal(true);
+      expect(await put.storage.putEvent('lost', sampleEvent('e1', 2000))).to.equal(false);
+      const commit = losingAnswers(/INSERT INTO .*checkpoints/s, () => new Error('Connection terminated unexpectedly'));
+      if (!attempt.acquired) throw new Error('not acquired');
+      await commit.storage.commit('lost', sampleCheckpoint('s', 'once'), attempt.lease);
+      expect((await pg.storage.load('lost'))?.committedSteps).to.deep.equal(['s']);
+      expect([acquire.lost(), put.lost(), commit.lost()]).to.deep.equal([1, 1, 1]);
+    });
+
+    it('retries each transient failure code, and no other', async () => {
+      for (const code of ['57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '40001', '40P01', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE']) {
+        const { storage } = losingAnswers(/SELECT pg_notify/, dropped(code));
+        await storage.notifyWake(`w-${code}`);
+      }
+      const { storage } = losingAnswers(/SELECT pg_notify/, dropped('23505'));
+      const error = (await storage.notifyWake('w').catch((e: unknown) => e)) as StorageError;
+      expect(error).to.be.instanceOf(StorageError);
+      expect(error).to.include({ workflowId: 'w', operation: 'notify wake' });
+      // One try only: the first failure is reported.
+      const once = losingAnswers(/SELECT pg_notify/, dropped('08006'), 1);
+      expect(await once.storage.notifyWake('w').catch((e: unknown) => e)).to.be.instanceOf(StorageError);
+    });
+
+    it('clear reports every row it deleted: record, checkpoints and events', async () => {
+      await pg.storage.writeRecord('full', sampleRecord('full'), null);
+      await pg.storage.commit('full', sampleCheckpoint('a'));
+      await pg.storage.commit('full', sampleCheckpoint('b'));
+      await pg.storage.putEvent('full', sampleEvent('e', 1000));
+      const progress: [number, number][] = [];
+      await pg.storage.clear('full', { onProgress: (done, total) => progress.push([done, total]) });
+      expect(progress).to.deep.equal([[4, 4]]);
+    });
+
     it('a connection killed mid-commit: the commit is retried and lands once, whole', async () => {
       const first = await pg.storage.acquireLease('killed', 'me', 30_000);
       if (!first.acquired) throw new Error('not acquired');
