@@ -57,6 +57,11 @@ interface Provider {
    * otherwise (S3, PostgreSQL) only once it expires, by its TTL.
    */
   readonly deadOwnerTakenOverAtOnce: boolean;
+  /**
+   * How long each step takes, in ms: short where a commit is short (one PostgreSQL round trip is
+   * about a millisecond), so that kills land inside commits as well as inside steps.
+   */
+  readonly stepMs: string;
   setup(): Promise<{
     store: string;
     storage: CheckpointStorage;
@@ -88,6 +93,7 @@ const providers: Provider[] = [
   {
     name: 'FileStorage',
     deadOwnerTakenOverAtOnce: true,
+    stepMs: '10',
     async setup() {
       const dir = await tempDir();
       const root = join(dir.path, 'store');
@@ -104,6 +110,7 @@ const providers: Provider[] = [
   {
     name: 'S3Storage',
     deadOwnerTakenOverAtOnce: false,
+    stepMs: '10',
     async setup() {
       s3 ??= await startS3();
       const prefix = `crash-${Date.now()}`;
@@ -127,6 +134,7 @@ const providers: Provider[] = [
   {
     name: 'PostgresStorage',
     deadOwnerTakenOverAtOnce: false,
+    stepMs: '2',
     async setup() {
       const pg = await freshSchema();
       const s = `"${pg.schema}"`;
@@ -168,7 +176,7 @@ describe('crash rounds', function () {
       const moments = new Map<Moment, number>();
       try {
         // An uninterrupted run sets the window in which kills land.
-        const clean = startWorker({ STORE: store, EVENTS: join(dir.path, 'clean.log'), WORKFLOW_ID: 'clean', STEPS: String(STEPS), STEP_MS: '10', LEASE_TTL_MS: leaseTtlMs });
+        const clean = startWorker({ STORE: store, EVENTS: join(dir.path, 'clean.log'), WORKFLOW_ID: 'clean', STEPS: String(STEPS), STEP_MS: provider.stepMs, LEASE_TTL_MS: leaseTtlMs });
         await clean.ready;
         const began = Date.now();
         const cleanExit = await clean.exit;
@@ -178,7 +186,7 @@ describe('crash rounds', function () {
         const round = async (n: number): Promise<void> => {
           const workflowId = `round-${n}`;
           const events = join(dir.path, `${workflowId}.log`);
-          const worker = startWorker({ STORE: store, EVENTS: events, WORKFLOW_ID: workflowId, STEPS: String(STEPS), STEP_MS: '10', LEASE_TTL_MS: leaseTtlMs });
+          const worker = startWorker({ STORE: store, EVENTS: events, WORKFLOW_ID: workflowId, STEPS: String(STEPS), STEP_MS: provider.stepMs, LEASE_TTL_MS: leaseTtlMs });
           await worker.ready;
           const timer = setTimeout(() => worker.child.kill('SIGKILL'), Math.random() * windowMs * 1.1);
           await worker.exit;
