@@ -96,15 +96,15 @@ import { describeStorageContract } from 'waymark/testing';
 // Type-checks without pg installed: the storage takes any object with a Pool's query and connect.
 import type { PostgresStorageOptions } from 'waymark/postgres';
 export type PostgresOptions = PostgresStorageOptions;
-${withPeers ? `import type { S3StorageOptions } from 'waymark/s3';\nimport type { WaymarkModule } from 'waymark/nestjs';\nexport type Peers = [S3StorageOptions, typeof WaymarkModule];` : ''}`;
+${withPeers ? `import type { S3StorageOptions } from 'waymark/s3';\nimport type { WaymarkModule } from 'waymark/nestjs';\nimport type { QueueWorkerOptions } from 'waymark/bullmq';\nexport type Peers = [S3StorageOptions, typeof WaymarkModule, QueueWorkerOptions];` : ''}`;
     const expected = JSON.stringify({ output: 'HELLO ADA', status: 'completed' });
 
-    it('a CommonJS project (moduleResolution node10, legacy decorators) type-checks every subpath (with the peers waymark/s3 and waymark/nestjs need) and runs a workflow', async () => {
+    it('a CommonJS project (moduleResolution node10, legacy decorators) type-checks every subpath (with the peers waymark/s3, waymark/nestjs and waymark/bullmq need) and runs a workflow', async () => {
       const compilerOptions = {
         target: 'ES2022', module: 'commonjs', moduleResolution: 'node10', strict: true, outDir: 'dist', rootDir: 'src',
         experimentalDecorators: true, emitDecoratorMetadata: true, types: ['node'], skipLibCheck: false,
       };
-      const peers = ['@aws-sdk/client-s3', '@nestjs/common', '@nestjs/core', 'rxjs'];
+      const peers = ['@aws-sdk/client-s3', '@nestjs/common', '@nestjs/core', 'rxjs', 'bullmq', 'ioredis'];
       const output = await project('consumer-cjs', { type: 'commonjs' }, { compilerOptions, include: ['src'] }, WORKFLOW(imports(true)), peers);
       expect(output).to.equal(expected);
     });

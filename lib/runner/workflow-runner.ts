@@ -208,9 +208,10 @@ export class WorkflowRunner {
   }
 
   /**
-   * Calls `listener` when this runner wakes a workflow (an event sent to it while it waits), so a
-   * worker in this process resumes it at once instead of at its next scan. Returns the unsubscribe.
-   * @internal For {@link WorkflowWorker}.
+   * Calls `listener` when this runner wakes a workflow: an event sent through it to a waiting
+   * workflow, or an event that arrived while one of its runs decided to wait. Workers (the embedded
+   * {@link WorkflowWorker}, `waymark/bullmq`'s `QueueWorker`) use it to resume such a workflow at
+   * once. Returns the unsubscribe.
    */
   onWake(listener: (workflowId: string) => void): () => void {
     this.wakeListeners.add(listener);
@@ -218,12 +219,12 @@ export class WorkflowRunner {
   }
 
   /**
-   * An instance of the registered workflow named `workflowName` (runner option `workflows`), or
-   * `WorkflowNotRegisteredError`.
-   * @internal For {@link WorkflowWorker} schedules.
+   * An instance of the registered workflow named `workflowName` (runner option `workflows`), built
+   * as the registration says, or `WorkflowNotRegisteredError`. For workers that start workflows by
+   * name (schedules, queue jobs); `workflowId` is named in the error.
    */
-  workflowInstance(workflowName: string): object {
-    return this.registry.instance('(schedule)', workflowName);
+  workflowInstance(workflowName: string, workflowId = '(schedule)'): object {
+    return this.registry.instance(workflowId, workflowName);
   }
 
   /** The stored workflow `workflowId` (status, input, timestamps, last error, steps), or undefined when nothing is stored. */

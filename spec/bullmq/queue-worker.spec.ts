@@ -1,0 +1,406 @@
+import { expect } from 'chai';
+import { QueueEvents, type Job } from 'bullmq';
+import IORedis from 'ioredis';
+import { OnInputChange, Step, Workflow } from '../../decorators';
+import { QueueWorker, WorkflowQueue, type QueueJobResult, type QueueWorkerOptions } from '../../lib/bullmq';
+import { InvalidOptionError, NonRetryableError, RunInterruptedError } from '../../lib/errors';
+import type { StepContext } from '../../lib/runner/step-context';
+import { WorkflowRunner } from '../../lib/runner/workflow-runner';
+import { MemoryStorage } from '../../lib/storage/memory-storage';
+import { deferred, within, type Deferred } from '../helpers/deferred';
+import { dropQueue, queueName, redisTarget, type RedisTarget } from '../helpers/redis';
+
+/** Step starts, as `<workflowId>/<step>`, in order. */
+const starts: string[] = [];
+const count = (workflowId: string, step: string) => starts.filter((s) => s === `${workflowId}/${step}`).length;
+
+@Workflow({ name: 'bill' })
+@OnInputChange('raise')
+class Bill {
+  @Step() price(ctx: StepContext<{ cents: number }>) {
+    starts.push(`${ctx.workflowId}/price`);
+    return ctx.input.cents;
+  }
+  @Step() total(ctx: StepContext<{ cents: number }, number>) {
+    starts.push(`${ctx.workflowId}/total`);
+    return { total: ctx.previous * 2, at: new Date(0) };
+  }
+}
+
+/** Steps of `Held` wait for the spec: `holds.get(workflowId)` resolves them. */
+const holds = new Map<string, { started: Deferred<AbortSignal>; release: Deferred }>();
+function hold(workflowId: string) {
+  const h = { started: deferred<AbortSignal>(), release: deferred() };
+  holds.set(workflowId, h);
+  return h;
+}
+
+@Workflow({ name: 'held' })
+class Held {
+  @Step() first(ctx: StepContext) {
+    starts.push(`${ctx.workflowId}/first`);
+    return 1;
+  }
+  @Step() async slow(ctx: StepContext) {
+    starts.push(`${ctx.workflowId}/slow`);
+    const h = holds.get(ctx.workflowId);
+    if (h !== undefined && count(ctx.workflowId, 'slow') === 1) {
+      h.started.resolve(ctx.signal);
+      await Promise.race([h.release.promise, new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true }))]);
+    }
+    return 2;
+  }
+}
+
+let declines = 0;
+@Workflow({ name: 'charge' })
+class Charge {
+  @Step() reserve(ctx: StepContext) {
+    starts.push(`${ctx.workflowId}/reserve`);
+    return 'seat';
+  }
+  @Step() pay(ctx: StepContext<{ mode: 'decline-once' | 'never' }>) {
+    starts.push(`${ctx.workflowId}/pay`);
+    if (ctx.input.mode === 'never') throw new NonRetryableError('card stolen');
+    if (declines++ === 0) throw Object.assign(new Error('card declined'), { code: 'CARD_DECLINED' });
+    return 'paid';
+  }
+}
+
+@Workflow({ name: 'reminder' })
+class Reminder {
+  @Step() send(ctx: StepContext) {
+    starts.push(`${ctx.workflowId}/send`);
+    return Date.now();
+  }
+  @Step({ delayMs: 600 }) remind(ctx: StepContext<unknown, number>) {
+    starts.push(`${ctx.workflowId}/remind`);
+    return Date.now() - ctx.previous;
+  }
+}
+
+@Workflow({ name: 'paid' })
+class Paid {
+  @Step() invoice(ctx: StepContext) {
+    starts.push(`${ctx.workflowId}/invoice`);
+    return 'sent';
+  }
+  @Step({ waitFor: { event: 'payment' } }) ship(ctx: StepContext<unknown, string>) {
+    starts.push(`${ctx.workflowId}/ship`);
+    return ctx.event<{ cents: number }>()!.cents;
+  }
+}
+
+class Unknown {
+  @Step() only() {
+    return 1;
+  }
+}
+
+describe('waymark/bullmq: QueueWorker and WorkflowQueue', function () {
+  this.timeout(30_000);
+  let redis: RedisTarget;
+  let name: string;
+  let storage: MemoryStorage;
+  let runner: WorkflowRunner;
+  let queue: WorkflowQueue;
+  let events: QueueEvents;
+  let workers: QueueWorker[];
+
+  before(async () => {
+    redis = await redisTarget();
+  });
+
+  beforeEach(async () => {
+    name = queueName('qw');
+    storage = new MemoryStorage();
+    runner = new WorkflowRunner({ storage, workflows: [Bill, Held, Charge, Reminder, Paid], leaseTtlMs: 2_000, maxInlineWaitMs: 0 });
+    queue = new WorkflowQueue({ connection: redis, name, runner });
+    events = new QueueEvents(name, { connection: redis });
+    await events.waitUntilReady();
+    workers = [];
+    starts.length = 0;
+    holds.clear();
+    declines = 0;
+  });
+
+  afterEach(async () => {
+    await Promise.all(workers.map((w) => w.close({ deadlineMs: 0 })));
+    await events.close();
+    await queue.close();
+    await dropQueue(redis, name);
+  });
+
+  function startWorker(options: Partial<QueueWorkerOptions> = {}): QueueWorker {
+    const worker = new QueueWorker({ connection: redis, queue: name, runner, concurrency: 4, ...options });
+    workers.push(worker);
+    return worker;
+  }
+
+  async function job(jobId: string): Promise<Job> {
+    return (await queue.queue.getJob(jobId))!;
+  }
+
+  /** The job's result once it completes (rejects with its failure). */
+  function finished(jobId: string): Promise<QueueJobResult> {
+    return job(jobId).then((j) => j.waitUntilFinished(events, 20_000) as Promise<QueueJobResult>);
+  }
+
+  describe('delivery', () => {
+    it('runs an enqueued workflow to the end; a second enqueue while it is queued adds nothing', async () => {
+      const first = await queue.enqueue(Bill, { workflowId: 'bill-1', input: { cents: 21 } });
+      const second = await queue.enqueue(Bill, { workflowId: 'bill-1', input: { cents: 21 } });
+      expect(first.duplicate).to.equal(false);
+      expect(second).to.deep.equal({ jobId: first.jobId, duplicate: true });
+      startWorker();
+      const result = await finished(first.jobId);
+      expect(result).to.deep.include({ workflowId: 'bill-1', status: 'completed' });
+      expect(result.output).to.deep.equal({ total: 42, at: new Date(0).toISOString() });
+      expect(await queue.queue.getJobCounts('completed', 'waiting', 'delayed')).to.deep.equal({ completed: 1, waiting: 0, delayed: 0 });
+      expect(starts).to.deep.equal(['bill-1/price', 'bill-1/total']);
+      expect((await runner.get('bill-1'))?.status).to.equal('completed');
+    });
+
+    it('a delivery of a completed workflow completes at once with the stored output, running nothing', async () => {
+      await runner.run(new Bill(), { workflowId: 'bill-2', input: { cents: 5 } });
+      starts.length = 0;
+      const { jobId } = await queue.enqueue(Bill, { workflowId: 'bill-2', input: { cents: 5 } });
+      startWorker();
+      expect((await finished(jobId)).output).to.deep.equal({ total: 10, at: new Date(0).toISOString() });
+      expect(starts).to.deep.equal([]);
+    });
+
+    it('a duplicate delivery of a busy workflow is delayed without using an attempt, then completes with the stored result', async () => {
+      const h = hold('held-1');
+      startWorker();
+      const original = await queue.enqueue(Held, { workflowId: 'held-1', jobId: 'original' });
+      await within(h.started.promise, 10_000, 'the original delivery never started its slow step');
+      const duplicate = await queue.enqueue(Held, { workflowId: 'held-1', jobId: 'duplicate' });
+      // The duplicate is taken, finds the lease held, and goes to delayed.
+      await within(
+        new Promise<void>((resolve) => events.on('delayed', ({ jobId }) => jobId === 'duplicate' && resolve())),
+        10_000,
+        'the duplicate was never delayed',
+      );
+      const delayed = await job('duplicate');
+      expect(await delayed.getState()).to.equal('delayed');
+      expect(delayed.attemptsMade).to.equal(0);
+      h.release.resolve();
+      await finished(original.jobId);
+      const result = await finished(duplicate.jobId);
+      expect(result).to.deep.include({ workflowId: 'held-1', status: 'completed', output: 2 });
+      // One attempt: the delivery that completed (BullMQ counts it); the delayed one used none.
+      expect((await job('duplicate')).attemptsMade).to.equal(1);
+      expect(count('held-1', 'first')).to.equal(1);
+      expect(count('held-1', 'slow')).to.equal(1);
+    });
+
+    it('a different input is a job of its own, and the workflow input-change policy decides about it', async () => {
+      await runner.run(new Bill(), { workflowId: 'bill-3', input: { cents: 1 } });
+      const { jobId, duplicate } = await queue.enqueue(Bill, { workflowId: 'bill-3', input: { cents: 2 } });
+      expect(duplicate).to.equal(false);
+      startWorker();
+      const error = await finished(jobId).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect(error?.message).to.match(/^WAYMARK_INPUT_CHANGED: /);
+      const failed = await job(jobId);
+      // 'raise' is terminal: no other delivery, although the job may be tried 3 times.
+      expect(failed.opts.attempts).to.equal(3);
+      expect(failed.attemptsMade).to.equal(1);
+      expect(await failed.getState()).to.equal('failed');
+    });
+  });
+
+  describe('failures', () => {
+    it("a failed step's code and message are the job's failure; the next delivery resumes from the failed step", async () => {
+      startWorker();
+      const { jobId } = await queue.enqueue(Charge, { workflowId: 'charge-1', input: { mode: 'decline-once' }, jobOptions: { attempts: 2, backoff: 0 } });
+      const reason = await new Promise<string>((resolve) => workers[0]!.worker.on('failed', (_job, error) => resolve(error.message)));
+      expect(reason).to.equal("CARD_DECLINED: card declined (step 'pay', after 1 attempt(s))");
+      expect((await finished(jobId)).status).to.equal('completed');
+      expect(count('charge-1', 'reserve')).to.equal(1);
+      expect(count('charge-1', 'pay')).to.equal(2);
+    });
+
+    it('terminal errors fail the job at once, whatever its attempts: NonRetryableError, an unregistered class', async () => {
+      startWorker();
+      const stolen = await queue.enqueue(Charge, { workflowId: 'charge-2', input: { mode: 'never' }, jobOptions: { attempts: 5, backoff: 0 } });
+      const unknown = await queue.enqueue(Unknown, { workflowId: 'unknown-1', jobOptions: { attempts: 5, backoff: 0 } });
+      const reasons = await Promise.all([stolen.jobId, unknown.jobId].map((id) => finished(id).then(() => 'completed', (e: Error) => e.message)));
+      expect(reasons[0]).to.equal("WAYMARK_NON_RETRYABLE: card stolen (step 'pay', after 1 attempt(s))");
+      expect(reasons[1]).to.match(/^WAYMARK_WORKFLOW_NOT_REGISTERED: /);
+      for (const id of [stolen.jobId, unknown.jobId]) expect((await job(id)).attemptsMade).to.equal(1);
+      expect(count('charge-2', 'pay')).to.equal(1);
+    });
+
+    it('a job that is not a waymark job fails for good, naming what is wrong', async () => {
+      startWorker();
+      const foreign = await queue.queue.add('foreign', { hello: 'world' }, { attempts: 3 });
+      const reason = await finished(foreign.id!).then(() => 'completed', (e: Error) => e.message);
+      expect(reason).to.match(/^WAYMARK_INVALID_OPTION: option 'data of job '.+'' is \{"hello":"world"\}; expected a waymark job's data/);
+      expect((await job(foreign.id!)).attemptsMade).to.equal(1);
+    });
+  });
+
+  describe('waits', () => {
+    it('a timer wakes the workflow through a delayed job, one per workflow and wake time', async () => {
+      startWorker();
+      const first = await queue.enqueue(Reminder, { workflowId: 'remind-1', jobId: 'first' });
+      const waiting = await finished(first.jobId);
+      expect(waiting).to.deep.include({ workflowId: 'remind-1', status: 'waiting' });
+      const wakeAt = Date.parse(waiting.wakeAt!);
+      expect((await runner.get('remind-1'))?.wakeAt).to.equal(waiting.wakeAt);
+      // A second delivery before the timer is due ends waiting for the same time: no second wake job.
+      const second = await queue.enqueue(Reminder, { workflowId: 'remind-1', jobId: 'second' });
+      expect((await finished(second.jobId)).wakeAt).to.equal(waiting.wakeAt);
+      const delayed = await queue.queue.getDelayed();
+      expect(delayed.map((j) => j.data)).to.deep.equal([{ waymark: 1, kind: 'wake', workflowId: 'remind-1' }]);
+      const woken = await finished(delayed[0]!.id!);
+      expect(woken).to.deep.include({ status: 'completed' });
+      expect(Date.now()).to.be.at.least(wakeAt);
+      expect(count('remind-1', 'send')).to.equal(1);
+      expect(count('remind-1', 'remind')).to.equal(1);
+    });
+
+    it('a wait longer than maxDelayMs is delayed again, and the step runs at its time', async () => {
+      startWorker({ maxDelayMs: 150 });
+      const { jobId } = await queue.enqueue(Reminder, { workflowId: 'remind-2' });
+      const waiting = await finished(jobId);
+      const [wake] = await queue.queue.getDelayed();
+      let deliveries = 0;
+      events.on('active', ({ jobId: id }) => id === wake!.id && deliveries++);
+      expect((await finished(wake!.id!)).status).to.equal('completed');
+      expect(deliveries).to.be.at.least(2);
+      const info = await runner.get('remind-2');
+      expect(Date.parse(info!.steps.remind!.committedAt!)).to.be.at.least(Date.parse(waiting.wakeAt!));
+      expect(count('remind-2', 'remind')).to.equal(1);
+    });
+
+    it('sendEvent stores the event and wakes the waiting workflow at once', async () => {
+      startWorker();
+      const { jobId } = await queue.enqueue(Paid, { workflowId: 'paid-1' });
+      expect(await finished(jobId)).to.deep.include({ status: 'waiting', waitingFor: ['payment'] });
+      const completed = new Promise<QueueJobResult>((resolve) =>
+        events.on('completed', ({ returnvalue }) => {
+          const value = (typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as QueueJobResult;
+          if (value.status === 'completed') resolve(value);
+        }),
+      );
+      const sent = await queue.sendEvent('paid-1', 'payment', { cents: 900 }, { eventId: 'evt-1' });
+      expect(sent).to.deep.equal({ duplicate: false, eventId: 'evt-1' });
+      expect((await completed).output).to.equal(900);
+      expect(await queue.sendEvent('paid-1', 'payment', { cents: 900 }, { eventId: 'evt-1' })).to.deep.equal({ duplicate: true, eventId: 'evt-1' });
+      expect(count('paid-1', 'ship')).to.equal(1);
+    });
+
+    it('an event that arrives while the run decides to wait is not missed: the same job runs it again', async () => {
+      // The event is stored just before the run writes 'waiting' (it still reads 'running', so its
+      // sender wakes nobody), and no wake job is queued: only the run's own second look finds it.
+      const writeRecord = storage.writeRecord.bind(storage);
+      storage.writeRecord = async (id, record, ...rest) => {
+        if (id === 'paid-2' && record.status === 'waiting' && (await storage.listEvents(id)).length === 0) {
+          await runner.sendEvent('paid-2', 'payment', { cents: 7 });
+        }
+        return writeRecord(id, record, ...rest);
+      };
+      startWorker();
+      const { jobId } = await queue.enqueue(Paid, { workflowId: 'paid-2' });
+      expect(await finished(jobId)).to.deep.include({ status: 'completed', output: 7 });
+      expect(count('paid-2', 'invoice')).to.equal(1);
+    });
+
+    it('sendEvent needs the runner that stores events', async () => {
+      const bare = new WorkflowQueue({ connection: redis, name });
+      try {
+        const error = await bare.sendEvent('paid-3', 'payment').catch((e: unknown) => e);
+        expect(error).to.be.instanceOf(InvalidOptionError).and.have.property('option', 'runner');
+      } finally {
+        await bare.close();
+      }
+    });
+  });
+
+  describe('lock loss and shutdown', () => {
+    it("losing the job's lock aborts the run's signal; nothing commits after, and the job is delivered again", async () => {
+      const h = hold('held-2');
+      const reported: string[] = [];
+      startWorker({ settings: { lockDuration: 1_000, stalledInterval: 1_000 }, onError: (error) => reported.push((error as Error).message) });
+      const { jobId } = await queue.enqueue(Held, { workflowId: 'held-2' });
+      const signal = await within(h.started.promise, 10_000, 'the slow step never started');
+      // Another worker's stalled check would take the job now: its lock is gone.
+      const client = new IORedis(redis);
+      await client.del(`bull:${name}:${jobId}:lock`);
+      client.disconnect();
+      await within(new Promise((resolve) => signal.addEventListener('abort', resolve)), 10_000, 'the signal was never aborted');
+      expect(signal.reason).to.be.instanceOf(RunInterruptedError);
+      expect((await runner.get('held-2'))?.steps.slow?.status).to.not.equal('committed');
+      expect((await finished(jobId)).status).to.equal('completed');
+      expect(count('held-2', 'first')).to.equal(1);
+      expect(reported).to.include(`could not renew lock for job ${jobId}`);
+      expect(count('held-2', 'slow')).to.equal(2);
+    });
+
+    it('close() lets a step finish within the deadline', async () => {
+      const h = hold('held-3');
+      const worker = startWorker();
+      const { jobId } = await queue.enqueue(Held, { workflowId: 'held-3' });
+      await within(h.started.promise, 10_000, 'the slow step never started');
+      const closing = worker.close({ deadlineMs: 10_000 });
+      expect(worker.state()).to.equal('closing');
+      h.release.resolve();
+      await closing;
+      expect(worker.state()).to.equal('closed');
+      expect(await (await job(jobId)).getState()).to.equal('completed');
+      expect(count('held-3', 'slow')).to.equal(1);
+    });
+
+    it('close() interrupts a step past the deadline: the lease is released and another worker resumes the job', async () => {
+      const h = hold('held-4');
+      const worker = startWorker();
+      const { jobId } = await queue.enqueue(Held, { workflowId: 'held-4' });
+      const signal = await within(h.started.promise, 10_000, 'the slow step never started');
+      await worker.close({ deadlineMs: 50 });
+      expect(signal.aborted).to.equal(true);
+      expect(await storage.readLease('held-4')).to.equal(undefined);
+      expect((await runner.get('held-4'))?.status).to.equal('running');
+      const state = await (await job(jobId)).getState();
+      expect(['delayed', 'waiting']).to.include(state);
+      expect((await job(jobId)).attemptsMade).to.equal(0);
+      startWorker();
+      expect((await finished(jobId)).status).to.equal('completed');
+      expect(count('held-4', 'first')).to.equal(1);
+      expect(count('held-4', 'slow')).to.equal(2);
+    });
+  });
+
+  describe('settings', () => {
+    const refused: [string, Record<string, unknown>, RegExp][] = [
+      ['lock renewal turned off', { skipLockRenewal: true }, /settings\.skipLockRenewal.*lose its job lock/],
+      ['the stalled check turned off', { skipStalledCheck: true }, /settings\.skipStalledCheck.*never finish/],
+      ['no stalled retries', { maxStalledCount: 0 }, /settings\.maxStalledCount.*first crash/],
+      ['a renewal no sooner than expiry', { lockDuration: 5_000, lockRenewTime: 5_000 }, /settings\.lockRenewTime.*expire before it is renewed/],
+      ['a lock shorter than a second', { lockDuration: 200 }, /settings\.lockDuration/],
+      ['an unknown setting', { lockDurration: 5_000 }, /settings\.lockDurration.*one of lockDuration/],
+    ];
+    for (const [what, settings, message] of refused) {
+      it(`refuses ${what} at construction, naming the setting`, () => {
+        expect(() => new QueueWorker({ connection: redis, queue: name, runner, settings: settings as never }))
+          .to.throw(InvalidOptionError)
+          .with.property('message')
+          .that.matches(message);
+      });
+    }
+
+    it('refuses a retry budget below one delivery, and queue names BullMQ cannot take', () => {
+      expect(() => new WorkflowQueue({ connection: redis, name, jobOptions: { attempts: 0 } })).to.throw(InvalidOptionError, /jobOptions\.attempts/);
+      expect(() => new WorkflowQueue({ connection: redis, name: 'a:b' })).to.throw(InvalidOptionError, /option 'name'/);
+    });
+
+    it('runs with the recommended settings by default', () => {
+      const worker = startWorker();
+      expect(worker.settings).to.deep.equal({ lockDuration: 30_000, lockRenewTime: 15_000, stalledInterval: 30_000, maxStalledCount: 10, drainDelay: 5 });
+    });
+  });
+});
