@@ -85,11 +85,20 @@ export class FileStorage implements CheckpointStorage {
 
   async readCheckpoint(workflowId: string, step: string): Promise<Checkpoint> {
     let path = join(this.workflowDir(workflowId), 'steps', stepFile(step));
-    let text: string;
+    let text: string | undefined;
     try {
-      const steps = await this.stepsDirOf(workflowId);
-      if (steps !== undefined) path = join(steps, stepFile(step));
-      text = await fs.readFile(path, 'utf8');
+      // A run taking the lease renames the checkpoints' directory: a reader without the lease (a
+      // status query beside running workers) that loses that race looks again in the new one.
+      for (let tries = 0; text === undefined; tries++) {
+        const steps = await this.stepsDirOf(workflowId);
+        if (steps !== undefined) path = join(steps, stepFile(step));
+        try {
+          text = await fs.readFile(path, 'utf8');
+        } catch (error) {
+          const moved = (error as NodeJS.ErrnoException).code === 'ENOENT' && tries < 5 && (await this.stepsDirOf(workflowId)) !== steps;
+          if (!moved) throw error;
+        }
+      }
     } catch (error) {
       throw new StorageError(workflowId, 'read checkpoint', error, step, path);
     }

@@ -233,6 +233,39 @@ describe('FileStorage', () => {
     });
   });
 
+  describe('readers beside running workers', () => {
+    afterEach(() => sinon.restore());
+
+    it("finds a checkpoint whose directory a new lease holder renamed while it read", async () => {
+      const a = await storage.acquireLease('job', 'A', 60_000);
+      if (!a.acquired) expect.fail('A should take the free lease');
+      await storage.commit('job', sampleCheckpoint('s1'), a.lease);
+      await storage.releaseLease(a.lease);
+      const reading = deferred();
+      const go = deferred();
+      const readFile = fs.readFile.bind(fs);
+      let paused = false;
+      sinon.stub(fs, 'readFile').callsFake((async (path: string, ...rest: unknown[]) => {
+        if (!paused && String(path).includes(`steps@${a.lease.token}`)) {
+          paused = true;
+          reading.resolve();
+          await go.promise;
+        }
+        return (readFile as (...args: unknown[]) => Promise<unknown>)(path, ...rest);
+      }) as never);
+      const read = storage.readCheckpoint('job', 's1');
+      await within(reading.promise, 5_000, 'the reader never read the checkpoint');
+      // B takes the lease: the checkpoints move to B's directory under the paused reader.
+      const b = await storage.acquireLease('job', 'B', 60_000);
+      if (!b.acquired) expect.fail('B should take the free lease');
+      const moved = storage.commit('job', sampleCheckpoint('s2'), b.lease);
+      await moved;
+      go.resolve();
+      expect(await read).to.deep.equal(sampleCheckpoint('s1'));
+      expect(paused).to.equal(true);
+    });
+  });
+
   describe('a former owner that stalls between its fence and its write', () => {
     afterEach(() => sinon.restore());
 
