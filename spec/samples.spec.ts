@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { runTs } from './helpers/child';
+import { redisTarget } from './helpers/redis';
 
 describe('samples', function () {
   this.timeout(60_000);
@@ -28,5 +29,18 @@ describe('samples', function () {
     const { code, stdout, stderr } = await runTs('samples/tsyringe/main.ts', {});
     expect(code, stderr).to.equal(0);
     expect(stdout).to.contain('resumed: render=restored, send=completed; emails sent: 1');
+  });
+
+  it('the BullMQ sample survives a worker killed mid-charge, charges each invoice once and closes its workers gracefully', async () => {
+    const redis = await redisTarget();
+    const { code, stdout, stderr } = await runTs('samples/bullmq/main.ts', { REDIS_URL: `redis://${redis.host}:${redis.port}/${redis.db}` });
+    expect(code, stderr).to.equal(0);
+    expect(stdout).to.contain('enqueued 3 invoices, and inv-2 again: duplicate=true');
+    expect(stdout).to.match(/killed a worker in the middle of charging inv-\d/);
+    for (const line of [/^inv-1: acme: 1500 cents \(ch_\d\), tracking T-inv-1$/m, /^inv-2: globex: 990 cents \(ch_\d\), tracking T-inv-2$/m, /^inv-3: initech: 4200 cents \(ch_\d\), tracking T-inv-3$/m]) {
+      expect(stdout).to.match(line);
+    }
+    expect(stdout).to.contain('charges: 3 (one per invoice)');
+    expect(stdout).to.contain('workers closed gracefully');
   });
 });

@@ -19,8 +19,11 @@ export interface QueueWorkerSettings {
   /** How often the stalled-job check runs, ms; default 30,000 (BullMQ's). */
   readonly stalledInterval?: number;
   /**
-   * How many times a job may come back after its worker died before BullMQ fails it; default 10
-   * (BullMQ's is 1). A stalled job costs waymark nothing (the lease keeps one run at a time), so keep it high.
+   * How many times a job may come back after its worker died before BullMQ fails it for good;
+   * default 1,000 (BullMQ's is 1). A stalled job costs waymark nothing (the lease keeps one run at
+   * a time, committed steps are kept), while a job failed by the stalled check leaves its workflow
+   * unfinished with no job to resume it: keep it high. Lower it only to stop a step that crashes its
+   * process every time (at the default 30 s stalled interval, 1,000 stalls take over 8 hours).
    */
   readonly maxStalledCount?: number;
   /** Seconds a worker blocks waiting for a job on an empty queue; default 5 (BullMQ's). */
@@ -40,7 +43,7 @@ export interface ResolvedQueueWorkerSettings {
 }
 
 /** Default {@link QueueWorkerSettings.maxStalledCount}. */
-export const DEFAULT_MAX_STALLED_COUNT = 10;
+export const DEFAULT_MAX_STALLED_COUNT = 1_000;
 
 const KNOWN = new Set(['lockDuration', 'lockRenewTime', 'stalledInterval', 'maxStalledCount', 'drainDelay', 'name']);
 /** BullMQ worker options that would break waymark's guarantees, and why. */

@@ -91,6 +91,14 @@ class Paid {
   }
 }
 
+@Workflow({ name: 'tick' })
+class Tick {
+  @Step() note(ctx: StepContext<{ label: string }>) {
+    starts.push(`${ctx.workflowId}/note`);
+    return ctx.input.label;
+  }
+}
+
 class Unknown {
   @Step() only() {
     return 1;
@@ -114,7 +122,7 @@ describe('waymark/bullmq: QueueWorker and WorkflowQueue', function () {
   beforeEach(async () => {
     name = queueName('qw');
     storage = new MemoryStorage();
-    runner = new WorkflowRunner({ storage, workflows: [Bill, Held, Charge, Reminder, Paid], leaseTtlMs: 2_000, maxInlineWaitMs: 0 });
+    runner = new WorkflowRunner({ storage, workflows: [Bill, Held, Charge, Reminder, Paid, Tick], leaseTtlMs: 2_000, maxInlineWaitMs: 0 });
     queue = new WorkflowQueue({ connection: redis, name, runner });
     events = new QueueEvents(name, { connection: redis });
     await events.waitUntilReady();
@@ -375,6 +383,35 @@ describe('waymark/bullmq: QueueWorker and WorkflowQueue', function () {
     });
   });
 
+  describe('schedules', () => {
+    it('a cron schedule served by 3 workers runs each slot once, as workflow <name>@<slot time>', async () => {
+      for (let i = 0; i < 3; i++) startWorker({ runner: new WorkflowRunner({ storage, workflows: [Tick], maxInlineWaitMs: 0 }) });
+      const slots: string[] = [];
+      const three = new Promise<void>((resolve) =>
+        events.on('completed', ({ returnvalue }) => {
+          const value = (typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as QueueJobResult;
+          if (value.workflowId.startsWith('tick@')) slots.push(value.workflowId);
+          if (slots.length === 3) resolve();
+        }),
+      );
+      await queue.schedule(Tick, { cron: '* * * * * *', input: { label: 'every second' } });
+      await within(three, 15_000, 'three slots did not run');
+      expect(await queue.unschedule(Tick)).to.equal(true);
+      for (const id of slots) {
+        expect(id).to.match(/^tick@\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/);
+        expect(count(id, 'note'), id).to.equal(1);
+        expect((await runner.get(id))?.output).to.equal('every second');
+      }
+      expect(new Set(slots).size).to.equal(3);
+    });
+
+    it('refuses a cron pattern that cannot fire, before anything is scheduled', async () => {
+      const error = await queue.schedule(Tick, { cron: '0 0 31 2 *' }).catch((e: unknown) => e);
+      expect(error).to.be.instanceOf(InvalidOptionError);
+      expect(await queue.queue.getJobSchedulersCount()).to.equal(0);
+    });
+  });
+
   describe('settings', () => {
     const refused: [string, Record<string, unknown>, RegExp][] = [
       ['lock renewal turned off', { skipLockRenewal: true }, /settings\.skipLockRenewal.*lose its job lock/],
@@ -400,7 +437,7 @@ describe('waymark/bullmq: QueueWorker and WorkflowQueue', function () {
 
     it('runs with the recommended settings by default', () => {
       const worker = startWorker();
-      expect(worker.settings).to.deep.equal({ lockDuration: 30_000, lockRenewTime: 15_000, stalledInterval: 30_000, maxStalledCount: 10, drainDelay: 5 });
+      expect(worker.settings).to.deep.equal({ lockDuration: 30_000, lockRenewTime: 15_000, stalledInterval: 30_000, maxStalledCount: 1_000, drainDelay: 5 });
     });
   });
 });
