@@ -10,7 +10,7 @@
  *   stays running and its job is delivered again.
  */
 import { DelayedError, Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
-import { decodeValue } from '../checkpoint-codec';
+import { decodeValue, encodeValue, type EncodedValue } from '../checkpoint-codec';
 import { InvalidOptionError, LeaseLostError, RunInterruptedError, StepFailedError, WaymarkError, WorkflowBusyError, WorkflowCancelledError, WorkflowFailedError, WorkflowNotFoundError } from '../errors';
 import type { RunResult } from '../runner/run-result';
 import type { WorkflowRunner } from '../runner/workflow-runner';
@@ -63,8 +63,11 @@ export interface QueueJobResult {
   readonly workflowId: string;
   /** `'completed'`; `'waiting'` (a timer or an event will wake it); `'not-found'` (a wake job of a cleared workflow). */
   readonly status: 'completed' | 'waiting' | 'not-found';
-  /** The workflow's output, as JSON (`runner.get(workflowId)` gives it with its types). */
-  readonly output?: unknown;
+  /**
+   * The workflow's output as waymark stores it: plain JSON as it is, other values (Date, BigInt, Map,
+   * Set, undefined...) tagged. `runner.get(workflowId)` gives it decoded, with its types.
+   */
+  readonly output?: EncodedValue;
   readonly wakeAt?: string;
   readonly waitingFor?: readonly string[];
 }
@@ -183,7 +186,8 @@ export class QueueWorker {
       } catch (error) {
         return await this.failed(job, token, data, id, error, run);
       }
-      if (result.status === 'completed') return { workflowId: id, status: 'completed', output: result.output };
+      // Encoded as waymark stores it: plain JSON unchanged, Dates, BigInts, Maps... tagged (BullMQ's JSON would fail on some, mangle others).
+      if (result.status === 'completed') return { workflowId: id, status: 'completed', output: encodeValue(result.output) };
       return await this.waiting(job, token, id, result);
     } finally {
       this.runs.delete(jobId);

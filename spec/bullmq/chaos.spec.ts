@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { WorkflowQueue } from '../../lib/bullmq';
 import { WorkflowRunner } from '../../lib/runner/workflow-runner';
 import { FileStorage } from '../../lib/storage/file/file-storage';
-import { Chain } from '../fixtures/queue-worker';
+import { chainWorkflow } from '../fixtures/chain-flow';
 import { pipelineStepOutput, type PipelineOutput } from '../fixtures/pipeline-output';
 import { dropQueue, queueName, redisTarget, type RedisTarget } from '../helpers/redis';
 import { tempDir } from '../helpers/temp-dir';
@@ -20,6 +20,7 @@ import { tempDir } from '../helpers/temp-dir';
 const ROOT = join(__dirname, '..', '..');
 const WORKFLOWS = 40;
 const STEPS = 5;
+const Chain = chainWorkflow(STEPS, 0);
 
 interface Fleet {
   /** Worker processes, by pid, with whether each is up (taking jobs). */
@@ -128,6 +129,8 @@ describe('waymark/bullmq under chaos: 4 worker processes, one SIGKILLed every 30
           starting.push(fleet.start(next++));
         }
         await Promise.all(starting);
+        // The queue saw no failure either (an output BullMQ cannot store, a job failed by the stalled check, would show here).
+        expect(await queue.queue.getJobCounts('failed')).to.deep.equal({ failed: 0 });
       } finally {
         await Promise.all(
           [...fleet.live.values()].map(({ child }) => {

@@ -3,6 +3,7 @@ import { QueueEvents, type Job } from 'bullmq';
 import IORedis from 'ioredis';
 import { OnInputChange, Step, Workflow } from '../../decorators';
 import { QueueWorker, WorkflowQueue, type QueueJobResult, type QueueWorkerOptions } from '../../lib/bullmq';
+import { decodeValue, encodeValue } from '../../lib/checkpoint-codec';
 import { InvalidOptionError, NonRetryableError, RunInterruptedError } from '../../lib/errors';
 import type { StepContext } from '../../lib/runner/step-context';
 import { WorkflowRunner } from '../../lib/runner/workflow-runner';
@@ -23,7 +24,7 @@ class Bill {
   }
   @Step() total(ctx: StepContext<{ cents: number }, number>) {
     starts.push(`${ctx.workflowId}/total`);
-    return { total: ctx.previous * 2, at: new Date(0) };
+    return { total: ctx.previous * 2, at: new Date(0), cents: BigInt(ctx.previous) };
   }
 }
 
@@ -163,7 +164,9 @@ describe('waymark/bullmq: QueueWorker and WorkflowQueue', function () {
       startWorker();
       const result = await finished(first.jobId);
       expect(result).to.deep.include({ workflowId: 'bill-1', status: 'completed' });
-      expect(result.output).to.deep.equal({ total: 42, at: new Date(0).toISOString() });
+      // As waymark encodes it: BullMQ keeps JSON (a BigInt would fail the job), and the types come back once decoded.
+      expect(result.output).to.deep.equal(encodeValue({ total: 42, at: new Date(0), cents: 21n }));
+      expect(decodeValue(result.output!)).to.deep.equal({ total: 42, at: new Date(0), cents: 21n });
       expect(await queue.queue.getJobCounts('completed', 'waiting', 'delayed')).to.deep.equal({ completed: 1, waiting: 0, delayed: 0 });
       expect(starts).to.deep.equal(['bill-1/price', 'bill-1/total']);
       expect((await runner.get('bill-1'))?.status).to.equal('completed');
@@ -174,7 +177,7 @@ describe('waymark/bullmq: QueueWorker and WorkflowQueue', function () {
       starts.length = 0;
       const { jobId } = await queue.enqueue(Bill, { workflowId: 'bill-2', input: { cents: 5 } });
       startWorker();
-      expect((await finished(jobId)).output).to.deep.equal({ total: 10, at: new Date(0).toISOString() });
+      expect(decodeValue((await finished(jobId)).output!)).to.deep.equal({ total: 10, at: new Date(0), cents: 5n });
       expect(starts).to.deep.equal([]);
     });
 
