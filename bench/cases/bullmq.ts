@@ -103,7 +103,7 @@ class Timer {
   }
 }
 
-async function wakeLatency(redis: RedisTarget): Promise<number> {
+export async function wakeLatency(redis: RedisTarget): Promise<number> {
   const name = queueName('bench-wake');
   const runner = new WorkflowRunner({ storage: new MemoryStorage(), workflows: [Timer], maxInlineWaitMs: 0, tracer: false });
   const queue = new WorkflowQueue({ connection: redis, name });

@@ -77,6 +77,13 @@ export type QueueWorkerState = 'running' | 'closing' | 'closed';
 
 /** Added to a busy workflow's lease expiry before its start job looks again. */
 const BUSY_MARGIN_MS = 250;
+/**
+ * Wake jobs due within this many ms are also promoted by a timer of the process that added them:
+ * Redis times out a worker's blocking wait for a delayed job only at its `hz` resolution (100 ms
+ * by default), while a promoted job is handed to a waiting worker at once. BullMQ's own promotion
+ * stays the fallback (the process may die before its timer fires).
+ */
+const LOCAL_PROMOTE_MS = 60_000;
 /** Times a run that ended waiting is run again at once because an event arrived while it decided to wait. */
 const MAX_WAKE_ROUNDS = 10;
 
@@ -94,6 +101,8 @@ export class QueueWorker {
   private readonly jobOptions;
   /** Running jobs: their runs' abort controllers, by job id. */
   private readonly runs = new Map<string, { readonly controller: AbortController; lockLost: boolean }>();
+  /** Timers that promote this worker's wake jobs when they come due. */
+  private readonly promotions = new Set<NodeJS.Timeout>();
   private current: QueueWorkerState = 'running';
   private closed?: Promise<void>;
 
@@ -155,6 +164,8 @@ export class QueueWorker {
     if (!(Number.isInteger(deadlineMs) && deadlineMs >= 0)) throw new InvalidOptionError('deadlineMs', deadlineMs, 'an integer >= 0 (ms)');
     return (this.closed ??= (async () => {
       this.current = 'closing';
+      for (const timer of this.promotions) clearTimeout(timer);
+      this.promotions.clear();
       const deadline = setTimeout(() => {
         for (const run of this.runs.values()) run.controller.abort(new RunInterruptedError('the queue worker closed'));
       }, deadlineMs);
@@ -229,7 +240,17 @@ export class QueueWorker {
       throw new DelayedError();
     }
     const data: WakeJobData = { waymark: 1, kind: 'wake', workflowId };
-    await this.queue.add('wake', data, { ...this.jobOptions, delay: Math.max(0, until - Date.now()), deduplication: { id: dedupId } });
+    const delay = Math.max(0, until - Date.now());
+    const wake = await this.queue.add('wake', data, { ...this.jobOptions, delay, deduplication: { id: dedupId } });
+    if (delay > 0 && delay <= LOCAL_PROMOTE_MS && this.current === 'running') {
+      const timer = setTimeout(() => {
+        this.promotions.delete(timer);
+        // Already promoted, taken or removed (by another worker, or BullMQ itself): nothing to do.
+        wake.promote().catch(() => undefined);
+      }, delay);
+      timer.unref();
+      this.promotions.add(timer);
+    }
     return outcome;
   }
 
