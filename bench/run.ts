@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { durableCommit } from './cases/durable-commit';
 import { engineOverhead } from './cases/engine-overhead';
 import { PG_STEPS, postgres } from './cases/postgres';
+import { bullmq, QUEUE_WORKFLOWS } from './cases/bullmq';
 import { fanOut } from './cases/fan-out';
 import { fingerprint } from './cases/fingerprint';
 import { memory } from './cases/memory';
@@ -44,6 +45,8 @@ async function main(): Promise<void> {
   const wait = await waits();
   log('postgres');
   const pg = await postgres();
+  log('bullmq');
+  const queue = await bullmq();
 
   const rows: string[][] = [
     ['engine overhead: 10,000 steps, MemoryStorage', ms(engine.engine.measuredMs), `hand-written loop ${ms(engine.engine.baselineMs)}`, `time ×${engine.engine.ratio.toFixed(2)}`, '≤ 1.3', verdict(engine.engine.ratio <= 1.3)],
@@ -80,6 +83,15 @@ async function main(): Promise<void> {
     [`PostgreSQL: ${PG_STEPS.toLocaleString('en')} steps in a chain`, `${pg.commit.measuredPerSecond.toFixed(0)} steps/s`, `single-row INSERTs ${pg.commit.baselinePerSecond.toFixed(0)}/s`, `throughput ×${pg.commit.ratio.toFixed(2)}`, '≥ 0.8', verdict(pg.commit.ratio >= 0.8)],
     ...pg.resume.map((r) => [`PostgreSQL: resume, ${r.steps.toLocaleString('en')} steps, ${r.steps - 1} committed`, ms(r.ms), `${r.queries} queries`, '', 'reported', '']),
     ['PostgreSQL: sendEvent → step started, another pool (NOTIFY)', ms(pg.wakeMs), 'worker polls every 10 min', '', '< 50 ms', verdict(pg.wakeMs < 50)],
+    ...queue.queuePerSecond.map((q) => [
+      `BullMQ: ${QUEUE_WORKFLOWS.toLocaleString('en')} workflows × 5 steps, FileStorage, ${q.workers} worker process${q.workers === 1 ? '' : 'es'}`,
+      `${q.perSecond.toFixed(0)} workflows/s`,
+      `one process, no queue ${queue.inProcessPerSecond.toFixed(0)}/s`,
+      `throughput ×${q.ratio.toFixed(2)}`,
+      'reported',
+      '',
+    ]),
+    ['BullMQ: timer due → step started (delayed job)', ms(queue.wakeMs), 'median of 10', '', 'reported', ''],
     ['memory: heap kept per step', `${mem.engineBytesPerStep.toFixed(0)} B`, `same outputs + checkpoints ${mem.bareBytesPerStep.toFixed(0)} B`, `×${(mem.engineBytesPerStep / mem.bareBytesPerStep).toFixed(2)}`, 'reported', ''],
   ];
   const header = ['case', 'measured', 'baseline (same run)', 'ratio', 'target', 'result'];
@@ -88,7 +100,7 @@ async function main(): Promise<void> {
   console.log([line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n'));
   console.log(`\n${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node} (${machine.platform}); ${((Date.now() - started) / 1000).toFixed(0)} s`);
 
-  const results = { date: new Date().toISOString(), machine, engine, durableCommit: commit, fingerprint: fp, fanOut: fan, resume: resumeRows, freshResume: fresh, memory: mem, waits: wait, postgres: pg };
+  const results = { date: new Date().toISOString(), machine, engine, durableCommit: commit, fingerprint: fp, fanOut: fan, resume: resumeRows, freshResume: fresh, memory: mem, waits: wait, postgres: pg, bullmq: queue };
   writeFileSync(join(__dirname, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
 }
 

@@ -125,9 +125,10 @@ export class WorkflowQueue {
    * once, on any worker. Throws `WorkflowNotFoundError` when the workflow has not started yet (its
    * first run stores it), and `InvalidOptionError` when the queue was built without `runner`.
    */
-  async sendEvent(workflowId: string, event: string, payload?: unknown, options: SendEventOptions = {}): Promise<SendEventResult> {
+  async sendEvent(workflowId: string, event: string, payload?: unknown, options: Omit<SendEventOptions, 'wake'> = {}): Promise<SendEventResult> {
     if (this.runner === undefined) throw new InvalidOptionError('runner', undefined, 'a WorkflowRunner on the WorkflowQueue (new WorkflowQueue({ connection, name, runner })): events are stored in its storage');
-    const sent = await this.runner.sendEvent(workflowId, event, payload, options);
+    // The job wakes it: no wake-index entry, which nothing would remove without an embedded worker.
+    const sent = await this.runner.sendEvent(workflowId, event, payload, { ...options, wake: false });
     // Queued even for a duplicate: the first sender may have died between storing and queueing.
     const data: WakeJobData = { waymark: 1, kind: 'wake', workflowId };
     await this.add('wake', data, { ...this.jobOptions, deduplication: { id: eventDedupId(workflowId, sent.eventId) } });

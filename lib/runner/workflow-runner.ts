@@ -51,6 +51,11 @@ export type ResumeOptions = Pick<RunOptions, 'concurrency' | 'failFast' | 'onBus
 export interface SendEventOptions {
   /** The event's id, unique per workflow (e.g. the webhook's delivery id); default a random UUID. */
   readonly eventId?: string;
+  /**
+   * `false`: store the event only, without an entry in the wake index, for a caller that wakes the
+   * workflow itself (`waymark/bullmq` queues a job). Default true.
+   */
+  readonly wake?: boolean;
 }
 
 /** What {@link WorkflowRunner.sendEvent} resolves with. */
@@ -177,6 +182,7 @@ export class WorkflowRunner {
     assertWorkflowId(workflowId);
     assertName('event', event);
     const eventId = options?.eventId ?? randomUUID();
+    if (options?.wake !== undefined && typeof options.wake !== 'boolean') throw new InvalidOptionError('wake', options.wake, 'true or false');
     assertName('eventId', eventId, MAX_WORKFLOW_ID_LENGTH);
     let encoded: EncodedValue;
     try {
@@ -191,7 +197,7 @@ export class WorkflowRunner {
     // Read after storing: a run that decides to wait after this read looks at the events again
     // once it has stored 'waiting', so between the two of them the event is never missed.
     const status = (await this.storage.readRecord(workflowId))?.record.status;
-    if (status === 'waiting') await this.wake(workflowId);
+    if (status === 'waiting' && options?.wake !== false) await this.wake(workflowId);
     return { duplicate: false, eventId };
   }
 

@@ -303,6 +303,8 @@ describe('waymark/bullmq: QueueWorker and WorkflowQueue', function () {
       expect(sent).to.deep.equal({ duplicate: false, eventId: 'evt-1' });
       expect((await completed).output).to.equal(900);
       expect(await queue.sendEvent('paid-1', 'payment', { cents: 900 }, { eventId: 'evt-1' })).to.deep.equal({ duplicate: true, eventId: 'evt-1' });
+      // The job woke it: nothing was left in the storage's wake index for an embedded worker to sweep.
+      expect((await storage.dueWakes(Number.MAX_SAFE_INTEGER, 100)).filter((e) => e.workflowId === 'paid-1')).to.deep.equal([]);
       expect(count('paid-1', 'ship')).to.equal(1);
     });
 

@@ -320,6 +320,19 @@ describe('waiting between steps', () => {
       await runner.sendEvent('done', 'payment', 1);
       expect(woken).to.deep.equal(['inv-3'], 'a completed workflow is not woken');
     });
+    it('with wake: false stores the event only: no wake-index entry, no wake (the caller wakes it, as a queue does)', async () => {
+      const storage = new MemoryStorage();
+      const runner = new WorkflowRunner({ storage });
+      const woken: string[] = [];
+      runner.onWake((id) => woken.push(id));
+      await runner.run(new Invoice(), { workflowId: 'inv-5' });
+      const before = await storage.dueWakes(Number.MAX_SAFE_INTEGER, 10);
+      expect(await runner.sendEvent('inv-5', 'payment', 1, { eventId: 'e-1', wake: false })).to.deep.equal({ duplicate: false, eventId: 'e-1' });
+      expect(woken).to.deep.equal([]);
+      expect(await storage.dueWakes(Number.MAX_SAFE_INTEGER, 10)).to.deep.equal(before);
+      expect((await storage.listEvents('inv-5')).map((e) => e.eventId)).to.deep.equal(['e-1']);
+      expect(await runner.sendEvent('inv-5', 'payment', 1, { wake: 'no' as never }).catch((e: unknown) => e)).to.be.instanceOf(InvalidOptionError).with.property('option', 'wake');
+    });
   });
 
   describe('definitions', () => {
