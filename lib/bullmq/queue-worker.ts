@@ -105,6 +105,8 @@ export class QueueWorker {
   private readonly promotions = new Set<NodeJS.Timeout>();
   private current: QueueWorkerState = 'running';
   private closed?: Promise<void>;
+  /** Set when close()'s deadline passed: a run that starts after it is interrupted at once. */
+  private interruption?: RunInterruptedError;
 
   constructor(options: QueueWorkerOptions) {
     if (options === null || typeof options !== 'object') throw new InvalidOptionError('QueueWorker options', options, '{ connection, queue, runner, concurrency?, settings? }');
@@ -167,7 +169,8 @@ export class QueueWorker {
       for (const timer of this.promotions) clearTimeout(timer);
       this.promotions.clear();
       const deadline = setTimeout(() => {
-        for (const run of this.runs.values()) run.controller.abort(new RunInterruptedError('the queue worker closed'));
+        this.interruption = new RunInterruptedError('the queue worker closed');
+        for (const run of this.runs.values()) run.controller.abort(this.interruption);
       }, deadlineMs);
       try {
         await this.worker.close();
@@ -182,6 +185,7 @@ export class QueueWorker {
   private async process(job: Job<WaymarkJobData, QueueJobResult>, token: string | undefined): Promise<QueueJobResult> {
     const jobId = job.id!;
     const run = { controller: new AbortController(), lockLost: false };
+    if (this.interruption !== undefined) run.controller.abort(this.interruption);
     this.runs.set(jobId, run);
     try {
       let data: WaymarkJobData;
