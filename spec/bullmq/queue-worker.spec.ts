@@ -4,7 +4,7 @@ import IORedis from 'ioredis';
 import { OnInputChange, Step, Workflow } from '../../decorators';
 import { QueueWorker, WorkflowQueue, type QueueJobResult, type QueueWorkerOptions } from '../../lib/bullmq';
 import { decodeValue, encodeValue } from '../../lib/checkpoint-codec';
-import { InvalidOptionError, NonRetryableError, RunInterruptedError } from '../../lib/errors';
+import { InputSerializationError, InvalidOptionError, LeaseLostError, NonRetryableError, RunInterruptedError } from '../../lib/errors';
 import type { StepContext } from '../../lib/runner/step-context';
 import { WorkflowRunner } from '../../lib/runner/workflow-runner';
 import { MemoryStorage } from '../../lib/storage/memory-storage';
@@ -292,7 +292,11 @@ describe('waymark/bullmq: QueueWorker and WorkflowQueue', function () {
     it('sendEvent stores the event and wakes the waiting workflow at once', async () => {
       startWorker();
       const { jobId } = await queue.enqueue(Paid, { workflowId: 'paid-1' });
-      expect(await finished(jobId)).to.deep.include({ status: 'waiting', waitingFor: ['payment'] });
+      const waiting = await finished(jobId);
+      expect(waiting).to.deep.include({ status: 'waiting', waitingFor: ['payment'] });
+      // No timer: no wake job; the event's sender queues one.
+      expect(waiting).to.not.have.property('wakeAt');
+      expect(await queue.queue.getDelayed()).to.deep.equal([]);
       const completed = new Promise<QueueJobResult>((resolve) =>
         events.on('completed', ({ returnvalue }) => {
           const value = (typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as QueueJobResult;
@@ -332,6 +336,143 @@ describe('waymark/bullmq: QueueWorker and WorkflowQueue', function () {
       } finally {
         await bare.close();
       }
+    });
+  });
+
+  describe('deliveries that are not failures', () => {
+    it('a wake job of a workflow that is no longer stored completes as not-found', async () => {
+      startWorker();
+      const job = await queue.queue.add('wake', { waymark: 1, kind: 'wake', workflowId: 'cleared-1' });
+      expect(await finished(job.id!)).to.deep.equal({ workflowId: 'cleared-1', status: 'not-found' });
+    });
+
+    it('a run whose lease was lost goes back to the queue without using an attempt, and the next delivery finishes it', async () => {
+      const commit = storage.commit.bind(storage);
+      let fenced = false;
+      storage.commit = async (id, checkpoint, lease) => {
+        if (id === 'bill-9' && checkpoint.step === 'total' && !fenced) {
+          fenced = true;
+          throw new LeaseLostError(id, checkpoint.step);
+        }
+        return commit(id, checkpoint, lease);
+      };
+      startWorker();
+      const { jobId } = await queue.enqueue(Bill, { workflowId: 'bill-9', input: { cents: 4 }, jobOptions: { attempts: 1 } });
+      expect((await finished(jobId)).status).to.equal('completed');
+      expect(fenced).to.equal(true);
+      // One attempt, the one that completed: the fenced run used none (with attempts: 1 it would have failed for good).
+      expect((await job(jobId)).attemptsMade).to.equal(1);
+      expect(count('bill-9', 'price')).to.equal(1);
+      expect(count('bill-9', 'total')).to.equal(2);
+    });
+
+    it('a wake job that finds its workflow busy looks again after busyRecheckMs, a start job when the lease expires', async () => {
+      const h = hold('held-5');
+      runner = new WorkflowRunner({ storage, workflows: [Held, Paid], leaseTtlMs: 10_000, maxInlineWaitMs: 0 });
+      startWorker({ busyRecheckMs: 100 });
+      await queue.enqueue(Held, { workflowId: 'held-5', jobId: 'holder' });
+      await within(h.started.promise, 10_000, 'the slow step never started');
+      const delays = new Map<string, number>();
+      const both = new Promise<void>((resolve) =>
+        events.on('delayed', ({ jobId, delay }) => {
+          delays.set(jobId, Number(delay) - Date.now());
+          if (delays.size === 2) resolve();
+        }),
+      );
+      await queue.enqueue(Held, { workflowId: 'held-5', jobId: 'late-start' });
+      await queue.queue.add('wake', { waymark: 1, kind: 'wake', workflowId: 'held-5' }, { jobId: 'late-wake' });
+      await within(both, 10_000, 'the two deliveries were not delayed');
+      expect(delays.get('late-wake')).to.be.at.most(100);
+      // The lease lasts 10 s: the start job waits for it (less what has passed, plus 250 ms).
+      expect(delays.get('late-start')).to.be.greaterThan(5_000);
+      h.release.resolve();
+    });
+  });
+
+  describe('options', () => {
+    const queueOptions: [string, () => unknown, string][] = [
+      ['no options', () => new WorkflowQueue(undefined as never), 'WorkflowQueue options'],
+      ['no connection', () => new WorkflowQueue({ name: 'q' } as never), 'connection'],
+      ['a runner that is not one', () => new WorkflowQueue({ connection: redis, name: 'q', runner: {} as never }), 'runner'],
+      ['an empty name', () => new WorkflowQueue({ connection: redis, name: '' }), 'name'],
+      ['a worker without options', () => new QueueWorker(null as never), 'QueueWorker options'],
+      ['a worker without runner', () => new QueueWorker({ connection: redis, queue: name } as never), 'runner'],
+      ['a worker runner without workflowInstance', () => new QueueWorker({ connection: redis, queue: name, runner: { resume: () => undefined } as never }), 'runner'],
+      ['a worker queue with a colon', () => new QueueWorker({ connection: redis, queue: 'a:b', runner }), 'queue'],
+      ['a worker queue that is not a string', () => new QueueWorker({ connection: redis, queue: 5 as never, runner }), 'queue'],
+      ['an empty worker queue', () => new QueueWorker({ connection: redis, queue: '', runner }), 'queue'],
+      ['a worker without connection', () => new QueueWorker({ queue: name, runner } as never), 'connection'],
+      ['no concurrency', () => new QueueWorker({ connection: redis, queue: name, runner, concurrency: 0 }), 'concurrency'],
+      ['a fractional concurrency', () => new QueueWorker({ connection: redis, queue: name, runner, concurrency: 1.5 }), 'concurrency'],
+      ['no busy recheck', () => new QueueWorker({ connection: redis, queue: name, runner, busyRecheckMs: 0 }), 'busyRecheckMs'],
+      ['a fractional busy recheck', () => new QueueWorker({ connection: redis, queue: name, runner, busyRecheckMs: 1.5 }), 'busyRecheckMs'],
+      ['no delay', () => new QueueWorker({ connection: redis, queue: name, runner, maxDelayMs: 0 }), 'maxDelayMs'],
+      ['a fractional delay', () => new QueueWorker({ connection: redis, queue: name, runner, maxDelayMs: 0.5 }), 'maxDelayMs'],
+      ['an onError that is no function', () => new QueueWorker({ connection: redis, queue: name, runner, onError: 'log' as never }), 'onError'],
+    ];
+    for (const [what, build, option] of queueOptions) {
+      it(`refuses ${what}, naming the option`, () => {
+        expect(build).to.throw(InvalidOptionError).with.property('option', option);
+      });
+    }
+
+    const enqueued: [string, () => Promise<unknown>, string][] = [
+      ['a class that is not one', () => queue.enqueue('Bill' as never, { workflowId: 'x' }), 'workflow class'],
+      ['no options', () => queue.enqueue(Bill, null as never), 'enqueue options'],
+      ['a negative delay', () => queue.enqueue(Bill, { workflowId: 'x', delayMs: -1 }), 'delayMs'],
+      ['a fractional delay', () => queue.enqueue(Bill, { workflowId: 'x', delayMs: 1.5 }), 'delayMs'],
+      ['a priority of 0', () => queue.enqueue(Bill, { workflowId: 'x', priority: 0 }), 'priority'],
+      ['a priority past the highest BullMQ takes', () => queue.enqueue(Bill, { workflowId: 'x', priority: 2_097_153 }), 'priority'],
+      ['a job id with a colon', () => queue.enqueue(Bill, { workflowId: 'x', jobId: 'a:b' }), 'jobId'],
+      ['an integer job id', () => queue.enqueue(Bill, { workflowId: 'x', jobId: '42' }), 'jobId'],
+      ['an empty job id', () => queue.enqueue(Bill, { workflowId: 'x', jobId: '' }), 'jobId'],
+      ['job options that cannot work', () => queue.enqueue(Bill, { workflowId: 'x', jobOptions: { attempts: 0 } }), 'jobOptions.attempts'],
+      ['a schedule of a class that is not one', () => queue.schedule(5 as never, { cron: '* * * * *' }), 'workflow class'],
+      ['a schedule without options', () => queue.schedule(Tick, null as never), 'schedule options'],
+      ['a schedule with an empty id', () => queue.schedule(Tick, { cron: '* * * * *', id: '' }), 'schedule id'],
+    ];
+    for (const [what, call, option] of enqueued) {
+      it(`refuses ${what}, naming the option, and queues nothing`, async () => {
+        const error = await call().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error).to.be.instanceOf(InvalidOptionError).with.property('option', option);
+        expect(await queue.queue.count()).to.equal(0);
+      });
+    }
+
+    it('refuses an input or schedule input that cannot be stored, naming where, and queues nothing', async () => {
+      const input = await queue.enqueue(Bill, { workflowId: 'x', input: { cents: 1, f: () => 1 } as never }).catch((e: unknown) => e);
+      expect(input).to.be.instanceOf(InputSerializationError).with.property('message').that.contains('input.f');
+      const slot = await queue.schedule(Tick, { cron: '* * * * *', input: { f: Symbol('s') } as never }).catch((e: unknown) => e);
+      expect(slot).to.be.instanceOf(InputSerializationError).with.property('message').that.contains("'tick@(schedule)'");
+      expect(await queue.queue.count()).to.equal(0);
+      expect(await queue.queue.getJobSchedulersCount()).to.equal(0);
+    });
+
+    it('honours delayMs, priority and a prefix', async () => {
+      const prefixed = new WorkflowQueue({ connection: redis, name, prefix: 'wmtest' });
+      try {
+        const { jobId } = await prefixed.enqueue(Bill, { workflowId: 'bill-p', input: { cents: 1 }, delayMs: 60_000, priority: 3 });
+        const added = (await prefixed.queue.getJob(jobId))!;
+        expect(added.opts).to.include({ delay: 60_000, priority: 3 });
+        expect(await added.getState()).to.equal('delayed');
+        expect(await queue.queue.getJob(jobId)).to.equal(undefined, 'another prefix is another queue');
+        expect(await prefixed.unschedule('none')).to.equal(false);
+      } finally {
+        await prefixed.queue.obliterate({ force: true });
+        await prefixed.close();
+      }
+    });
+
+    it('close() takes a deadline of 0 or more ms', async () => {
+      const worker = startWorker();
+      expect(() => worker.close({ deadlineMs: -1 })).to.throw(InvalidOptionError).with.property('option', 'deadlineMs');
+      expect(() => worker.close({ deadlineMs: 1.5 })).to.throw(InvalidOptionError);
+      const first = worker.close({ deadlineMs: 0 });
+      expect(worker.close()).to.equal(first, 'closing twice is one close');
+      await first;
     });
   });
 
