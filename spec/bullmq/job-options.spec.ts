@@ -35,4 +35,19 @@ describe('bullmq job options', () => {
         .with.property('option', option);
     });
   }
+
+  it('says what each refused option should be', () => {
+    const message = (options: unknown) => {
+      try {
+        resolveJobOptions(options as never, 'j');
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return '';
+    };
+    expect(message(5)).to.contain('{ attempts?, backoff?, removeOnComplete?, removeOnFail? }');
+    expect(message({ attempts: 0 })).to.contain('an integer >= 1 (deliveries that may fail before the job fails for good)');
+    expect(message({ backoff: -1 })).to.contain("a delay in ms >= 0 or { type: 'fixed' | 'exponential', delay }");
+    expect(message({ removeOnFail: 'all' })).to.contain('true, false or a count of jobs to keep');
+  });
 });
