@@ -389,15 +389,61 @@ export class LeaseLostError extends WaymarkError {
   }
 }
 
-/** A run ended with a failed step. `result` is the full run result; `cause` is the first {@link StepFailedError}. */
+/**
+ * A step's compensation failed for good (`@Step({ compensate })`). The workflow's record says
+ * `'failed'`; a resume tries the compensations that are not committed yet again.
+ */
+export class CompensationFailedError extends WaymarkError {
+  readonly code = 'WAYMARK_COMPENSATION_FAILED';
+  constructor(
+    readonly workflowId: string,
+    /** The step whose compensation failed. */
+    readonly step: string,
+    readonly attempts: number,
+    cause: unknown,
+  ) {
+    super(` compensation failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${detailWithin(cause, workflowId, step)}; resume the workflow to try it again`, { cause, where: { workflowId, step } });
+  }
+}
+
+/**
+ * Stands in for a step's error that an earlier run stored (a resume of a workflow that compensates
+ * has only the record): the stored `code` and message. Not a `WaymarkError`: the code is the step
+ * error's own (`CARD_DECLINED`), or `WAYMARK_STEP_FAILED` when it had none.
+ */
+export class StoredStepError extends Error {
+  constructor(
+    /** The failed step's error code, as stored. */
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'StoredStepError';
+  }
+}
+
+/**
+ * A run ended with a failed step. `result` is the full run result; `cause` is the first
+ * {@link StepFailedError}. In a workflow that compensates, `result.status` is `'compensated'`
+ * when every compensation succeeded, else `'failed'` with `compensationErrors` listing the
+ * compensations that failed.
+ */
 export class WorkflowFailedError extends WaymarkError {
   readonly code = 'WAYMARK_WORKFLOW_FAILED';
   constructor(
     readonly result: RunResult,
     cause: unknown,
+    /** Compensations that failed for good in this run (none when it compensated, or nothing compensates). */
+    readonly compensationErrors: readonly CompensationFailedError[] = [],
   ) {
-    super(` failed: ${detailWithin(cause, result.workflowId)}`, { cause, where: { workflowId: result.workflowId } });
+    super(` failed: ${detailWithin(cause, result.workflowId)}${compensationText(result, compensationErrors)}`, { cause, where: { workflowId: result.workflowId } });
   }
+}
+
+function compensationText(result: RunResult, errors: readonly CompensationFailedError[]): string {
+  if (result.status === 'compensated') return '; compensated';
+  if (errors.length === 0) return '';
+  return `; compensation failed for ${errors.map((e) => `'${e.step}' (${errorMessage(e.cause)})`).join(', ')}`;
 }
 
 /**

@@ -18,8 +18,18 @@ export interface StepNode {
   readonly timeoutMs?: number;
   /** What the step waits for before it starts, if anything. */
   readonly wait?: StepWait;
+  /** The method that undoes the step once it committed, if it declares one (`@Step({ compensate })`). */
+  readonly compensation?: StepCompensation;
   /** Declaration index. */
   readonly index: number;
+}
+
+/** A step's compensation, validated. */
+export interface StepCompensation {
+  /** The method's name on the workflow class. */
+  readonly method: string;
+  /** `compensateRetry`, or the step's own retry policy. */
+  readonly retry: RetryOptions & { readonly attempts: number };
 }
 
 /** A step's timers and awaited event, validated. */
@@ -46,6 +56,8 @@ export interface StepGraph {
   readonly finalStep: string;
   /** Class of the input for validation, if any. */
   readonly inputClass?: Constructor;
+  /** True when a step declares a compensation: a step failing for good then compensates, and the workflow ends `'compensated'`. */
+  readonly compensates: boolean;
 }
 
 const cache = new WeakMap<Constructor, StepGraph>();
@@ -85,9 +97,16 @@ function build(target: Constructor): StepGraph {
     }
   }
   assertAcyclic(steps, byName, className);
+  const stepMethods = new Set(records.map((r) => r.method));
+  for (const step of steps) {
+    const method = step.compensation?.method;
+    if (method !== undefined && stepMethods.has(method)) {
+      throw new WorkflowDefinitionError(`compensate names '${method}', which is a step itself; a compensation is a plain method of the class`, className, step.name);
+    }
+  }
   for (const step of steps) (step as { afterIndexes: readonly number[] }).afterIndexes = step.after.map((dep) => byName.get(dep)!.index);
   const dependentNodes = steps.map((s) => dependents.get(s.name)!.map((name) => byName.get(name)!));
-  return { workflowName: options.name ?? className, className, steps, stepNames: steps.map((s) => s.name), byName, dependents, dependentNodes, finalStep: steps[steps.length - 1].name, inputClass: options.input };
+  return { workflowName: options.name ?? className, className, steps, stepNames: steps.map((s) => s.name), byName, dependents, dependentNodes, finalStep: steps[steps.length - 1].name, inputClass: options.input, compensates: steps.some((s) => s.compensation !== undefined) };
 }
 
 function toNode(record: StepRecord, index: number, previous: StepNode | undefined, className: string, target: Constructor): StepNode {
@@ -104,23 +123,44 @@ function toNode(record: StepRecord, index: number, previous: StepNode | undefine
     throw new WorkflowDefinitionError(`'after' must be an array of step names`, className, name);
   }
   if (record.after?.includes(name)) throw new WorkflowDefinitionError(`step lists itself in 'after'`, className, name);
-  const retry = record.retry ?? {};
-  const attempts = retry.attempts ?? 1;
-  if (!Number.isInteger(attempts) || attempts < 1) throw new WorkflowDefinitionError(`retry.attempts must be an integer >= 1, got ${String(attempts)}`, className, name);
-  for (const key of ['delayMs', 'maxDelayMs'] as const) {
-    const v = retry[key];
-    if (v !== undefined && !(typeof v === 'number' && v >= 0)) throw new WorkflowDefinitionError(`retry.${key} must be a number >= 0, got ${String(v)}`, className, name);
-  }
-  if (retry.backoff !== undefined && !(typeof retry.backoff === 'number' && retry.backoff >= 1)) {
-    throw new WorkflowDefinitionError(`retry.backoff must be a number >= 1, got ${String(retry.backoff)}`, className, name);
-  }
-  if (retry.retryIf !== undefined && typeof retry.retryIf !== 'function') throw new WorkflowDefinitionError(`retry.retryIf must be a function`, className, name);
+  const retry = checkRetry(record.retry, 'retry', className, name);
   if (record.timeoutMs !== undefined && !(typeof record.timeoutMs === 'number' && record.timeoutMs > 0)) {
     throw new WorkflowDefinitionError(`timeoutMs must be a number > 0, got ${String(record.timeoutMs)}`, className, name);
   }
   const after = record.after ? [...new Set(record.after)] : previous ? [previous.name] : [];
   const wait = toWait(record, className, name);
-  return { name, method: record.method, after, afterIndexes: [], retry: { ...retry, attempts }, timeoutMs: record.timeoutMs, ...(wait === undefined ? {} : { wait }), index };
+  const compensation = toCompensation(record, retry, className, name, target);
+  return { name, method: record.method, after, afterIndexes: [], retry, timeoutMs: record.timeoutMs, ...(wait === undefined ? {} : { wait }), ...(compensation === undefined ? {} : { compensation }), index };
+}
+
+/** A retry policy (`retry` or `compensateRetry`), validated, with its attempts resolved (default 1). */
+function checkRetry(options: RetryOptions | undefined, key: string, className: string, name: string): RetryOptions & { readonly attempts: number } {
+  const retry = options ?? {};
+  if (retry === null || typeof retry !== 'object') throw new WorkflowDefinitionError(`${key} must be an object { attempts?, delayMs?, backoff?, maxDelayMs?, retryIf? }`, className, name);
+  const attempts = retry.attempts ?? 1;
+  if (!Number.isInteger(attempts) || attempts < 1) throw new WorkflowDefinitionError(`${key}.attempts must be an integer >= 1, got ${String(attempts)}`, className, name);
+  for (const field of ['delayMs', 'maxDelayMs'] as const) {
+    const v = retry[field];
+    if (v !== undefined && !(typeof v === 'number' && v >= 0)) throw new WorkflowDefinitionError(`${key}.${field} must be a number >= 0, got ${String(v)}`, className, name);
+  }
+  if (retry.backoff !== undefined && !(typeof retry.backoff === 'number' && retry.backoff >= 1)) {
+    throw new WorkflowDefinitionError(`${key}.backoff must be a number >= 1, got ${String(retry.backoff)}`, className, name);
+  }
+  if (retry.retryIf !== undefined && typeof retry.retryIf !== 'function') throw new WorkflowDefinitionError(`${key}.retryIf must be a function`, className, name);
+  return { ...retry, attempts };
+}
+
+function toCompensation(record: StepRecord, retry: RetryOptions & { readonly attempts: number }, className: string, name: string, target: Constructor): StepCompensation | undefined {
+  const { compensate, compensateRetry } = record;
+  if (compensate === undefined) {
+    if (compensateRetry !== undefined) throw new WorkflowDefinitionError(`compensateRetry needs a compensate method`, className, name);
+    return undefined;
+  }
+  if (typeof compensate !== 'string' || compensate.length === 0) throw new WorkflowDefinitionError(`compensate must be the name of a method of the class, got ${String(compensate)}`, className, name);
+  if (typeof (target.prototype as Record<string, unknown>)[compensate] !== 'function') {
+    throw new WorkflowDefinitionError(`compensate names '${compensate}', which is not a method of the class`, className, name);
+  }
+  return { method: compensate, retry: compensateRetry === undefined ? retry : checkRetry(compensateRetry, 'compensateRetry', className, name) };
 }
 
 /** The longest wait a timer can express (a Date's range ends at 8.64e15 ms after 1970). */

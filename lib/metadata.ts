@@ -40,6 +40,15 @@ export interface StepOptions {
   readonly startAt?: (ctx: any) => Date | string | number;
   /** Wait for an event sent with `runner.sendEvent(workflowId, event, payload)`; see {@link WaitForOptions}. */
   readonly waitFor?: WaitForOptions;
+  /**
+   * The name of a method of the class (not a step) that undoes this step: when a later step fails for
+   * good, the runner calls it once for this step's committed output (a `CompensationContext`),
+   * after the compensations of the steps that depend on this one. A durable step of its own:
+   * committed once after its successful attempt, at least once like every step.
+   */
+  readonly compensate?: string;
+  /** Retry policy of the compensation; default the step's own `retry`. */
+  readonly compensateRetry?: RetryOptions;
 }
 
 /** Options of `@Step({ waitFor })`. */

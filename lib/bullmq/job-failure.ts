@@ -45,8 +45,12 @@ export function rootCause(error: unknown): unknown {
   return error;
 }
 
-/** True when no later delivery of the job can succeed. */
+/**
+ * True when no later delivery of the job can succeed, or none has anything left to do: a workflow
+ * that compensated is finished (a compensation that failed is not: the next delivery retries it).
+ */
 export function isTerminal(error: unknown): boolean {
+  if (error instanceof WorkflowFailedError && error.result.status === 'compensated') return true;
   const root = rootCause(error);
   return TERMINAL.some((type) => root instanceof type || error instanceof type);
 }
@@ -57,7 +61,15 @@ export function failureMessage(error: unknown): string {
   const code = codeOf(root) ?? codeOf(error) ?? 'WAYMARK_RUN_FAILED';
   const message = root instanceof Error ? root.message : String(root);
   const step = error instanceof WorkflowFailedError && error.cause instanceof StepFailedError ? ` (step '${error.cause.step}', after ${error.cause.attempts} attempt(s))` : '';
-  return `${code}: ${message}${step}`;
+  const compensation = error instanceof WorkflowFailedError ? compensationText(error) : '';
+  return `${code}: ${message}${step}${compensation}`;
+}
+
+/** What became of the compensations, when the workflow compensates. */
+function compensationText(error: WorkflowFailedError): string {
+  if (error.result.status === 'compensated') return '; compensated';
+  if (error.compensationErrors.length === 0) return '';
+  return `; compensation failed for ${error.compensationErrors.map((e) => `'${e.step}'`).join(', ')} (the next delivery tries again)`;
 }
 
 /** The error a processor throws for `error`: BullMQ retries it, or fails the job for good. */

@@ -14,7 +14,7 @@ import { println, processIo, type CliIo } from './io';
 
 export const USAGE = `usage:
   waymark --help | --version
-  waymark list --store <store> [--status running|waiting|completed|failed|cancelled|corrupted[,...]] [--json]
+  waymark list --store <store> [--status running|waiting|completed|failed|cancelled|compensating|compensated|corrupted[,...]] [--json]
   waymark status <workflowId> --store <store> [--json]
   waymark clear <workflowId> --store <store> [--yes] [--json]
   waymark send-event <workflowId> <event> --store <store> [--payload '<json>'] [--event-id <id>] [--json]

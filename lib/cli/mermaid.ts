@@ -38,6 +38,10 @@ export function toMermaid(graph: StepGraph, marks?: StepMarks): string {
     lines.push(`  ${id.get(step.name)}["${label(step.name)}${mark === 'committed' ? ' ✓' : ''}${wait === undefined ? '' : `<br/><i>${label(wait)}</i>`}"]${mark ? `:::${mark}` : ''}`);
   }
   for (const step of graph.steps) for (const dep of step.after) lines.push(`  ${id.get(dep)} --> ${id.get(step.name)}`);
+  // Each compensation hangs off its step by a dotted edge: it runs only when a later step fails for good.
+  const compensated = graph.steps.filter((s) => s.compensation !== undefined);
+  for (const step of compensated) lines.push(`  ${id.get(step.name)}c(["↩ ${label(step.compensation!.method)}"]):::compensation`, `  ${id.get(step.name)} -.->|undo| ${id.get(step.name)}c`);
+  if (compensated.length > 0) lines.push('  classDef compensation fill:#fdecea,stroke:#c62828,color:#7f1d1d,stroke-dasharray:4 3');
   if (marks) {
     lines.push('  classDef committed fill:#d4edda,stroke:#2e7d32,color:#1b5e20');
     lines.push('  classDef pending fill:#f5f5f5,stroke:#9e9e9e,color:#424242');
@@ -55,7 +59,8 @@ export function toText(graph: StepGraph, marks?: StepMarks): string {
   graph.steps.forEach((step, i) => {
     const mark = marks?.get(step.name);
     const wait = waitText(step);
-    const line = `  ${step.name.padEnd(nameWidth)}  ${mark ? `${afters[i].padEnd(afterWidth)}  [${mark}]` : afters[i]}${wait === undefined ? '' : `  (${wait})`}`;
+    const undo = step.compensation === undefined ? '' : `  (compensate: ${step.compensation.method})`;
+    const line = `  ${step.name.padEnd(nameWidth)}  ${mark ? `${afters[i].padEnd(afterWidth)}  [${mark}]` : afters[i]}${wait === undefined ? '' : `  (${wait})`}${undo}`;
     lines.push(line);
   });
   return lines.join('\n');

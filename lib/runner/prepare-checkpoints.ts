@@ -95,7 +95,14 @@ export async function prepareCheckpoints(p: PrepareInput): Promise<PreparedRun> 
   }
   // The workflow goes on: it keeps its creation time (records of 0.1 have none: now it is) and the
   // start times its steps' startAt computed.
-  const continued = { ...record, createdAt: stored.record?.createdAt ?? record.createdAt, ...(stored.record?.timers === undefined ? {} : { timers: stored.record.timers }) };
+  // A workflow that compensates goes on compensating: its steps never run again.
+  const compensation = stored.record?.compensation;
+  const continued: WorkflowRecord = {
+    ...record,
+    createdAt: stored.record?.createdAt ?? record.createdAt,
+    ...(stored.record?.timers === undefined ? {} : { timers: stored.record.timers }),
+    ...(compensation === undefined ? {} : { compensation, status: 'compensating', error: compensation.cause }),
+  };
   const recordVersion = await writeRecord(p, continued, stored.recordVersion ?? null);
   const previousWake = stored.record?.wakeAt;
   if (previousWake !== undefined && previousWake !== continued.wakeAt) await storage.removeWake({ workflowId, wakeAt: Date.parse(previousWake) });
@@ -125,6 +132,20 @@ function needsRewrite(stored: WorkflowRecord, record: WorkflowRecord): boolean {
     stored.createdAt === undefined ||
     JSON.stringify(stored.steps) !== JSON.stringify(record.steps) ||
     JSON.stringify(stored.input) !== JSON.stringify(record.input)
+  );
+}
+
+/**
+ * True when `stored` says the workflow compensated, with this very input and graph: a resume returns
+ * the stored outcome without running anything.
+ */
+export function compensatedAlready(stored: WorkflowRecord | undefined, graph: StepGraph, fingerprint: string): stored is WorkflowRecord & { compensation: NonNullable<WorkflowRecord['compensation']> } {
+  return (
+    stored?.status === 'compensated' &&
+    stored.compensation !== undefined &&
+    stored.workflowName === graph.workflowName &&
+    stored.fingerprint === fingerprint &&
+    JSON.stringify(stored.steps) === JSON.stringify(storedSteps(graph))
   );
 }
 

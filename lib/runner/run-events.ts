@@ -18,7 +18,8 @@ export interface WorkflowEvents {
   'run:started': RunIds & { workflowName: string; resume: boolean; fingerprint: string };
   'step:restored': RunIds & { step: string };
   'step:started': RunIds & { step: string; attempt: number };
-  'step:attempt-failed': RunIds & { step: string; attempt: number; error: unknown; willRetry: boolean; delayMs?: number };
+  /** An attempt failed; `compensation: true` when it was an attempt of the step's compensation. */
+  'step:attempt-failed': RunIds & { step: string; attempt: number; error: unknown; willRetry: boolean; delayMs?: number; compensation?: true };
   'step:committed': RunIds & { step: string; attempts: number; durationMs: number };
   'run:completed': RunIds & { result: RunResult };
   'run:failed': RunIds & { result: RunResult; error: unknown };
@@ -27,6 +28,10 @@ export interface WorkflowEvents {
   'run:waiting': RunIds & { result: RunResult };
   /** A step is ready but waits: for its timer (`wakeAt`, ISO) and/or its event. */
   'step:waiting': RunIds & { step: string; wakeAt?: string; event?: string };
+  /** An attempt of a step's compensation starts (a step failed for good; this step committed and declares `compensate`). */
+  'step:compensating': RunIds & { step: string; attempt: number };
+  /** A step's compensation succeeded and is committed. */
+  'step:compensated': RunIds & { step: string; attempts: number; durationMs: number };
   'lease:lost': RunIds;
 }
 

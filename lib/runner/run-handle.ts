@@ -1,8 +1,8 @@
 /** A run started in the background with `runner.start()`. */
 import type { RunResult } from './run-result';
 
-/** Where a background run is. */
-export type RunHandleStatus = 'running' | 'completed' | 'waiting' | 'failed' | 'cancelled';
+/** Where a background run is; `'compensated'`: a step failed for good and every compensation succeeded. */
+export type RunHandleStatus = 'running' | 'completed' | 'waiting' | 'failed' | 'cancelled' | 'compensated';
 
 /** Control of a background run. */
 export interface RunHandle<O = unknown> {

@@ -5,7 +5,7 @@
  * two leaves an extra entry (a worker drops it), never a record whose entry is missing.
  */
 import type { CheckpointStorage } from '../storage/checkpoint-storage';
-import type { Lease, WorkflowRecord } from '../storage/records';
+import type { Lease, StoredCompensation, StoredError, WorkflowRecord } from '../storage/records';
 
 /** What a waiting run stores. */
 export interface WaitingState {
@@ -32,6 +32,8 @@ export function waitingState(steps: readonly { step: string; wakeAt?: string; wa
 /** The record one run writes, with its version; writes are fenced by the run's lease. */
 export class RunRecord {
   private running?: Promise<void>;
+  /** The last write: writes go one after the other (each needs the version the one before returned). */
+  private writes: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly storage: CheckpointStorage,
@@ -80,7 +82,41 @@ export class RunRecord {
     await this.write({ ...this.record, ...outcome, wakeAt: undefined, waitingFor: undefined, waiting: undefined, timers: undefined });
   }
 
-  private async write(next: WorkflowRecord): Promise<void> {
+  /**
+   * Says the workflow compensates: `'compensating'`, with an entry that lets a worker recover it at
+   * `recoverAt` if this run dies. A workflow that compensates already keeps what it has committed.
+   */
+  beginCompensation(cause: StoredError, recoverAt: number): Promise<void> {
+    const compensation: StoredCompensation = this.record.compensation ?? { startedAt: new Date().toISOString(), cause, done: {} };
+    return this.write({ ...this.record, status: 'compensating', compensation: { ...compensation, errors: undefined }, error: compensation.cause, wakeAt: new Date(recoverAt).toISOString(), waitingFor: undefined, waiting: undefined, completion: undefined });
+  }
+
+  /** Commits one compensation: the step it undid, with its attempts. */
+  commitCompensation(step: string, attempts: number, committedAt: string): Promise<void> {
+    return this.write(() => {
+      const compensation = this.record.compensation!;
+      return { ...this.record, compensation: { ...compensation, done: { ...compensation.done, [step]: { attempts, committedAt } } } };
+    });
+  }
+
+  /** Stores how the compensation ended: `'compensated'`, or `'failed'` with the compensations that failed. It leaves the wake index. */
+  endCompensation(errors: readonly StoredError[]): Promise<void> {
+    return this.write(() => {
+      const compensation = this.record.compensation!;
+      const ended = errors.length === 0 ? { ...compensation, errors: undefined, compensatedAt: new Date().toISOString() } : { ...compensation, errors };
+      return { ...this.record, status: errors.length === 0 ? 'compensated' : 'failed', compensation: ended, wakeAt: undefined, timers: undefined };
+    });
+  }
+
+  /** Writes `next` (or what it computes from the record as it is then) after the writes before it. */
+  private write(next: WorkflowRecord | (() => WorkflowRecord)): Promise<void> {
+    const write = this.writes.then(() => this.writeNow(typeof next === 'function' ? next() : next));
+    // A failed write fails its caller; the next one still runs (and finds the version unchanged).
+    this.writes = write.catch(() => undefined);
+    return write;
+  }
+
+  private async writeNow(next: WorkflowRecord): Promise<void> {
     const previous = this.record.wakeAt;
     const updated = { ...next, updatedAt: new Date().toISOString() };
     if (updated.wakeAt !== undefined && updated.wakeAt !== previous) await this.storage.addWake({ workflowId: this.workflowId, wakeAt: Date.parse(updated.wakeAt) });

@@ -29,10 +29,26 @@ export interface StepResult {
   readonly wakeAt?: string;
   /** For a step waiting for an event: the event's name. */
   readonly waitingFor?: string;
+  /** When the workflow compensated: how this step's compensation went (present for each committed step that declares one). */
+  readonly compensation?: CompensationResult;
 }
 
-/** Status of a whole run. `'waiting'`: steps wait for timers or events; resume it (or let a worker) later. */
-export type RunStatus = 'completed' | 'waiting' | 'failed' | 'cancelled';
+/** How one step's compensation went. */
+export interface CompensationResult {
+  /** `'compensated'` in this run, `'restored'` (committed by an earlier run), `'failed'` for good, or `'not-run'` (a compensation it waits for failed, or the run stopped). */
+  readonly status: 'compensated' | 'restored' | 'failed' | 'not-run';
+  /** Attempts made in this run. */
+  readonly attempts: number;
+  /** The last attempt's error, when it failed. */
+  readonly error?: unknown;
+}
+
+/**
+ * Status of a whole run. `'waiting'`: steps wait for timers or events; resume it (or let a worker)
+ * later. `'compensated'`: a step failed for good and every committed step's compensation succeeded
+ * (the run rejects with `WorkflowFailedError` carrying this result).
+ */
+export type RunStatus = 'completed' | 'waiting' | 'failed' | 'cancelled' | 'compensated';
 
 /** Outcome of a run. */
 export interface RunResult<O = unknown> {

@@ -12,7 +12,8 @@ import type { StepGraph, StepNode } from '../graph';
 export type StepOutcome = 'done' | 'failed' | 'cancelled' | 'waiting';
 
 export interface ScheduleOptions {
-  readonly graph: StepGraph;
+  /** The steps, and who depends on each (the compensation walks the graph reversed). */
+  readonly graph: Pick<StepGraph, 'steps' | 'dependentNodes'>;
   /** Steps already done before the walk (restored). */
   readonly done: ReadonlySet<string>;
   readonly concurrency: number;

@@ -3,8 +3,7 @@
  * Writes nothing: the runner commits after a successful attempt.
  */
 import { NonRetryableError, StepTimeoutError } from '../errors';
-import type { StepNode } from '../graph';
-import { retryDelay } from '../retry-options';
+import { retryDelay, type RetryOptions } from '../retry-options';
 import { INTERRUPTED, type Attempt, type AttemptsInFlight } from './attempt';
 import type { RunEmitter } from './run-events';
 import { sleep } from './sleep';
@@ -15,6 +14,16 @@ export type AttemptsOutcome =
   | { readonly kind: 'failed'; readonly error: unknown; readonly attempts: number }
   | { readonly kind: 'cancelled'; readonly attempts: number };
 
+/** What is attempted: a step, or a step's compensation (`compensating: true`). */
+export interface AttemptTarget {
+  /** The step's name. */
+  readonly name: string;
+  readonly retry: RetryOptions & { readonly attempts: number };
+  readonly timeoutMs?: number;
+  /** True for a compensation: its attempts emit `step:compensating`, and its failures say `compensation: true`. */
+  readonly compensating?: boolean;
+}
+
 /**
  * Calls `invoke(attempt)` (its number is `attempt.number`) until it succeeds, the retry policy gives up, or the run
  * stops. A timed-out attempt counts as failed; its signal is aborted and its eventual result ignored.
@@ -23,7 +32,7 @@ export type AttemptsOutcome =
  */
 export async function runAttempts(
   workflowId: string,
-  node: StepNode,
+  node: AttemptTarget,
   inFlight: AttemptsInFlight,
   events: RunEmitter,
   invoke: (attempt: Attempt) => unknown,
@@ -31,7 +40,8 @@ export async function runAttempts(
   const { retry, timeoutMs } = node;
   for (let number = 1; ; number++) {
     if (inFlight.signal.aborted) return { kind: 'cancelled', attempts: number - 1 };
-    if (events.listens('step:started')) events.emit('step:started', { step: node.name, attempt: number });
+    if (node.compensating === true) events.emit('step:compensating', { step: node.name, attempt: number });
+    else if (events.listens('step:started')) events.emit('step:started', { step: node.name, attempt: number });
     const attempt = inFlight.start(number);
     let timer: NodeJS.Timeout | undefined;
     if (timeoutMs !== undefined) {
@@ -50,11 +60,11 @@ export async function runAttempts(
         willRetry = number < retry.attempts && !(error instanceof NonRetryableError) && (retry.retryIf === undefined || Boolean(retry.retryIf(error, number)));
       } catch (retryIfError) {
         // A throwing retryIf is a bug in the policy: the step fails with it, and is not retried.
-        events.emit('step:attempt-failed', { step: node.name, attempt: number, error, willRetry: false });
+        events.emit('step:attempt-failed', { step: node.name, attempt: number, error, willRetry: false, ...(node.compensating === true ? { compensation: true } : {}) });
         return { kind: 'failed', error: retryIfError, attempts: number };
       }
       const delayMs = willRetry ? retryDelay(retry, number + 1) : undefined;
-      events.emit('step:attempt-failed', { step: node.name, attempt: number, error, willRetry, delayMs });
+      events.emit('step:attempt-failed', { step: node.name, attempt: number, error, willRetry, delayMs, ...(node.compensating === true ? { compensation: true } : {}) });
       if (!willRetry) return { kind: 'failed', error, attempts: number };
       await sleep(delayMs!, inFlight.signal);
     } finally {

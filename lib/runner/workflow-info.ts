@@ -5,7 +5,7 @@
 import { decodeValue, UnencodableValue } from '../checkpoint-codec';
 import { CheckpointCorruptedError, InvalidOptionError } from '../errors';
 import type { CheckpointStorage } from '../storage/checkpoint-storage';
-import type { StoredError, WorkflowRecord, WorkflowStatus } from '../storage/records';
+import type { StoredCompensation, StoredError, WorkflowRecord, WorkflowStatus } from '../storage/records';
 
 /** A stored step's state. */
 export interface StoredStepInfo {
@@ -15,6 +15,8 @@ export interface StoredStepInfo {
   readonly attempts: number;
   /** ISO time of the commit. */
   readonly committedAt?: string;
+  /** ISO time its compensation committed, once it has. */
+  readonly compensatedAt?: string;
 }
 
 /** One stored workflow, as `runner.get(workflowId)` returns it. */
@@ -29,8 +31,10 @@ export interface WorkflowInfo<I = unknown, O = unknown> {
   readonly createdAt?: string;
   /** ISO time of the record's last write. */
   readonly updatedAt?: string;
-  /** Why it failed, while `status` is `'failed'`. */
+  /** Why it failed, while `status` is `'failed'`, `'compensating'` or `'compensated'`. */
   readonly error?: StoredError;
+  /** Once a step failed for good in a workflow that compensates: the cause, the committed compensations and those that failed. */
+  readonly compensation?: StoredCompensation;
   /** The final step's output, once completed. */
   readonly output?: O;
   /** Every step of the stored graph (and any committed step no longer in it), by name. */
@@ -74,7 +78,15 @@ export interface WorkflowPage {
   readonly cursor?: string;
 }
 
-const STATUSES: readonly ListedStatus[] = ['running', 'waiting', 'completed', 'failed', 'cancelled', 'corrupted'];
+const STATUSES: readonly ListedStatus[] = ['running', 'waiting', 'completed', 'failed', 'cancelled', 'compensating', 'compensated', 'corrupted'];
+
+/** Statuses whose record says why the workflow failed (`record.error`). */
+const FAILED: ReadonlySet<WorkflowStatus> = new Set(['failed', 'compensating', 'compensated']);
+
+/** True for a workflow that is not finished: a worker resumes it when its wake entry is due. */
+export function isUnfinished(status: WorkflowStatus | undefined): boolean {
+  return status === 'running' || status === 'waiting' || status === 'compensating';
+}
 /** Records read at once while listing or reading steps. */
 const READS_AT_ONCE = 16;
 
@@ -105,8 +117,9 @@ export async function readWorkflowInfo(storage: CheckpointStorage, workflowId: s
   const steps: Record<string, StoredStepInfo> = {};
   for (const name of names) {
     const checkpoint = checkpoints.find((c) => c.step === name);
-    if (checkpoint !== undefined) steps[name] = { status: 'committed', attempts: checkpoint.attempts, committedAt: checkpoint.committedAt };
-    else if (status === 'failed' && record?.error?.step === name) steps[name] = { status: 'failed', attempts: record.error.attempts ?? 0 };
+    const compensated = record?.compensation?.done[name];
+    if (checkpoint !== undefined) steps[name] = { status: 'committed', attempts: checkpoint.attempts, committedAt: checkpoint.committedAt, ...(compensated === undefined ? {} : { compensatedAt: compensated.committedAt }) };
+    else if (FAILED.has(status) && record?.error?.step === name) steps[name] = { status: 'failed', attempts: record.error.attempts ?? 0 };
     else if (status === 'waiting' && record?.waiting !== undefined && Object.hasOwn(record.waiting, name)) steps[name] = { status: 'waiting', attempts: 0 };
     else steps[name] = { status: 'pending', attempts: 0 };
   }
@@ -116,7 +129,8 @@ export async function readWorkflowInfo(storage: CheckpointStorage, workflowId: s
     status,
     ...(record?.input === undefined ? {} : { input: decodeStored(workflowId, 'the input in its record', record.input, 'input') }),
     ...(record?.createdAt === undefined ? {} : { createdAt: record.createdAt }),
-    ...(status === 'failed' && record?.error !== undefined ? { error: record.error } : {}),
+    ...(FAILED.has(status) && record?.error !== undefined ? { error: record.error } : {}),
+    ...(record?.compensation === undefined ? {} : { compensation: record.compensation }),
     ...(record?.completion === undefined ? {} : { output: decodeStored(workflowId, 'the completion in its record', record.completion.output, 'output') }),
     steps,
     ...(status === 'waiting' && record?.wakeAt !== undefined ? { wakeAt: record.wakeAt } : {}),
@@ -156,7 +170,7 @@ async function summarize(storage: CheckpointStorage, workflowId: string): Promis
     status,
     ...(record.createdAt === undefined ? {} : { createdAt: record.createdAt }),
     updatedAt: record.updatedAt,
-    ...(status === 'failed' && record.error !== undefined ? { error: record.error } : {}),
+    ...(FAILED.has(status) && record.error !== undefined ? { error: record.error } : {}),
   };
 }
 

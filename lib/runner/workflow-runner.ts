@@ -8,12 +8,14 @@ import { decodeValue, encodeValue, UnencodableValue, type EncodedValue } from '.
 import {
   CheckpointCorruptedError,
   CheckpointSerializationError,
+  CompensationFailedError,
   EventSerializationError,
   InputSerializationError,
   InvalidOptionError,
   LeaseLostError,
   RunInterruptedError,
   StepFailedError,
+  StoredStepError,
   WorkflowCancelledError,
   WorkflowFailedError,
   WorkflowNotFoundError,
@@ -27,12 +29,13 @@ import { LeaseKeeper } from './lease-keeper';
 import { AttemptsInFlight } from './attempt';
 import { attachLogger } from './logger';
 import { attachTracing, loadTracingApi } from './tracing';
-import { completedAlready, prepareCheckpoints } from './prepare-checkpoints';
+import { compensatedAlready, completedAlready, prepareCheckpoints } from './prepare-checkpoints';
+import { compensate } from './compensation';
 import { Mailbox } from './mailbox';
 import { RunRecord, waitingState, type WaitingState } from './run-record';
 import { passGate, type ConsumedEvent } from './step-gate';
 import type { RunHandle, RunHandleStatus } from './run-handle';
-import type { RunResult, RunStatus, StepResult } from './run-result';
+import type { CompensationResult, RunResult, RunStatus, StepResult } from './run-result';
 import { RunEvents, type RunEmitter, type WorkflowEventName, type WorkflowHooks, type WorkflowListener } from './run-events';
 import { RunState } from './run-state';
 import { checkRunnerOptions, DEFAULT_MAX_INLINE_WAIT_MS, defaultStorage, resolveRun, type ResolvedRun, type RunOptions, type WorkflowRunnerOptions } from './runner-options';
@@ -270,7 +273,7 @@ export class WorkflowRunner {
           return result as RunResult<O>;
         },
         (error: unknown) => {
-          status = error instanceof WorkflowCancelledError ? 'cancelled' : 'failed';
+          status = error instanceof WorkflowCancelledError ? 'cancelled' : error instanceof WorkflowFailedError && error.result.status === 'compensated' ? 'compensated' : 'failed';
           throw error;
         },
       )
@@ -297,6 +300,8 @@ export class WorkflowRunner {
       // from the record in one read: no lease, nothing run, even while another worker holds it.
       const stored = await this.storage.readRecord(workflowId);
       if (completedAlready(stored?.record, graph, fingerprint)) return completedResult(graph, workflowId, stored.record);
+      // Compensated already: its outcome stands, nothing runs again.
+      if (compensatedAlready(stored?.record, graph, fingerprint)) throw await this.compensatedOutcome(graph, workflowId, stored.record);
     }
 
     // Cancellation and lease loss both stop the walk; which one happened decides the error.
@@ -318,12 +323,12 @@ export class WorkflowRunner {
     );
     events.emit('lease:acquired', { owner: keeper.lease.owner, expiresAt: keeper.lease.expiresAt });
     const state = new RunState(graph.stepNames, graph.byName);
-    const resultOf = (status: RunStatus): RunResult => ({
+    const resultOf = (status: RunStatus, compensations?: ReadonlyMap<string, CompensationResult>): RunResult => ({
       workflowId,
       runId,
       workflowName: graph.workflowName,
       status,
-      steps: state.results(),
+      steps: compensations === undefined ? state.results() : withCompensations(state.results(), compensations),
       ...(status === 'completed' ? { output: state.output(graph.finalStep) } : {}),
       fingerprint,
     });
@@ -332,6 +337,18 @@ export class WorkflowRunner {
     try {
       const firstFailure = await this.walk(workflow, graph, run, stepRun, fingerprint, storedInput);
       const record = stepRun.stored.record;
+      if (firstFailure !== undefined && !leaseLost && graph.compensates && !(firstFailure.cause instanceof LeaseLostError)) {
+        // From here on the workflow is undone, not retried: every later run goes on compensating.
+        const outcome = await this.compensateRun(workflow, graph, run, stepRun, firstFailure);
+        if (outcome.leaseLost || leaseLost) throw new WorkflowFailedError(resultOf('failed', outcome.results), new LeaseLostError(workflowId));
+        if (outcome.interrupted) {
+          // Stopped mid-way: the record says 'compensating', with the entry that brings a worker back to finish.
+          const result = resultOf('cancelled', outcome.results);
+          events.emit('run:cancelled', { result });
+          throw new WorkflowCancelledError(result);
+        }
+        throw new WorkflowFailedError(resultOf(outcome.errors.length === 0 ? 'compensated' : 'failed', outcome.results), firstFailure, outcome.errors);
+      }
       if (firstFailure === undefined && !leaseLost && state.allDone()) {
         const result = resultOf('completed');
         await this.recordCompletion(workflowId, record!, runId, result.output);
@@ -357,8 +374,9 @@ export class WorkflowRunner {
     } catch (error) {
       // A run that lost its lease (noticed by the keeper, or by a fenced commit) writes nothing: the
       // workflow stays 'running', for whoever holds it now.
-      const fencedOut = error instanceof WorkflowFailedError && error.cause instanceof StepFailedError && error.cause.cause instanceof LeaseLostError;
-      if (!leaseLost && !fencedOut && !(error instanceof WorkflowCancelledError)) {
+      const fencedOut = error instanceof WorkflowFailedError && (error.cause instanceof LeaseLostError || (error.cause instanceof StepFailedError && error.cause.cause instanceof LeaseLostError));
+      const compensated = error instanceof WorkflowFailedError && stepRun.stored.record?.current.compensation !== undefined;
+      if (!leaseLost && !fencedOut && !compensated && !(error instanceof WorkflowCancelledError)) {
         await this.recordOutcome(workflowId, stepRun.stored.record, { status: 'failed', error: storedError(error instanceof WorkflowFailedError ? error.cause : error) });
       }
       // Every run that took the lease ends with one of run:completed, run:waiting, run:cancelled or run:failed.
@@ -407,6 +425,15 @@ export class WorkflowRunner {
     const consumed = await this.restore(graph, workflowId, committed, state, run.concurrency, events);
     stepRun.mailbox = new Mailbox(() => this.storage.listEvents(workflowId), consumed);
     stepRun.createdAt = Date.parse(prepared.record.createdAt ?? prepared.record.updatedAt);
+    const { compensation } = prepared.record;
+    if (compensation !== undefined) {
+      // A step failed for good in an earlier run: the workflow goes on compensating, its steps never run again.
+      const { cause } = compensation;
+      const step = cause.step ?? '(unknown step)';
+      const failure = new StepFailedError(workflowId, step, cause.attempts ?? 0, new StoredStepError(cause.code, cause.message));
+      if (graph.byName.has(step) && !committed.has(step)) state.fail(step, failure.cause, 0);
+      return failure;
+    }
     await scheduleGraph({
       graph,
       done: committed,
@@ -416,6 +443,76 @@ export class WorkflowRunner {
       runStep: (node) => this.runStep(workflow, node, stepRun),
     });
     return stepRun.failures.first;
+  }
+
+  /**
+   * Compensates the run's committed steps: the record says `'compensating'` first (with a recovery
+   * entry, so a worker finishes if this process dies), each compensation commits into it, and it
+   * ends `'compensated'` or `'failed'`. Waits first for every attempt this run started to settle.
+   */
+  private async compensateRun(
+    workflow: object,
+    graph: StepGraph,
+    run: ResolvedRun,
+    stepRun: StepRun,
+    cause: StepFailedError,
+  ): Promise<{ results: ReadonlyMap<string, CompensationResult>; errors: readonly CompensationFailedError[]; interrupted: boolean; leaseLost: boolean }> {
+    const { workflowId, state, inFlight } = stepRun;
+    const record = stepRun.stored.record!;
+    await inFlight.settled();
+    await record.beginCompensation(storedError(cause), this.recoverAt(run.leaseTtlMs));
+    const outcome = await compensate({
+      graph,
+      workflow,
+      workflowId,
+      input: stepRun.input,
+      state,
+      cause,
+      done: record.current.compensation!.done,
+      concurrency: run.concurrency,
+      inFlight,
+      events: stepRun.events,
+      output: async (node) => {
+        if (state.hasOutput(node.index)) return state.output(node.index);
+        const checkpoint = await this.storage.readCheckpoint(workflowId, node.name);
+        try {
+          return decodeValue(checkpoint.output);
+        } catch (error) {
+          if (!(error instanceof UnencodableValue)) throw error;
+          throw new CheckpointCorruptedError(workflowId, `checkpoint of step '${node.name}'`, error.message, { cause: error });
+        }
+      },
+      commit: (step, attempts) => record.commitCompensation(step, attempts, isoNow()),
+    });
+    const leaseLost = outcome.errors.some((e) => e.cause instanceof LeaseLostError);
+    if (!leaseLost && !outcome.interrupted) {
+      try {
+        await record.endCompensation(outcome.errors.map((e) => ({ ...storedError(e.cause), step: e.step, attempts: e.attempts })));
+      } catch (error) {
+        if (error instanceof LeaseLostError) return { ...outcome, leaseLost: true };
+        // The compensations stand (each is committed); the record still says 'compensating', so a worker comes back and ends it.
+        this.warn(`workflow '${workflowId}': compensated, but could not store the outcome in its record (a worker will end it): ${errorText(error)}`, 'WAYMARK_OUTCOME_NOT_RECORDED', { workflowId, error });
+      }
+    }
+    return { ...outcome, leaseLost };
+  }
+
+  /** The rejection a resume of a compensated workflow gets: its stored outcome, nothing run. */
+  private async compensatedOutcome(graph: StepGraph, workflowId: string, record: WorkflowRecord & { compensation: NonNullable<WorkflowRecord['compensation']> }): Promise<WorkflowFailedError> {
+    const committed = new Set((await this.storage.load(workflowId))?.committedSteps ?? []);
+    const { cause, done } = record.compensation;
+    const failure = new StepFailedError(workflowId, cause.step ?? '(unknown step)', cause.attempts ?? 0, new StoredStepError(cause.code, cause.message));
+    const steps: Record<string, StepResult> = {};
+    for (const node of graph.steps) {
+      const status = committed.has(node.name) ? 'restored' : node.name === cause.step ? 'failed' : 'not-run';
+      steps[node.name] = {
+        status,
+        attempts: 0,
+        ...(status === 'failed' ? { error: failure.cause } : {}),
+        ...(Object.hasOwn(done, node.name) ? { compensation: { status: 'restored', attempts: 0 } } : {}),
+      };
+    }
+    return new WorkflowFailedError({ workflowId, runId: randomUUID(), workflowName: graph.workflowName, status: 'compensated', steps, fingerprint: record.fingerprint }, failure);
   }
 
   /** When a worker should look for a run that started now, if it died: after its lease would have expired. */
@@ -627,6 +724,12 @@ export class WorkflowRunner {
     if (this.options.logger) this.options.logger.error(`waymark: a '${event}' listener threw: ${message}`, { event, error });
     else process.emitWarning(`a '${event}' listener threw: ${message}`, { code: 'WAYMARK_LISTENER_ERROR' });
   }
+}
+
+/** Step results with each compensation's outcome added. */
+function withCompensations(steps: Record<string, StepResult>, compensations: ReadonlyMap<string, CompensationResult>): Record<string, StepResult> {
+  for (const [step, compensation] of compensations) steps[step] = { ...steps[step]!, compensation };
+  return steps;
 }
 
 /** Puts back the event a step consumed but did not commit, for its next attempt or run. */

@@ -43,13 +43,17 @@ export function parseRecord(workflowId: string, location: string, value: unknown
   if (completion !== undefined && (!isObject(completion) || typeof completion.runId !== 'string' || typeof completion.completedAt !== 'string' || !('output' in completion))) {
     throw new CheckpointCorruptedError(workflowId, location, 'its completion is not { runId, completedAt, output }');
   }
+  const compensation = value.compensation;
+  if (compensation !== undefined && (!isObject(compensation) || typeof compensation.startedAt !== 'string' || !isObject(compensation.cause) || !isObject(compensation.done))) {
+    throw new CheckpointCorruptedError(workflowId, location, 'its compensation is not { startedAt, cause, done }');
+  }
   if (value.status !== undefined && !STATUSES.includes(value.status as string)) {
     throw new CheckpointCorruptedError(workflowId, location, `its status ${JSON.stringify(value.status)} is not one of ${STATUSES.join(', ')}`);
   }
   return value as unknown as WorkflowRecord;
 }
 
-const STATUSES: readonly unknown[] = ['running', 'waiting', 'completed', 'failed', 'cancelled'] satisfies WorkflowStatus[];
+const STATUSES: readonly unknown[] = ['running', 'waiting', 'completed', 'failed', 'cancelled', 'compensating', 'compensated'] satisfies WorkflowStatus[];
 
 /** Parses a `{ revision, record }` file. */
 export function parseRecordFile(workflowId: string, location: string, text: string): RecordFile {

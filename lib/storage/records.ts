@@ -14,9 +14,11 @@ export interface StoredStep {
  * Where a workflow stands, as its record says. A run writes `'running'` when it starts (a resume of a
  * workflow already `'running'` writes nothing) and its outcome when it ends: `'waiting'` when steps
  * wait for a timer or an event. A run that lost its lease writes nothing, so an interrupted workflow
- * stays `'running'` with no live lease.
+ * stays `'running'` with no live lease. A workflow whose steps declare compensations is
+ * `'compensating'` from the moment a step failed for good until every compensation committed
+ * (`'compensated'`) or one failed for good (`'failed'`, with {@link WorkflowRecord.compensation}).
  */
-export type WorkflowStatus = 'running' | 'waiting' | 'completed' | 'failed' | 'cancelled';
+export type WorkflowStatus = 'running' | 'waiting' | 'completed' | 'failed' | 'cancelled' | 'compensating' | 'compensated';
 
 /** Why a workflow last failed, as stored in its record. */
 export interface StoredError {
@@ -69,6 +71,26 @@ export interface WorkflowRecord {
    * without taking the lease. Absent while a run is under way, was interrupted, or failed.
    */
   readonly completion?: WorkflowCompletion;
+  /**
+   * Once a step failed for good in a workflow that compensates: why, and which compensations are
+   * committed. It stays until the workflow is cleared or started over, so no resume runs its steps
+   * again.
+   */
+  readonly compensation?: StoredCompensation;
+}
+
+/** The compensation of a workflow, as its record keeps it. */
+export interface StoredCompensation {
+  /** ISO time the first compensation run began. */
+  readonly startedAt: string;
+  /** The step failure that started it. */
+  readonly cause: StoredError;
+  /** Committed compensations, by the step they undo: each is committed once, after its successful attempt. */
+  readonly done: Readonly<Record<string, { readonly attempts: number; readonly committedAt: string }>>;
+  /** Compensations that failed for good in the last run, while the status is `'failed'`; a resume tries them again. */
+  readonly errors?: readonly StoredError[];
+  /** ISO time every compensation was committed (status `'compensated'`). */
+  readonly compensatedAt?: string;
 }
 
 /** How a workflow completed, as stored in its record. */

@@ -13,7 +13,7 @@ import { buildGraph } from '../graph';
 import type { Constructor } from '../metadata';
 import type { WorkflowRunner } from '../runner/workflow-runner';
 import { CronSlots, slotWorkflowId } from './cron-slots';
-import { statusOf } from '../runner/workflow-info';
+import { isUnfinished, statusOf } from '../runner/workflow-info';
 import type { WakeEntry } from '../storage/records';
 
 /** Options of a {@link WorkflowWorker}. */
@@ -276,7 +276,7 @@ export class WorkflowWorker {
       if (schedule.options.overlap !== 'allow') {
         const previous = schedule.slots.latest(slot - 1);
         const record = previous === undefined ? undefined : (await storage.readRecord(slotWorkflowId(schedule.workflowName, previous)))?.record;
-        if (record !== undefined && (statusOf(record) === 'running' || statusOf(record) === 'waiting')) return;
+        if (record !== undefined && isUnfinished(statusOf(record))) return;
       }
       const input = schedule.options.input?.(new Date(slot));
       await this.runner.run(this.runner.workflowInstance(schedule.workflowName), { workflowId, input, resume: true, onBusy: 'throw', signal: this.interrupt.signal });
@@ -294,7 +294,7 @@ export class WorkflowWorker {
     try {
       const stored = await storage.readRecord(workflowId);
       const status = stored === undefined ? undefined : statusOf(stored.record);
-      if (status !== 'running' && status !== 'waiting') {
+      if (!isUnfinished(status)) {
         // Cleared, or finished: nothing to wake.
         await storage.removeWake(entry);
         return;
@@ -320,7 +320,7 @@ export class WorkflowWorker {
         }
       }
       const after = (await storage.readRecord(workflowId))?.record;
-      const stillNeeded = after !== undefined && (after.status === 'waiting' || after.status === 'running') && after.wakeAt !== undefined && Date.parse(after.wakeAt) === entry.wakeAt;
+      const stillNeeded = after !== undefined && isUnfinished(after.status) && after.wakeAt !== undefined && Date.parse(after.wakeAt) === entry.wakeAt;
       if (!stillNeeded) await storage.removeWake(entry);
     } catch (error) {
       // The entry stays: the next scan tries again.

@@ -86,7 +86,7 @@ describe('waymark CLI', function () {
     expect(JSON.parse((await waymark(['list', '--store', store, '--status', 'running, failed', '--json'])).stdout)).to.deep.equal(['ship-1', 'ship-10']);
     const bad = await waymark(['list', '--store', store, '--status', 'paused']);
     expect(bad.code).to.equal(1);
-    expect(bad.stderr).to.contain("'paused'").and.contain("'running', 'waiting', 'completed', 'failed', 'cancelled', 'corrupted'");
+    expect(bad.stderr).to.contain("'paused'").and.contain("'running', 'waiting', 'completed', 'failed', 'cancelled', 'compensating', 'compensated', 'corrupted'");
   });
 
   it('status shows the workflow status with its last error and creation time; the failed step with its attempts', async () => {

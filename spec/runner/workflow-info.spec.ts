@@ -226,7 +226,7 @@ describe('stored workflows: get and list', () => {
         [{ limit: 1001 }, "option 'limit' is 1001; expected an integer from 1 to 1000"],
         [{ limit: 1.5 }, "option 'limit' is 1.5; expected an integer from 1 to 1000"],
         [{ limit: '5' }, "option 'limit' is '5'; expected an integer from 1 to 1000"],
-        [{ status: 'waiting-forever' }, "option 'status' is 'waiting-forever'; expected 'running', 'waiting', 'completed', 'failed', 'cancelled', 'corrupted'"],
+        [{ status: 'waiting-forever' }, "option 'status' is 'waiting-forever'; expected 'running', 'waiting', 'completed', 'failed', 'cancelled', 'compensating', 'compensated', 'corrupted'"],
         [{ status: ['failed', 'nope'] }, "option 'status' is 'nope'"],
         [{ status: 5 }, "option 'status' is 5"],
         [{ cursor: 3 }, "option 'cursor' is 3; expected the cursor of the previous page's result"],

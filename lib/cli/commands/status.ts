@@ -14,6 +14,8 @@ export interface StepStatusRow {
   readonly attempts?: number;
   readonly committedAt?: string;
   readonly outputBytes?: number;
+  /** ISO time its compensation committed, once it has. */
+  readonly compensatedAt?: string;
 }
 
 /** `waymark status <workflowId> --store <spec> [--json]`: the workflow's status and last error, each step's status, the stored fingerprint. */
@@ -53,7 +55,8 @@ export async function statusCommand(args: ParsedArgs, io: CliIo): Promise<number
       continue;
     }
     const checkpoint = await storage.readCheckpoint(workflowId, name);
-    steps.push({ name, status: 'committed', after, attempts: checkpoint.attempts, committedAt: checkpoint.committedAt, outputBytes: Buffer.byteLength(JSON.stringify(checkpoint.output)) });
+    const compensatedAt = info.steps[name]?.compensatedAt;
+    steps.push({ name, status: 'committed', after, attempts: checkpoint.attempts, committedAt: checkpoint.committedAt, outputBytes: Buffer.byteLength(JSON.stringify(checkpoint.output)), ...(compensatedAt === undefined ? {} : { compensatedAt }) });
   }
   const summary = {
     workflowId,
@@ -63,6 +66,7 @@ export async function statusCommand(args: ParsedArgs, io: CliIo): Promise<number
     wakeAt: stored.record?.wakeAt,
     waitingFor: info.status === 'waiting' ? stored.record?.waitingFor : undefined,
     lease: info.lease,
+    compensation: info.compensation,
     fingerprint: stored.record?.fingerprint,
     createdAt: info.createdAt,
     updatedAt: stored.record?.updatedAt,
@@ -80,13 +84,17 @@ export async function statusCommand(args: ParsedArgs, io: CliIo): Promise<number
     println(io.stdout, `wakes at     ${summary.wakeAt ?? '- (only events)'}`);
     println(io.stdout, `waiting for  ${summary.waitingFor?.length ? summary.waitingFor.join(', ') : '- (only timers)'}`);
   }
+  if (summary.compensation !== undefined) {
+    const failed = summary.compensation.errors ?? [];
+    println(io.stdout, `compensation ${Object.keys(summary.compensation.done).length} undone${failed.length === 0 ? '' : `; failed: ${failed.map((e) => `'${e.step}' (${e.code}: ${e.message})`).join(', ')}`}`);
+  }
   println(io.stdout, `lease        ${summary.lease === undefined ? 'free (no run holds it)' : `held by ${summary.lease.owner} until ${summary.lease.expiresAt}`}`);
   println(io.stdout, `fingerprint  ${summary.fingerprint ?? '(no record)'}`);
   println(io.stdout, `created      ${summary.createdAt ?? '-'}`);
   println(io.stdout, `updated      ${summary.updatedAt ?? '-'}`);
   println(io.stdout, `steps        ${committed.size} of ${names.length} committed`);
   println(io.stdout);
-  const rows = steps.map((s) => [s.name, s.status, s.attempts === undefined ? '-' : String(s.attempts), s.committedAt ?? '-', s.outputBytes === undefined ? '-' : formatBytes(s.outputBytes)]);
+  const rows = steps.map((s) => [s.name, s.compensatedAt === undefined ? s.status : `${s.status}, compensated`, s.attempts === undefined ? '-' : String(s.attempts), s.committedAt ?? '-', s.outputBytes === undefined ? '-' : formatBytes(s.outputBytes)]);
   println(io.stdout, renderTable(['STEP', 'STATUS', 'ATTEMPTS', 'COMMITTED AT', 'OUTPUT'], rows));
   return 0;
 }

@@ -1,0 +1,126 @@
+/**
+ * The compensation of a workflow whose step failed for good: each committed step that declares
+ * `compensate` is undone once, in reverse dependency order (a step's compensation starts only after
+ * the compensations of every step that depends on it, directly or not), independent ones
+ * concurrently within the run's concurrency.
+ *
+ * Orchestration only: it walks the reversed graph with the same scheduler as the steps, runs
+ * attempts with the same retry code, and leaves loading outputs and committing to the runner.
+ */
+import { CompensationFailedError, type StepFailedError } from '../errors';
+import type { StepGraph, StepNode } from '../graph';
+import type { AttemptsInFlight } from './attempt';
+import { createCompensationContext } from './compensation-context';
+import type { CompensationResult } from './run-result';
+import type { RunEmitter } from './run-events';
+import type { RunState } from './run-state';
+import { scheduleGraph } from './schedule-graph';
+import { runAttempts } from './step-attempts';
+
+/** What one compensation run needs. */
+export interface CompensationRun {
+  readonly graph: StepGraph;
+  readonly workflow: object;
+  readonly workflowId: string;
+  readonly input: unknown;
+  /** Which steps are committed (completed or restored). */
+  readonly state: RunState;
+  /** The failure that started the compensation. */
+  readonly cause: StepFailedError;
+  /** Compensations committed by earlier runs, by step. */
+  readonly done: Readonly<Record<string, unknown>>;
+  readonly concurrency: number;
+  readonly inFlight: AttemptsInFlight;
+  readonly events: RunEmitter;
+  /** The step's committed output, decoded (read from storage when the run does not hold it). */
+  readonly output: (node: StepNode) => Promise<unknown>;
+  /** Commits one compensation, fenced by the run's lease. */
+  readonly commit: (step: string, attempts: number) => Promise<void>;
+}
+
+/** How the compensation went. */
+export interface CompensationOutcome {
+  /** By step, for each committed step that declares a compensation. */
+  readonly results: ReadonlyMap<string, CompensationResult>;
+  /** Compensations that failed for good, in the order they failed. */
+  readonly errors: readonly CompensationFailedError[];
+  /** True when the run stopped (cancel, lease loss) before every compensation settled. */
+  readonly interrupted: boolean;
+}
+
+const reversedCache = new WeakMap<StepGraph, Pick<StepGraph, 'steps' | 'dependentNodes'>>();
+
+/**
+ * The graph with every edge turned around: a step "depends on" the steps that depended on it. The
+ * last declared step comes first, so among ready compensations the latest step's runs first.
+ */
+export function reversedGraph(graph: StepGraph): Pick<StepGraph, 'steps' | 'dependentNodes'> {
+  let reversed = reversedCache.get(graph);
+  if (reversed !== undefined) return reversed;
+  const n = graph.steps.length;
+  const steps: StepNode[] = graph.steps.map((_, j) => {
+    const node = graph.steps[n - 1 - j]!;
+    return { ...node, index: j, after: graph.dependents.get(node.name)!, afterIndexes: [] };
+  });
+  const dependentNodes = steps.map((node) => graph.byName.get(node.name)!.after.map((name) => steps[n - 1 - graph.byName.get(name)!.index]!));
+  reversed = { steps, dependentNodes };
+  reversedCache.set(graph, reversed);
+  return reversed;
+}
+
+/** Runs every compensation still owed; never rejects (a failure is a result). */
+export async function compensate(c: CompensationRun): Promise<CompensationOutcome> {
+  const { graph, state } = c;
+  const results = new Map<string, CompensationResult>();
+  const errors: CompensationFailedError[] = [];
+  let interrupted = false;
+  const owed = (node: StepNode): boolean => node.compensation !== undefined && state.isDone(node.index);
+
+  await scheduleGraph({
+    graph: reversedGraph(graph),
+    done: new Set(),
+    concurrency: c.concurrency,
+    failFast: false,
+    signal: c.inFlight.signal,
+    runStep: async (reversed) => {
+      const node = graph.byName.get(reversed.name)!;
+      if (!owed(node)) return 'done';
+      if (Object.hasOwn(c.done, node.name)) {
+        results.set(node.name, { status: 'restored', attempts: 0 });
+        return 'done';
+      }
+      let attempts = 0;
+      const fail = (error: unknown): 'failed' => {
+        errors.push(new CompensationFailedError(c.workflowId, node.name, attempts, error));
+        results.set(node.name, { status: 'failed', attempts, error });
+        return 'failed';
+      };
+      try {
+        const output = await c.output(node);
+        const method = (c.workflow as Record<string, (ctx: unknown) => unknown>)[node.compensation!.method]!;
+        const startedAt = Date.now();
+        const outcome = await runAttempts(c.workflowId, { name: node.name, retry: node.compensation!.retry, timeoutMs: node.timeoutMs, compensating: true }, c.inFlight, c.events, (attempt) =>
+          method.call(c.workflow, createCompensationContext({ input: c.input, output, error: c.cause, workflowId: c.workflowId, step: node.name, attempt: attempt.number, signal: attempt })),
+        );
+        attempts = outcome.attempts;
+        if (outcome.kind === 'cancelled') {
+          interrupted = true;
+          results.set(node.name, { status: 'not-run', attempts });
+          return 'cancelled';
+        }
+        if (outcome.kind === 'failed') return fail(outcome.error);
+        await c.commit(node.name, attempts);
+        results.set(node.name, { status: 'compensated', attempts });
+        c.events.emit('step:compensated', { step: node.name, attempts, durationMs: Date.now() - startedAt });
+        return 'done';
+      } catch (error) {
+        // Loading the output or committing failed: the compensation did not commit.
+        return fail(error);
+      }
+    },
+  });
+  if (c.inFlight.signal.aborted) interrupted = true;
+  // Compensations that never started: one they wait for failed, or the run stopped.
+  for (const node of graph.steps) if (owed(node) && !results.has(node.name)) results.set(node.name, { status: 'not-run', attempts: 0 });
+  return { results, errors, interrupted };
+}
