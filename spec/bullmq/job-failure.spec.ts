@@ -3,6 +3,7 @@ import { UnrecoverableError } from 'bullmq';
 import { failureMessage, isTerminal, jobFailure, rootCause } from '../../lib/bullmq/job-failure';
 import {
   CheckpointCorruptedError,
+  CompensationFailedError,
   InputChangedError,
   InvalidOptionError,
   NonRetryableError,
@@ -62,5 +63,16 @@ describe('bullmq job failures', () => {
     expect(plain).to.not.be.instanceOf(UnrecoverableError);
     expect(plain.cause).to.equal(retryable);
     expect(Object.keys(plain)).to.not.include('cause');
+  });
+
+  it('a workflow that compensated is finished (terminal); one whose compensation failed is retried, the failure naming it', () => {
+    const cause = new StepFailedError('wf', 'issue', 1, Object.assign(new Error('sold out'), { code: 'NO_TICKETS' }));
+    const compensated = new WorkflowFailedError({ ...result, status: 'compensated' }, cause);
+    expect(isTerminal(compensated)).to.equal(true);
+    expect(jobFailure(compensated)).to.be.instanceOf(UnrecoverableError);
+    expect(failureMessage(compensated)).to.equal("NO_TICKETS: sold out (step 'issue', after 1 attempt(s)); compensated");
+    const refundDown = new WorkflowFailedError(result, cause, [new CompensationFailedError('wf', 'charge', 3, new Error('payments down'))]);
+    expect(isTerminal(refundDown)).to.equal(false);
+    expect(failureMessage(refundDown)).to.equal("NO_TICKETS: sold out (step 'issue', after 1 attempt(s)); compensation failed for 'charge' (the next delivery tries again)");
   });
 });

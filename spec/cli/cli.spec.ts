@@ -14,6 +14,7 @@ import { S3Storage } from '../../lib/storage/s3';
 import { sampleCheckpoint } from '../../lib/testing';
 import { OrderEtl, Warehouse } from '../../samples/order-etl/order-etl';
 import { InvoiceFlow } from '../fixtures/invoice-flow';
+import { SagaFlow } from '../fixtures/saga-flow';
 import { freshSchema, PG_URL } from '../helpers/postgres';
 import { startS3 } from '../helpers/s3-server';
 import { tempDir } from '../helpers/temp-dir';
@@ -216,6 +217,20 @@ describe('waymark CLI', function () {
       '  transform  after extract    [committed]',
       '  load       after transform  [pending]',
     ]);
+  });
+
+  it('status, list and graph show compensations: what was undone, and each step compensation in the graph', async () => {
+    await new WorkflowRunner({ storage }).run(new SagaFlow(), { workflowId: 'trip', input: { seat: '1A' } }).catch(() => undefined);
+    const status = await waymark(['status', 'trip', '--store', store]);
+    expect(status.stdout).to.contain('status       compensated\n').and.contain("error        NO_TICKETS in step 'issue': sold out\n").and.contain('compensation 3 undone\n');
+    expect(status.stdout.split('\n').find((l) => l.startsWith('charge'))).to.match(/^charge\s+committed, compensated\s/);
+    expect(JSON.parse((await waymark(['status', 'trip', '--store', store, '--json'])).stdout).compensation.done).to.have.keys('reserve', 'charge', 'email');
+    expect((await waymark(['list', '--store', store, '--status', 'compensated'])).stdout).to.equal('trip\n');
+    const mermaid = await waymark(['graph', 'spec/fixtures/saga-flow.ts', 'SagaFlow']);
+    expect(mermaid.stdout).to.contain('  s0c(["↩ undo"]):::compensation\n  s0 -.->|undo| s0c\n').and.contain('classDef compensation');
+    expect(mermaid.stdout).to.not.contain('s3c');
+    const text = await waymark(['graph', 'spec/fixtures/saga-flow.ts', 'SagaFlow', '--text']);
+    expect(text.stdout).to.contain('  reserve  (root)  (compensate: undo)\n  charge   after reserve  (compensate: undo)\n');
   });
 
   it('status and graph show what a waiting workflow waits for; send-event stores an event once and a resume consumes it', async () => {

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
+import sinon from 'sinon';
 import { Step, Workflow } from '../../decorators';
-import { CompensationFailedError, NonRetryableError, StepFailedError, StoredStepError, WorkflowCancelledError, WorkflowDefinitionError, WorkflowFailedError } from '../../lib/errors';
+import { LeaseLostError, CompensationFailedError, NonRetryableError, StepFailedError, StoredStepError, WorkflowCancelledError, WorkflowDefinitionError, WorkflowFailedError } from '../../lib/errors';
 import { buildGraph } from '../../lib/graph';
 import type { CompensationContext } from '../../lib/runner/compensation-context';
 import type { StepContext } from '../../lib/runner/step-context';
@@ -408,6 +409,38 @@ describe('compensation (sagas)', () => {
       expect(error.result.status).to.equal('compensated');
       expect(undone).to.deep.equal(['unsend', 'refund', 'refund', 'release']);
       expect((await runner.get('cu'))?.status).to.equal('compensated');
+    });
+  });
+
+  describe('a run that loses its lease while compensating', () => {
+    afterEach(() => sinon.restore());
+
+    it('stops: the running compensation is interrupted, nothing more is written, and the workflow stays compensating', async () => {
+      const storage = new MemoryStorage();
+      const undone: string[] = [];
+      @Workflow({ name: 'lost-undo' })
+      class LostUndo {
+        @Step({ compensate: 'release' }) hold() { return 'h'; }
+        @Step({ compensate: 'refund' }) charge() { return 'c'; }
+        @Step() issue(): never { throw new Error('sold out'); }
+        refund(ctx: CompensationContext) {
+          undone.push('refund');
+          // Renewals fail from here on: the lease is lost while this compensation runs.
+          sinon.stub(storage, 'renewLease').resolves(undefined);
+          return new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)));
+        }
+        release() { undone.push('release'); }
+      }
+      const runner = new WorkflowRunner({ storage, tracer: false, leaseTtlMs: 30 });
+      const writes = sinon.spy(storage, 'writeRecord');
+      const error = await failure(runner.run(new LostUndo(), { workflowId: 'lost' }));
+      expect(error.cause).to.be.instanceOf(LeaseLostError);
+      expect(undone).to.deep.equal(['refund']);
+      expect(error.result.steps.charge!.compensation?.status).to.equal('not-run');
+      expect(error.result.steps.hold!.compensation?.status).to.equal('not-run');
+      // The last write said 'compensating'; the lost run wrote no outcome after it.
+      expect(writes.lastCall.args[1].status).to.equal('compensating');
+      expect((await runner.get('lost'))?.status).to.equal('compensating');
     });
   });
 
