@@ -210,7 +210,7 @@ export class WorkflowNotFoundError extends WaymarkError {
   ) {
     super(
       reason === 'nothing stored'
-        ? 'nothing is stored under this id (it never ran with this storage, or was cleared): start it with runner.run(instance, { workflowId, input })'
+        ? 'nothing is stored under this id (it never ran with this storage, or was cleared or pruned): start it with runner.run(instance, { workflowId, input })'
         : 'its record holds no input (it was written before waymark stored inputs): resume it once with runner.run(instance, { workflowId, input, resume: true })',
       { where: { workflowId } },
     );

@@ -21,6 +21,7 @@ export {
   type RunOptions,
 } from './runner/runner-options';
 export type { StepContext } from './runner/step-context';
+export type { PruneOptions, PruneResult, PrunableStatus } from './runner/prune';
 export type { CompensationContext } from './runner/compensation-context';
 export type { RunResult, StepResult, StepStatus, RunStatus, CompensationResult } from './runner/run-result';
 export type { RunHandle, RunHandleStatus } from './runner/run-handle';
@@ -28,7 +29,7 @@ export type { WorkflowEvents, WorkflowEventName, WorkflowListener, WorkflowHooks
 export type { WaymarkLogger } from './runner/logger';
 export { CanonicalFingerprint, type CanonicalFingerprintOptions, type FingerprintStrategy } from './fingerprint';
 export type { CheckpointStorage } from './storage/checkpoint-storage';
-export type { Checkpoint, WorkflowRecord, WorkflowStatus, StoredError, StoredCompensation, WakeEntry, StoredEvent, WorkflowCompletion, StoredRecord, StoredWorkflow, StoredStep, Lease, LeaseAttempt, LeaseHolder } from './storage/records';
+export type { Checkpoint, WorkflowRecord, WorkflowStatus, StoredError, StoredCompensation, EndedEntry, WakeEntry, StoredEvent, WorkflowCompletion, StoredRecord, StoredWorkflow, StoredStep, Lease, LeaseAttempt, LeaseHolder } from './storage/records';
 export { MemoryStorage } from './storage/memory-storage';
 export { FileStorage, type FileStorageOptions } from './storage/file/file-storage';
 export { MAX_WORKFLOW_ID_LENGTH } from './workflow-id';

@@ -5,7 +5,7 @@
  * Every check that can refuse the run (`raise`, a changed definition, another workflow's data)
  * happens before the first write.
  */
-import { CheckpointCorruptedError, InputChangedError, WorkflowDefinitionChangedError } from '../errors';
+import { CheckpointCorruptedError, InputChangedError, WorkflowDefinitionChangedError, WorkflowNotFoundError } from '../errors';
 import { definitionChanges, storedSteps, type StepGraph } from '../graph';
 import { decideInputChange, type InputChangePolicy } from '../input-change-policy';
 import type { EncodedValue } from '../checkpoint-codec';
@@ -27,6 +27,8 @@ export interface PrepareInput {
   readonly graph: StepGraph;
   readonly workflowId: string;
   readonly resume: boolean;
+  /** True for `runner.resume(id)`: a workflow no longer stored (cleared or pruned since) is `WorkflowNotFoundError`, not a new start. */
+  readonly mustExist?: boolean;
   readonly policy: InputChangePolicy;
   /** False when no run option, decorator or runner option chose the policy (the default `'reuse'` applies). */
   readonly policyChosen: boolean;
@@ -66,7 +68,10 @@ export async function prepareCheckpoints(p: PrepareInput): Promise<PreparedRun> 
     if (error instanceof CheckpointCorruptedError && !p.resume) return startOver(p, record);
     throw error;
   }
-  if (stored === undefined) return { committed: new Set(), record, recordVersion: await writeRecord(p, record, null) };
+  if (stored === undefined) {
+    if (p.mustExist === true) throw new WorkflowNotFoundError(workflowId);
+    return { committed: new Set(), record, recordVersion: await writeRecord(p, record, null) };
+  }
   if (!p.resume) return startOver(p, record);
 
   // Another workflow's checkpoints under this id must never be restored, whatever their step names.

@@ -59,7 +59,7 @@ export class RunRecord {
 
   markRunning(recoverAt: number): Promise<void> {
     if (this.isRunning) return Promise.resolve();
-    return (this.running ??= this.write({ ...this.record, status: 'running', wakeAt: new Date(recoverAt).toISOString(), waitingFor: undefined, waiting: undefined, error: undefined }));
+    return (this.running ??= this.write({ ...this.record, status: 'running', wakeAt: new Date(recoverAt).toISOString(), waitingFor: undefined, waiting: undefined, error: undefined, endedAt: undefined }));
   }
 
   /** Stores the waiting state, unless it is what the record says already (an early resume writes nothing). */
@@ -72,14 +72,15 @@ export class RunRecord {
       waiting: state.waiting,
       timers: { ...this.record.timers, ...state.timers },
       error: undefined,
+      endedAt: undefined,
     };
     if (this.record.status === 'waiting' && JSON.stringify(pick(this.record)) === JSON.stringify(pick(next))) return;
     await this.write(next);
   }
 
-  /** Stores how the workflow ended; it leaves the wake index. */
+  /** Stores how the workflow ended; it leaves the wake index, and enters the index of ended workflows. */
   async end(outcome: Pick<WorkflowRecord, 'status' | 'error' | 'completion'>): Promise<void> {
-    await this.write({ ...this.record, ...outcome, wakeAt: undefined, waitingFor: undefined, waiting: undefined, timers: undefined });
+    await this.write({ ...this.record, ...outcome, wakeAt: undefined, waitingFor: undefined, waiting: undefined, timers: undefined, endedAt: new Date().toISOString() });
   }
 
   /**
@@ -88,7 +89,7 @@ export class RunRecord {
    */
   beginCompensation(cause: StoredError, recoverAt: number): Promise<void> {
     const compensation: StoredCompensation = this.record.compensation ?? { startedAt: new Date().toISOString(), cause, done: {} };
-    return this.write({ ...this.record, status: 'compensating', compensation: { ...compensation, errors: undefined }, error: compensation.cause, wakeAt: new Date(recoverAt).toISOString(), waitingFor: undefined, waiting: undefined, completion: undefined });
+    return this.write({ ...this.record, status: 'compensating', compensation: { ...compensation, errors: undefined }, error: compensation.cause, wakeAt: new Date(recoverAt).toISOString(), waitingFor: undefined, waiting: undefined, completion: undefined, endedAt: undefined });
   }
 
   /** Commits one compensation: the step it undid, with its attempts. */
@@ -103,8 +104,9 @@ export class RunRecord {
   endCompensation(errors: readonly StoredError[]): Promise<void> {
     return this.write(() => {
       const compensation = this.record.compensation!;
-      const ended = errors.length === 0 ? { ...compensation, errors: undefined, compensatedAt: new Date().toISOString() } : { ...compensation, errors };
-      return { ...this.record, status: errors.length === 0 ? 'compensated' : 'failed', compensation: ended, wakeAt: undefined, timers: undefined };
+      const now = new Date().toISOString();
+      const ended = errors.length === 0 ? { ...compensation, errors: undefined, compensatedAt: compensation.compensatedAt ?? now } : { ...compensation, errors };
+      return { ...this.record, status: errors.length === 0 ? 'compensated' : 'failed', compensation: ended, wakeAt: undefined, timers: undefined, endedAt: now };
     });
   }
 
@@ -119,6 +121,8 @@ export class RunRecord {
   private async writeNow(next: WorkflowRecord): Promise<void> {
     const previous = this.record.wakeAt;
     const updated = { ...next, updatedAt: new Date().toISOString() };
+    // Like a wake entry, the ended entry goes first: a crash between leaves an entry prune drops, never an ended record it cannot find.
+    if (updated.endedAt !== undefined && updated.endedAt !== this.record.endedAt) await this.storage.addEnded({ workflowId: this.workflowId, status: updated.status!, endedAt: Date.parse(updated.endedAt) });
     if (updated.wakeAt !== undefined && updated.wakeAt !== previous) await this.storage.addWake({ workflowId: this.workflowId, wakeAt: Date.parse(updated.wakeAt) });
     this.version = await this.storage.writeRecord(this.workflowId, updated, this.version, this.lease());
     this.record = updated;

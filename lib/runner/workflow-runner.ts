@@ -46,6 +46,7 @@ import { assertWorkflowId, MAX_WORKFLOW_ID_LENGTH } from '../workflow-id';
 import { validateInput } from './validate-input';
 import { listWorkflows, readWorkflowInfo, type ListOptions, type WorkflowInfo, type WorkflowPage } from './workflow-info';
 import { WorkflowRegistry } from './workflow-registry';
+import { prune, type PruneOptions, type PruneResult } from './prune';
 
 /** Options of {@link WorkflowRunner.resume}: the run options that make sense for a stored workflow. */
 export type ResumeOptions = Pick<RunOptions, 'concurrency' | 'failFast' | 'onBusy' | 'onInputChange' | 'signal'>;
@@ -169,7 +170,19 @@ export class WorkflowRunner {
       if (!(error instanceof UnencodableValue)) throw error;
       throw new CheckpointCorruptedError(workflowId, 'the input in its record', error.message, { cause: error });
     }
-    return this.run<O>(workflow, { ...options, workflowId, input, resume: true });
+    // The workflow must still be there when this run takes its lease: one cleared or pruned
+    // meanwhile is not started again from its first step.
+    return this.startRun<O, unknown>(workflow, { ...options, workflowId, input, resume: true }, true).result();
+  }
+
+  /**
+   * Deletes whole workflows that ended (by default completed or compensated) longer ago than
+   * `olderThan`, each under its lease: running, waiting and compensating workflows are never
+   * deleted, whatever their age, and one a run holds or resumed since is kept. Finds them through
+   * the storage's index of ended workflows, so its cost follows what it deletes. See {@link PruneOptions}.
+   */
+  async prune(options: PruneOptions): Promise<PruneResult> {
+    return prune(this.storage, options);
   }
 
   /**
@@ -255,6 +268,10 @@ export class WorkflowRunner {
    * everything later is reported by `handle.result()`.
    */
   start<O = unknown, I = unknown>(workflow: object, options: RunOptions<I>): RunHandle<O> {
+    return this.startRun(workflow, options, false);
+  }
+
+  private startRun<O, I>(workflow: object, options: RunOptions<I>, mustExist: boolean): RunHandle<O> {
     if (workflow === null || typeof workflow !== 'object') throw new InvalidOptionError('workflow', workflow, 'an instance of a workflow class');
     const target = workflow.constructor as Constructor;
     const graph = buildGraph(target);
@@ -266,7 +283,7 @@ export class WorkflowRunner {
     // Stryker disable next-line ObjectLiteral,BooleanLiteral: equivalent, an AbortSignal fires 'abort' once; `once` only says so
     else external?.addEventListener('abort', onExternalAbort, { once: true });
     let status: RunHandleStatus = 'running';
-    const promise = this.execute(workflow, graph, run, cancel.signal)
+    const promise = this.execute(workflow, graph, run, cancel.signal, mustExist)
       .then(
         (result) => {
           status = result.status === 'waiting' ? 'waiting' : 'completed';
@@ -288,7 +305,7 @@ export class WorkflowRunner {
     };
   }
 
-  private async execute(workflow: object, graph: StepGraph, run: ResolvedRun, cancelSignal: AbortSignal): Promise<RunResult> {
+  private async execute(workflow: object, graph: StepGraph, run: ResolvedRun, cancelSignal: AbortSignal, mustExist: boolean): Promise<RunResult> {
     const { workflowId } = run;
     const runId = randomUUID();
     const events = this.events.forRun({ workflowId, runId });
@@ -335,7 +352,7 @@ export class WorkflowRunner {
     const inFlight = new AttemptsInFlight(stop.signal);
     const stepRun: StepRun = { workflowId, input, state, inFlight, keeper, events, failures: {}, stored: {}, leaseTtlMs: run.leaseTtlMs, timers: {} };
     try {
-      const firstFailure = await this.walk(workflow, graph, run, stepRun, fingerprint, storedInput);
+      const firstFailure = await this.walk(workflow, graph, run, stepRun, fingerprint, storedInput, mustExist);
       const record = stepRun.stored.record;
       if (firstFailure !== undefined && !leaseLost && graph.compensates && !(firstFailure.cause instanceof LeaseLostError)) {
         // From here on the workflow is undone, not retried: every later run goes on compensating.
@@ -395,13 +412,14 @@ export class WorkflowRunner {
   }
 
   /** Prepares checkpoints, restores committed steps and runs the rest; returns the first step failure, if any. */
-  private async walk(workflow: object, graph: StepGraph, run: ResolvedRun, stepRun: StepRun, fingerprint: string, input: EncodedValue): Promise<StepFailedError | undefined> {
+  private async walk(workflow: object, graph: StepGraph, run: ResolvedRun, stepRun: StepRun, fingerprint: string, input: EncodedValue, mustExist: boolean): Promise<StepFailedError | undefined> {
     const { workflowId, keeper, events, state } = stepRun;
     const prepared = await prepareCheckpoints({
       storage: this.storage,
       graph,
       workflowId,
       resume: run.resume,
+      mustExist,
       policy: run.policy,
       policyChosen: run.policyChosen,
       fingerprint,

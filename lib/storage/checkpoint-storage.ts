@@ -5,7 +5,7 @@
  * Each workflow id is its own namespace: no operation on one id ever reads, writes or deletes
  * another's data, whatever prefix they share.
  */
-import type { Checkpoint, Lease, LeaseAttempt, LeaseHolder, StoredEvent, StoredRecord, StoredWorkflow, WakeEntry, WorkflowRecord } from './records';
+import type { Checkpoint, EndedEntry, Lease, LeaseAttempt, LeaseHolder, StoredEvent, StoredRecord, StoredWorkflow, WakeEntry, WorkflowRecord, WorkflowStatus } from './records';
 
 /** Options of {@link CheckpointStorage.clear}. */
 export interface ClearOptions {
@@ -88,6 +88,21 @@ export interface CheckpointStorage {
    * to the entries returned, not to all the entries or all the workflows stored.
    */
   dueWakes(now: number, limit: number): Promise<WakeEntry[]>;
+
+  /**
+   * Adds an entry to the store's index of ended workflows (one index per status, ordered by time).
+   * Adding an entry that is there already changes nothing. Durable before it resolves.
+   */
+  addEnded(entry: EndedEntry): Promise<void>;
+
+  /** Removes an entry of the index of ended workflows; one that is not there is ignored. */
+  removeEnded(entry: EndedEntry): Promise<void>;
+
+  /**
+   * The entries of `status` that ended at or before `before` (epoch ms), earliest first, at most
+   * `limit`. Costs in proportion to the entries returned, not to all the workflows stored.
+   */
+  endedBefore(status: WorkflowStatus, before: number, limit: number): Promise<EndedEntry[]>;
 
   /**
    * Stores `event` in the workflow's namespace, unless an event with its `eventId` is stored there

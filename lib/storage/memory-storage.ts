@@ -7,7 +7,7 @@ import { assertWorkflowId } from '../workflow-id';
 import type { CheckpointStorage, ClearOptions } from './checkpoint-storage';
 import { parseCheckpoint, parseEvent, parseRecordText, sendOrder, wakeName } from './record-format';
 import { newLeaseToken } from './lease-owner';
-import type { Checkpoint, Lease, LeaseAttempt, LeaseHolder, StoredEvent, StoredRecord, StoredWorkflow, WakeEntry, WorkflowRecord } from './records';
+import type { Checkpoint, Lease, LeaseAttempt, LeaseHolder, StoredEvent, StoredRecord, StoredWorkflow, WakeEntry, WorkflowRecord, EndedEntry, WorkflowStatus } from './records';
 
 interface Entry {
   record?: string;
@@ -23,6 +23,8 @@ export class MemoryStorage implements CheckpointStorage {
   private readonly leases = new Map<string, Lease>();
   /** The wake index by the name that sorts it by time; kept sorted lazily (see dueWakes). */
   private readonly wakes = new Map<string, WakeEntry>();
+  /** The index of ended workflows: per status, by the name that sorts it by time. */
+  private readonly ended = new Map<WorkflowStatus, Map<string, EndedEntry>>();
 
   async load(workflowId: string): Promise<StoredWorkflow | undefined> {
     assertWorkflowId(workflowId);
@@ -96,6 +98,27 @@ export class MemoryStorage implements CheckpointStorage {
     // A sort of every entry: memory is for one process and tests, where that is cheap enough.
     return [...this.wakes.entries()]
       .filter(([, e]) => e.wakeAt <= now)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .slice(0, limit)
+      .map(([, e]) => e);
+  }
+
+  async addEnded(entry: EndedEntry): Promise<void> {
+    assertWorkflowId(entry.workflowId);
+    let index = this.ended.get(entry.status);
+    if (index === undefined) this.ended.set(entry.status, (index = new Map()));
+    const endedAt = Math.max(0, Math.floor(entry.endedAt));
+    index.set(wakeName({ workflowId: entry.workflowId, wakeAt: endedAt }, entry.workflowId), { workflowId: entry.workflowId, status: entry.status, endedAt });
+  }
+
+  async removeEnded(entry: EndedEntry): Promise<void> {
+    this.ended.get(entry.status)?.delete(wakeName({ workflowId: entry.workflowId, wakeAt: entry.endedAt }, entry.workflowId));
+  }
+
+  async endedBefore(status: WorkflowStatus, before: number, limit: number): Promise<EndedEntry[]> {
+    // As for wakes: a sort of the status's entries, cheap enough for one process and tests.
+    return [...(this.ended.get(status)?.entries() ?? [])]
+      .filter(([, e]) => e.endedAt <= before)
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .slice(0, limit)
       .map(([, e]) => e);

@@ -77,6 +77,8 @@ export interface WorkflowRecord {
    * again.
    */
   readonly compensation?: StoredCompensation;
+  /** ISO time the workflow ended (completed, failed, cancelled, compensated): its entry in the index of ended workflows. */
+  readonly endedAt?: string;
 }
 
 /** The compensation of a workflow, as its record keeps it. */
@@ -130,6 +132,18 @@ export interface Checkpoint {
 export interface WakeEntry {
   readonly workflowId: string;
   readonly wakeAt: number;
+}
+
+/**
+ * An entry of the index of ended workflows: workflow `workflowId` ended with `status` at `endedAt`
+ * (epoch ms). What `runner.prune` finds the workflows to delete by, in proportion to how many it
+ * deletes. An entry may outlive what it says (the workflow ran again, or was cleared): prune reads
+ * the record before it deletes anything, and drops such an entry.
+ */
+export interface EndedEntry {
+  readonly workflowId: string;
+  readonly status: WorkflowStatus;
+  readonly endedAt: number;
 }
 
 /** An event sent to a workflow, as stored in its namespace until the workflow is cleared. */

@@ -389,6 +389,43 @@ export function describeStorageContract(name: string, create: () => Promise<Stor
       });
     });
 
+    describe('index of ended workflows', () => {
+      const HOUR = 3_600_000;
+      const now = Date.UTC(2026, 11, 1, 10, 30);
+
+      it('returns the entries of one status that ended at or before a time, earliest first, at most limit; other statuses apart', async () => {
+        const entries = [
+          { workflowId: 'in-2h', status: 'completed', endedAt: now + 2 * HOUR },
+          { workflowId: 'now', status: 'completed', endedAt: now },
+          { workflowId: 'days-ago', status: 'completed', endedAt: now - 50 * HOUR },
+          { workflowId: 'an-hour-ago', status: 'completed', endedAt: now - HOUR },
+          { workflowId: 'failed-long-ago', status: 'failed', endedAt: now - 900 * HOUR },
+          { workflowId: 'compensated', status: 'compensated', endedAt: now - HOUR },
+        ] as const;
+        await Promise.all(entries.map((e) => storage.addEnded(e)));
+        assert.deepEqual((await storage.endedBefore('completed', now, 100)).map((e) => e.workflowId), ['days-ago', 'an-hour-ago', 'now']);
+        assert.deepEqual(await storage.endedBefore('completed', now, 2), [entries[2], entries[3]]);
+        assert.deepEqual(await storage.endedBefore('failed', now, 100), [entries[4]]);
+        assert.deepEqual(await storage.endedBefore('compensated', now, 100), [entries[5]]);
+        assert.deepEqual(await storage.endedBefore('cancelled', now, 100), []);
+        assert.deepEqual(await storage.endedBefore('completed', now - 51 * HOUR, 100), []);
+      });
+
+      it('keeps one entry per workflow, status and time; removing takes it away, a missing one is fine; ids that need encoding stay apart', async () => {
+        const ids = ['job', 'job-1', 'Job', 'a/b', 'ü~x', '../up'];
+        await Promise.all(ids.map((workflowId) => storage.addEnded({ workflowId, status: 'completed', endedAt: now })));
+        await storage.addEnded({ workflowId: 'job', status: 'completed', endedAt: now });
+        await storage.addEnded({ workflowId: 'job', status: 'failed', endedAt: now - 1 });
+        assert.deepEqual(new Set((await storage.endedBefore('completed', now, 10)).map((e) => e.workflowId)), new Set(ids));
+        assert.equal((await storage.endedBefore('completed', now, 10)).length, ids.length);
+        await storage.removeEnded({ workflowId: 'job', status: 'completed', endedAt: now });
+        await storage.removeEnded({ workflowId: 'job', status: 'completed', endedAt: now });
+        await storage.removeEnded({ workflowId: 'never', status: 'completed', endedAt: now });
+        assert.deepEqual(new Set((await storage.endedBefore('completed', now, 10)).map((e) => e.workflowId)), new Set(ids.slice(1)));
+        assert.deepEqual(await storage.endedBefore('failed', now, 10), [{ workflowId: 'job', status: 'failed', endedAt: now - 1 }]);
+      });
+    });
+
     describe('events', () => {
       it('stores each event id once, the first one winning, and lists events in send order', async () => {
         assert.equal(await storage.putEvent('job', sampleEvent('evt-b', 2000)), true);

@@ -116,6 +116,9 @@ function chaotic(storage: CheckpointStorage, random: () => number, settings: Rac
     addWake: (entry) => call('addWake', entry.workflowId, () => storage.addWake(entry)),
     removeWake: (entry) => call('removeWake', entry.workflowId, () => storage.removeWake(entry)),
     dueWakes: (now, limit) => storage.dueWakes(now, limit),
+    addEnded: (entry) => call('addEnded', entry.workflowId, () => storage.addEnded(entry)),
+    removeEnded: (entry) => call('removeEnded', entry.workflowId, () => storage.removeEnded(entry)),
+    endedBefore: (status, before, limit) => storage.endedBefore(status, before, limit),
     putEvent: (id, event) => call('putEvent', id, () => storage.putEvent(id, event)),
     listEvents: (id) => call('listEvents', id, () => storage.listEvents(id)),
     acquireLease: (id, who, ttl) =>

@@ -7,6 +7,7 @@
  * <directory>/workflows/<workflow id>/steps@<lease token>/<step>.json
  * <directory>/workflows/<workflow id>/events/<event id>.json   (created once, never replaced)
  * <directory>/wakes/<day>/<hour>/<epoch ms>~<workflow id>       (see wake-files.ts)
+ * <directory>/ended/<status>/<day>/<hour>/<epoch ms>~<workflow id>  (the index of ended workflows, laid out like wakes)
  * <directory>/locks/<workflow id>/<generation>.lock
  * <directory>/trash/                      (cleared workflows, deleted at once)
  * ```
@@ -17,7 +18,7 @@ import { dirname, join, resolve } from 'node:path';
 import { CheckpointCorruptedError, InvalidOptionError, InvalidWorkflowIdError, LeaseLostError, RecordConflictError, StorageError } from '../../errors';
 import { assertWorkflowId, decodeSegment, encodeSegment } from '../../workflow-id';
 import type { CheckpointStorage, ClearOptions } from '../checkpoint-storage';
-import type { Checkpoint, Lease, LeaseAttempt, LeaseHolder, StoredEvent, StoredRecord, StoredWorkflow, WakeEntry, WorkflowRecord } from '../records';
+import type { Checkpoint, EndedEntry, Lease, LeaseAttempt, LeaseHolder, StoredEvent, StoredRecord, StoredWorkflow, WakeEntry, WorkflowRecord, WorkflowStatus } from '../records';
 import { parseCheckpoint, parseEvent, parseRecordFile, sendOrder, type RecordFile } from '../record-format';
 import { createFileExclusive, errno, makeDirectory, readdirIfExists, removeStaleTemps } from './atomic-file';
 import { stepWrites } from './commit-thread';
@@ -193,6 +194,29 @@ export class FileStorage implements CheckpointStorage {
 
   async dueWakes(now: number, limit: number): Promise<WakeEntry[]> {
     return this.io('*', 'scan wakes', join(this.directory, 'wakes'), () => dueWakeFiles(join(this.directory, 'wakes'), now, limit));
+  }
+
+  // The index of ended workflows is a wake index per status: the same files, the same time-ordered scan.
+  async addEnded(entry: EndedEntry): Promise<void> {
+    this.segment(entry.workflowId);
+    const dir = this.endedDir(entry.status);
+    await this.io(entry.workflowId, 'add ended entry', dir, () => addWakeFile(dir, { workflowId: entry.workflowId, wakeAt: entry.endedAt }));
+  }
+
+  async removeEnded(entry: EndedEntry): Promise<void> {
+    this.segment(entry.workflowId);
+    const dir = this.endedDir(entry.status);
+    await this.io(entry.workflowId, 'remove ended entry', dir, () => removeWakeFile(dir, { workflowId: entry.workflowId, wakeAt: entry.endedAt }));
+  }
+
+  async endedBefore(status: WorkflowStatus, before: number, limit: number): Promise<EndedEntry[]> {
+    const dir = this.endedDir(status);
+    const entries = await this.io('*', 'scan ended', dir, () => dueWakeFiles(dir, before, limit));
+    return entries.map((e) => ({ workflowId: e.workflowId, status, endedAt: e.wakeAt }));
+  }
+
+  private endedDir(status: WorkflowStatus): string {
+    return join(this.directory, 'ended', encodeSegment(status));
   }
 
   async putEvent(workflowId: string, event: StoredEvent): Promise<boolean> {

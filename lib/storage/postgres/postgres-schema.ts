@@ -28,7 +28,7 @@ export interface PgPool extends PgQueryable {
 }
 
 /** The schema version this waymark writes and reads. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** A schema name PostgresStorage accepts: a lowercase SQL identifier, so it never needs escaping beyond quotes. */
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -48,6 +48,7 @@ export function quoteSchema(schema: unknown): string {
  * - `leases`: one row per workflow someone holds or held; expiry is the database's clock;
  * - `wakes`: the wake index, ordered by time (its primary key is the due scan's index);
  * - `events`: events sent to workflows, one row per event id;
+ * - `ended` (version 2): the index of ended workflows, by status and time (its primary key is prune's index);
  * - `schema_version`: the version migrations reached.
  * Text keys use the "C" collation: byte-wise equality and order, whatever the database's locale.
  */
@@ -58,6 +59,7 @@ function migrations(s: string): readonly string[] {
      CREATE TABLE ${s}.leases (workflow_id text COLLATE "C" PRIMARY KEY, owner text NOT NULL, token text NOT NULL, expires_at timestamptz NOT NULL);
      CREATE TABLE ${s}.wakes (wake_at bigint NOT NULL, workflow_id text COLLATE "C" NOT NULL, PRIMARY KEY (wake_at, workflow_id));
      CREATE TABLE ${s}.events (workflow_id text COLLATE "C" NOT NULL, event_id text COLLATE "C" NOT NULL, data text NOT NULL, PRIMARY KEY (workflow_id, event_id));`,
+    `CREATE TABLE ${s}.ended (status text COLLATE "C" NOT NULL, ended_at bigint NOT NULL, workflow_id text COLLATE "C" NOT NULL, PRIMARY KEY (status, ended_at, workflow_id));`,
   ];
 }
 

@@ -12,7 +12,7 @@ import { assertWorkflowId } from '../../workflow-id';
 import type { CheckpointStorage, ClearOptions } from '../checkpoint-storage';
 import { newLeaseToken } from '../lease-owner';
 import { parseCheckpoint, parseEvent, parseRecordText, sendOrder } from '../record-format';
-import type { Checkpoint, Lease, LeaseAttempt, LeaseHolder, StoredEvent, StoredRecord, StoredWorkflow, WakeEntry, WorkflowRecord } from '../records';
+import type { Checkpoint, EndedEntry, Lease, LeaseAttempt, LeaseHolder, StoredEvent, StoredRecord, StoredWorkflow, WakeEntry, WorkflowRecord, WorkflowStatus } from '../records';
 import { migrate, quoteSchema, wakeChannel, type PgClient, type PgPool, type PgQueryable } from './postgres-schema';
 
 /** Options of {@link PostgresStorage}. */
@@ -250,6 +250,21 @@ export class PostgresStorage implements CheckpointStorage {
     await this.query(entry.workflowId, 'remove wake', `DELETE FROM ${this.s}.wakes WHERE wake_at = $1 AND workflow_id = $2`, [wakeMs(entry), entry.workflowId]);
   }
 
+  async addEnded(entry: EndedEntry): Promise<void> {
+    assertWorkflowId(entry.workflowId);
+    await this.query(entry.workflowId, 'add ended entry', `INSERT INTO ${this.s}.ended (status, ended_at, workflow_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [entry.status, endedMs(entry), entry.workflowId]);
+  }
+
+  async removeEnded(entry: EndedEntry): Promise<void> {
+    await this.query(entry.workflowId, 'remove ended entry', `DELETE FROM ${this.s}.ended WHERE status = $1 AND ended_at = $2 AND workflow_id = $3`, [entry.status, endedMs(entry), entry.workflowId]);
+  }
+
+  async endedBefore(status: WorkflowStatus, before: number, limit: number): Promise<EndedEntry[]> {
+    // An index range scan on the primary key (status, ended_at, workflow_id): cost in proportion to what it returns.
+    const { rows } = await this.query('(all)', 'scan ended', `SELECT ended_at::float8 AS ended_at, workflow_id FROM ${this.s}.ended WHERE status = $1 AND ended_at <= $2 ORDER BY ended_at, workflow_id LIMIT $3`, [status, Math.floor(before), limit]);
+    return rows.map((r) => ({ workflowId: r.workflow_id as string, status, endedAt: Number(r.ended_at) }));
+  }
+
   async dueWakes(now: number, limit: number): Promise<WakeEntry[]> {
     // An index range scan on the primary key (wake_at, workflow_id): cost in proportion to what is due.
     const { rows } = await this.query('(all)', 'scan wakes', `SELECT wake_at::float8 AS wake_at, workflow_id FROM ${this.s}.wakes WHERE wake_at <= $1 ORDER BY wake_at, workflow_id LIMIT $2`, [Math.floor(now), limit]);
@@ -421,6 +436,11 @@ export class PostgresStorage implements CheckpointStorage {
         : error;
     return new StorageError(workflowId, operation, cause, step, this.where());
   }
+}
+
+/** An ended entry's time as the index stores it: whole epoch ms, never negative. */
+function endedMs(entry: EndedEntry): number {
+  return Math.max(0, Math.floor(entry.endedAt));
 }
 
 /** A wake entry's time as the index stores it: whole epoch ms, never negative. */

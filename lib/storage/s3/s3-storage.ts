@@ -10,8 +10,9 @@
  * <prefix>/~workflows/<workflow id>/events/<id>.json   events sent to it, created once (If-None-Match)
  * <prefix>/~wakes/<epoch ms, 16 digits>~<workflow id>  the wake index: keys sort by time, so a due scan
  *                                                      is one LIST from the start of the index per 1,000 due
+ * <prefix>/~ended/<status>/<epoch ms>~<workflow id>    the index of ended workflows, one per status, laid out like wakes
  * ```
- * The `~workflows` and `~wakes` segments are ones no encoded id can be (encodings have no `~`), and a
+ * The `~workflows`, `~wakes` and `~ended` segments are ones no encoded id can be (encodings have no `~`), and a
  * prefix may not contain them: so stores at nested prefixes (`waymark` and `waymark/prod`) never see, list or clear
  * each other's workflows.
  * Loading a workflow is one LIST per 1,000 checkpoints plus one GET of the record; outputs are read
@@ -31,7 +32,7 @@ import { assertWorkflowId, decodeSegment, encodeSegment } from '../../workflow-i
 import type { CheckpointStorage, ClearOptions } from '../checkpoint-storage';
 import { newLeaseToken } from '../lease-owner';
 import { parseCheckpoint, parseEvent, parseRecordText, parseWakeName, sendOrder, wakeName } from '../record-format';
-import type { Checkpoint, Lease, LeaseAttempt, LeaseHolder, StoredEvent, StoredRecord, StoredWorkflow, WakeEntry, WorkflowRecord } from '../records';
+import type { Checkpoint, EndedEntry, Lease, LeaseAttempt, LeaseHolder, StoredEvent, StoredRecord, StoredWorkflow, WakeEntry, WorkflowRecord, WorkflowStatus } from '../records';
 import { isConditionFailed, isNotFound } from './s3-faults';
 import { withRetries, type S3RetryOptions } from './s3-retry';
 
@@ -51,6 +52,7 @@ const MAX_KEY_BYTES = 1024;
 const WORKFLOWS = '~workflows';
 /** The segment between a store's prefix and its wake index. */
 const WAKES = '~wakes';
+const ENDED = '~ended';
 const PAGE = 1000;
 
 interface StoredLease {
@@ -87,9 +89,9 @@ export class S3Storage implements CheckpointStorage {
     if (prefix.length === 0) throw new InvalidOptionError('S3Storage prefix', options.prefix, "a non-empty key prefix such as 'waymark' (an empty prefix would let clear() reach the whole bucket)");
     this.client = options.client;
     this.bucket = options.bucket;
-    for (const reserved of [WORKFLOWS, WAKES]) {
+    for (const reserved of [WORKFLOWS, WAKES, ENDED]) {
       if (prefix.split('/').includes(reserved)) {
-        throw new InvalidOptionError('S3Storage prefix', options.prefix, `a key prefix without a '${reserved}' segment (that segment holds a store's workflows or wake index; this prefix would sit inside another store)`);
+        throw new InvalidOptionError('S3Storage prefix', options.prefix, `a key prefix without a '${reserved}' segment (that segment holds a store's workflows or one of its indexes; this prefix would sit inside another store)`);
       }
     }
     this.prefix = prefix;
@@ -195,18 +197,48 @@ export class S3Storage implements CheckpointStorage {
   }
 
   async dueWakes(now: number, limit: number): Promise<WakeEntry[]> {
+    return this.scanTimes(this.wakes, 'scan wakes', now, limit);
+  }
+
+  // The index of ended workflows is a wake index per status: the same keys, the same time-ordered scan.
+  async addEnded(entry: EndedEntry): Promise<void> {
+    const key = this.endedKey(entry);
+    await this.io(entry.workflowId, 'add ended entry', key, () => this.put(key, JSON.stringify(entry)));
+  }
+
+  async removeEnded(entry: EndedEntry): Promise<void> {
+    const key = this.endedKey(entry);
+    await this.io(entry.workflowId, 'remove ended entry', key, () => withRetries(this.retry, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }))));
+  }
+
+  async endedBefore(status: WorkflowStatus, before: number, limit: number): Promise<EndedEntry[]> {
+    const entries = await this.scanTimes(this.endedPrefix(status), 'scan ended', before, limit);
+    return entries.map((e) => ({ workflowId: e.workflowId, status, endedAt: e.wakeAt }));
+  }
+
+  private endedPrefix(status: WorkflowStatus): string {
+    return `${this.prefix}/${ENDED}/${encodeSegment(status)}/`;
+  }
+
+  private endedKey(entry: EndedEntry): string {
+    this.base(entry.workflowId);
+    return `${this.endedPrefix(entry.status)}${wakeName({ workflowId: entry.workflowId, wakeAt: entry.endedAt }, encodeSegment(entry.workflowId))}`;
+  }
+
+  /** The entries under `prefix` (keys made by `wakeName`) at or before `now`, earliest first, at most `limit`. */
+  private async scanTimes(prefix: string, operation: string, now: number, limit: number): Promise<WakeEntry[]> {
     const due: WakeEntry[] = [];
     let token: string | undefined;
     // Keys sort by time: the first page holds the earliest entries, and the scan stops at the first
     // entry not yet due.
     do {
-      const page = await this.io('*', 'scan wakes', this.wakes, () =>
+      const page = await this.io('*', operation, prefix, () =>
         withRetries(this.retry, () =>
-          this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.wakes, ContinuationToken: token, MaxKeys: Math.min(PAGE, limit - due.length) })),
+          this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: Math.min(PAGE, limit - due.length) })),
         ),
       );
       for (const object of page.Contents ?? []) {
-        const parsed = parseWakeName((object.Key ?? '').slice(this.wakes.length));
+        const parsed = parseWakeName((object.Key ?? '').slice(prefix.length));
         const workflowId = parsed === undefined ? undefined : decodeSegment(parsed.encodedId);
         if (parsed === undefined || workflowId === undefined) continue;
         if (parsed.wakeAt > now) return due;

@@ -73,9 +73,10 @@ describe('S3Storage', function () {
     expect(refused({ client, bucket: 7, prefix: 'p' }).option).to.equal('S3Storage bucket');
     expect(refused({ client, bucket: 'b', prefix: 7 }).expected).to.contain('an empty prefix would let clear() reach the whole bucket');
     for (const prefix of ['~workflows', 'a/~workflows', 'a/~workflows/b']) {
-      expect(refused({ client, bucket: 'b', prefix }).expected, prefix).to.equal("a key prefix without a '~workflows' segment (that segment holds a store's workflows or wake index; this prefix would sit inside another store)");
+      expect(refused({ client, bucket: 'b', prefix }).expected, prefix).to.equal("a key prefix without a '~workflows' segment (that segment holds a store's workflows or one of its indexes; this prefix would sit inside another store)");
     }
     for (const prefix of ['~wakes', 'a/~wakes/b']) expect(refused({ client, bucket: 'b', prefix }).expected, prefix).to.contain("without a '~wakes' segment");
+    for (const prefix of ['~ended', 'a/~ended/b']) expect(refused({ client, bucket: 'b', prefix }).expected, prefix).to.contain("without a '~ended' segment");
     expect(new S3Storage({ client, bucket: 'b', prefix: 'a/~wakesX' }).prefix).to.equal('a/~wakesX');
     expect(new S3Storage({ client, bucket: 'b', prefix: 'a/~workflowsX' }).prefix).to.equal('a/~workflowsX');
     expect(new S3Storage({ client, bucket: 'b', prefix: 'waymark/prod//' })).to.include({ prefix: 'waymark/prod', bucket: 'b' });
