@@ -151,6 +151,36 @@ describe('waymark CLI', function () {
     expect(await storage.load('big')).to.equal(undefined);
   });
 
+  it('prune lists with --dry-run, refuses without --yes when piped, asks on a terminal, and deletes exactly what ended before the cutoff', async () => {
+    // beforeEach left ship-1 and ship-10 failed, ended just now.
+    const dry = await waymark(['prune', '--store', store, '--older-than', '0', '--status', 'failed', '--dry-run']);
+    expect(dry.code, dry.stderr).to.equal(0);
+    expect(dry.stdout).to.match(/^ship-1\nship-10\nwould prune 2 failed workflow\(s\) that ended before \d{4}-\d\d-\d\dT/);
+    const young = await waymark(['prune', '--store', store, '--older-than', '1d', '--status', 'failed', '--yes']);
+    expect(young.stdout).to.match(/^nothing to prune: no failed workflow\(s\) that ended before/);
+    const none = await waymark(['prune', '--store', store, '--older-than', '0', '--json']);
+    expect(JSON.parse(none.stdout)).to.deep.include({ dryRun: true, workflowIds: [] }, 'by default only completed and compensated workflows');
+    const refused = await waymark(['prune', '--store', store, '--older-than', '0', '--status', 'failed']);
+    expect(refused.code).to.equal(2);
+    expect(refused.stderr).to.contain('refusing to prune 2 failed workflow(s)').and.contain('without --yes');
+    expect(await storage.list()).to.deep.equal(['ship-1', 'ship-10']);
+
+    const declined = await waymarkOnTerminal(['prune', '--store', store, '--older-than', '0', '--status', 'failed'], 'n\n');
+    expect(declined.code).to.equal(1);
+    expect(declined.output).to.contain('Prune 2 failed workflow(s) that ended before');
+    const accepted = await waymarkOnTerminal(['prune', '--store', store, '--older-than', '0', '--status', 'failed'], 'y\n');
+    expect(accepted.code, accepted.output).to.equal(0);
+    expect(accepted.output).to.match(/pruning: 2\/2 \(100%\)/).and.contain('pruned 2 failed workflow(s)');
+    expect(await storage.list()).to.deep.equal([]);
+
+    const badStatus = await waymark(['prune', '--store', store, '--older-than', '0', '--status', 'running']);
+    expect(badStatus.code).to.equal(1);
+    expect(badStatus.stderr).to.contain('WAYMARK_INVALID_OPTION').and.contain('never pruned');
+    const noAge = await waymark(['prune', '--store', store]);
+    expect(noAge.code).to.equal(2);
+    expect(noAge.stderr).to.contain('prune needs --older-than');
+  });
+
   it('clear gives its lease back: nothing of the workflow is left, not even a lock, and a worker can start it at once', async () => {
     expect((await waymark(['clear', 'ship-1', '--store', store, '--yes'])).code).to.equal(0);
     expect((await readdir(dir.path, { recursive: true })).filter((path) => path.split('/').some((name) => name.split('.')[0] === 'ship-1'))).to.deep.equal([]);

@@ -1,23 +1,12 @@
-import { createInterface } from 'node:readline';
 import { CheckpointCorruptedError, WorkflowBusyError } from '../../errors';
 import { defaultLeaseOwner } from '../../storage/lease-owner';
 import { UsageError, type ParsedArgs } from '../args';
+import { canAsk, confirm } from '../confirm';
 import { println, type CliIo } from '../io';
 import { progressReporter } from '../progress';
 import { openStore } from '../store';
 
 const CLEAR_LEASE_MS = 10 * 60_000;
-
-async function confirm(io: CliIo, question: string): Promise<boolean> {
-  const rl = createInterface({ input: io.stdin, output: io.stdout as NodeJS.WritableStream, terminal: false });
-  try {
-    io.stdout.write(question);
-    const answer = await new Promise<string>((resolve) => rl.once('line', resolve).once('close', () => resolve('')));
-    return /^y(es)?$/i.test(answer.trim());
-  } finally {
-    rl.close();
-  }
-}
 
 /**
  * `waymark clear <workflowId> --store <spec> [--yes] [--json]`: deletes a workflow's checkpoints and
@@ -40,7 +29,7 @@ export async function clearCommand(args: ParsedArgs, io: CliIo): Promise<number>
     return 0;
   }
   if (!args.flags.has('yes')) {
-    if (!io.stdin.isTTY || !io.stdout.isTTY) {
+    if (!canAsk(io)) {
       println(io.stderr, `refusing to clear '${workflowId}' without --yes when not on a terminal`);
       return 2;
     }

@@ -1,0 +1,58 @@
+import type { PrunableStatus } from '../../runner/prune';
+import { WorkflowRunner } from '../../runner/workflow-runner';
+import { UsageError, type ParsedArgs } from '../args';
+import { canAsk, confirm } from '../confirm';
+import { println, type CliIo } from '../io';
+import { progressReporter } from '../progress';
+import { openStore } from '../store';
+
+/**
+ * `waymark prune --store <spec> --older-than <duration> [--status <status>[,...]] [--dry-run] [--yes] [--json]`:
+ * deletes whole workflows that ended (default: completed or compensated) longer ago than the
+ * duration. Counts them first; asks on a terminal, and elsewhere refuses without `--yes`, like
+ * `clear`. Each is deleted under its lease: a workflow a run holds is kept and reported.
+ */
+export async function pruneCommand(args: ParsedArgs, io: CliIo): Promise<number> {
+  const olderThan = args.options.get('older-than');
+  if (olderThan === undefined) throw new UsageError("prune needs --older-than (e.g. '30d', '12h')");
+  const storage = await openStore(args.options.get('store'));
+  const runner = new WorkflowRunner({ storage, tracer: false });
+  const statuses = (args.options.get('status') ?? 'completed,compensated').split(',').map((s) => s.trim()) as PrunableStatus[];
+  const json = args.flags.has('json');
+  // Numbers are milliseconds, as in runner.prune; anything else is a duration string ('30d').
+  const options = { olderThan: /^\d+$/.test(olderThan) ? Number(olderThan) : olderThan, status: statuses };
+  const found = await runner.prune({ ...options, dryRun: true });
+  const what = `${statuses.join(', ')} workflow(s) that ended before ${found.cutoff}`;
+  if (args.flags.has('dry-run') || found.workflowIds.length === 0) {
+    if (json) println(io.stdout, JSON.stringify({ dryRun: true, cutoff: found.cutoff, workflowIds: found.workflowIds }));
+    else {
+      for (const id of found.workflowIds) println(io.stdout, id);
+      println(io.stdout, found.workflowIds.length === 0 ? `nothing to prune: no ${what}` : `would prune ${found.workflowIds.length} ${what}`);
+    }
+    return 0;
+  }
+  if (!args.flags.has('yes')) {
+    if (!canAsk(io)) {
+      println(io.stderr, `refusing to prune ${found.workflowIds.length} ${what} without --yes when not on a terminal (--dry-run lists them)`);
+      return 2;
+    }
+    if (!(await confirm(io, `Prune ${found.workflowIds.length} ${what}? [y/N] `))) {
+      println(io.stderr, 'nothing pruned');
+      return 1;
+    }
+  }
+  const progress = progressReporter(io.stderr, 'pruning');
+  let result;
+  try {
+    // The count found first is the progress's total; workflows that ended meanwhile are pruned too.
+    result = await runner.prune({ ...options, onProgress: (count) => progress.update(count, Math.max(count, found.workflowIds.length)) });
+  } finally {
+    progress.finish();
+  }
+  if (json) println(io.stdout, JSON.stringify({ dryRun: false, cutoff: result.cutoff, workflowIds: result.workflowIds, busy: result.busy }));
+  else {
+    println(io.stdout, `pruned ${result.workflowIds.length} ${what}`);
+    if (result.busy.length > 0) println(io.stdout, `kept ${result.busy.length} a run holds now (the next prune takes them): ${result.busy.join(', ')}`);
+  }
+  return 0;
+}
