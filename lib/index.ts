@@ -9,7 +9,7 @@ export type { StepOptions, WaitForOptions, WorkflowOptions, Constructor } from '
 export type { RetryOptions } from './retry-options';
 export type { InputChangePolicy, InputChangePolicyName, InputChange } from './input-change-policy';
 export { WorkflowRunner, type ResumeOptions, type SendEventOptions, type SendEventResult } from './runner/workflow-runner';
-export { WorkflowWorker, type WorkflowWorkerOptions, type WorkerStopOptions, type WorkerState, type ScheduleOptions } from './worker/workflow-worker';
+export { WorkflowWorker, type WorkflowWorkerOptions, type WorkerStopOptions, type WorkerState, type ScheduleOptions, type RetentionOptions } from './worker/workflow-worker';
 export type { WorkflowRegistration } from './runner/workflow-registry';
 export type { WorkflowInfo, StoredStepInfo, WorkflowSummary, WorkflowPage, ListOptions, ListedStatus } from './runner/workflow-info';
 export {

@@ -15,6 +15,8 @@ import type { WorkflowRunner } from '../runner/workflow-runner';
 import { CronSlots, slotWorkflowId } from './cron-slots';
 import { isUnfinished, statusOf } from '../runner/workflow-info';
 import type { WakeEntry } from '../storage/records';
+import { parseDuration } from '../duration';
+import type { PrunableStatus, PruneResult } from '../runner/prune';
 
 /** Options of a {@link WorkflowWorker}. */
 export interface WorkflowWorkerOptions {
@@ -29,6 +31,44 @@ export interface WorkflowWorkerOptions {
    * storage error during a scan): the work is retried later. Default: a process warning.
    */
   readonly onError?: (error: unknown, workflowId?: string) => void;
+  /**
+   * Deletes ended workflows periodically, each status after its own age (`'30d'`, `'12h'`, or ms):
+   * e.g. `{ completed: '30d', failed: '90d' }`. Statuses left out are kept forever. See
+   * `runner.prune`: running, waiting and compensating workflows are never deleted.
+   */
+  readonly retention?: RetentionOptions;
+}
+
+/** Options of {@link WorkflowWorkerOptions.retention}. */
+export interface RetentionOptions {
+  readonly completed?: string | number;
+  readonly failed?: string | number;
+  readonly cancelled?: string | number;
+  readonly compensated?: string | number;
+  /** How often to prune, in ms; default one hour (the first round right after `start()`). */
+  readonly intervalMs?: number;
+  /** Most workflows deleted per status and round, default 1,000: a large backlog goes over several rounds. */
+  readonly batch?: number;
+  /** Told after each round with what each status's prune deleted. */
+  readonly onPruned?: (results: readonly PruneResult[]) => void;
+}
+
+const RETENTION_KEYS: readonly PrunableStatus[] = ['completed', 'failed', 'cancelled', 'compensated'];
+
+/** Checks retention options; returns the age of each status kept for a limited time. */
+function checkRetention(retention: RetentionOptions): { ages: [PrunableStatus, number][]; intervalMs: number; batch: number } {
+  if (retention === null || typeof retention !== 'object') throw new InvalidOptionError('retention', retention, "{ completed?, failed?, cancelled?, compensated?: '30d' | ms, intervalMs?, batch?, onPruned? }");
+  for (const key of Object.keys(retention)) {
+    if (!([...RETENTION_KEYS, 'intervalMs', 'batch', 'onPruned'] as string[]).includes(key)) {
+      throw new InvalidOptionError(`retention.${key}`, (retention as Record<string, unknown>)[key], `no such option (statuses: ${RETENTION_KEYS.join(', ')}; running, waiting and compensating workflows are never pruned)`);
+    }
+  }
+  const ages = RETENTION_KEYS.flatMap((status): [PrunableStatus, number][] => (retention[status] === undefined ? [] : [[status, parseDuration(`retention.${status}`, retention[status])]]));
+  const { intervalMs = 3_600_000, batch = 1000, onPruned } = retention;
+  if (!Number.isInteger(intervalMs) || intervalMs < 1) throw new InvalidOptionError('retention.intervalMs', intervalMs, 'an integer >= 1');
+  if (!Number.isInteger(batch) || batch < 1) throw new InvalidOptionError('retention.batch', batch, 'an integer >= 1');
+  if (onPruned !== undefined && typeof onPruned !== 'function') throw new InvalidOptionError('retention.onPruned', onPruned, 'a function (results) => void');
+  return { ages, intervalMs, batch };
 }
 
 /** Options of {@link WorkflowWorker.stop}. */
@@ -93,6 +133,12 @@ export class WorkflowWorker {
   private readonly schedules: Schedule[] = [];
   /** The earliest entry not yet due that the last scan saw: the next scan is timed for it. */
   private nextWakeAt?: number;
+  private readonly retention?: RetentionOptions & ReturnType<typeof checkRetention>;
+  private retentionTimer?: NodeJS.Timeout;
+  /** The prune round under way, if any: stop() waits for it. */
+  private pruning?: Promise<void>;
+  /** Aborted by stop(): a prune round ends after the workflow it is deleting. */
+  private readonly stopPruning = new AbortController();
 
   constructor(options: WorkflowWorkerOptions) {
     if (typeof options?.runner?.resume !== 'function') {
@@ -106,6 +152,7 @@ export class WorkflowWorker {
     this.pollIntervalMs = pollIntervalMs;
     this.concurrency = concurrency;
     this.onError = onError ?? defaultOnError;
+    if (options.retention !== undefined) this.retention = { ...options.retention, ...checkRetention(options.retention) };
   }
 
   /** Where the worker is. */
@@ -163,7 +210,35 @@ export class WorkflowWorker {
         this.onError(error);
       }
     }
+    if (this.retention !== undefined && this.retention.ages.length > 0) this.pruneRound();
     await this.scan();
+  }
+
+  /** One round of retention (in the background), then the next one after the interval. */
+  private pruneRound(): void {
+    const retention = this.retention!;
+    this.pruning = (async () => {
+      const results: PruneResult[] = [];
+      for (const [status, olderThan] of retention.ages) {
+        if (this.current !== 'running') return;
+        try {
+          results.push(await this.runner.prune({ olderThan, status, limit: retention.batch, signal: this.stopPruning.signal }));
+        } catch (error) {
+          // Storage down, say: the next round tries again.
+          this.onError(error);
+        }
+      }
+      try {
+        retention.onPruned?.(results);
+      } catch (error) {
+        this.onError(error);
+      }
+    })().finally(() => {
+      this.pruning = undefined;
+      if (this.current !== 'running') return;
+      this.retentionTimer = setTimeout(() => this.pruneRound(), retention.intervalMs);
+      this.retentionTimer.unref();
+    });
   }
 
   /**
@@ -177,9 +252,12 @@ export class WorkflowWorker {
     if (this.current === 'stopped' || this.current === 'stopping') return this.drained();
     this.current = 'stopping';
     clearTimeout(this.timer);
+    clearTimeout(this.retentionTimer);
+    this.stopPruning.abort();
     this.unsubscribe?.();
     await this.stopListening?.().catch((error: unknown) => this.onError(error));
     await this.scanning;
+    await this.pruning;
     let deadline: NodeJS.Timeout | undefined;
     const timedOut = new Promise<void>((resolve) => (deadline = setTimeout(resolve, deadlineMs)));
     await Promise.race([this.drained(), timedOut]);
