@@ -17,7 +17,7 @@ import type { SpanTracer } from './tracing';
 import type { WorkflowRegistration } from './workflow-registry';
 
 /** The methods every {@link CheckpointStorage} has. */
-const STORAGE_METHODS = ['load', 'readRecord', 'readCheckpoint', 'writeRecord', 'commit', 'clear', 'list', 'acquireLease', 'renewLease', 'releaseLease', 'readLease', 'addWake', 'removeWake', 'dueWakes', 'putEvent', 'listEvents'] as const;
+const STORAGE_METHODS = ['load', 'readRecord', 'readCheckpoint', 'writeRecord', 'commit', 'clear', 'list', 'acquireLease', 'renewLease', 'releaseLease', 'readLease', 'addWake', 'removeWake', 'dueWakes', 'addEnded', 'removeEnded', 'endedBefore', 'putEvent', 'listEvents'] as const;
 
 /** Default number of steps that run at once. */
 export const DEFAULT_CONCURRENCY = 10;

@@ -5,6 +5,7 @@ import { OnInputChange, Step, Workflow } from '../../decorators';
 import { QueueWorker, WorkflowQueue, type QueueJobResult, type QueueWorkerOptions } from '../../lib/bullmq';
 import { decodeValue, encodeValue } from '../../lib/checkpoint-codec';
 import { InputSerializationError, InvalidOptionError, LeaseLostError, NonRetryableError, RunInterruptedError } from '../../lib/errors';
+import type { CompensationContext } from '../../lib/runner/compensation-context';
 import type { StepContext } from '../../lib/runner/step-context';
 import { WorkflowRunner } from '../../lib/runner/workflow-runner';
 import { MemoryStorage } from '../../lib/storage/memory-storage';
@@ -68,6 +69,23 @@ class Charge {
   }
 }
 
+let refundsDown = 0;
+@Workflow({ name: 'saga' })
+class Saga {
+  @Step({ compensate: 'release' }) hold(ctx: StepContext) {
+    starts.push(`${ctx.workflowId}/hold`);
+    return 'h';
+  }
+  @Step() issue(ctx: StepContext): never {
+    starts.push(`${ctx.workflowId}/issue`);
+    throw Object.assign(new Error('sold out'), { code: 'NO_TICKETS' });
+  }
+  release(ctx: CompensationContext) {
+    starts.push(`${ctx.workflowId}/release`);
+    if (refundsDown-- > 0) throw new Error('release down');
+  }
+}
+
 @Workflow({ name: 'reminder' })
 class Reminder {
   @Step() send(ctx: StepContext) {
@@ -123,7 +141,7 @@ describe('waymark/bullmq: QueueWorker and WorkflowQueue', function () {
   beforeEach(async () => {
     name = queueName('qw');
     storage = new MemoryStorage();
-    runner = new WorkflowRunner({ storage, workflows: [Bill, Held, Charge, Reminder, Paid, Tick], leaseTtlMs: 2_000, maxInlineWaitMs: 0 });
+    runner = new WorkflowRunner({ storage, workflows: [Bill, Held, Charge, Reminder, Paid, Tick, Saga], leaseTtlMs: 2_000, maxInlineWaitMs: 0 });
     queue = new WorkflowQueue({ connection: redis, name, runner });
     events = new QueueEvents(name, { connection: redis });
     await events.waitUntilReady();
@@ -244,6 +262,20 @@ describe('waymark/bullmq: QueueWorker and WorkflowQueue', function () {
       expect(reasons[1]).to.match(/^WAYMARK_WORKFLOW_NOT_REGISTERED: /);
       for (const id of [stolen.jobId, unknown.jobId]) expect((await job(id)).attemptsMade).to.equal(1);
       expect(count('charge-2', 'pay')).to.equal(1);
+    });
+
+    it('a workflow that compensated fails its job for good; a compensation that failed is retried by the next delivery, which only compensates', async () => {
+      startWorker();
+      refundsDown = 0;
+      const undone = await queue.enqueue(Saga, { workflowId: 'saga-1', jobOptions: { attempts: 3, backoff: 0 } });
+      expect(await finished(undone.jobId).then(() => 'completed', (e: Error) => e.message)).to.equal("NO_TICKETS: sold out (step 'issue', after 1 attempt(s)); compensated");
+      expect((await job(undone.jobId)).attemptsMade).to.equal(1);
+      refundsDown = 1;
+      const retried = await queue.enqueue(Saga, { workflowId: 'saga-2', jobOptions: { attempts: 3, backoff: 0 } });
+      expect(await finished(retried.jobId).then(() => 'completed', (e: Error) => e.message)).to.equal("NO_TICKETS: sold out (step 'issue', after 1 attempt(s)); compensated");
+      expect((await job(retried.jobId)).attemptsMade).to.equal(2);
+      expect([count('saga-2', 'hold'), count('saga-2', 'issue'), count('saga-2', 'release')]).to.deep.equal([1, 1, 2]);
+      expect((await runner.get('saga-2'))?.status).to.equal('compensated');
     });
 
     it('a job that is not a waymark job fails for good, naming what is wrong', async () => {

@@ -74,6 +74,8 @@ interface Provider {
 
 /** All a store may hold once every run finished: records and checkpoints, nothing else (no temp file, lock or lease). */
 const FINISHED_STORE = /^~?workflows\/[^/]+\/(record(\.\d+)?\.json|steps(@[^/]+)?\/[^/]+\.json)$/;
+/** An entry of the index of ended workflows, as FileStorage (by day and hour) and S3Storage name them. */
+const ENDED_ENTRY = /^~?ended\/completed\/(?:\d{8}\/\d{2}\/)?(\d{16})~([^/]+)$/;
 
 async function filesUnder(root: string, dir = root): Promise<string[]> {
   const out: string[] = [];
@@ -145,7 +147,8 @@ const providers: Provider[] = [
            UNION ALL SELECT 'steps', workflow_id || '/' || step FROM ${s}.checkpoints
            UNION ALL SELECT 'locks', workflow_id FROM ${s}.leases
            UNION ALL SELECT 'wakes', wake_at || '~' || workflow_id FROM ${s}.wakes
-           UNION ALL SELECT 'events', workflow_id FROM ${s}.events`,
+           UNION ALL SELECT 'events', workflow_id FROM ${s}.events
+           UNION ALL SELECT 'ended/' || status, lpad(ended_at::text, 16, '0') || '~' || workflow_id FROM ${s}.ended`,
         );
         return rows.map((r) => {
           const kind = r.id as string;
@@ -156,6 +159,10 @@ const providers: Provider[] = [
           }
           if (kind === 'locks') return `locks/${encodeSegment(name)}/lease.json`;
           if (kind === 'wakes' || kind === 'events') return `${kind}/${name}`;
+          if (kind.startsWith('ended/')) {
+            const [time, ...id] = name.split('~');
+            return `${kind}/${time}~${encodeSegment(id.join('~'))}`;
+          }
           return `workflows/${encodeSegment(name)}/record.json`;
         });
       };
@@ -240,7 +247,21 @@ describe('crash rounds', function () {
         await sweeper.stop();
         // Killed writers left no temp file and no unfinished clear once their workflows were resumed.
         // (The wake index's own directory stays, empty, like the workflows directory.)
-        expect((await storedFiles()).filter((path) => !FINISHED_STORE.test(path) && path !== 'wakes/'), 'only records and checkpoints remain').to.deep.equal([]);
+        const files = await storedFiles();
+        expect(files.filter((path) => !FINISHED_STORE.test(path) && !ENDED_ENTRY.test(path) && path !== 'wakes/'), 'only records, checkpoints and ended entries remain').to.deep.equal([]);
+        // Each completed workflow is in the index of ended workflows at the time its record says. An
+        // entry no record names remains only where a run was killed between writing it and the
+        // record (prune drops such an entry when it passes).
+        const entries = files.flatMap((path) => {
+          const match = ENDED_ENTRY.exec(path);
+          return match === null ? [] : [{ endedAt: Number(match[1]), workflowId: decodeSegment(match[2]!)! }];
+        });
+        const ids = await storage.list();
+        for (const workflowId of ids) {
+          const endedAt = Date.parse((await storage.readRecord(workflowId))!.record.endedAt!);
+          expect(entries.some((e) => e.workflowId === workflowId && e.endedAt === endedAt), `${workflowId} is in the index of ended workflows`).to.equal(true);
+        }
+        expect(entries.filter((e) => !ids.includes(e.workflowId))).to.deep.equal([]);
       } finally {
         console.log(`      ${provider.name} kill moments: ${JSON.stringify(Object.fromEntries(moments))}`);
         await dir.remove();

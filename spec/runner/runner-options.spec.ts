@@ -55,8 +55,8 @@ describe('runner options', () => {
       ['maxInlineWaitMs -1', { maxInlineWaitMs: -1 }, 'maxInlineWaitMs', 'an integer >= 0'],
       ['maxInlineWaitMs 1.5', { maxInlineWaitMs: 1.5 }, 'maxInlineWaitMs', 'an integer >= 0'],
       ['maxInlineWaitMs as text', { maxInlineWaitMs: '5' as never }, 'maxInlineWaitMs', 'an integer >= 0'],
-      ['a storage missing methods', { storage: { load() {}, commit() {} } as never }, 'storage', 'a CheckpointStorage (missing readRecord, readCheckpoint, writeRecord, clear, list, acquireLease, renewLease, releaseLease, readLease, addWake, removeWake, dueWakes, putEvent, listEvents)'],
-      ['a null storage', { storage: null as never }, 'storage', 'a CheckpointStorage (missing load, readRecord, readCheckpoint, writeRecord, commit, clear, list, acquireLease, renewLease, releaseLease, readLease, addWake, removeWake, dueWakes, putEvent, listEvents)'],
+      ['a storage missing methods', { storage: { load() {}, commit() {} } as never }, 'storage', 'a CheckpointStorage (missing readRecord, readCheckpoint, writeRecord, clear, list, acquireLease, renewLease, releaseLease, readLease, addWake, removeWake, dueWakes, addEnded, removeEnded, endedBefore, putEvent, listEvents)'],
+      ['a null storage', { storage: null as never }, 'storage', 'a CheckpointStorage (missing load, readRecord, readCheckpoint, writeRecord, commit, clear, list, acquireLease, renewLease, releaseLease, readLease, addWake, removeWake, dueWakes, addEnded, removeEnded, endedBefore, putEvent, listEvents)'],
     ];
     for (const [what, options, option, expected] of bad) {
       it(`refuses ${what}, naming the option and what it expects`, () => {

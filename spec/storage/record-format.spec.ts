@@ -105,9 +105,17 @@ describe('stored record format', () => {
     }
 
     it('returns a record with each status a workflow can have, and refuses any other', () => {
-      for (const status of ['running', 'waiting', 'completed', 'failed', 'cancelled']) expect(parse({ ...record, status }).status).to.equal(status);
-      expect(corruption(() => parse({ ...record, status: 'paused' })).reason).to.equal('its status "paused" is not one of running, waiting, completed, failed, cancelled');
+      for (const status of ['running', 'waiting', 'completed', 'failed', 'cancelled', 'compensating', 'compensated']) expect(parse({ ...record, status }).status).to.equal(status);
+      expect(corruption(() => parse({ ...record, status: 'paused' })).reason).to.equal('its status "paused" is not one of running, waiting, completed, failed, cancelled, compensating, compensated');
       expect(corruption(() => parse({ ...record, status: null })).reason).to.contain('its status null');
+    });
+
+    it('refuses a compensation that is not { startedAt, cause, done }', () => {
+      const compensation = { startedAt: 'x', cause: { code: 'C', message: 'm' }, done: {} };
+      expect(parse({ ...record, status: 'compensating', compensation }).compensation).to.deep.equal(compensation);
+      for (const bad of [null, 'x', { ...compensation, startedAt: 1 }, { ...compensation, cause: 'c' }, { startedAt: 'x', cause: {} }]) {
+        expect(corruption(() => parse({ ...record, compensation: bad })).reason, JSON.stringify(bad)).to.equal('its compensation is not { startedAt, cause, done }');
+      }
     });
   });
 

@@ -432,7 +432,7 @@ export class PostgresStorage implements CheckpointStorage {
     // No tables (42P01) or no schema (3F000): the database was never migrated.
     const cause =
       code === '42P01' || code === '3F000'
-        ? new Error(`the schema "${this.schema}" has no waymark tables: run \`await storage.migrate()\` once (${error instanceof Error ? error.message : String(error)})`, { cause: error })
+        ? new Error(`the schema "${this.schema}" has no waymark tables, or not all of this version's: run \`await storage.migrate()\` once (${error instanceof Error ? error.message : String(error)})`, { cause: error })
         : error;
     return new StorageError(workflowId, operation, cause, step, this.where());
   }

@@ -37,7 +37,7 @@ describe('PostgresStorage', function () {
         const { rows } = await pool.query(`SELECT version FROM "${schema}".schema_version`);
         expect(rows).to.deep.equal([{ version: SCHEMA_VERSION }]);
         const tables = await pool.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`, [schema]);
-        expect(tables.rows.map((r) => r.table_name)).to.deep.equal(['checkpoints', 'events', 'leases', 'schema_version', 'wakes', 'workflows']);
+        expect(tables.rows.map((r) => r.table_name)).to.deep.equal(['checkpoints', 'ended', 'events', 'leases', 'schema_version', 'wakes', 'workflows']);
       } finally {
         await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
         await pool.end();
@@ -56,8 +56,22 @@ describe('PostgresStorage', function () {
       for (const call of [() => storage.load('a'), () => storage.commit('a', sampleCheckpoint('s')), () => storage.acquireLease('a', 'me', 1000), () => storage.dueWakes(Date.now(), 10)]) {
         const error = (await call().catch((e: unknown) => e)) as StorageError;
         expect(error).to.be.instanceOf(StorageError);
-        expect(error.message).to.contain(`the schema "${pg.schema}_none" has no waymark tables: run \`await storage.migrate()\` once`);
+        expect(error.message).to.contain(`the schema "${pg.schema}_none" has no waymark tables, or not all of this version's: run \`await storage.migrate()\` once`);
       }
+    });
+
+    it('upgrades a schema of version 1 (before the index of ended workflows), keeping its data; until then prune says to migrate', async () => {
+      await pg.storage.writeRecord('kept', { ...sampleRecord('kept'), status: 'completed' }, null);
+      await pg.pool.query(`DROP TABLE "${pg.schema}".ended`);
+      await pg.pool.query(`UPDATE "${pg.schema}".schema_version SET version = 1`);
+      const error = (await pg.storage.endedBefore('completed', Date.now(), 10).catch((e: unknown) => e)) as StorageError;
+      expect(error).to.be.instanceOf(StorageError);
+      expect(error.message).to.contain('run `await storage.migrate()` once');
+      await pg.open().migrate();
+      expect((await pg.pool.query(`SELECT version FROM "${pg.schema}".schema_version`)).rows).to.deep.equal([{ version: 2 }]);
+      expect((await pg.storage.readRecord('kept'))?.record.status).to.equal('completed');
+      await pg.storage.addEnded({ workflowId: 'kept', status: 'completed', endedAt: 5 });
+      expect(await pg.storage.endedBefore('completed', 10, 10)).to.deep.equal([{ workflowId: 'kept', status: 'completed', endedAt: 5 }]);
     });
 
     it('takes the smallest retry options there are: one try, no wait', () => {

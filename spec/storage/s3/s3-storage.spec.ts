@@ -178,7 +178,7 @@ describe('S3Storage', function () {
     const result = await runner.run(new Long(), { workflowId: 'long', resume: true });
     expect(result.output).to.equal(200);
     expect(Object.fromEntries(counts)).to.deep.equal({
-      PutObjectCommand: 5, // lease + wake entry + the record back to 'running' (it was 'failed') + the one commit + the record marked completed
+      PutObjectCommand: 6, // lease + wake entry + the record back to 'running' (it was 'failed') + the one commit + its entry in the index of ended workflows + the record marked completed
       ListObjectsV2Command: 1,
       GetObjectCommand: 3, // record before the lease (is it a late duplicate?) + record after it + output of step 199
       HeadObjectCommand: 3, // the lease fence of the two record writes and of the commit
