@@ -478,7 +478,13 @@ export class WorkflowRunner {
     const { workflowId, state, inFlight } = stepRun;
     const record = stepRun.stored.record!;
     await inFlight.settled();
-    await record.beginCompensation(storedError(cause), this.recoverAt(run.leaseTtlMs));
+    try {
+      await record.beginCompensation(storedError(cause), this.recoverAt(run.leaseTtlMs));
+    } catch (error) {
+      // Fenced out: whoever holds the workflow now decides; this run writes nothing more.
+      if (error instanceof LeaseLostError) return { results: new Map(), errors: [], interrupted: false, leaseLost: true };
+      throw error;
+    }
     const outcome = await compensate({
       graph,
       workflow,

@@ -444,6 +444,24 @@ describe('compensation (sagas)', () => {
     });
   });
 
+  describe('a run fenced out as it begins compensating', () => {
+    afterEach(() => sinon.restore());
+
+    it('writes nothing: the workflow stays running for whoever holds it now, and nothing is undone', async () => {
+      const storage = new MemoryStorage();
+      const writeRecord = storage.writeRecord.bind(storage);
+      sinon.stub(storage, 'writeRecord').callsFake(async (id, record, expected, lease) => {
+        if (record.status === 'compensating') throw new LeaseLostError(id);
+        return writeRecord(id, record, expected, lease);
+      });
+      const runner = new WorkflowRunner({ storage, tracer: false });
+      const error = await failure(runner.run(new BookingFlow(), { workflowId: 'fenced', input: { seat: '4D', cents: 3 } }));
+      expect(error.cause).to.be.instanceOf(LeaseLostError);
+      expect(log).to.deep.equal(['reserve', 'charge', 'issue']);
+      expect((await runner.get('fenced'))?.status).to.equal('running');
+    });
+  });
+
   describe('definition', () => {
     const definitionError = (define: () => new () => object): WorkflowDefinitionError => {
       try {
