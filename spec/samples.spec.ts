@@ -31,6 +31,16 @@ describe('samples', function () {
     expect(stdout).to.contain('resumed: render=restored, send=completed; emails sent: 1');
   });
 
+  it('the booking saga refunds and releases once when tickets are sold out, keeps its outcome on redelivery, and prunes what ended', async () => {
+    const { code, stdout, stderr } = await runTs('samples/booking-saga/main.ts', {});
+    expect(code, stderr).to.equal(0);
+    expect(stdout).to.contain('booking-1: booked {"ticket":"T-12A","hold":"hold-12A"}');
+    expect(stdout).to.contain('  undo charge: refunded ch_2\n  undo reserve: released hold-12B (because issue failed: sold out)\n');
+    expect(stdout).to.contain('booking-2: compensated (reserve=compensated, charge=compensated)\nbooking-2: compensated (reserve=restored, charge=restored)');
+    expect(stdout).to.contain('ledger: charge ch_1 4242 9900; charge ch_2 5555 9900; refund ch_2\nseats held: 12A\n');
+    expect(stdout).to.contain('would prune: booking-1, booking-2\npruned 2; left: 0');
+  });
+
   it('the BullMQ sample survives a worker killed mid-charge, charges each invoice once and closes its workers gracefully', async () => {
     const redis = await redisTarget();
     const { code, stdout, stderr } = await runTs('samples/bullmq/main.ts', { REDIS_URL: `redis://${redis.host}:${redis.port}/${redis.db}` });
