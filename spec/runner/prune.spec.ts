@@ -145,8 +145,9 @@ describe('runner.prune (retention)', function () {
   describe('what it never deletes', () => {
     it('a workflow whose lease a run holds is kept and reported busy; a later prune deletes it', async () => {
       const storage = new MemoryStorage();
-      await storage.writeRecord('old', { ...sampleRecord('old'), status: 'completed', endedAt: new Date(Date.now() - 40 * DAY).toISOString() }, null);
-      await storage.addEnded({ workflowId: 'old', status: 'completed', endedAt: Date.now() - 40 * DAY });
+      const endedAt = Date.now() - 40 * DAY;
+      await storage.writeRecord('old', { ...sampleRecord('old'), status: 'completed', endedAt: new Date(endedAt).toISOString() }, null);
+      await storage.addEnded({ workflowId: 'old', status: 'completed', endedAt });
       const held = await storage.acquireLease('old', 'a run', 60_000);
       const runner = new WorkflowRunner({ storage, tracer: false });
       const result = await runner.prune({ olderThan: '30d' });
