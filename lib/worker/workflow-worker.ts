@@ -41,9 +41,13 @@ export interface WorkflowWorkerOptions {
 
 /** Options of {@link WorkflowWorkerOptions.retention}. */
 export interface RetentionOptions {
+  /** How long completed workflows are kept after they ended (`'30d'`, `'12h'`, or ms); left out: forever. */
   readonly completed?: string | number;
+  /** How long failed workflows are kept (including those whose compensation failed). */
   readonly failed?: string | number;
+  /** How long cancelled workflows are kept. */
   readonly cancelled?: string | number;
+  /** How long compensated workflows are kept. */
   readonly compensated?: string | number;
   /** How often to prune, in ms; default one hour (the first round right after `start()`). */
   readonly intervalMs?: number;
