@@ -219,7 +219,20 @@ describe('runner.prune (retention)', function () {
               return 2;
             }
           }
-          const runner = new WorkflowRunner({ storage: store.storage, tracer: false, workflows: [Race], onBusy: 'wait', busyTimeoutMs: 10_000 });
+          // Who goes first is forced in two rounds of three, through the lease each takes; the third
+          // starts both at once and lets the interleaving be what it is.
+          let onPruneLease: (() => void) | undefined;
+          const acquireLease = store.storage.acquireLease.bind(store.storage);
+          const storage: CheckpointStorage = Object.assign(Object.create(store.storage) as CheckpointStorage, {
+            acquireLease: async (id: string, owner: string, ttlMs: number) => {
+              const attempt = await acquireLease(id, owner, ttlMs);
+              if (owner.startsWith('waymark prune') && attempt.acquired) onPruneLease?.();
+              return attempt;
+            },
+          });
+          const runner = new WorkflowRunner({ storage, tracer: false, workflows: [Race], onBusy: 'wait', busyTimeoutMs: 10_000 });
+          let onResumeLease: (() => void) | undefined;
+          runner.on('lease:acquired', () => onResumeLease?.());
           const outcomes = new Map<string, number>();
           for (let round = 0; round < 30; round++) {
             const id = `race-${round}`;
@@ -227,12 +240,25 @@ describe('runner.prune (retention)', function () {
             await runner.run(new Race(), { workflowId: id }).catch(() => undefined);
             fail = false;
             runs.length = 0;
-            // A prune of failed workflows and a resume of this one, started together, in either order.
-            const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-            const [pruned, resumed] = await Promise.allSettled([
-              delay(round % 3).then(() => runner.prune({ olderThan: 0, status: 'failed' })),
-              delay((round + 1) % 2).then(() => runner.resume(id)),
-            ]);
+            const order = (['prune first', 'resume first', 'together'] as const)[round % 3]!;
+            let pruning: Promise<{ workflowIds: readonly string[] }>;
+            let resuming: Promise<unknown>;
+            if (order === 'prune first') {
+              // The resume starts while the prune holds the workflow's lease (and waits for it).
+              const started = new Promise<Promise<unknown>>((resolve) => (onPruneLease = () => resolve(runner.resume(id))));
+              pruning = runner.prune({ olderThan: 0, status: 'failed' });
+              resuming = started.then((resume) => resume);
+            } else if (order === 'resume first') {
+              // The prune starts while the resume holds the lease.
+              const started = new Promise<Promise<{ workflowIds: readonly string[] }>>((resolve) => (onResumeLease = () => resolve(runner.prune({ olderThan: 0, status: 'failed' }))));
+              resuming = runner.resume(id);
+              pruning = started.then((prune) => prune);
+            } else {
+              pruning = runner.prune({ olderThan: 0, status: 'failed' });
+              resuming = runner.resume(id);
+            }
+            const [pruned, resumed] = await Promise.allSettled([pruning, resuming]);
+            onPruneLease = onResumeLease = undefined;
             expect(pruned.status).to.equal('fulfilled');
             const deleted = pruned.status === 'fulfilled' && pruned.value.workflowIds.includes(id);
             expect(runs.filter((r) => r.startsWith('first')), 'a committed step never runs again').to.deep.equal([]);
@@ -243,18 +269,18 @@ describe('runner.prune (retention)', function () {
               expect(resumed.status).to.equal('rejected');
               const reason = (resumed as PromiseRejectedResult).reason;
               expect(reason instanceof WorkflowNotFoundError || reason instanceof WorkflowBusyError, String(reason)).to.equal(true);
-              outcomes.set('pruned', (outcomes.get('pruned') ?? 0) + 1);
             } else {
               // Kept whole: the resume finished it.
               expect(resumed.status, String((resumed as PromiseRejectedResult).reason)).to.equal('fulfilled');
               expect(stored?.record?.status).to.equal('completed');
               expect([...(stored?.committedSteps ?? [])].sort()).to.deep.equal(['first', 'second']);
-              outcomes.set('resumed', (outcomes.get('resumed') ?? 0) + 1);
             }
+            const key = `${order}: ${deleted ? 'pruned' : 'resumed'}`;
+            outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
           }
-          // Both orders happened (the rounds stagger who starts first).
-          expect(outcomes.get('pruned'), JSON.stringify([...outcomes])).to.be.greaterThan(0);
-          expect(outcomes.get('resumed'), JSON.stringify([...outcomes])).to.be.greaterThan(0);
+          // The lease decided each forced order: the holder's side won every time.
+          expect(outcomes.get('prune first: pruned'), JSON.stringify([...outcomes])).to.equal(10);
+          expect(outcomes.get('resume first: resumed'), JSON.stringify([...outcomes])).to.equal(10);
         } finally {
           await store.dispose();
         }
