@@ -56,10 +56,12 @@ const reversedCache = new WeakMap<StepGraph, Pick<StepGraph, 'steps' | 'dependen
  */
 export function reversedGraph(graph: StepGraph): Pick<StepGraph, 'steps' | 'dependentNodes'> {
   let reversed = reversedCache.get(graph);
+  // Stryker disable next-line ConditionalExpression: equivalent, the cache only saves building it again
   if (reversed !== undefined) return reversed;
   const n = graph.steps.length;
   const steps: StepNode[] = graph.steps.map((_, j) => {
     const node = graph.steps[n - 1 - j]!;
+    // Stryker disable next-line ArrayDeclaration: equivalent, the scheduler reads names, not afterIndexes
     return { ...node, index: j, after: graph.dependents.get(node.name)!, afterIndexes: [] };
   });
   const dependentNodes = steps.map((node) => graph.byName.get(node.name)!.after.map((name) => steps[n - 1 - graph.byName.get(name)!.index]!));
@@ -73,7 +75,6 @@ export async function compensate(c: CompensationRun): Promise<CompensationOutcom
   const { graph, state } = c;
   const results = new Map<string, CompensationResult>();
   const errors: CompensationFailedError[] = [];
-  let interrupted = false;
   const owed = (node: StepNode): boolean => node.compensation !== undefined && state.isDone(node.index);
 
   await scheduleGraph({
@@ -104,7 +105,7 @@ export async function compensate(c: CompensationRun): Promise<CompensationOutcom
         );
         attempts = outcome.attempts;
         if (outcome.kind === 'cancelled') {
-          interrupted = true;
+          // The run stopped (its signal is aborted: `interrupted` below).
           results.set(node.name, { status: 'not-run', attempts });
           return 'cancelled';
         }
@@ -119,7 +120,7 @@ export async function compensate(c: CompensationRun): Promise<CompensationOutcom
       }
     },
   });
-  if (c.inFlight.signal.aborted) interrupted = true;
+  const interrupted = c.inFlight.signal.aborted;
   // Compensations that never started: one they wait for failed, or the run stopped.
   for (const node of graph.steps) if (owed(node) && !results.has(node.name)) results.set(node.name, { status: 'not-run', attempts: 0 });
   return { results, errors, interrupted };

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { Step, Workflow } from '../../decorators';
-import { LeaseLostError, CompensationFailedError, NonRetryableError, StepFailedError, StoredStepError, WorkflowCancelledError, WorkflowDefinitionError, WorkflowFailedError } from '../../lib/errors';
+import { LeaseLostError, StorageError, CompensationFailedError, NonRetryableError, StepFailedError, StoredStepError, WorkflowCancelledError, WorkflowDefinitionError, WorkflowFailedError } from '../../lib/errors';
 import { buildGraph } from '../../lib/graph';
 import type { CompensationContext } from '../../lib/runner/compensation-context';
 import type { StepContext } from '../../lib/runner/step-context';
@@ -247,7 +247,10 @@ describe('compensation (sagas)', () => {
       const seen: string[] = [];
       runner.on('step:compensating', ({ step, attempt }) => seen.push(`compensating ${step} #${attempt}`));
       runner.on('step:attempt-failed', ({ step, attempt, compensation, willRetry }) => seen.push(`failed ${step} #${attempt}${compensation ? ' (compensation)' : ''}${willRetry ? ', retry' : ''}`));
-      runner.on('step:compensated', ({ step, attempts }) => seen.push(`compensated ${step} after ${attempts}`));
+      runner.on('step:compensated', ({ step, attempts, durationMs }) => {
+        expect(durationMs).to.be.within(0, 10_000);
+        seen.push(`compensated ${step} after ${attempts}`);
+      });
       const error = await failure(runner.run(new FlakyUndo(), { workflowId: 'flaky' }));
       expect(error.result.status).to.equal('compensated');
       expect(error.result.steps.pay!.compensation).to.deep.equal({ status: 'compensated', attempts: 3 });
@@ -282,8 +285,9 @@ describe('compensation (sagas)', () => {
       @Workflow({ name: 'refund-down' })
       class RefundDown {
         @Step({ after: [], compensate: 'undo' }) hold() { return 'h'; }
-        @Step({ after: ['hold'], compensate: 'refund' }) charge() { return 'c'; }
         @Step({ after: [], compensate: 'undo' }) email() { return 'e'; }
+        // Declared last of the three: its compensation is the first to run, and fails.
+        @Step({ after: ['hold'], compensate: 'refund' }) charge() { return 'c'; }
         @Step({ after: ['charge', 'email'] }) issue(): never { throw new TicketError('sold out'); }
         undo(ctx: CompensationContext) { undone.push(ctx.step); }
         refund() {
@@ -303,7 +307,8 @@ describe('compensation (sagas)', () => {
       expect(error.result.steps.charge!.compensation).to.deep.include({ status: 'failed', attempts: 1 });
       expect(error.result.steps.hold!.compensation).to.deep.equal({ status: 'not-run', attempts: 0 });
       expect(error.result.steps.email!.compensation).to.deep.equal({ status: 'compensated', attempts: 1 });
-      expect(undone).to.deep.equal(['email', 'refund?']);
+      // The failure does not stop the independent one that comes after it.
+      expect(undone).to.deep.equal(['refund?', 'email']);
       const info = await runner.get('rd');
       expect(info?.status).to.equal('failed');
       expect(info?.error).to.deep.include({ code: 'NO_TICKETS', step: 'issue' });
@@ -322,6 +327,31 @@ describe('compensation (sagas)', () => {
       const after = await runner.get('rd');
       expect(after?.status).to.equal('compensated');
       expect(after?.compensation?.errors).to.equal(undefined);
+    });
+  });
+
+  describe('a compensation whose commit fails', () => {
+    afterEach(() => sinon.restore());
+
+    it('counts as failed, with the storage error as its cause; a resume commits it', async () => {
+      const storage = new MemoryStorage();
+      const writeRecord = storage.writeRecord.bind(storage);
+      let storageDown = true;
+      sinon.stub(storage, 'writeRecord').callsFake(async (id, record, expected, lease) => {
+        if (storageDown && Object.keys(record.compensation?.done ?? {}).length > 0) throw new StorageError(id, 'write record', new Error('disk full'));
+        return writeRecord(id, record, expected, lease);
+      });
+      const runner = new WorkflowRunner({ storage, tracer: false, workflows: [BookingFlow] });
+      const error = await failure(runner.run(new BookingFlow(), { workflowId: 'disk', input: { seat: '5E', cents: 8 } }));
+      expect(error.result.status).to.equal('failed');
+      expect(error.compensationErrors.map((e) => e.step)).to.deep.equal(['charge']);
+      expect(error.compensationErrors[0]!.cause).to.be.instanceOf(StorageError);
+      expect(error.result.steps.reserve!.compensation?.status).to.equal('not-run');
+      storageDown = false;
+      log = [];
+      expect((await failure(runner.resume('disk'))).result.status).to.equal('compensated');
+      // The refund ran again (its commit had failed): at least once, like any step.
+      expect(log).to.deep.equal(['refund ch-8', 'release hold-5E']);
     });
   });
 

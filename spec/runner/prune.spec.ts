@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { Step, Workflow } from '../../decorators';
-import { InvalidOptionError, WorkflowBusyError, WorkflowFailedError, WorkflowNotFoundError } from '../../lib/errors';
+import sinon from 'sinon';
+import { CheckpointCorruptedError, InvalidOptionError, StorageError, WorkflowBusyError, WorkflowFailedError, WorkflowNotFoundError } from '../../lib/errors';
 import { WorkflowRunner } from '../../lib/runner/workflow-runner';
 import type { CheckpointStorage } from '../../lib/storage/checkpoint-storage';
 import { FileStorage } from '../../lib/storage/file/file-storage';
@@ -197,6 +198,80 @@ describe('runner.prune (retention)', function () {
     });
   });
 
+  describe('entries that no longer say what the record says', () => {
+    const ended = async (storage: MemoryStorage, workflowId: string, endedAt: number, record?: Partial<WorkflowRecord>) => {
+      await storage.writeRecord(workflowId, { ...sampleRecord(workflowId), status: 'completed', endedAt: new Date(endedAt).toISOString(), ...record }, null);
+      await storage.addEnded({ workflowId, status: 'completed', endedAt });
+    };
+
+    it('drops an entry whose workflow is gone, ended at another time, or has no end time, and deletes nothing for it', async () => {
+      const storage = new MemoryStorage();
+      await storage.addEnded({ workflowId: 'cleared', status: 'completed', endedAt: 1000 });
+      await ended(storage, 'ended-again', 2000, { endedAt: new Date(5000).toISOString() });
+      await storage.addEnded({ workflowId: 'ended-again', status: 'completed', endedAt: 5000 });
+      await ended(storage, 'no-end-time', 3000, { endedAt: undefined });
+      await ended(storage, 'other-status', 4000, { status: 'failed' });
+      const runner = new WorkflowRunner({ storage, tracer: false });
+      // Only the entry that matches its record counts: ended-again at 5000, deleted once.
+      const found: string[] = [];
+      expect((await runner.prune({ olderThan: 0, dryRun: true, onProgress: (n, id) => found.push(`${n} ${id}`) })).workflowIds).to.deep.equal(['ended-again']);
+      expect(found).to.deep.equal(['1 ended-again']);
+      // A dry run changes nothing, stale entries included.
+      expect(await storage.endedBefore('completed', Date.now(), 10)).to.have.length(5);
+      expect((await runner.prune({ olderThan: 0 })).workflowIds).to.deep.equal(['ended-again']);
+      expect(await storage.endedBefore('completed', Date.now(), 10)).to.deep.equal([]);
+      expect(await storage.list()).to.deep.equal(['no-end-time', 'other-status']);
+    });
+
+    it('keeps a workflow that ran again between the first read and the lease, dropping its entry', async () => {
+      const storage = new MemoryStorage();
+      await ended(storage, 'revived', 1000);
+      const acquire = storage.acquireLease.bind(storage);
+      sinon.stub(storage, 'acquireLease').callsFake(async (id, owner, ttl) => {
+        // A resume got there first and ended again since: the record moved on.
+        const { record, version } = (await storage.readRecord(id))!;
+        await storage.writeRecord(id, { ...record, status: 'running', endedAt: undefined }, version);
+        return acquire(id, owner, ttl);
+      });
+      const result = await new WorkflowRunner({ storage, tracer: false }).prune({ olderThan: 0 });
+      sinon.restore();
+      expect(result.workflowIds).to.deep.equal([]);
+      expect((await storage.readRecord('revived'))?.record.status).to.equal('running');
+      expect(await storage.endedBefore('completed', Date.now(), 10)).to.deep.equal([]);
+    });
+
+    it('keeps a workflow whose record cannot be read, and goes on with the others', async () => {
+      const storage = new MemoryStorage();
+      await ended(storage, 'broken', 1000);
+      await ended(storage, 'fine', 2000);
+      await ended(storage, 'broken-later', 3000);
+      const read = storage.readRecord.bind(storage);
+      const reads = new Map<string, number>();
+      sinon.stub(storage, 'readRecord').callsFake(async (id) => {
+        reads.set(id, (reads.get(id) ?? 0) + 1);
+        // 'broken' cannot be read at all; 'broken-later' only once prune holds its lease.
+        if (id === 'broken' || (id === 'broken-later' && reads.get(id)! > 1)) throw new CheckpointCorruptedError(id, 'its record', 'not JSON');
+        return read(id);
+      });
+      const runner = new WorkflowRunner({ storage, tracer: false });
+      expect((await runner.prune({ olderThan: 0 })).workflowIds).to.deep.equal(['fine']);
+      sinon.restore();
+      expect(await storage.list()).to.deep.equal(['broken', 'broken-later']);
+      expect((await storage.endedBefore('completed', Date.now(), 10)).map((e) => e.workflowId)).to.deep.equal(['broken', 'broken-later']);
+    });
+
+    it('stops at a storage error, deleting nothing more', async () => {
+      const storage = new MemoryStorage();
+      await ended(storage, 'first', 1000);
+      await ended(storage, 'second', 2000);
+      sinon.stub(storage, 'readRecord').rejects(new StorageError('first', 'read record', new Error('disk gone')));
+      const error = await new WorkflowRunner({ storage, tracer: false }).prune({ olderThan: 0 }).catch((e: unknown) => e);
+      sinon.restore();
+      expect(error).to.be.instanceOf(StorageError);
+      expect(await storage.list()).to.deep.equal(['first', 'second']);
+    });
+  });
+
   describe('racing a resume of the same workflow', () => {
     for (const [name, make] of [
       ['MemoryStorage', async () => ({ storage: new MemoryStorage() as CheckpointStorage, dispose: async () => undefined })],
@@ -291,19 +366,23 @@ describe('runner.prune (retention)', function () {
   it('refuses options it cannot honour, naming each', async () => {
     const runner = new WorkflowRunner({ tracer: false });
     for (const [options, message] of [
-      [{}, "option 'olderThan' is undefined"],
+      [{}, "option 'olderThan' is undefined; expected how long ago a workflow must have ended to be pruned: '30d', '12h' or ms"],
       [{ olderThan: '30 days' }, "option 'olderThan' is '30 days'; expected a duration"],
       [{ olderThan: -1 }, "option 'olderThan' is -1"],
       [{ olderThan: '1d', status: 'running' }, "option 'status' is 'running'; expected one of 'completed', 'failed', 'cancelled', 'compensated' (running, waiting and compensating workflows are never pruned)"],
-      [{ olderThan: '1d', status: [] }, "option 'status' is []"],
+      [{ olderThan: '1d', status: [] }, "option 'status' is []; expected one or more of 'completed', 'failed', 'cancelled', 'compensated'"],
       [{ olderThan: '1d', limit: 0 }, "option 'limit' is 0; expected an integer >= 1"],
+      [{ olderThan: '1d', limit: 1.5 }, "option 'limit' is 1.5; expected an integer >= 1"],
       [{ olderThan: '1d', dryRun: 'yes' }, "option 'dryRun' is 'yes'; expected true or false"],
-      [null, "option 'prune options' is null"],
+      [null, "option 'prune options' is null; expected { olderThan: '30d' | ms, status?, dryRun?, limit? }"],
+      ['30d', "option 'prune options' is '30d'; expected { olderThan: '30d' | ms, status?, dryRun?, limit? }"],
     ] as const) {
       const error = await runner.prune(options as never).catch((e: unknown) => e);
       expect(error, JSON.stringify(options)).to.be.instanceOf(InvalidOptionError);
       expect((error as Error).message).to.contain(message);
     }
+    // The smallest values there are.
+    expect(await runner.prune({ olderThan: 0, limit: 1, status: 'cancelled', dryRun: false })).to.deep.include({ workflowIds: [], busy: [], dryRun: false });
   });
 
   it('a failed run of a compensating workflow is not in reach: compensating workflows are never pruned', async () => {
