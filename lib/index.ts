@@ -11,7 +11,7 @@ export type { InputChangePolicy, InputChangePolicyName, InputChange } from './in
 export { WorkflowRunner, type ResumeOptions, type SendEventOptions, type SendEventResult } from './runner/workflow-runner';
 export { WorkflowWorker, type WorkflowWorkerOptions, type WorkerStopOptions, type WorkerState, type ScheduleOptions, type RetentionOptions } from './worker/workflow-worker';
 export type { WorkflowRegistration } from './runner/workflow-registry';
-export type { WorkflowInfo, StoredStepInfo, WorkflowSummary, WorkflowPage, ListOptions, ListedStatus } from './runner/workflow-info';
+export type { WorkflowInfo, StoredStepInfo, WorkflowSummary, WorkflowPage, ListOptions, ListedStatus, GetOptions, MailboxEvent } from './runner/workflow-info';
 export {
   DEFAULT_CONCURRENCY,
   DEFAULT_LEASE_TTL_MS,

@@ -1,5 +1,5 @@
 /**
- * The `waymark` command: inspect, draw, clear and prune workflows in a store.
+ * The `waymark` command: inspect, draw, clear and prune workflows in a store, or serve its dashboard.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -11,6 +11,7 @@ import { listCommand } from './commands/list';
 import { pruneCommand } from './commands/prune';
 import { statusCommand } from './commands/status';
 import { sendEventCommand } from './commands/send-event';
+import { uiCommand } from './commands/ui';
 import { println, processIo, type CliIo } from './io';
 
 export const USAGE = `usage:
@@ -21,11 +22,12 @@ export const USAGE = `usage:
   waymark prune --store <store> --older-than <30d|12h|ms> [--status completed|failed|cancelled|compensated[,...]] [--dry-run] [--yes] [--json]
   waymark send-event <workflowId> <event> --store <store> [--payload '<json>'] [--event-id <id>] [--json]
   waymark graph <module> <ClassName> [--text | --json] [--workflow-id <id> --store <store>]
+  waymark ui --store <store> [--port 4100] [--host 127.0.0.1] [--token <token>]
 
 <store> is file:<dir>, s3://<bucket>/<prefix> (the AWS environment configures the S3 client)
 or postgres://<user>@<host>/<database>[?schema=<name>] (pg must be installed).`;
 
-const COMMANDS = { list: listCommand, status: statusCommand, clear: clearCommand, prune: pruneCommand, graph: graphCommand, 'send-event': sendEventCommand } as const;
+const COMMANDS = { list: listCommand, status: statusCommand, clear: clearCommand, prune: pruneCommand, graph: graphCommand, 'send-event': sendEventCommand, ui: uiCommand } as const;
 
 /** This package's version, from the package.json above this file (in the sources and in dist/ alike). */
 function packageVersion(): string {
@@ -43,7 +45,7 @@ function packageVersion(): string {
 /** Runs the CLI; resolves with the exit code (0 ok, 1 failure, 2 usage). */
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
   try {
-    const args = parseArgs(argv, ['store', 'workflow-id', 'status', 'payload', 'event-id', 'older-than']);
+    const args = parseArgs(argv, ['store', 'workflow-id', 'status', 'payload', 'event-id', 'older-than', 'port', 'host', 'token']);
     const name = args.positionals[0];
     if (args.flags.has('version') && name === undefined) {
       println(io.stdout, packageVersion());

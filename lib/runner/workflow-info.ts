@@ -17,6 +17,39 @@ export interface StoredStepInfo {
   readonly committedAt?: string;
   /** ISO time its compensation committed, once it has. */
   readonly compensatedAt?: string;
+  /** The steps it runs after, as the stored graph says (none for a committed step the graph no longer has). */
+  readonly after: readonly string[];
+  /** While `'waiting'`: its timer (ISO; for an event, when the wait times out) and the event it waits for. */
+  readonly waitingFor?: { readonly wakeAt?: string; readonly event?: string };
+  /** With `get(id, { outputs: true })`, for a committed step: its output, decoded. */
+  readonly output?: unknown;
+  /** With `get(id, { outputs: true })`, for a committed step that waited for an event: the event it consumed. */
+  readonly consumedEvent?: { readonly name: string; readonly eventId?: string };
+}
+
+/** An event in a workflow's mailbox, as `get(id, { events: true })` returns it. */
+export interface MailboxEvent {
+  readonly eventId: string;
+  readonly name: string;
+  /** ISO time it was sent. */
+  readonly sentAt: string;
+  /** Its payload, decoded. */
+  readonly payload: unknown;
+  /** The committed step that consumed it, if one has. */
+  readonly consumedBy?: string;
+}
+
+/** Options of `runner.get()`: what to read besides the record, checkpoints' metadata and the lease. */
+export interface GetOptions {
+  /** Also decode each committed step's output (and the event it consumed). */
+  readonly outputs?: boolean;
+  /** Also read the workflow's mailbox: every event sent to it, and which step consumed each. */
+  readonly events?: boolean;
+  /**
+   * Also find which parts of the input its fingerprint ignores (`info.ignoredInput`), by asking the
+   * workflow's fingerprint strategy: needs its class registered with the runner (option `workflows`).
+   */
+  readonly ignoredInput?: boolean;
 }
 
 /** One stored workflow, as `runner.get(workflowId)` returns it. */
@@ -44,6 +77,13 @@ export interface WorkflowInfo<I = unknown, O = unknown> {
   readonly waitingFor?: readonly string[];
   /** Who holds its lease now (a run in some process), and until when (ISO); absent when nobody does. */
   readonly lease?: { readonly owner: string; readonly expiresAt: string };
+  /** With `get(id, { events: true })`: the events sent to it, in the order steps consume them. */
+  readonly events?: readonly MailboxEvent[];
+  /**
+   * With `get(id, { ignoredInput: true })` and the class registered: the dotted paths of the input's
+   * leaves its fingerprint ignores (a change there is not an input change).
+   */
+  readonly ignoredInput?: readonly string[];
 }
 
 /** A workflow's status in a listing: `'corrupted'` when its record cannot be read (see `error`). */
@@ -57,6 +97,9 @@ export interface WorkflowSummary {
   readonly createdAt?: string;
   readonly updatedAt?: string;
   readonly error?: StoredError;
+  /** While `'waiting'`: when its earliest timer is due (ISO), and the events it waits for. */
+  readonly wakeAt?: string;
+  readonly waitingFor?: readonly string[];
 }
 
 /** Options of `runner.list()`. */
@@ -69,6 +112,14 @@ export interface ListOptions {
   readonly limit?: number;
   /** The `cursor` of the previous page. */
   readonly cursor?: string;
+  /** Only workflows whose id starts with this. */
+  readonly idPrefix?: string;
+  /**
+   * Most records to read for this page (default: as many as it takes). A filtered page that reaches
+   * it ends early, with fewer than `limit` items and a cursor to go on from: what keeps one request
+   * short in a large store where few workflows match.
+   */
+  readonly maxReads?: number;
 }
 
 /** A page of {@link WorkflowSummary}, in workflow id order. */
@@ -105,7 +156,8 @@ function decodeStored(workflowId: string, location: string, encoded: WorkflowRec
 }
 
 /** The stored workflow `workflowId` in full, or undefined when nothing is stored under it. */
-export async function readWorkflowInfo(storage: CheckpointStorage, workflowId: string): Promise<WorkflowInfo | undefined> {
+export async function readWorkflowInfo(storage: CheckpointStorage, workflowId: string, options: GetOptions = {}): Promise<WorkflowInfo | undefined> {
+  checkGetOptions(options);
   const stored = await storage.load(workflowId);
   if (stored === undefined) return undefined;
   const { record } = stored;
@@ -113,15 +165,37 @@ export async function readWorkflowInfo(storage: CheckpointStorage, workflowId: s
   const committed = new Set(stored.committedSteps);
   const defined = record?.steps.map((s) => s.name) ?? [];
   const names = [...defined, ...stored.committedSteps.filter((n) => !defined.includes(n))];
-  const [checkpoints, holder] = await Promise.all([mapLimited([...committed], (step) => storage.readCheckpoint(workflowId, step)), storage.readLease(workflowId)]);
+  const [checkpoints, holder, mailbox] = await Promise.all([
+    mapLimited([...committed], (step) => storage.readCheckpoint(workflowId, step)),
+    storage.readLease(workflowId),
+    options.events === true ? storage.listEvents(workflowId) : undefined,
+  ]);
   const steps: Record<string, StoredStepInfo> = {};
   for (const name of names) {
     const checkpoint = checkpoints.find((c) => c.step === name);
     const compensated = record?.compensation?.done[name];
-    if (checkpoint !== undefined) steps[name] = { status: 'committed', attempts: checkpoint.attempts, committedAt: checkpoint.committedAt, ...(compensated === undefined ? {} : { compensatedAt: compensated.committedAt }) };
-    else if (FAILED.has(status) && record?.error?.step === name) steps[name] = { status: 'failed', attempts: record.error.attempts ?? 0 };
-    else if (status === 'waiting' && record?.waiting !== undefined && Object.hasOwn(record.waiting, name)) steps[name] = { status: 'waiting', attempts: 0 };
-    else steps[name] = { status: 'pending', attempts: 0 };
+    const after = record?.steps.find((s) => s.name === name)?.after ?? [];
+    if (checkpoint !== undefined) {
+      steps[name] = {
+        status: 'committed',
+        attempts: checkpoint.attempts,
+        committedAt: checkpoint.committedAt,
+        ...(compensated === undefined ? {} : { compensatedAt: compensated.committedAt }),
+        after,
+        ...(options.outputs === true ? { output: decodeStored(workflowId, `the checkpoint of step '${name}'`, checkpoint.output, 'output') } : {}),
+        ...(options.outputs === true && checkpoint.event !== undefined ? { consumedEvent: checkpoint.event } : {}),
+      };
+    } else if (FAILED.has(status) && record?.error?.step === name) steps[name] = { status: 'failed', attempts: record.error.attempts ?? 0, after };
+    else if (status === 'waiting' && record?.waiting !== undefined && Object.hasOwn(record.waiting, name)) steps[name] = { status: 'waiting', attempts: 0, after, waitingFor: record.waiting[name]! };
+    else steps[name] = { status: 'pending', attempts: 0, after };
+  }
+  let events: MailboxEvent[] | undefined;
+  if (mailbox !== undefined) {
+    const consumers = new Map(checkpoints.filter((c) => c.event?.eventId !== undefined).map((c) => [c.event!.eventId!, c.step]));
+    events = mailbox.map((e) => {
+      const consumedBy = consumers.get(e.eventId);
+      return { eventId: e.eventId, name: e.name, sentAt: e.sentAt, payload: decodeStored(workflowId, `the payload of event '${e.eventId}'`, e.payload, 'payload'), ...(consumedBy === undefined ? {} : { consumedBy }) };
+    });
   }
   return {
     workflowId,
@@ -136,22 +210,32 @@ export async function readWorkflowInfo(storage: CheckpointStorage, workflowId: s
     ...(status === 'waiting' && record?.wakeAt !== undefined ? { wakeAt: record.wakeAt } : {}),
     ...(status === 'waiting' ? { waitingFor: record?.waitingFor ?? [] } : {}),
     ...(holder === undefined ? {} : { lease: { owner: holder.owner, expiresAt: new Date(holder.expiresAt).toISOString() } }),
+    ...(events === undefined ? {} : { events }),
   };
 }
 
+function checkGetOptions(options: GetOptions): void {
+  if (options === null || typeof options !== 'object') throw new InvalidOptionError('get options', options, '{ outputs?, events?, ignoredInput? }');
+  for (const key of ['outputs', 'events', 'ignoredInput'] as const) {
+    if (options[key] !== undefined && typeof options[key] !== 'boolean') throw new InvalidOptionError(key, options[key], 'true or false');
+  }
+}
+
 /** Checks `runner.list()` options. */
-function checkListOptions(options: ListOptions): { statuses?: ReadonlySet<ListedStatus>; limit: number } {
-  if (options === null || typeof options !== 'object') throw new InvalidOptionError('list options', options, '{ status?, workflowName?, limit?, cursor? }');
-  const { limit = 100, status, cursor, workflowName } = options;
+function checkListOptions(options: ListOptions): { statuses?: ReadonlySet<ListedStatus>; limit: number; maxReads: number } {
+  if (options === null || typeof options !== 'object') throw new InvalidOptionError('list options', options, '{ status?, workflowName?, idPrefix?, limit?, cursor?, maxReads? }');
+  const { limit = 100, status, cursor, workflowName, idPrefix, maxReads = Infinity } = options;
+  if (idPrefix !== undefined && typeof idPrefix !== 'string') throw new InvalidOptionError('idPrefix', idPrefix, 'a string');
+  if (maxReads !== Infinity && (!Number.isInteger(maxReads) || maxReads < 1)) throw new InvalidOptionError('maxReads', maxReads, 'a positive integer');
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new InvalidOptionError('limit', limit, 'an integer from 1 to 1000');
   if (cursor !== undefined && typeof cursor !== 'string') throw new InvalidOptionError('cursor', cursor, "the cursor of the previous page's result");
   if (workflowName !== undefined && typeof workflowName !== 'string') throw new InvalidOptionError('workflowName', workflowName, 'a workflow name');
-  if (status === undefined) return { limit };
+  if (status === undefined) return { limit, maxReads };
   const statuses = typeof status === 'string' ? [status] : status;
   for (const s of Array.isArray(statuses) ? statuses : [statuses]) {
     if (!STATUSES.includes(s as ListedStatus)) throw new InvalidOptionError('status', s, STATUSES.map((x) => `'${x}'`).join(', '));
   }
-  return { statuses: new Set(statuses as readonly ListedStatus[]), limit };
+  return { statuses: new Set(statuses as readonly ListedStatus[]), limit, maxReads };
 }
 
 async function summarize(storage: CheckpointStorage, workflowId: string): Promise<WorkflowSummary> {
@@ -171,6 +255,8 @@ async function summarize(storage: CheckpointStorage, workflowId: string): Promis
     ...(record.createdAt === undefined ? {} : { createdAt: record.createdAt }),
     updatedAt: record.updatedAt,
     ...(FAILED.has(status) && record.error !== undefined ? { error: record.error } : {}),
+    ...(status === 'waiting' && record.wakeAt !== undefined ? { wakeAt: record.wakeAt } : {}),
+    ...(status === 'waiting' ? { waitingFor: record.waitingFor ?? [] } : {}),
   };
 }
 
@@ -179,16 +265,21 @@ async function summarize(storage: CheckpointStorage, workflowId: string): Promis
  * then one record per id examined: a filter that matches few workflows reads many records.
  */
 export async function listWorkflows(storage: CheckpointStorage, options: ListOptions = {}): Promise<WorkflowPage> {
-  const { statuses, limit } = checkListOptions(options);
-  const ids = await storage.list();
+  const { statuses, limit, maxReads } = checkListOptions(options);
+  const prefix = options.idPrefix;
+  const all = await storage.list();
+  const ids = prefix === undefined || prefix === '' ? all : all.filter((id) => id.startsWith(prefix));
   const cursor = options.cursor;
   let next = cursor === undefined ? 0 : ids.findIndex((id) => id > cursor);
   if (next < 0) next = ids.length;
   const items: WorkflowSummary[] = [];
-  while (next < ids.length && items.length < limit) {
+  let reads = 0;
+  while (next < ids.length && items.length < limit && reads < maxReads) {
     // Unfiltered, every record read is listed: read just what fills the page. Filtered, read ahead.
     const wanted = limit - items.length;
-    const batch = ids.slice(next, next + (statuses === undefined && options.workflowName === undefined ? wanted : Math.max(wanted, READS_AT_ONCE)));
+    const size = Math.min(maxReads - reads, statuses === undefined && options.workflowName === undefined ? wanted : Math.max(wanted, READS_AT_ONCE));
+    const batch = ids.slice(next, next + size);
+    reads += batch.length;
     const summaries = await mapLimited(batch, (id) => summarize(storage, id));
     for (const summary of summaries) {
       next++;

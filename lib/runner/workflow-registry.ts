@@ -37,6 +37,13 @@ export class WorkflowRegistry {
     }
   }
 
+  /** True when a workflow named `workflowName` is registered (a factory is asked for an instance). */
+  has(workflowName: string): boolean {
+    if (this.factory === undefined) return this.classes.has(workflowName);
+    const instance = this.factory(workflowName);
+    return instance !== undefined && instance !== null;
+  }
+
   /** An instance of the workflow named `workflowName`, or `WorkflowNotRegisteredError` naming it. */
   instance(workflowId: string, workflowName: string): object {
     if (this.factory !== undefined) {

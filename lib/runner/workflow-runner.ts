@@ -16,6 +16,7 @@ import {
   RunInterruptedError,
   StepFailedError,
   StoredStepError,
+  WorkflowBusyError,
   WorkflowCancelledError,
   WorkflowFailedError,
   WorkflowNotFoundError,
@@ -44,9 +45,14 @@ import { runAttempts } from './step-attempts';
 import { createStepContext } from './step-context';
 import { assertWorkflowId, MAX_WORKFLOW_ID_LENGTH } from '../workflow-id';
 import { validateInput } from './validate-input';
-import { listWorkflows, readWorkflowInfo, type ListOptions, type WorkflowInfo, type WorkflowPage } from './workflow-info';
+import { listWorkflows, readWorkflowInfo, type GetOptions, type ListOptions, type WorkflowInfo, type WorkflowPage } from './workflow-info';
+import { ignoredInputPaths } from '../fingerprint/ignored-paths';
 import { WorkflowRegistry } from './workflow-registry';
 import { prune, type PruneOptions, type PruneResult } from './prune';
+import { defaultLeaseOwner } from '../storage/lease-owner';
+
+/** How long `clear` holds a workflow's lease at most: a large workflow's deletion takes a while. */
+const CLEAR_LEASE_MS = 10 * 60_000;
 
 /** Options of {@link WorkflowRunner.resume}: the run options that make sense for a stored workflow. */
 export type ResumeOptions = Pick<RunOptions, 'concurrency' | 'failFast' | 'onBusy' | 'onInputChange' | 'signal'>;
@@ -249,10 +255,49 @@ export class WorkflowRunner {
     return this.registry.instance(workflowId, workflowName);
   }
 
-  /** The stored workflow `workflowId` (status, input, timestamps, last error, steps), or undefined when nothing is stored. */
-  async get<I = unknown, O = unknown>(workflowId: string): Promise<WorkflowInfo<I, O> | undefined> {
+  /**
+   * The stored workflow `workflowId` (status, input, timestamps, last error, steps, lease), or
+   * undefined when nothing is stored; with {@link GetOptions} also its outputs, its mailbox and what
+   * its fingerprint ignores. Reads only: it never takes the lease.
+   */
+  async get<I = unknown, O = unknown>(workflowId: string, options: GetOptions = {}): Promise<WorkflowInfo<I, O> | undefined> {
     assertWorkflowId(workflowId);
-    return (await readWorkflowInfo(this.storage, workflowId)) as WorkflowInfo<I, O> | undefined;
+    const info = await readWorkflowInfo(this.storage, workflowId, options);
+    if (info === undefined || options.ignoredInput !== true || info.workflowName === undefined || info.input === undefined || !this.registry.has(info.workflowName)) {
+      return info as WorkflowInfo<I, O> | undefined;
+    }
+    const target = this.registry.instance(workflowId, info.workflowName).constructor as Constructor;
+    const { fingerprint } = resolveRun(target, this.options, { workflowId });
+    const ignored = typeof fingerprint === 'string' ? undefined : await ignoredInputPaths(fingerprint, info.input);
+    return (ignored === undefined ? info : { ...info, ignoredInput: ignored }) as WorkflowInfo<I, O>;
+  }
+
+  /** True when this runner can run workflows named `workflowName` (runner option `workflows`): what `resume` needs. */
+  isRegistered(workflowName: string): boolean {
+    return this.registry.has(workflowName);
+  }
+
+  /**
+   * Deletes workflow `workflowId` whole (record, checkpoints, events, index entries) under its
+   * lease, so a workflow a run holds is never deleted under its feet: throws `WorkflowBusyError`
+   * then. Resolves with how many committed steps it held, or undefined when nothing was stored.
+   */
+  async clear(workflowId: string): Promise<{ readonly checkpoints: number } | undefined> {
+    assertWorkflowId(workflowId);
+    const stored = await this.storage.load(workflowId).catch((error: unknown) => {
+      // A corrupted record must not keep a workflow from being cleared.
+      if (error instanceof CheckpointCorruptedError) return { committedSteps: [] };
+      throw error;
+    });
+    if (stored === undefined) return undefined;
+    const attempt = await this.storage.acquireLease(workflowId, `clear (${this.options.owner ?? defaultLeaseOwner()})`, CLEAR_LEASE_MS);
+    if (!attempt.acquired) throw new WorkflowBusyError(workflowId, attempt.holder, attempt.expiresAt);
+    try {
+      await this.storage.clear(workflowId, { lease: attempt.lease });
+    } finally {
+      await this.storage.releaseLease(attempt.lease);
+    }
+    return { checkpoints: stored.committedSteps.length };
   }
 
   /**

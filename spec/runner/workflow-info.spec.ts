@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Fingerprint, Step, Workflow } from '../../decorators';
-import { CheckpointCorruptedError, InvalidOptionError, LeaseLostError, WorkflowCancelledError, WorkflowFailedError } from '../../lib/errors';
+import { CheckpointCorruptedError, InvalidOptionError, LeaseLostError, WorkflowBusyError, WorkflowCancelledError, WorkflowFailedError } from '../../lib/errors';
 import { WorkflowRunner } from '../../lib/runner/workflow-runner';
 import type { StepContext } from '../../lib/runner/step-context';
 import { MemoryStorage } from '../../lib/storage/memory-storage';
@@ -61,8 +61,8 @@ describe('stored workflows: get and list', () => {
       expect(info!.error).to.deep.equal({ code: 'WAYMARK_STEP_FAILED', message: 'card declined', step: 'charge', attempts: 2 });
       expect(info!.steps.reserve).to.include({ status: 'committed', attempts: 1 });
       expect(Date.parse(info!.steps.reserve!.committedAt!)).to.be.a('number').and.not.NaN;
-      expect(info!.steps.charge).to.deep.equal({ status: 'failed', attempts: 2 });
-      expect(info!.steps.ship).to.deep.equal({ status: 'pending', attempts: 0 });
+      expect(info!.steps.charge).to.deep.equal({ status: 'failed', attempts: 2, after: ['reserve'] });
+      expect(info!.steps.ship).to.deep.equal({ status: 'pending', attempts: 0, after: ['charge'] });
       expect(info!.output).to.equal(undefined);
       expect(Date.parse(info!.createdAt!)).to.be.at.most(Date.parse(info!.updatedAt!));
     });
@@ -110,7 +110,7 @@ describe('stored workflows: get and list', () => {
       expect((await runner.get('o-3'))!.lease, 'released when the run ended').to.equal(undefined);
       const info = (await runner.get('o-3'))!;
       expect(info.status).to.equal('cancelled');
-      expect(info.steps.ship).to.deep.equal({ status: 'pending', attempts: 0 });
+      expect(info.steps.ship).to.deep.equal({ status: 'pending', attempts: 0, after: ['charge'] });
     });
 
     it("leaves a workflow 'running' when its run lost the lease: it writes nothing, so the workflow reads as interrupted", async () => {
@@ -141,7 +141,7 @@ describe('stored workflows: get and list', () => {
       await storage.writeRecord('old', old, null);
       const runner = new WorkflowRunner({ storage });
       const info = (await runner.get('old'))!;
-      expect(info).to.deep.equal({ workflowId: 'old', workflowName: 'order', updatedAt: old.updatedAt, status: 'running', steps: { reserve: { status: 'pending', attempts: 0 } } });
+      expect(info).to.deep.equal({ workflowId: 'old', workflowName: 'order', updatedAt: old.updatedAt, status: 'running', steps: { reserve: { status: 'pending', attempts: 0, after: [] } } });
       await storage.writeRecord('done', { ...old, workflowId: 'done', completion: { runId: 'r', completedAt: old.updatedAt, output: 5 } }, null);
       expect(await runner.get('done')).to.deep.include({ status: 'completed', output: 5 });
     });
@@ -231,8 +231,11 @@ describe('stored workflows: get and list', () => {
         [{ status: 5 }, "option 'status' is 5"],
         [{ cursor: 3 }, "option 'cursor' is 3; expected the cursor of the previous page's result"],
         [{ workflowName: 3 }, "option 'workflowName' is 3; expected a workflow name"],
-        [null, "option 'list options' is null; expected { status?, workflowName?, limit?, cursor? }"],
-        [5, "option 'list options' is 5; expected { status?, workflowName?, limit?, cursor? }"],
+        [{ idPrefix: 3 }, "option 'idPrefix' is 3; expected a string"],
+        [{ maxReads: 0 }, "option 'maxReads' is 0; expected a positive integer"],
+        [{ maxReads: 2.5 }, "option 'maxReads' is 2.5; expected a positive integer"],
+        [null, "option 'list options' is null; expected { status?, workflowName?, idPrefix?, limit?, cursor?, maxReads? }"],
+        [5, "option 'list options' is 5; expected { status?, workflowName?, idPrefix?, limit?, cursor?, maxReads? }"],
       ] as const) {
         const error = await runner.list(options as never).catch((e: unknown) => e);
         expect(error, JSON.stringify(options)).to.be.instanceOf(InvalidOptionError);
@@ -280,9 +283,9 @@ describe('stored workflows: get and list', () => {
       await storage.commit('wf', checkpoint('a'));
       const info = (await new WorkflowRunner({ storage }).get('wf'))!;
       expect(Object.keys(info.steps)).to.deep.equal(['a', 'b', 'gone']);
-      expect(info.steps).to.deep.equal({ a: { status: 'committed', attempts: 2, committedAt: '2026-12-01T00:00:01.000Z' }, b: { status: 'pending', attempts: 0 }, gone: { status: 'committed', attempts: 2, committedAt: '2026-12-01T00:00:01.000Z' } });
+      expect(info.steps).to.deep.equal({ a: { status: 'committed', attempts: 2, committedAt: '2026-12-01T00:00:01.000Z', after: [] }, b: { status: 'pending', attempts: 0, after: ['a'] }, gone: { status: 'committed', attempts: 2, committedAt: '2026-12-01T00:00:01.000Z', after: [] } });
       await storage.commit('orphan', checkpoint('x'));
-      expect(await new WorkflowRunner({ storage }).get('orphan')).to.deep.equal({ workflowId: 'orphan', status: 'running', steps: { x: { status: 'committed', attempts: 2, committedAt: '2026-12-01T00:00:01.000Z' } } });
+      expect(await new WorkflowRunner({ storage }).get('orphan')).to.deep.equal({ workflowId: 'orphan', status: 'running', steps: { x: { status: 'committed', attempts: 2, committedAt: '2026-12-01T00:00:01.000Z', after: [] } } });
     });
 
     it('shows a waiting workflow with its waiting steps, wake time and awaited events (none listed when it waits only for timers)', async () => {
@@ -290,7 +293,7 @@ describe('stored workflows: get and list', () => {
       await storage.writeRecord('wf', record({ status: 'waiting', wakeAt: '2026-12-02T00:00:00.000Z', waiting: { b: { wakeAt: '2026-12-02T00:00:00.000Z' } } }), null);
       const info = (await new WorkflowRunner({ storage }).get('wf'))!;
       expect(info).to.deep.include({ status: 'waiting', wakeAt: '2026-12-02T00:00:00.000Z', waitingFor: [] });
-      expect(info.steps).to.deep.equal({ a: { status: 'pending', attempts: 0 }, b: { status: 'waiting', attempts: 0 } });
+      expect(info.steps).to.deep.equal({ a: { status: 'pending', attempts: 0, after: [] }, b: { status: 'waiting', attempts: 0, after: ['a'], waitingFor: { wakeAt: '2026-12-02T00:00:00.000Z' } } });
     });
 
     it('shows a wake time, awaited events, a failed step and an error only where the status says so', async () => {
@@ -299,11 +302,11 @@ describe('stored workflows: get and list', () => {
       await storage.writeRecord('wf', record({ status: 'running', ...stale }), null);
       const info = (await new WorkflowRunner({ storage }).get('wf'))!;
       expect(info).to.not.have.any.keys('wakeAt', 'waitingFor', 'error');
-      expect(info.steps.b).to.deep.equal({ status: 'pending', attempts: 0 });
+      expect(info.steps.b).to.deep.equal({ status: 'pending', attempts: 0, after: ['a'] });
       const summary = (await new WorkflowRunner({ storage }).list()).items[0]!;
-      expect(summary).to.not.have.any.keys('error', 'createdAt');
+      expect(summary).to.not.have.any.keys('error', 'createdAt', 'wakeAt', 'waitingFor');
       await storage.writeRecord('f', record({ status: 'failed', error: { code: 'C', message: 'm', step: 'b' }, createdAt: '2026-11-30T00:00:00.000Z' }), null);
-      expect((await new WorkflowRunner({ storage }).get('f'))!.steps.b).to.deep.equal({ status: 'failed', attempts: 0 });
+      expect((await new WorkflowRunner({ storage }).get('f'))!.steps.b).to.deep.equal({ status: 'failed', attempts: 0, after: ['a'] });
       expect((await new WorkflowRunner({ storage }).list({ cursor: 'e' })).items[0]).to.deep.include({ createdAt: '2026-11-30T00:00:00.000Z', error: { code: 'C', message: 'm', step: 'b' } });
     });
 
@@ -314,6 +317,162 @@ describe('stored workflows: get and list', () => {
       expect(error).to.be.instanceOf(CheckpointCorruptedError);
       expect((error as Error).message).to.contain('stored data at the completion in its record is corrupted: output: unknown tag "nope"');
       expect((error as Error).cause).to.have.property('path', 'output');
+    });
+  });
+
+  describe('get with outputs, events and what the fingerprint ignores', () => {
+    @Fingerprint({ exclude: ['meta.requestId', 'items[*].at'] })
+    @Workflow({ name: 'approval' })
+    class Approval {
+      @Step() draft(ctx: StepContext<{ amount: number }>) {
+        return { amount: ctx.input.amount, at: new Date('2026-12-01T00:00:00.000Z') };
+      }
+      @Step({ waitFor: { event: 'approved' } }) approve(ctx: StepContext) {
+        return ctx.event();
+      }
+    }
+    const approvalInput = { amount: 5, meta: { requestId: 'r-1', source: 'web' }, items: [{ sku: 'a', at: 't1' }, { sku: 'b', at: 't2' }] };
+
+    it('decodes committed outputs and the event a step consumed; lists the mailbox with who consumed what', async () => {
+      const runner = new WorkflowRunner({ storage: new MemoryStorage(), workflows: [Approval] });
+      await runner.run(new Approval(), { workflowId: 'ap', input: approvalInput });
+      const waiting = (await runner.get('ap', { outputs: true, events: true }))!;
+      expect(waiting.steps.draft!.output).to.deep.equal({ amount: 5, at: new Date('2026-12-01T00:00:00.000Z') });
+      expect(waiting.steps.approve).to.deep.equal({ status: 'waiting', attempts: 0, after: ['draft'], waitingFor: { event: 'approved' } });
+      expect(waiting.events).to.deep.equal([]);
+      const sent = await runner.sendEvent('ap', 'approved', { by: 'ann' }, { eventId: 'e-1' });
+      await runner.sendEvent('ap', 'other', 1, { eventId: 'e-2' });
+      expect(sent.duplicate).to.equal(false);
+      await runner.resume('ap');
+      const done = (await runner.get('ap', { outputs: true, events: true }))!;
+      expect(done.steps.approve).to.deep.include({ status: 'committed', output: { by: 'ann' }, consumedEvent: { name: 'approved', eventId: 'e-1' } });
+      expect(done.events!.map((e) => [e.eventId, e.name, e.payload, e.consumedBy])).to.deep.equal([
+        ['e-1', 'approved', { by: 'ann' }, 'approve'],
+        ['e-2', 'other', 1, undefined],
+      ]);
+      const plain = (await runner.get('ap'))!;
+      expect(plain).to.not.have.property('events');
+      expect(plain.steps.draft).to.not.have.any.keys('output', 'consumedEvent');
+    });
+
+    it("names the input's leaves the workflow's fingerprint ignores, when its class is registered", async () => {
+      const storage = new MemoryStorage();
+      await new WorkflowRunner({ storage }).run(new Approval(), { workflowId: 'ap', input: approvalInput });
+      const registered = await new WorkflowRunner({ storage, workflows: [Approval] }).get('ap', { ignoredInput: true });
+      expect(registered!.ignoredInput).to.deep.equal(['meta.requestId', 'items[0].at', 'items[1].at']);
+      expect(await new WorkflowRunner({ storage }).get('ap', { ignoredInput: true }), 'not registered: not known').to.not.have.property('ignoredInput');
+      expect(await new WorkflowRunner({ storage, workflows: [Approval] }).get('ap'), 'not asked').to.not.have.property('ignoredInput');
+    });
+
+    it('refuses get options it does not know the type of', async () => {
+      const runner = new WorkflowRunner({ storage: new MemoryStorage() });
+      for (const [options, message] of [
+        [{ outputs: 'yes' }, "option 'outputs' is 'yes'; expected true or false"],
+        [{ events: 1 }, "option 'events' is 1; expected true or false"],
+        [{ ignoredInput: null }, "option 'ignoredInput' is null; expected true or false"],
+        [null, "option 'get options' is null; expected { outputs?, events?, ignoredInput? }"],
+      ] as const) {
+        const error = await runner.get('x', options as never).catch((e: unknown) => e);
+        expect(error, JSON.stringify(options)).to.be.instanceOf(InvalidOptionError);
+        expect((error as Error).message).to.contain(message);
+      }
+    });
+
+    it('isRegistered says which workflow names the runner can resume', () => {
+      expect(new WorkflowRunner({ workflows: [Approval] }).isRegistered('approval')).to.equal(true);
+      expect(new WorkflowRunner({ workflows: [Approval] }).isRegistered('order')).to.equal(false);
+      expect(new WorkflowRunner({ workflows: (name) => (name === 'approval' ? new Approval() : undefined) }).isRegistered('approval')).to.equal(true);
+      expect(new WorkflowRunner({ workflows: () => undefined }).isRegistered('approval')).to.equal(false);
+      expect(new WorkflowRunner().isRegistered('approval')).to.equal(false);
+    });
+  });
+
+  describe('list by id prefix, with a bound on records read, and what waiting workflows wait for', () => {
+    it('lists only ids with the prefix, in id order, paging by cursor', async () => {
+      const storage = new MemoryStorage();
+      const runner = new WorkflowRunner({ storage });
+      for (const id of ['a-1', 'b-1', 'b-2', 'b-3', 'c-1']) await runner.run(new OrderFlow(), { workflowId: id, input });
+      const first = await runner.list({ idPrefix: 'b-', limit: 2 });
+      expect(first.items.map((i) => i.workflowId)).to.deep.equal(['b-1', 'b-2']);
+      const second = await runner.list({ idPrefix: 'b-', limit: 2, cursor: first.cursor! });
+      expect(second).to.deep.equal({ items: [second.items[0]] });
+      expect(second.items[0]!.workflowId).to.equal('b-3');
+      expect((await runner.list({ idPrefix: 'z' })).items).to.deep.equal([]);
+      expect((await runner.list({ idPrefix: '' })).items).to.have.length(5);
+    });
+
+    it('ends a filtered page after maxReads records, with a cursor to go on from, and finds the rest on the next pages', async () => {
+      const storage = new MemoryStorage();
+      const runner = new WorkflowRunner({ storage });
+      const ids = Array.from({ length: 50 }, (_, i) => `w${String(i).padStart(2, '0')}`);
+      for (const id of ids) {
+        if (id === 'w07' || id === 'w42') await failAtCharge(runner, id);
+        else await runner.run(new OrderFlow(), { workflowId: id, input });
+      }
+      let reads = 0;
+      const readRecord = storage.readRecord.bind(storage);
+      storage.readRecord = async (id) => {
+        reads++;
+        return readRecord(id);
+      };
+      const found: string[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        reads = 0;
+        const page = await runner.list({ status: 'failed', maxReads: 20, limit: 10, ...(cursor === undefined ? {} : { cursor }) });
+        expect(reads, `page ${pages}`).to.be.at.most(20);
+        found.push(...page.items.map((i) => i.workflowId));
+        cursor = page.cursor;
+        pages++;
+      } while (cursor !== undefined);
+      expect(found).to.deep.equal(['w07', 'w42']);
+      expect(pages).to.equal(3);
+    });
+
+    it('says when a waiting workflow wakes and which events it waits for', async () => {
+      const storage = new MemoryStorage();
+      await storage.writeRecord('wf', { formatVersion: 1, workflowId: 'wf', workflowName: 'order', fingerprint: 'f', steps: [], updatedAt: '2026-12-01T00:00:00.000Z', status: 'waiting', wakeAt: '2026-12-02T00:00:00.000Z', waitingFor: ['go'] }, null);
+      expect((await new WorkflowRunner({ storage }).list()).items).to.deep.equal([
+        { workflowId: 'wf', workflowName: 'order', status: 'waiting', updatedAt: '2026-12-01T00:00:00.000Z', wakeAt: '2026-12-02T00:00:00.000Z', waitingFor: ['go'] },
+      ]);
+    });
+  });
+
+  describe('clear', () => {
+    it('deletes the whole workflow under its lease and says how many steps it held; nothing stored is undefined', async () => {
+      const storage = new MemoryStorage();
+      const runner = new WorkflowRunner({ storage });
+      await runner.run(new OrderFlow(), { workflowId: 'o-1', input });
+      await runner.run(new OrderFlow(), { workflowId: 'o-10', input });
+      expect(await runner.clear('o-1')).to.deep.equal({ checkpoints: 3 });
+      expect(await runner.get('o-1')).to.equal(undefined);
+      expect(await storage.readLease('o-1'), 'the lease is released').to.equal(undefined);
+      expect((await runner.get('o-10'))!.status, 'a sibling sharing the prefix stays').to.equal('completed');
+      expect(await runner.clear('o-1')).to.equal(undefined);
+    });
+
+    it('refuses while a run holds the lease, and deletes nothing', async () => {
+      const storage = new MemoryStorage();
+      const runner = new WorkflowRunner({ storage });
+      await runner.run(new OrderFlow(), { workflowId: 'o-1', input });
+      const held = await storage.acquireLease('o-1', 'a run', 60_000);
+      const error = await runner.clear('o-1').catch((e: unknown) => e);
+      expect(error).to.be.instanceOf(WorkflowBusyError);
+      expect((error as WorkflowBusyError).holder).to.equal('a run');
+      expect((await runner.get('o-1'))!.status).to.equal('completed');
+      if (held.acquired) await storage.releaseLease(held.lease);
+    });
+
+    it('clears a workflow whose record is corrupted', async () => {
+      const storage = new MemoryStorage();
+      const runner = new WorkflowRunner({ storage });
+      await runner.run(new OrderFlow(), { workflowId: 'o-1', input });
+      const load = storage.load.bind(storage);
+      storage.load = async (id) => (id === 'o-1' ? Promise.reject(new CheckpointCorruptedError(id, 'its record', 'bad')) : load(id));
+      expect(await runner.clear('o-1')).to.deep.equal({ checkpoints: 0 });
+      storage.load = load;
+      expect(await runner.get('o-1')).to.equal(undefined);
     });
   });
 });

@@ -1,0 +1,413 @@
+/**
+ * The page's script, served as it is (no build step, nothing fetched from elsewhere): it reads the
+ * token from the URL's fragment, draws the list or a workflow from the dashboard's JSON API, and
+ * refreshes while it looks. Plain DOM calls only; every value is set as text, never as HTML.
+ */
+export const PAGE_SCRIPT = String.raw`(function () {
+  'use strict';
+  var base = document.body.getAttribute('data-base') || '';
+  var main = document.getElementById('main');
+  var announce = document.getElementById('announce');
+  var TOKEN_KEY = 'waymark-token:' + location.host + base;
+  var STATUSES = ['running', 'waiting', 'completed', 'failed', 'cancelled', 'compensating', 'compensated', 'corrupted'];
+  var STATES = [
+    ['committed', 'committed'], ['restored', 'restored'], ['running', 'running'], ['waiting', 'waiting'],
+    ['failed', 'failed'], ['compensated', 'compensated'], ['not-run', 'not run']
+  ];
+  var timer = null;
+
+  var fromUrl = /(?:^#|&)token=([^&]+)/.exec(location.hash);
+  if (fromUrl) {
+    localStorage.setItem(TOKEN_KEY, decodeURIComponent(fromUrl[1]));
+    history.replaceState(null, '', location.pathname + location.search);
+  }
+
+  function token() { return localStorage.getItem(TOKEN_KEY) || ''; }
+
+  function el(tag, props, children) {
+    var node = document.createElement(tag);
+    setProps(node, props);
+    append(node, children);
+    return node;
+  }
+  function svg(tag, attrs, children) {
+    var node = document.createElementNS('http://www.w3.org/2000/svg', tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, String(attrs[k])); });
+    append(node, children);
+    return node;
+  }
+  function setProps(node, props) {
+    Object.keys(props || {}).forEach(function (k) {
+      var v = props[k];
+      if (v === undefined || v === null || v === false) return;
+      if (k === 'text') node.textContent = String(v);
+      else if (k.indexOf('on') === 0) node.addEventListener(k.slice(2), v);
+      else if (k === 'value') node.value = v;
+      else node.setAttribute(k === 'className' ? 'class' : k, v === true ? '' : String(v));
+    });
+  }
+  function append(node, children) {
+    (Array.isArray(children) ? children : children === undefined ? [] : [children]).forEach(function (c) {
+      if (c === null || c === undefined || c === false) return;
+      node.appendChild(typeof c === 'string' ? document.createTextNode(c) : c);
+    });
+  }
+  function say(text) { announce.textContent = ''; setTimeout(function () { announce.textContent = text; }, 50); }
+
+  function api(method, path, body) {
+    var init = { method: method, headers: { 'x-waymark-token': token() } };
+    if (body !== undefined) { init.headers['content-type'] = 'application/json'; init.body = JSON.stringify(body); }
+    return fetch(base + '/api/workflows' + path, init).then(function (response) {
+      return response.json().then(function (data) {
+        if (!response.ok) {
+          var error = new Error(data && data.error ? data.error.message : response.statusText);
+          error.code = data && data.error ? data.error.code : 'HTTP_' + response.status;
+          throw error;
+        }
+        return data;
+      });
+    });
+  }
+
+  function when(iso) {
+    if (!iso) return '-';
+    var d = new Date(iso);
+    return isNaN(d.getTime()) ? iso : d.toLocaleString();
+  }
+  function age(iso, now) {
+    if (!iso) return '-';
+    var s = Math.max(0, Math.round((Date.parse(now) - Date.parse(iso)) / 1000));
+    if (s < 60) return s + ' s';
+    if (s < 3600) return Math.round(s / 60) + ' min';
+    if (s < 86400) return Math.round(s / 3600) + ' h';
+    return Math.round(s / 86400) + ' d';
+  }
+  function badge(status) { return el('span', { className: 'badge s-' + status, text: status }); }
+  function timeEl(iso) { return iso ? el('time', { datetime: iso, title: iso, text: when(iso) }) : '-'; }
+
+  function tokenForm(message) {
+    stopTimer();
+    main.replaceChildren(
+      el('h1', { text: 'Token needed' }),
+      el('p', { text: message }),
+      el('form', { className: 'filters', onsubmit: function (e) {
+        e.preventDefault();
+        localStorage.setItem(TOKEN_KEY, e.target.elements.token.value.trim());
+        route();
+      } }, [
+        el('label', {}, ['Dashboard token', el('input', { name: 'token', autocomplete: 'off', required: true, size: 32 })]),
+        el('button', { className: 'primary', type: 'submit', text: 'Use token' })
+      ])
+    );
+  }
+  function failed(error) {
+    if (error.code === 'WAYMARK_DASHBOARD_TOKEN') return tokenForm('Open the URL that waymark ui printed, or paste its token here.');
+    main.replaceChildren(el('h1', { text: 'Could not load' }), el('p', { className: 'message error', role: 'alert', text: error.code + ': ' + error.message }), el('p', {}, el('a', { href: base + '/', text: 'All workflows' })));
+  }
+  function stopTimer() { if (timer) { clearTimeout(timer); timer = null; } }
+  function every(ms, fn) {
+    stopTimer();
+    timer = setTimeout(function tick() {
+      if (document.hidden) { timer = setTimeout(tick, ms); return; }
+      fn().then(function () { timer = setTimeout(tick, ms); }, function () { timer = setTimeout(tick, ms * 4); });
+    }, ms);
+  }
+
+  // ---------- the list ----------
+  function listPage() {
+    var query = new URLSearchParams(location.search);
+    document.title = 'Workflows · waymark';
+    var statusSelect = el('select', { name: 'status', id: 'filter-status' }, [el('option', { value: '', text: 'any' })].concat(STATUSES.map(function (s) { return el('option', { value: s, text: s }); })));
+    statusSelect.value = query.get('status') || '';
+    var form = el('form', { className: 'filters', role: 'search', 'aria-label': 'Filter workflows', onsubmit: function (e) {
+      e.preventDefault();
+      var next = new URLSearchParams();
+      ['status', 'name', 'id'].forEach(function (k) { var v = form.elements[k].value.trim(); if (v) next.set(k, v); });
+      history.pushState(null, '', base + '/' + (next.toString() ? '?' + next.toString() : ''));
+      route();
+    } }, [
+      el('label', { for: 'filter-status' }, ['Status', statusSelect]),
+      el('label', {}, ['Workflow name', el('input', { name: 'name', value: query.get('name') || '', placeholder: 'e.g. order' })]),
+      el('label', {}, ['Workflow id starts with', el('input', { name: 'id', type: 'search', value: query.get('id') || '', placeholder: 'e.g. order-42' })]),
+      el('button', { className: 'primary', type: 'submit', text: 'Filter' })
+    ]);
+    var results = el('div', { id: 'results', 'aria-live': 'polite' }, el('p', { className: 'muted', text: 'Loading…' }));
+    main.replaceChildren(el('h1', { text: 'Workflows' }), form, results);
+    var params = new URLSearchParams();
+    ['status', 'name', 'id', 'cursor'].forEach(function (k) { if (query.get(k)) params.set(k, query.get(k)); });
+    params.set('limit', '50');
+    function load() {
+      return api('GET', '?' + params.toString()).then(function (page) { drawList(results, page, query); });
+    }
+    load().then(function () { every(5000, load); }, failed);
+  }
+
+  function drawList(results, page, query) {
+    var rows = page.items.map(function (w) {
+      var href = base + '/workflows/' + encodeURIComponent(w.workflowId);
+      return el('tr', { 'data-workflow-id': w.workflowId }, [
+        el('td', { className: 'id' }, el('a', { href: href, text: w.workflowId })),
+        el('td', { text: w.workflowName || '-' }),
+        el('td', {}, badge(w.status)),
+        el('td', { text: age(w.createdAt, page.now) }),
+        el('td', {}, timeEl(w.updatedAt)),
+        el('td', {}, timeEl(w.wakeAt)),
+        el('td', { text: w.waitingFor && w.waitingFor.length ? w.waitingFor.join(', ') : '-' }),
+        el('td', { text: w.error ? w.error.code + (w.error.step ? ' in ' + w.error.step : '') + ': ' + w.error.message : '-' })
+      ]);
+    });
+    var table = rows.length === 0
+      ? el('p', { className: 'muted', text: page.cursor ? 'None in this stretch of the store; go on to look further.' : 'No workflow matches.' })
+      : el('div', { className: 'table-wrap' }, el('table', {}, [
+        el('caption', { className: 'visually-hidden', text: 'Workflows' }),
+        el('thead', {}, el('tr', {}, ['Workflow id', 'Name', 'Status', 'Age', 'Updated', 'Wakes at', 'Awaiting', 'Last error'].map(function (h) { return el('th', { scope: 'col', text: h }); }))),
+        el('tbody', {}, rows)
+      ]));
+    var pager = el('nav', { className: 'pager', 'aria-label': 'Pages' }, [
+      query.get('cursor') ? el('a', { href: withQuery(query, null), text: 'First page' }) : null,
+      page.cursor ? el('a', { href: withQuery(query, page.cursor), rel: 'next', text: 'Next page' }) : null,
+      el('span', { className: 'muted', text: rows.length + ' shown' })
+    ]);
+    results.replaceChildren(table, pager);
+  }
+  function withQuery(query, cursor) {
+    var next = new URLSearchParams(query);
+    if (cursor) next.set('cursor', cursor); else next.delete('cursor');
+    return base + '/' + (next.toString() ? '?' + next.toString() : '');
+  }
+
+  // ---------- one workflow ----------
+  var expanded = {};
+  var fullOutputs = {};
+
+  function workflowPage(workflowId) {
+    document.title = workflowId + ' · waymark';
+    expanded = {}; fullOutputs = {};
+    var data = el('div', { id: 'workflow' }, el('p', { className: 'muted', text: 'Loading…' }));
+    var message = el('p', { className: 'message', id: 'action-message', role: 'status' });
+    var actions = actionPanel(workflowId, message);
+    main.replaceChildren(
+      el('p', {}, el('a', { href: base + '/', text: '← All workflows' })),
+      data,
+      el('h2', { id: 'actions-title', text: 'Actions' }),
+      message,
+      actions.node
+    );
+    var last = null;
+    function load() {
+      return api('GET', '/' + encodeURIComponent(workflowId)).then(function (view) {
+        last = view;
+        drawWorkflow(data, view);
+        actions.update(view);
+      });
+    }
+    load().then(function () {
+      every(1000, function () {
+        return load().catch(function (error) {
+          if (error.code === 'WAYMARK_WORKFLOW_NOT_FOUND') { data.replaceChildren(el('p', { className: 'notice', text: 'This workflow is no longer stored.' })); actions.update(null); stopTimer(); }
+          throw error;
+        });
+      });
+    }, failed);
+    return last;
+  }
+
+  function drawWorkflow(container, view) {
+    var parts = [];
+    parts.push(el('h1', {}, [view.workflowId + ' ', badge(view.status)]));
+    if (view.interrupted) parts.push(el('p', { className: 'notice', role: 'note', text: 'Interrupted: the workflow is ' + view.status + ' but no run holds its lease, so the run that had it stopped. A worker on this store, or a resume, finishes it; committed steps do not run again.' }));
+    if (view.error) parts.push(el('p', { className: 'notice error', text: 'Failed' + (view.error.step ? ' in step ' + view.error.step : '') + (view.error.attempts ? ' after ' + view.error.attempts + ' attempt(s)' : '') + ': ' + view.error.code + ': ' + view.error.message }));
+    var summary = [
+      ['Workflow', view.workflowName || '-'], ['Status', view.status], ['Created', timeEl(view.createdAt)], ['Updated', timeEl(view.updatedAt)]
+    ];
+    if (view.status === 'waiting') {
+      summary.push(['Wakes at', view.wakeAt ? timeEl(view.wakeAt) : 'only for an event']);
+      summary.push(['Waiting for', view.waitingFor && view.waitingFor.length ? view.waitingFor.join(', ') : 'only timers']);
+    }
+    summary.push(['Lease', view.lease ? 'held by ' + view.lease.owner + ' until ' + when(view.lease.expiresAt) : 'free (no run holds it)']);
+    if (view.compensation) {
+      var done = Object.keys(view.compensation.done);
+      summary.push(['Compensation', done.length + ' undone' + (view.compensation.errors && view.compensation.errors.length ? '; failed: ' + view.compensation.errors.map(function (e) { return e.step + ' (' + e.code + ')'; }).join(', ') : '')]);
+    }
+    parts.push(el('dl', { className: 'summary' }, [].concat.apply([], summary.map(function (row) { return [el('dt', { text: row[0] }), el('dd', {}, row[1])]; }))));
+
+    parts.push(el('h2', { id: 'graph-title', text: 'Steps' }));
+    parts.push(el('div', { className: 'graph-wrap' }, drawGraph(view)));
+    parts.push(el('ul', { className: 'legend', 'aria-label': 'Step states' }, STATES.map(function (s) { return el('li', { className: 'badge state-' + s[0], text: s[1] }); })));
+    parts.push(stepTable(view));
+
+    parts.push(el('h2', { text: 'Input' }));
+    if (view.ignoredInput === null) parts.push(el('p', { className: 'muted', text: 'Which fields the fingerprint ignores is shown where the dashboard knows the workflow class (createDashboard in the app that registers it).' }));
+    else if (view.ignoredInput.length > 0) parts.push(el('p', { className: 'muted', text: 'Struck-through fields are ignored by the input fingerprint: changing them is not an input change.' }));
+    parts.push(el('div', { className: 'json', id: 'input' }, el('pre', {}, jsonTree(view.input, '', view.ignoredInput || []))));
+    if (view.output) {
+      parts.push(el('h2', { text: 'Output' }));
+      parts.push(el('div', { className: 'json' }, el('pre', { text: view.output.text + (view.output.truncated ? '\n…' : '') })));
+    }
+    parts.push(el('h2', { text: 'Mailbox' }));
+    parts.push(view.events.length === 0 ? el('p', { className: 'muted', text: 'No events sent to this workflow.' }) : el('div', { className: 'table-wrap' }, el('table', { id: 'mailbox' }, [
+      el('thead', {}, el('tr', {}, ['Event', 'Sent', 'Consumed by', 'Event id', 'Payload'].map(function (h) { return el('th', { scope: 'col', text: h }); }))),
+      el('tbody', {}, view.events.map(function (e) {
+        return el('tr', {}, [el('td', { text: e.name }), el('td', {}, timeEl(e.sentAt)), el('td', { text: e.consumedBy || 'not yet' }), el('td', { className: 'id', text: e.eventId }), el('td', {}, el('pre', { text: e.payload.text + (e.payload.truncated ? '\n…' : '') }))]);
+      }))
+    ])));
+    container.replaceChildren.apply(container, parts);
+  }
+
+  function drawGraph(view) {
+    var layout = view.layout;
+    var byName = {};
+    view.steps.forEach(function (s) { byName[s.name] = s; });
+    var edges = layout.edges.map(function (e) {
+      var d = e.points.map(function (p, i) { return (i === 0 ? 'M' : 'L') + p.x.toFixed(1) + ' ' + p.y.toFixed(1); }).join(' ');
+      return svg('path', { 'class': 'edge', d: d, 'marker-end': 'url(#arrow)' });
+    });
+    var nodes = layout.nodes.map(function (n) {
+      var step = byName[n.name];
+      var label = STATES.filter(function (s) { return s[0] === step.state; })[0][1];
+      var x = n.x - n.width / 2, y = n.y - n.height / 2;
+      return svg('a', { href: '#step-' + encodeURIComponent(n.name), 'aria-label': n.name + ': ' + label + (step.detail ? ' (' + step.detail + ')' : '') }, svg('g', { 'class': 'node state-' + step.state, 'data-step': n.name, 'data-state': step.state }, [
+        svg('title', {}, document.createTextNode(n.name + ': ' + label + (step.detail ? '\n' + step.detail : ''))),
+        svg('rect', { 'class': 'back', x: x, y: y, width: n.width, height: n.height, rx: 8 }),
+        svg('rect', { 'class': 'face', x: x, y: y, width: n.width, height: n.height, rx: 8 }),
+        svg('text', { x: n.x, y: n.y - 4 }, document.createTextNode(n.name)),
+        svg('text', { 'class': 'state', x: n.x, y: n.y + 15 }, document.createTextNode(label))
+      ]));
+    });
+    return svg('svg', { 'class': 'graph', role: 'img', 'aria-labelledby': 'graph-title', width: layout.width, height: layout.height, viewBox: '0 0 ' + layout.width + ' ' + layout.height }, [
+      svg('defs', {}, svg('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' }, svg('path', { 'class': 'arrow', d: 'M0 0 L10 5 L0 10 z' })))
+    ].concat(edges, nodes));
+  }
+
+  function stepTable(view) {
+    return el('div', { className: 'table-wrap' }, el('table', { id: 'steps' }, [
+      el('thead', {}, el('tr', {}, ['Step', 'State', 'Attempts', 'Committed', 'Took', 'Output'].map(function (h) { return el('th', { scope: 'col', text: h }); }))),
+      el('tbody', {}, view.steps.map(function (s) {
+        var label = STATES.filter(function (x) { return x[0] === s.state; })[0][1];
+        return el('tr', { id: 'step-' + encodeURIComponent(s.name), 'data-step': s.name }, [
+          el('th', { scope: 'row', text: s.name }),
+          el('td', {}, [el('span', { className: 'badge state-' + s.state, text: label }), s.detail ? el('div', { className: 'muted', text: s.detail }) : null, s.compensatedAt ? el('div', { className: 'muted', text: 'compensated ' + when(s.compensatedAt) }) : null]),
+          el('td', { text: String(s.attempts) }),
+          el('td', {}, timeEl(s.committedAt)),
+          el('td', { text: s.durationMs === undefined ? '-' : s.durationMs + ' ms' }),
+          el('td', {}, s.output ? outputCell(view.workflowId, s) : '-')
+        ]);
+      }))
+    ]));
+  }
+
+  function outputCell(workflowId, step) {
+    var full = fullOutputs[step.name];
+    var text = full !== undefined ? full : step.output.text;
+    var details = el('details', { open: expanded[step.name] === true, ontoggle: function () { expanded[step.name] = details.open; } }, [
+      el('summary', { text: step.output.length + ' characters' }),
+      el('pre', { text: text }),
+      step.output.truncated && full === undefined ? el('button', { type: 'button', text: 'Show all ' + step.output.length + ' characters', onclick: function () {
+        api('GET', '/' + encodeURIComponent(workflowId) + '/steps/' + encodeURIComponent(step.name) + '/output').then(function (whole) {
+          fullOutputs[step.name] = whole.text;
+          details.querySelector('pre').textContent = whole.text;
+          this.remove();
+        }.bind(this), failed);
+      } }) : null
+    ]);
+    return details;
+  }
+
+  function jsonTree(value, path, ignored) {
+    var out = [];
+    function leafIgnored(p) { return ignored.indexOf(p) >= 0; }
+    function walk(v, p, indent, key, last) {
+      var pad = new Array(indent + 1).join('  ');
+      var head = key === null ? '' : JSON.stringify(key) + ': ';
+      var comma = last ? '' : ',';
+      if (v !== null && typeof v === 'object' && Object.keys(v).length > 0) {
+        var isArray = Array.isArray(v);
+        out.push(pad + head + (isArray ? '[' : '{') + '\n');
+        var keys = Object.keys(v);
+        keys.forEach(function (k, i) {
+          var child = isArray ? p + '[' + k + ']' : (p === '' ? k : p + '.' + k);
+          walk(v[k], child, indent + 1, isArray ? null : k, i === keys.length - 1);
+        });
+        out.push(pad + (isArray ? ']' : '}') + comma + '\n');
+        return;
+      }
+      var text = head + JSON.stringify(v);
+      if (leafIgnored(p)) {
+        out.push(pad);
+        out.push(el('span', { className: 'ignored', 'data-path': p, text: text }));
+        out.push(el('span', { className: 'ignored-tag', text: 'ignored by fingerprint' }));
+        out.push(comma + '\n');
+      } else out.push(pad + text + comma + '\n');
+    }
+    walk(value, path, 0, null, true);
+    return out;
+  }
+
+  function actionPanel(workflowId, message) {
+    function report(text, isError) {
+      message.textContent = text;
+      message.className = 'message' + (isError ? ' error' : '');
+      say(text);
+    }
+    var events = el('datalist', { id: 'awaited-events' });
+    var send = el('form', { 'aria-labelledby': 'send-title', onsubmit: function (e) {
+      e.preventDefault();
+      var payloadText = send.elements.payload.value.trim();
+      var payload;
+      try { payload = payloadText === '' ? undefined : JSON.parse(payloadText); } catch (error) { report('The payload is not JSON: ' + error.message, true); return; }
+      var name = send.elements.event.value.trim();
+      api('POST', '/' + encodeURIComponent(workflowId) + '/events', { event: name, payload: payload }).then(function (sent) {
+        report(sent.duplicate ? 'Duplicate: event ' + sent.eventId + ' was stored already.' : 'Sent ' + name + ' (event id ' + sent.eventId + ').', false);
+      }, function (error) { report(error.code + ': ' + error.message, true); });
+    } }, [
+      el('h3', { id: 'send-title', text: 'Send an event' }),
+      el('label', {}, ['Event name', el('input', { name: 'event', required: true, list: 'awaited-events', autocomplete: 'off' })]),
+      events,
+      el('label', {}, ['Payload (JSON, optional)', el('textarea', { name: 'payload', rows: 3 })]),
+      el('button', { className: 'primary', type: 'submit', text: 'Send event' })
+    ]);
+    var resumeNote = el('p', { className: 'muted' });
+    var resumeButton = el('button', { type: 'button', text: 'Resume now', onclick: function () {
+      api('POST', '/' + encodeURIComponent(workflowId) + '/resume', {}).then(function () { report('Resumed: a run started in the dashboard\'s process.', false); }, function (error) { report(error.code + ': ' + error.message, true); });
+    } });
+    var resume = el('section', { 'aria-labelledby': 'resume-title' }, [el('h3', { id: 'resume-title', text: 'Resume' }), resumeNote, resumeButton]);
+    var confirmInput = el('input', { name: 'confirm', autocomplete: 'off', spellcheck: 'false', oninput: function () { clearButton.disabled = confirmInput.value !== workflowId; } });
+    var clearButton = el('button', { className: 'danger', type: 'submit', disabled: true, text: 'Clear this workflow' });
+    var clear = el('form', { className: 'danger-zone', 'aria-labelledby': 'clear-title', onsubmit: function (e) {
+      e.preventDefault();
+      api('POST', '/' + encodeURIComponent(workflowId) + '/clear', { confirm: confirmInput.value }).then(function (done) {
+        stopTimer();
+        report(done.cleared ? 'Cleared ' + workflowId + ' (' + done.checkpoints + ' checkpoint(s)).' : 'Nothing was stored under ' + workflowId + '.', false);
+        document.getElementById('workflow').replaceChildren(el('p', { className: 'notice', text: 'Cleared. ' }, el('a', { href: base + '/', text: 'Back to all workflows' })));
+      }, function (error) { report(error.code + ': ' + error.message, true); });
+    } }, [
+      el('h3', { id: 'clear-title', text: 'Clear' }),
+      el('p', { className: 'muted', text: 'Deletes its record, checkpoints and events under its lease (refused while a run holds it). Its committed steps would run again.' }),
+      el('label', {}, ['Type the workflow id to confirm', confirmInput]),
+      clearButton
+    ]);
+    return {
+      node: el('div', { className: 'actions', 'aria-labelledby': 'actions-title' }, [send, resume, clear]),
+      update: function (view) {
+        if (view === null) { [send, resume, clear].forEach(function (f) { f.querySelectorAll('button, input, textarea').forEach(function (c) { c.disabled = true; }); }); return; }
+        events.replaceChildren.apply(events, (view.waitingFor || []).map(function (n) { return el('option', { value: n }); }));
+        var finished = view.status === 'completed' || view.status === 'compensated';
+        resumeButton.disabled = !view.canResume || finished || !!view.lease;
+        resumeNote.textContent = !view.canResume ? 'This dashboard does not know the workflow class; mount createDashboard({ runner }) in the app that registers it, or let a worker resume it.'
+          : finished ? 'It has ended; nothing to resume.' : view.lease ? 'A run holds its lease now.' : 'Runs it from its stored input in the dashboard\'s process; committed steps are skipped.';
+      }
+    };
+  }
+
+  function route() {
+    stopTimer();
+    var path = location.pathname.slice(base.length);
+    var match = /^\/workflows\/(.+)$/.exec(path);
+    if (match) workflowPage(decodeURIComponent(match[1]));
+    else listPage();
+    main.focus({ preventScroll: true });
+  }
+  window.addEventListener('popstate', route);
+  route();
+})();
+`;
