@@ -96,6 +96,8 @@ import { describeStorageContract } from 'waymark/testing';
 // Type-checks without pg installed: the storage takes any object with a Pool's query and connect.
 import type { PostgresStorageOptions } from 'waymark/postgres';
 export type PostgresOptions = PostgresStorageOptions;
+import { createDashboard, type DashboardOptions } from 'waymark/dashboard';
+export const mountDashboard = (options: DashboardOptions) => createDashboard(options);
 ${withPeers ? `import type { S3StorageOptions } from 'waymark/s3';\nimport type { WaymarkModule } from 'waymark/nestjs';\nimport type { QueueWorkerOptions } from 'waymark/bullmq';\nexport type Peers = [S3StorageOptions, typeof WaymarkModule, QueueWorkerOptions];` : ''}`;
     const expected = JSON.stringify({ output: 'HELLO ADA', status: 'completed' });
 

@@ -334,6 +334,46 @@ describe('waymark CLI', function () {
     expect(await storage.list()).to.deep.equal(['ship-10']);
   });
 
+  it('ui serves with the token it is given, warns when bound beyond this machine, and stops on SIGINT', async () => {
+    const token = 'sixteen-or-more-chars';
+    const child = spawn(process.execPath, [BIN, 'ui', '--store', store, '--port', '0', '--host', '0.0.0.0', '--token', token], { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '' } });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (d) => {
+        stdout += d;
+        const found = /(http:\/\/\S+)/.exec(stdout)?.[1];
+        if (found !== undefined) resolve(found);
+      });
+      void exited.then((code) => reject(new Error(`exited ${code}: ${stderr}`)));
+    });
+    expect(url).to.match(new RegExp(`^http://127\\.0\\.0\\.1:\\d+/#token=${token}$`));
+    expect(stderr).to.contain('serving on 0.0.0.0: anyone who reaches this port and has the token can read and clear workflows');
+    const api = new URL('/api/workflows', url).toString();
+    expect((await fetch(api, { headers: { 'x-waymark-token': token } })).status).to.equal(200);
+    expect((await fetch(api)).status).to.equal(403);
+    child.kill('SIGINT');
+    expect(await exited).to.equal(0);
+  });
+
+  it('ui refuses a port, a token or a store it cannot use, saying which', async () => {
+    for (const [args, message] of [
+      [['ui'], '--store is required'],
+      [['ui', '--store', store, '--port', 'http'], "--port 'http' is not a port number (0 to 65535)"],
+      [['ui', '--store', store, '--port', '70000'], "--port '70000' is not a port number"],
+      [['ui', '--store', store, '--token', 'short'], '--token needs at least 16 characters'],
+    ] as const) {
+      const { code, stderr } = await waymark([...args]);
+      expect(code, args.join(' ')).to.equal(2);
+      expect(stderr).to.contain(message);
+    }
+    const missing = await waymark(['ui', '--store', 'file:/nonexistent/waymark']);
+    expect(missing.code).to.equal(1);
+    expect(missing.stderr).to.contain('an existing directory');
+  });
+
   it('reports usage mistakes with exit code 2', async () => {
     for (const args of [[], ['frobnicate'], ['status', '--store', store], ['list'], ['list', '--store', 'ftp://x'], ['graph', 'samples/order-etl/order-etl.ts', 'Nope']]) {
       const { code, stderr } = await waymark(args);

@@ -1,0 +1,259 @@
+/**
+ * The dashboard end to end, as a user meets it: `waymark ui --store file:<dir>` (the real bin over
+ * dist/, in a child process) opened in Debian's Chromium through playwright-core, over a store a
+ * crashed process, failed and compensated runs and waiting workflows left behind. With
+ * WAYMARK_SCREENSHOTS=<dir> it saves the pictures README shows.
+ */
+import { expect } from 'chai';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { createDashboard } from '../../lib/dashboard';
+import { WorkflowRunner } from '../../lib/runner/workflow-runner';
+import { FileStorage } from '../../lib/storage/file/file-storage';
+import { WorkflowWorker } from '../../lib/worker/workflow-worker';
+import { Delivery, Payout, type DeliveryInput } from '../fixtures/dashboard-flows';
+import { SagaFlow } from '../fixtures/saga-flow';
+import { launchChromium } from '../helpers/browser';
+import { runTs } from '../helpers/child';
+import { tempDir } from '../helpers/temp-dir';
+
+const ROOT = join(__dirname, '..', '..');
+const BIN = join(ROOT, 'bin', 'waymark.js');
+const SCREENSHOTS = process.env.WAYMARK_SCREENSHOTS;
+
+const input = (orderId: string): DeliveryInput => ({ orderId, items: ['lamp', 'desk', 'chair'], meta: { requestId: `req-${orderId}-7f3a` } });
+
+/** `waymark ui` in a child process; resolves with the URL it printed. */
+function startUi(store: string): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
+  const child = spawn(process.execPath, [BIN, 'ui', '--store', `file:${store}`, '--port', '0'], { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '--openssl-legacy-provider' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (d) => {
+      stdout += d;
+      const url = /(http:\/\/127\.0\.0\.1:\d+\/#token=\S+)/.exec(stdout)?.[1];
+      if (url !== undefined) resolve({ child, url, stderr: () => stderr });
+    });
+    child.once('exit', (code) => reject(new Error(`waymark ui exited with ${code} before printing its URL: ${stderr}`)));
+  });
+}
+
+/** The fill colour the page gave a step's box. */
+function boxFill(page: Page, step: string): Promise<string> {
+  return page.$eval(`g[data-step="${step}"] rect.face`, (rect) => getComputedStyle(rect).fill);
+}
+
+describe('dashboard in Chromium (waymark ui)', function () {
+  this.timeout(90_000);
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let runner: WorkflowRunner;
+  let ui: Awaited<ReturnType<typeof startUi>>;
+  let origin: string;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+
+  before(async () => {
+    dir = await tempDir('waymark-ui-');
+    runner = new WorkflowRunner({ storage: new FileStorage({ directory: dir.path }), workflows: [Delivery, Payout, SagaFlow], tracer: false });
+    for (const id of ['delivery-1', 'delivery-2', 'delivery-3']) await runner.run(new Delivery(), { workflowId: id, input: input(id) });
+    await runner.run(new Payout(), { workflowId: 'payout-1' }).catch(() => undefined);
+    await runner.run(new SagaFlow(), { workflowId: 'booking-1', input: { seat: '7F' } }).catch(() => undefined);
+    const crashed = await runTs('spec/fixtures/dashboard-flows.ts', { STORE: dir.path, WORKFLOW_ID: 'delivery-crashed', CRASH_IN: 'invoice' });
+    expect(crashed.signal, crashed.stderr).to.equal('SIGKILL');
+    ui = await startUi(dir.path);
+    origin = new URL(ui.url).origin;
+    browser = await launchChromium();
+    // One browser profile for the specs, as one person's browser: the token is kept once opened.
+    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  });
+
+  beforeEach(async () => {
+    page = await context.newPage();
+    page.on('pageerror', (error) => expect.fail(`the page threw: ${error.message}`));
+  });
+  afterEach(async () => {
+    await page.close();
+  });
+
+  after(async () => {
+    await browser?.close();
+    if (ui !== undefined) {
+      const exited = new Promise<number | null>((resolve) => ui.child.once('exit', resolve));
+      ui.child.kill('SIGTERM');
+      expect(await exited, `waymark ui stops cleanly on SIGTERM: ${ui.stderr()}`).to.equal(0);
+    }
+    await dir?.remove();
+  });
+
+  const ids = (p: Page) => p.$$eval('tr[data-workflow-id]', (rows) => rows.map((r) => r.getAttribute('data-workflow-id')));
+
+  it('opens the list from the printed URL, keeps the token out of the address bar, and filters by status and id', async () => {
+    await page.goto(ui.url);
+    await page.waitForSelector('tr[data-workflow-id]');
+    expect(page.url()).to.equal(`${origin}/`);
+    expect(await ids(page)).to.deep.equal(['booking-1', 'delivery-1', 'delivery-2', 'delivery-3', 'delivery-crashed', 'payout-1']);
+    expect(await page.textContent('tr[data-workflow-id="delivery-1"]')).to.contain('waiting').and.contain('picked-up');
+    expect(await page.textContent('tr[data-workflow-id="payout-1"]')).to.contain('ACCOUNT_CLOSED in transfer: account closed');
+    if (SCREENSHOTS !== undefined) await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-list.png') });
+
+    await page.getByLabel('Status').selectOption('failed');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForURL(`${origin}/?status=failed`);
+    await page.waitForFunction(() => document.querySelectorAll('tr[data-workflow-id]').length === 1);
+    expect(await ids(page)).to.deep.equal(['payout-1']);
+
+    await page.getByLabel('Status').selectOption('');
+    await page.getByLabel('Workflow id starts with').fill('delivery-');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForURL(`${origin}/?id=delivery-`);
+    await page.waitForFunction(() => document.querySelectorAll('tr[data-workflow-id]').length === 4);
+    expect(await ids(page)).to.deep.equal(['delivery-1', 'delivery-2', 'delivery-3', 'delivery-crashed']);
+    await page.goBack();
+    await page.waitForFunction(() => document.querySelectorAll('tr[data-workflow-id]').length === 1);
+  });
+
+  it('shows a workflow whose run crashed mid-graph: what committed in green, the rest not run, and says it was interrupted', async () => {
+    await page.goto(ui.url);
+    await page.getByRole('link', { name: 'delivery-crashed' }).click();
+    await page.waitForSelector('svg.graph g[data-step]');
+    const states = await page.$$eval('svg.graph g[data-step]', (nodes) => nodes.map((n) => [n.getAttribute('data-step'), n.getAttribute('data-state'), n.textContent]));
+    expect(states).to.deep.equal([
+      ['pack', 'committed', 'pack: committed' + 'packcommitted'],
+      ['label', 'committed', 'label: committed' + 'labelcommitted'],
+      ['invoice', 'not-run', 'invoice: not run' + 'invoicenot run'],
+      ['dispatch', 'not-run', 'dispatch: not run' + 'dispatchnot run'],
+    ]);
+    const green = await boxFill(page, 'pack');
+    const grey = await boxFill(page, 'invoice');
+    expect(green).to.equal('rgb(218, 251, 225)');
+    expect(grey).to.equal('rgb(246, 248, 250)');
+    expect(await page.getByRole('note').textContent()).to.contain('Interrupted: the workflow is running but no run holds its lease');
+    expect(await page.textContent('#input')).to.contain('"requestId": "req-1"');
+    expect(await page.textContent('main')).to.contain('Which fields the fingerprint ignores is shown where the dashboard knows the workflow class');
+
+    await page.goto(`${origin}/workflows/payout-1`);
+    await page.waitForSelector('g[data-step="transfer"]');
+    expect(await boxFill(page, 'transfer')).to.equal('rgb(255, 235, 233)');
+    expect(await page.textContent('tr[data-step="transfer"]')).to.contain('ACCOUNT_CLOSED: account closed');
+    await page.goto(`${origin}/workflows/booking-1`);
+    await page.waitForSelector('g[data-step="reserve"]');
+    expect(await boxFill(page, 'reserve')).to.equal('rgb(255, 241, 229)');
+    expect(await page.$eval('g[data-step="reserve"]', (g) => g.getAttribute('data-state'))).to.equal('compensated');
+
+    await page.emulateMedia({ colorScheme: 'dark' });
+    expect(await boxFill(page, 'reserve'), 'dark: its own colours').to.equal('rgb(58, 34, 16)');
+  });
+
+  it('sends an event from the page that wakes the waiting workflow through a worker, and shows it complete', async () => {
+    const worker = new WorkflowWorker({ runner, pollIntervalMs: 50 });
+    await worker.start();
+    try {
+      await page.goto(`${origin}/workflows/delivery-2`);
+      await page.waitForSelector('g[data-step="dispatch"][data-state="waiting"]');
+      expect(await page.textContent('tr[data-step="dispatch"]')).to.contain("waits for event 'picked-up'");
+      expect(await boxFill(page, 'dispatch')).to.equal('rgb(251, 239, 255)');
+      if (SCREENSHOTS !== undefined) await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-workflow.png'), fullPage: true });
+      await page.getByLabel('Event name').fill('picked-up');
+      await page.getByLabel('Payload (JSON, optional)').fill('{"courier":"dhl"}');
+      await page.getByRole('button', { name: 'Send event' }).click();
+      await page.waitForSelector('#action-message:has-text("Sent picked-up")');
+      // The page refreshes itself: the worker (another process than the dashboard's) resumes it.
+      await page.waitForSelector('h1 .badge.s-completed', { timeout: 30_000 });
+      expect(await page.$eval('g[data-step="dispatch"]', (g) => g.getAttribute('data-state'))).to.equal('committed');
+      expect(await page.textContent('#mailbox')).to.contain('picked-up').and.contain('dispatch');
+      const info = await runner.get('delivery-2', { outputs: true });
+      expect(info!.steps.dispatch!.output).to.deep.equal({ courier: 'dhl' });
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it('clears a workflow only once its id is typed, and shows it gone', async () => {
+    await page.goto(`${origin}/workflows/delivery-3`);
+    await page.waitForSelector('g[data-step]');
+    const button = page.getByRole('button', { name: 'Clear this workflow' });
+    expect(await button.isDisabled()).to.equal(true);
+    await page.getByLabel('Type the workflow id to confirm').fill('delivery-');
+    expect(await button.isDisabled()).to.equal(true);
+    await page.getByLabel('Type the workflow id to confirm').fill('delivery-3');
+    expect(await button.isDisabled()).to.equal(false);
+    await button.click();
+    await page.waitForSelector('#action-message:has-text("Cleared delivery-3 (3 checkpoint(s))")');
+    expect(await runner.get('delivery-3')).to.equal(undefined);
+    expect(await runner.get('delivery-1'), 'the others stay').to.not.equal(undefined);
+  });
+
+  it('refuses an action without the token: a page without it asks for it, and a request without it changes nothing', async () => {
+    const context = await browser.newContext();
+    const stranger = await context.newPage();
+    try {
+      await stranger.goto(`${origin}/workflows/delivery-1`);
+      await stranger.waitForSelector('h1:has-text("Token needed")');
+      const answers = await stranger.evaluate(async () => {
+        const tries = [
+          fetch('/api/workflows/delivery-1/clear', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ confirm: 'delivery-1' }) }),
+          fetch('/api/workflows/delivery-1/events', { method: 'POST', headers: { 'content-type': 'application/json', 'x-waymark-token': 'guess-guess-guess-guess' }, body: JSON.stringify({ event: 'picked-up' }) }),
+        ];
+        return Promise.all(tries.map(async (t) => { const r = await t; return [r.status, ((await r.json()) as { error: { code: string } }).error.code]; }));
+      });
+      expect(answers).to.deep.equal([
+        [403, 'WAYMARK_DASHBOARD_TOKEN'],
+        [403, 'WAYMARK_DASHBOARD_TOKEN'],
+      ]);
+      expect((await runner.get('delivery-1', { events: true }))!.events).to.deep.equal([]);
+      await stranger.getByLabel('Dashboard token').fill(new URL(ui.url).hash.slice('#token='.length));
+      await stranger.getByRole('button', { name: 'Use token' }).click();
+      await stranger.waitForSelector('g[data-step="dispatch"]');
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe('dashboard in Chromium (mounted in the app that registers the classes)', function () {
+  this.timeout(90_000);
+
+  it('marks what the fingerprint ignores, and resumes a crashed workflow from the page: restored steps, then the rest', async () => {
+    const dir = await tempDir('waymark-ui-');
+    const crashed = await runTs('spec/fixtures/dashboard-flows.ts', { STORE: dir.path, WORKFLOW_ID: 'delivery-crashed', CRASH_IN: 'invoice' });
+    expect(crashed.signal, crashed.stderr).to.equal('SIGKILL');
+    const runner = new WorkflowRunner({ storage: new FileStorage({ directory: dir.path }), workflows: [Delivery], tracer: false });
+    const dashboard = createDashboard({ runner });
+    const server = createServer(dashboard).listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      page.on('pageerror', (error) => expect.fail(`the page threw: ${error.message}`));
+      await page.goto(`${origin}/workflows/delivery-crashed#token=${dashboard.token}`);
+      await page.waitForSelector('g[data-step="invoice"][data-state="not-run"]');
+      expect(await page.$$eval('#input .ignored', (leaves) => leaves.map((l) => l.getAttribute('data-path')))).to.deep.equal(['meta.requestId']);
+      expect(await page.$eval('#input .ignored', (leaf) => getComputedStyle(leaf).textDecorationLine)).to.equal('line-through');
+      await page.getByRole('button', { name: 'Resume now' }).click();
+      await page.waitForSelector('#action-message:has-text("Resumed")');
+      await page.waitForSelector('g[data-step="dispatch"][data-state="waiting"]', { timeout: 30_000 });
+      const states = await page.$$eval('svg.graph g[data-step]', (nodes) => nodes.map((n) => [n.getAttribute('data-step'), n.getAttribute('data-state')]));
+      expect(states).to.deep.equal([
+        ['pack', 'restored'],
+        ['label', 'restored'],
+        ['invoice', 'committed'],
+        ['dispatch', 'waiting'],
+      ]);
+      expect(await boxFill(page, 'pack'), 'restored: blue').to.equal('rgb(221, 244, 255)');
+      // The keyboard reaches every step of the graph.
+      await page.focus('svg.graph a');
+      expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).to.equal('pack: restored');
+    } finally {
+      await browser.close();
+      server.close();
+      await dashboard.close();
+      await dir.remove();
+    }
+  });
+});

@@ -1,0 +1,392 @@
+/**
+ * The dashboard's server side over real HTTP: its token, its host check, its JSON API and the
+ * actions, fenced as the runner fences them. What the page does with it is spec/dashboard/browser.spec.ts.
+ */
+import { expect } from 'chai';
+import { request } from 'node:http';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Step, Workflow } from '../../decorators';
+import { createDashboard, serveDashboard, type ServedDashboard, type WorkflowView } from '../../lib/dashboard';
+import { InvalidOptionError } from '../../lib/errors';
+import { WorkflowRunner } from '../../lib/runner/workflow-runner';
+import { MemoryStorage } from '../../lib/storage/memory-storage';
+import type { WorkflowRecord } from '../../lib/storage/records';
+import { deferred } from '../helpers/deferred';
+import { Delivery, Payout, type DeliveryInput } from '../fixtures/dashboard-flows';
+import { SagaFlow } from '../fixtures/saga-flow';
+
+interface Answer {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly text: string;
+  readonly json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+function call(port: number, method: string, path: string, options: { token?: string; body?: unknown; host?: string; raw?: string } = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const body = options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path,
+        headers: {
+          ...(options.token === undefined ? {} : { 'x-waymark-token': options.token }),
+          ...(options.host === undefined ? {} : { host: options.host }),
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () => {
+          let json: unknown;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode!, headers: res.headers, text, json });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const input = (orderId: string): DeliveryInput => ({ orderId, items: ['lamp', 'desk'], meta: { requestId: `req-${orderId}` } });
+
+describe('dashboard (HTTP)', () => {
+  let storage: MemoryStorage;
+  let runner: WorkflowRunner;
+  let served: ServedDashboard;
+  const get = (path: string, token = served.token) => call(served.port, 'GET', path, { token });
+  const post = (path: string, body: unknown, token = served.token) => call(served.port, 'POST', path, { token, body });
+
+  beforeEach(async () => {
+    storage = new MemoryStorage();
+    runner = new WorkflowRunner({ storage, workflows: [Delivery, Payout], tracer: false });
+    served = await serveDashboard({ runner, port: 0 });
+  });
+  afterEach(async () => {
+    await served.close();
+  });
+
+  describe('the token and the host', () => {
+    it('refuses every API call without the token, or with another, and acts on nothing', async () => {
+      await runner.run(new Delivery(), { workflowId: 'd-1', input: input('1') });
+      for (const token of [undefined, '', 'x'.repeat(24), `${served.token}x`]) {
+        for (const [method, path, body] of [
+          ['GET', '/api/workflows', undefined],
+          ['GET', '/api/workflows/d-1', undefined],
+          ['POST', '/api/workflows/d-1/clear', { confirm: 'd-1' }],
+          ['POST', '/api/workflows/d-1/events', { event: 'picked-up' }],
+        ] as const) {
+          const answer = await call(served.port, method, path, { ...(token === undefined ? {} : { token }), body });
+          expect(answer.status, `${method} ${path} with ${String(token)}`).to.equal(403);
+          expect(answer.json.error.code).to.equal('WAYMARK_DASHBOARD_TOKEN');
+          expect(answer.json.error.message).to.contain('x-waymark-token');
+        }
+      }
+      expect((await runner.get('d-1', { events: true }))!.events, 'no event stored').to.deep.equal([]);
+      expect((await runner.get('d-1'))!.status, 'not cleared').to.equal('waiting');
+    });
+
+    it('serves the page without the token (it holds no data), with a policy that allows nothing from elsewhere', async () => {
+      const page = await call(served.port, 'GET', '/workflows/d-1');
+      expect(page.status).to.equal(200);
+      expect(page.headers['content-type']).to.equal('text/html; charset=utf-8');
+      expect(page.text).to.contain('<script src="/assets/app.js" defer></script>');
+      expect(page.headers['content-security-policy']).to.contain("default-src 'none'").and.contain("script-src 'self'").and.contain("frame-ancestors 'none'");
+      expect(page.headers['x-content-type-options']).to.equal('nosniff');
+      expect((await call(served.port, 'GET', '/assets/app.js')).headers['content-type']).to.equal('text/javascript; charset=utf-8');
+      expect((await call(served.port, 'GET', '/assets/style.css')).text).to.contain('prefers-color-scheme: dark');
+      expect((await call(served.port, 'GET', '/nothing')).status).to.equal(404);
+      expect((await call(served.port, 'POST', '/')).status).to.equal(405);
+      expect(served.url).to.equal(`http://127.0.0.1:${served.port}/#token=${encodeURIComponent(served.token)}`);
+    });
+
+    it('answers only to the host names it is served on (a DNS-rebinding page is refused)', async () => {
+      for (const host of ['127.0.0.1', 'localhost', '[::1]']) {
+        expect((await call(served.port, 'GET', '/api/workflows', { token: served.token, host: `${host}:${served.port}` })).status, host).to.equal(200);
+      }
+      const rebound = await call(served.port, 'GET', '/api/workflows', { token: served.token, host: `attacker.invalid:${served.port}` });
+      expect(rebound.status).to.equal(403);
+      expect(rebound.text).to.contain("host 'attacker.invalid");
+    });
+
+    it('takes a token of its own, and refuses options it cannot use', async () => {
+      const own = await serveDashboard({ runner, port: 0, token: 'a-token-of-sixteen+' });
+      try {
+        expect(own.token).to.equal('a-token-of-sixteen+');
+        expect((await call(own.port, 'GET', '/api/workflows', { token: 'a-token-of-sixteen+' })).status).to.equal(200);
+      } finally {
+        await own.close();
+      }
+      expect(() => createDashboard({ runner, token: 'short' })).to.throw(InvalidOptionError, "option 'token' is 'short'; expected a string of at least 16 characters");
+      expect(() => createDashboard({ runner: {} as never })).to.throw(InvalidOptionError, "option 'runner'");
+      expect(() => createDashboard({ runner, allowedHosts: 'localhost' as never })).to.throw(InvalidOptionError, "option 'allowedHosts'");
+      expect(() => createDashboard(null as never)).to.throw(InvalidOptionError, 'dashboard options');
+      const error = await serveDashboard({ runner, port: 70000 }).catch((e: unknown) => e);
+      expect(error).to.be.instanceOf(InvalidOptionError);
+    });
+  });
+
+  describe('the list', () => {
+    it('filters by status, workflow name and id prefix, and says when waiting ones wake and what they await', async () => {
+      for (const id of ['d-1', 'd-2', 'x-1']) await runner.run(new Delivery(), { workflowId: id, input: input(id) });
+      await runner.run(new Payout(), { workflowId: 'p-1' }).catch(() => undefined);
+      const all = await get('/api/workflows');
+      expect(all.json.items.map((i: { workflowId: string }) => i.workflowId)).to.deep.equal(['d-1', 'd-2', 'p-1', 'x-1']);
+      expect(all.json.items[0]).to.deep.include({ workflowName: 'delivery', status: 'waiting', waitingFor: ['picked-up'] });
+      expect(Date.parse(all.json.now)).to.be.a('number');
+      expect((await get('/api/workflows?status=failed')).json.items.map((i: { workflowId: string }) => [i.workflowId, i.status])).to.deep.equal([['p-1', 'failed']]);
+      expect((await get('/api/workflows?status=failed')).json.items[0].error).to.deep.include({ code: 'ACCOUNT_CLOSED', step: 'transfer' });
+      expect((await get('/api/workflows?status=failed,waiting&name=delivery')).json.items).to.have.length(3);
+      expect((await get('/api/workflows?id=d-')).json.items.map((i: { workflowId: string }) => i.workflowId)).to.deep.equal(['d-1', 'd-2']);
+      const first = await get('/api/workflows?limit=2');
+      expect(first.json.cursor).to.equal('d-2');
+      expect((await get(`/api/workflows?limit=2&cursor=${first.json.cursor}`)).json.items.map((i: { workflowId: string }) => i.workflowId)).to.deep.equal(['p-1', 'x-1']);
+      for (const [query, message] of [
+        ['status=sleeping', "status 'sleeping' is not one of running, waiting"],
+        ['limit=0', 'limit must be an integer from 1 to 200'],
+        ['limit=201', 'limit must be an integer from 1 to 200'],
+        ['limit=x', 'limit must be an integer from 1 to 200'],
+      ] as const) {
+        const answer = await get(`/api/workflows?${query}`);
+        expect(answer.status, query).to.equal(400);
+        expect(answer.json.error).to.deep.equal({ code: 'WAYMARK_INVALID_OPTION', message: answer.json.error.message });
+        expect(answer.json.error.message).to.contain(message);
+      }
+    });
+
+    it('pages through 100,000 stored workflows reading only the records of the page, and bounds what a rare filter reads per request', async function () {
+      this.timeout(60_000);
+      const record = (id: string, status: 'completed' | 'failed'): WorkflowRecord => ({ formatVersion: 1, workflowId: id, workflowName: 'bulk', fingerprint: 'f', steps: [], updatedAt: '2026-12-01T00:00:00.000Z', status });
+      const ids = Array.from({ length: 100_000 }, (_, i) => `w${String(i).padStart(6, '0')}`);
+      for (const id of ids) await storage.writeRecord(id, record(id, id === 'w050000' || id === 'w099999' ? 'failed' : 'completed'), null);
+      let reads = 0;
+      let loads = 0;
+      const readRecord = storage.readRecord.bind(storage);
+      storage.readRecord = (id) => {
+        reads++;
+        return readRecord(id);
+      };
+      storage.load = () => {
+        loads++;
+        throw new Error('the list must not load whole workflows');
+      };
+      const first = await get('/api/workflows?limit=50');
+      expect(first.json.items).to.have.length(50);
+      expect(reads).to.equal(50);
+      reads = 0;
+      const deep = await get('/api/workflows?limit=50&cursor=w079999');
+      expect(deep.json.items.map((i: { workflowId: string }) => i.workflowId).slice(0, 2)).to.deep.equal(['w080000', 'w080001']);
+      expect(reads).to.equal(50);
+      // Two failed among 100,000: each request reads at most 2,000 records and hands on a cursor.
+      const found: string[] = [];
+      let cursor: string | undefined;
+      let requests = 0;
+      do {
+        reads = 0;
+        const page = await get(`/api/workflows?status=failed&limit=50${cursor === undefined ? '' : `&cursor=${cursor}`}`);
+        expect(reads).to.be.at.most(2000);
+        found.push(...page.json.items.map((i: { workflowId: string }) => i.workflowId));
+        cursor = page.json.cursor;
+        requests++;
+      } while (cursor !== undefined);
+      expect(found).to.deep.equal(['w050000', 'w099999']);
+      expect(requests).to.equal(50);
+      expect(loads).to.equal(0);
+    });
+  });
+
+  describe('a workflow', () => {
+    it("shows each step's state, the graph laid out, outputs capped, the mailbox and what the fingerprint ignores", async () => {
+      await runner.run(new Delivery(), { workflowId: 'd-1', input: input('1') });
+      await runner.sendEvent('d-1', 'noise', { big: 'y'.repeat(5000) }, { eventId: 'e-0' });
+      const answer = await get('/api/workflows/d-1');
+      expect(answer.status).to.equal(200);
+      const view = answer.json as WorkflowView;
+      expect(view).to.deep.include({ workflowId: 'd-1', workflowName: 'delivery', status: 'waiting', interrupted: false, waitingFor: ['picked-up'], canResume: true, ignoredInput: ['meta.requestId'] });
+      expect(view.input).to.deep.equal(input('1'));
+      expect(view.steps.map((s) => [s.name, s.state, s.detail])).to.deep.equal([
+        ['pack', 'committed', undefined],
+        ['label', 'committed', undefined],
+        ['invoice', 'committed', undefined],
+        ['dispatch', 'waiting', "waits for event 'picked-up'"],
+      ]);
+      expect(view.steps[0]!.durationMs, "this process ran it: its duration is known").to.be.a('number');
+      const label = view.steps.find((s) => s.name === 'label')!;
+      expect(label.output).to.include({ truncated: true, length: JSON.stringify({ tracking: 'TRK-1', notes: 'x'.repeat(3000) }, null, 2).length });
+      expect(label.output!.text).to.have.length(2000);
+      const full = await get('/api/workflows/d-1/steps/label/output');
+      expect(JSON.parse(full.json.text)).to.deep.equal({ tracking: 'TRK-1', notes: 'x'.repeat(3000) });
+      expect((await get('/api/workflows/d-1/steps/dispatch/output')).json.error.code).to.equal('WAYMARK_STEP_NOT_COMMITTED');
+      expect(view.events.map((e) => [e.eventId, e.name, e.payload.truncated, e.consumedBy])).to.deep.equal([['e-0', 'noise', true, undefined]]);
+      const nodes = Object.fromEntries(view.layout.nodes.map((n) => [n.name, n]));
+      expect(nodes.pack!.x).to.be.below(nodes.label!.x);
+      expect(nodes.label!.x).to.equal(nodes.invoice!.x, 'label and invoice side by side');
+      expect(nodes.label!.y).to.not.equal(nodes.invoice!.y);
+      expect(nodes.dispatch!.x).to.be.above(nodes.label!.x);
+      expect(view.layout.edges.map((e) => `${e.from}>${e.to}`).sort()).to.deep.equal(['invoice>dispatch', 'label>dispatch', 'pack>invoice', 'pack>label']);
+      expect((await get('/api/workflows/nope')).status).to.equal(404);
+    });
+
+    it('says failed with the error, compensated, running and restored as the runs and the store tell it', async () => {
+      await runner.run(new Payout(), { workflowId: 'p-1' }).catch(() => undefined);
+      const failed = (await get('/api/workflows/p-1')).json as WorkflowView;
+      expect(failed.steps.map((s) => [s.name, s.state])).to.deep.equal([['approve', 'committed'], ['transfer', 'failed'], ['notify', 'not-run']]);
+      expect(failed.steps[1]!.detail).to.equal('ACCOUNT_CLOSED: account closed');
+      expect(failed.error).to.deep.include({ code: 'ACCOUNT_CLOSED', step: 'transfer', attempts: 1 });
+
+      const sagas = new WorkflowRunner({ storage, tracer: false });
+      await sagas.run(new SagaFlow(), { workflowId: 's-1', input: { seat: '7F' } }).catch(() => undefined);
+      const saga = (await get('/api/workflows/s-1')).json as WorkflowView;
+      expect(saga.status).to.equal('compensated');
+      expect(saga.steps.map((s) => [s.name, s.state])).to.deep.equal([['reserve', 'compensated'], ['charge', 'compensated'], ['email', 'compensated'], ['issue', 'failed']]);
+      expect(saga.compensation!.cause).to.deep.include({ code: 'NO_TICKETS', step: 'issue' });
+
+      // A run in this process: its running step, then the steps it restored.
+      const gate = deferred<void>();
+      const started = deferred<void>();
+      let failSecond = true;
+      @Workflow({ name: 'held' })
+      class Held {
+        @Step() first() {
+          return 1;
+        }
+        @Step() async second() {
+          started.resolve();
+          await gate.promise;
+          if (failSecond) throw new Error('not yet');
+          return 2;
+        }
+      }
+      const own = new WorkflowRunner({ storage, workflows: [Held], tracer: false });
+      const dashboard = createDashboard({ runner: own });
+      const server = createServer(dashboard).listen(0, '127.0.0.1');
+      await new Promise((resolve) => server.once('listening', resolve));
+      const port = (server.address() as AddressInfo).port;
+      try {
+        const run = own.run(new Held(), { workflowId: 'h-1' });
+        await started.promise;
+        const running = (await call(port, 'GET', '/api/workflows/h-1', { token: dashboard.token })).json as WorkflowView;
+        expect(running.steps.map((s) => [s.name, s.state])).to.deep.equal([['first', 'committed'], ['second', 'running']]);
+        expect(running.lease).to.have.property('owner');
+        expect(running.interrupted).to.equal(false);
+        // The same store seen from another dashboard: the store alone says a run holds the lease.
+        const elsewhere = (await get('/api/workflows/h-1')).json as WorkflowView;
+        expect(elsewhere.steps.map((s) => [s.name, s.state, s.detail])).to.deep.equal([['first', 'committed', undefined], ['second', 'running', 'its dependencies are committed and a run holds the lease']]);
+        gate.resolve();
+        await run.catch(() => undefined);
+        failSecond = false;
+        await own.run(new Held(), { workflowId: 'h-1', resume: true });
+        const restored = (await call(port, 'GET', '/api/workflows/h-1', { token: dashboard.token })).json as WorkflowView;
+        expect(restored.steps.map((s) => [s.name, s.state])).to.deep.equal([['first', 'restored'], ['second', 'committed']]);
+        expect(((await get('/api/workflows/h-1')).json as WorkflowView).steps[0]!.state, 'another process cannot tell').to.equal('committed');
+        expect(restored.output).to.deep.equal({ text: '2', length: 1, truncated: false });
+      } finally {
+        server.close();
+        await dashboard.close();
+      }
+    });
+
+    it('says interrupted for a running workflow no run holds, and not-run for the step it had reached', async () => {
+      await storage.writeRecord('i-1', { formatVersion: 1, workflowId: 'i-1', workflowName: 'delivery', fingerprint: 'f', steps: [{ name: 'pack', after: [] }, { name: 'label', after: ['pack'] }], updatedAt: '2026-12-01T00:00:00.000Z', status: 'running' }, null);
+      await storage.commit('i-1', { formatVersion: 1, step: 'pack', status: 'completed', attempts: 1, committedAt: '2026-12-01T00:00:01.000Z', output: { boxes: 1 } });
+      const view = (await get('/api/workflows/i-1')).json as WorkflowView;
+      expect(view.interrupted).to.equal(true);
+      expect(view.steps.map((s) => [s.name, s.state])).to.deep.equal([['pack', 'committed'], ['label', 'not-run']]);
+      expect(view.canResume, 'no input stored').to.equal(false);
+    });
+  });
+
+  describe('actions', () => {
+    it('sends an event (idempotent by event id) that the waiting workflow consumes when resumed', async () => {
+      await runner.run(new Delivery(), { workflowId: 'd-1', input: input('1') });
+      const sent = await post('/api/workflows/d-1/events', { event: 'picked-up', payload: { courier: 'ups' }, eventId: 'e-1' });
+      expect(sent.json).to.deep.equal({ duplicate: false, eventId: 'e-1' });
+      expect((await post('/api/workflows/d-1/events', { event: 'picked-up', eventId: 'e-1' })).json).to.deep.equal({ duplicate: true, eventId: 'e-1' });
+      const resumed = await post('/api/workflows/d-1/resume', {});
+      expect(resumed.json).to.deep.equal({ started: true });
+      await served.close(); // waits for the resume it started
+      const info = await runner.get('d-1', { outputs: true });
+      expect(info!.status).to.equal('completed');
+      expect(info!.steps.dispatch!.output).to.deep.equal({ courier: 'ups' });
+      served = await serveDashboard({ runner, port: 0 });
+      for (const [body, code, message] of [
+        [{}, 'WAYMARK_INVALID_OPTION', 'the body needs "event"'],
+        [{ event: 'x', eventId: 5 }, 'WAYMARK_INVALID_OPTION', '"eventId" must be a string'],
+        [{ event: 'x', payload: 1n }, 'WAYMARK_INVALID_JSON', ''],
+      ] as const) {
+        const answer = typeof body === 'object' && 'payload' in body ? await call(served.port, 'POST', '/api/workflows/d-1/events', { token: served.token, raw: '{"event":' }) : await post('/api/workflows/d-1/events', body);
+        expect(answer.status).to.equal(400);
+        expect(answer.json.error.code).to.equal(code);
+        expect(answer.json.error.message).to.contain(message);
+      }
+      expect((await post('/api/workflows/none/events', { event: 'x' })).json.error.code).to.equal('WAYMARK_WORKFLOW_NOT_FOUND');
+    });
+
+    it('clears only with the workflow id typed as confirmation, and never under a run that holds the lease', async () => {
+      for (const id of ['d-1', 'd-10']) await runner.run(new Delivery(), { workflowId: id, input: input(id) });
+      const unconfirmed = await post('/api/workflows/d-1/clear', { confirm: 'd-10' });
+      expect(unconfirmed.status).to.equal(400);
+      expect(unconfirmed.json.error).to.deep.equal({ code: 'WAYMARK_CONFIRMATION_MISMATCH', message: "type the workflow id 'd-1' to confirm the clear" });
+      const held = await storage.acquireLease('d-1', 'a worker', 60_000);
+      const busy = await post('/api/workflows/d-1/clear', { confirm: 'd-1' });
+      expect(busy.status).to.equal(409);
+      expect(busy.json.error.code).to.equal('WAYMARK_WORKFLOW_BUSY');
+      expect(busy.json.error.message).to.contain('a worker');
+      expect(await runner.get('d-1')).to.not.equal(undefined);
+      if (held.acquired) await storage.releaseLease(held.lease);
+      expect((await post('/api/workflows/d-1/clear', { confirm: 'd-1' })).json).to.deep.equal({ cleared: true, checkpoints: 3 });
+      expect(await runner.get('d-1')).to.equal(undefined);
+      expect(await runner.get('d-10'), 'the sibling sharing a prefix stays').to.not.equal(undefined);
+      expect((await post('/api/workflows/d-1/clear', { confirm: 'd-1' })).json).to.deep.equal({ cleared: false, checkpoints: 0 });
+    });
+
+    it('resumes only what its runner can run, and not while a run holds the lease', async () => {
+      await runner.run(new Delivery(), { workflowId: 'd-1', input: input('1') });
+      const bare = await serveDashboard({ runner: new WorkflowRunner({ storage, tracer: false }), port: 0 });
+      try {
+        const refused = await call(bare.port, 'POST', '/api/workflows/d-1/resume', { token: bare.token, body: {} });
+        expect(refused.status).to.equal(409);
+        expect(refused.json.error.code).to.equal('WAYMARK_WORKFLOW_NOT_REGISTERED');
+        expect(refused.json.error.message).to.contain("does not know workflow 'delivery'");
+        expect(((await call(bare.port, 'GET', '/api/workflows/d-1', { token: bare.token })).json as WorkflowView).canResume).to.equal(false);
+        expect(((await call(bare.port, 'GET', '/api/workflows/d-1', { token: bare.token })).json as WorkflowView).ignoredInput).to.equal(null);
+      } finally {
+        await bare.close();
+      }
+      const held = await storage.acquireLease('d-1', 'a worker', 60_000);
+      const busy = await post('/api/workflows/d-1/resume', {});
+      expect(busy.status).to.equal(409);
+      expect(busy.json.error.code).to.equal('WAYMARK_WORKFLOW_BUSY');
+      if (held.acquired) await storage.releaseLease(held.lease);
+      expect((await post('/api/workflows/none/resume', {})).status).to.equal(404);
+      expect((await post('/api/workflows/d-1/nothing', {})).status).to.equal(404);
+    });
+  });
+
+  it('finds its assets where an app mounted it (Express keeps the mount path in originalUrl)', async () => {
+    const dashboard = createDashboard({ runner });
+    const server = createServer((req, res) => {
+      if (!req.url!.startsWith('/ops/waymark')) return void res.writeHead(404).end();
+      Object.assign(req, { originalUrl: req.url, url: req.url!.slice('/ops/waymark'.length) || '/' });
+      dashboard(req, res);
+    }).listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const page = await call((server.address() as AddressInfo).port, 'GET', '/ops/waymark/workflows/d-1');
+      expect(page.text).to.contain('<script src="/ops/waymark/assets/app.js" defer></script>').and.contain('data-base="/ops/waymark"');
+    } finally {
+      server.close();
+      await dashboard.close();
+    }
+  });
+});

@@ -1,0 +1,32 @@
+import { expect } from 'chai';
+import { CanonicalFingerprint } from '../../lib/fingerprint';
+import { ignoredInputPaths, MAX_PROBED_LEAVES } from '../../lib/fingerprint/ignored-paths';
+
+describe('ignoredInputPaths', () => {
+  it('names the leaves whose change leaves the fingerprint as it was: excluded paths, wildcards, whole excluded objects', async () => {
+    const strategy = new CanonicalFingerprint({ exclude: ['meta', 'items[*].at', 'n'] });
+    const input = { id: 7, n: 1e21, meta: { requestId: 'r', nested: [1, 2] }, items: [{ sku: 'a', at: 't1' }, { sku: 'b', at: null }], flags: { on: true } };
+    expect(await ignoredInputPaths(strategy, input)).to.deep.equal(['n', 'meta.requestId', 'meta.nested[0]', 'meta.nested[1]', 'items[0].at', 'items[1].at']);
+  });
+
+  it('follows what an include list keeps, and empty objects and arrays are leaves', async () => {
+    const strategy = new CanonicalFingerprint({ include: ['id'] });
+    expect(await ignoredInputPaths(strategy, { id: 1, tags: [], extra: {}, flag: false })).to.deep.equal(['tags', 'extra', 'flag']);
+  });
+
+  it('asks a hand-written strategy too, and finds nothing ignored by the default one', async () => {
+    const byId = { fingerprint: (input: unknown) => String((input as { id: unknown }).id) };
+    expect(await ignoredInputPaths(byId, { id: 1, at: 'x' })).to.deep.equal(['at']);
+    expect(await ignoredInputPaths(new CanonicalFingerprint(), { a: 0, b: '', c: null, d: [true] })).to.deep.equal([]);
+  });
+
+  it('is undefined, not a guess, for an input with too many leaves or one the strategy refuses', async () => {
+    const big = Array.from({ length: MAX_PROBED_LEAVES + 1 }, (_, i) => i);
+    expect(await ignoredInputPaths(new CanonicalFingerprint(), big)).to.equal(undefined);
+    const refusing = { fingerprint: () => Promise.reject(new Error('no')) };
+    expect(await ignoredInputPaths(refusing, { a: 1 })).to.equal(undefined);
+    const pickyAboutChanges = { fingerprint: (input: unknown) => { if ((input as { a: unknown }).a !== 1) throw new Error('only 1'); return 'f'; } };
+    expect(await ignoredInputPaths(pickyAboutChanges, { a: 1 }), 'a change it refuses is one it looks at').to.deep.equal([]);
+    expect(await ignoredInputPaths(new CanonicalFingerprint(), 5), 'a scalar input has no fields').to.deep.equal([]);
+  });
+});
