@@ -42,9 +42,22 @@ function startUi(store: string): Promise<{ child: ChildProcess; url: string; std
   });
 }
 
+// The functions below run in the page; this project compiles without the DOM's types, so they are
+// written as the page's own expressions.
+
+/** A computed style property of the first element `selector` finds. */
+function computed(page: Page, selector: string, property: string): Promise<string> {
+  return page.evaluate(`getComputedStyle(document.querySelector(${JSON.stringify(selector)}))[${JSON.stringify(property)}]`);
+}
+
 /** The fill colour the page gave a step's box. */
 function boxFill(page: Page, step: string): Promise<string> {
-  return page.$eval(`g[data-step="${step}"] rect.face`, (rect) => getComputedStyle(rect).fill);
+  return computed(page, `g[data-step="${step}"] rect.face`, 'fill');
+}
+
+/** Waits until the list shows `count` rows. */
+function rows(page: Page, count: number): Promise<unknown> {
+  return page.waitForFunction(`document.querySelectorAll('tr[data-workflow-id]').length === ${count}`);
 }
 
 describe('dashboard in Chromium (waymark ui)', function () {
@@ -104,17 +117,17 @@ describe('dashboard in Chromium (waymark ui)', function () {
     await page.getByLabel('Status').selectOption('failed');
     await page.getByRole('button', { name: 'Filter' }).click();
     await page.waitForURL(`${origin}/?status=failed`);
-    await page.waitForFunction(() => document.querySelectorAll('tr[data-workflow-id]').length === 1);
+    await rows(page, 1);
     expect(await ids(page)).to.deep.equal(['payout-1']);
 
     await page.getByLabel('Status').selectOption('');
     await page.getByLabel('Workflow id starts with').fill('delivery-');
     await page.getByRole('button', { name: 'Filter' }).click();
     await page.waitForURL(`${origin}/?id=delivery-`);
-    await page.waitForFunction(() => document.querySelectorAll('tr[data-workflow-id]').length === 4);
+    await rows(page, 4);
     expect(await ids(page)).to.deep.equal(['delivery-1', 'delivery-2', 'delivery-3', 'delivery-crashed']);
     await page.goBack();
-    await page.waitForFunction(() => document.querySelectorAll('tr[data-workflow-id]').length === 1);
+    await rows(page, 1);
   });
 
   it('shows a workflow whose run crashed mid-graph: what committed in green, the rest not run, and says it was interrupted', async () => {
@@ -234,7 +247,7 @@ describe('dashboard in Chromium (mounted in the app that registers the classes)'
       await page.goto(`${origin}/workflows/delivery-crashed#token=${dashboard.token}`);
       await page.waitForSelector('g[data-step="invoice"][data-state="not-run"]');
       expect(await page.$$eval('#input .ignored', (leaves) => leaves.map((l) => l.getAttribute('data-path')))).to.deep.equal(['meta.requestId']);
-      expect(await page.$eval('#input .ignored', (leaf) => getComputedStyle(leaf).textDecorationLine)).to.equal('line-through');
+      expect(await computed(page, '#input .ignored', 'textDecorationLine')).to.equal('line-through');
       await page.getByRole('button', { name: 'Resume now' }).click();
       await page.waitForSelector('#action-message:has-text("Resumed")');
       await page.waitForSelector('g[data-step="dispatch"][data-state="waiting"]', { timeout: 30_000 });
@@ -248,7 +261,7 @@ describe('dashboard in Chromium (mounted in the app that registers the classes)'
       expect(await boxFill(page, 'pack'), 'restored: blue').to.equal('rgb(221, 244, 255)');
       // The keyboard reaches every step of the graph.
       await page.focus('svg.graph a');
-      expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).to.equal('pack: restored');
+      expect(await page.evaluate("document.activeElement.getAttribute('aria-label')")).to.equal('pack: restored');
     } finally {
       await browser.close();
       server.close();

@@ -144,7 +144,7 @@ describe('dashboard (HTTP)', () => {
       expect(all.json.items.map((i: { workflowId: string }) => i.workflowId)).to.deep.equal(['d-1', 'd-2', 'p-1', 'x-1']);
       expect(all.json.items[0]).to.deep.include({ workflowName: 'delivery', status: 'waiting', waitingFor: ['picked-up'] });
       expect(Date.parse(all.json.now)).to.be.a('number');
-      expect((await get('/api/workflows?status=failed')).json.items.map((i: { workflowId: string }) => [i.workflowId, i.status])).to.deep.equal([['p-1', 'failed']]);
+      expect((await get('/api/workflows?status=failed')).json.items.map((i: { workflowId: string; status: string }) => [i.workflowId, i.status])).to.deep.equal([['p-1', 'failed']]);
       expect((await get('/api/workflows?status=failed')).json.items[0].error).to.deep.include({ code: 'ACCOUNT_CLOSED', step: 'transfer' });
       expect((await get('/api/workflows?status=failed,waiting&name=delivery')).json.items).to.have.length(3);
       expect((await get('/api/workflows?id=d-')).json.items.map((i: { workflowId: string }) => i.workflowId)).to.deep.equal(['d-1', 'd-2']);
