@@ -55,9 +55,10 @@ function boxFill(page: Page, step: string): Promise<string> {
   return computed(page, `g[data-step="${step}"] rect.face`, 'fill');
 }
 
-/** Waits until the list shows `count` rows. */
+/** Waits until the list shows `count` rows (a function, not a string: the page's policy forbids eval). */
 function rows(page: Page, count: number): Promise<unknown> {
-  return page.waitForFunction(`document.querySelectorAll('tr[data-workflow-id]').length === ${count}`);
+  type PageGlobal = { document: { querySelectorAll(selector: string): { length: number } } };
+  return page.waitForFunction((n) => (globalThis as unknown as PageGlobal).document.querySelectorAll('tr[data-workflow-id]').length === n, count);
 }
 
 describe('dashboard in Chromium (waymark ui)', function () {
