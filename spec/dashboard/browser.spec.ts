@@ -171,7 +171,6 @@ describe('dashboard in Chromium (waymark ui)', function () {
       await page.waitForSelector('g[data-step="dispatch"][data-state="waiting"]');
       expect(await page.textContent('tr[data-step="dispatch"]')).to.contain("waits for event 'picked-up'");
       expect(await boxFill(page, 'dispatch')).to.equal('rgb(251, 239, 255)');
-      if (SCREENSHOTS !== undefined) await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-workflow.png'), fullPage: true });
       await page.getByLabel('Event name').fill('picked-up');
       await page.getByLabel('Payload (JSON, optional)').fill('{"courier":"dhl"}');
       await page.getByRole('button', { name: 'Send event' }).click();
@@ -260,6 +259,7 @@ describe('dashboard in Chromium (mounted in the app that registers the classes)'
         ['dispatch', 'waiting'],
       ]);
       expect(await boxFill(page, 'pack'), 'restored: blue').to.equal('rgb(221, 244, 255)');
+      if (SCREENSHOTS !== undefined) await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-workflow.png'), fullPage: true });
       // The keyboard reaches every step of the graph.
       await page.focus('svg.graph a');
       expect(await page.evaluate("document.activeElement.getAttribute('aria-label')")).to.equal('pack: restored');
