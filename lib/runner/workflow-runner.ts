@@ -281,19 +281,21 @@ export class WorkflowRunner {
    * Deletes workflow `workflowId` whole (record, checkpoints, events, index entries) under its
    * lease, so a workflow a run holds is never deleted under its feet: throws `WorkflowBusyError`
    * then. Resolves with how many committed steps it held, or undefined when nothing was stored.
+   * `options.onProgress` hears how many of the workflow's stored objects are deleted so far.
    */
-  async clear(workflowId: string): Promise<{ readonly checkpoints: number } | undefined> {
+  async clear(workflowId: string, options: { readonly onProgress?: (deleted: number, total: number) => void } = {}): Promise<{ readonly checkpoints: number } | undefined> {
     assertWorkflowId(workflowId);
+    if (options?.onProgress !== undefined && typeof options.onProgress !== 'function') throw new InvalidOptionError('onProgress', options.onProgress, 'a function (deleted, total) => void');
     const stored = await this.storage.load(workflowId).catch((error: unknown) => {
       // A corrupted record must not keep a workflow from being cleared.
       if (error instanceof CheckpointCorruptedError) return { committedSteps: [] };
       throw error;
     });
     if (stored === undefined) return undefined;
-    const attempt = await this.storage.acquireLease(workflowId, `clear (${this.options.owner ?? defaultLeaseOwner()})`, CLEAR_LEASE_MS);
+    const attempt = await this.storage.acquireLease(workflowId, this.options.owner ?? `clear (${defaultLeaseOwner()})`, CLEAR_LEASE_MS);
     if (!attempt.acquired) throw new WorkflowBusyError(workflowId, attempt.holder, attempt.expiresAt);
     try {
-      await this.storage.clear(workflowId, { lease: attempt.lease });
+      await this.storage.clear(workflowId, { lease: attempt.lease, ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }) });
     } finally {
       await this.storage.releaseLease(attempt.lease);
     }

@@ -445,11 +445,17 @@ describe('stored workflows: get and list', () => {
       const runner = new WorkflowRunner({ storage });
       await runner.run(new OrderFlow(), { workflowId: 'o-1', input });
       await runner.run(new OrderFlow(), { workflowId: 'o-10', input });
-      expect(await runner.clear('o-1')).to.deep.equal({ checkpoints: 3 });
+      const progress: [number, number][] = [];
+      expect(await runner.clear('o-1', { onProgress: (deleted, total) => progress.push([deleted, total]) })).to.deep.equal({ checkpoints: 3 });
+      expect(progress.at(-1)![0]).to.equal(progress.at(-1)![1]);
       expect(await runner.get('o-1')).to.equal(undefined);
       expect(await storage.readLease('o-1'), 'the lease is released').to.equal(undefined);
       expect((await runner.get('o-10'))!.status, 'a sibling sharing the prefix stays').to.equal('completed');
       expect(await runner.clear('o-1')).to.equal(undefined);
+      const error = await runner.clear('o-10', { onProgress: 5 as never }).catch((e: unknown) => e);
+      expect(error).to.be.instanceOf(InvalidOptionError);
+      expect((error as Error).message).to.contain("option 'onProgress' is 5; expected a function (deleted, total) => void");
+      expect(await runner.get('o-10'), 'nothing deleted').to.not.equal(undefined);
     });
 
     it('refuses while a run holds the lease, and deletes nothing', async () => {

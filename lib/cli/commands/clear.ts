@@ -1,12 +1,11 @@
-import { CheckpointCorruptedError, WorkflowBusyError } from '../../errors';
+import { CheckpointCorruptedError } from '../../errors';
+import { WorkflowRunner } from '../../runner/workflow-runner';
 import { defaultLeaseOwner } from '../../storage/lease-owner';
 import { UsageError, type ParsedArgs } from '../args';
 import { canAsk, confirm } from '../confirm';
 import { println, type CliIo } from '../io';
 import { progressReporter } from '../progress';
 import { openStore } from '../store';
-
-const CLEAR_LEASE_MS = 10 * 60_000;
 
 /**
  * `waymark clear <workflowId> --store <spec> [--yes] [--json]`: deletes a workflow's checkpoints and
@@ -39,14 +38,13 @@ export async function clearCommand(args: ParsedArgs, io: CliIo): Promise<number>
       return 1;
     }
   }
-  const attempt = await storage.acquireLease(workflowId, `waymark clear (${defaultLeaseOwner()})`, CLEAR_LEASE_MS);
-  if (!attempt.acquired) throw new WorkflowBusyError(workflowId, attempt.holder, attempt.expiresAt);
+  // The runner's clear takes the lease, so a running workflow is never cleared under its feet.
+  const runner = new WorkflowRunner({ storage, tracer: false, owner: `waymark clear (${defaultLeaseOwner()})` });
   const progress = progressReporter(io.stderr, `clearing ${workflowId}`);
   try {
-    await storage.clear(workflowId, { lease: attempt.lease, onProgress: progress.update });
+    await runner.clear(workflowId, { onProgress: progress.update });
   } finally {
     progress.finish();
-    await storage.releaseLease(attempt.lease);
   }
   if (args.flags.has('json')) println(io.stdout, JSON.stringify({ workflowId, cleared: true, checkpoints: count }));
   else println(io.stdout, `cleared '${workflowId}' (${count} checkpoint${count === 1 ? '' : 's'})`);
