@@ -31,7 +31,7 @@ export interface DashboardOptions {
   readonly onError?: (error: unknown) => void;
 }
 
-/** A request handler for `http.createServer`, Express's `app.use('/waymark', dashboard)` or Nest's middleware. */
+/** A request handler for `http.createServer`, or Express's `app.use('/waymark', dashboard)` (in Nest, `app.use` in main.ts). */
 export interface Dashboard {
   (request: IncomingMessage, response: ServerResponse): void;
   /** The token the page asks for; the URL `<base>/#token=<token>` opens the dashboard with it. */

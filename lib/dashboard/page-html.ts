@@ -21,7 +21,6 @@ export function pageHtml(base: string): string {
 <a class="skip" href="#main">Skip to content</a>
 <header class="top"><a class="brand" href="${escaped}/">waymark</a><span class="top-note">workflows in this store</span></header>
 <main id="main" tabindex="-1"><p class="muted">Loading…</p></main>
-<div id="announce" class="visually-hidden" role="status" aria-live="polite"></div>
 </body>
 </html>
 `;

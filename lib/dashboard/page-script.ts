@@ -7,7 +7,6 @@ export const PAGE_SCRIPT = String.raw`(function () {
   'use strict';
   var base = document.body.getAttribute('data-base') || '';
   var main = document.getElementById('main');
-  var announce = document.getElementById('announce');
   var TOKEN_KEY = 'waymark-token:' + location.host + base;
   var STATUSES = ['running', 'waiting', 'completed', 'failed', 'cancelled', 'compensating', 'compensated', 'corrupted'];
   var STATES = [
@@ -52,7 +51,6 @@ export const PAGE_SCRIPT = String.raw`(function () {
       node.appendChild(typeof c === 'string' ? document.createTextNode(c) : c);
     });
   }
-  function say(text) { announce.textContent = ''; setTimeout(function () { announce.textContent = text; }, 50); }
 
   function api(method, path, body) {
     var init = { method: method, headers: { 'x-waymark-token': token() } };
@@ -274,7 +272,7 @@ export const PAGE_SCRIPT = String.raw`(function () {
         svg('text', { 'class': 'state', x: n.x, y: n.y + 15 }, document.createTextNode(label))
       ]));
     });
-    return svg('svg', { 'class': 'graph', role: 'img', 'aria-labelledby': 'graph-title', width: layout.width, height: layout.height, viewBox: '0 0 ' + layout.width + ' ' + layout.height }, [
+    return svg('svg', { 'class': 'graph', role: 'group', 'aria-labelledby': 'graph-title', width: layout.width, height: layout.height, viewBox: '0 0 ' + layout.width + ' ' + layout.height }, [
       svg('defs', {}, svg('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' }, svg('path', { 'class': 'arrow', d: 'M0 0 L10 5 L0 10 z' })))
     ].concat(edges, nodes));
   }
@@ -347,7 +345,6 @@ export const PAGE_SCRIPT = String.raw`(function () {
     function report(text, isError) {
       message.textContent = text;
       message.className = 'message' + (isError ? ' error' : '');
-      say(text);
     }
     var events = el('datalist', { id: 'awaited-events' });
     var send = el('form', { 'aria-labelledby': 'send-title', onsubmit: function (e) {

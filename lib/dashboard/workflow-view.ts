@@ -59,14 +59,12 @@ export interface WorkflowView {
   readonly canResume: boolean;
 }
 
-const UNFINISHED: ReadonlySet<WorkflowStatus> = new Set(['running', 'waiting', 'compensating']);
-
 /** The page's data for `workflowId`, or undefined when nothing is stored under it. */
 export async function readWorkflowView(runner: WorkflowRunner, live: LiveRuns, workflowId: string): Promise<WorkflowView | undefined> {
   const info = await runner.get(workflowId, { outputs: true, events: true, ignoredInput: true });
   if (info === undefined) return undefined;
   const run = live.get(workflowId);
-  const interrupted = UNFINISHED.has(info.status) && info.status !== 'waiting' && info.lease === undefined;
+  const interrupted = (info.status === 'running' || info.status === 'compensating') && info.lease === undefined;
   const steps = Object.entries(info.steps).map(([name, step]) => {
     const { state, detail } = stepState(info, name, run);
     const durationMs = run?.durations.get(name);

@@ -53,7 +53,7 @@ describe('resume across processes', function () {
       const interrupted = await reader.get('pipeline');
       expect(interrupted).to.include({ workflowId: 'pipeline', workflowName: 'Pipeline', status: 'running' });
       expect(interrupted!.input).to.deep.equal({ seed: 11 });
-      expect(interrupted!.steps).to.deep.include({ step2: { status: 'pending', attempts: 0 }, step3: { status: 'pending', attempts: 0 } });
+      expect(interrupted!.steps).to.deep.include({ step2: { status: 'pending', attempts: 0, after: ['step1'] }, step3: { status: 'pending', attempts: 0, after: ['step2'] } });
       expect(interrupted!.steps.step1).to.include({ status: 'committed', attempts: 1 });
       expect((await reader.list({ status: 'running' })).items.map((i) => i.workflowId)).to.deep.equal(['pipeline']);
 
