@@ -42,15 +42,17 @@ export function layoutGraph(steps: readonly { readonly name: string; readonly af
   const names = new Set(steps.map((s) => s.name));
   for (const step of steps) graph.setNode(step.name, { width: Math.max(MIN_NODE_WIDTH, step.name.length * CHAR_WIDTH + 32), height: NODE_HEIGHT });
   for (const step of steps) for (const before of step.after) if (names.has(before)) graph.setEdge(before, step.name);
+  // dagre sizes an empty graph -Infinity wide: a workflow with no stored steps is an empty picture.
+  if (steps.length === 0) return { width: 0, height: 0, nodes: [], edges: [] };
   dagre.layout(graph);
   const size = graph.graph();
   return {
-    width: Math.ceil(size.width ?? 0),
-    height: Math.ceil(size.height ?? 0),
+    width: Math.ceil(size.width!),
+    height: Math.ceil(size.height!),
     nodes: steps.map((s) => {
       const node = graph.node(s.name);
       return { name: s.name, x: node.x, y: node.y, width: node.width, height: node.height };
     }),
-    edges: graph.edges().map((e) => ({ from: e.v, to: e.w, points: graph.edge(e).points ?? [] })),
+    edges: graph.edges().map((e) => ({ from: e.v, to: e.w, points: graph.edge(e).points! })),
   };
 }

@@ -65,41 +65,38 @@ export async function readWorkflowView(runner: WorkflowRunner, live: LiveRuns, w
   if (info === undefined) return undefined;
   const run = live.get(workflowId);
   const interrupted = (info.status === 'running' || info.status === 'compensating') && info.lease === undefined;
-  const steps = Object.entries(info.steps).map(([name, step]) => {
-    const { state, detail } = stepState(info, name, run);
-    const durationMs = run?.durations.get(name);
-    return {
-      name,
-      after: step.after,
-      state,
-      ...(detail === undefined ? {} : { detail }),
-      attempts: step.attempts,
-      ...(step.committedAt === undefined ? {} : { committedAt: step.committedAt }),
-      ...(step.compensatedAt === undefined ? {} : { compensatedAt: step.compensatedAt }),
-      ...(durationMs === undefined ? {} : { durationMs }),
-      ...(step.status === 'committed' ? { output: valueText(step.output) } : {}),
-      ...(step.consumedEvent === undefined ? {} : { consumedEvent: step.consumedEvent }),
-    } satisfies StepView;
-  });
+  // Sent as JSON, where an undefined field is simply absent.
+  const steps = Object.entries(info.steps).map(([name, step]): StepView => ({
+    name,
+    after: step.after,
+    ...stepState(info, name, run),
+    attempts: step.attempts,
+    committedAt: step.committedAt,
+    compensatedAt: step.compensatedAt,
+    durationMs: run?.durations.get(name),
+    output: step.status === 'committed' ? valueText(step.output) : undefined,
+    consumedEvent: step.consumedEvent,
+  }));
+  const { workflowName, status, createdAt, updatedAt, error, compensation, wakeAt, waitingFor, lease } = info;
   return {
     workflowId,
-    ...(info.workflowName === undefined ? {} : { workflowName: info.workflowName }),
-    status: info.status,
+    workflowName,
+    status,
     interrupted,
-    ...(info.createdAt === undefined ? {} : { createdAt: info.createdAt }),
-    ...(info.updatedAt === undefined ? {} : { updatedAt: info.updatedAt }),
-    ...(info.error === undefined ? {} : { error: info.error }),
-    ...(info.compensation === undefined ? {} : { compensation: info.compensation }),
-    ...(info.wakeAt === undefined ? {} : { wakeAt: info.wakeAt }),
-    ...(info.waitingFor === undefined ? {} : { waitingFor: info.waitingFor }),
-    ...(info.lease === undefined ? {} : { lease: info.lease }),
+    createdAt,
+    updatedAt,
+    error,
+    compensation,
+    wakeAt,
+    waitingFor,
+    lease,
     input: toJsonData(info.input),
     ignoredInput: info.ignoredInput ?? null,
-    ...(info.status === 'completed' ? { output: valueText(info.output) } : {}),
+    output: status === 'completed' ? valueText(info.output) : undefined,
     steps,
     layout: layoutGraph(steps),
     events: (info.events ?? []).map((e) => ({ ...e, payload: valueText(e.payload) })),
-    canResume: info.workflowName !== undefined && info.input !== undefined && runner.isRegistered(info.workflowName),
+    canResume: workflowName !== undefined && info.input !== undefined && runner.isRegistered(workflowName),
   };
 }
 
@@ -109,16 +106,18 @@ function stepState(info: WorkflowInfo, name: string, run: LiveRun | undefined): 
   if (compensationError !== undefined) return { state: 'failed', detail: `compensation failed: ${compensationError.code}: ${compensationError.message}` };
   if (step.compensatedAt !== undefined) return { state: 'compensated' };
   if (step.status === 'committed') return { state: run?.restoredSteps.has(name) === true ? 'restored' : 'committed' };
-  if (step.status === 'failed') return { state: 'failed', ...(info.error === undefined ? {} : { detail: `${info.error.code}: ${info.error.message}` }) };
-  if (step.status === 'waiting') {
-    const { wakeAt, event } = step.waitingFor ?? {};
-    const parts = [...(event === undefined ? [] : [`event '${event}'`]), ...(wakeAt === undefined ? [] : [`${event === undefined ? 'until' : 'times out at'} ${wakeAt}`])];
-    return { state: 'waiting', detail: `waits for ${parts.length === 0 ? 'its timer' : parts.join(', ')}` };
-  }
+  // The record names the failed step only with its error.
+  if (step.status === 'failed') return { state: 'failed', detail: `${info.error!.code}: ${info.error!.message}` };
+  if (step.status === 'waiting') return { state: 'waiting', detail: waitText(step.waitingFor ?? {}) };
   if (run?.running === true) return run.runningSteps.has(name) ? { state: 'running' } : { state: 'not-run' };
   // Another process's run: the store does not say which step runs, but a live lease and every
   // dependency committed mean the run has started it (or is about to).
   const ready = step.after.every((before) => info.steps[before]?.status === 'committed');
   if (info.status === 'running' && info.lease !== undefined && ready) return { state: 'running', detail: 'its dependencies are committed and a run holds the lease' };
   return { state: 'not-run' };
+}
+
+function waitText({ wakeAt, event }: { readonly wakeAt?: string; readonly event?: string }): string {
+  if (event === undefined) return `waits until ${wakeAt ?? 'its timer is due'}`;
+  return `waits for event '${event}'${wakeAt === undefined ? '' : ` (times out at ${wakeAt})`}`;
 }

@@ -39,38 +39,26 @@ export async function ignoredInputPaths(strategy: FingerprintStrategy, input: un
   return ignored;
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (value === null || typeof value !== 'object') return false;
-  const proto = Object.getPrototypeOf(value) as unknown;
-  return proto === Object.prototype || proto === null;
+/** An array or object with something in it is walked; anything else (a Date, a Map, `{}`) is a leaf. */
+function hasChildren(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && Object.keys(value).length > 0;
 }
 
-/** Leaves are what is not a plain object or array with something in it. */
 function collectLeaves(value: unknown, path: Segment[], out: Segment[][]): void {
   if (out.length > MAX_PROBED_LEAVES) return;
-  if (Array.isArray(value) && value.length > 0) value.forEach((item, i) => collectLeaves(item, [...path, i], out));
-  else if (isPlainObject(value) && Object.keys(value).length > 0) for (const [key, item] of Object.entries(value)) collectLeaves(item, [...path, key], out);
+  if (hasChildren(value)) for (const key of Object.keys(value)) collectLeaves(value[key], [...path, Array.isArray(value) ? Number(key) : key], out);
   else if (path.length > 0) out.push(path);
 }
 
-/** A copy of `value` with the leaf at `path` replaced by a value of another kind than it had. */
+/**
+ * A copy of `value` with the leaf at `path` wrapped in an object: JSON data unlike any leaf value
+ * (a string, number, boolean, null, empty object or array), so a strategy that looks at the leaf sees a change.
+ */
 function replaceAt(value: unknown, path: readonly Segment[], depth: number): unknown {
-  if (depth === path.length) return different(value);
+  if (depth === path.length) return { changed: value };
   const segment = path[depth]!;
   if (Array.isArray(value)) return value.map((item, i) => (i === segment ? replaceAt(item, path, depth + 1) : item));
-  const copy: Record<string, unknown> = { ...(value as Record<string, unknown>) };
-  copy[segment as string] = replaceAt(copy[segment as string], path, depth + 1);
-  return copy;
-}
-
-function different(value: unknown): unknown {
-  if (typeof value === 'string') return `${value}\u0000changed`;
-  if (typeof value === 'number') return value === 0 ? 1 : -value; // value + 1 could round back to value
-  if (typeof value === 'boolean') return !value;
-  if (value === null) return 'changed';
-  if (Array.isArray(value)) return ['changed'];
-  if (isPlainObject(value)) return { changed: true };
-  return 'changed';
+  return { ...(value as Record<string, unknown>), [segment]: replaceAt((value as Record<string, unknown>)[segment], path, depth + 1) };
 }
 
 function formatPath(path: readonly Segment[]): string {

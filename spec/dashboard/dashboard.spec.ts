@@ -107,6 +107,12 @@ describe('dashboard (HTTP)', () => {
       expect((await call(served.port, 'GET', '/assets/style.css')).text).to.contain('prefers-color-scheme: dark');
       expect((await call(served.port, 'GET', '/nothing')).status).to.equal(404);
       expect((await call(served.port, 'POST', '/')).status).to.equal(405);
+      const head = await call(served.port, 'HEAD', '/');
+      expect([head.status, head.text, head.headers['content-type']]).to.deep.equal([200, '', 'text/html; charset=utf-8']);
+      for (const [method, path] of [['GET', '/api/workflows/d-1/steps/pack'], ['GET', '/api/workflows/d-1/resume'], ['PUT', '/api/workflows/d-1'], ['POST', '/api/workflows/d-1'], ['POST', '/api/workflows'], ['DELETE', '/api/workflows/d-1/clear']] as const) {
+        const answer = await call(served.port, method, path, { token: served.token });
+        expect([answer.status, answer.json?.error.code], `${method} ${path}`).to.deep.equal([404, 'WAYMARK_NOT_FOUND']);
+      }
       expect(served.url).to.equal(`http://127.0.0.1:${served.port}/#token=${encodeURIComponent(served.token)}`);
     });
 
@@ -128,6 +134,27 @@ describe('dashboard (HTTP)', () => {
         await own.close();
       }
       expect(() => createDashboard({ runner, token: 'short' })).to.throw(InvalidOptionError, "option 'token' is 'short'; expected a string of at least 16 characters");
+      expect(() => createDashboard({ runner, token: 'x'.repeat(15) })).to.throw(InvalidOptionError, "option 'token'");
+      expect(() => createDashboard({ runner, token: 16 as never })).to.throw(InvalidOptionError, "option 'token'");
+      expect(createDashboard({ runner, token: 'x'.repeat(16) }).token, 'sixteen is enough').to.equal('x'.repeat(16));
+      expect(() => createDashboard({ runner, allowedHosts: ['localhost', 1] as never })).to.throw(InvalidOptionError, "option 'allowedHosts'");
+      for (const [options, message] of [
+        [{ port: -1 }, "option 'port' is -1; expected an integer from 0 to 65535"],
+        [{ port: 1.5 }, "option 'port' is 1.5"],
+        [{ port: 65536 }, "option 'port' is 65536"],
+        [{ host: '' }, "option 'host' is ''; expected an address to bind, e.g. 127.0.0.1"],
+        [{ host: 5 }, "option 'host' is 5"],
+      ] as const) {
+        const refused = await serveDashboard({ runner, ...(options as object) }).catch((e: unknown) => e);
+        expect(refused, message).to.be.instanceOf(InvalidOptionError);
+        expect((refused as Error).message).to.contain(message);
+      }
+      const ipv6 = await serveDashboard({ runner, port: 0, host: '::1' });
+      try {
+        expect(ipv6.url).to.match(/^http:\/\/\[::1\]:\d+\/#token=/);
+      } finally {
+        await ipv6.close();
+      }
       expect(() => createDashboard({ runner: {} as never })).to.throw(InvalidOptionError, "option 'runner'");
       expect(() => createDashboard({ runner, allowedHosts: 'localhost' as never })).to.throw(InvalidOptionError, "option 'allowedHosts'");
       expect(() => createDashboard(null as never)).to.throw(InvalidOptionError, 'dashboard options');
@@ -151,6 +178,8 @@ describe('dashboard (HTTP)', () => {
       const first = await get('/api/workflows?limit=2');
       expect(first.json.cursor).to.equal('d-2');
       expect((await get(`/api/workflows?limit=2&cursor=${first.json.cursor}`)).json.items.map((i: { workflowId: string }) => i.workflowId)).to.deep.equal(['p-1', 'x-1']);
+      expect((await get('/api/workflows?limit=1')).json.items).to.have.length(1);
+      expect((await get('/api/workflows?limit=200')).json.items).to.have.length(4);
       for (const [query, message] of [
         ['status=sleeping', "status 'sleeping' is not one of running, waiting"],
         ['limit=0', 'limit must be an integer from 1 to 200'],
@@ -296,6 +325,24 @@ describe('dashboard (HTTP)', () => {
       }
     });
 
+    it('says what a waiting step waits for, a failed compensation, and infers running only once every dependency committed', async () => {
+      const base = { formatVersion: 1 as const, workflowName: 'x', fingerprint: 'f', updatedAt: '2026-12-01T00:00:00.000Z' };
+      await storage.writeRecord('w-1', { ...base, workflowId: 'w-1', status: 'waiting', steps: [{ name: 'timer', after: [] }, { name: 'event', after: [] }, { name: 'both', after: [] }], waiting: { timer: { wakeAt: '2026-12-02T00:00:00.000Z' }, event: { event: 'go' }, both: { event: 'go', wakeAt: '2026-12-03T00:00:00.000Z' } } }, null);
+      const waiting = (await get('/api/workflows/w-1')).json as WorkflowView;
+      expect(waiting.steps.map((s) => s.detail)).to.deep.equal(['waits until 2026-12-02T00:00:00.000Z', "waits for event 'go'", "waits for event 'go' (times out at 2026-12-03T00:00:00.000Z)"]);
+      const checkpoint = (step: string) => ({ formatVersion: 1 as const, step, status: 'completed' as const, attempts: 1, committedAt: '2026-12-01T00:00:01.000Z', output: null });
+      await storage.writeRecord('c-1', { ...base, workflowId: 'c-1', status: 'failed', steps: [{ name: 'a', after: [] }, { name: 'b', after: ['a'] }], error: { code: 'BOOM', message: 'b failed', step: 'b' }, compensation: { startedAt: base.updatedAt, cause: { code: 'BOOM', message: 'b failed', step: 'b' }, done: {}, errors: [{ code: 'REFUND_DOWN', message: 'refund failed', step: 'a' }] } }, null);
+      await storage.commit('c-1', checkpoint('a'));
+      const saga = (await get('/api/workflows/c-1')).json as WorkflowView;
+      expect(saga.steps.map((s) => [s.name, s.state, s.detail])).to.deep.equal([['a', 'failed', 'compensation failed: REFUND_DOWN: refund failed'], ['b', 'failed', 'BOOM: b failed']]);
+      await storage.writeRecord('r-1', { ...base, workflowId: 'r-1', status: 'running', steps: [{ name: 'a', after: [] }, { name: 'b', after: [] }, { name: 'c', after: ['a', 'b'] }] }, null);
+      await storage.commit('r-1', checkpoint('a'));
+      const held = await storage.acquireLease('r-1', 'elsewhere', 60_000);
+      const running = (await get('/api/workflows/r-1')).json as WorkflowView;
+      expect(running.steps.map((s) => [s.name, s.state])).to.deep.equal([['a', 'committed'], ['b', 'running'], ['c', 'not-run']]);
+      if (held.acquired) await storage.releaseLease(held.lease);
+    });
+
     it('says interrupted for a running workflow no run holds, and not-run for the step it had reached', async () => {
       await storage.writeRecord('i-1', { formatVersion: 1, workflowId: 'i-1', workflowName: 'delivery', fingerprint: 'f', steps: [{ name: 'pack', after: [] }, { name: 'label', after: ['pack'] }], updatedAt: '2026-12-01T00:00:00.000Z', status: 'running' }, null);
       await storage.commit('i-1', { formatVersion: 1, step: 'pack', status: 'completed', attempts: 1, committedAt: '2026-12-01T00:00:01.000Z', output: { boxes: 1 } });
@@ -330,6 +377,15 @@ describe('dashboard (HTTP)', () => {
         expect(answer.json.error.message).to.contain(message);
       }
       expect((await post('/api/workflows/none/events', { event: 'x' })).json.error.code).to.equal('WAYMARK_WORKFLOW_NOT_FOUND');
+      for (const raw of ['[]', 'null', '"x"', '{"event":']) {
+        const answer = await call(served.port, 'POST', '/api/workflows/d-1/events', { token: served.token, raw });
+        expect([answer.status, answer.json.error.code], raw).to.deep.equal([400, 'WAYMARK_INVALID_JSON']);
+        expect(answer.json.error.message).to.contain('the body is not a JSON object');
+      }
+      const large = await call(served.port, 'POST', '/api/workflows/d-1/events', { token: served.token, raw: JSON.stringify({ event: 'x', payload: 'y'.repeat(1024 * 1024) }) });
+      expect([large.status, large.json.error.code]).to.deep.equal([413, 'WAYMARK_BODY_TOO_LARGE']);
+      const justUnder = await call(served.port, 'POST', '/api/workflows/d-1/events', { token: served.token, raw: JSON.stringify({ event: 'big', payload: 'y'.repeat(1024 * 1024 - 40) }) });
+      expect(justUnder.status, 'a body of up to 1 MiB is read').to.equal(200);
     });
 
     it('clears only with the workflow id typed as confirmation, and never under a run that holds the lease', async () => {
@@ -371,6 +427,42 @@ describe('dashboard (HTTP)', () => {
       expect((await post('/api/workflows/none/resume', {})).status).to.equal(404);
       expect((await post('/api/workflows/d-1/nothing', {})).status).to.equal(404);
     });
+  });
+
+  it('answers 500 naming nothing for an error it did not expect, and tells onError; a resume it started reports only what the store does not keep', async () => {
+    const errors: unknown[] = [];
+    const broken = new MemoryStorage();
+    const own = await serveDashboard({ runner: new WorkflowRunner({ storage: broken, workflows: [Payout], tracer: false }), port: 0, onError: (e) => errors.push(e) });
+    try {
+      await new WorkflowRunner({ storage: broken, tracer: false }).run(new Payout(), { workflowId: 'p-1' }).catch(() => undefined);
+      const resumed = await call(own.port, 'POST', '/api/workflows/p-1/resume', { token: own.token, body: {} });
+      expect(resumed.json).to.deep.equal({ started: true });
+      await own.close();
+      expect(errors, 'a run that failed again is stored as failed: nothing to report').to.deep.equal([]);
+      broken.readRecord = () => Promise.reject(new Error('disk on fire'));
+      const reopened = await serveDashboard({ runner: new WorkflowRunner({ storage: broken, workflows: [Payout], tracer: false }), port: 0, onError: (e) => errors.push(e) });
+      try {
+        const answer = await call(reopened.port, 'GET', '/api/workflows', { token: reopened.token });
+        expect(answer.status).to.equal(500);
+        expect(answer.json).to.deep.equal({ error: { code: 'WAYMARK_DASHBOARD_ERROR', message: 'the dashboard failed to answer; see the server log' } });
+        expect(errors.map((e) => (e as Error).message)).to.deep.equal(['disk on fire']);
+      } finally {
+        await reopened.close();
+      }
+      const lease = broken.acquireLease.bind(broken);
+      broken.readRecord = MemoryStorage.prototype.readRecord.bind(broken);
+      const third = await serveDashboard({ runner: new WorkflowRunner({ storage: broken, workflows: [Payout], tracer: false }), port: 0, onError: (e) => errors.push(e) });
+      broken.acquireLease = () => Promise.reject(new Error('lease table gone'));
+      try {
+        expect((await call(third.port, 'POST', '/api/workflows/p-1/resume', { token: third.token, body: {} })).json).to.deep.equal({ started: true });
+      } finally {
+        await third.close();
+        broken.acquireLease = lease;
+      }
+      expect(errors.map((e) => (e as Error).message)).to.deep.equal(['disk on fire', 'lease table gone']);
+    } finally {
+      await own.close();
+    }
   });
 
   it('finds its assets where an app mounted it (Express keeps the mount path in originalUrl)', async () => {

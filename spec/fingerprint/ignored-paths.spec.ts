@@ -20,9 +20,19 @@ describe('ignoredInputPaths', () => {
     expect(await ignoredInputPaths(new CanonicalFingerprint(), { a: 0, b: '', c: null, d: [true] })).to.deep.equal([]);
   });
 
+  it('walks arrays and objects with something in them; a Date, a Map or an empty object is one leaf', async () => {
+    const ignoresAll = { fingerprint: () => 'same' };
+    const input = { at: new Date(0), m: new Map([[1, 2]]), obj: { k: 1, list: [true] }, empty: {}, none: [] };
+    expect(await ignoredInputPaths(ignoresAll, input)).to.deep.equal(['at', 'm', 'obj.k', 'obj.list[0]', 'empty', 'none']);
+    const asJson = { fingerprint: (value: unknown) => JSON.stringify(value) };
+    expect(await ignoredInputPaths(asJson, input), 'each leaf, whatever its kind, is changed').to.deep.equal([]);
+    expect(await ignoredInputPaths(asJson, { s: 'changed', n: 0, f: false, z: null }), 'whatever its value').to.deep.equal([]);
+  });
+
   it('is undefined, not a guess, for an input with too many leaves or one the strategy refuses', async () => {
-    const big = Array.from({ length: MAX_PROBED_LEAVES + 1 }, (_, i) => i);
-    expect(await ignoredInputPaths(new CanonicalFingerprint(), big)).to.equal(undefined);
+    const most = Array.from({ length: MAX_PROBED_LEAVES }, (_, i) => i);
+    expect(await ignoredInputPaths({ fingerprint: () => 'same' }, most)).to.have.length(MAX_PROBED_LEAVES);
+    expect(await ignoredInputPaths(new CanonicalFingerprint(), [...most, 1])).to.equal(undefined);
     const refusing = { fingerprint: () => Promise.reject(new Error('no')) };
     expect(await ignoredInputPaths(refusing, { a: 1 })).to.equal(undefined);
     const pickyAboutChanges = { fingerprint: (input: unknown) => { if ((input as { a: unknown }).a !== 1) throw new Error('only 1'); return 'f'; } };
