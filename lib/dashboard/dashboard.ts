@@ -250,7 +250,7 @@ const SECURITY_HEADERS = {
 
 function send(response: ServerResponse, status: number, type: string, body: string): void {
   response.writeHead(status, { ...SECURITY_HEADERS, 'content-type': type, 'content-length': Buffer.byteLength(body) });
-  response.end(response.req?.method === 'HEAD' ? undefined : body);
+  response.end(body); // Node sends no body in answer to HEAD
 }
 
 function sendJson(response: ServerResponse, status: number, value: unknown): void {

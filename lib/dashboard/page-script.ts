@@ -75,7 +75,7 @@ export const PAGE_SCRIPT = String.raw`(function () {
   function age(iso, now) {
     if (!iso) return '-';
     var s = Math.max(0, Math.round((Date.parse(now) - Date.parse(iso)) / 1000));
-    if (s < 60) return s + ' s';
+    if (s < 60) return '< 1 min';
     if (s < 3600) return Math.round(s / 60) + ' min';
     if (s < 86400) return Math.round(s / 3600) + ' h';
     return Math.round(s / 86400) + ' d';
@@ -101,6 +101,20 @@ export const PAGE_SCRIPT = String.raw`(function () {
   function failed(error) {
     if (error.code === 'WAYMARK_DASHBOARD_TOKEN') return tokenForm('Open the URL that waymark ui printed, or paste its token here.');
     main.replaceChildren(el('h1', { text: 'Could not load' }), el('p', { className: 'message error', role: 'alert', text: error.code + ': ' + error.message }), el('p', {}, el('a', { href: base + '/', text: 'All workflows' })));
+  }
+  // A refresh redraws only what changed, and gives the keyboard focus back to the element that had it
+  // (each focusable element carries a data-key), so a keyboard user is never sent back to the top.
+  var drawn = new WeakMap();
+  function redraw(container, data, draw) {
+    var text = JSON.stringify(data);
+    if (drawn.get(container) === text) return;
+    var focused = document.activeElement && container.contains(document.activeElement) && document.activeElement.closest('[data-key]');
+    var key = focused ? focused.getAttribute('data-key') : null;
+    draw();
+    drawn.set(container, text);
+    if (key === null) return;
+    var again = Array.prototype.filter.call(container.querySelectorAll('[data-key]'), function (e) { return e.getAttribute('data-key') === key; })[0];
+    if (again) again.focus({ preventScroll: true });
   }
   function stopTimer() { if (timer) { clearTimeout(timer); timer = null; } }
   function every(ms, fn) {
@@ -135,7 +149,10 @@ export const PAGE_SCRIPT = String.raw`(function () {
     ['status', 'name', 'id', 'cursor'].forEach(function (k) { if (query.get(k)) params.set(k, query.get(k)); });
     params.set('limit', '50');
     function load() {
-      return api('GET', '?' + params.toString()).then(function (page) { drawList(results, page, query); });
+      return api('GET', '?' + params.toString()).then(function (page) {
+        // The page's own clock moves on every answer; what is shown is the rest.
+        redraw(results, { items: page.items, cursor: page.cursor, minute: page.now.slice(0, 16) }, function () { drawList(results, page, query); });
+      });
     }
     load().then(function () { every(5000, load); }, failed);
   }
@@ -144,7 +161,7 @@ export const PAGE_SCRIPT = String.raw`(function () {
     var rows = page.items.map(function (w) {
       var href = base + '/workflows/' + encodeURIComponent(w.workflowId);
       return el('tr', { 'data-workflow-id': w.workflowId }, [
-        el('td', { className: 'id' }, el('a', { href: href, text: w.workflowId })),
+        el('td', { className: 'id' }, el('a', { href: href, text: w.workflowId, 'data-key': 'workflow:' + w.workflowId })),
         el('td', { text: w.workflowName || '-' }),
         el('td', {}, badge(w.status)),
         el('td', { text: age(w.createdAt, page.now) }),
@@ -195,7 +212,7 @@ export const PAGE_SCRIPT = String.raw`(function () {
     function load() {
       return api('GET', '/' + encodeURIComponent(workflowId)).then(function (view) {
         last = view;
-        drawWorkflow(data, view);
+        redraw(data, view, function () { drawWorkflow(data, view); });
         actions.update(view);
       });
     }
@@ -264,7 +281,7 @@ export const PAGE_SCRIPT = String.raw`(function () {
       var step = byName[n.name];
       var label = STATES.filter(function (s) { return s[0] === step.state; })[0][1];
       var x = n.x - n.width / 2, y = n.y - n.height / 2;
-      return svg('a', { href: '#step-' + encodeURIComponent(n.name), 'aria-label': n.name + ': ' + label + (step.detail ? ' (' + step.detail + ')' : '') }, svg('g', { 'class': 'node state-' + step.state, 'data-step': n.name, 'data-state': step.state }, [
+      return svg('a', { href: '#step-' + encodeURIComponent(n.name), 'data-key': 'node:' + n.name, 'aria-label': n.name + ': ' + label + (step.detail ? ' (' + step.detail + ')' : '') }, svg('g', { 'class': 'node state-' + step.state, 'data-step': n.name, 'data-state': step.state }, [
         svg('title', {}, document.createTextNode(n.name + ': ' + label + (step.detail ? '\n' + step.detail : ''))),
         svg('rect', { 'class': 'back', x: x, y: y, width: n.width, height: n.height, rx: 8 }),
         svg('rect', { 'class': 'face', x: x, y: y, width: n.width, height: n.height, rx: 8 }),
@@ -298,9 +315,9 @@ export const PAGE_SCRIPT = String.raw`(function () {
     var full = fullOutputs[step.name];
     var text = full !== undefined ? full : step.output.text;
     var details = el('details', { open: expanded[step.name] === true, ontoggle: function () { expanded[step.name] = details.open; } }, [
-      el('summary', { text: step.output.length + ' characters' }),
+      el('summary', { text: step.output.length + ' characters', 'data-key': 'output:' + step.name }),
       el('pre', { text: text }),
-      step.output.truncated && full === undefined ? el('button', { type: 'button', text: 'Show all ' + step.output.length + ' characters', onclick: function () {
+      step.output.truncated && full === undefined ? el('button', { type: 'button', 'data-key': 'more:' + step.name, text: 'Show all ' + step.output.length + ' characters', onclick: function () {
         api('GET', '/' + encodeURIComponent(workflowId) + '/steps/' + encodeURIComponent(step.name) + '/output').then(function (whole) {
           fullOutputs[step.name] = whole.text;
           details.querySelector('pre').textContent = whole.text;

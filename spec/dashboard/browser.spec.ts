@@ -10,14 +10,17 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { Step, Workflow } from '../../decorators';
 import { createDashboard } from '../../lib/dashboard';
 import { WorkflowRunner } from '../../lib/runner/workflow-runner';
 import { FileStorage } from '../../lib/storage/file/file-storage';
+import { MemoryStorage } from '../../lib/storage/memory-storage';
 import { WorkflowWorker } from '../../lib/worker/workflow-worker';
 import { Delivery, Payout, type DeliveryInput } from '../fixtures/dashboard-flows';
 import { SagaFlow } from '../fixtures/saga-flow';
 import { launchChromium } from '../helpers/browser';
 import { runTs } from '../helpers/child';
+import { deferred } from '../helpers/deferred';
 import { tempDir } from '../helpers/temp-dir';
 
 const ROOT = join(__dirname, '..', '..');
@@ -268,6 +271,44 @@ describe('dashboard in Chromium (mounted in the app that registers the classes)'
       server.close();
       await dashboard.close();
       await dir.remove();
+    }
+  });
+
+  it('follows a run as it goes, and a redraw keeps the keyboard focus where it was', async () => {
+    const gate = deferred<void>();
+    @Workflow({ name: 'gated' })
+    class Gated {
+      @Step() first() {
+        return 1;
+      }
+      @Step() async second() {
+        await gate.promise;
+        return 2;
+      }
+    }
+    const runner = new WorkflowRunner({ storage: new MemoryStorage(), workflows: [Gated], tracer: false });
+    const dashboard = createDashboard({ runner });
+    const server = createServer(dashboard).listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const browser = await launchChromium();
+    const run = runner.run(new Gated(), { workflowId: 'g-1' });
+    try {
+      const page = await browser.newPage();
+      page.on('pageerror', (error) => expect.fail(`the page threw: ${error.message}`));
+      await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/workflows/g-1#token=${dashboard.token}`);
+      await page.waitForSelector('g[data-step="second"][data-state="running"]');
+      expect(await page.$eval('h1 .badge', (b) => b.textContent)).to.equal('running');
+      await page.focus('a[data-key="node:first"]');
+      gate.resolve();
+      await page.waitForSelector('g[data-step="second"][data-state="committed"]');
+      await page.waitForSelector('h1 .badge.s-completed');
+      expect(await page.evaluate("document.activeElement.getAttribute('data-key')"), 'focus kept across the redraw').to.equal('node:first');
+    } finally {
+      gate.resolve();
+      await run;
+      await browser.close();
+      server.close();
+      await dashboard.close();
     }
   });
 });

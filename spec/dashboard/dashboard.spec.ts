@@ -8,7 +8,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Step, Workflow } from '../../decorators';
 import { createDashboard, serveDashboard, type ServedDashboard, type WorkflowView } from '../../lib/dashboard';
-import { InvalidOptionError } from '../../lib/errors';
+import { InvalidOptionError, WorkflowNotFoundError } from '../../lib/errors';
 import { WorkflowRunner } from '../../lib/runner/workflow-runner';
 import { MemoryStorage } from '../../lib/storage/memory-storage';
 import type { WorkflowRecord } from '../../lib/storage/records';
@@ -30,6 +30,7 @@ function call(port: number, method: string, path: string, options: { token?: str
       {
         host: '127.0.0.1',
         port,
+        agent: false, // a connection of its own: a kept-alive one could outlive the server under test
         method,
         path,
         headers: {
@@ -109,7 +110,7 @@ describe('dashboard (HTTP)', () => {
       expect((await call(served.port, 'POST', '/')).status).to.equal(405);
       const head = await call(served.port, 'HEAD', '/');
       expect([head.status, head.text, head.headers['content-type']]).to.deep.equal([200, '', 'text/html; charset=utf-8']);
-      for (const [method, path] of [['GET', '/api/workflows/d-1/steps/pack'], ['GET', '/api/workflows/d-1/resume'], ['PUT', '/api/workflows/d-1'], ['POST', '/api/workflows/d-1'], ['POST', '/api/workflows'], ['DELETE', '/api/workflows/d-1/clear']] as const) {
+      for (const [method, path] of [['GET', '/api/workflows/d-1/steps/pack'], ['GET', '/api/workflows/d-1/steps/pack/input'], ['GET', '/api/workflows/d-1/outputs/pack/output'], ['POST', '/api/workflows/d-1/clear/now'], ['GET', '/api/workflows/d-1/resume'], ['PUT', '/api/workflows/d-1'], ['POST', '/api/workflows/d-1'], ['POST', '/api/workflows'], ['DELETE', '/api/workflows/d-1/clear']] as const) {
         const answer = await call(served.port, method, path, { token: served.token });
         expect([answer.status, answer.json?.error.code], `${method} ${path}`).to.deep.equal([404, 'WAYMARK_NOT_FOUND']);
       }
@@ -179,6 +180,7 @@ describe('dashboard (HTTP)', () => {
       expect(first.json.cursor).to.equal('d-2');
       expect((await get(`/api/workflows?limit=2&cursor=${first.json.cursor}`)).json.items.map((i: { workflowId: string }) => i.workflowId)).to.deep.equal(['p-1', 'x-1']);
       expect((await get('/api/workflows?limit=1')).json.items).to.have.length(1);
+      expect((await get('/api/workflows?name=&id=&cursor=&status=')).json.items, 'empty filters filter nothing').to.have.length(4);
       expect((await get('/api/workflows?limit=200')).json.items).to.have.length(4);
       for (const [query, message] of [
         ['status=sleeping', "status 'sleeping' is not one of running, waiting"],
@@ -341,6 +343,15 @@ describe('dashboard (HTTP)', () => {
       const running = (await get('/api/workflows/r-1')).json as WorkflowView;
       expect(running.steps.map((s) => [s.name, s.state])).to.deep.equal([['a', 'committed'], ['b', 'running'], ['c', 'not-run']]);
       if (held.acquired) await storage.releaseLease(held.lease);
+      // Compensating: the steps left are not run forward, whoever holds the lease.
+      await storage.writeRecord('k-1', { ...base, workflowId: 'k-1', status: 'compensating', steps: [{ name: 'a', after: [] }, { name: 'b', after: ['a'] }], error: { code: 'X', message: 'x', step: 'c' }, compensation: { startedAt: base.updatedAt, cause: { code: 'X', message: 'x' }, done: {} } }, null);
+      await storage.commit('k-1', checkpoint('a'));
+      const compensating = (await get('/api/workflows/k-1')).json as WorkflowView;
+      expect([compensating.interrupted, compensating.steps[1]!.state]).to.deep.equal([true, 'not-run']);
+      const holding = await storage.acquireLease('k-1', 'compensator', 60_000);
+      const underWay = (await get('/api/workflows/k-1')).json as WorkflowView;
+      expect([underWay.interrupted, underWay.steps[1]!.state]).to.deep.equal([false, 'not-run']);
+      if (holding.acquired) await storage.releaseLease(holding.lease);
     });
 
     it('says interrupted for a running workflow no run holds, and not-run for the step it had reached', async () => {
@@ -348,6 +359,8 @@ describe('dashboard (HTTP)', () => {
       await storage.commit('i-1', { formatVersion: 1, step: 'pack', status: 'completed', attempts: 1, committedAt: '2026-12-01T00:00:01.000Z', output: { boxes: 1 } });
       const view = (await get('/api/workflows/i-1')).json as WorkflowView;
       expect(view.interrupted).to.equal(true);
+      expect(view.steps[1]).to.not.have.property('output');
+      expect(view).to.not.have.property('output');
       expect(view.steps.map((s) => [s.name, s.state])).to.deep.equal([['pack', 'committed'], ['label', 'not-run']]);
       expect(view.canResume, 'no input stored').to.equal(false);
     });
@@ -368,6 +381,7 @@ describe('dashboard (HTTP)', () => {
       served = await serveDashboard({ runner, port: 0 });
       for (const [body, code, message] of [
         [{}, 'WAYMARK_INVALID_OPTION', 'the body needs "event"'],
+        [{ event: '' }, 'WAYMARK_INVALID_OPTION', 'the body needs "event"'],
         [{ event: 'x', eventId: 5 }, 'WAYMARK_INVALID_OPTION', '"eventId" must be a string'],
         [{ event: 'x', payload: 1n }, 'WAYMARK_INVALID_JSON', ''],
       ] as const) {
@@ -384,7 +398,9 @@ describe('dashboard (HTTP)', () => {
       }
       const large = await call(served.port, 'POST', '/api/workflows/d-1/events', { token: served.token, raw: JSON.stringify({ event: 'x', payload: 'y'.repeat(1024 * 1024) }) });
       expect([large.status, large.json.error.code]).to.deep.equal([413, 'WAYMARK_BODY_TOO_LARGE']);
-      const justUnder = await call(served.port, 'POST', '/api/workflows/d-1/events', { token: served.token, raw: JSON.stringify({ event: 'big', payload: 'y'.repeat(1024 * 1024 - 40) }) });
+      const exactly = JSON.stringify({ event: 'big', payload: 'y'.repeat(1024 * 1024 - 28) });
+      expect(exactly).to.have.length(1024 * 1024);
+      const justUnder = await call(served.port, 'POST', '/api/workflows/d-1/events', { token: served.token, raw: exactly });
       expect(justUnder.status, 'a body of up to 1 MiB is read').to.equal(200);
     });
 
@@ -459,9 +475,50 @@ describe('dashboard (HTTP)', () => {
         await third.close();
         broken.acquireLease = lease;
       }
-      expect(errors.map((e) => (e as Error).message)).to.deep.equal(['disk on fire', 'lease table gone']);
+      const fourth = await serveDashboard({ runner: new WorkflowRunner({ storage: broken, workflows: [Payout], tracer: false }), port: 0, onError: (e) => errors.push(e) });
+      broken.acquireLease = () => Promise.reject(new WorkflowNotFoundError('p-1'));
+      try {
+        expect((await call(fourth.port, 'POST', '/api/workflows/p-1/resume', { token: fourth.token })).json, 'no body at all is an empty one').to.deep.equal({ started: true });
+      } finally {
+        await fourth.close();
+        broken.acquireLease = lease;
+      }
+      expect(errors.map((e) => (e as Error).message)).to.deep.equal(['disk on fire', 'lease table gone', new WorkflowNotFoundError('p-1').message]);
     } finally {
       await own.close();
+    }
+  });
+
+  it('close() waits for the resumes it started, and stops serving', async () => {
+    const gate = deferred<void>();
+    const entered = deferred<void>();
+    @Workflow({ name: 'slow' })
+    class Slow {
+      @Step() async only() {
+        entered.resolve();
+        await gate.promise;
+        return 'done';
+      }
+    }
+    const slowRunner = new WorkflowRunner({ storage, workflows: [Slow], tracer: false });
+    const own = await serveDashboard({ runner: slowRunner, port: 0 });
+    await storage.writeRecord('s-1', { formatVersion: 1, workflowId: 's-1', workflowName: 'slow', fingerprint: 'f', steps: [{ name: 'only', after: [] }], updatedAt: '2026-12-01T00:00:00.000Z', status: 'running', input: null }, null);
+    expect((await call(own.port, 'POST', '/api/workflows/s-1/resume', { token: own.token, body: {} })).json).to.deep.equal({ started: true });
+    await entered.promise;
+    let closed = false;
+    const closing = own.close().then(() => (closed = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(closed, 'a started resume is still running').to.equal(false);
+    gate.resolve();
+    await closing;
+    expect((await slowRunner.get('s-1'))!.status).to.equal('completed');
+    const refused = await call(own.port, 'GET', '/').catch((e: unknown) => e);
+    expect(refused).to.have.property('code', 'ECONNREFUSED');
+    const anywhere = await serveDashboard({ runner, port: 0, host: '0.0.0.0' });
+    try {
+      expect(anywhere.url, 'bound to every address, opened on this machine').to.match(/^http:\/\/127\.0\.0\.1:\d+\/#token=/);
+    } finally {
+      await anywhere.close();
     }
   });
 

@@ -33,7 +33,7 @@ describe('LiveRuns', () => {
     const live = new LiveRuns(runner);
     const seen: string[] = [];
     // Listeners run in the order they subscribed: these see what LiveRuns made of each event.
-    runner.on('step:started', (e) => seen.push(`started ${e.step}: ${[...live.get(e.workflowId)!.runningSteps].join(',')}`));
+    runner.on('step:started', (e) => seen.push(`started ${e.step}: ${[...live.get(e.workflowId)!.runningSteps].join(',')}${live.get(e.workflowId)!.running ? '' : ' (ended?)'}`));
     runner.on('step:attempt-failed', (e) => seen.push(`failed ${e.step}: ${[...live.get(e.workflowId)!.runningSteps].join(',') || '-'}`));
     runner.on('step:committed', (e) => seen.push(`committed ${e.step}: ${[...live.get(e.workflowId)!.runningSteps].join(',') || '-'} ${typeof live.get(e.workflowId)!.durations.get(e.step)}`));
     plan.failFirst = 1;

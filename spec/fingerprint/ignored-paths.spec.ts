@@ -38,5 +38,6 @@ describe('ignoredInputPaths', () => {
     const pickyAboutChanges = { fingerprint: (input: unknown) => { if ((input as { a: unknown }).a !== 1) throw new Error('only 1'); return 'f'; } };
     expect(await ignoredInputPaths(pickyAboutChanges, { a: 1 }), 'a change it refuses is one it looks at').to.deep.equal([]);
     expect(await ignoredInputPaths(new CanonicalFingerprint(), 5), 'a scalar input has no fields').to.deep.equal([]);
+    expect(await ignoredInputPaths({ fingerprint: () => 'same' }, 5), 'not even one ignored').to.deep.equal([]);
   });
 });
