@@ -3,7 +3,6 @@
  * actions, fenced as the runner fences them. What the page does with it is spec/dashboard/browser.spec.ts.
  */
 import { expect } from 'chai';
-import { request } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Step, Workflow } from '../../decorators';
@@ -13,51 +12,9 @@ import { WorkflowRunner } from '../../lib/runner/workflow-runner';
 import { MemoryStorage } from '../../lib/storage/memory-storage';
 import type { WorkflowRecord } from '../../lib/storage/records';
 import { deferred } from '../helpers/deferred';
+import { call } from '../helpers/http-call';
 import { Delivery, Payout, type DeliveryInput } from '../fixtures/dashboard-flows';
 import { SagaFlow } from '../fixtures/saga-flow';
-
-interface Answer {
-  readonly status: number;
-  readonly headers: Record<string, string | string[] | undefined>;
-  readonly text: string;
-  readonly json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-}
-
-function call(port: number, method: string, path: string, options: { token?: string; body?: unknown; host?: string; raw?: string } = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const body = options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        agent: false, // a connection of its own: a kept-alive one could outlive the server under test
-        method,
-        path,
-        headers: {
-          ...(options.token === undefined ? {} : { 'x-waymark-token': options.token }),
-          ...(options.host === undefined ? {} : { host: options.host }),
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (text += d));
-        res.on('end', () => {
-          let json: unknown;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode!, headers: res.headers, text, json });
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 const input = (orderId: string): DeliveryInput => ({ orderId, items: ['lamp', 'desk'], meta: { requestId: `req-${orderId}` } });
 
@@ -538,4 +495,5 @@ describe('dashboard (HTTP)', () => {
       await dashboard.close();
     }
   });
+
 });
