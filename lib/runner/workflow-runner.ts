@@ -278,7 +278,7 @@ export class WorkflowRunner {
   }
 
   /**
-   * Deletes workflow `workflowId` whole (record, checkpoints, events, index entries) under its
+   * Deletes workflow `workflowId` whole (record, checkpoints, events, wake entry) under its
    * lease, so a workflow a run holds is never deleted under its feet: throws `WorkflowBusyError`
    * then. Resolves with how many committed steps it held, or undefined when nothing was stored.
    * `options.onProgress` hears how many of the workflow's stored objects are deleted so far.
