@@ -87,9 +87,16 @@ export async function dueWakeFiles(wakes: string, now: number, limit: number): P
   return due;
 }
 
-/** Appends the hour's entries due at `now` to `due`, in order; true once `due` holds `limit`. */
+/**
+ * Appends the hour's entries due at `now` to `due`, in order; true once `due` holds `limit`. A writer
+ * killed mid-add left its temp file here: the scan removes it once its owner is provably dead (or it
+ * is old). The index of ended workflows needs this: its entries stay for as long as their workflows
+ * are kept, so no removal ever passes their hours; its scan (prune's) does.
+ */
 async function readHour(dir: string, now: number, limit: number, due: WakeEntry[]): Promise<boolean> {
-  const entries = (await readdirIfExists(dir))
+  const names = await readdirIfExists(dir);
+  if (names.some((n) => n.startsWith(TEMP_PREFIX))) await removeStaleTemps(dir, names);
+  const entries = names
     .flatMap((name) => {
       const parsed = parseWakeName(name);
       const workflowId = parsed === undefined ? undefined : decodeSegment(parsed.encodedId);

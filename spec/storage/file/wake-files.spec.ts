@@ -95,6 +95,21 @@ describe('the file wake index', () => {
     expect(readdirSync(hour).sort()).to.deep.equal([fresh.slice(hour.length + 1), dueName('b', NOW)].sort());
   });
 
+  it("sweeps a dead writer's temp file from an hour it scans, never a live one's (nothing is ever removed from the hours of ended workflows)", async () => {
+    await addWakeFile(wakes, { workflowId: 'a', wakeAt: NOW - 1_000 });
+    const hour = join(wakes, TODAY, '10');
+    const stale = join(hour, `${atomicFile.TEMP_PREFIX}elsewhere-1`);
+    const live = join(hour, `${atomicFile.TEMP_PREFIX}${atomicFile.ownTempTag()}-2`);
+    const later = join(wakes, TODAY, '11', `${atomicFile.TEMP_PREFIX}elsewhere-3`);
+    mkdirSync(join(wakes, TODAY, '11'));
+    for (const path of [stale, live, later]) writeFileSync(path, '');
+    const old = new Date(Date.now() - atomicFile.STALE_TEMP_MS - 60_000);
+    for (const path of [stale, later]) utimesSync(path, old, old);
+    expect(await dueWakeFiles(wakes, NOW, 10)).to.deep.equal([{ workflowId: 'a', wakeAt: NOW - 1_000 }]);
+    expect(readdirSync(hour).sort()).to.deep.equal([live.slice(hour.length + 1), dueName('a')].sort());
+    expect(existsSync(later), 'an hour not yet begun is not read').to.equal(true);
+  });
+
   describe('the due scan', () => {
     /** Writes an entry file straight into a day and hour directory, wherever its time says it belongs. */
     function place(day: string, hour: string, name: string): void {
