@@ -174,6 +174,7 @@ async function list(runner: WorkflowRunner, query: URLSearchParams): Promise<unk
   const page = await runner.list({
     limit,
     maxReads: LIST_MAX_READS,
+    leases: true,
     ...(status.length === 0 ? {} : { status: status as ListedStatus[] }),
     ...(name === '' ? {} : { workflowName: name }),
     ...(id === '' ? {} : { idPrefix: id }),

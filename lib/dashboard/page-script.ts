@@ -163,7 +163,7 @@ export const PAGE_SCRIPT = String.raw`(function () {
       return el('tr', { 'data-workflow-id': w.workflowId }, [
         el('td', { className: 'id' }, el('a', { href: href, text: w.workflowId, 'data-key': 'workflow:' + w.workflowId })),
         el('td', { text: w.workflowName || '-' }),
-        el('td', {}, badge(w.status)),
+        el('td', {}, [badge(w.status), (w.status === 'running' || w.status === 'compensating') && !w.lease ? el('div', { className: 'muted', text: 'interrupted: no run holds it' }) : null]),
         el('td', { text: age(w.createdAt, page.now) }),
         el('td', {}, timeEl(w.updatedAt)),
         el('td', {}, timeEl(w.wakeAt)),

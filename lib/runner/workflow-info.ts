@@ -100,6 +100,11 @@ export interface WorkflowSummary {
   /** While `'waiting'`: when its earliest timer is due (ISO), and the events it waits for. */
   readonly wakeAt?: string;
   readonly waitingFor?: readonly string[];
+  /**
+   * With `list({ leases: true })`, for a `'running'` or `'compensating'` workflow: who holds its lease
+   * and until when. Absent then means no run holds it: the run died (a worker or a resume finishes it).
+   */
+  readonly lease?: { readonly owner: string; readonly expiresAt: string };
 }
 
 /** Options of `runner.list()`. */
@@ -114,6 +119,8 @@ export interface ListOptions {
   readonly cursor?: string;
   /** Only workflows whose id starts with this. */
   readonly idPrefix?: string;
+  /** Also read the lease of each running or compensating workflow listed (one read each), as `lease`. */
+  readonly leases?: boolean;
   /**
    * Most records to read for this page (default: as many as it takes). A filtered page that reaches
    * it ends early, with fewer than `limit` items and a cursor to go on from: what keeps one request
@@ -223,9 +230,10 @@ function checkGetOptions(options: GetOptions): void {
 
 /** Checks `runner.list()` options. */
 function checkListOptions(options: ListOptions): { statuses?: ReadonlySet<ListedStatus>; limit: number; maxReads: number } {
-  if (options === null || typeof options !== 'object') throw new InvalidOptionError('list options', options, '{ status?, workflowName?, idPrefix?, limit?, cursor?, maxReads? }');
+  if (options === null || typeof options !== 'object') throw new InvalidOptionError('list options', options, '{ status?, workflowName?, idPrefix?, limit?, cursor?, maxReads?, leases? }');
   const { limit = 100, status, cursor, workflowName, idPrefix, maxReads = Infinity } = options;
   if (idPrefix !== undefined && typeof idPrefix !== 'string') throw new InvalidOptionError('idPrefix', idPrefix, 'a string');
+  if (options.leases !== undefined && typeof options.leases !== 'boolean') throw new InvalidOptionError('leases', options.leases, 'true or false');
   if (maxReads !== Infinity && (!Number.isInteger(maxReads) || maxReads < 1)) throw new InvalidOptionError('maxReads', maxReads, 'a positive integer');
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new InvalidOptionError('limit', limit, 'an integer from 1 to 1000');
   if (cursor !== undefined && typeof cursor !== 'string') throw new InvalidOptionError('cursor', cursor, "the cursor of the previous page's result");
@@ -288,8 +296,16 @@ export async function listWorkflows(storage: CheckpointStorage, options: ListOpt
       if (items.length === limit) break;
     }
   }
+  const listed = options.leases === true ? await mapLimited(items, (item) => withLease(storage, item)) : items;
   // The cursor is the last id examined: the next page starts after it.
-  return next < ids.length ? { items, cursor: ids[next - 1]! } : { items };
+  return next < ids.length ? { items: listed, cursor: ids[next - 1]! } : { items: listed };
+}
+
+/** `item` with its lease, when it is unfinished and a run holds it. */
+async function withLease(storage: CheckpointStorage, item: WorkflowSummary): Promise<WorkflowSummary> {
+  if (item.status !== 'running' && item.status !== 'compensating') return item;
+  const holder = await storage.readLease(item.workflowId);
+  return holder === undefined ? item : { ...item, lease: { owner: holder.owner, expiresAt: new Date(holder.expiresAt).toISOString() } };
 }
 
 /** `map` over `items` with at most {@link READS_AT_ONCE} calls in flight, results in order. */

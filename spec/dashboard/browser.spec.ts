@@ -116,6 +116,8 @@ describe('dashboard in Chromium (waymark ui)', function () {
     expect(await ids(page)).to.deep.equal(['booking-1', 'delivery-1', 'delivery-2', 'delivery-3', 'delivery-crashed', 'payout-1']);
     expect(await page.textContent('tr[data-workflow-id="delivery-1"]')).to.contain('waiting').and.contain('picked-up');
     expect(await page.textContent('tr[data-workflow-id="payout-1"]')).to.contain('ACCOUNT_CLOSED in transfer: account closed');
+    expect(await page.textContent('tr[data-workflow-id="delivery-crashed"]')).to.contain('running').and.contain('interrupted: no run holds it');
+    expect(await page.textContent('tr[data-workflow-id="delivery-1"]')).to.not.contain('interrupted');
     if (SCREENSHOTS !== undefined) await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-list.png') });
 
     await page.getByLabel('Status').selectOption('failed');

@@ -266,6 +266,7 @@ describe('dashboard (HTTP)', () => {
         const running = (await call(port, 'GET', '/api/workflows/h-1', { token: dashboard.token })).json as WorkflowView;
         expect(running.steps.map((s) => [s.name, s.state])).to.deep.equal([['first', 'committed'], ['second', 'running']]);
         expect(running.lease).to.have.property('owner');
+        expect((await call(port, 'GET', '/api/workflows?status=running', { token: dashboard.token })).json.items[0].lease, 'the list says who holds it').to.have.property('owner', running.lease!.owner);
         expect(running.interrupted).to.equal(false);
         // The same store seen from another dashboard: the store alone says a run holds the lease.
         const elsewhere = (await get('/api/workflows/h-1')).json as WorkflowView;

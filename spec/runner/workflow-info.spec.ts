@@ -234,8 +234,9 @@ describe('stored workflows: get and list', () => {
         [{ idPrefix: 3 }, "option 'idPrefix' is 3; expected a string"],
         [{ maxReads: 0 }, "option 'maxReads' is 0; expected a positive integer"],
         [{ maxReads: 2.5 }, "option 'maxReads' is 2.5; expected a positive integer"],
-        [null, "option 'list options' is null; expected { status?, workflowName?, idPrefix?, limit?, cursor?, maxReads? }"],
-        [5, "option 'list options' is 5; expected { status?, workflowName?, idPrefix?, limit?, cursor?, maxReads? }"],
+        [{ leases: 'yes' }, "option 'leases' is 'yes'; expected true or false"],
+        [null, "option 'list options' is null; expected { status?, workflowName?, idPrefix?, limit?, cursor?, maxReads?, leases? }"],
+        [5, "option 'list options' is 5; expected { status?, workflowName?, idPrefix?, limit?, cursor?, maxReads?, leases? }"],
       ] as const) {
         const error = await runner.list(options as never).catch((e: unknown) => e);
         expect(error, JSON.stringify(options)).to.be.instanceOf(InvalidOptionError);
@@ -428,6 +429,28 @@ describe('stored workflows: get and list', () => {
       } while (cursor !== undefined);
       expect(found).to.deep.equal(['w07', 'w42']);
       expect(pages).to.equal(3);
+    });
+
+    it('with leases, says who holds each running or compensating workflow, reading no other lease', async () => {
+      const storage = new MemoryStorage();
+      const record = (id: string, status: WorkflowRecord['status']): WorkflowRecord => ({ formatVersion: 1, workflowId: id, workflowName: 'order', fingerprint: 'f', steps: [], updatedAt: '2026-12-01T00:00:00.000Z', status });
+      for (const [id, status] of [['c', 'compensating'], ['d', 'completed'], ['h', 'running'], ['i', 'running'], ['w', 'waiting']] as const) await storage.writeRecord(id, record(id, status), null);
+      const held = [await storage.acquireLease('c', 'undoer', 60_000), await storage.acquireLease('h', 'worker 1', 60_000), await storage.acquireLease('d', 'clearer', 60_000)];
+      const read: string[] = [];
+      const readLease = storage.readLease.bind(storage);
+      storage.readLease = (id) => {
+        read.push(id);
+        return readLease(id);
+      };
+      const runner = new WorkflowRunner({ storage });
+      const items = (await runner.list({ leases: true })).items;
+      expect(items.map((i) => [i.workflowId, i.lease?.owner])).to.deep.equal([['c', 'undoer'], ['d', undefined], ['h', 'worker 1'], ['i', undefined], ['w', undefined]]);
+      expect(Date.parse(items[0]!.lease!.expiresAt)).to.be.above(Date.now());
+      expect(read.sort()).to.deep.equal(['c', 'h', 'i']);
+      read.length = 0;
+      expect((await runner.list()).items.some((i) => 'lease' in i)).to.equal(false);
+      expect(read).to.deep.equal([]);
+      for (const attempt of held) if (attempt.acquired) await storage.releaseLease(attempt.lease);
     });
 
     it('says when a waiting workflow wakes and which events it waits for', async () => {
