@@ -164,9 +164,9 @@ export const PAGE_SCRIPT = String.raw`(function () {
         el('td', { className: 'id' }, el('a', { href: href, text: w.workflowId, 'data-key': 'workflow:' + w.workflowId })),
         el('td', { text: w.workflowName || '-' }),
         el('td', {}, [badge(w.status), (w.status === 'running' || w.status === 'compensating') && !w.lease ? el('div', { className: 'muted', text: 'interrupted: no run holds it' }) : null]),
-        el('td', { text: age(w.createdAt, page.now) }),
-        el('td', {}, timeEl(w.updatedAt)),
-        el('td', {}, timeEl(w.wakeAt)),
+        el('td', { className: 'nowrap', text: age(w.createdAt, page.now) }),
+        el('td', { className: 'nowrap' }, timeEl(w.updatedAt)),
+        el('td', { className: 'nowrap' }, timeEl(w.wakeAt)),
         el('td', { text: w.waitingFor && w.waitingFor.length ? w.waitingFor.join(', ') : '-' }),
         el('td', { text: w.error ? w.error.code + (w.error.step ? ' in ' + w.error.step : '') + ': ' + w.error.message : '-' })
       ]);

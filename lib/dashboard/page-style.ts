@@ -46,7 +46,8 @@ h2 { font-size: 17px; margin: 28px 0 8px; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { font-weight: 600; color: var(--muted); font-size: 13px; }
-td.id { word-break: break-all; }
+td.id { word-break: break-all; min-width: 10em; }
+td.nowrap { white-space: nowrap; }
 .table-wrap { overflow-x: auto; }
 form.filters { display: flex; flex-wrap: wrap; gap: 12px; align-items: end; margin: 8px 0 16px; }
 label { display: flex; flex-direction: column; font-size: 13px; color: var(--muted); gap: 2px; }
