@@ -4,7 +4,6 @@
  */
 import type { WorkflowRunner } from '../runner/workflow-runner';
 import type { MailboxEvent, WorkflowInfo } from '../runner/workflow-info';
-import type { StoredCompensation, StoredError, WorkflowStatus } from '../storage/records';
 import { layoutGraph, type GraphLayout } from './graph-layout';
 import { toJsonData, valueText, type ValueText } from './json-view';
 import type { LiveRun, LiveRuns } from './live-runs';
@@ -33,20 +32,10 @@ export interface StepView {
   readonly consumedEvent?: { readonly name: string; readonly eventId?: string };
 }
 
-/** The whole workflow page's data. */
-export interface WorkflowView {
-  readonly workflowId: string;
-  readonly workflowName?: string;
-  readonly status: WorkflowStatus;
+/** The whole workflow page's data: what `runner.get` says of the workflow, made plain JSON, and more. */
+export interface WorkflowView extends Pick<WorkflowInfo, 'workflowId' | 'workflowName' | 'status' | 'createdAt' | 'updatedAt' | 'error' | 'compensation' | 'wakeAt' | 'waitingFor' | 'lease'> {
   /** Unfinished, and no run holds its lease: a run died (a worker, or a resume, finishes it). */
   readonly interrupted: boolean;
-  readonly createdAt?: string;
-  readonly updatedAt?: string;
-  readonly error?: StoredError;
-  readonly compensation?: StoredCompensation;
-  readonly wakeAt?: string;
-  readonly waitingFor?: readonly string[];
-  readonly lease?: { readonly owner: string; readonly expiresAt: string };
   /** The stored input as plain JSON. */
   readonly input: unknown;
   /** Dotted paths of the input the fingerprint ignores; null when the dashboard does not know the class. */
