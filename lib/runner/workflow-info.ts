@@ -5,7 +5,7 @@
 import { decodeValue, UnencodableValue } from '../checkpoint-codec';
 import { CheckpointCorruptedError, InvalidOptionError } from '../errors';
 import type { CheckpointStorage } from '../storage/checkpoint-storage';
-import type { StoredCompensation, StoredError, WorkflowRecord, WorkflowStatus } from '../storage/records';
+import type { LeaseHolder, StoredCompensation, StoredError, WorkflowRecord, WorkflowStatus } from '../storage/records';
 
 /** A stored step's state. */
 export interface StoredStepInfo {
@@ -216,7 +216,7 @@ export async function readWorkflowInfo(storage: CheckpointStorage, workflowId: s
     steps,
     ...(status === 'waiting' && record?.wakeAt !== undefined ? { wakeAt: record.wakeAt } : {}),
     ...(status === 'waiting' ? { waitingFor: record?.waitingFor ?? [] } : {}),
-    ...(holder === undefined ? {} : { lease: { owner: holder.owner, expiresAt: new Date(holder.expiresAt).toISOString() } }),
+    ...(holder === undefined ? {} : { lease: leaseInfo(holder) }),
     ...(events === undefined ? {} : { events }),
   };
 }
@@ -305,7 +305,12 @@ export async function listWorkflows(storage: CheckpointStorage, options: ListOpt
 async function withLease(storage: CheckpointStorage, item: WorkflowSummary): Promise<WorkflowSummary> {
   if (item.status !== 'running' && item.status !== 'compensating') return item;
   const holder = await storage.readLease(item.workflowId);
-  return holder === undefined ? item : { ...item, lease: { owner: holder.owner, expiresAt: new Date(holder.expiresAt).toISOString() } };
+  return holder === undefined ? item : { ...item, lease: leaseInfo(holder) };
+}
+
+/** A lease holder as readers are shown it: who, and until when (ISO). */
+function leaseInfo(holder: LeaseHolder): { readonly owner: string; readonly expiresAt: string } {
+  return { owner: holder.owner, expiresAt: new Date(holder.expiresAt).toISOString() };
 }
 
 /** `map` over `items` with at most {@link READS_AT_ONCE} calls in flight, results in order. */
