@@ -20,6 +20,8 @@ export class Attempt {
   private interrupt?: (reason: unknown) => void;
   /** The user code's promise, once it returned one. */
   private running?: Promise<unknown>;
+  /** The attempt's timeout, armed by {@link limit}, cleared when the run ends the attempt. */
+  private timer?: NodeJS.Timeout;
 
   /**
    * @param onInterrupted learns of user code still running when the attempt is interrupted.
@@ -37,6 +39,16 @@ export class Attempt {
       if (this.abortReason) this.controller.abort(this.abortReason.reason);
     }
     return this.controller.signal;
+  }
+
+  /** Calls `onTimeout` after `ms` unless the attempt has ended first ({@link AttemptsInFlight.end}). */
+  limit(ms: number, onTimeout: () => void): void {
+    this.timer = setTimeout(onTimeout, ms);
+  }
+
+  /** Disarms the timeout: the attempt is over. */
+  disarm(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
   }
 
   /** Aborts the signal (now, or when it is first read) and rejects the attempt's pending result with `rejection`. */
@@ -86,16 +98,25 @@ export class AttemptsInFlight {
     running.then(forget, forget);
   };
 
+  private aborted: boolean;
+
   constructor(readonly signal: AbortSignal) {
+    this.aborted = signal.aborted;
     signal.addEventListener('abort', () => {
+      this.aborted = true;
       for (const attempt of this.attempts) attempt.abort(signal.reason, INTERRUPTED);
     }, { once: true });
+  }
+
+  /** Whether the run stopped (its signal is aborted): kept in a field, since `signal.aborted` is a costly getter read for every attempt. */
+  get stopped(): boolean {
+    return this.aborted;
   }
 
   /** Attempt `number` of a step, interrupted at once if the run already stopped. */
   start(number = 1): Attempt {
     const attempt = new Attempt(this.track, number);
-    if (this.signal.aborted) attempt.abort(this.signal.reason, INTERRUPTED);
+    if (this.aborted) attempt.abort(this.signal.reason, INTERRUPTED);
     else this.attempts.add(attempt);
     return attempt;
   }
@@ -105,7 +126,9 @@ export class AttemptsInFlight {
     return attempt.run(invoke);
   }
 
+  /** The attempt is over: its timeout is disarmed and a stop of the run no longer interrupts it. */
   end(attempt: Attempt): void {
+    attempt.disarm();
     this.attempts.delete(attempt);
   }
 

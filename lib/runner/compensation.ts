@@ -14,7 +14,7 @@ import { createCompensationContext } from './compensation-context';
 import type { CompensationResult } from './run-result';
 import type { RunEmitter } from './run-events';
 import type { RunState } from './run-state';
-import { scheduleGraph } from './schedule-graph';
+import { scheduleGraph, type StepOutcome } from './schedule-graph';
 import { runAttempts } from './step-attempts';
 
 /** What one compensation run needs. */
@@ -77,48 +77,49 @@ export async function compensate(c: CompensationRun): Promise<CompensationOutcom
   const errors: CompensationFailedError[] = [];
   const owed = (node: StepNode): boolean => node.compensation !== undefined && state.isDone(node.index);
 
+  const compensateStep = async (reversed: StepNode): Promise<StepOutcome> => {
+    const node = graph.byName.get(reversed.name)!;
+    if (!owed(node)) return 'done';
+    if (Object.hasOwn(c.done, node.name)) {
+      results.set(node.name, { status: 'restored', attempts: 0 });
+      return 'done';
+    }
+    let attempts = 0;
+    const fail = (error: unknown): 'failed' => {
+      errors.push(new CompensationFailedError(c.workflowId, node.name, attempts, error));
+      results.set(node.name, { status: 'failed', attempts, error });
+      return 'failed';
+    };
+    try {
+      const output = await c.output(node);
+      const method = (c.workflow as Record<string, (ctx: unknown) => unknown>)[node.compensation!.method]!;
+      const startedAt = Date.now();
+      const outcome = await runAttempts(c.workflowId, { name: node.name, retry: node.compensation!.retry, timeoutMs: node.timeoutMs, compensating: true }, c.inFlight, c.events, (attempt) =>
+        method.call(c.workflow, createCompensationContext({ input: c.input, output, error: c.cause, workflowId: c.workflowId, step: node.name, attempt: attempt.number, signal: attempt })),
+      );
+      attempts = outcome.attempts;
+      if (outcome.kind === 'cancelled') {
+        // The run stopped (its signal is aborted: `interrupted` below).
+        results.set(node.name, { status: 'not-run', attempts });
+        return 'cancelled';
+      }
+      if (outcome.kind === 'failed') return fail(outcome.error);
+      await c.commit(node.name, attempts);
+      results.set(node.name, { status: 'compensated', attempts });
+      c.events.emit('step:compensated', { step: node.name, attempts, durationMs: Date.now() - startedAt });
+      return 'done';
+    } catch (error) {
+      // Loading the output or committing failed: the compensation did not commit.
+      return fail(error);
+    }
+  };
   await scheduleGraph({
     graph: reversedGraph(graph),
     done: new Set(),
     concurrency: c.concurrency,
     failFast: false,
     signal: c.inFlight.signal,
-    runStep: async (reversed) => {
-      const node = graph.byName.get(reversed.name)!;
-      if (!owed(node)) return 'done';
-      if (Object.hasOwn(c.done, node.name)) {
-        results.set(node.name, { status: 'restored', attempts: 0 });
-        return 'done';
-      }
-      let attempts = 0;
-      const fail = (error: unknown): 'failed' => {
-        errors.push(new CompensationFailedError(c.workflowId, node.name, attempts, error));
-        results.set(node.name, { status: 'failed', attempts, error });
-        return 'failed';
-      };
-      try {
-        const output = await c.output(node);
-        const method = (c.workflow as Record<string, (ctx: unknown) => unknown>)[node.compensation!.method]!;
-        const startedAt = Date.now();
-        const outcome = await runAttempts(c.workflowId, { name: node.name, retry: node.compensation!.retry, timeoutMs: node.timeoutMs, compensating: true }, c.inFlight, c.events, (attempt) =>
-          method.call(c.workflow, createCompensationContext({ input: c.input, output, error: c.cause, workflowId: c.workflowId, step: node.name, attempt: attempt.number, signal: attempt })),
-        );
-        attempts = outcome.attempts;
-        if (outcome.kind === 'cancelled') {
-          // The run stopped (its signal is aborted: `interrupted` below).
-          results.set(node.name, { status: 'not-run', attempts });
-          return 'cancelled';
-        }
-        if (outcome.kind === 'failed') return fail(outcome.error);
-        await c.commit(node.name, attempts);
-        results.set(node.name, { status: 'compensated', attempts });
-        c.events.emit('step:compensated', { step: node.name, attempts, durationMs: Date.now() - startedAt });
-        return 'done';
-      } catch (error) {
-        // Loading the output or committing failed: the compensation did not commit.
-        return fail(error);
-      }
-    },
+    runStep: async (reversed, settle) => settle(reversed, await compensateStep(reversed)),
   });
   const interrupted = c.inFlight.signal.aborted;
   // Compensations that never started: one they wait for failed, or the run stopped.

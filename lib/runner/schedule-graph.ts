@@ -11,6 +11,12 @@ import type { StepGraph, StepNode } from '../graph';
 /** How one step ended, as the scheduler needs to know it. */
 export type StepOutcome = 'done' | 'failed' | 'cancelled' | 'waiting';
 
+declare const settledBrand: unique symbol;
+/** Proof that a step reported its outcome: only {@link Settle} makes one, so a step's code cannot forget to. */
+export type Settled = { readonly [settledBrand]: true };
+/** How a step reports that it ended: exactly once. */
+export type Settle = (node: StepNode, outcome: StepOutcome) => Settled;
+
 export interface ScheduleOptions {
   /** The steps, and who depends on each (the compensation walks the graph reversed). */
   readonly graph: Pick<StepGraph, 'steps' | 'dependentNodes'>;
@@ -20,8 +26,12 @@ export interface ScheduleOptions {
   /** After a failure start nothing more (true), or keep running steps that do not depend on it (false). */
   readonly failFast: boolean;
   readonly signal: AbortSignal;
-  /** Runs one step; must not reject. */
-  readonly runStep: (node: StepNode) => Promise<StepOutcome>;
+  /**
+   * Runs one step and reports how it ended with `settle(node, outcome)`, once; must not reject. A
+   * callback rather than a returned outcome: one promise and one reaction less per step. What it
+   * returns only proves that it settles (the scheduler does not await it).
+   */
+  readonly runStep: (node: StepNode, settle: Settle) => Promise<Settled>;
 }
 
 /** Ready steps, the lowest declaration index on top. */
@@ -82,7 +92,7 @@ export function scheduleGraph(o: ScheduleOptions): Promise<void> {
   let stopped = false;
 
   return new Promise((resolve) => {
-    const settle = (node: StepNode, outcome: StepOutcome): void => {
+    const settle: Settle = (node, outcome) => {
       running--;
       if (outcome === 'done') {
         const dependents = graph.dependentNodes[node.index]!;
@@ -92,13 +102,20 @@ export function scheduleGraph(o: ScheduleOptions): Promise<void> {
         }
       } else if (outcome === 'failed' && o.failFast) stopped = true;
       pump();
+      return undefined as unknown as Settled;
     };
+    // A step that settles synchronously (before its first await) settles inside the loop below: the
+    // loop then picks up what it made ready, instead of a nested pump per step deepening the stack.
+    let pumping = false;
     const pump = (): void => {
+      if (pumping) return;
+      pumping = true;
       while (!stopped && running < o.concurrency && ready.size > 0 && !o.signal.aborted) {
         const node = ready.pop();
         running++;
-        o.runStep(node).then((outcome) => settle(node, outcome));
+        o.runStep(node, settle);
       }
+      pumping = false;
       if (running === 0) resolve();
     };
     pump();

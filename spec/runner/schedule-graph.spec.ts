@@ -30,11 +30,11 @@ function harness(options: { done?: string[]; concurrency?: number; failFast?: bo
     concurrency: options.concurrency ?? 10,
     failFast: options.failFast ?? true,
     signal: options.signal ?? new AbortController().signal,
-    runStep: (node: StepNode) => {
+    runStep: (node: StepNode, settle) => {
       started.push(node.name);
       const d = deferred<StepOutcome>();
       pending.set(node.name, d);
-      return d.promise;
+      return d.promise.then((outcome) => settle(node, outcome));
     },
   }).then(() => {
     finished = true;
@@ -154,5 +154,35 @@ describe('scheduleGraph', () => {
     const already = harness({ signal: stop.signal });
     await already.walk;
     expect(already.started).to.deep.equal([]);
+  });
+
+  it('takes steps that settle before returning in its loop: a long chain runs in order without deepening the stack', async () => {
+    // 20,000 steps in a chain, each settling synchronously: a pump nested per settle would overflow.
+    class Chain {}
+    for (let i = 0; i < 20_000; i++) {
+      Object.defineProperty(Chain.prototype, `s${i}`, { value: () => undefined });
+      Step()(Chain.prototype, `s${i}`, Object.getOwnPropertyDescriptor(Chain.prototype, `s${i}`)!);
+    }
+    const chain = buildGraph(Chain);
+    const order: number[] = [];
+    let depth = 0;
+    let deepest = 0;
+    await scheduleGraph({
+      graph: chain,
+      done: new Set(),
+      concurrency: 4,
+      failFast: true,
+      signal: new AbortController().signal,
+      runStep: (node, settle) => {
+        depth++;
+        deepest = Math.max(deepest, depth);
+        order.push(node.index);
+        const settled = settle(node, node.index === 19_999 ? 'failed' : 'done');
+        depth--;
+        return Promise.resolve(settled);
+      },
+    });
+    expect(order).to.deep.equal(chain.steps.map((n) => n.index));
+    expect(deepest).to.equal(1);
   });
 });
