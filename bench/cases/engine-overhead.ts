@@ -82,8 +82,8 @@ export async function engineOverhead(): Promise<EngineOverhead> {
   const workflow = new EngineWorkflow();
   const floor = () => floorRun(workflow, n++);
   return {
-    engine: await measurePair({ measured: engine, baseline: handLoop, rounds: 15, collect: false }),
-    floor: await measurePair({ measured: floor, baseline: handLoop, rounds: 15, collect: false }),
-    overFloor: await measurePair({ measured: engine, baseline: floor, rounds: 15, collect: false }),
+    engine: await measurePair({ measured: engine, baseline: handLoop, rounds: 31, collect: false }),
+    floor: await measurePair({ measured: floor, baseline: handLoop, rounds: 31, collect: false }),
+    overFloor: await measurePair({ measured: engine, baseline: floor, rounds: 31, collect: false }),
   };
 }

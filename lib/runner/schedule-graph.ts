@@ -90,6 +90,12 @@ export function scheduleGraph(o: ScheduleOptions): Promise<void> {
   }
   let running = 0;
   let stopped = false;
+  // `signal.aborted` is a costly getter to read before every step: a listener keeps it in a local.
+  let aborted = o.signal.aborted;
+  const onAbort = (): void => {
+    aborted = true;
+  };
+  o.signal.addEventListener('abort', onAbort, { once: true });
 
   return new Promise((resolve) => {
     const settle: Settle = (node, outcome) => {
@@ -110,13 +116,16 @@ export function scheduleGraph(o: ScheduleOptions): Promise<void> {
     const pump = (): void => {
       if (pumping) return;
       pumping = true;
-      while (!stopped && running < o.concurrency && ready.size > 0 && !o.signal.aborted) {
+      while (!stopped && !aborted && running < o.concurrency && ready.size > 0) {
         const node = ready.pop();
         running++;
         o.runStep(node, settle);
       }
       pumping = false;
-      if (running === 0) resolve();
+      if (running === 0) {
+        o.signal.removeEventListener('abort', onAbort);
+        resolve();
+      }
     };
     pump();
   });
