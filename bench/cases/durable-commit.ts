@@ -9,7 +9,8 @@
  *   Two figures: the commits themselves (first step started to last step committed, from the runner's
  *   events: the goal), and the whole run, whose lease, record, recovery entry, completion and release
  *   are about a dozen more fsyncs in a row (reported);
- * - event loop: while the sequential chain commits, how late a 1 ms interval timer fires (p99).
+ * - event loop: while the sequential chain commits, how late a 1 ms interval timer fires (p99; the
+ *   median of three chains).
  */
 import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -73,7 +74,8 @@ export interface DurableCommitResult {
   readonly parallel: { readonly perSecond: number; readonly baselinePerSecond: number; readonly ratio: number };
   /** The same runs timed whole, lease to release. */
   readonly parallelRun: { readonly perSecond: number; readonly ratio: number };
-  readonly eventLoop: { readonly p99Ms: number; readonly maxMs: number };
+  /** The median of three chains' p99, the largest delay of all three, and each chain's p99. */
+  readonly eventLoop: { readonly p99Ms: number; readonly maxMs: number; readonly runsP99Ms: readonly number[] };
 }
 
 export async function durableCommit(): Promise<DurableCommitResult> {
@@ -93,7 +95,10 @@ export async function durableCommit(): Promise<DurableCommitResult> {
     const baselinePerSecond = COMMIT_STEPS / (pair.baselineMs / 1000);
     // Parallel: 100 independent steps against 100 commits of the sequential loop, side by side.
     const parallel = await parallelRounds(root, () => bare(PARALLEL_STEPS)(), 9);
-    const eventLoop = await timerLateness(() => engine(CommitWorkflow));
+    // Three chains, each with its own timer: the median p99 (one run can meet a stall of the VM's disk).
+    const lateness = [];
+    for (let i = 0; i < 3; i++) lateness.push(await timerLateness(() => engine(CommitWorkflow)));
+    const eventLoop = { p99Ms: median(lateness.map((l) => l.p99Ms)), maxMs: Math.max(...lateness.map((l) => l.maxMs)), runsP99Ms: lateness.map((l) => l.p99Ms) };
     return { sequential: { ...pair, measuredPerSecond, baselinePerSecond, ratio: 1 / pair.ratio }, ...parallel, eventLoop };
   } finally {
     rmSync(root, { recursive: true, force: true });

@@ -48,7 +48,7 @@ export class Attempt {
 
   /** Disarms the timeout: the attempt is over. */
   disarm(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    clearTimeout(this.timer);
   }
 
   /** Aborts the signal (now, or when it is first read) and rejects the attempt's pending result with `rejection`. */

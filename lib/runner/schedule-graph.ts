@@ -95,7 +95,8 @@ export function scheduleGraph(o: ScheduleOptions): Promise<void> {
   const onAbort = (): void => {
     aborted = true;
   };
-  o.signal.addEventListener('abort', onAbort, { once: true });
+  // Removed when the walk ends: a run's signal outlives its walks (a compensation walks again).
+  o.signal.addEventListener('abort', onAbort);
 
   return new Promise((resolve) => {
     const settle: Settle = (node, outcome) => {

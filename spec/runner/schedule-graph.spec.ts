@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { getEventListeners } from 'node:events';
 import { Step } from '../../decorators';
 import { buildGraph, type StepNode } from '../../lib/graph';
 import { scheduleGraph, type StepOutcome } from '../../lib/runner/schedule-graph';
@@ -184,5 +185,15 @@ describe('scheduleGraph', () => {
     });
     expect(order).to.deep.equal(chain.steps.map((n) => n.index));
     expect(deepest).to.equal(1);
+  });
+
+  it("leaves no listener on the run's signal once the walk ends", async () => {
+    const stop = new AbortController();
+    const h = harness({ signal: stop.signal });
+    expect(getEventListeners(stop.signal, 'abort')).to.have.length(1);
+    await h.flush();
+    for (const step of ['a', 'e', 'b', 'c', 'f', 'd']) await h.end(step);
+    await h.walk;
+    expect(getEventListeners(stop.signal, 'abort')).to.have.length(0);
   });
 });

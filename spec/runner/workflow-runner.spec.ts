@@ -815,18 +815,24 @@ describe('WorkflowRunner', () => {
       }
     });
 
-    it('leaves no timer behind: a step that beat its timeout, a finished run', async () => {
+    it('leaves no timer behind: a step that beat its timeout, one that did on its retry, a finished run', async () => {
       const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+      let calls = 0;
       class Quick {
         @Step({ timeoutMs: 60_000 }) fast() {
           return 1;
+        }
+        @Step({ timeoutMs: 60_000, retry: { attempts: 2, delayMs: 0 } }) second() {
+          if (++calls % 2 === 1) throw new Error('once');
+          return 2;
         }
       }
       const runner = new WorkflowRunner();
       await runner.run(new Two(), { workflowId: 'warm-up' });
       const before = timers();
-      await runner.run(new Quick(), { workflowId: 'timers' });
+      const result = await runner.run(new Quick(), { workflowId: 'timers' });
       await runner.run(new Quick(), { workflowId: 'timers-2' });
+      expect(result.steps.second).to.include({ status: 'completed', attempts: 2 });
       expect(timers()).to.equal(before);
     });
 
