@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { encodeValue } from '../../lib/checkpoint-codec';
 import { isoNow } from '../../lib/iso-now';
 import { FileStorage, WorkflowRunner } from '../../lib';
-import { generatedWorkflow, measurePair, type PairResult } from '../harness';
+import { generatedWorkflow, measurePair, median, type PairResult } from '../harness';
 
 export const COMMIT_STEPS = 2_000;
 export const PARALLEL_STEPS = 100;
@@ -96,17 +96,13 @@ export async function durableCommit(): Promise<DurableCommitResult> {
     // Parallel: 100 independent steps against 100 commits of the sequential loop, side by side.
     const parallel = await parallelRounds(root, () => bare(PARALLEL_STEPS)(), 9);
     // Three chains, each with its own timer: the median p99 (one run can meet a stall of the VM's disk).
-    const lateness = [];
+    const lateness: { p99Ms: number; maxMs: number }[] = [];
     for (let i = 0; i < 3; i++) lateness.push(await timerLateness(() => engine(CommitWorkflow)));
     const eventLoop = { p99Ms: median(lateness.map((l) => l.p99Ms)), maxMs: Math.max(...lateness.map((l) => l.maxMs)), runsP99Ms: lateness.map((l) => l.p99Ms) };
     return { sequential: { ...pair, measuredPerSecond, baselinePerSecond, ratio: 1 / pair.ratio }, ...parallel, eventLoop };
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
-}
-
-function median(values: number[]): number {
-  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 }
 
 /**

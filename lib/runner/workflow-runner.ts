@@ -731,8 +731,8 @@ export class WorkflowRunner {
         // Object literals without spreads keep one shape, on the fast paths of V8 (and of JSON.stringify).
         method.call(workflow, createStepContext({ workflowId, step: node.name, attempt: attempt.number, signal: attempt, input, after, outputs, event: consumed?.payload }));
       // runAttempts, with its first attempt done here: most steps succeed at once, and awaiting the
-      // attempt in this frame instead of in another async function is a tenth of the engine's time
-      // per step (measured: README "Performance"). A first attempt that succeeds allocates no outcome.
+      // attempt in this frame instead of in another async function took the engine from ×1.50 to
+      // ×1.39 of its floor (README "Performance"). A first attempt that succeeds allocates no outcome.
       let output: unknown;
       let attempts = 1;
       const first = startAttempt(workflowId, node, inFlight, events, 1);
