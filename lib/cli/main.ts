@@ -4,14 +4,14 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { WaymarkError } from '../errors';
-import { parseArgs, UsageError } from './args';
-import { clearCommand } from './commands/clear';
-import { graphCommand } from './commands/graph';
-import { listCommand } from './commands/list';
-import { pruneCommand } from './commands/prune';
-import { statusCommand } from './commands/status';
-import { sendEventCommand } from './commands/send-event';
-import { uiCommand } from './commands/ui';
+import { parseCommandArgs, suggestOption, UsageError, type CommandSpec, type ParsedArgs } from './args';
+import { clearCommand, clearSpec } from './commands/clear';
+import { graphCommand, graphSpec } from './commands/graph';
+import { listCommand, listSpec } from './commands/list';
+import { pruneCommand, pruneSpec } from './commands/prune';
+import { statusCommand, statusSpec } from './commands/status';
+import { sendEventCommand, sendEventSpec } from './commands/send-event';
+import { uiCommand, uiSpec } from './commands/ui';
 import { println, processIo, type CliIo } from './io';
 
 export const USAGE = `usage:
@@ -27,7 +27,17 @@ export const USAGE = `usage:
 <store> is file:<dir>, s3://<bucket>/<prefix> (the AWS environment configures the S3 client)
 or postgres://<user>@<host>/<database>[?schema=<name>] (pg must be installed).`;
 
-const COMMANDS = { list: listCommand, status: statusCommand, clear: clearCommand, prune: pruneCommand, graph: graphCommand, 'send-event': sendEventCommand, ui: uiCommand } as const;
+type Command = readonly [CommandSpec, (args: ParsedArgs, io: CliIo) => Promise<number>];
+
+const COMMANDS: Readonly<Record<string, Command>> = {
+  list: [listSpec, listCommand],
+  status: [statusSpec, statusCommand],
+  clear: [clearSpec, clearCommand],
+  prune: [pruneSpec, pruneCommand],
+  graph: [graphSpec, graphCommand],
+  'send-event': [sendEventSpec, sendEventCommand],
+  ui: [uiSpec, uiCommand],
+};
 
 /** This package's version, from the package.json above this file (in the sources and in dist/ alike). */
 function packageVersion(): string {
@@ -45,23 +55,37 @@ function packageVersion(): string {
 /** Runs the CLI; resolves with the exit code (0 ok, 1 failure, 2 usage). */
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
   try {
-    const args = parseArgs(argv, ['store', 'workflow-id', 'status', 'payload', 'event-id', 'older-than', 'port', 'host', 'token']);
-    const name = args.positionals[0];
-    if (args.flags.has('version') && name === undefined) {
-      println(io.stdout, packageVersion());
-      return 0;
-    }
-    if (args.flags.has('help')) {
-      println(io.stdout, USAGE);
-      return 0;
-    }
+    const [name, ...rest] = argv;
     if (name === undefined) {
       println(io.stderr, USAGE);
       return 2;
     }
-    const command = COMMANDS[name as keyof typeof COMMANDS];
-    if (command === undefined) throw new UsageError(`unknown command '${name}'`);
-    return await command(args, io);
+    if (name.startsWith('-')) {
+      // Before a command only --help and --version are known.
+      if (rest.length === 0 && (name === '--help' || name === '-h')) {
+        println(io.stdout, USAGE);
+        return 0;
+      }
+      if (rest.length === 0 && name === '--version') {
+        println(io.stdout, packageVersion());
+        return 0;
+      }
+      if (name === '--help' || name === '--version') throw new UsageError(`${name} takes no arguments`);
+      const suggestion = suggestOption(name.replace(/^-+/, ''), ['help', 'version']);
+      throw new UsageError(`unknown option '${name}'${suggestion === undefined ? '' : ` (did you mean --${suggestion}?)`}: give a command first`);
+    }
+    const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+    if (command === undefined) {
+      const suggestion = suggestOption(name, Object.keys(COMMANDS));
+      throw new UsageError(`unknown command '${name}'${suggestion === undefined ? '' : ` (did you mean ${suggestion}?)`}`);
+    }
+    const [spec, run] = command;
+    const args = parseCommandArgs(name, rest, spec);
+    if (args.flags.has('help')) {
+      println(io.stdout, USAGE);
+      return 0;
+    }
+    return await run(args, io);
   } catch (error) {
     if (error instanceof UsageError) {
       println(io.stderr, `waymark: ${error.message}\n\n${USAGE}`);

@@ -1,11 +1,14 @@
 import { CheckpointCorruptedError } from '../../errors';
 import { WorkflowRunner } from '../../runner/workflow-runner';
 import { defaultLeaseOwner } from '../../storage/lease-owner';
-import { UsageError, type ParsedArgs } from '../args';
+import { UsageError, type CommandSpec, type ParsedArgs } from '../args';
 import { canAsk, confirm } from '../confirm';
 import { println, type CliIo } from '../io';
 import { progressReporter } from '../progress';
 import { openStore } from '../store';
+
+/** What `waymark clear` accepts. */
+export const clearSpec: CommandSpec = { valued: ['store'], flags: ['yes', 'json'], positionals: ['workflowId'] };
 
 /**
  * `waymark clear <workflowId> --store <spec> [--yes] [--json]`: deletes a workflow's checkpoints and

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { buildGraph } from '../../graph';
 import type { Constructor } from '../../metadata';
-import { UsageError, type ParsedArgs } from '../args';
+import { UsageError, type CommandSpec, type ParsedArgs } from '../args';
 import { println, type CliIo } from '../io';
 import { toMermaid, toText, waitText, type StepMarks } from '../mermaid';
 import { openStore } from '../store';
@@ -18,6 +18,9 @@ function loadModule(path: string): Record<string, unknown> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require(path) as Record<string, unknown>;
 }
+
+/** What `waymark graph` accepts. */
+export const graphSpec: CommandSpec = { valued: ['workflow-id', 'store'], flags: ['text', 'json'], positionals: ['module', 'ClassName'] };
 
 /**
  * `waymark graph <module> <ClassName> [--text] [--json] [--workflow-id <id> --store <spec>]`: the step

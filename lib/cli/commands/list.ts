@@ -1,18 +1,23 @@
 import { WorkflowRunner } from '../../runner/workflow-runner';
 import type { ListedStatus } from '../../runner/workflow-info';
-import type { ParsedArgs } from '../args';
+import { listOption, type CommandSpec, type ParsedArgs } from '../args';
 import { println, type CliIo } from '../io';
 import { openStore } from '../store';
 
+/** The statuses `--status` takes. */
+const LISTED: readonly ListedStatus[] = ['running', 'waiting', 'completed', 'failed', 'cancelled', 'compensating', 'compensated', 'corrupted'];
+
+/** What `waymark list` accepts. */
+export const listSpec: CommandSpec = { valued: ['store', 'status'], flags: ['json'], positionals: [] };
+
 /** `waymark list --store <spec> [--status <status>[,<status>...]] [--json]`: the workflow ids in a store, optionally only those in a status. */
 export async function listCommand(args: ParsedArgs, io: CliIo): Promise<number> {
+  const statuses = listOption<ListedStatus>(args, 'status', LISTED);
   const storage = await openStore(args.options.get('store'));
-  const status = args.options.get('status');
   let ids: string[];
-  if (status === undefined) ids = await storage.list();
+  if (statuses === undefined) ids = await storage.list();
   else {
     const runner = new WorkflowRunner({ storage, tracer: false });
-    const statuses = status.split(',').map((s) => s.trim()) as ListedStatus[];
     ids = [];
     let cursor: string | undefined;
     do {

@@ -1,10 +1,15 @@
+import { parseDuration } from '../../duration';
+import { InvalidOptionError } from '../../errors';
 import type { PrunableStatus } from '../../runner/prune';
 import { WorkflowRunner } from '../../runner/workflow-runner';
-import { UsageError, type ParsedArgs } from '../args';
+import { listOption, UsageError, type CommandSpec, type ParsedArgs } from '../args';
 import { canAsk, confirm } from '../confirm';
 import { println, type CliIo } from '../io';
 import { progressReporter } from '../progress';
 import { openStore } from '../store';
+
+/** What `waymark prune` accepts. */
+export const pruneSpec: CommandSpec = { valued: ['store', 'older-than', 'status'], flags: ['dry-run', 'yes', 'json'], positionals: [] };
 
 /**
  * `waymark prune --store <spec> --older-than <duration> [--status <status>[,...]] [--dry-run] [--yes] [--json]`:
@@ -15,9 +20,15 @@ import { openStore } from '../store';
 export async function pruneCommand(args: ParsedArgs, io: CliIo): Promise<number> {
   const olderThan = args.options.get('older-than');
   if (olderThan === undefined) throw new UsageError("prune needs --older-than (e.g. '30d', '12h')");
+  try {
+    parseDuration('--older-than', /^\d+$/.test(olderThan) ? Number(olderThan) : olderThan);
+  } catch (error) {
+    if (error instanceof InvalidOptionError) throw new UsageError(error.message);
+    throw error;
+  }
+  const statuses = listOption<PrunableStatus>(args, 'status', ['completed', 'failed', 'cancelled', 'compensated'], ': running, waiting and compensating workflows are never pruned') ?? ['completed', 'compensated'];
   const storage = await openStore(args.options.get('store'));
   const runner = new WorkflowRunner({ storage, tracer: false });
-  const statuses = (args.options.get('status') ?? 'completed,compensated').split(',').map((s) => s.trim()) as PrunableStatus[];
   const json = args.flags.has('json');
   // Numbers are milliseconds, as in runner.prune; anything else is a duration string ('30d').
   const options = { olderThan: /^\d+$/.test(olderThan) ? Number(olderThan) : olderThan, status: statuses };

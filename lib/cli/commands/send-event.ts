@@ -1,7 +1,10 @@
 import { WorkflowRunner } from '../../runner/workflow-runner';
-import { UsageError, type ParsedArgs } from '../args';
+import { UsageError, type CommandSpec, type ParsedArgs } from '../args';
 import { println, type CliIo } from '../io';
 import { openStore } from '../store';
+
+/** What `waymark send-event` accepts. */
+export const sendEventSpec: CommandSpec = { valued: ['store', 'payload', 'event-id'], flags: ['json'], positionals: ['workflowId', 'event'] };
 
 /**
  * `waymark send-event <workflowId> <event> --store <spec> [--payload '<json>'] [--event-id <id>] [--json]`:

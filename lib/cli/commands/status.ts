@@ -1,7 +1,7 @@
 import { CheckpointCorruptedError } from '../../errors';
 import { WorkflowRunner } from '../../runner/workflow-runner';
 import type { WorkflowInfo } from '../../runner/workflow-info';
-import { UsageError, type ParsedArgs } from '../args';
+import { UsageError, type CommandSpec, type ParsedArgs } from '../args';
 import { println, type CliIo } from '../io';
 import { openStore } from '../store';
 import { formatBytes, renderTable } from '../table';
@@ -17,6 +17,9 @@ export interface StepStatusRow {
   /** ISO time its compensation committed, once it has. */
   readonly compensatedAt?: string;
 }
+
+/** What `waymark status` accepts. */
+export const statusSpec: CommandSpec = { valued: ['store'], flags: ['json'], positionals: ['workflowId'] };
 
 /** `waymark status <workflowId> --store <spec> [--json]`: the workflow's status and last error, each step's status, the stored fingerprint. */
 export async function statusCommand(args: ParsedArgs, io: CliIo): Promise<number> {

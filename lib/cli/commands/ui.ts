@@ -1,10 +1,13 @@
 import { serveDashboard } from '../../dashboard/serve-dashboard';
 import { WorkflowRunner } from '../../runner/workflow-runner';
-import { UsageError, type ParsedArgs } from '../args';
+import { UsageError, type CommandSpec, type ParsedArgs } from '../args';
 import { println, type CliIo } from '../io';
 import { openStore } from '../store';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+/** What `waymark ui` accepts. */
+export const uiSpec: CommandSpec = { valued: ['store', 'port', 'host', 'token'], flags: [], positionals: [] };
 
 /**
  * `waymark ui --store <spec> [--port 4100] [--host 127.0.0.1] [--token <token>]`: serves the
