@@ -121,17 +121,22 @@ export class WorkflowQueue {
 
   /**
    * Sends an event to workflow `workflowId` through the runner (stored durably, idempotent by
-   * `eventId`), then queues a job that resumes it now: a workflow waiting for the event goes on at
-   * once, on any worker. Throws `WorkflowNotFoundError` when the workflow has not started yet (its
+   * `eventId`), then, when the workflow waits for it, queues a job that resumes it now: it goes on at
+   * once, on any worker. A send again with the same `eventId` queues a job only while the event is
+   * still awaited (`wakes`), so a sender retried after a crash wakes it and a late duplicate does not. Throws `WorkflowNotFoundError` when the workflow has not started yet (its
    * first run stores it), and `InvalidOptionError` when the queue was built without `runner`.
    */
   async sendEvent(workflowId: string, event: string, payload?: unknown, options: Omit<SendEventOptions, 'wake'> = {}): Promise<SendEventResult> {
     if (this.runner === undefined) throw new InvalidOptionError('runner', undefined, 'a WorkflowRunner on the WorkflowQueue (new WorkflowQueue({ connection, name, runner })): events are stored in its storage');
     // The job wakes it: no wake-index entry, which nothing would remove without an embedded worker.
     const sent = await this.runner.sendEvent(workflowId, event, payload, { ...options, wake: false });
-    // Queued even for a duplicate: the first sender may have died between storing and queueing.
-    const data: WakeJobData = { waymark: 1, kind: 'wake', workflowId };
-    await this.add('wake', data, { ...this.jobOptions, deduplication: { id: eventDedupId(workflowId, sent.eventId) } });
+    // Queued while the workflow waits for the event, a duplicate's too (the first sender may have
+    // died between storing and queueing); never for an event delivered already, nor a workflow that
+    // runs now (its run looks at its events again before it waits) or ended.
+    if (sent.wakes) {
+      const data: WakeJobData = { waymark: 1, kind: 'wake', workflowId };
+      await this.add('wake', data, { ...this.jobOptions, deduplication: { id: eventDedupId(workflowId, sent.eventId) } });
+    }
     return sent;
   }
 

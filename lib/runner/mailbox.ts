@@ -5,12 +5,20 @@
  */
 import type { StoredEvent } from '../storage/records';
 
+/**
+ * The events of `events` sent to the workflow created at `createdAt`: an event a sender stored while
+ * an earlier workflow under the same id was being cleared belongs to that one, and is never inherited.
+ */
+export function ownEvents(events: readonly StoredEvent[], createdAt: string | undefined): StoredEvent[] {
+  return events.filter((e) => e.sentTo === undefined || createdAt === undefined || e.sentTo === createdAt);
+}
+
 /** The events of one workflow, as one run hands them to waiting steps. */
 export class Mailbox {
   private loading?: Promise<StoredEvent[]>;
   private readonly consumed: Set<string>;
 
-  /** `load` lists the stored events; `consumed` are the ids committed steps consumed. */
+  /** `load` lists the stored events (those of this workflow only: see {@link ownEvents}); `consumed` are the ids committed steps consumed. */
   constructor(
     private readonly load: () => Promise<StoredEvent[]>,
     consumed: Iterable<string>,
@@ -18,8 +26,13 @@ export class Mailbox {
     this.consumed = new Set(consumed);
   }
 
-  /** The first event named `name` that no step consumed or claimed, now claimed; undefined when there is none. */
-  async claim(name: string): Promise<StoredEvent | undefined> {
+  /**
+   * The first event named `name` that no step consumed or claimed, now claimed; undefined when there
+   * is none. `fresh` lists the stored events again first: what a step that is about to time out
+   * asks, since the list this run read may be older than its deadline.
+   */
+  async claim(name: string, fresh = false): Promise<StoredEvent | undefined> {
+    if (fresh) this.loading = this.load();
     const events = await (this.loading ??= this.load());
     const event = events.find((e) => e.name === name && !this.consumed.has(e.eventId));
     if (event !== undefined) this.consumed.add(event.eventId);

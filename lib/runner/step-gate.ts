@@ -72,7 +72,10 @@ export async function passGate(input: GateInput): Promise<Gate> {
   }
   const awaited = wait.event;
   if (awaited === undefined) return { kind: 'open' };
-  const event = await input.mailbox.claim(awaited.name);
+  let event = await input.mailbox.claim(awaited.name);
+  const timeoutAt = awaited.timeoutMs === undefined ? undefined : input.readyAt + awaited.timeoutMs;
+  // The run read its events once, maybe long ago: an event that came since is no timeout.
+  if (event === undefined && timeoutAt !== undefined && timeoutAt <= Date.now()) event = await input.mailbox.claim(awaited.name, true);
   if (event !== undefined) {
     let payload: unknown;
     try {
@@ -83,9 +86,8 @@ export async function passGate(input: GateInput): Promise<Gate> {
     }
     return { kind: 'open', event: { name: awaited.name, eventId: event.eventId, payload } };
   }
-  if (awaited.timeoutMs === undefined) return { kind: 'wait', event: awaited.name };
-  const timeoutAt = input.readyAt + awaited.timeoutMs;
+  if (timeoutAt === undefined) return { kind: 'wait', event: awaited.name };
   if (timeoutAt > Date.now()) return { kind: 'wait', wakeAt: timeoutAt, event: awaited.name };
   if (awaited.onTimeout === 'run') return { kind: 'open', event: { name: awaited.name } };
-  return { kind: 'timeout', error: new EventTimeoutError(workflowId, node.name, awaited.name, awaited.timeoutMs) };
+  return { kind: 'timeout', error: new EventTimeoutError(workflowId, node.name, awaited.name, awaited.timeoutMs!) };
 }

@@ -4,6 +4,7 @@
  */
 import { decodeValue, UnencodableValue } from '../checkpoint-codec';
 import { CheckpointCorruptedError, InvalidOptionError } from '../errors';
+import { ownEvents } from './mailbox';
 import type { CheckpointStorage } from '../storage/checkpoint-storage';
 import type { LeaseHolder, StoredCompensation, StoredError, WorkflowRecord, WorkflowStatus } from '../storage/records';
 
@@ -199,7 +200,7 @@ export async function readWorkflowInfo(storage: CheckpointStorage, workflowId: s
   let events: MailboxEvent[] | undefined;
   if (mailbox !== undefined) {
     const consumers = new Map(checkpoints.filter((c) => c.event?.eventId !== undefined).map((c) => [c.event!.eventId!, c.step]));
-    events = mailbox.map((e) => {
+    events = ownEvents(mailbox, record?.createdAt).map((e) => {
       const consumedBy = consumers.get(e.eventId);
       return { eventId: e.eventId, name: e.name, sentAt: e.sentAt, payload: decodeStored(workflowId, `the payload of event '${e.eventId}'`, e.payload, 'payload'), ...(consumedBy === undefined ? {} : { consumedBy }) };
     });

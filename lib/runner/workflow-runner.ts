@@ -25,14 +25,14 @@ import type { FingerprintStrategy } from '../fingerprint/fingerprint-strategy';
 import { buildGraph, type StepGraph, type StepNode } from '../graph';
 import type { Constructor } from '../metadata';
 import type { CheckpointStorage } from '../storage/checkpoint-storage';
-import type { Checkpoint, StoredError, WorkflowCompletion, WorkflowRecord } from '../storage/records';
+import type { Checkpoint, StoredError, StoredEvent, WorkflowCompletion, WorkflowRecord } from '../storage/records';
 import { LeaseKeeper } from './lease-keeper';
 import { AttemptsInFlight, type Attempt } from './attempt';
 import { attachLogger } from './logger';
 import { attachTracing, loadTracingApi } from './tracing';
 import { compensatedAlready, completedAlready, prepareCheckpoints } from './prepare-checkpoints';
 import { compensate } from './compensation';
-import { Mailbox } from './mailbox';
+import { Mailbox, ownEvents } from './mailbox';
 import { RunRecord, waitingState, type WaitingState } from './run-record';
 import { passGate, type ConsumedEvent } from './step-gate';
 import type { RunHandle, RunHandleStatus } from './run-handle';
@@ -46,7 +46,7 @@ import { StepMethods } from './step-methods';
 import { createStepContext } from './step-context';
 import { assertWorkflowId, MAX_WORKFLOW_ID_LENGTH } from '../workflow-id';
 import { validateInput } from './validate-input';
-import { listWorkflows, readWorkflowInfo, type GetOptions, type ListOptions, type WorkflowInfo, type WorkflowPage } from './workflow-info';
+import { listWorkflows, readWorkflowInfo, statusOf, type GetOptions, type ListOptions, type WorkflowInfo, type WorkflowPage } from './workflow-info';
 import { ignoredInputPaths } from '../fingerprint/ignored-paths';
 import { WorkflowRegistry } from './workflow-registry';
 import { prune, type PruneOptions, type PruneResult } from './prune';
@@ -74,7 +74,24 @@ export interface SendEventResult {
   /** True when an event with this id was stored already: nothing was stored now. */
   readonly duplicate: boolean;
   readonly eventId: string;
+  /**
+   * True when a step of the workflow waits for an event of this name now (a duplicate too, while it
+   * is not consumed): the workflow was woken, or, with `wake: false`, the caller must wake it.
+   */
+  readonly wakes: boolean;
+  /**
+   * Set when the workflow had ended when the event came. `'completed'` or `'compensated'`: nothing
+   * was stored, no step will ever consume it. `'failed'` or `'cancelled'`: stored, for a step of a
+   * later resume; nothing consumes it until then.
+   */
+  readonly ended?: 'completed' | 'compensated' | 'failed' | 'cancelled';
 }
+
+/**
+ * How long after an event's send a worker looks at its workflow, should the sender die between
+ * storing the event and waking the workflow: longer than a store takes to write one event.
+ */
+const SEND_RESCUE_MS = 5_000;
 
 let lastSendTime = 0;
 
@@ -198,8 +215,11 @@ export class WorkflowRunner {
    * Sends an event to workflow `workflowId`: stored durably in its namespace, for the step that
    * waits for `event` (`@Step({ waitFor: { event } })`) now or later. Idempotent by `eventId`
    * (default a random one): a second send with the same id stores nothing and resolves
-   * `{ duplicate: true }`. A waiting workflow is woken: at once by a {@link WorkflowWorker} of this
-   * runner, at its next scan by any other. Throws `WorkflowNotFoundError` when nothing is stored
+   * `{ duplicate: true }`, and wakes the workflow again if it still waits for the event (so a sender
+   * that died after storing is retried safely). A waiting workflow is woken: at once by a
+   * {@link WorkflowWorker} of this runner, at its next scan by any other; should the sender die
+   * between storing and waking, a worker looks at the workflow seconds later all the same. An event
+   * for a workflow that ended says so in `ended` (see {@link SendEventResult}). Throws `WorkflowNotFoundError` when nothing is stored
    * under the id (start the workflow first), `EventSerializationError` for a payload that cannot be
    * stored (nothing is stored).
    */
@@ -216,14 +236,32 @@ export class WorkflowRunner {
       if (!(error instanceof UnencodableValue)) throw error;
       throw new EventSerializationError(workflowId, event, error.path, error.reason);
     }
-    if ((await this.storage.readRecord(workflowId)) === undefined) throw new WorkflowNotFoundError(workflowId);
-    const stored = await this.storage.putEvent(workflowId, { formatVersion: 1, eventId, name: event, payload: encoded, sentAt: nextSendTime() });
-    if (!stored) return { duplicate: true, eventId };
+    const before = (await this.storage.readRecord(workflowId))?.record;
+    if (before === undefined) throw new WorkflowNotFoundError(workflowId);
+    const status = statusOf(before);
+    if (status === 'completed' || status === 'compensated') {
+      // Nothing will ever consume it: stored, it would only wait for the workflow's deletion.
+      const duplicate = (await this.storage.listEvents(workflowId)).some((e) => e.eventId === eventId);
+      return { duplicate, eventId, wakes: false, ended: status };
+    }
+    const wake = options?.wake !== false;
+    // Stored first, removed last: if this process dies in between, a worker still looks at the
+    // workflow (a moment later), so the event and its wake are one durable fact.
+    const rescue = { workflowId, wakeAt: Date.now() + SEND_RESCUE_MS };
+    if (wake) await this.storage.addWake(rescue);
+    // `sentTo`: a workflow cleared meanwhile and started again under the id never takes this event.
+    const message: StoredEvent = { formatVersion: 1, eventId, name: event, payload: encoded, sentAt: nextSendTime(), ...(before.createdAt === undefined ? {} : { sentTo: before.createdAt }) };
+    const stored = await this.storage.putEvent(workflowId, message);
     // Read after storing: a run that decides to wait after this read looks at the events again
-    // once it has stored 'waiting', so between the two of them the event is never missed.
-    const status = (await this.storage.readRecord(workflowId))?.record.status;
-    if (status === 'waiting' && options?.wake !== false) await this.wake(workflowId);
-    return { duplicate: false, eventId };
+    // once it has stored 'waiting', so between the two of them the event is never missed. A
+    // duplicate wakes too (a sender that died before waking is retried with the same id); the
+    // run it starts finds the event consumed or not, and decides.
+    const after = (await this.storage.readRecord(workflowId))?.record;
+    const wakes = after?.status === 'waiting' && (after.waitingFor === undefined || after.waitingFor.includes(event));
+    if (wakes && wake) await this.wake(workflowId);
+    if (wake) await this.storage.removeWake(rescue);
+    const ended = after === undefined ? undefined : statusOf(after);
+    return { duplicate: !stored, eventId, wakes, ...(ended === 'failed' || ended === 'cancelled' ? { ended } : {}) };
   }
 
   /** Puts the workflow in the wake index now, and tells this process's workers (and other processes', where the store can). */
@@ -491,7 +529,7 @@ export class WorkflowRunner {
     const { committed } = prepared;
     events.emit('run:started', { workflowName: graph.workflowName, resume: run.resume, fingerprint });
     const consumed = await this.restore(graph, workflowId, committed, state, run.concurrency, events);
-    stepRun.mailbox = new Mailbox(() => this.storage.listEvents(workflowId), consumed);
+    stepRun.mailbox = new Mailbox(async () => ownEvents(await this.storage.listEvents(workflowId), prepared.record.createdAt), consumed);
     stepRun.createdAt = Date.parse(prepared.record.createdAt ?? prepared.record.updatedAt);
     const { compensation } = prepared.record;
     if (compensation !== undefined) {

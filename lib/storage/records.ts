@@ -157,6 +157,12 @@ export interface StoredEvent {
   readonly payload: EncodedValue;
   /** ISO time of sending: events are consumed in this order (then by id). */
   readonly sentAt: string;
+  /**
+   * The `createdAt` of the workflow record the event was sent to. A run consumes only the events
+   * sent to its own workflow, never those of one cleared or started over under the same id (whose
+   * sender raced the deletion). Events stored without it (before 0.3) go to any run.
+   */
+  readonly sentTo?: string;
 }
 
 /** What {@link CheckpointStorage.load} returns: the record and which steps are committed, no outputs. */

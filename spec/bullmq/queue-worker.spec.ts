@@ -336,9 +336,12 @@ describe('waymark/bullmq: QueueWorker and WorkflowQueue', function () {
         }),
       );
       const sent = await queue.sendEvent('paid-1', 'payment', { cents: 900 }, { eventId: 'evt-1' });
-      expect(sent).to.deep.equal({ duplicate: false, eventId: 'evt-1' });
+      expect(sent).to.deep.equal({ duplicate: false, eventId: 'evt-1', wakes: true });
       expect((await completed).output).to.equal(900);
-      expect(await queue.sendEvent('paid-1', 'payment', { cents: 900 }, { eventId: 'evt-1' })).to.deep.equal({ duplicate: true, eventId: 'evt-1' });
+      // Delivered already, the workflow ended: no other wake job, however long after the first.
+      const jobsBefore = (await queue.queue.getJobs(['completed', 'waiting', 'delayed', 'active'])).filter((j) => j.name === 'wake').length;
+      expect(await queue.sendEvent('paid-1', 'payment', { cents: 900 }, { eventId: 'evt-1' })).to.deep.equal({ duplicate: true, eventId: 'evt-1', wakes: false, ended: 'completed' });
+      expect((await queue.queue.getJobs(['completed', 'waiting', 'delayed', 'active'])).filter((j) => j.name === 'wake').length).to.equal(jobsBefore);
       // The job woke it: nothing was left in the storage's wake index for an embedded worker to sweep.
       expect((await storage.dueWakes(Number.MAX_SAFE_INTEGER, 100)).filter((e) => e.workflowId === 'paid-1')).to.deep.equal([]);
       expect(count('paid-1', 'ship')).to.equal(1);

@@ -281,7 +281,7 @@ describe('waymark CLI', function () {
     const sent = await waymark(['send-event', 'inv-7', 'payment', '--store', store, '--payload', '{"cents":1200}', '--event-id', 'evt-1']);
     expect(sent).to.deep.include({ code: 0, stdout: 'sent payment to inv-7 (event id evt-1)\n' });
     const again = await waymark(['send-event', 'inv-7', 'payment', '--store', store, '--payload', '{"cents":1}', '--event-id', 'evt-1', '--json']);
-    expect(JSON.parse(again.stdout)).to.deep.equal({ duplicate: true, eventId: 'evt-1' });
+    expect(JSON.parse(again.stdout)).to.deep.equal({ duplicate: true, eventId: 'evt-1', wakes: true });
     expect((await runner.resume('inv-7')).steps.settle!.output).to.equal(1200);
 
     const badJson = await waymark(['send-event', 'inv-7', 'payment', '--store', store, '--payload', '{cents']);

@@ -43,7 +43,7 @@ describe('dashboard (HTTP) on every store', () => {
         expect((await ask('GET', '/api/workflows?status=waiting')).json.items.map((i: { workflowId: string }) => i.workflowId)).to.deep.equal(['d-1', 'd-2']);
         const view = (await ask('GET', '/api/workflows/p-1')).json as WorkflowView;
         expect(view.steps.map((st) => st.state)).to.deep.equal(['committed', 'failed', 'not-run']);
-        expect((await ask('POST', '/api/workflows/d-1/events', { event: 'picked-up', eventId: 'e-1' })).json).to.deep.equal({ duplicate: false, eventId: 'e-1' });
+        expect((await ask('POST', '/api/workflows/d-1/events', { event: 'picked-up', eventId: 'e-1' })).json).to.deep.equal({ duplicate: false, eventId: 'e-1', wakes: true });
         expect(((await ask('GET', '/api/workflows/d-1')).json as WorkflowView).events.map((e) => e.eventId)).to.deep.equal(['e-1']);
         expect((await ask('POST', '/api/workflows/d-2/clear', { confirm: 'd-2' })).json).to.deep.equal({ cleared: true, checkpoints: 3 });
         expect((await ask('GET', '/api/workflows')).json.items.map((i: { workflowId: string }) => i.workflowId)).to.deep.equal(['d-1', 'p-1']);

@@ -328,8 +328,8 @@ describe('dashboard (HTTP)', () => {
     it('sends an event (idempotent by event id) that the waiting workflow consumes when resumed', async () => {
       await runner.run(new Delivery(), { workflowId: 'd-1', input: input('1') });
       const sent = await post('/api/workflows/d-1/events', { event: 'picked-up', payload: { courier: 'ups' }, eventId: 'e-1' });
-      expect(sent.json).to.deep.equal({ duplicate: false, eventId: 'e-1' });
-      expect((await post('/api/workflows/d-1/events', { event: 'picked-up', eventId: 'e-1' })).json).to.deep.equal({ duplicate: true, eventId: 'e-1' });
+      expect(sent.json).to.deep.equal({ duplicate: false, eventId: 'e-1', wakes: true });
+      expect((await post('/api/workflows/d-1/events', { event: 'picked-up', eventId: 'e-1' })).json).to.deep.equal({ duplicate: true, eventId: 'e-1', wakes: true });
       const resumed = await post('/api/workflows/d-1/resume', {});
       expect(resumed.json).to.deep.equal({ started: true });
       await served.close(); // waits for the resume it started

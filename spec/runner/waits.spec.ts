@@ -176,8 +176,8 @@ describe('waiting between steps', () => {
       expect(waiting.wakeAt).to.equal(undefined, 'no timeout: no timer');
       expect(waiting.steps.settle).to.deep.include({ status: 'waiting', waitingFor: 'payment' });
       const payment = { cents: 1200, at: new Date('2026-12-01T00:00:00.000Z') };
-      expect(await runner.sendEvent('inv-1', 'payment', payment, { eventId: 'stripe-evt-1' })).to.deep.equal({ duplicate: false, eventId: 'stripe-evt-1' });
-      expect(await runner.sendEvent('inv-1', 'payment', { cents: 1 }, { eventId: 'stripe-evt-1' })).to.deep.equal({ duplicate: true, eventId: 'stripe-evt-1' });
+      expect(await runner.sendEvent('inv-1', 'payment', payment, { eventId: 'stripe-evt-1' })).to.deep.equal({ duplicate: false, eventId: 'stripe-evt-1', wakes: true });
+      expect(await runner.sendEvent('inv-1', 'payment', { cents: 1 }, { eventId: 'stripe-evt-1' })).to.deep.equal({ duplicate: true, eventId: 'stripe-evt-1', wakes: true });
       const done = await runner.resume('inv-1');
       expect(done.status).to.equal('completed');
       expect(done.output).to.deep.equal(payment);
@@ -327,7 +327,7 @@ describe('waiting between steps', () => {
       runner.onWake((id) => woken.push(id));
       await runner.run(new Invoice(), { workflowId: 'inv-5' });
       const before = await storage.dueWakes(Number.MAX_SAFE_INTEGER, 10);
-      expect(await runner.sendEvent('inv-5', 'payment', 1, { eventId: 'e-1', wake: false })).to.deep.equal({ duplicate: false, eventId: 'e-1' });
+      expect(await runner.sendEvent('inv-5', 'payment', 1, { eventId: 'e-1', wake: false })).to.deep.equal({ duplicate: false, eventId: 'e-1', wakes: true });
       expect(woken).to.deep.equal([]);
       expect(await storage.dueWakes(Number.MAX_SAFE_INTEGER, 10)).to.deep.equal(before);
       expect((await storage.listEvents('inv-5')).map((e) => e.eventId)).to.deep.equal(['e-1']);
