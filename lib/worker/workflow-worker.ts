@@ -116,6 +116,8 @@ export type WorkerState = 'created' | 'running' | 'stopping' | 'stopped';
 
 /** How long a workflow whose resume failed for a reason the worker cannot fix waits before it is tried again. */
 const RETRY_LATER_MS = 60_000;
+/** The most wake entries one scan reads to find due workflows past those it skips. */
+const MAX_SCAN_WINDOW = 10_000;
 /** Added to a busy workflow's lease expiry before it is looked at again. */
 const BUSY_MARGIN_MS = 250;
 
@@ -302,24 +304,40 @@ export class WorkflowWorker {
     this.fireSchedules();
     const free = this.concurrency - this.inFlight.size;
     if (free <= 0) return;
-    // Entries of workflows already in hand come back too: ask for enough to fill the free slots, and
-    // one more, so that the first entry not yet due times the next scan (a timer wakes on time,
-    // whatever the poll interval).
     const now = Date.now();
-    const entries = await this.runner.storage.dueWakes(Number.MAX_SAFE_INTEGER, free + this.inFlight.size + 1);
-    const due = entries.filter((e) => e.wakeAt <= now);
-    this.nextWakeAt = entries.find((e) => e.wakeAt > now)?.wakeAt;
+    const { due, nextWakeAt } = await this.dueWork(free, now);
+    this.nextWakeAt = nextWakeAt;
     let started = 0;
-    for (const entry of due) {
+    for (const [workflowId, entries] of due) {
       if (started === free || this.current !== 'running') break;
-      if (this.inFlight.has(entry.workflowId)) continue;
       started++;
-      const work = this.process(entry).finally(() => {
-        this.inFlight.delete(entry.workflowId);
+      const work = this.process(workflowId, entries).finally(() => {
+        this.inFlight.delete(workflowId);
         // A slot is free: there may be more due work than fitted.
         if (this.current === 'running') void this.scan();
       });
-      this.inFlight.set(entry.workflowId, work);
+      this.inFlight.set(workflowId, work);
+    }
+  }
+
+  /**
+   * The due entries of up to `free` workflows not in hand, grouped by workflow (earliest first), and
+   * the first entry not yet due, which times the next scan. A workflow with many due entries (many
+   * events) or one this worker runs does not hide the others: the window grows past them.
+   */
+  private async dueWork(free: number, now: number): Promise<{ due: Map<string, WakeEntry[]>; nextWakeAt?: number }> {
+    for (let limit = free + this.inFlight.size + 1; ; limit *= 4) {
+      const entries = await this.runner.storage.dueWakes(Number.MAX_SAFE_INTEGER, limit);
+      const due = new Map<string, WakeEntry[]>();
+      for (const entry of entries) {
+        if (entry.wakeAt > now || this.inFlight.has(entry.workflowId)) continue;
+        const list = due.get(entry.workflowId);
+        if (list === undefined) due.set(entry.workflowId, [entry]);
+        else list.push(entry);
+      }
+      const nextWakeAt = entries.find((e) => e.wakeAt > now)?.wakeAt;
+      // Enough workflows, the whole index read, or past what is due: this page says it all.
+      if (due.size >= free || entries.length < limit || nextWakeAt !== undefined || limit >= MAX_SCAN_WINDOW) return { due, nextWakeAt };
     }
   }
 
@@ -369,16 +387,23 @@ export class WorkflowWorker {
     }
   }
 
-  /** Looks at one due entry's workflow: resumes it if it is not finished, then drops the entry unless its record still needs it. */
-  private async process(entry: WakeEntry): Promise<void> {
+  /**
+   * Looks at one workflow whose `entries` are due: resumes it if it is not finished, then drops the
+   * entries unless its record still needs one. One run answers them all: each was due before it
+   * started, so what it stood for (a timer, a stored event) is there for the run to see.
+   */
+  private async process(workflowId: string, entries: readonly WakeEntry[]): Promise<void> {
     const { storage } = this.runner;
-    const { workflowId } = entry;
+    const [first] = entries;
+    const drop = async (keep?: WakeEntry) => {
+      for (const entry of entries) if (entry !== keep) await storage.removeWake(entry);
+    };
     try {
       const stored = await storage.readRecord(workflowId);
       const status = stored === undefined ? undefined : statusOf(stored.record);
       if (!isUnfinished(status)) {
         // Cleared, or finished: nothing to wake.
-        await storage.removeWake(entry);
+        await drop();
         return;
       }
       try {
@@ -386,26 +411,29 @@ export class WorkflowWorker {
       } catch (error) {
         if (error instanceof WorkflowBusyError) {
           // Another process runs it: look again when its lease would have expired, in case it dies.
-          await this.moveWake(entry, Math.max(error.expiresAt ?? 0, Date.now() + this.pollIntervalMs) + BUSY_MARGIN_MS);
+          await this.moveWake(first!, Math.max(error.expiresAt ?? 0, Date.now() + this.pollIntervalMs) + BUSY_MARGIN_MS);
+          await drop(first);
           return;
         }
         if (error instanceof WorkflowCancelledError && this.interrupt.signal.aborted) {
           // Interrupted by stop(): the next worker (in any process) takes it from here at once.
-          await this.moveWake(entry, Date.now());
+          await this.moveWake(first!, Date.now());
+          await drop(first);
           return;
         }
         if (!(error instanceof WorkflowFailedError) && !(error instanceof WorkflowCancelledError)) {
           // Not the run's own outcome (that is stored): a missing class, bad stored data, storage down.
           this.onError(error, workflowId);
-          await this.moveWake(entry, Date.now() + RETRY_LATER_MS);
+          await this.moveWake(first!, Date.now() + RETRY_LATER_MS);
+          await drop(first);
           return;
         }
       }
       const after = (await storage.readRecord(workflowId))?.record;
-      const stillNeeded = after !== undefined && isUnfinished(after.status) && after.wakeAt !== undefined && Date.parse(after.wakeAt) === entry.wakeAt;
-      if (!stillNeeded) await storage.removeWake(entry);
+      const needed = after !== undefined && isUnfinished(after.status) && after.wakeAt !== undefined ? Date.parse(after.wakeAt) : undefined;
+      for (const entry of entries) if (entry.wakeAt !== needed) await storage.removeWake(entry);
     } catch (error) {
-      // The entry stays: the next scan tries again.
+      // The entries stay: the next scan tries again.
       this.onError(error, workflowId);
     }
   }

@@ -408,6 +408,27 @@ describe('WorkflowWorker, at its edges', () => {
     expect(worker.running()).to.deep.equal(['h1', 'h2']);
   });
 
+  it('starts a due workflow at once however many due entries another workflow has (events pile up entries)', async () => {
+    const storage = new MemoryStorage();
+    const runner = new WorkflowRunner({ storage, workflows: [Held] });
+    const now = Date.now();
+    await interrupted(storage, 'h1', 'held', now - 100);
+    // Three events for h1 left three more entries, all earlier than h2's timer.
+    for (const at of [now - 90, now - 80, now - 70]) await storage.addWake({ workflowId: 'h1', wakeAt: at });
+    await interrupted(storage, 'h2', 'held', now - 10);
+    const worker = started(new WorkflowWorker({ runner, pollIntervalMs: 600_000, concurrency: 2 }));
+    await worker.start();
+    // h1 holds its slot until h2 has started: h2 must not wait for h1.
+    await entering('h1').promise;
+    await entering('h2').promise;
+    expect(worker.running()).to.deep.equal(['h1', 'h2']);
+    hold('h1').resolve();
+    hold('h2').resolve();
+    await worker.stop();
+    // One run answered all of h1's entries: none is left to resume it again.
+    expect(await storage.dueWakes(Number.MAX_SAFE_INTEGER, 10)).to.deep.equal([]);
+  });
+
   it('does not scan again while it waits on running work with nothing else due', async () => {
     const storage = new MemoryStorage();
     const scans = sinon.spy(storage, 'dueWakes');
