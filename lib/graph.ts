@@ -109,12 +109,18 @@ function build(target: Constructor): StepGraph {
   return { workflowName: options.name ?? className, className, steps, stepNames: steps.map((s) => s.name), byName, dependents, dependentNodes, finalStep: steps[steps.length - 1].name, inputClass: options.input, compensates: steps.some((s) => s.compensation !== undefined) };
 }
 
+/** Names of what every object has (`__proto__`, `constructor`, `hasOwnProperty`...): never step names, since steps are keys of plain objects in results and records. */
+const RESERVED_STEP_NAMES: ReadonlySet<string> = new Set(Object.getOwnPropertyNames(Object.prototype));
+
 function toNode(record: StepRecord, index: number, previous: StepNode | undefined, className: string, target: Constructor): StepNode {
   const methodName = typeof record.method === 'symbol' ? undefined : record.method;
   const name = record.name ?? methodName;
   const label = name || String(record.method);
   if (typeof name !== 'string' || name.length === 0 || name.length > MAX_STEP_NAME || /[\u0000-\u001f\u007f]/.test(name)) {
     throw new WorkflowDefinitionError(`step name must be 1-${MAX_STEP_NAME} characters without control characters (symbol-keyed methods need @Step({ name }))`, className, label);
+  }
+  if (RESERVED_STEP_NAMES.has(name)) {
+    throw new WorkflowDefinitionError(`step name '${name}' is a name every object has (Object.prototype): steps keyed by it would be confused with it; give the step another name with @Step({ name })`, className, name);
   }
   if (typeof (target.prototype as Record<string | symbol, unknown>)[record.method] !== 'function') {
     throw new WorkflowDefinitionError(`@Step() must decorate a method`, className, name);

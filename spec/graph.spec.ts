@@ -60,6 +60,24 @@ describe('step graph', () => {
     expect(error.message).to.contain("unknown step 'nope'");
   });
 
+  it('refuses step names every object has, which would vanish from results keyed by step', () => {
+    for (const name of ['__proto__', 'constructor', 'hasOwnProperty', 'toString']) {
+      class Confused {
+        @Step({ name }) a() {}
+        @Step() b() {}
+      }
+      const error = definitionError(() => buildGraph(Confused));
+      expect(error, name).to.include({ className: 'Confused', step: name });
+      expect(error.message).to.contain(`step name '${name}'`).and.contain('@Step({ name })');
+    }
+    class HasOwn {
+      @Step() hasOwnProperty() {
+        return true;
+      }
+    }
+    expect(definitionError(() => buildGraph(HasOwn)).step).to.equal('hasOwnProperty');
+  });
+
   it('rejects a cycle, showing it', () => {
     class Cyclic {
       @Step({ after: ['c'] }) a() {}

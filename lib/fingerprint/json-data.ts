@@ -102,11 +102,25 @@ function copy(v: unknown, parent: Path | undefined, step: string | number | unde
   // A cycle makes the walk descend forever, so scanning the ancestors only past a fixed depth still
   // catches every one, without the cost of a lookup per object in ordinary data.
   // Stryker disable next-line EqualityOperator: equivalent, scanning from depth 100 instead of 101 finds the same cycles
-  if (state.ancestors.length > CYCLE_SCAN_DEPTH && state.ancestors.includes(object)) fail(state, path, 'circular reference');
+  if (state.ancestors.length > CYCLE_SCAN_DEPTH && state.ancestors.includes(object)) fail(state, firstRepeat(state.ancestors, path), 'circular reference');
   state.ancestors.push(object);
   const out = Array.isArray(object) ? copyArray(object, path, state, exclude) : copyObject(object, path, state, exclude);
   state.ancestors.pop();
   return out;
+}
+
+/**
+ * Where the cycle through `path` first closes: the shallowest path whose object is one of its own
+ * ancestors (`input.self`, not the 100-level path at which the walk noticed). `ancestors[k]` sits
+ * k steps below the root; the object at `path` is one step below the last of them.
+ */
+function firstRepeat(ancestors: readonly object[], path: Path | undefined): Path | undefined {
+  const seen = new Set<object>();
+  let depth = 0;
+  while (depth < ancestors.length && !seen.has(ancestors[depth])) seen.add(ancestors[depth++]);
+  let at = path;
+  for (let steps = ancestors.length; steps > depth; steps--) at = at?.parent;
+  return at;
 }
 
 /**

@@ -71,7 +71,14 @@ describe('copyJsonData', () => {
       expect(error.path).to.equal(`input${'.n'.repeat(150)}.back`);
       const short: unknown[] = [];
       short.push(short);
-      expect(rejection({ list: short }).path).to.match(/^input\.list(\[0\])+$/);
+      expect(rejection({ list: short }).path).to.equal('input.list[0]');
+      const self: Record<string, unknown> = { name: 'a' };
+      self.self = self;
+      expect(rejection({ order: self }).path, 'the first repeated path, not the one 100 levels down').to.equal('input.order.self');
+      const a: Record<string, unknown> = {};
+      const b: Record<string, unknown> = { a };
+      a.b = b;
+      expect(rejection(a).path).to.equal('input.b.a');
     });
 
     it('accepts the same object twice when neither contains the other, at any depth', () => {
