@@ -289,6 +289,19 @@ export class InvalidWorkflowIdError extends WaymarkError {
   }
 }
 
+/** waymark was loaded on a Node.js it does not support (what `engines` in its package.json says). */
+export class UnsupportedNodeError extends WaymarkError {
+  readonly code = 'WAYMARK_UNSUPPORTED_NODE';
+  constructor(
+    /** The Node.js version that loaded waymark. */
+    readonly version: string,
+    /** The versions waymark supports, as a semver range. */
+    readonly supported: string,
+  ) {
+    super(`waymark needs Node.js ${supported}; this is Node.js ${version}. Install a supported long-term-support line (22 or 24), or run with one: npx --package node@24 -- node your-app.js`);
+  }
+}
+
 /** Throw this (or a subclass) from a step to stop retrying at once. */
 export class NonRetryableError extends WaymarkError {
   readonly code: string = 'WAYMARK_NON_RETRYABLE';

@@ -4,6 +4,11 @@
  * Decorate a class's methods with `@Step()`, run an instance with a {@link WorkflowRunner}, and a
  * crashed run resumes where it stopped; a changed input is detected by its fingerprint.
  */
+import { assertSupportedNode } from './node-version';
+
+// Loading waymark on a Node.js it does not support fails here, saying which it needs.
+assertSupportedNode();
+
 export { Step, Workflow, OnInputChange, Fingerprint, type StepDecorator, type WorkflowClassDecorator } from '../decorators';
 export type { StepOptions, WaitForOptions, WorkflowOptions, Constructor } from './metadata';
 export type { RetryOptions } from './retry-options';

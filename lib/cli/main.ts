@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { WaymarkError } from '../errors';
+import { assertSupportedNode } from '../node-version';
 import { parseCommandArgs, suggestOption, UsageError, type CommandSpec, type ParsedArgs } from './args';
 import { clearCommand, clearSpec } from './commands/clear';
 import { graphCommand, graphSpec } from './commands/graph';
@@ -55,6 +56,7 @@ function packageVersion(): string {
 /** Runs the CLI; resolves with the exit code (0 ok, 1 failure, 2 usage). */
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
   try {
+    assertSupportedNode();
     const [name, ...rest] = argv;
     if (name === undefined) {
       println(io.stderr, USAGE);

@@ -1,3 +1,8 @@
+import { assertSupportedNode } from '../node-version';
+
+// Loading waymark on a Node.js it does not support fails here, saying which it needs.
+assertSupportedNode();
+
 export {
   WaymarkModule,
   WaymarkWorkerLifecycle,
