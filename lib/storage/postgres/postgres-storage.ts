@@ -308,27 +308,47 @@ export class PostgresStorage implements CheckpointStorage {
     let stopped = false;
     let client: PgClient | undefined;
     let retry: NodeJS.Timeout | undefined;
+    // Each listening client is given up once (its 'error' and 'end' may both fire), and a failed
+    // reconnect only schedules the next one: never a second release of a client already given back,
+    // which pg-pool throws where no caller catches it.
+    const reconnectLater = (): void => {
+      if (stopped) return;
+      clearTimeout(retry);
+      retry = setTimeout(() => void connect().catch(reconnectLater), 1_000);
+    };
     const connect = async (): Promise<void> => {
       const next = await this.pool.connect();
-      next.on('notification', (message) => {
-        if (message.channel === channel && message.payload !== undefined) listener(message.payload);
-      });
-      const lost = () => {
+      let given = false;
+      const giveUp = (): boolean => {
+        if (given) return false;
+        given = true;
         next.removeAllListeners('notification');
         next.removeAllListeners('error');
         next.removeAllListeners('end');
         next.on('error', () => undefined);
         next.release(true);
         if (client === next) client = undefined;
-        if (!stopped) retry = setTimeout(() => void connect().catch(lost), 1_000);
+        return true;
+      };
+      next.on('notification', (message) => {
+        if (message.channel === channel && message.payload !== undefined) listener(message.payload);
+      });
+      const lost = () => {
+        if (giveUp()) reconnectLater();
       };
       next.on('error', lost);
       next.on('end', lost);
       try {
         await next.query(`LISTEN "${channel}"`);
       } catch (error) {
-        lost();
+        giveUp();
         throw error;
+      }
+      if (given) throw new Error('the listening connection ended before LISTEN answered');
+      if (stopped) {
+        // Stopped while this connection was being made: it goes back at once.
+        giveUp();
+        return;
       }
       client = next;
     };
