@@ -26,7 +26,7 @@ export {
   type RunOptions,
 } from './runner/runner-options';
 export type { StepContext } from './runner/step-context';
-export type { PruneOptions, PruneResult, PrunableStatus } from './runner/prune';
+export type { PruneOptions, PruneResult, PruneFailure, PrunableStatus } from './runner/prune';
 export type { CompensationContext } from './runner/compensation-context';
 export type { RunResult, StepResult, StepStatus, RunStatus, CompensationResult } from './runner/run-result';
 export type { RunHandle, RunHandleStatus } from './runner/run-handle';

@@ -38,9 +38,20 @@ export interface PruneResult {
   readonly workflowIds: readonly string[];
   /** Workflows that matched but whose lease a run held: kept, for the next prune. */
   readonly busy: readonly string[];
+  /**
+   * Workflows that matched but could not be deleted (a storage error on that one workflow): kept,
+   * for the next prune, with why. Prune goes on past them: one workflow never blocks the rest.
+   */
+  readonly failures: readonly PruneFailure[];
   /** The cutoff, ISO: workflows that ended at or before it matched. */
   readonly cutoff: string;
   readonly dryRun: boolean;
+}
+
+/** A workflow `runner.prune()` could not delete, and why. */
+export interface PruneFailure {
+  readonly workflowId: string;
+  readonly error: unknown;
 }
 
 /** Entries read from the index at a time. */
@@ -81,6 +92,7 @@ export async function prune(storage: CheckpointStorage, options: PruneOptions, n
   const owner = `waymark prune (${defaultLeaseOwner()})`;
   const workflowIds: string[] = [];
   const busy: string[] = [];
+  const failures: PruneFailure[] = [];
 
   /** Reads the record, treating one that cannot be parsed as not ended (it is kept: `waymark clear` deletes it). */
   const readRecord = async (workflowId: string): Promise<WorkflowRecord | undefined | 'corrupted'> => {
@@ -141,7 +153,14 @@ export async function prune(storage: CheckpointStorage, options: PruneOptions, n
       const fresh = entries.filter((e) => !kept.has(key(e)));
       for (const entry of fresh) {
         if (workflowIds.length >= limit || options.signal?.aborted) return done();
-        const outcome = await pruneOne(entry);
+        let outcome: Awaited<ReturnType<typeof pruneOne>>;
+        try {
+          outcome = await pruneOne(entry);
+        } catch (error) {
+          // This workflow's storage failed it: reported, kept for the next prune, and the rest go on.
+          failures.push({ workflowId: entry.workflowId, error });
+          outcome = 'kept';
+        }
         if (outcome === 'kept' || dryRun) kept.add(key(entry));
         if (outcome === 'deleted' || outcome === 'found') options.onProgress?.(workflowIds.length, entry.workflowId);
       }
@@ -151,6 +170,6 @@ export async function prune(storage: CheckpointStorage, options: PruneOptions, n
   return done();
 
   function done(): PruneResult {
-    return { workflowIds, busy, cutoff: new Date(cutoff).toISOString(), dryRun };
+    return { workflowIds, busy, failures, cutoff: new Date(cutoff).toISOString(), dryRun };
   }
 }

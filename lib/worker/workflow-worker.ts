@@ -228,7 +228,9 @@ export class WorkflowWorker {
       for (const [status, olderThan] of retention.ages) {
         if (this.current !== 'running') return;
         try {
-          results.push(await this.runner.prune({ olderThan, status, limit: retention.batch, signal: this.stopPruning.signal }));
+          const result = await this.runner.prune({ olderThan, status, limit: retention.batch, signal: this.stopPruning.signal });
+          for (const failure of result.failures) this.onError(failure.error, failure.workflowId);
+          results.push(result);
         } catch (error) {
           // Storage down, say: the next round tries again.
           this.onError(error);

@@ -159,6 +159,22 @@ describe('runner.prune (retention)', function () {
       expect(await storage.list()).to.deep.equal([]);
     });
 
+    it('a workflow its storage fails to delete is reported and kept; the others are pruned all the same', async () => {
+      const storage = new MemoryStorage();
+      for (let i = 0; i < 3; i++) {
+        await storage.writeRecord(`w${i}`, { ...sampleRecord(`w${i}`), status: 'completed', endedAt: new Date(1000 + i).toISOString() }, null);
+        await storage.addEnded({ workflowId: `w${i}`, status: 'completed', endedAt: 1000 + i });
+      }
+      const clear = storage.clear.bind(storage);
+      sinon.stub(storage, 'clear').callsFake((workflowId, options) => (workflowId === 'w0' ? Promise.reject(new Error('ENAMETOOLONG')) : clear(workflowId, options)));
+      const runner = new WorkflowRunner({ storage, tracer: false });
+      const result = await runner.prune({ olderThan: 0 });
+      expect(result.workflowIds).to.deep.equal(['w1', 'w2']);
+      expect(result.failures.map((f) => [f.workflowId, (f.error as Error).message])).to.deep.equal([['w0', 'ENAMETOOLONG']]);
+      expect(await storage.list()).to.deep.equal(['w0']);
+      expect((await storage.endedBefore('completed', Infinity, 10)).map((e) => e.workflowId), 'its entry stays, for the next prune').to.deep.equal(['w0']);
+    });
+
     it('stops at limit, and between workflows when its signal aborts', async () => {
       const storage = new MemoryStorage();
       for (let i = 0; i < 5; i++) {
@@ -260,15 +276,27 @@ describe('runner.prune (retention)', function () {
       expect((await storage.endedBefore('completed', Date.now(), 10)).map((e) => e.workflowId)).to.deep.equal(['broken', 'broken-later']);
     });
 
-    it('stops at a storage error, deleting nothing more', async () => {
+    it('reports each workflow its storage fails to read, deleting none of them', async () => {
       const storage = new MemoryStorage();
       await ended(storage, 'first', 1000);
       await ended(storage, 'second', 2000);
       sinon.stub(storage, 'readRecord').rejects(new StorageError('first', 'read record', new Error('disk gone')));
+      const result = await new WorkflowRunner({ storage, tracer: false }).prune({ olderThan: 0 });
+      sinon.restore();
+      expect(result.workflowIds).to.deep.equal([]);
+      expect(result.failures.map((f) => f.workflowId)).to.deep.equal(['first', 'second']);
+      expect(result.failures[0]!.error).to.be.instanceOf(StorageError);
+      expect(await storage.list()).to.deep.equal(['first', 'second']);
+    });
+
+    it('stops when the index itself cannot be read', async () => {
+      const storage = new MemoryStorage();
+      await ended(storage, 'first', 1000);
+      sinon.stub(storage, 'endedBefore').rejects(new StorageError('*', 'scan ended', new Error('disk gone')));
       const error = await new WorkflowRunner({ storage, tracer: false }).prune({ olderThan: 0 }).catch((e: unknown) => e);
       sinon.restore();
       expect(error).to.be.instanceOf(StorageError);
-      expect(await storage.list()).to.deep.equal(['first', 'second']);
+      expect(await storage.list()).to.deep.equal(['first']);
     });
   });
 

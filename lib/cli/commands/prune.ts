@@ -60,10 +60,12 @@ export async function pruneCommand(args: ParsedArgs, io: CliIo): Promise<number>
   } finally {
     progress.finish();
   }
-  if (json) println(io.stdout, JSON.stringify({ dryRun: false, cutoff: result.cutoff, workflowIds: result.workflowIds, busy: result.busy }));
+  const failures = result.failures.map((f) => ({ workflowId: f.workflowId, error: f.error instanceof Error ? f.error.message : String(f.error) }));
+  if (json) println(io.stdout, JSON.stringify({ dryRun: false, cutoff: result.cutoff, workflowIds: result.workflowIds, busy: result.busy, failures }));
   else {
     println(io.stdout, `pruned ${result.workflowIds.length} ${what}`);
     if (result.busy.length > 0) println(io.stdout, `kept ${result.busy.length} a run holds now (the next prune takes them): ${result.busy.join(', ')}`);
   }
-  return 0;
+  for (const failure of failures) println(io.stderr, `could not prune '${failure.workflowId}' (kept; the next prune tries again): ${failure.error}`);
+  return failures.length === 0 ? 0 : 1;
 }

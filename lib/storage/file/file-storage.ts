@@ -12,7 +12,7 @@
  * <directory>/trash/                      (cleared workflows, deleted at once)
  * ```
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { CheckpointCorruptedError, InvalidOptionError, InvalidWorkflowIdError, LeaseLostError, RecordConflictError, StorageError } from '../../errors';
@@ -44,8 +44,15 @@ export interface FileStorageOptions {
 /** How long before its expiry a lease is checked against the lock files instead of the clock alone. */
 const FENCE_MARGIN_MS = 2_000;
 
-/** Longest encoded name that still fits a file name (255 bytes) with room for suffixes. */
-const MAX_SEGMENT = 240;
+/**
+ * Longest encoded workflow id: every file name made of it fits 255 bytes, the longest being a wake
+ * or ended entry (16 digits and `~` before it, so 17 bytes) and a cleared workflow in the trash
+ * (`.` and 12 hex digits after it). An id is refused at its first use, never accepted and then
+ * found unclearable.
+ */
+const MAX_SEGMENT = 255 - 17;
+/** Longest encoded step name or event id: its file is `<name>.json`. */
+const MAX_FILE_SEGMENT = 255 - '.json'.length;
 
 /** Stores each workflow in its own directory; writes are atomic (temp file, fsync, rename, directory fsync). */
 export class FileStorage implements CheckpointStorage {
@@ -108,6 +115,8 @@ export class FileStorage implements CheckpointStorage {
 
   async writeRecord(workflowId: string, record: WorkflowRecord, expectedVersion: string | null, lease?: Lease): Promise<string> {
     const dir = this.workflowDir(workflowId);
+    // Every step must be able to commit: refused here, when the run starts, not after a step ran.
+    for (const step of record.steps) jsonFile('step name', workflowId, step.name);
     await this.fence(workflowId, lease);
     const revision = expectedVersion === null ? 1 : Number(expectedVersion) + 1;
     if (!Number.isSafeInteger(revision) || revision < 1) throw new RecordConflictError(workflowId, join(dir, `record.${expectedVersion}.json`));
@@ -128,7 +137,7 @@ export class FileStorage implements CheckpointStorage {
       // it (or a clear removed it) after the fence: the lease is lost and nothing is written.
       // Each step is a new file name: renaming over an existing file frees its old blocks, which on a
       // filesystem mounted with `discard` costs a disk discard per commit (measured: issue 11).
-      const path = join(this.workflowDir(workflowId), `steps@${lease.token}`, stepFile(checkpoint.step));
+      const path = join(this.workflowDir(workflowId), `steps@${lease.token}`, jsonFile('step name', workflowId, checkpoint.step));
       try {
         await stepWrites.write(path, data);
       } catch (error) {
@@ -144,7 +153,7 @@ export class FileStorage implements CheckpointStorage {
       dir,
       async () => {
         const steps = (await this.stepsDirOf(workflowId)) ?? join(dir, UNLEASED_STEPS);
-        await writeCreatingDirectory(join(steps, stepFile(checkpoint.step)), data);
+        await writeCreatingDirectory(join(steps, jsonFile('step name', workflowId, checkpoint.step)), data);
       },
       checkpoint.step,
     );
@@ -159,7 +168,7 @@ export class FileStorage implements CheckpointStorage {
     if (wakeAt !== undefined) await this.removeWake({ workflowId, wakeAt: Date.parse(wakeAt) });
     // Renaming the directory away is one atomic step: a concurrent writer either lands before it
     // (and is cleared) or fails on the vanished directory; there is no check-then-delete window.
-    const trash = join(this.directory, 'trash', `${this.segment(workflowId)}.${randomUUID()}`);
+    const trash = join(this.directory, 'trash', `${this.segment(workflowId)}.${randomBytes(6).toString('hex')}`);
     await this.io(workflowId, 'clear', dir, async () => {
       await makeDirectory(join(this.directory, 'trash'));
       let renamed = true;
@@ -221,7 +230,7 @@ export class FileStorage implements CheckpointStorage {
 
   async putEvent(workflowId: string, event: StoredEvent): Promise<boolean> {
     const events = join(this.workflowDir(workflowId), 'events');
-    const path = join(events, `${encodeSegment(event.eventId)}.json`);
+    const path = join(events, jsonFile('event id', workflowId, event.eventId));
     return this.io(workflowId, 'store event', path, async () => {
       // A clear may take the workflow's directory away meanwhile: then the event goes with it.
       await makeDirectory(events);
@@ -352,6 +361,17 @@ export class FileStorage implements CheckpointStorage {
       throw new StorageError(workflowId, operation, error, step, location);
     }
   }
+}
+
+/** The file of a step's checkpoint, or of an event: `<encoded name>.json`, or a typed refusal naming what is too long. */
+function jsonFile(what: 'step name' | 'event id', workflowId: string, name: string): string {
+  const segment = encodeSegment(name);
+  if (segment.length > MAX_FILE_SEGMENT) {
+    const reason = `its ${what} ${JSON.stringify(name.length > 40 ? name.slice(0, 40) + '…' : name)} encodes to ${segment.length} bytes of file name; FileStorage allows ${MAX_FILE_SEGMENT} (each byte that is not a-z, 0-9, - or _ takes 3): use a shorter one`;
+    if (what === 'event id') throw new InvalidOptionError('eventId', name, `at most ${MAX_FILE_SEGMENT} bytes once encoded for a file name (workflow '${workflowId}')`);
+    throw new InvalidWorkflowIdError(workflowId, reason);
+  }
+  return `${segment}.json`;
 }
 
 function stepFile(step: string): string {
