@@ -47,10 +47,12 @@ export function rootCause(error: unknown): unknown {
 
 /**
  * True when no later delivery of the job can succeed, or none has anything left to do: a workflow
- * that compensated is finished (a compensation that failed is not: the next delivery retries it).
+ * that compensated is finished. A compensation that failed is not, whatever error started the
+ * compensation (a step's `NonRetryableError` too): the next delivery retries the compensation.
  */
 export function isTerminal(error: unknown): boolean {
   if (error instanceof WorkflowFailedError && error.result.status === 'compensated') return true;
+  if (error instanceof WorkflowFailedError && error.compensationErrors.length > 0) return false;
   const root = rootCause(error);
   return TERMINAL.some((type) => root instanceof type || error instanceof type);
 }

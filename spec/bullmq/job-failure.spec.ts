@@ -75,4 +75,13 @@ describe('bullmq job failures', () => {
     expect(isTerminal(refundDown)).to.equal(false);
     expect(failureMessage(refundDown)).to.equal("NO_TICKETS: sold out (step 'issue', after 1 attempt(s)); compensation failed for 'charge' (the next delivery tries again)");
   });
+
+  it('a failed compensation is retried whatever error started it, a NonRetryableError too', () => {
+    const stolen = new StepFailedError('wf', 'pay', 1, new NonRetryableError('card stolen'));
+    const refundDown = new WorkflowFailedError(result, stolen, [new CompensationFailedError('wf', 'charge', 3, new Error('payments down'))]);
+    expect(isTerminal(refundDown)).to.equal(false);
+    expect(jobFailure(refundDown)).to.not.be.instanceOf(UnrecoverableError);
+    expect(isTerminal(new WorkflowFailedError({ ...result, status: 'compensated' }, stolen))).to.equal(true);
+    expect(isTerminal(new WorkflowFailedError(result, stolen)), 'no compensation: the step error decides').to.equal(true);
+  });
 });

@@ -86,6 +86,22 @@ class Saga {
   }
 }
 
+@Workflow({ name: 'stolen-saga' })
+class StolenSaga {
+  @Step({ compensate: 'release' }) hold(ctx: StepContext) {
+    starts.push(`${ctx.workflowId}/hold`);
+    return 'h';
+  }
+  @Step() pay(ctx: StepContext): never {
+    starts.push(`${ctx.workflowId}/pay`);
+    throw new NonRetryableError('card stolen');
+  }
+  release(ctx: CompensationContext) {
+    starts.push(`${ctx.workflowId}/release`);
+    if (refundsDown-- > 0) throw new Error('release down');
+  }
+}
+
 @Workflow({ name: 'reminder' })
 class Reminder {
   @Step() send(ctx: StepContext) {
@@ -141,7 +157,7 @@ describe('waymark/bullmq: QueueWorker and WorkflowQueue', function () {
   beforeEach(async () => {
     name = queueName('qw');
     storage = new MemoryStorage();
-    runner = new WorkflowRunner({ storage, workflows: [Bill, Held, Charge, Reminder, Paid, Tick, Saga], leaseTtlMs: 2_000, maxInlineWaitMs: 0 });
+    runner = new WorkflowRunner({ storage, workflows: [Bill, Held, Charge, Reminder, Paid, Tick, Saga, StolenSaga], leaseTtlMs: 2_000, maxInlineWaitMs: 0 });
     queue = new WorkflowQueue({ connection: redis, name, runner });
     events = new QueueEvents(name, { connection: redis });
     await events.waitUntilReady();
@@ -276,6 +292,16 @@ describe('waymark/bullmq: QueueWorker and WorkflowQueue', function () {
       expect((await job(retried.jobId)).attemptsMade).to.equal(2);
       expect([count('saga-2', 'hold'), count('saga-2', 'issue'), count('saga-2', 'release')]).to.deep.equal([1, 1, 2]);
       expect((await runner.get('saga-2'))?.status).to.equal('compensated');
+    });
+
+    it("a compensation that failed is retried by the next delivery even when a step's NonRetryableError started it", async () => {
+      startWorker();
+      refundsDown = 1;
+      const stolen = await queue.enqueue(StolenSaga, { workflowId: 'stolen-1', jobOptions: { attempts: 3, backoff: 0 } });
+      expect(await finished(stolen.jobId).then(() => 'completed', (e: Error) => e.message)).to.equal("WAYMARK_NON_RETRYABLE: card stolen (step 'pay', after 1 attempt(s)); compensated");
+      expect((await job(stolen.jobId)).attemptsMade).to.equal(2);
+      expect([count('stolen-1', 'hold'), count('stolen-1', 'pay'), count('stolen-1', 'release')]).to.deep.equal([1, 1, 2]);
+      expect((await runner.get('stolen-1'))?.status).to.equal('compensated');
     });
 
     it('a job that is not a waymark job fails for good, naming what is wrong', async () => {
