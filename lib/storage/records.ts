@@ -79,6 +79,8 @@ export interface WorkflowRecord {
   readonly compensation?: StoredCompensation;
   /** ISO time the workflow ended (completed, failed, cancelled, compensated): its entry in the index of ended workflows. */
   readonly endedAt?: string;
+  /** A schedule's slot skipped under `overlap: 'skip'`: the id of the unfinished run it was skipped for. */
+  readonly skippedFor?: string;
 }
 
 /** The compensation of a workflow, as its record keeps it. */

@@ -13,6 +13,8 @@ import { buildGraph } from '../graph';
 import type { Constructor } from '../metadata';
 import type { WorkflowRunner } from '../runner/workflow-runner';
 import { CronSlots, slotWorkflowId } from './cron-slots';
+import { decideSlot } from './schedule-overlap';
+import { defaultLeaseOwner } from '../storage/lease-owner';
 import { isUnfinished, statusOf } from '../runner/workflow-info';
 import type { WakeEntry } from '../storage/records';
 import { parseDuration } from '../duration';
@@ -93,7 +95,11 @@ export interface ScheduleOptions<I = unknown> {
   readonly timezone?: string;
   /** The input of each slot's run, from the slot's time; default none. */
   readonly input?: (slot: Date) => I;
-  /** `'skip'` (default): a slot is skipped while the previous slot's run is unfinished; `'allow'`: it runs anyway. */
+  /**
+   * `'skip'` (default): no slot starts while an earlier run of the schedule is unfinished, across
+   * every worker on the store; a skipped slot's record says `'cancelled'` with code
+   * `WAYMARK_SLOT_SKIPPED`. `'allow'`: each slot runs whatever else runs.
+   */
   readonly overlap?: 'skip' | 'allow';
   /**
    * Slots that passed while no worker was up: `'latest'` (default) runs the most recent one when the
@@ -376,9 +382,10 @@ export class WorkflowWorker {
       // Fired already, by this worker or another: its record exists.
       if ((await storage.readRecord(workflowId)) !== undefined) return;
       if (schedule.options.overlap !== 'allow') {
+        // Decided once, under the slot's lease, by one worker: run, or skipped for the unfinished run.
         const previous = schedule.slots.latest(slot - 1);
-        const record = previous === undefined ? undefined : (await storage.readRecord(slotWorkflowId(schedule.workflowName, previous)))?.record;
-        if (record !== undefined && isUnfinished(statusOf(record))) return;
+        const previousId = previous === undefined ? undefined : slotWorkflowId(schedule.workflowName, previous);
+        if ((await decideSlot(storage, workflowId, previousId, schedule.workflowName, `schedule (${defaultLeaseOwner()})`)) !== 'run') return;
       }
       const input = schedule.options.input?.(new Date(slot));
       await this.runner.run(this.runner.workflowInstance(schedule.workflowName), { workflowId, input, resume: true, onBusy: 'throw', signal: this.interrupt.signal });

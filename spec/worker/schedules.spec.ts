@@ -88,6 +88,47 @@ describe('schedules', () => {
     }
   });
 
+  it("overlap 'skip' never lets two runs of a schedule overlap, across two workers, however many slots pass meanwhile", async function () {
+    this.timeout(30_000);
+    let inFlight = 0;
+    let most = 0;
+    const started: string[] = [];
+    @Workflow({ name: 'long-report' })
+    class LongReport {
+      @Step() async build(ctx: StepContext) {
+        started.push(ctx.workflowId);
+        most = Math.max(most, ++inFlight);
+        // Longer than two slots of the 1 s cron.
+        await new Promise((resolve) => setTimeout(resolve, 2_500));
+        inFlight--;
+        return 'built';
+      }
+    }
+    const storage = new MemoryStorage();
+    const pair = [0, 1].map(() => {
+      const worker = new WorkflowWorker({ runner: new WorkflowRunner({ storage, workflows: [LongReport] }), pollIntervalMs: 50 });
+      worker.schedule(LongReport, { cron: '* * * * * *', catchUp: 'none' });
+      workers.push(worker);
+      return worker;
+    });
+    await Promise.all(pair.map((w) => w.start()));
+    while (started.length < 2) await new Promise((resolve) => setTimeout(resolve, 100));
+    await Promise.all(pair.map((w) => w.stop({ deadlineMs: 10_000 })));
+    expect(most, 'runs in flight at once').to.equal(1);
+    // The slots in between were skipped, each for the run then unfinished, and say so.
+    const ids = await storage.list();
+    const skipped = [];
+    for (const id of ids) {
+      const record = (await storage.readRecord(id))!.record;
+      if (record.skippedFor === undefined) continue;
+      skipped.push(id);
+      expect(record).to.deep.include({ status: 'cancelled', skippedFor: started.find((s) => s < id && record.skippedFor === s) });
+      expect(record.error!.code).to.equal('WAYMARK_SLOT_SKIPPED');
+    }
+    expect(skipped.length, 'at least the two slots during the first run').to.be.at.least(2);
+    expect(await storage.endedBefore('cancelled', Infinity, 100)).to.have.length(skipped.length);
+  });
+
   it("overlap 'skip' waits for a previous slot that is running or waiting, not for one that finished", async () => {
     for (const status of ['running', 'waiting', 'completed', 'failed'] as const) {
       fired.length = 0;
