@@ -75,6 +75,15 @@ export interface CheckpointStorage {
   readLease(workflowId: string): Promise<LeaseHolder | undefined>;
 
   /**
+   * Optional, for stores that can tell at once that a lease's owner died (FileStorage: its process
+   * is gone from this host): ids of workflows whose lease such an owner still holds, at most
+   * `limit`. {@link CheckpointStorage.acquireLease} takes each of them over at once, so a worker
+   * resumes a killed run in seconds instead of after the lease's TTL. Costs in proportion to the
+   * leases held.
+   */
+  deadLeases?(limit: number): Promise<string[]>;
+
+  /**
    * Adds an entry to the store's wake index (one index for all workflows, ordered by time). Adding an
    * entry that is there already changes nothing. Durable before it resolves, like a commit.
    */

@@ -122,6 +122,8 @@ export type WorkerState = 'created' | 'running' | 'stopping' | 'stopped';
 
 /** How long a workflow whose resume failed for a reason the worker cannot fix waits before it is tried again. */
 const RETRY_LATER_MS = 60_000;
+/** How often a worker asks a store that can tell (FileStorage) for runs whose owner died. */
+const DEAD_SWEEP_MS = 1_000;
 /** The most wake entries one scan reads to find due workflows past those it skips. */
 const MAX_SCAN_WINDOW = 10_000;
 /** Added to a busy workflow's lease expiry before it is looked at again. */
@@ -143,6 +145,8 @@ export class WorkflowWorker {
   /** Stops listening for other processes' wake notices, where the store sends them. */
   private stopListening?: () => Promise<void>;
   private readonly schedules: Schedule[] = [];
+  /** When the store was last asked for runs whose owner died (epoch ms). */
+  private lastDeadSweep = 0;
   /** The earliest entry not yet due that the last scan saw: the next scan is timed for it. */
   private nextWakeAt?: number;
   private readonly retention?: RetentionOptions & ReturnType<typeof checkRetention>;
@@ -315,6 +319,7 @@ export class WorkflowWorker {
     const now = Date.now();
     const { due, nextWakeAt } = await this.dueWork(free, now);
     this.nextWakeAt = nextWakeAt;
+    await this.findDeadRuns(due, free, now);
     let started = 0;
     for (const [workflowId, entries] of due) {
       if (started === free || this.current !== 'running') break;
@@ -349,6 +354,20 @@ export class WorkflowWorker {
     }
   }
 
+  /**
+   * Where the store can tell that a lease's owner died (FileStorage on this host), adds the runs it
+   * held to `due`, at most once per {@link DEAD_SWEEP_MS}: a killed run is resumed in about a
+   * second, not when its lease expires. Their recovery entries stay for the stores that cannot.
+   */
+  private async findDeadRuns(due: Map<string, WakeEntry[]>, free: number, now: number): Promise<void> {
+    const { storage } = this.runner;
+    if (storage.deadLeases === undefined || now - this.lastDeadSweep < DEAD_SWEEP_MS || due.size >= free) return;
+    this.lastDeadSweep = now;
+    for (const workflowId of await storage.deadLeases(free + this.inFlight.size)) {
+      if (!due.has(workflowId) && !this.inFlight.has(workflowId)) due.set(workflowId, []);
+    }
+  }
+
   /** Scans again after the poll interval, or at the next schedule slot if that comes first. */
   private scheduleScan(): void {
     clearTimeout(this.timer);
@@ -356,7 +375,9 @@ export class WorkflowWorker {
     const now = Date.now();
     const slots = this.schedules.flatMap((s) => s.slots.next(Math.max(now, s.cursor ?? now)) ?? []);
     const times = this.nextWakeAt === undefined ? slots : [...slots, this.nextWakeAt];
-    const wait = Math.min(this.pollIntervalMs, ...times.map((at) => at - now + 1));
+    // A store that can tell a dead owner is looked at every DEAD_SWEEP_MS, whatever the poll interval.
+    const sweep = this.runner.storage.deadLeases === undefined ? Infinity : this.lastDeadSweep + DEAD_SWEEP_MS - now;
+    const wait = Math.min(this.pollIntervalMs, sweep, ...times.map((at) => at - now + 1));
     this.timer = setTimeout(() => void this.scan(), Math.max(0, wait));
   }
 
@@ -411,8 +432,10 @@ export class WorkflowWorker {
       const stored = await storage.readRecord(workflowId);
       const status = stored === undefined ? undefined : statusOf(stored.record);
       if (!isUnfinished(status)) {
-        // Cleared, or finished: nothing to wake.
+        // Cleared, or finished: nothing to wake. A dead owner's lock left behind goes too, or the
+        // store would name it again at every sweep.
         await drop();
+        if (entries.length === 0) await this.sweepLock(workflowId);
         return;
       }
       try {
@@ -420,20 +443,20 @@ export class WorkflowWorker {
       } catch (error) {
         if (error instanceof WorkflowBusyError) {
           // Another process runs it: look again when its lease would have expired, in case it dies.
-          await this.moveWake(first!, Math.max(error.expiresAt ?? 0, Date.now() + this.pollIntervalMs) + BUSY_MARGIN_MS);
+          if (first !== undefined) await this.moveWake(first, Math.max(error.expiresAt ?? 0, Date.now() + this.pollIntervalMs) + BUSY_MARGIN_MS);
           await drop(first);
           return;
         }
         if (error instanceof WorkflowCancelledError && this.interrupt.signal.aborted) {
           // Interrupted by stop(): the next worker (in any process) takes it from here at once.
-          await this.moveWake(first!, Date.now());
+          await this.moveWake(first ?? { workflowId, wakeAt: Date.now() }, Date.now());
           await drop(first);
           return;
         }
         if (!(error instanceof WorkflowFailedError) && !(error instanceof WorkflowCancelledError)) {
           // Not the run's own outcome (that is stored): a missing class, bad stored data, storage down.
           this.onError(error, workflowId);
-          await this.moveWake(first!, Date.now() + RETRY_LATER_MS);
+          await this.moveWake(first ?? { workflowId, wakeAt: Date.now() + RETRY_LATER_MS }, Date.now() + RETRY_LATER_MS);
           await drop(first);
           return;
         }
@@ -445,6 +468,13 @@ export class WorkflowWorker {
       // The entries stay: the next scan tries again.
       this.onError(error, workflowId);
     }
+  }
+
+  /** Takes and gives back the lease of a finished or cleared workflow, removing a dead owner's lock. */
+  private async sweepLock(workflowId: string): Promise<void> {
+    const { storage } = this.runner;
+    const attempt = await storage.acquireLease(workflowId, `worker (${defaultLeaseOwner()})`, BUSY_MARGIN_MS * 40);
+    if (attempt.acquired) await storage.releaseLease(attempt.lease);
   }
 
   /** Replaces `entry` by one at `wakeAt` (added first: a crash between leaves both, never neither). */

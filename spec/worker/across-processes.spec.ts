@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WorkflowRunner } from '../../lib/runner/workflow-runner';
 import { FileStorage } from '../../lib/storage/file/file-storage';
@@ -42,6 +43,28 @@ describe('waits and recovery across processes (FileStorage)', function () {
       const log = starts(env.EVENTS);
       expect(log.map((s) => s.step)).to.deep.equal(['a late', 'b late', 'c late', 'a early', 'b early', 'c early']);
       expect(log[1]!.pid).to.not.equal(log[0]!.pid, 'the process that wrote the wait had exited');
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('a running worker resumes a SIGKILLed run at once, long before its 30 s lease expires: the store sees its owner is gone', async () => {
+    const dir = await tempDir();
+    try {
+      const env = { STORE: join(dir.path, 'store'), EVENTS: join(dir.path, 'events.log'), DELAY_MS: '0', LEASE_TTL_MS: '30000' };
+      // The worker is up first, and polls rarely: the recovery comes from its sweep for dead owners.
+      const worker = runTs(FIXTURE, { ...env, MODE: 'worker', UNTIL: 'killed', POLL_MS: '600000' });
+      const crashed = await runTs(FIXTURE, { ...env, MODE: 'run', WORKFLOW_ID: 'killed', CRASH_AT: 'b' });
+      const killedAt = Date.now();
+      expect(crashed.signal).to.equal('SIGKILL');
+      const done = await worker;
+      expect(done.code, done.stderr + done.stdout).to.equal(0);
+      const info = JSON.parse(done.stdout).killed;
+      expect(info).to.deep.include({ status: 'completed', output: 11 });
+      expect(Date.parse(info.steps.c.committedAt), 'finished before the dead lease expired').to.be.below(killedAt + 30_000);
+      const log = starts(env.EVENTS);
+      expect(log.map((s) => s.step)).to.deep.equal(['a killed', 'b killed', 'b killed', 'c killed']);
+      expect(await readdir(join(env.STORE, 'locks')).catch(() => []), 'no lock left behind').to.deep.equal([]);
     } finally {
       await dir.remove();
     }

@@ -141,6 +141,15 @@ export class FileLock {
     return true;
   }
 
+  /** True when the workflow's current lock belongs to an owner that provably died (see {@link isDeadAtOnce}). */
+  async heldByDead(workflowId: string): Promise<boolean> {
+    const directory = this.directoryOf(workflowId);
+    const top = (await this.generations(directory)).at(-1);
+    if (top === undefined) return false;
+    const lock = await this.read(directory, top);
+    return typeof lock === 'object' && (await isDeadAtOnce(lock));
+  }
+
   /** The live holder of the workflow's lock, if any (an expired lock or a dead owner's holds nothing). */
   async holder(workflowId: string): Promise<{ owner: string; expiresAt: number } | undefined> {
     const directory = this.directoryOf(workflowId);

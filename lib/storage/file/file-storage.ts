@@ -272,6 +272,20 @@ export class FileStorage implements CheckpointStorage {
     return this.io(lease.workflowId, 'renew lease', join(this.directory, 'locks'), () => this.locks.renew(lease, ttlMs));
   }
 
+  /** Workflows whose lock a process of this host that is gone still holds: one look at each lock held. */
+  async deadLeases(limit: number): Promise<string[]> {
+    const root = join(this.directory, 'locks');
+    const names = await this.io('*', 'find dead leases', root, () => readdirIfExists(root));
+    const dead: string[] = [];
+    for (const name of names) {
+      if (dead.length >= limit) break;
+      const workflowId = decodeSegment(name);
+      if (workflowId === undefined) continue;
+      if (await this.io(workflowId, 'find dead leases', root, () => this.locks.heldByDead(workflowId))) dead.push(workflowId);
+    }
+    return dead;
+  }
+
   async readLease(workflowId: string): Promise<LeaseHolder | undefined> {
     this.segment(workflowId);
     return this.io(workflowId, 'read lease', join(this.directory, 'locks'), () => this.locks.holder(workflowId));
