@@ -18,3 +18,15 @@ export function isoAt(ms: number): string {
   }
   return lastIso;
 }
+
+let lastUnique = 0;
+
+/**
+ * A time strictly later than the one before it in this process, ISO: what tells apart two things
+ * made in one millisecond (events sent in a row keep their order; a workflow created again right
+ * after it was cleared has another creation time than the one it replaced).
+ */
+export function isoUnique(): string {
+  lastUnique = Math.max(Date.now(), lastUnique + 1);
+  return new Date(lastUnique).toISOString();
+}

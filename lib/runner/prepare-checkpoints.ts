@@ -5,6 +5,7 @@
  * Every check that can refuse the run (`raise`, a changed definition, another workflow's data)
  * happens before the first write.
  */
+import { isoUnique } from '../iso-now';
 import { CheckpointCorruptedError, InputChangedError, WorkflowDefinitionChangedError, WorkflowNotFoundError } from '../errors';
 import { definitionChanges, storedSteps, type StepGraph } from '../graph';
 import { decideInputChange, type InputChangePolicy } from '../input-change-policy';
@@ -46,7 +47,8 @@ export interface PrepareInput {
 /** Applies resume, input-change policy and definition check; writes the record. */
 export async function prepareCheckpoints(p: PrepareInput): Promise<PreparedRun> {
   const { storage, graph, workflowId } = p;
-  const now = new Date().toISOString();
+  // Unique in this process: events sent to a workflow name it by its creation time (`sentTo`).
+  const now = isoUnique();
   const record: WorkflowRecord = {
     formatVersion: 1,
     workflowId,

@@ -3,7 +3,7 @@
  * commits each step once, after its successful attempt.
  */
 import { randomUUID } from 'node:crypto';
-import { isoAt, isoNow } from '../iso-now';
+import { isoAt, isoNow, isoUnique } from '../iso-now';
 import { decodeValue, encodeValue, UnencodableValue, type EncodedValue } from '../checkpoint-codec';
 import {
   CheckpointCorruptedError,
@@ -92,17 +92,6 @@ export interface SendEventResult {
  * storing the event and waking the workflow: longer than a store takes to write one event.
  */
 const SEND_RESCUE_MS = 5_000;
-
-let lastSendTime = 0;
-
-/**
- * The time an event is sent at, ISO: strictly later than the one before in this process, so events
- * sent in one millisecond keep their order (across processes, the clocks decide).
- */
-function nextSendTime(): string {
-  lastSendTime = Math.max(Date.now(), lastSendTime + 1);
-  return new Date(lastSendTime).toISOString();
-}
 
 /** Checks an event name or id: 1 to `max` characters, no control characters. */
 function assertName(what: string, value: unknown, max = 100): asserts value is string {
@@ -250,7 +239,7 @@ export class WorkflowRunner {
     const rescue = { workflowId, wakeAt: Date.now() + SEND_RESCUE_MS };
     if (wake) await this.storage.addWake(rescue);
     // `sentTo`: a workflow cleared meanwhile and started again under the id never takes this event.
-    const message: StoredEvent = { formatVersion: 1, eventId, name: event, payload: encoded, sentAt: nextSendTime(), ...(before.createdAt === undefined ? {} : { sentTo: before.createdAt }) };
+    const message: StoredEvent = { formatVersion: 1, eventId, name: event, payload: encoded, sentAt: isoUnique(), ...(before.createdAt === undefined ? {} : { sentTo: before.createdAt }) };
     const stored = await this.storage.putEvent(workflowId, message);
     // Read after storing: a run that decides to wait after this read looks at the events again
     // once it has stored 'waiting', so between the two of them the event is never missed. A
