@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { WorkflowRunner } from '../../lib/runner/workflow-runner';
 import { FileStorage } from '../../lib/storage/file/file-storage';
 import { runTs } from '../helpers/child';
+import { freshSchema, PG_URL } from '../helpers/postgres';
 import { tempDir } from '../helpers/temp-dir';
 
 const FIXTURE = 'spec/fixtures/waiting-worker.ts';
@@ -48,27 +49,33 @@ describe('waits and recovery across processes (FileStorage)', function () {
     }
   });
 
-  it('a running worker resumes a SIGKILLed run at once, long before its 30 s lease expires: the store sees its owner is gone', async () => {
-    const dir = await tempDir();
-    try {
-      const env = { STORE: join(dir.path, 'store'), EVENTS: join(dir.path, 'events.log'), DELAY_MS: '0', LEASE_TTL_MS: '30000' };
-      // The worker is up first, and polls rarely: the recovery comes from its sweep for dead owners.
-      const worker = runTs(FIXTURE, { ...env, MODE: 'worker', UNTIL: 'killed', POLL_MS: '600000' });
-      const crashed = await runTs(FIXTURE, { ...env, MODE: 'run', WORKFLOW_ID: 'killed', CRASH_AT: 'b' });
-      const killedAt = Date.now();
-      expect(crashed.signal).to.equal('SIGKILL');
-      const done = await worker;
-      expect(done.code, done.stderr + done.stdout).to.equal(0);
-      const info = JSON.parse(done.stdout).killed;
-      expect(info).to.deep.include({ status: 'completed', output: 11 });
-      expect(Date.parse(info.steps.c.committedAt), 'finished before the dead lease expired').to.be.below(killedAt + 30_000);
-      const log = starts(env.EVENTS);
-      expect(log.map((s) => s.step)).to.deep.equal(['a killed', 'b killed', 'b killed', 'c killed']);
-      expect(await readdir(join(env.STORE, 'locks')).catch(() => []), 'no lock left behind').to.deep.equal([]);
-    } finally {
-      await dir.remove();
-    }
-  });
+  for (const kind of ['FileStorage', 'PostgresStorage'] as const) {
+    it(`${kind}: a running worker resumes a SIGKILLed run at once, long before its 30 s lease expires: the store sees its owner is gone`, async () => {
+      const dir = await tempDir();
+      const pg = kind === 'PostgresStorage' ? await freshSchema() : undefined;
+      try {
+        const store = pg === undefined ? join(dir.path, 'store') : `postgres:${PG_URL}|${pg.schema}`;
+        const env = { STORE: store, EVENTS: join(dir.path, 'events.log'), DELAY_MS: '0', LEASE_TTL_MS: '30000' };
+        // The worker is up first, and polls rarely: the recovery comes from its sweep for dead owners.
+        const worker = runTs(FIXTURE, { ...env, MODE: 'worker', UNTIL: 'killed', POLL_MS: '600000' });
+        const crashed = await runTs(FIXTURE, { ...env, MODE: 'run', WORKFLOW_ID: 'killed', CRASH_AT: 'b' });
+        const killedAt = Date.now();
+        expect(crashed.signal).to.equal('SIGKILL');
+        const done = await worker;
+        expect(done.code, done.stderr + done.stdout).to.equal(0);
+        const info = JSON.parse(done.stdout).killed;
+        expect(info).to.deep.include({ status: 'completed', output: 11 });
+        expect(Date.parse(info.steps.c.committedAt), 'finished before the dead lease expired').to.be.below(killedAt + 30_000);
+        const log = starts(env.EVENTS);
+        expect(log.map((s) => s.step)).to.deep.equal(['a killed', 'b killed', 'b killed', 'c killed']);
+        if (pg === undefined) expect(await readdir(join(store, 'locks')).catch(() => []), 'no lock left behind').to.deep.equal([]);
+        else expect((await pg.pool.query(`SELECT workflow_id FROM "${pg.schema}".leases`)).rows, 'no lease left behind').to.deep.equal([]);
+      } finally {
+        await dir.remove();
+        await pg?.drop();
+      }
+    });
+  }
 
   it('a workflow whose process was SIGKILLed mid-step is finished by a worker in another process, nobody re-submitting it', async () => {
     const dir = await tempDir();

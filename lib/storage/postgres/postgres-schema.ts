@@ -28,7 +28,7 @@ export interface PgPool extends PgQueryable {
 }
 
 /** The schema version this waymark writes and reads. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** A schema name PostgresStorage accepts: a lowercase SQL identifier, so it never needs escaping beyond quotes. */
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -49,6 +49,8 @@ export function quoteSchema(schema: unknown): string {
  * - `wakes`: the wake index, ordered by time (its primary key is the due scan's index);
  * - `events`: events sent to workflows, one row per event id;
  * - `ended` (version 2): the index of ended workflows, by status and time (its primary key is prune's index);
+ * - `leases.presence_a`, `presence_b` (version 3): the advisory-lock key of the session of the
+ *   lease's owner (see postgres-presence.ts): a lease whose owner's session is gone is dead at once;
  * - `schema_version`: the version migrations reached.
  * Text keys use the "C" collation: byte-wise equality and order, whatever the database's locale.
  */
@@ -60,6 +62,7 @@ function migrations(s: string): readonly string[] {
      CREATE TABLE ${s}.wakes (wake_at bigint NOT NULL, workflow_id text COLLATE "C" NOT NULL, PRIMARY KEY (wake_at, workflow_id));
      CREATE TABLE ${s}.events (workflow_id text COLLATE "C" NOT NULL, event_id text COLLATE "C" NOT NULL, data text NOT NULL, PRIMARY KEY (workflow_id, event_id));`,
     `CREATE TABLE ${s}.ended (status text COLLATE "C" NOT NULL, ended_at bigint NOT NULL, workflow_id text COLLATE "C" NOT NULL, PRIMARY KEY (status, ended_at, workflow_id));`,
+    `ALTER TABLE ${s}.leases ADD COLUMN presence_a integer, ADD COLUMN presence_b integer;`,
   ];
 }
 

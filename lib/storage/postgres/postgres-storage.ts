@@ -14,6 +14,7 @@ import { newLeaseToken } from '../lease-owner';
 import { parseCheckpoint, parseEvent, parseRecordText, sendOrder } from '../record-format';
 import type { Checkpoint, EndedEntry, Lease, LeaseAttempt, LeaseHolder, StoredEvent, StoredRecord, StoredWorkflow, WakeEntry, WorkflowRecord, WorkflowStatus } from '../records';
 import { migrate, quoteSchema, wakeChannel, type PgClient, type PgPool, type PgQueryable } from './postgres-schema';
+import { ownerGone, Presence } from './postgres-presence';
 
 /** Options of {@link PostgresStorage}. */
 export interface PostgresStorageOptions {
@@ -50,6 +51,8 @@ export class PostgresStorage implements CheckpointStorage {
   private readonly retry: Required<PostgresRetryOptions>;
   /** Statement names by SQL text: every statement is prepared once per connection. */
   private readonly names = new Map<string, string>();
+  /** The session that tells other processes this one is alive while it holds leases. */
+  private readonly presence: Presence;
 
   constructor(options: PostgresStorageOptions) {
     this.pool = options.pool;
@@ -60,6 +63,9 @@ export class PostgresStorage implements CheckpointStorage {
     if (!(typeof baseDelayMs === 'number' && baseDelayMs >= 0)) throw new InvalidOptionError('PostgresStorage retry.baseDelayMs', baseDelayMs, 'a number of ms >= 0');
     if (!(typeof maxDelayMs === 'number' && maxDelayMs >= 0)) throw new InvalidOptionError('PostgresStorage retry.maxDelayMs', maxDelayMs, 'a number of ms >= 0');
     this.retry = { attempts, baseDelayMs, maxDelayMs };
+    this.presence = new Presence(this.pool, async ([a, b], tokens) => {
+      await this.query('(all)', 'restamp leases', `UPDATE ${this.s}.leases SET presence_a = $1, presence_b = $2 WHERE token = ANY($3::text[])`, [a, b, [...tokens]]);
+    });
   }
 
   /** Creates or upgrades the tables; safe to run from many processes at once, and again. */
@@ -197,27 +203,34 @@ export class PostgresStorage implements CheckpointStorage {
   async acquireLease(workflowId: string, owner: string, ttlMs: number): Promise<LeaseAttempt> {
     assertWorkflowId(workflowId);
     const token = newLeaseToken();
+    const [a, b] = (await this.presence.key()) ?? [null, null];
     for (;;) {
-      // Taken only when there is no row, or its expiry (by the database's clock) has passed.
+      // Taken when there is no row, its expiry (by the database's clock) has passed, or its owner's
+      // session is gone (the process died: the database dropped its advisory lock).
       const taken = await this.query(
         workflowId,
         'acquire lease',
-        `INSERT INTO ${this.s}.leases AS l (workflow_id, owner, token, expires_at)
-           VALUES ($1, $2, $3, clock_timestamp() + make_interval(secs => $4::float8 / 1000))
-           ON CONFLICT (workflow_id) DO UPDATE SET owner = EXCLUDED.owner, token = EXCLUDED.token, expires_at = EXCLUDED.expires_at
-             WHERE l.expires_at <= clock_timestamp()
+        `INSERT INTO ${this.s}.leases AS l (workflow_id, owner, token, expires_at, presence_a, presence_b)
+           VALUES ($1, $2, $3, clock_timestamp() + make_interval(secs => $4::float8 / 1000), $5, $6)
+           ON CONFLICT (workflow_id) DO UPDATE SET owner = EXCLUDED.owner, token = EXCLUDED.token, expires_at = EXCLUDED.expires_at, presence_a = EXCLUDED.presence_a, presence_b = EXCLUDED.presence_b
+             WHERE l.expires_at <= clock_timestamp() OR ${ownerGone('l.presence_a', 'l.presence_b')}
            RETURNING ${EXPIRES_MS}`,
-        [workflowId, owner, token, ttlMs],
+        [workflowId, owner, token, ttlMs, a, b],
       );
-      if (taken.rows.length === 1) return { acquired: true, lease: { workflowId, owner, token, expiresAt: Number(taken.rows[0]!.expires_ms) } };
+      if (taken.rows.length === 1) return this.taken({ workflowId, owner, token, expiresAt: Number(taken.rows[0]!.expires_ms) });
       const held = await this.query(workflowId, 'acquire lease', `SELECT owner, token, ${EXPIRES_MS} FROM ${this.s}.leases WHERE workflow_id = $1`, [workflowId]);
       const row = held.rows[0];
       // Released between the two statements: try again.
       if (row === undefined) continue;
       // An earlier try of this very statement took it before its connection failed.
-      if (row.token === token) return { acquired: true, lease: { workflowId, owner, token, expiresAt: Number(row.expires_ms) } };
+      if (row.token === token) return this.taken({ workflowId, owner, token, expiresAt: Number(row.expires_ms) });
       return { acquired: false, holder: row.owner as string, expiresAt: Number(row.expires_ms) };
     }
+  }
+
+  private taken(lease: Lease): LeaseAttempt {
+    this.presence.held(lease.token);
+    return { acquired: true, lease };
   }
 
   async renewLease(lease: Lease, ttlMs: number): Promise<Lease | undefined> {
@@ -228,17 +241,47 @@ export class PostgresStorage implements CheckpointStorage {
       `UPDATE ${this.s}.leases SET expires_at = clock_timestamp() + make_interval(secs => $3::float8 / 1000) WHERE workflow_id = $1 AND token = $2 RETURNING ${EXPIRES_MS}`,
       [lease.workflowId, lease.token, ttlMs],
     );
+    if (rows.length === 0) this.presence.released(lease.token);
     return rows.length === 0 ? undefined : { ...lease, expiresAt: Number(rows[0]!.expires_ms) };
   }
 
   async releaseLease(lease: Lease): Promise<void> {
-    await this.query(lease.workflowId, 'release lease', `DELETE FROM ${this.s}.leases WHERE workflow_id = $1 AND token = $2`, [lease.workflowId, lease.token]);
+    try {
+      await this.query(lease.workflowId, 'release lease', `DELETE FROM ${this.s}.leases WHERE workflow_id = $1 AND token = $2`, [lease.workflowId, lease.token]);
+    } finally {
+      this.presence.released(lease.token);
+    }
   }
 
   async readLease(workflowId: string): Promise<LeaseHolder | undefined> {
     assertWorkflowId(workflowId);
-    const { rows } = await this.query(workflowId, 'read lease', `SELECT owner, ${EXPIRES_MS} FROM ${this.s}.leases WHERE workflow_id = $1 AND expires_at > clock_timestamp()`, [workflowId]);
+    const { rows } = await this.query(
+      workflowId,
+      'read lease',
+      `SELECT owner, ${EXPIRES_MS} FROM ${this.s}.leases l WHERE workflow_id = $1 AND expires_at > clock_timestamp() AND NOT ${ownerGone('l.presence_a', 'l.presence_b')}`,
+      [workflowId],
+    );
     return rows.length === 0 ? undefined : { owner: rows[0]!.owner as string, expiresAt: Number(rows[0]!.expires_ms) };
+  }
+
+  /** Workflows whose lease is unexpired but whose owner's session is gone: one query. */
+  async deadLeases(limit: number): Promise<string[]> {
+    const { rows } = await this.query(
+      '(all)',
+      'find dead leases',
+      `SELECT workflow_id FROM ${this.s}.leases l WHERE expires_at > clock_timestamp() AND ${ownerGone('l.presence_a', 'l.presence_b')} ORDER BY workflow_id LIMIT $1`,
+      [limit],
+    );
+    return rows.map((r) => r.workflow_id as string);
+  }
+
+  /**
+   * Closes the session that tells other processes this one is alive (see README "PostgreSQL"). It
+   * closes by itself a few seconds after the last lease is given back; call this to close it now,
+   * e.g. before `pool.end()` in a test. Leases still held then read as their owner's: gone.
+   */
+  async close(): Promise<void> {
+    await this.presence.close();
   }
 
   async addWake(entry: WakeEntry): Promise<void> {

@@ -63,13 +63,19 @@ describe('PostgresStorage', function () {
     it('upgrades a schema of version 1 (before the index of ended workflows), keeping its data; until then prune says to migrate', async () => {
       await pg.storage.writeRecord('kept', { ...sampleRecord('kept'), status: 'completed' }, null);
       await pg.pool.query(`DROP TABLE "${pg.schema}".ended`);
+      await pg.pool.query(`ALTER TABLE "${pg.schema}".leases DROP COLUMN presence_a, DROP COLUMN presence_b`);
+      await pg.pool.query(`INSERT INTO "${pg.schema}".leases (workflow_id, owner, token, expires_at) VALUES ('held', 'a run of 0.1', 't-1', now() + interval '1 hour')`);
       await pg.pool.query(`UPDATE "${pg.schema}".schema_version SET version = 1`);
       const error = (await pg.storage.endedBefore('completed', Date.now(), 10).catch((e: unknown) => e)) as StorageError;
       expect(error).to.be.instanceOf(StorageError);
       expect(error.message).to.contain('run `await storage.migrate()` once');
       await pg.open().migrate();
-      expect((await pg.pool.query(`SELECT version FROM "${pg.schema}".schema_version`)).rows).to.deep.equal([{ version: 2 }]);
+      expect((await pg.pool.query(`SELECT version FROM "${pg.schema}".schema_version`)).rows).to.deep.equal([{ version: SCHEMA_VERSION }]);
       expect((await pg.storage.readRecord('kept'))?.record.status).to.equal('completed');
+      // A lease taken before version 3 has no owner's session to look at: it waits for its expiry.
+      expect(await pg.storage.readLease('held')).to.deep.include({ owner: 'a run of 0.1' });
+      expect(await pg.storage.deadLeases(10)).to.deep.equal([]);
+      expect(await pg.storage.acquireLease('held', 'me', 1000)).to.deep.include({ acquired: false, holder: 'a run of 0.1' });
       await pg.storage.addEnded({ workflowId: 'kept', status: 'completed', endedAt: 5 });
       expect(await pg.storage.endedBefore('completed', 10, 10)).to.deep.equal([{ workflowId: 'kept', status: 'completed', endedAt: 5 }]);
     });
