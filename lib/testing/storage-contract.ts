@@ -256,6 +256,17 @@ export function describeStorageContract(name: string, create: () => Promise<Stor
         assert.ok(second.acquired);
       });
 
+      it('names no live owner\'s lease dead (deadLeases, where the store has it), nor one released or expired', async () => {
+        if (storage.deadLeases === undefined) return;
+        const held = await storage.acquireLease('job', 'owner-1', 60_000);
+        const brief = await storage.acquireLease('brief', 'owner-2', 1);
+        assert.ok(held.acquired && brief.acquired);
+        while (Date.now() <= brief.lease.expiresAt) await new Promise((r) => setImmediate(r));
+        assert.deepEqual(await storage.deadLeases(10), [], 'a lease this live process holds is alive; an expired one is for its recovery entry');
+        await storage.releaseLease(held.lease);
+        assert.deepEqual(await storage.deadLeases(10), []);
+      });
+
       it('lets exactly one of 20 concurrent acquirers win', async () => {
         const attempts = await Promise.all(Array.from({ length: 20 }, (_, i) => storage.acquireLease('job', `owner-${i}`, 60_000)));
         assert.equal(attempts.filter((a) => a.acquired).length, 1);
