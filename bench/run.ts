@@ -16,6 +16,7 @@ import { memory } from './cases/memory';
 import { resume } from './cases/resume';
 import { freshResume, FRESH_STEPS } from './cases/fresh-resume';
 import { waits } from './cases/waits';
+import { recovery, RECOVERY_TTL_MS } from './cases/recovery';
 
 const ms = (v: number) => `${v.toFixed(1)} ms`;
 const mb = (v: number) => `${(v / 1_000_000).toFixed(1)} MB`;
@@ -43,6 +44,8 @@ async function main(): Promise<void> {
   const mem = await memory();
   log('waits and the worker');
   const wait = await waits();
+  log('recovery of a killed run');
+  const recovered = await recovery();
   log('postgres');
   const pg = await postgres();
   log('bullmq');
@@ -80,6 +83,14 @@ async function main(): Promise<void> {
       r.lists ? '≤ 2 LISTs' : 'flat',
       r.lists ? verdict(r.lists.many <= 2) : '',
     ]),
+    ...recovered.map((r) => [
+      `recovery: SIGKILL mid-step → step committed again, ${r.storage}`,
+      ms(r.medianMs),
+      `lease TTL ${ms(RECOVERY_TTL_MS)}`,
+      `time ×${(r.medianMs / RECOVERY_TTL_MS).toFixed(3)}`,
+      '< 2 s',
+      verdict(r.medianMs < 2_000),
+    ]),
     ['worker memory: heap after a scan, 10,000 waiting', mb(wait.workerHeapBytes.waiting10k), `10 waiting ${mb(wait.workerHeapBytes.waiting10)}`, '', 'flat', ''],
     [`PostgreSQL: ${PG_STEPS.toLocaleString('en')} steps in a chain`, `${pg.commit.measuredPerSecond.toFixed(0)} steps/s`, `single-row INSERTs ${pg.commit.baselinePerSecond.toFixed(0)}/s`, `throughput ×${pg.commit.ratio.toFixed(2)}`, '≥ 0.8', verdict(pg.commit.ratio >= 0.8)],
     ...pg.resume.map((r) => [`PostgreSQL: resume, ${r.steps.toLocaleString('en')} steps, ${r.steps - 1} committed`, ms(r.ms), `${r.queries} queries`, '', 'reported', '']),
@@ -101,7 +112,7 @@ async function main(): Promise<void> {
   console.log([line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n'));
   console.log(`\n${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node} (${machine.platform}); ${((Date.now() - started) / 1000).toFixed(0)} s`);
 
-  const results = { date: new Date().toISOString(), machine, engine, durableCommit: commit, fingerprint: fp, fanOut: fan, resume: resumeRows, freshResume: fresh, memory: mem, waits: wait, postgres: pg, bullmq: queue };
+  const results = { date: new Date().toISOString(), machine, engine, durableCommit: commit, fingerprint: fp, fanOut: fan, resume: resumeRows, freshResume: fresh, memory: mem, waits: wait, recovery: recovered, postgres: pg, bullmq: queue };
   writeFileSync(join(__dirname, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
 }
 
