@@ -13,7 +13,8 @@ export { Step, Workflow, OnInputChange, Fingerprint, type StepDecorator, type Wo
 export type { StepOptions, WaitForOptions, WorkflowOptions, Constructor } from './metadata';
 export type { RetryOptions } from './retry-options';
 export type { InputChangePolicy, InputChangePolicyName, InputChange } from './input-change-policy';
-export { WorkflowRunner, type ResumeOptions, type SendEventOptions, type SendEventResult } from './runner/workflow-runner';
+export { WorkflowRunner, type ResumeOptions } from './runner/workflow-runner';
+export type { SendEventOptions, SendEventResult } from './runner/send-event';
 export { WorkflowWorker, type WorkflowWorkerOptions, type WorkerStopOptions, type WorkerState, type ScheduleOptions, type RetentionOptions } from './worker/workflow-worker';
 export type { WorkflowRegistration } from './runner/workflow-registry';
 export type { WorkflowInfo, StoredStepInfo, WorkflowSummary, WorkflowPage, ListOptions, ListedStatus, GetOptions, MailboxEvent } from './runner/workflow-info';
