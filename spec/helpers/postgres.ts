@@ -44,12 +44,19 @@ export async function freshSchema(max = 10): Promise<PgFixture> {
   const schema = `wm_${randomBytes(6).toString('hex')}`;
   const storage = new PostgresStorage({ pool, schema });
   await storage.migrate();
+  // Each storage that held leases keeps a session of its own for a few seconds: closed at drop.
+  const opened = [storage];
   return {
     pool,
     schema,
     storage,
-    open: () => new PostgresStorage({ pool, schema }),
+    open: () => {
+      const another = new PostgresStorage({ pool, schema });
+      opened.push(another);
+      return another;
+    },
     drop: async () => {
+      await Promise.all(opened.map((s) => s.close()));
       await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       await pool.end();
     },

@@ -528,11 +528,11 @@ describe('FileStorage', () => {
       expect(new FileStorage({ directory: 'relative/store' }).directory).to.equal(join(process.cwd(), 'relative/store'));
     });
 
-    it('allows ids whose encoding is at most 240 bytes, and names the size of one that is not', async () => {
-      expect(await storage.load('A'.repeat(80))).to.equal(undefined);
-      const error = await storage.load(`${'A'.repeat(80)}a`).catch((e: unknown) => e);
+    it('allows ids whose encoding is at most 238 bytes, and names the size of one that is not', async () => {
+      expect(await storage.load(`${'A'.repeat(79)}a`)).to.equal(undefined);
+      const error = await storage.load('A'.repeat(80)).catch((e: unknown) => e);
       expect(error).to.be.instanceOf(InvalidWorkflowIdError);
-      expect((error as InvalidWorkflowIdError).reason).to.equal('its file-name encoding is 241 bytes; FileStorage allows 240');
+      expect((error as InvalidWorkflowIdError).reason).to.equal('its file-name encoding is 240 bytes; FileStorage allows 238');
     });
 
     it("keeps a lease's checkpoints in steps@<token>, unleased ones in steps@open, and reads waymark 0.1's steps", async () => {
