@@ -147,6 +147,8 @@ export class WorkflowWorker {
   private readonly schedules: Schedule[] = [];
   /** When the store was last asked for runs whose owner died (epoch ms). */
   private lastDeadSweep = 0;
+  /** Runs of dead owners this worker could not resume (a class it does not know...): not before these times. */
+  private readonly retryLater = new Map<string, number>();
   /** The earliest entry not yet due that the last scan saw: the next scan is timed for it. */
   private nextWakeAt?: number;
   private readonly retention?: RetentionOptions & ReturnType<typeof checkRetention>;
@@ -363,7 +365,10 @@ export class WorkflowWorker {
     const { storage } = this.runner;
     if (storage.deadLeases === undefined || now - this.lastDeadSweep < DEAD_SWEEP_MS || due.size >= free) return;
     this.lastDeadSweep = now;
-    for (const workflowId of await storage.deadLeases(free + this.inFlight.size)) {
+    for (const workflowId of await storage.deadLeases(free + this.inFlight.size + this.retryLater.size)) {
+      const later = this.retryLater.get(workflowId);
+      if (later !== undefined && later > now) continue;
+      this.retryLater.delete(workflowId);
       if (!due.has(workflowId) && !this.inFlight.has(workflowId)) due.set(workflowId, []);
     }
   }
@@ -456,6 +461,7 @@ export class WorkflowWorker {
         if (!(error instanceof WorkflowFailedError) && !(error instanceof WorkflowCancelledError)) {
           // Not the run's own outcome (that is stored): a missing class, bad stored data, storage down.
           this.onError(error, workflowId);
+          if (first === undefined) this.retryLater.set(workflowId, Date.now() + RETRY_LATER_MS);
           await this.moveWake(first ?? { workflowId, wakeAt: Date.now() + RETRY_LATER_MS }, Date.now() + RETRY_LATER_MS);
           await drop(first);
           return;

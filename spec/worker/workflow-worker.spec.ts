@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { Step, Workflow } from '../../decorators';
 import { InvalidOptionError, WorkflowNotRegisteredError } from '../../lib/errors';
 import type { StepContext } from '../../lib/runner/step-context';
@@ -226,6 +228,32 @@ describe('WorkflowWorker', () => {
     expect(errors[0]![1]).to.equal('stranger');
     await until(() => storage.dueWakes(Date.now(), 10).then((d) => d.length === 0));
     expect((await storage.dueWakes(Date.now() + 61_000, 10)).map((e) => e.workflowId)).to.include('stranger');
+  });
+
+  it('reports a dead owner\'s run whose class it does not know once, not at every sweep for dead owners', async function () {
+    this.timeout(20_000);
+    const dir = await tempDir();
+    const holder = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, '..', 'fixtures', 'hold-lease.ts'), dir.path, 'stranger'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    try {
+      const storage = new FileStorage({ directory: dir.path });
+      // A run of a class this worker does not know, whose process died: its recovery entry is an hour away.
+      const wakeAt = Date.now() + 3_600_000;
+      await storage.writeRecord('stranger', { formatVersion: 1, workflowId: 'stranger', workflowName: 'nudge', fingerprint: 'x', steps: [{ name: 'first', after: [] }], updatedAt: 'now', input: null, status: 'running', wakeAt: new Date(wakeAt).toISOString() }, null);
+      await storage.addWake({ workflowId: 'stranger', wakeAt });
+      await new Promise((resolve) => holder.stdout!.once('data', resolve));
+      holder.kill('SIGKILL');
+      await new Promise((resolve) => holder.once('exit', resolve));
+      expect(await storage.deadLeases(10)).to.deep.equal(['stranger']);
+      const errors: unknown[] = [];
+      const worker = started(new WorkflowWorker({ runner: new WorkflowRunner({ storage }), pollIntervalMs: 600_000, onError: (error) => errors.push(error) }));
+      await worker.start();
+      // Three sweeps for dead owners go by: the run is reported once, then left for a minute.
+      await new Promise((resolve) => setTimeout(resolve, 3_200));
+      expect(errors.filter((e) => e instanceof WorkflowNotRegisteredError)).to.have.length(1);
+    } finally {
+      holder.kill('SIGKILL');
+      await dir.remove();
+    }
   });
 
   it('runs each due workflow once with two workers on one storage', async () => {
