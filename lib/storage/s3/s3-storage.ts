@@ -35,6 +35,7 @@ import { parseCheckpoint, parseEvent, parseRecordText, parseWakeName, sendOrder,
 import type { Checkpoint, EndedEntry, Lease, LeaseAttempt, LeaseHolder, StoredEvent, StoredRecord, StoredWorkflow, WakeEntry, WorkflowRecord, WorkflowStatus } from '../records';
 import { isConditionFailed, isNotFound } from './s3-faults';
 import { withRetries, type S3RetryOptions } from './s3-retry';
+import { honoursConditionalDelete } from './s3-conditional-delete';
 
 /** Options of {@link S3Storage}. */
 export interface S3StorageOptions {
@@ -45,7 +46,22 @@ export interface S3StorageOptions {
   readonly prefix: string;
   /** Retries of transient faults (5xx, SlowDown, resets, timeouts). */
   readonly retry?: S3RetryOptions;
+  /**
+   * Whether the server honours `If-Match` on DELETE, which a lease's release relies on: AWS S3 does;
+   * some S3-compatible servers (Ceph 16's gateway) ignore it and delete anyway. Default: asked once,
+   * by a probe on the first release (a PUT, a DELETE and a HEAD under `<prefix>/~probe/`). Where it
+   * is not honoured, a release first marks the lease released with a conditional PUT, which keeps
+   * others out for {@link RELEASE_GRACE_MS}, and then deletes it at once.
+   */
+  readonly conditionalDelete?: boolean;
 }
+
+/**
+ * How long a lease marked released (on a server that ignores conditional DELETE) keeps others out:
+ * the unconditional DELETE that follows is sent only within a tenth of it, so it can never remove a
+ * successor's lease.
+ */
+export const RELEASE_GRACE_MS = 10_000;
 
 const MAX_KEY_BYTES = 1024;
 /** The segment between a store's prefix and its workflow ids. */
@@ -81,6 +97,10 @@ export class S3Storage implements CheckpointStorage {
   private readonly wakes: string;
   private readonly client: S3Client;
   private readonly retry: S3RetryOptions;
+  /** Whether DELETE honours `If-Match` on this server, once known. */
+  private conditionalDelete?: Promise<boolean>;
+  /** `<prefix>/~probe/`: where the conditional-DELETE probe writes its object. */
+  private readonly probeAt: string;
 
   constructor(options: S3StorageOptions) {
     if (!options?.client || typeof options.client.send !== 'function') throw new InvalidOptionError('S3Storage client', options?.client, 'an S3Client');
@@ -98,6 +118,18 @@ export class S3Storage implements CheckpointStorage {
     this.root = `${prefix}/${WORKFLOWS}/`;
     this.wakes = `${prefix}/${WAKES}/`;
     this.retry = options.retry ?? {};
+    if (options.conditionalDelete !== undefined && typeof options.conditionalDelete !== 'boolean') throw new InvalidOptionError('S3Storage conditionalDelete', options.conditionalDelete, 'true or false (default: asked once, by a probe)');
+    if (options.conditionalDelete !== undefined) this.conditionalDelete = Promise.resolve(options.conditionalDelete);
+    this.probeAt = `${prefix}/~probe/`;
+  }
+
+  /** Whether DELETE honours `If-Match` here: as configured, else probed once (a failed probe is asked again next time). */
+  private honoursConditionalDelete(): Promise<boolean> {
+    this.conditionalDelete ??= honoursConditionalDelete(this.client, this.bucket, this.probeAt, this.retry).catch((error: unknown) => {
+      this.conditionalDelete = undefined;
+      throw error;
+    });
+    return this.conditionalDelete;
   }
 
   async load(workflowId: string): Promise<StoredWorkflow | undefined> {
@@ -320,9 +352,11 @@ export class S3Storage implements CheckpointStorage {
     if (lease.version === undefined) return;
     await this.io(lease.workflowId, 'release lease', key, async () => {
       let version = lease.version!;
+      const conditional = await this.honoursConditionalDelete();
       for (let round = 0; round < 2; round++) {
         try {
-          await withRetries(this.retry, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key, IfMatch: version })));
+          if (conditional) await withRetries(this.retry, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key, IfMatch: version })));
+          else if (!(await this.releaseMarked(key, lease, version))) throw Object.assign(new Error('the lease changed'), { name: 'PreconditionFailed' });
           return;
         } catch (error) {
           if (isNotFound(error)) return; // gone already: nothing of ours to release
@@ -334,6 +368,21 @@ export class S3Storage implements CheckpointStorage {
         version = current.etag;
       }
     });
+  }
+
+  /**
+   * A release where DELETE ignores `If-Match`: marks the lease released with a conditional PUT (it
+   * keeps others out for {@link RELEASE_GRACE_MS}), then deletes it, only while well within that
+   * grace, so the unconditional DELETE can only ever remove this lease. False when `version` is not
+   * the stored lease's any more.
+   */
+  private async releaseMarked(key: string, lease: Lease, version: string): Promise<boolean> {
+    const started = Date.now();
+    const marked: StoredLease = { workflowId: lease.workflowId, owner: lease.owner, token: lease.token, expiresAt: started + RELEASE_GRACE_MS };
+    if ((await this.putConditional(key, JSON.stringify(marked), { IfMatch: version }, leaseMetadata(marked))) === CONFLICT) return false;
+    // Past a tenth of the grace (a stalled process), the mark stays and expires on its own.
+    if (Date.now() - started < RELEASE_GRACE_MS / 10) await withRetries(this.retry, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })));
+    return true;
   }
 
   /** The stored lease object if it still carries `token`, else undefined. */
