@@ -365,10 +365,9 @@ export class WorkflowWorker {
     const { storage } = this.runner;
     if (storage.deadLeases === undefined || now - this.lastDeadSweep < DEAD_SWEEP_MS || due.size >= free) return;
     this.lastDeadSweep = now;
+    for (const [workflowId, at] of this.retryLater) if (at <= now) this.retryLater.delete(workflowId);
     for (const workflowId of await storage.deadLeases(free + this.inFlight.size + this.retryLater.size)) {
-      const later = this.retryLater.get(workflowId);
-      if (later !== undefined && later > now) continue;
-      this.retryLater.delete(workflowId);
+      if (this.retryLater.has(workflowId)) continue;
       if (!due.has(workflowId) && !this.inFlight.has(workflowId)) due.set(workflowId, []);
     }
   }
@@ -430,8 +429,9 @@ export class WorkflowWorker {
   private async process(workflowId: string, entries: readonly WakeEntry[]): Promise<void> {
     const { storage } = this.runner;
     const [first] = entries;
-    const drop = async (keep?: WakeEntry) => {
-      for (const entry of entries) if (entry !== keep) await storage.removeWake(entry);
+    /** Removes the entries, but for `keep`: the one entry that still brings a worker back. */
+    const drop = async (keep?: (entry: WakeEntry) => boolean) => {
+      for (const entry of entries) if (keep?.(entry) !== true) await storage.removeWake(entry);
     };
     try {
       const stored = await storage.readRecord(workflowId);
@@ -449,27 +449,29 @@ export class WorkflowWorker {
         if (error instanceof WorkflowBusyError) {
           // Another process runs it: look again when its lease would have expired, in case it dies.
           if (first !== undefined) await this.moveWake(first, Math.max(error.expiresAt ?? 0, Date.now() + this.pollIntervalMs) + BUSY_MARGIN_MS);
-          await drop(first);
+          await drop((entry) => entry === first);
           return;
         }
         if (error instanceof WorkflowCancelledError && this.interrupt.signal.aborted) {
           // Interrupted by stop(): the next worker (in any process) takes it from here at once.
           await this.moveWake(first ?? { workflowId, wakeAt: Date.now() }, Date.now());
-          await drop(first);
+          await drop((entry) => entry === first);
           return;
         }
         if (!(error instanceof WorkflowFailedError) && !(error instanceof WorkflowCancelledError)) {
           // Not the run's own outcome (that is stored): a missing class, bad stored data, storage down.
           this.onError(error, workflowId);
+          // A dead owner's run (no entry) is left by this worker's sweeps for as long; its record's
+          // recovery entry still brings any worker back.
           if (first === undefined) this.retryLater.set(workflowId, Date.now() + RETRY_LATER_MS);
-          await this.moveWake(first ?? { workflowId, wakeAt: Date.now() + RETRY_LATER_MS }, Date.now() + RETRY_LATER_MS);
-          await drop(first);
+          else await this.moveWake(first, Date.now() + RETRY_LATER_MS);
+          await drop((entry) => entry === first);
           return;
         }
       }
       const after = (await storage.readRecord(workflowId))?.record;
       const needed = after !== undefined && isUnfinished(after.status) && after.wakeAt !== undefined ? Date.parse(after.wakeAt) : undefined;
-      for (const entry of entries) if (entry.wakeAt !== needed) await storage.removeWake(entry);
+      await drop((entry) => entry.wakeAt === needed);
     } catch (error) {
       // The entries stay: the next scan tries again.
       this.onError(error, workflowId);
