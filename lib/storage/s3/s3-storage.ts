@@ -354,20 +354,25 @@ export class S3Storage implements CheckpointStorage {
       let version = lease.version!;
       const conditional = await this.honoursConditionalDelete();
       for (let round = 0; round < 2; round++) {
-        try {
-          if (conditional) await withRetries(this.retry, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key, IfMatch: version })));
-          else if (!(await this.releaseMarked(key, lease, version))) throw Object.assign(new Error('the lease changed'), { name: 'PreconditionFailed' });
-          return;
-        } catch (error) {
-          if (isNotFound(error)) return; // gone already: nothing of ours to release
-          if (!isConditionFailed(error)) throw error;
-        }
+        if (conditional ? await this.deleteIfStill(key, version) : await this.releaseMarked(key, lease, version)) return;
         // Another version: still ours (a renewal whose response was lost), or taken over (not ours to release).
         const current = await this.ownLease(key, lease.token);
         if (current === undefined) return;
         version = current.etag;
       }
     });
+  }
+
+  /** Deletes `key` if it is still at `version`: false when it is not, true when deleted or gone already. */
+  private async deleteIfStill(key: string, version: string): Promise<boolean> {
+    try {
+      await withRetries(this.retry, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key, IfMatch: version })));
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return true; // gone already: nothing of ours to release
+      if (isConditionFailed(error)) return false;
+      throw error;
+    }
   }
 
   /**
