@@ -16,6 +16,7 @@ import { chainWorkflow } from '../fixtures/chain-flow';
 import { pipelineStepOutput, type PipelineOutput } from '../fixtures/pipeline-output';
 import { dropQueue, queueName, redisTarget, type RedisTarget } from '../helpers/redis';
 import { tempDir } from '../helpers/temp-dir';
+import { TS_REGISTER } from '../helpers/child';
 
 const ROOT = join(__dirname, '..', '..');
 const WORKFLOWS = 40;
@@ -57,7 +58,7 @@ describe('waymark/bullmq under chaos: 4 worker processes, one SIGKILLed every 30
       const fleet: Fleet = {
         live: new Map(),
         async start(k: number) {
-          const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(ROOT, 'spec/fixtures/queue-worker.ts')], {
+          const child = spawn(process.execPath, ['-r', TS_REGISTER, join(ROOT, 'spec/fixtures/queue-worker.ts')], {
             cwd: ROOT,
             env: {
               ...process.env,

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { InvalidFingerprintPathError, InvalidOptionError, UnfingerprintableInputError } from '../../lib/errors';
 import { assertFingerprintRecord, resolveFingerprintStrategy } from '../../lib/fingerprint/fingerprint-options';
 import { CanonicalFingerprint } from '../../lib/fingerprint';
+import { TS_REGISTER } from '../helpers/child';
 
 const plain = new CanonicalFingerprint();
 
@@ -165,7 +166,7 @@ describe('CanonicalFingerprint', () => {
     this.timeout(30_000);
     const input = { z: [1, 2.5, 'ü'], a: { y: null, b: true }, '10': 'x', '9': 'y' };
     const script = `require('reflect-metadata');const {CanonicalFingerprint}=require('./lib/fingerprint');process.stdout.write(new CanonicalFingerprint().fingerprint(${JSON.stringify(input)}))`;
-    const other = execFileSync(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', script], { encoding: 'utf8' });
+    const other = execFileSync(process.execPath, ['-r', TS_REGISTER, '-e', script], { encoding: 'utf8' });
     expect(other).to.equal(plain.fingerprint(input)).and.to.match(/^[0-9a-f]{64}$/);
   });
 

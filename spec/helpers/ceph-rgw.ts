@@ -31,7 +31,19 @@ export interface RgwServer {
   /** A new bucket of its own, for one spec. */
   bucket(): Promise<string>;
   /** A client for this server; `sdkRetries: false` (default) leaves every retry to waymark. */
-  client(options?: { sdkRetries?: boolean; requestTimeoutMs?: number }): S3Client;
+  client(options?: RgwClientOptions): S3Client;
+}
+
+/** How a spec's client for the gateway behaves. */
+export interface RgwClientOptions {
+  /** Keep the SDK's own default retries (as README configures the client); off by default. */
+  readonly sdkRetries?: boolean;
+  readonly requestTimeoutMs?: number;
+  /**
+   * Asked about every request the client sends (HTTP method, object key): it may delay the request,
+   * or let the server apply it and drop the answer. The server itself is never touched; for race specs.
+   */
+  readonly chaos?: (method: string, key: string) => { delayMs?: number; dropAnswer?: boolean } | undefined;
 }
 
 /**
@@ -39,7 +51,7 @@ export interface RgwServer {
  * `If-Match` unquoted before signing (see the file's comment). Used by the specs and by the child
  * processes they start (`s3:<endpoint>|<bucket>|<prefix>|rgw`).
  */
-export function rgwClient(endpoint: string, options: { sdkRetries?: boolean; requestTimeoutMs?: number } = {}): S3Client {
+export function rgwClient(endpoint: string, options: RgwClientOptions = {}): S3Client {
   const client = new S3Client({
     endpoint,
     region: 'us-east-1',
@@ -56,6 +68,23 @@ export function rgwClient(endpoint: string, options: { sdkRetries?: boolean; req
     },
     { step: 'build', name: 'unquoteIfMatchForCeph16' },
   );
+  const chaos = options.chaos;
+  if (chaos !== undefined) {
+    // Inside the SDK's retry loop (finalizeRequest, low priority): a dropped answer is retried by the
+    // SDK as a reset connection would be, after the server applied the request.
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        const request = args.request as { method?: string; path?: string };
+        const key = decodeURIComponent((request.path ?? '').split('/').slice(2).join('/'));
+        const decision = chaos(request.method ?? '', key);
+        if (decision?.delayMs) await new Promise((resolve) => setTimeout(resolve, decision.delayMs));
+        const result = await next(args);
+        if (decision?.dropAnswer) throw Object.assign(new Error('injected: applied, connection reset before the answer'), { code: 'ECONNRESET' });
+        return result;
+      },
+      { step: 'finalizeRequest', priority: 'low', name: 'specChaos' },
+    );
+  }
   return client;
 }
 
@@ -93,7 +122,7 @@ export function startRgw(): Promise<RgwServer> {
   return server;
 }
 
-/** Starts a daemon in the foreground; it is killed when this process exits. */
+/** Starts a daemon in the foreground; it is killed when this process exits, which it never delays. */
 function daemon(command: string, args: string[]): ChildProcess {
   const child = spawn(command, [...args, '-f'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -102,6 +131,10 @@ function daemon(command: string, args: string[]): ChildProcess {
     if (signal !== 'SIGKILL') process.emitWarning(`${command} exited (${code ?? signal}): ${stderr}`);
   });
   children.push(child);
+  // Neither the daemon nor its stderr pipe keeps this process alive: mocha ends (without --exit)
+  // when the specs are done, and the 'exit' handler above kills the daemons by PID.
+  child.unref();
+  (child.stderr as unknown as { unref(): void }).unref();
   return child;
 }
 

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { TS_REGISTER } from './child';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -16,7 +17,7 @@ export interface Worker {
 }
 
 export function startWorker(env: Record<string, string>): Worker {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(ROOT, 'spec/fixtures/workflow-worker.ts')], {
+  const child = spawn(process.execPath, ['-r', TS_REGISTER, join(ROOT, 'spec/fixtures/workflow-worker.ts')], {
     cwd: ROOT,
     env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import { join } from 'node:path';
 import { freshSchema, PG_URL, type PgFixture } from '../helpers/postgres';
 import { startS3, type S3Fixture } from '../helpers/s3-server';
+import { startRgw, type RgwServer } from '../helpers/ceph-rgw';
 import { tempDir } from '../helpers/temp-dir';
 import { deferred, within } from '../helpers/deferred';
 import { readEvents, startWorker, type Worker } from '../helpers/worker';
@@ -16,10 +17,14 @@ const STEPS = 4;
 describe('concurrent workers on one workflow id', function () {
   this.timeout(5 * 60_000);
   let s3: S3Fixture;
+  let rgw: RgwServer;
+  let rgwBucket: string;
   let pg: PgFixture;
   let dir: { path: string; remove: () => Promise<void> };
   before(async () => {
     s3 = await startS3();
+    rgw = await startRgw();
+    rgwBucket = await rgw.bucket();
   });
   after(async () => s3?.close());
   beforeEach(async () => {
@@ -35,6 +40,7 @@ describe('concurrent workers on one workflow id', function () {
   const stores = (): [string, () => string][] => [
     ['FileStorage', () => `file:${join(dir.path, 'store')}`],
     ['S3Storage', () => `s3:${s3.endpoint}|${s3.bucket}|concurrent-${Date.now()}`],
+    ['S3Storage on Ceph', () => `s3:${rgw.endpoint}|${rgwBucket}|concurrent-${Date.now()}|rgw`],
     ['PostgresStorage', () => `postgres:${PG_URL}|${pg.schema}`],
   ];
 

@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { decodeValue } from '../../lib/checkpoint-codec';
 import { decodeSegment, encodeSegment } from '../../lib/workflow-id';
 import type { CheckpointStorage } from '../../lib/storage/checkpoint-storage';
@@ -18,6 +18,7 @@ import type { StepContext } from '../../lib/runner/step-context';
 import { pipelineStepOutput, type PipelineOutput } from '../fixtures/pipeline-output';
 import { freshSchema, PG_URL } from '../helpers/postgres';
 import { startS3, type S3Fixture } from '../helpers/s3-server';
+import { startRgw } from '../helpers/ceph-rgw';
 import { tempDir } from '../helpers/temp-dir';
 import { readEvents, startWorker } from '../helpers/worker';
 
@@ -90,6 +91,18 @@ async function filesUnder(root: string, dir = root): Promise<string[]> {
   return out;
 }
 
+/** Every key under `<prefix>/`, relative to it. */
+async function keysUnder(client: S3Client, bucket: string, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}/`, ContinuationToken: token }));
+    keys.push(...(page.Contents ?? []).map((o) => o.Key!.slice(prefix.length + 1)));
+    token = page.NextContinuationToken;
+  } while (token);
+  return keys;
+}
+
 let s3: S3Fixture | undefined;
 const providers: Provider[] = [
   {
@@ -119,18 +132,19 @@ const providers: Provider[] = [
       const storage = new S3Storage({ client: s3.client(), bucket: s3.bucket, prefix, retry: { baseDelayMs: 5 } });
       // A killed worker's S3 lease is taken over only once it expires: short here, but not so short
       // that a loaded machine (the S3 server shares this process) misses a renewal: 300 ms did.
-      const client = s3.client();
-      const stored = async () => {
-        const keys: string[] = [];
-        let token: string | undefined;
-        do {
-          const page = await client.send(new ListObjectsV2Command({ Bucket: s3!.bucket, Prefix: `${prefix}/`, ContinuationToken: token }));
-          keys.push(...(page.Contents ?? []).map((o) => o.Key!.slice(prefix.length + 1)));
-          token = page.NextContinuationToken;
-        } while (token);
-        return keys;
-      };
-      return { store: `s3:${s3.endpoint}|${s3.bucket}|${prefix}`, storage, leaseTtlMs: '1000', stored, teardown: async () => undefined };
+      return { store: `s3:${s3.endpoint}|${s3.bucket}|${prefix}`, storage, leaseTtlMs: '1000', stored: () => keysUnder(s3!.client(), s3!.bucket, prefix), teardown: async () => undefined };
+    },
+  },
+  {
+    name: 'S3Storage on Ceph',
+    deadOwnerTakenOverAtOnce: false,
+    stepMs: '10',
+    async setup() {
+      const rgw = await startRgw();
+      const bucket = await rgw.bucket();
+      const prefix = 'crash';
+      const storage = new S3Storage({ client: rgw.client(), bucket, prefix, retry: { baseDelayMs: 5 } });
+      return { store: `s3:${rgw.endpoint}|${bucket}|${prefix}|rgw`, storage, leaseTtlMs: '1000', stored: () => keysUnder(rgw.client(), bucket, prefix), teardown: async () => undefined };
     },
   },
   {

@@ -17,6 +17,7 @@ import { tempDir } from '../helpers/temp-dir';
 import { freshSchema } from '../helpers/postgres';
 import { startS3 } from '../helpers/s3-server';
 import { S3Storage } from '../../lib/storage/s3';
+import { TS_REGISTER } from '../helpers/child';
 
 const counts = new Map<string, number>();
 function count(key: string): void {
@@ -233,7 +234,7 @@ describe('WorkflowWorker', () => {
   it('reports a dead owner\'s run whose class it does not know once, not at every sweep for dead owners', async function () {
     this.timeout(20_000);
     const dir = await tempDir();
-    const holder = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, '..', 'fixtures', 'hold-lease.ts'), dir.path, 'stranger'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const holder = spawn(process.execPath, ['-r', TS_REGISTER, join(__dirname, '..', 'fixtures', 'hold-lease.ts'), dir.path, 'stranger'], { stdio: ['pipe', 'pipe', 'inherit'] });
     try {
       const storage = new FileStorage({ directory: dir.path });
       // A run of a class this worker does not know, whose process died: its recovery entry is an hour away.

@@ -5,12 +5,13 @@ import { dirname, join } from 'node:path';
 import sinon from 'sinon';
 import { stepWrites } from '../../../lib/storage/file/commit-thread';
 import { tempDir } from '../../helpers/temp-dir';
+import { TS_REGISTER } from '../../helpers/child';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
-/** Runs `code` in a child Node with ts-node, optionally under a command (strace); its exit code, stdout and stderr. */
+/** Runs `code` in a child Node that loads TypeScript (TS_REGISTER), optionally under a command (strace); its exit code, stdout and stderr. */
 function runChild(code: string, prefix: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const node = [process.execPath, '-r', 'ts-node/register/transpile-only', '-e', code];
+  const node = [process.execPath, '-r', TS_REGISTER, '-e', code];
   const [command, ...args] = [...prefix, ...node];
   return new Promise((resolve) => {
     execFile(command!, args, { cwd: ROOT, timeout: 60_000 }, (error, stdout, stderr) => {

@@ -11,6 +11,7 @@ import { describeStorageContract, sampleCheckpoint, sampleRecord } from '../../.
 import { tempDir } from '../../helpers/temp-dir';
 import { deferred, within } from '../../helpers/deferred';
 import sinon from 'sinon';
+import { TS_REGISTER } from '../../helpers/child';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
@@ -174,7 +175,7 @@ describe('FileStorage', () => {
       while (existsSync(`/proc/${target}`)) target++;
       // In a fresh pid namespace pids count up from 1 (the shell): burn them so the holder gets `target`.
       const script = `i=2; while [ $i -lt ${target} ]; do /bin/true; i=$((i+1)); done; "$@"`;
-      const holder = [process.execPath, '-r', 'ts-node/register/transpile-only', join(ROOT, 'spec/fixtures/hold-lease.ts'), dir.path, 'job'];
+      const holder = [process.execPath, '-r', TS_REGISTER, join(ROOT, 'spec/fixtures/hold-lease.ts'), dir.path, 'job'];
       const child = spawn('unshare', ['--pid', '--fork', '--kill-child', 'sh', '-c', script, 'sh', ...holder], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
       let stderr = '';
       child.stderr.on('data', (d) => (stderr += d));

@@ -6,12 +6,13 @@ import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { freshSchema, PG_URL, type PgFixture } from '../../helpers/postgres';
+import { TS_REGISTER } from '../../helpers/child';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
 /** A process that takes the lease of `workflowId` and holds it for an hour, until killed. */
 async function holder(pg: PgFixture, workflowId: string): Promise<{ child: ChildProcess; pid: number }> {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(ROOT, 'spec/fixtures/hold-lease.ts'), `postgres:${PG_URL}|${pg.schema}`, workflowId], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['-r', TS_REGISTER, join(ROOT, 'spec/fixtures/hold-lease.ts'), `postgres:${PG_URL}|${pg.schema}`, workflowId], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   const line = await new Promise<string>((resolve, reject) => {

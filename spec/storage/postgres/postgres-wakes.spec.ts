@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { WorkflowRunner } from '../../../lib/runner/workflow-runner';
 import { PaidFlow } from '../../fixtures/paid-flow';
 import { freshSchema, PG_URL, type PgFixture } from '../../helpers/postgres';
+import { TS_REGISTER } from '../../helpers/child';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
@@ -20,7 +21,7 @@ describe('PostgresStorage wake notices (LISTEN/NOTIFY)', function () {
     const waiting = await runner.run(new PaidFlow(), { workflowId: 'order-1', input: { cents: 1250 } });
     expect(waiting.status).to.equal('waiting');
 
-    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(ROOT, 'spec/fixtures/paid-flow.ts')], {
+    const child = spawn(process.execPath, ['-r', TS_REGISTER, join(ROOT, 'spec/fixtures/paid-flow.ts')], {
       cwd: ROOT,
       env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1', PG_URL, SCHEMA: pg.schema, WORKFLOW_ID: 'order-1' },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

@@ -13,6 +13,7 @@ import { describeStorageContract, sampleCheckpoint, sampleRecord } from '../../.
 import { countRequests } from '../../helpers/count-requests';
 import { deferred, within } from '../../helpers/deferred';
 import { startS3, type S3Fixture } from '../../helpers/s3-server';
+import { TS_REGISTER } from '../../helpers/child';
 
 const ROOT = join(__dirname, '..', '..', '..');
 let prefixes = 0;
@@ -43,7 +44,7 @@ describe('S3Storage', function () {
     it('leaves no temp directory behind, even when the process ends without close() (a hook that timed out)', () => {
       const script = "require('./spec/helpers/s3-server').startS3().then((s) => { console.log(s.endpoint && require('node:fs').readdirSync(require('node:os').tmpdir()).filter((n) => n.startsWith('waymark-s3-')).join(',')); process.exit(0); })";
       const before = new Set(readdirSync(tmpdir()).filter((n) => n.startsWith('waymark-s3-')));
-      const out = execFileSync(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', script], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' } });
+      const out = execFileSync(process.execPath, ['-r', TS_REGISTER, '-e', script], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' } });
       const theirs = out.trim().split(',').filter((n) => !before.has(n));
       expect(theirs, 'the child made its own directory').to.have.length(1);
       expect(existsSync(join(tmpdir(), theirs[0])), `${theirs[0]} removed at exit`).to.equal(false);
