@@ -24,7 +24,7 @@ const BIN = join(ROOT, 'bin', 'waymark.js');
 
 function waymark(args: string[], input?: string, env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = execFile(BIN, args, { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '--openssl-legacy-provider', ...env } }, (error, stdout, stderr) => {
+    const child = execFile(BIN, args, { cwd: ROOT, env: { ...process.env, ...env } }, (error, stdout, stderr) => {
       if (error && typeof error.code !== 'number') return reject(error);
       resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
     });

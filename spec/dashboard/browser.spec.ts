@@ -31,7 +31,7 @@ const input = (orderId: string): DeliveryInput => ({ orderId, items: ['lamp', 'd
 
 /** `waymark ui` in a child process; resolves with the URL it printed. */
 function startUi(store: string): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
-  const child = spawn(process.execPath, [BIN, 'ui', '--store', `file:${store}`, '--port', '0'], { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '--openssl-legacy-provider' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'ui', '--store', `file:${store}`, '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));

@@ -9,6 +9,7 @@
  *   has seen an object in them, so a prefix with objects only deeper down went missing;
  * - whole-body writes: a request whose body does not arrive complete (a client killed mid-PUT) is
  *   dropped, never stored half;
+ * - ListObjectsV2 with continuation tokens of its own (s3rver's need OpenSSL's legacy provider);
  * - fault injection for chosen requests: 503 SlowDown, 500 InternalError, a reset connection, a hung
  *   request, or a reset after the write was applied.
  */
@@ -173,12 +174,12 @@ async function serve(dir: { path: string; remove: () => Promise<void> }): Promis
     }
   };
 
-  const forward = (req: http.IncomingMessage, body: Buffer): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> =>
+  const forward = (req: http.IncomingMessage, body: Buffer, path = req.url): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> =>
     new Promise((resolve, reject) => {
       const headers = { ...req.headers };
       delete headers['if-match'];
       delete headers['if-none-match'];
-      const out = http.request({ host: '127.0.0.1', port: backendAddress.port, method: req.method, path: req.url, headers }, (res) => {
+      const out = http.request({ host: '127.0.0.1', port: backendAddress.port, method: req.method, path, headers }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => resolve({ status: res.statusCode ?? 500, headers: res.headers, body: Buffer.concat(chunks) }));
@@ -187,6 +188,38 @@ async function serve(dir: { path: string; remove: () => Promise<void> }): Promis
       out.on('error', reject);
       out.end(body);
     });
+
+  /**
+   * ListObjectsV2, answered from s3rver's V1 listing: s3rver makes its continuation tokens with DES,
+   * which Node's OpenSSL refuses without its legacy provider, and the library must run on the Node
+   * users run. The token here is the page's last key, base64url: opaque to the
+   * client, as S3's are.
+   */
+  const listV2 = async (req: http.IncomingMessage, url: URL): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> => {
+    const v1 = new URLSearchParams();
+    for (const name of ['prefix', 'delimiter', 'max-keys', 'encoding-type']) {
+      const value = url.searchParams.get(name);
+      if (value !== null) v1.set(name, value);
+    }
+    const token = url.searchParams.get('continuation-token');
+    const after = token !== null ? Buffer.from(token, 'base64url').toString('utf8') : url.searchParams.get('start-after');
+    if (after !== null) v1.set('marker', after);
+    const answer = await forward(req, Buffer.alloc(0), `${url.pathname}?${v1.toString()}`);
+    if (answer.status !== 200) return answer;
+    const xml = answer.body.toString('utf8');
+    const unescape = (text: string) => text.replace(/&(lt|gt|quot|apos|amp);/g, (_, e: string) => ({ lt: '<', gt: '>', quot: '"', apos: "'", amp: '&' })[e]!);
+    const keys = [...xml.matchAll(/<Contents>[\s\S]*?<Key>([\s\S]*?)<\/Key>/g)].map((m) => unescape(m[1]!));
+    const prefixes = [...xml.matchAll(/<CommonPrefixes>\s*<Prefix>([\s\S]*?)<\/Prefix>/g)].map((m) => unescape(m[1]!));
+    // s3rver truncates on objects (common prefixes all come on every page): the next page starts after the last object.
+    const last = keys.at(-1) ?? prefixes.at(-1);
+    const truncated = /<IsTruncated>true<\/IsTruncated>/.test(xml);
+    const extra =
+      `<KeyCount>${keys.length + prefixes.length}</KeyCount>` +
+      (token !== null ? `<ContinuationToken>${token}</ContinuationToken>` : '') +
+      (truncated && last !== undefined ? `<NextContinuationToken>${Buffer.from(last, 'utf8').toString('base64url')}</NextContinuationToken>` : '');
+    const body = Buffer.from(xml.replace('</ListBucketResult>', `${extra}</ListBucketResult>`), 'utf8');
+    return { status: 200, headers: { ...answer.headers, 'content-length': String(body.length) }, body };
+  };
 
   let chaos: ((op: S3Operation, key: string) => { delayMs?: number; dropAnswer?: boolean } | undefined) | undefined;
 
@@ -221,6 +254,10 @@ async function serve(dir: { path: string; remove: () => Promise<void> }): Promis
             return send(412, { 'content-type': 'application/xml' }, errorXml('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold'));
           }
         }
+      }
+      if (op === 'LIST' && url.searchParams.get('list-type') === '2') {
+        const answer = await listV2(req, url);
+        return send(answer.status, answer.headers, answer.body);
       }
       const answer = await forward(req, body);
       if (fault?.kind === 'reset-after-apply' || chaotic?.dropAnswer) return void req.socket.destroy();

@@ -1,4 +1,4 @@
-import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, type DeleteObjectsCommandInput, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type DeleteObjectsCommandInput, type S3Client } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
@@ -40,6 +40,24 @@ describe('S3Storage', function () {
       );
       expect(results.filter((r) => r.status === 'fulfilled')).to.have.length(1);
       for (const r of results) if (r.status === 'rejected') expect((r.reason as { $metadata: { httpStatusCode: number } }).$metadata.httpStatusCode).to.equal(412);
+    });
+    it('pages ListObjectsV2 with continuation tokens, with and without a delimiter, on a Node without OpenSSL\'s legacy provider', async () => {
+      expect(process.execArgv.join(' ') + (process.env.NODE_OPTIONS ?? ''), 'the suite runs without the legacy provider').not.to.include('legacy');
+      const client = s3.client();
+      const keys = ['pages/a', 'pages/b&c', 'pages/d/1', 'pages/d/2', 'pages/e <f>', 'pages/g'];
+      for (const key of keys) await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: 'x' }));
+      const list = async (delimiter?: string) => {
+        const seen: string[] = [];
+        let token: string | undefined;
+        do {
+          const page = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: 'pages/', Delimiter: delimiter, MaxKeys: 2, ContinuationToken: token }));
+          seen.push(...(page.Contents ?? []).map((o) => o.Key!), ...(page.CommonPrefixes ?? []).map((p) => p.Prefix!));
+          token = page.NextContinuationToken;
+        } while (token !== undefined);
+        return [...new Set(seen)].sort();
+      };
+      expect(await list()).to.deep.equal([...keys].sort());
+      expect(await list('/')).to.deep.equal(['pages/a', 'pages/b&c', 'pages/d/', 'pages/e <f>', 'pages/g']);
     });
     it('leaves no temp directory behind, even when the process ends without close() (a hook that timed out)', () => {
       const script = "require('./spec/helpers/s3-server').startS3().then((s) => { console.log(s.endpoint && require('node:fs').readdirSync(require('node:os').tmpdir()).filter((n) => n.startsWith('waymark-s3-')).join(',')); process.exit(0); })";
