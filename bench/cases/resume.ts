@@ -1,13 +1,13 @@
 /**
  * Resume: N-step workflows with N−1 steps committed (N = 100, 1,000, 10,000) on FileStorage and on
- * S3Storage against a local S3 server. Baseline: a run with resume off and nothing committed of a
+ * S3Storage against two local S3 servers (s3rver behind the specs' proxy, and Ceph's RADOS Gateway). Baseline: a run with resume off and nothing committed of a
  * one-step workflow on the same storage, i.e. the fixed cost of any run (lease, load, record, one
  * step, one commit, release), so measured − baseline is what loading N−1 checkpoints costs.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { readdir, rm } from 'node:fs/promises';
 import { encodeSegment } from '../../lib/workflow-id';
 import { FileStorage, WorkflowRunner, type CheckpointStorage } from '../../lib';
@@ -16,6 +16,7 @@ import { S3Storage } from '../../lib/storage/s3';
 import { encodeValue } from '../../lib/checkpoint-codec';
 import { countRequests } from '../../spec/helpers/count-requests';
 import { startS3 } from '../../spec/helpers/s3-server';
+import { startRgw } from '../../spec/helpers/ceph-rgw';
 import { generatedWorkflow, measurePair } from '../harness';
 
 export interface ResumeRow {
@@ -79,6 +80,19 @@ async function resumeRows(name: string, storage: CheckpointStorage, drop: DropCh
   return rows;
 }
 
+/** The resume rows of S3Storage through `client`, with the requests of one resume by command. */
+function s3ResumeRows(name: string, client: S3Client, admin: S3Client, bucket: string): Promise<ResumeRow[]> {
+  const counts = countRequests(client);
+  return resumeRows(
+    name,
+    new S3Storage({ client, bucket, prefix: 'bench' }),
+    async (workflowId, step) => {
+      await admin.send(new DeleteObjectCommand({ Bucket: bucket, Key: `bench/~workflows/${encodeSegment(workflowId)}/steps/${encodeSegment(step)}.json` }));
+    },
+    counts,
+  );
+}
+
 export async function resume(): Promise<ResumeRow[]> {
   const dir = mkdtempSync(join(tmpdir(), 'waymark-bench-resume-'));
   const s3 = await startS3();
@@ -89,18 +103,11 @@ export async function resume(): Promise<ResumeRow[]> {
       const steps = (await readdir(workflowDir)).find((name) => name.startsWith('steps'))!;
       await rm(join(workflowDir, steps, `${encodeSegment(step)}.json`));
     });
-    const client = s3.client();
-    const counts = countRequests(client);
-    const admin = s3.client();
-    const s3Rows = await resumeRows(
-      'S3Storage',
-      new S3Storage({ client, bucket: s3.bucket, prefix: 'bench' }),
-      async (workflowId, step) => {
-        await admin.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: `bench/~workflows/${encodeSegment(workflowId)}/steps/${encodeSegment(step)}.json` }));
-      },
-      counts,
-    );
-    return [...fileRows, ...s3Rows];
+    const s3Rows = await s3ResumeRows('S3Storage (s3rver)', s3.client(), s3.client(), s3.bucket);
+    // The same rows on a real S3 server, Ceph's RADOS Gateway (spec/helpers/ceph-rgw.ts).
+    const rgw = await startRgw();
+    const rgwRows = await s3ResumeRows('S3Storage (Ceph RGW)', rgw.client(), rgw.client(), await rgw.bucket());
+    return [...fileRows, ...s3Rows, ...rgwRows];
   } finally {
     await s3.close();
     rmSync(dir, { recursive: true, force: true });

@@ -12,8 +12,10 @@ import { join } from 'node:path';
 import { Step, Workflow } from '../../decorators';
 import { FileStorage, MemoryStorage, WorkflowRunner, WorkflowWorker, type CheckpointStorage } from '../../lib';
 import { S3Storage } from '../../lib/storage/s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { countRequests } from '../../spec/helpers/count-requests';
 import { startS3 } from '../../spec/helpers/s3-server';
+import { startRgw } from '../../spec/helpers/ceph-rgw';
 
 let stepStarted: (() => void) | undefined;
 
@@ -133,21 +135,28 @@ async function fileScan(): Promise<DueScanRow> {
   }
 }
 
-async function s3Scan(): Promise<DueScanRow> {
+async function s3Scan(name: string, client: S3Client, bucket: string): Promise<DueScanRow> {
+  const many = new S3Storage({ client, bucket, prefix: 'many' });
+  const few = new S3Storage({ client, bucket, prefix: 'few' });
+  await fill(many, 10_000);
+  await fill(few, 10);
+  const counts = countRequests(client);
+  const manyMs = await scanMs(many, 5);
+  const manyLists = (counts.get('ListObjectsV2Command') ?? 0) / 5;
+  counts.clear();
+  const fewMs = await scanMs(few, 5);
+  const fewLists = (counts.get('ListObjectsV2Command') ?? 0) / 5;
+  return { storage: name, manyMs, fewMs, ratio: manyMs / fewMs, lists: { many: manyLists, few: fewLists } };
+}
+
+/** The scan on s3rver behind the specs' proxy, and on Ceph's RADOS Gateway. */
+async function s3Scans(): Promise<DueScanRow[]> {
   const s3 = await startS3();
   try {
-    const client = s3.client();
-    const many = new S3Storage({ client, bucket: s3.bucket, prefix: 'many' });
-    const few = new S3Storage({ client, bucket: s3.bucket, prefix: 'few' });
-    await fill(many, 10_000);
-    await fill(few, 10);
-    const counts = countRequests(client);
-    const manyMs = await scanMs(many, 5);
-    const manyLists = (counts.get('ListObjectsV2Command') ?? 0) / 5;
-    counts.clear();
-    const fewMs = await scanMs(few, 5);
-    const fewLists = (counts.get('ListObjectsV2Command') ?? 0) / 5;
-    return { storage: 'S3Storage (local server)', manyMs, fewMs, ratio: manyMs / fewMs, lists: { many: manyLists, few: fewLists } };
+    const rows = [await s3Scan('S3Storage (s3rver)', s3.client(), s3.bucket)];
+    const rgw = await startRgw();
+    rows.push(await s3Scan('S3Storage (Ceph RGW)', rgw.client(), await rgw.bucket()));
+    return rows;
   } finally {
     await s3.close();
   }
@@ -180,7 +189,7 @@ export async function waits(): Promise<WaitsResult> {
   const poll1s = await timerLatency(1_000);
   const poll100ms = await timerLatency(100);
   const eventLatencyMs = await eventLatency();
-  const dueScan = [await fileScan(), await s3Scan()];
+  const dueScan = [await fileScan(), ...(await s3Scans())];
   const waiting10k = await workerHeap(10_000);
   const waiting10 = await workerHeap(10);
   return { timerLatencyMs: { poll1s, poll100ms }, eventLatencyMs, dueScan, workerHeapBytes: { waiting10k, waiting10 } };
