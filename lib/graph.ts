@@ -18,6 +18,13 @@ export interface StepNode {
   readonly timeoutMs?: number;
   /** What the step waits for before it starts, if anything. */
   readonly wait?: StepWait;
+  /** The branch predicate (`@Step({ when })`), if the step has one. */
+  readonly when?: (ctx: unknown) => boolean | Promise<boolean>;
+  /**
+   * True when the step may end `'skipped'`: it has a `when`, or every one of its dependencies may be
+   * skipped. A resume reads the checkpoints of such steps to tell skipped from completed.
+   */
+  readonly mayBeSkipped: boolean;
   /** The method that undoes the step once it committed, if it declares one (`@Step({ compensate })`). */
   readonly compensation?: StepCompensation;
   /** Declaration index. */
@@ -105,6 +112,16 @@ function build(target: Constructor): StepGraph {
     }
   }
   for (const step of steps) (step as { afterIndexes: readonly number[] }).afterIndexes = step.after.map((dep) => byName.get(dep)!.index);
+  // A step may be skipped when it has a `when` or all its dependencies may be: settled in an order
+  // where every dependency comes first (the graph is acyclic; a pass per level until nothing changes).
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const step of steps) {
+      if (step.mayBeSkipped || step.after.length === 0 || !step.after.every((dep) => byName.get(dep)!.mayBeSkipped)) continue;
+      (step as { mayBeSkipped: boolean }).mayBeSkipped = true;
+      changed = true;
+    }
+  }
   const dependentNodes = steps.map((s) => dependents.get(s.name)!.map((name) => byName.get(name)!));
   return { workflowName: options.name ?? className, className, steps, stepNames: steps.map((s) => s.name), byName, dependents, dependentNodes, finalStep: steps[steps.length - 1].name, inputClass: options.input, compensates: steps.some((s) => s.compensation !== undefined) };
 }
@@ -136,7 +153,23 @@ function toNode(record: StepRecord, index: number, previous: StepNode | undefine
   const after = record.after ? [...new Set(record.after)] : previous ? [previous.name] : [];
   const wait = toWait(record, className, name);
   const compensation = toCompensation(record, retry, className, name, target);
-  return { name, method: record.method, after, afterIndexes: [], retry, timeoutMs: record.timeoutMs, ...(wait === undefined ? {} : { wait }), ...(compensation === undefined ? {} : { compensation }), index };
+  if (record.when !== undefined && typeof record.when !== 'function') {
+    throw new WorkflowDefinitionError(`when must be a function (ctx) => boolean, got ${record.when === null ? 'null' : typeof record.when}`, className, name);
+  }
+  const when = record.when as StepNode['when'];
+  return {
+    name,
+    method: record.method,
+    after,
+    afterIndexes: [],
+    retry,
+    timeoutMs: record.timeoutMs,
+    ...(wait === undefined ? {} : { wait }),
+    ...(when === undefined ? {} : { when }),
+    mayBeSkipped: when !== undefined,
+    ...(compensation === undefined ? {} : { compensation }),
+    index,
+  };
 }
 
 /** A retry policy (`retry` or `compensateRetry`), validated, with its attempts resolved (default 1). */
@@ -235,13 +268,13 @@ const storedCache = new WeakMap<StepGraph, readonly StoredStep[]>();
 /** The graph as stored beside the checkpoints; one frozen array per graph, as every run of it stores the same. */
 export function storedSteps(graph: StepGraph): readonly StoredStep[] {
   let stored = storedCache.get(graph);
-  if (!stored) storedCache.set(graph, (stored = Object.freeze(graph.steps.map((s) => Object.freeze({ name: s.name, after: Object.freeze([...s.after]) })))));
+  if (!stored) storedCache.set(graph, (stored = Object.freeze(graph.steps.map((s) => Object.freeze({ name: s.name, after: Object.freeze([...s.after]), ...(s.when === undefined ? {} : { when: true as const }) })))));
   return stored;
 }
 
 /**
- * Differences that make committed checkpoints unusable: a committed step removed or renamed, or its
- * `after` changed. Steps added, or uncommitted steps changed, are fine.
+ * Differences that make committed checkpoints unusable: a committed step removed or renamed, its
+ * `after` changed, or a `when` added to it or taken from it. Steps added, or uncommitted steps changed, are fine.
  */
 export function definitionChanges(stored: readonly StoredStep[], graph: StepGraph, committed: readonly string[]): string[] {
   const storedByName = new Map(stored.map((s) => [s.name, s]));
@@ -255,6 +288,11 @@ export function definitionChanges(stored: readonly StoredStep[], graph: StepGrap
     const before = storedByName.get(name);
     if (before && [...before.after].sort().join('\u0000') !== [...now.after].sort().join('\u0000')) {
       changes.push(`step '${name}' was after [${before.after.join(', ')}], now after [${now.after.join(', ')}]`);
+    }
+    // A committed step's answer to its branch was given (or never asked): adding or removing a
+    // `when` would make that checkpoint mean something else.
+    if (before && (before.when === true) !== (now.when !== undefined)) {
+      changes.push(now.when !== undefined ? `committed step '${name}' now has a when (a branch); it had none` : `committed step '${name}' no longer has its when (a branch)`);
     }
   }
   return changes;

@@ -38,6 +38,16 @@ export interface StepOptions {
    */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly startAt?: (ctx: any) => Date | string | number;
+  /**
+   * A branch: whether the step runs, decided once when its dependencies have committed, from the
+   * step's context (`attempt` 0). `false` commits the step as `'skipped'`; `true` is stored in the
+   * workflow record before the step acts: a resume reads the answer and never asks again. A throw
+   * (or a promise that rejects) fails like an attempt: the step's retry policy applies. A step whose
+   * dependencies were all skipped is skipped without asking; one with at least one completed
+   * dependency runs (a join after an if/else runs once).
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly when?: (ctx: any) => boolean | Promise<boolean>;
   /** Wait for an event sent with `runner.sendEvent(workflowId, event, payload)`; see {@link WaitForOptions}. */
   readonly waitFor?: WaitForOptions;
   /**

@@ -75,7 +75,8 @@ export async function compensate(c: CompensationRun): Promise<CompensationOutcom
   const { graph, state } = c;
   const results = new Map<string, CompensationResult>();
   const errors: CompensationFailedError[] = [];
-  const owed = (node: StepNode): boolean => node.compensation !== undefined && state.isDone(node.index);
+  // A skipped step did nothing: nothing to undo.
+  const owed = (node: StepNode): boolean => node.compensation !== undefined && state.isDone(node.index) && !state.isSkipped(node.index);
 
   const compensateStep = async (reversed: StepNode): Promise<StepOutcome> => {
     const node = graph.byName.get(reversed.name)!;

@@ -41,6 +41,7 @@ const LEVELS: { readonly [E in WorkflowEventName]: (p: WorkflowEvents[E]) => Lev
   'run:cancelled': () => 'warn',
   'run:waiting': () => 'info',
   'step:waiting': () => 'info',
+  'step:skipped': () => 'info',
   'step:compensating': () => 'warn',
   'step:compensated': () => 'warn',
   'lease:acquired': () => 'debug',

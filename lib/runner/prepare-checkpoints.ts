@@ -100,14 +100,15 @@ export async function prepareCheckpoints(p: PrepareInput): Promise<PreparedRun> 
   if (stored.record !== undefined && stored.recordVersion !== undefined && !needsRewrite(stored.record, record)) {
     return { committed, record: stored.record, recordVersion: stored.recordVersion };
   }
-  // The workflow goes on: it keeps its creation time (records of 0.1 have none: now it is) and the
-  // start times its steps' startAt computed.
+  // The workflow goes on: it keeps its creation time (records of 0.1 have none: now it is), the
+  // start times its steps' startAt computed and the branches its steps' when took.
   // A workflow that compensates goes on compensating: its steps never run again.
   const compensation = stored.record?.compensation;
   const continued: WorkflowRecord = {
     ...record,
     createdAt: stored.record?.createdAt ?? record.createdAt,
     ...(stored.record?.timers === undefined ? {} : { timers: stored.record.timers }),
+    ...(stored.record?.branches === undefined ? {} : { branches: stored.record.branches }),
     ...(compensation === undefined ? {} : { compensation, status: 'compensating', error: compensation.cause }),
   };
   const recordVersion = await writeRecord(p, continued, stored.recordVersion ?? null);

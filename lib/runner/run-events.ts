@@ -18,8 +18,13 @@ export interface WorkflowEvents {
   'run:started': RunIds & { workflowName: string; resume: boolean; fingerprint: string };
   'step:restored': RunIds & { step: string };
   'step:started': RunIds & { step: string; attempt: number };
-  /** An attempt failed; `compensation: true` when it was an attempt of the step's compensation. */
-  'step:attempt-failed': RunIds & { step: string; attempt: number; error: unknown; willRetry: boolean; delayMs?: number; compensation?: true };
+  /**
+   * An attempt failed; `compensation: true` when it was an attempt of the step's compensation,
+   * `branch: true` when it was an attempt to answer the step's `when`.
+   */
+  'step:attempt-failed': RunIds & { step: string; attempt: number; error: unknown; willRetry: boolean; delayMs?: number; compensation?: true; branch?: true };
+  /** The step's `when` answered false, or every dependency was skipped (`reason`): it is committed as `'skipped'`. */
+  'step:skipped': RunIds & { step: string; reason: 'when' | 'dependencies' };
   'step:committed': RunIds & { step: string; attempts: number; durationMs: number };
   'run:completed': RunIds & { result: RunResult };
   'run:failed': RunIds & { result: RunResult; error: unknown };

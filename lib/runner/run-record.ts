@@ -62,6 +62,11 @@ export class RunRecord {
     return (this.running ??= this.write({ ...this.record, status: 'running', wakeAt: new Date(recoverAt).toISOString(), waitingFor: undefined, waiting: undefined, error: undefined, endedAt: undefined }));
   }
 
+  /** Stores that `step`'s `when` answered true, before the step acts (a resume then never asks again). */
+  takeBranch(step: string): Promise<void> {
+    return this.write(() => ({ ...this.record, branches: { ...this.record.branches, [step]: true } }));
+  }
+
   /** Stores the waiting state, unless it is what the record says already (an early resume writes nothing). */
   async wait(state: WaitingState): Promise<void> {
     const next: WorkflowRecord = {

@@ -8,6 +8,8 @@ export type StepStatus =
   | 'restored'
   /** Failed for good in this run. */
   | 'failed'
+  /** Its `when` answered false, or every dependency was skipped: committed without running (in this run or an earlier one); its output is `undefined`. */
+  | 'skipped'
   /** Ready, but waiting for its timer or its event; the run resolved `'waiting'`. */
   | 'waiting'
   /** Did not run (a dependency failed or waits, the run failed fast, or was cancelled). */
@@ -16,7 +18,7 @@ export type StepStatus =
 /** One step's outcome. */
 export interface StepResult {
   readonly status: StepStatus;
-  /** Attempts made in this run (0 for restored and not-run steps). */
+  /** Attempts made in this run (0 for restored and not-run steps; for a skipped step, the attempts its `when` took). */
   readonly attempts: number;
   /**
    * The step's output: always for completed steps; for restored steps only when this run loaded it

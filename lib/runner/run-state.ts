@@ -61,6 +61,22 @@ export class RunState {
     this.commitTimes[i] = committedAt;
   }
 
+  /** Marks a step skipped (its `when` said no, or every dependency was skipped), now or by an earlier run: its output is `undefined`. */
+  skip(step: StepRef, attempts: number, committedAt: number = NaN): void {
+    const i = this.index(step);
+    this.statuses[i] = 'skipped';
+    this.attemptCounts[i] = attempts;
+    this.held[i] = 1;
+    this.outputs[i] = undefined;
+    this.errors.delete(i);
+    this.commitTimes[i] = committedAt;
+  }
+
+  /** True when the step was skipped. */
+  isSkipped(step: StepRef): boolean {
+    return this.statuses[this.index(step)] === 'skipped';
+  }
+
   /** Marks a ready step that waits for its timer (`wakeAt`) and/or an event. */
   wait(step: StepRef, wakeAt: string | undefined, waitingFor: string | undefined): void {
     const i = this.index(step);
@@ -110,15 +126,15 @@ export class RunState {
     return this.statuses[this.index(step)]!;
   }
 
-  /** True when the step is done (completed now or restored). */
+  /** True when the step is done (completed now, restored, or skipped). */
   isDone(step: StepRef): boolean {
     const status = this.statuses[this.index(step)];
-    return status === 'completed' || status === 'restored';
+    return status === 'completed' || status === 'restored' || status === 'skipped';
   }
 
   /** True when every step is done. */
   allDone(): boolean {
-    for (const status of this.statuses) if (status !== 'completed' && status !== 'restored') return false;
+    for (const status of this.statuses) if (status !== 'completed' && status !== 'restored' && status !== 'skipped') return false;
     return true;
   }
 

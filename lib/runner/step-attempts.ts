@@ -22,6 +22,8 @@ export interface AttemptTarget {
   readonly timeoutMs?: number;
   /** True for a compensation: its attempts emit `step:compensating`, and its failures say `compensation: true`. */
   readonly compensating?: boolean;
+  /** True for the step's `when`: its attempts emit no `step:started`, and its failures say `branch: true`. */
+  readonly branch?: boolean;
 }
 
 /**
@@ -32,7 +34,7 @@ export interface AttemptTarget {
 export function startAttempt(workflowId: string, node: AttemptTarget, inFlight: AttemptsInFlight, events: RunEmitter, number: number): Attempt | undefined {
   if (inFlight.stopped) return undefined;
   if (node.compensating === true) events.emit('step:compensating', { step: node.name, attempt: number });
-  else if (events.listens('step:started')) events.emit('step:started', { step: node.name, attempt: number });
+  else if (node.branch !== true && events.listens('step:started')) events.emit('step:started', { step: node.name, attempt: number });
   const attempt = inFlight.start(number);
   const { timeoutMs } = node;
   if (timeoutMs !== undefined) {
@@ -94,11 +96,11 @@ export async function retryAttempts(
       willRetry = number < retry.attempts && !(error instanceof NonRetryableError) && (retry.retryIf === undefined || Boolean(retry.retryIf(error, number)));
     } catch (retryIfError) {
       // A throwing retryIf is a bug in the policy: the step fails with it, and is not retried.
-      events.emit('step:attempt-failed', { step: node.name, attempt: number, error, willRetry: false, ...(node.compensating === true ? { compensation: true } : {}) });
+      events.emit('step:attempt-failed', { step: node.name, attempt: number, error, willRetry: false, ...(node.compensating === true ? { compensation: true } : {}), ...(node.branch === true ? { branch: true } : {}) });
       return { kind: 'failed', error: retryIfError, attempts: number };
     }
     const delayMs = willRetry ? retryDelay(retry, number + 1) : undefined;
-    events.emit('step:attempt-failed', { step: node.name, attempt: number, error, willRetry, delayMs, ...(node.compensating === true ? { compensation: true } : {}) });
+    events.emit('step:attempt-failed', { step: node.name, attempt: number, error, willRetry, delayMs, ...(node.compensating === true ? { compensation: true } : {}), ...(node.branch === true ? { branch: true } : {}) });
     if (!willRetry) return { kind: 'failed', error, attempts: number };
     await sleep(delayMs!, inFlight.signal);
     number++;

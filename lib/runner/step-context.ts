@@ -13,8 +13,13 @@ export interface StepContext<I = unknown, P = unknown> {
    * several dependencies: use {@link StepContext.result} then.
    */
   readonly previous: P;
-  /** Output of a step named in this step's `after` (or its one implicit predecessor); any other name throws `StepDependencyError`. */
+  /**
+   * Output of a step named in this step's `after` (or its one implicit predecessor); any other name
+   * throws `StepDependencyError`. `undefined` for a skipped step ({@link StepContext.skipped}).
+   */
   result<T = unknown>(step: string): T;
+  /** True when the dependency `step` was skipped (its `when` said no, or all its own dependencies were skipped); any other name than a dependency throws `StepDependencyError`. */
+  skipped(step: string): boolean;
   readonly workflowId: string;
   /** This step's name. */
   readonly step: string;
@@ -42,6 +47,8 @@ export interface StepContextInit {
   readonly after: readonly string[];
   /** Their outputs, in the same order (two arrays, not a Map: one context per step is built on the hot path). */
   readonly outputs: readonly unknown[];
+  /** Which of them were skipped, in the same order; absent when none was. */
+  readonly skipped?: readonly boolean[];
   /** The payload of the event the step consumed, if any. */
   readonly event?: unknown;
 }
@@ -77,17 +84,26 @@ class Context implements StepContext {
   }
 
   result<T>(name: string): T {
-    const { after, outputs } = this.init;
+    return this.init.outputs[this.dependency('result', name)] as T;
+  }
+
+  skipped(name: string): boolean {
+    return this.init.skipped?.[this.dependency('skipped', name)] === true;
+  }
+
+  /** The index of dependency `name`; any other name throws, naming the method that asked. */
+  private dependency(method: 'result' | 'skipped', name: string): number {
+    const { after } = this.init;
     const index = after.indexOf(name);
     if (index === -1) {
       const declared = after.length === 0 ? 'none' : after.join(', ');
       throw new StepDependencyError(
         this.workflowId,
         this.step,
-        `ctx.result('${name}'): '${name}' is not a dependency of this step (dependencies: ${declared}); add it to @Step({ after: [...] })`,
+        `ctx.${method}('${name}'): '${name}' is not a dependency of this step (dependencies: ${declared}); add it to @Step({ after: [...] })`,
       );
     }
-    return outputs[index] as T;
+    return index;
   }
 }
 

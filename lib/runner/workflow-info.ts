@@ -10,8 +10,12 @@ import type { LeaseHolder, StoredCompensation, StoredError, WorkflowRecord, Work
 
 /** A stored step's state. */
 export interface StoredStepInfo {
-  /** `'committed'`: its checkpoint is stored; `'failed'`: the last run failed on it; `'waiting'`: for its timer or event; `'pending'`: none of these. */
-  readonly status: 'committed' | 'failed' | 'waiting' | 'pending';
+  /**
+   * `'committed'`: its checkpoint is stored; `'skipped'`: its checkpoint says it was skipped (its
+   * `when` said no, or every dependency was skipped); `'failed'`: the last run failed on it;
+   * `'waiting'`: for its timer or event; `'pending'`: none of these.
+   */
+  readonly status: 'committed' | 'skipped' | 'failed' | 'waiting' | 'pending';
   /** Attempts of the committing run (committed), of the failing run (failed), else 0. */
   readonly attempts: number;
   /** ISO time of the commit. */
@@ -20,6 +24,8 @@ export interface StoredStepInfo {
   readonly compensatedAt?: string;
   /** The steps it runs after, as the stored graph says (none for a committed step the graph no longer has). */
   readonly after: readonly string[];
+  /** True when the step has a branch (`@Step({ when })`), as the stored graph says. */
+  readonly when?: true;
   /** While `'waiting'`: its timer (ISO; for an event, when the wait times out) and the event it waits for. */
   readonly waitingFor?: { readonly wakeAt?: string; readonly event?: string };
   /** With `get(id, { outputs: true })`, for a committed step: its output, decoded. */
@@ -179,23 +185,28 @@ export async function readWorkflowInfo(storage: CheckpointStorage, workflowId: s
     options.events === true ? storage.listEvents(workflowId) : undefined,
   ]);
   const steps: Record<string, StoredStepInfo> = {};
+  const checkpointOf = new Map(checkpoints.map((c) => [c.step, c]));
+  const definedOf = new Map((record?.steps ?? []).map((s) => [s.name, s]));
   for (const name of names) {
-    const checkpoint = checkpoints.find((c) => c.step === name);
+    const checkpoint = checkpointOf.get(name);
     const compensated = record?.compensation?.done[name];
-    const after = record?.steps.find((s) => s.name === name)?.after ?? [];
+    const definition = definedOf.get(name);
+    const after = definition?.after ?? [];
+    const branch = definition?.when === true ? { when: true as const } : {};
     if (checkpoint !== undefined) {
       steps[name] = {
-        status: 'committed',
+        status: checkpoint.status === 'skipped' ? 'skipped' : 'committed',
         attempts: checkpoint.attempts,
         committedAt: checkpoint.committedAt,
         ...(compensated === undefined ? {} : { compensatedAt: compensated.committedAt }),
         after,
+        ...branch,
         ...(options.outputs === true ? { output: decodeStored(workflowId, `the checkpoint of step '${name}'`, checkpoint.output, 'output') } : {}),
         ...(options.outputs === true && checkpoint.event !== undefined ? { consumedEvent: checkpoint.event } : {}),
       };
-    } else if (FAILED.has(status) && record?.error?.step === name) steps[name] = { status: 'failed', attempts: record.error.attempts ?? 0, after };
-    else if (status === 'waiting' && record?.waiting !== undefined && Object.hasOwn(record.waiting, name)) steps[name] = { status: 'waiting', attempts: 0, after, waitingFor: record.waiting[name]! };
-    else steps[name] = { status: 'pending', attempts: 0, after };
+    } else if (FAILED.has(status) && record?.error?.step === name) steps[name] = { status: 'failed', attempts: record.error.attempts ?? 0, after, ...branch };
+    else if (status === 'waiting' && record?.waiting !== undefined && Object.hasOwn(record.waiting, name)) steps[name] = { status: 'waiting', attempts: 0, after, ...branch, waitingFor: record.waiting[name]! };
+    else steps[name] = { status: 'pending', attempts: 0, after, ...branch };
   }
   let events: MailboxEvent[] | undefined;
   if (mailbox !== undefined) {

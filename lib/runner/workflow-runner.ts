@@ -40,6 +40,7 @@ import { RunEvents, type RunEmitter, type WorkflowEventName, type WorkflowHooks,
 import { RunState } from './run-state';
 import { checkRunnerOptions, DEFAULT_MAX_INLINE_WAIT_MS, defaultStorage, resolveRun, type ResolvedRun, type RunOptions, type WorkflowRunnerOptions } from './runner-options';
 import { scheduleGraph, type Settle, type Settled } from './schedule-graph';
+import { decideBranch } from './branch';
 import { retryAttempts, startAttempt, type AttemptsOutcome } from './step-attempts';
 import { StepMethods } from './step-methods';
 import { createStepContext } from './step-context';
@@ -63,6 +64,8 @@ export type ResumeOptions = Pick<RunOptions, 'concurrency' | 'failFast' | 'onBus
 /** What one step of a run needs from the run. */
 interface StepRun {
   readonly workflowId: string;
+  /** The workflow class's name, for errors about its definition. */
+  readonly className: string;
   readonly input: unknown;
   readonly state: RunState;
   readonly inFlight: AttemptsInFlight;
@@ -349,7 +352,7 @@ export class WorkflowRunner {
       fingerprint,
     });
     const inFlight = new AttemptsInFlight(stop.signal);
-    const stepRun: StepRun = { workflowId, input, state, inFlight, keeper, events, failures: {}, stored: {}, leaseTtlMs: run.leaseTtlMs, timers: {}, methods: new StepMethods(workflow) };
+    const stepRun: StepRun = { workflowId, className: graph.className, input, state, inFlight, keeper, events, failures: {}, stored: {}, leaseTtlMs: run.leaseTtlMs, timers: {}, methods: new StepMethods(workflow) };
     try {
       const firstFailure = await this.walk(workflow, graph, run, stepRun, fingerprint, storedInput, mustExist);
       const record = stepRun.stored.record;
@@ -604,9 +607,10 @@ export class WorkflowRunner {
     }
     if (committed.has(graph.finalStep)) needed.add(graph.finalStep);
     // Committed steps that consumed an event: their checkpoints say which, so no step consumes it again.
-    const consumers = graph.steps.filter((n) => n.wait?.event !== undefined && committed.has(n.name) && !needed.has(n.name)).map((n) => n.name);
+    // Committed steps that may have been skipped: their checkpoints say whether they were.
+    const others = graph.steps.filter((n) => (n.wait?.event !== undefined || n.mayBeSkipped) && committed.has(n.name) && !needed.has(n.name)).map((n) => n.name);
     const consumed: string[] = [];
-    const queue = [...needed, ...consumers];
+    const queue = [...needed, ...others];
     const loaded = new Map<string, Checkpoint>();
     if (this.storage.readCheckpoints !== undefined && queue.length > 0) {
       // One request for every checkpoint needed, where the store can.
@@ -617,6 +621,10 @@ export class WorkflowRunner {
       for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
         const checkpoint = loaded.get(name) ?? (await this.storage.readCheckpoint(workflowId, name));
         if (checkpoint.event?.eventId !== undefined) consumed.push(checkpoint.event.eventId);
+        if (checkpoint.status === 'skipped') {
+          state.skip(name, 0, Date.parse(checkpoint.committedAt));
+          continue;
+        }
         if (!needed.has(name)) continue;
         let value: unknown;
         try {
@@ -632,7 +640,7 @@ export class WorkflowRunner {
     await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, load));
     for (const node of graph.steps) {
       if (!committed.has(node.name)) continue;
-      if (!needed.has(node.name)) state.restore(node.name);
+      if (!needed.has(node.name) && !state.isSkipped(node.index)) state.restore(node.name);
       events.emit('step:restored', { step: node.name });
     }
     return consumed;
@@ -648,6 +656,35 @@ export class WorkflowRunner {
       // A chain's step has one dependency: a literal array (`new Array(n)` of a varying n is a runtime call).
       const outputs = after.length === 1 ? [state.output(afterIndexes[0]!)] : afterIndexes.map((dep) => state.output(dep));
       const method = run.methods.get(node.method) as (ctx: unknown) => unknown;
+      // Which dependencies were skipped, for ctx.skipped(): only built when one was.
+      let skipped: boolean[] | undefined;
+      for (let i = 0; i < afterIndexes.length; i++) {
+        if (!state.isSkipped(afterIndexes[i]!)) continue;
+        skipped = afterIndexes.map((dep) => state.isSkipped(dep));
+        break;
+      }
+      if (node.mayBeSkipped || skipped !== undefined) {
+        const record = run.stored.record!;
+        const decision = await decideBranch({
+          workflowId,
+          className: run.className,
+          node,
+          state,
+          input,
+          outputs,
+          skipped,
+          inFlight,
+          events,
+          taken: record.current.branches?.[node.name] === true,
+          takeBranch: async () => {
+            if (!record.isRunning) await record.markRunning(this.recoverAt(run.leaseTtlMs));
+            await record.takeBranch(node.name);
+          },
+        });
+        if (decision.kind === 'cancelled') return settle(node, 'cancelled');
+        if (decision.kind === 'failed') return settle(node, this.failStep(run, node, decision.error, decision.attempts));
+        if (decision.kind === 'skip') return settle(node, await this.skipStep(run, node, decision.reason, decision.attempts));
+      }
       let consumed: ConsumedEvent | undefined;
       if (node.wait !== undefined) {
         const depTimes = afterIndexes.map((dep) => state.committedAt(dep) ?? Date.now());
@@ -678,7 +715,7 @@ export class WorkflowRunner {
       const startedAt = Date.now();
       const invoke = (attempt: Attempt) =>
         // Object literals without spreads keep one shape, on the fast paths of V8 (and of JSON.stringify).
-        method.call(workflow, createStepContext({ workflowId, step: node.name, attempt: attempt.number, signal: attempt, input, after, outputs, event: consumed?.payload }));
+        method.call(workflow, createStepContext({ workflowId, step: node.name, attempt: attempt.number, signal: attempt, input, after, outputs, event: consumed?.payload, skipped }));
       // runAttempts, with its first attempt done here: most steps succeed at once, and awaiting the
       // attempt in this frame instead of in another async function took the engine from ×1.50 to
       // ×1.39 of its floor (README "Performance"). A first attempt that succeeds allocates no outcome.
@@ -747,6 +784,21 @@ export class WorkflowRunner {
     } catch (error) {
       return settle(node, this.failStep(run, node, error, run.state.attempts(node.index)));
     }
+  }
+
+  /** Commits a skipped step: its checkpoint says `'skipped'`, with an `undefined` output. */
+  private async skipStep(run: StepRun, node: StepNode, reason: 'when' | 'dependencies', attempts: number): Promise<'done' | 'failed'> {
+    const record = run.stored.record!;
+    const committedMs = Date.now();
+    try {
+      if (!record.isRunning) await record.markRunning(this.recoverAt(run.leaseTtlMs));
+      await this.storage.commit(run.workflowId, { formatVersion: 1, step: node.name, status: 'skipped', attempts, committedAt: isoAt(committedMs), output: encodeValue(undefined) }, run.keeper.lease);
+    } catch (error) {
+      return this.failStep(run, node, error, attempts);
+    }
+    run.state.skip(node.index, attempts, committedMs);
+    run.events.emit('step:skipped', { step: node.name, reason });
+    return 'done';
   }
 
   private failStep(run: StepRun, node: StepNode, error: unknown, attempts: number): 'failed' {

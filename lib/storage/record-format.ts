@@ -27,7 +27,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 /** Parses and checks a stored checkpoint of `step`. */
 export function parseCheckpoint(workflowId: string, step: string, location: string, text: string): Checkpoint {
   const value = parseJson(workflowId, location, text);
-  if (!isObject(value) || value.formatVersion !== 1 || value.status !== 'completed' || !('output' in value) || typeof value.attempts !== 'number') {
+  if (!isObject(value) || value.formatVersion !== 1 || (value.status !== 'completed' && value.status !== 'skipped') || !('output' in value) || typeof value.attempts !== 'number') {
     throw new CheckpointCorruptedError(workflowId, location, 'not a checkpoint (missing formatVersion, status, attempts or output)');
   }
   if (value.step !== step) throw new CheckpointCorruptedError(workflowId, location, `holds step '${String(value.step)}', expected '${step}'`);

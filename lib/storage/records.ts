@@ -8,6 +8,8 @@ import type { EncodedValue } from '../checkpoint-codec';
 export interface StoredStep {
   readonly name: string;
   readonly after: readonly string[];
+  /** True when the step has a branch predicate (`@Step({ when })`); absent otherwise. */
+  readonly when?: true;
 }
 
 /**
@@ -67,6 +69,11 @@ export interface WorkflowRecord {
   /** Start times computed by steps' `startAt` (ISO, by step), stored so that no resume computes them again. */
   readonly timers?: Readonly<Record<string, string>>;
   /**
+   * Steps whose `when` answered true (by step), stored before the step acts so that no resume asks
+   * again. A `false` answer is the step's checkpoint itself (status `'skipped'`).
+   */
+  readonly branches?: Readonly<Record<string, true>>;
+  /**
    * Set by the run that committed the last step: a late duplicate with the same input returns this
    * without taking the lease. Absent while a run is under way, was interrupted, or failed.
    */
@@ -118,8 +125,11 @@ export interface StoredRecord {
 export interface Checkpoint {
   readonly formatVersion: 1;
   readonly step: string;
-  /** Always `'completed'`: stored explicitly so an `undefined` output still means done. */
-  readonly status: 'completed';
+  /**
+   * `'completed'`, stored explicitly so an `undefined` output still means done; or `'skipped'`: the
+   * step's `when` said no (or every dependency was skipped), and its output is `undefined`.
+   */
+  readonly status: 'completed' | 'skipped';
   /** Attempts the step took, the successful one included. */
   readonly attempts: number;
   /** ISO time of the commit. */
