@@ -2,7 +2,25 @@
 import type { StepGraph, StepNode } from '../graph';
 
 /** Status of each step in a store, when known. */
-export type StepMarks = ReadonlyMap<string, 'committed' | 'waiting' | 'pending'>;
+export type StepMarks = ReadonlyMap<string, 'committed' | 'skipped' | 'waiting' | 'pending'>;
+
+/** Longest condition drawn; a longer one ends in an ellipsis. */
+const MAX_CONDITION = 60;
+
+/**
+ * A step's branch in words: the `when` function's expression (an arrow function's body, or the
+ * body's return), whitespace collapsed, at most {@link MAX_CONDITION} characters.
+ */
+export function whenText(step: StepNode): string | undefined {
+  if (step.when === undefined) return undefined;
+  const source = Function.prototype.toString.call(step.when).replace(/\s+/g, ' ').trim();
+  const arrow = /^(?:async\s*)?(?:\([^)]*\)|[\w$]+)\s*=>\s*(.*)$/.exec(source)?.[1];
+  let body = arrow ?? source;
+  const returned = /^\{\s*(?:[^{}]*;\s*)?return\s+([^;{}]*);?\s*\}$/.exec(body)?.[1];
+  if (returned !== undefined) body = returned;
+  else if (body.startsWith('{') || arrow === undefined) body = 'when(ctx)';
+  return body.length > MAX_CONDITION ? `${body.slice(0, MAX_CONDITION - 1)}…` : body;
+}
 
 /** A duration in the largest whole unit that fits (d, h, min, s, ms). */
 function duration(ms: number): string {
@@ -35,7 +53,10 @@ export function toMermaid(graph: StepGraph, marks?: StepMarks): string {
   for (const step of graph.steps) {
     const mark = marks?.get(step.name);
     const wait = waitText(step);
-    lines.push(`  ${id.get(step.name)}["${label(step.name)}${mark === 'committed' ? ' ✓' : ''}${wait === undefined ? '' : `<br/><i>${label(wait)}</i>`}"]${mark ? `:::${mark}` : ''}`);
+    const condition = whenText(step);
+    const text = `${label(step.name)}${mark === 'committed' ? ' ✓' : mark === 'skipped' ? ' (skipped)' : ''}${condition === undefined ? '' : `<br/><i>if ${label(condition)}</i>`}${wait === undefined ? '' : `<br/><i>${label(wait)}</i>`}`;
+    // A step with a branch is a hexagon: it may not run.
+    lines.push(`  ${id.get(step.name)}${condition === undefined ? `["${text}"]` : `{{"${text}"}}`}${mark ? `:::${mark}` : ''}`);
   }
   for (const step of graph.steps) for (const dep of step.after) lines.push(`  ${id.get(dep)} --> ${id.get(step.name)}`);
   // Each compensation hangs off its step by a dotted edge: it runs only when a later step fails for good.
@@ -46,6 +67,7 @@ export function toMermaid(graph: StepGraph, marks?: StepMarks): string {
     lines.push('  classDef committed fill:#d4edda,stroke:#2e7d32,color:#1b5e20');
     lines.push('  classDef pending fill:#f5f5f5,stroke:#9e9e9e,color:#424242');
     lines.push('  classDef waiting fill:#fff3cd,stroke:#b8860b,color:#5d4200');
+    lines.push('  classDef skipped fill:#fafafa,stroke:#bdbdbd,color:#9e9e9e,stroke-dasharray:3 3');
   }
   return lines.join('\n');
 }
@@ -60,7 +82,8 @@ export function toText(graph: StepGraph, marks?: StepMarks): string {
     const mark = marks?.get(step.name);
     const wait = waitText(step);
     const undo = step.compensation === undefined ? '' : `  (compensate: ${step.compensation.method})`;
-    const line = `  ${step.name.padEnd(nameWidth)}  ${mark ? `${afters[i].padEnd(afterWidth)}  [${mark}]` : afters[i]}${wait === undefined ? '' : `  (${wait})`}${undo}`;
+    const condition = whenText(step);
+    const line = `  ${step.name.padEnd(nameWidth)}  ${mark ? `${afters[i].padEnd(afterWidth)}  [${mark}]` : afters[i]}${condition === undefined ? '' : `  (when: ${condition})`}${wait === undefined ? '' : `  (${wait})`}${undo}`;
     lines.push(line);
   });
   return lines.join('\n');

@@ -15,6 +15,7 @@ import { sampleCheckpoint } from '../../lib/testing';
 import { OrderEtl, Warehouse } from '../../samples/order-etl/order-etl';
 import { InvoiceFlow } from '../fixtures/invoice-flow';
 import { SagaFlow } from '../fixtures/saga-flow';
+import { PurchaseFlow } from '../fixtures/branch-flow';
 import { freshSchema, PG_URL } from '../helpers/postgres';
 import { startS3 } from '../helpers/s3-server';
 import { tempDir } from '../helpers/temp-dir';
@@ -247,6 +248,23 @@ describe('waymark CLI', function () {
       '  transform  after extract    [committed]',
       '  load       after transform  [pending]',
     ]);
+  });
+
+  it('status and graph show branches: the condition of each step that has one, and which steps were skipped', async () => {
+    await new WorkflowRunner({ storage }).run(new PurchaseFlow(), { workflowId: 'lamp', input: { cents: 4_500 } });
+    const status = await waymark(['status', 'lamp', '--store', store]);
+    expect(status.code, status.stderr).to.equal(0);
+    expect(status.stdout).to.contain('steps        4 of 4 committed (1 skipped)\n');
+    expect(status.stdout.split('\n').find((l) => l.startsWith('managerApproval'))).to.match(/^managerApproval \(when\)\s+skipped\s+1\s/);
+    expect(status.stdout.split('\n').find((l) => l.startsWith('autoApproval'))).to.match(/^autoApproval \(when\)\s+committed\s/);
+    const json = JSON.parse((await waymark(['status', 'lamp', '--store', store, '--json'])).stdout);
+    expect(json.steps.find((s: { name: string }) => s.name === 'managerApproval')).to.include({ status: 'skipped', when: true });
+
+    const mermaid = await waymark(['graph', 'spec/fixtures/branch-flow.ts', 'PurchaseFlow', '--workflow-id', 'lamp', '--store', store]);
+    expect(mermaid.stdout).to.contain(`  s1{{"managerApproval (skipped)<br/><i>if ctx.result('check') > 100_000</i>"}}:::skipped\n`);
+    expect(mermaid.stdout).to.contain(`  s2{{"autoApproval ✓<br/><i>if ctx.result('check') <= 100_000</i>"}}:::committed\n`).and.contain('classDef skipped');
+    const text = await waymark(['graph', 'spec/fixtures/branch-flow.ts', 'PurchaseFlow', '--text']);
+    expect(text.stdout.split('\n')[2]).to.equal("  managerApproval  after check  (when: ctx.result('check') > 100_000)");
   });
 
   it('status, list and graph show compensations: what was undone, and each step compensation in the graph', async () => {

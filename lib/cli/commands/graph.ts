@@ -3,7 +3,7 @@ import { buildGraph } from '../../graph';
 import type { Constructor } from '../../metadata';
 import { UsageError, type CommandSpec, type ParsedArgs } from '../args';
 import { println, type CliIo } from '../io';
-import { toMermaid, toText, waitText, type StepMarks } from '../mermaid';
+import { toMermaid, toText, waitText, whenText, type StepMarks } from '../mermaid';
 import { openStore } from '../store';
 
 function loadModule(path: string): Record<string, unknown> {
@@ -41,13 +41,17 @@ export async function graphCommand(args: ParsedArgs, io: CliIo): Promise<number>
   let marks: StepMarks | undefined;
   const workflowId = args.options.get('workflow-id');
   if (workflowId !== undefined) {
-    const stored = await (await openStore(args.options.get('store'))).load(workflowId);
+    const storage = await openStore(args.options.get('store'));
+    const stored = await storage.load(workflowId);
     const committed = new Set(stored?.committedSteps ?? []);
+    // Only steps that may have been skipped need their checkpoint read to tell.
+    const skipped = new Set<string>();
+    for (const s of graph.steps) if (s.mayBeSkipped && committed.has(s.name) && (await storage.readCheckpoint(workflowId, s.name)).status === 'skipped') skipped.add(s.name);
     const waiting = stored?.record?.status === 'waiting' ? (stored.record.waiting ?? {}) : {};
-    marks = new Map(graph.steps.map((s) => [s.name, committed.has(s.name) ? 'committed' : Object.hasOwn(waiting, s.name) ? 'waiting' : 'pending'] as const));
+    marks = new Map(graph.steps.map((s) => [s.name, skipped.has(s.name) ? 'skipped' : committed.has(s.name) ? 'committed' : Object.hasOwn(waiting, s.name) ? 'waiting' : 'pending'] as const));
   }
   if (args.flags.has('json')) {
-    const steps = graph.steps.map((s) => ({ name: s.name, after: s.after, ...(waitText(s) === undefined ? {} : { waits: waitText(s) }), ...(marks ? { status: marks.get(s.name) } : {}) }));
+    const steps = graph.steps.map((s) => ({ name: s.name, after: s.after, ...(whenText(s) === undefined ? {} : { when: whenText(s) }), ...(waitText(s) === undefined ? {} : { waits: waitText(s) }), ...(marks ? { status: marks.get(s.name) } : {}) }));
     println(io.stdout, JSON.stringify({ workflowName: graph.workflowName, className: graph.className, steps }, null, 2));
   } else println(io.stdout, args.flags.has('text') ? toText(graph, marks) : toMermaid(graph, marks));
   return 0;

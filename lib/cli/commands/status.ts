@@ -9,8 +9,10 @@ import { formatBytes, renderTable } from '../table';
 /** One step's stored state. */
 export interface StepStatusRow {
   readonly name: string;
-  readonly status: 'committed' | 'failed' | 'waiting' | 'pending';
+  readonly status: 'committed' | 'skipped' | 'failed' | 'waiting' | 'pending';
   readonly after: readonly string[];
+  /** True when the step has a branch (`@Step({ when })`). */
+  readonly when?: true;
   readonly attempts?: number;
   readonly committedAt?: string;
   readonly outputBytes?: number;
@@ -51,15 +53,17 @@ export async function statusCommand(args: ParsedArgs, io: CliIo): Promise<number
   const steps: StepStatusRow[] = [];
   for (const name of names) {
     const after = defined.find((s) => s.name === name)?.after ?? [];
+    const branch = info.steps[name]?.when === true ? { when: true as const } : {};
     if (!committed.has(name)) {
       const failed = info.steps[name]?.status === 'failed';
       const waiting = info.status === 'waiting' && stored.record?.waiting !== undefined && Object.hasOwn(stored.record.waiting, name);
-      steps.push({ name, status: failed ? 'failed' : waiting ? 'waiting' : 'pending', after, ...(failed ? { attempts: info.steps[name]!.attempts } : {}) });
+      steps.push({ name, status: failed ? 'failed' : waiting ? 'waiting' : 'pending', after, ...branch, ...(failed ? { attempts: info.steps[name]!.attempts } : {}) });
       continue;
     }
     const checkpoint = await storage.readCheckpoint(workflowId, name);
     const compensatedAt = info.steps[name]?.compensatedAt;
-    steps.push({ name, status: 'committed', after, attempts: checkpoint.attempts, committedAt: checkpoint.committedAt, outputBytes: Buffer.byteLength(JSON.stringify(checkpoint.output)), ...(compensatedAt === undefined ? {} : { compensatedAt }) });
+    const status = checkpoint.status === 'skipped' ? 'skipped' : 'committed';
+    steps.push({ name, status, after, ...branch, attempts: checkpoint.attempts, committedAt: checkpoint.committedAt, outputBytes: Buffer.byteLength(JSON.stringify(checkpoint.output)), ...(compensatedAt === undefined ? {} : { compensatedAt }) });
   }
   const summary = {
     workflowId,
@@ -95,9 +99,10 @@ export async function statusCommand(args: ParsedArgs, io: CliIo): Promise<number
   println(io.stdout, `fingerprint  ${summary.fingerprint ?? '(no record)'}`);
   println(io.stdout, `created      ${summary.createdAt ?? '-'}`);
   println(io.stdout, `updated      ${summary.updatedAt ?? '-'}`);
-  println(io.stdout, `steps        ${committed.size} of ${names.length} committed`);
+  const skippedCount = steps.filter((s) => s.status === 'skipped').length;
+  println(io.stdout, `steps        ${committed.size} of ${names.length} committed${skippedCount === 0 ? '' : ` (${skippedCount} skipped)`}`);
   println(io.stdout);
-  const rows = steps.map((s) => [s.name, s.compensatedAt === undefined ? s.status : `${s.status}, compensated`, s.attempts === undefined ? '-' : String(s.attempts), s.committedAt ?? '-', s.outputBytes === undefined ? '-' : formatBytes(s.outputBytes)]);
+  const rows = steps.map((s) => [s.when === true ? `${s.name} (when)` : s.name, s.compensatedAt === undefined ? s.status : `${s.status}, compensated`, s.attempts === undefined ? '-' : String(s.attempts), s.committedAt ?? '-', s.outputBytes === undefined ? '-' : formatBytes(s.outputBytes)]);
   println(io.stdout, renderTable(['STEP', 'STATUS', 'ATTEMPTS', 'COMMITTED AT', 'OUTPUT'], rows));
   return 0;
 }
