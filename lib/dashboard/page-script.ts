@@ -10,7 +10,7 @@ export const PAGE_SCRIPT = String.raw`(function () {
   var TOKEN_KEY = 'waymark-token:' + location.host + base;
   var STATUSES = ['running', 'waiting', 'completed', 'failed', 'cancelled', 'compensating', 'compensated', 'corrupted'];
   var STATES = [
-    ['committed', 'committed'], ['restored', 'restored'], ['running', 'running'], ['waiting', 'waiting'],
+    ['committed', 'committed'], ['restored', 'restored'], ['skipped', 'skipped'], ['running', 'running'], ['waiting', 'waiting'],
     ['failed', 'failed'], ['compensated', 'compensated'], ['not-run', 'not run']
   ];
   var timer = null;
@@ -281,12 +281,12 @@ export const PAGE_SCRIPT = String.raw`(function () {
       var step = byName[n.name];
       var label = STATES.filter(function (s) { return s[0] === step.state; })[0][1];
       var x = n.x - n.width / 2, y = n.y - n.height / 2;
-      return svg('a', { href: '#step-' + encodeURIComponent(n.name), 'data-key': 'node:' + n.name, 'aria-label': n.name + ': ' + label + (step.detail ? ' (' + step.detail + ')' : '') }, svg('g', { 'class': 'node state-' + step.state, 'data-step': n.name, 'data-state': step.state }, [
+      return svg('a', { href: '#step-' + encodeURIComponent(n.name), 'data-key': 'node:' + n.name, 'aria-label': n.name + ': ' + label + (step.when ? ', a branch' : '') + (step.detail ? ' (' + step.detail + ')' : '') }, svg('g', { 'class': 'node state-' + step.state + (step.when ? ' branch' : ''), 'data-step': n.name, 'data-state': step.state }, [
         svg('title', {}, document.createTextNode(n.name + ': ' + label + (step.detail ? '\n' + step.detail : ''))),
         svg('rect', { 'class': 'back', x: x, y: y, width: n.width, height: n.height, rx: 8 }),
         svg('rect', { 'class': 'face', x: x, y: y, width: n.width, height: n.height, rx: 8 }),
         svg('text', { x: n.x, y: n.y - 4 }, document.createTextNode(n.name)),
-        svg('text', { 'class': 'state', x: n.x, y: n.y + 15 }, document.createTextNode(label))
+        svg('text', { 'class': 'state', x: n.x, y: n.y + 15 }, document.createTextNode(step.when ? label + ' \u00b7 if' : label))
       ]));
     });
     return svg('svg', { 'class': 'graph', role: 'group', 'aria-labelledby': 'graph-title', width: layout.width, height: layout.height, viewBox: '0 0 ' + layout.width + ' ' + layout.height }, [
@@ -300,7 +300,7 @@ export const PAGE_SCRIPT = String.raw`(function () {
       el('tbody', {}, view.steps.map(function (s) {
         var label = STATES.filter(function (x) { return x[0] === s.state; })[0][1];
         return el('tr', { id: 'step-' + encodeURIComponent(s.name), 'data-step': s.name }, [
-          el('th', { scope: 'row', text: s.name }),
+          el('th', { scope: 'row' }, [s.name, s.when ? el('div', { className: 'muted', text: 'branch (when)' }) : null]),
           el('td', {}, [el('span', { className: 'badge state-' + s.state, text: label }), s.detail ? el('div', { className: 'muted', text: s.detail }) : null, s.compensatedAt ? el('div', { className: 'muted', text: 'compensated ' + when(s.compensatedAt) }) : null]),
           el('td', { text: String(s.attempts) }),
           el('td', {}, timeEl(s.committedAt)),

@@ -66,6 +66,7 @@ button:disabled { opacity: .6; cursor: not-allowed; }
 .s-failed, .s-corrupted, .state-failed { color: var(--failed); background: var(--failed-bg); }
 .s-compensating, .s-compensated, .state-compensated { color: var(--compensated); background: var(--compensated-bg); }
 .s-cancelled, .state-not-run { color: var(--not-run); background: var(--not-run-bg); }
+.state-skipped { color: var(--not-run); background: var(--not-run-bg); text-decoration: line-through; }
 dl.summary { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 0; }
 dl.summary dt { color: var(--muted); }
 dl.summary dd { margin: 0; word-break: break-word; }
@@ -84,6 +85,9 @@ svg.graph .node.state-waiting rect.face { fill: var(--waiting-bg); fill-opacity:
 svg.graph .node.state-failed rect.face { fill: var(--failed-bg); fill-opacity: 1; stroke-width: 3; }
 svg.graph .node.state-compensated rect.face { fill: var(--compensated-bg); fill-opacity: 1; }
 svg.graph .node.state-not-run rect.face { fill: var(--not-run-bg); fill-opacity: 1; stroke-dasharray: 3 3; }
+svg.graph .node.state-skipped rect.face { fill: var(--not-run-bg); fill-opacity: 1; stroke-dasharray: 1 4; }
+svg.graph .node.state-skipped text { text-decoration: line-through; opacity: .75; }
+svg.graph .node.branch rect.face { stroke-width: 2.5; }
 svg.graph .node { background: none; }
 svg.graph text { fill: var(--fg); font-size: 13px; text-anchor: middle; }
 svg.graph text.state { fill: currentColor; font-size: 12px; font-weight: 600; }

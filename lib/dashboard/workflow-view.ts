@@ -10,16 +10,19 @@ import type { LiveRun, LiveRuns } from './live-runs';
 
 /**
  * A step's state on the page. `committed`: its checkpoint is stored; `restored`: committed by an
- * earlier run and skipped by the latest run of this process; `running`: an attempt is under way;
+ * earlier run and skipped by the latest run of this process; `skipped`: its branch (`when`) said no,
+ * or every step it runs after was skipped; `running`: an attempt is under way;
  * `waiting`: for its timer or event; `failed`: failed for good (or its compensation did);
  * `compensated`: undone by its compensation; `not-run`: none of these yet.
  */
-export type StepState = 'committed' | 'restored' | 'running' | 'waiting' | 'failed' | 'compensated' | 'not-run';
+export type StepState = 'committed' | 'restored' | 'skipped' | 'running' | 'waiting' | 'failed' | 'compensated' | 'not-run';
 
 /** One step of the page. */
 export interface StepView {
   readonly name: string;
   readonly after: readonly string[];
+  /** True when the step has a branch (`@Step({ when })`): it may be skipped. */
+  readonly when?: true;
   readonly state: StepState;
   /** One line saying why it is in that state, when there is more to say (its error, what it waits for). */
   readonly detail?: string;
@@ -58,6 +61,7 @@ export async function readWorkflowView(runner: WorkflowRunner, live: LiveRuns, w
   const steps = Object.entries(info.steps).map(([name, step]): StepView => ({
     name,
     after: step.after,
+    ...(step.when === true ? { when: true as const } : {}),
     ...stepState(info, name, run),
     attempts: step.attempts,
     committedAt: step.committedAt,
@@ -95,13 +99,14 @@ function stepState(info: WorkflowInfo, name: string, run: LiveRun | undefined): 
   if (compensationError !== undefined) return { state: 'failed', detail: `compensation failed: ${compensationError.code}: ${compensationError.message}` };
   if (step.compensatedAt !== undefined) return { state: 'compensated' };
   if (step.status === 'committed') return { state: run?.restoredSteps.has(name) === true ? 'restored' : 'committed' };
+  if (step.status === 'skipped') return { state: 'skipped', detail: step.when === true ? 'its when said no, or every step it runs after was skipped' : 'every step it runs after was skipped' };
   // The record names the failed step only with its error.
   if (step.status === 'failed') return { state: 'failed', detail: `${info.error!.code}: ${info.error!.message}` };
   if (step.status === 'waiting') return { state: 'waiting', detail: waitText(step.waitingFor ?? {}) };
   if (run?.running === true) return run.runningSteps.has(name) ? { state: 'running' } : { state: 'not-run' };
   // Another process's run: the store does not say which step runs, but a live lease and every
   // dependency committed mean the run has started it (or is about to).
-  const ready = step.after.every((before) => info.steps[before]?.status === 'committed');
+  const ready = step.after.every((before) => info.steps[before]?.status === 'committed' || info.steps[before]?.status === 'skipped');
   if (info.status === 'running' && info.lease !== undefined && ready) return { state: 'running', detail: 'its dependencies are committed and a run holds the lease' };
   return { state: 'not-run' };
 }

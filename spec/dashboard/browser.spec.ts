@@ -22,6 +22,7 @@ import { launchChromium } from '../helpers/browser';
 import { runTs } from '../helpers/child';
 import { deferred } from '../helpers/deferred';
 import { tempDir } from '../helpers/temp-dir';
+import { PurchaseFlow } from '../fixtures/branch-flow';
 
 const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'waymark.js');
@@ -268,6 +269,39 @@ describe('dashboard in Chromium (mounted in the app that registers the classes)'
       // The keyboard reaches every step of the graph.
       await page.focus('svg.graph a');
       expect(await page.evaluate("document.activeElement.getAttribute('aria-label')")).to.equal('pack: restored');
+    } finally {
+      await browser.close();
+      server.close();
+      await dashboard.close();
+      await dir.remove();
+    }
+  });
+
+  it('draws a branch: the skipped step struck through, the steps that have a when marked, the join committed', async () => {
+    const dir = await tempDir('waymark-ui-');
+    const runner = new WorkflowRunner({ storage: new FileStorage({ directory: dir.path }), workflows: [PurchaseFlow], tracer: false });
+    await runner.run(new PurchaseFlow(), { workflowId: 'purchase-1', input: { cents: 250_000 } });
+    const dashboard = createDashboard({ runner });
+    const server = createServer(dashboard).listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      page.on('pageerror', (error) => expect.fail(`the page threw: ${error.message}`));
+      await page.goto(`${origin}/workflows/purchase-1#token=${dashboard.token}`);
+      await page.waitForSelector('g[data-step="autoApproval"]');
+      const nodes = await page.$$eval('svg.graph g[data-step]', (gs) => gs.map((g) => [g.getAttribute('data-step'), g.getAttribute('data-state'), g.getAttribute('class'), g.querySelector('text.state')!.textContent]));
+      expect(nodes).to.deep.equal([
+        ['check', 'committed', 'node state-committed', 'committed'],
+        ['managerApproval', 'committed', 'node state-committed branch', 'committed · if'],
+        ['autoApproval', 'skipped', 'node state-skipped branch', 'skipped · if'],
+        ['ship', 'committed', 'node state-committed', 'committed'],
+      ]);
+      expect(await computed(page, 'g[data-step="autoApproval"] text', 'textDecorationLine')).to.equal('line-through');
+      expect(await page.textContent('tr[data-step="autoApproval"]')).to.contain('branch (when)').and.contain('skipped').and.contain('its when said no');
+      await page.focus('svg.graph a[aria-label^="autoApproval"]');
+      expect(await page.evaluate("document.activeElement.getAttribute('aria-label')")).to.equal('autoApproval: skipped, a branch (its when said no, or every step it runs after was skipped)');
     } finally {
       await browser.close();
       server.close();
