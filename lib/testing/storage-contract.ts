@@ -140,6 +140,16 @@ export function describeStorageContract(name: string, create: () => Promise<Stor
         assert.deepEqual((await storage.readCheckpoint('job', 'transform')).output, { $wm: 'undefined' });
       });
 
+      it('keeps a skipped step (a branch that said no) as skipped: committed, its checkpoint whole, by readCheckpoints too', async () => {
+        await storage.writeRecord('job', { ...sampleRecord('job'), branches: { pay: true } }, null);
+        const skipped: Checkpoint = { ...sampleCheckpoint('refund', { $wm: 'undefined' }), status: 'skipped' };
+        await storage.commit('job', skipped);
+        assert.deepEqual((await storage.load('job'))?.committedSteps, ['refund']);
+        assert.deepEqual(await storage.readCheckpoint('job', 'refund'), skipped);
+        if (storage.readCheckpoints !== undefined) assert.deepEqual(await storage.readCheckpoints('job', ['refund']), [skipped]);
+        assert.deepEqual((await storage.readRecord('job'))?.record.branches, { pay: true });
+      });
+
       it('keeps steps whose names need encoding apart', async () => {
         const names = ['a', 'A', 'a.b', 'a/b', '../up', 'ü', '%41'];
         for (const step of names) await storage.commit('job', sampleCheckpoint(step, step));
