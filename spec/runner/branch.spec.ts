@@ -3,6 +3,8 @@
  * again by a resume; on every store.
  */
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Step, Workflow } from '../../decorators';
 import { StepFailedError, WorkflowDefinitionChangedError, WorkflowDefinitionError, WorkflowFailedError } from '../../lib/errors';
 import { buildGraph } from '../../lib/graph';
@@ -15,6 +17,8 @@ import { S3Storage } from '../../lib/storage/s3';
 import { freshSchema } from '../helpers/postgres';
 import { startS3 } from '../helpers/s3-server';
 import { tempDir } from '../helpers/temp-dir';
+import { runTs } from '../helpers/child';
+import { RefundFlow } from '../fixtures/branch-crash';
 
 interface Order {
   readonly cents: number;
@@ -166,6 +170,27 @@ describe('branches (@Step({ when }))', () => {
       });
     });
   }
+
+  it('a process killed inside the chosen step: the resume reads the stored yes and runs the step, asking nothing', async () => {
+    const dir = await tempDir('waymark-branch-crash-');
+    try {
+      const log = join(dir.path, 'asked.log');
+      const crashed = await runTs('spec/fixtures/branch-crash.ts', { STORE: join(dir.path, 'store'), WORKFLOW_ID: 'parcel-9', CRASH: '1', BRANCH_LOG: log });
+      expect(crashed.signal, crashed.stderr).to.equal('SIGKILL');
+      expect(readFileSync(log, 'utf8')).to.equal('asked refund\n');
+      const storage = new FileStorage({ directory: join(dir.path, 'store') });
+      expect((await storage.readRecord('parcel-9'))!.record.branches).to.deep.equal({ refund: true });
+      process.env.BRANCH_LOG = log;
+      // The dead run's lease is taken over at once: FileStorage sees its owner is gone.
+      const result = await new WorkflowRunner({ storage, workflows: [RefundFlow] }).resume('parcel-9');
+      expect(result.steps.refund).to.include({ status: 'completed' });
+      expect(result.output).to.equal('refunded');
+      expect(readFileSync(log, 'utf8'), 'the resume did not ask again').to.equal('asked refund\n');
+    } finally {
+      delete process.env.BRANCH_LOG;
+      await dir.remove();
+    }
+  });
 
   describe('a when that fails', () => {
     it('is a failed attempt: the step\'s retry policy applies, attempts count, and no step:started is emitted for it', async () => {
