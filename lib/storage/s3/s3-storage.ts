@@ -50,8 +50,9 @@ export interface S3StorageOptions {
    * Whether the server honours `If-Match` on DELETE, which a lease's release relies on: AWS S3 does;
    * some S3-compatible servers (Ceph 16's gateway) ignore it and delete anyway. Default: asked once,
    * by a probe on the first release (a PUT, a DELETE and a HEAD under `<prefix>/~probe/`). Where it
-   * is not honoured, a release first marks the lease released with a conditional PUT, which keeps
-   * others out for {@link RELEASE_GRACE_MS}, and then deletes it at once.
+   * is not honoured, a release first marks the lease with a conditional PUT, which keeps others out
+   * for {@link RELEASE_GRACE_MS}, and then deletes it at once; a release slower than a tenth of that
+   * stores the lease expired instead, free for the next owner at once.
    */
   readonly conditionalDelete?: boolean;
 }
@@ -384,9 +385,17 @@ export class S3Storage implements CheckpointStorage {
   private async releaseMarked(key: string, lease: Lease, version: string): Promise<boolean> {
     const started = Date.now();
     const marked: StoredLease = { workflowId: lease.workflowId, owner: lease.owner, token: lease.token, expiresAt: started + RELEASE_GRACE_MS };
-    if ((await this.putConditional(key, JSON.stringify(marked), { IfMatch: version }, leaseMetadata(marked))) === CONFLICT) return false;
-    // Past a tenth of the grace (a stalled process), the mark stays and expires on its own.
-    if (Date.now() - started < RELEASE_GRACE_MS / 10) await withRetries(this.retry, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })));
+    const markedVersion = await this.putConditional(key, JSON.stringify(marked), { IfMatch: version }, leaseMetadata(marked));
+    if (markedVersion === CONFLICT) return false;
+    if (Date.now() - started < RELEASE_GRACE_MS / 10) {
+      await withRetries(this.retry, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })));
+      return true;
+    }
+    // Past a tenth of the grace (a slow server, a stalled process) an unconditional DELETE is no longer
+    // safe: the lease is left expired instead, free at once for the next owner to take over (with a
+    // conditional PUT), rather than keeping everyone out for the rest of the grace.
+    const expired: StoredLease = { ...marked, expiresAt: Date.now() };
+    await this.putConditional(key, JSON.stringify(expired), { IfMatch: markedVersion }, leaseMetadata(expired));
     return true;
   }
 
