@@ -20,6 +20,8 @@ export interface RunStepOptions<I = unknown> {
   readonly signal?: AbortSignal;
   /** `ctx.workflowId`; default `'test'`. */
   readonly workflowId?: string;
+  /** Dependencies to treat as skipped by a branch (`ctx.skipped(name)` true, their output `undefined`); only declared dependencies are allowed. */
+  readonly skipped?: readonly string[];
 }
 
 /**
@@ -28,15 +30,7 @@ export interface RunStepOptions<I = unknown> {
  * `StepDependencyError` if `results` names a step that is not a dependency.
  */
 export async function runStep<O = unknown, I = unknown>(workflow: object, step: string, options: RunStepOptions<I> = {}): Promise<O> {
-  const graph = buildGraph(workflow.constructor as Constructor);
-  const node = graph.byName.get(step);
-  if (!node) throw new InvalidOptionError('step', step, `a step of ${graph.className} (${[...graph.byName.keys()].join(', ')})`);
-  const workflowId = options.workflowId ?? 'test';
-  for (const name of Object.keys(options.results ?? {})) {
-    if (!node.after.includes(name)) throw new StepDependencyError(workflowId, step, `results names '${name}', which is not a dependency of this step (dependencies: ${node.after.join(', ') || 'none'})`);
-  }
-  const outputs = node.after.map((dep) => (options.results !== undefined && dep in options.results ? options.results[dep] : node.after.length === 1 ? options.previous : undefined));
-  const ctx = createStepContext({ workflowId, step, attempt: options.attempt ?? 1, signal: options.signal ?? new AbortController().signal, input: options.input, after: node.after, outputs });
+  const { node, workflowId, ctx } = contextFor(workflow, step, options);
   const method = (workflow as Record<string | symbol, (ctx: unknown) => unknown>)[node.method];
   const output = await method.call(workflow, ctx);
   try {
@@ -46,4 +40,34 @@ export async function runStep<O = unknown, I = unknown>(workflow: object, step: 
     throw error;
   }
   return output as O;
+}
+
+/**
+ * Asks step `step`'s branch (`@Step({ when })`) with a real `StepContext`, as the runner would when
+ * the step's dependencies have committed: true when the step would run, false when it would be
+ * skipped. A step whose `skipped` dependencies are all of them answers false without asking, like
+ * the runner; a step without a `when` answers true otherwise.
+ */
+export async function runWhen<I = unknown>(workflow: object, step: string, options: RunStepOptions<I> = {}): Promise<boolean> {
+  const { node, ctx } = contextFor(workflow, step, options);
+  if (node.after.length > 0 && node.after.every((dep) => options.skipped?.includes(dep) === true)) return false;
+  if (node.when === undefined) return true;
+  return Boolean(await node.when(ctx));
+}
+
+/** The step's node and the context the runner would give it. */
+function contextFor<I>(workflow: object, step: string, options: RunStepOptions<I>) {
+  const graph = buildGraph(workflow.constructor as Constructor);
+  const node = graph.byName.get(step);
+  if (!node) throw new InvalidOptionError('step', step, `a step of ${graph.className} (${[...graph.byName.keys()].join(', ')})`);
+  const workflowId = options.workflowId ?? 'test';
+  for (const [option, names] of [['results', Object.keys(options.results ?? {})], ['skipped', options.skipped ?? []]] as const) {
+    for (const name of names) {
+      if (!node.after.includes(name)) throw new StepDependencyError(workflowId, step, `${option} names '${name}', which is not a dependency of this step (dependencies: ${node.after.join(', ') || 'none'})`);
+    }
+  }
+  const skipped = options.skipped === undefined || options.skipped.length === 0 ? undefined : node.after.map((dep) => options.skipped!.includes(dep));
+  const outputs = node.after.map((dep, i) => (skipped?.[i] === true ? undefined : options.results !== undefined && dep in options.results ? options.results[dep] : node.after.length === 1 ? options.previous : undefined));
+  const ctx = createStepContext({ workflowId, step, attempt: options.attempt ?? 1, signal: options.signal ?? new AbortController().signal, input: options.input, after: node.after, outputs, skipped });
+  return { node, workflowId, ctx };
 }

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { Step } from '../../decorators';
 import { CheckpointSerializationError, InvalidOptionError, StepDependencyError } from '../../lib/errors';
 import type { StepContext } from '../../lib/runner/step-context';
-import { runStep } from '../../lib/testing';
+import { runStep, runWhen } from '../../lib/testing';
+import { PurchaseFlow } from '../fixtures/branch-flow';
 
 class Pricing {
   constructor(private readonly rate: number) {}
@@ -38,5 +39,21 @@ describe('runStep', () => {
   it('fails like the runner would for an output that cannot be checkpointed', async () => {
     const error = await runStep(new Pricing(1), 'leaky').catch((e: unknown) => e);
     expect(error).to.be.instanceOf(CheckpointSerializationError).and.include({ step: 'leaky', path: 'output.fn' });
+  });
+});
+
+describe('runWhen and skipped dependencies', () => {
+  it("asks a step's when with a real context, answers like the runner for skipped dependencies, and gives a step ctx.skipped()", async () => {
+    const flow = new PurchaseFlow();
+    expect(await runWhen(flow, 'managerApproval', { results: { check: 250_000 } })).to.equal(true);
+    expect(await runWhen(flow, 'managerApproval', { results: { check: 900 } })).to.equal(false);
+    expect(await runWhen(flow, 'check'), 'no when: it runs').to.equal(true);
+    expect(await runWhen(flow, 'ship', { skipped: ['managerApproval', 'autoApproval'] }), 'every dependency skipped').to.equal(false);
+    expect(await runStep(flow, 'ship', { skipped: ['managerApproval'], results: { autoApproval: 'auto', managerApproval: 'ignored' } })).to.equal('auto');
+    expect(await runStep(flow, 'ship', { results: { autoApproval: 'auto', managerApproval: 'manager' } })).to.equal('manager');
+    await runWhen(flow, 'ship', { skipped: ['check'] }).then(
+      () => expect.fail('accepted'),
+      (error: unknown) => expect(error).to.be.instanceOf(StepDependencyError).with.property('message').that.includes("skipped names 'check'"),
+    );
   });
 });
