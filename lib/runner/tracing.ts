@@ -79,7 +79,10 @@ export function attachTracing(events: RunEvents, api: TracingApi, tracer: SpanTr
     const span = tracer.startSpan(`waymark.step ${step}`, { attributes: { 'waymark.workflow_id': workflowId, 'waymark.run_id': runId, 'waymark.step': step, 'waymark.attempt': attempt } }, context);
     steps.set(stepKey(runId, step), span);
   });
-  events.on('step:attempt-failed', ({ runId, step, error, willRetry }) => {
+  events.on('step:skipped', ({ runId, step, reason }) => runs.get(runId)?.addEvent('step skipped', { 'waymark.step': step, 'waymark.skip_reason': reason }));
+  events.on('step:attempt-failed', ({ runId, step, error, willRetry, branch }) => {
+    // A step's when has no span of its own: its failures are events of the run's span.
+    if (branch === true) return void runs.get(runId)?.addEvent('step when failed', { 'waymark.step': step, 'waymark.will_retry': willRetry, 'waymark.error': message(error) });
     const span = steps.get(stepKey(runId, step));
     if (!span) return;
     steps.delete(stepKey(runId, step));

@@ -72,6 +72,22 @@ describe('tracing', () => {
     expect(second.events.map((e) => [e.name, e.attributes?.['exception.message']])).to.deep.equal([['exception', 'a string']]);
   });
 
+  it('a branch: a skipped step and a failed when are events of the run span, with no step span of their own', () => {
+    const run = begin('r5');
+    run.emit('run:started', { workflowName: 'B', resume: false, fingerprint: 'f' });
+    run.emit('step:attempt-failed', { step: 'approve', attempt: 1, error: new Error('no answer'), willRetry: true, delayMs: 0, branch: true });
+    run.emit('step:skipped', { step: 'approve', reason: 'when' });
+    run.emit('step:skipped', { step: 'thank', reason: 'dependencies' });
+    run.emit('run:completed', { result });
+    expect(named('waymark.run B').events.map((e) => [e.name, e.attributes])).to.deep.equal([
+      ['lease acquired', { owner: 'pid 1 on h' }],
+      ['step when failed', { 'waymark.step': 'approve', 'waymark.will_retry': true, 'waymark.error': 'no answer' }],
+      ['step skipped', { 'waymark.step': 'approve', 'waymark.skip_reason': 'when' }],
+      ['step skipped', { 'waymark.step': 'thank', 'waymark.skip_reason': 'dependencies' }],
+    ]);
+    expect(finished().map((s) => s.name)).to.deep.equal(['waymark.run B']);
+  });
+
   it('a failed run: its open steps end failed, the run records the error', () => {
     const run = begin('r3');
     run.emit('run:started', { workflowName: 'W', resume: false, fingerprint: 'f' });
