@@ -261,6 +261,38 @@ export class EventTimeoutError extends WaymarkError {
   }
 }
 
+/**
+ * Thrown by a step (or by `ctx.retryAfter(...)`) to say "not yet, look again later": the attempt
+ * ends without failing, the time to look again is stored, and the step waits like a timer (no lease
+ * held while it waits longer than `maxInlineWaitMs`). `at` is epoch ms.
+ */
+export class RetryLater extends WaymarkError {
+  readonly code = 'WAYMARK_RETRY_LATER';
+  /** When to look again, epoch ms. */
+  readonly at: number;
+  constructor(after: number | Date) {
+    const at = after instanceof Date ? after.getTime() : typeof after === 'number' && after >= 0 && Number.isFinite(after) ? Date.now() + after : NaN;
+    if (!Number.isFinite(at) || Math.abs(at) > 8.64e15) {
+      throw new InvalidOptionError('retryAfter', after, 'a delay in ms (>= 0) or a valid Date');
+    }
+    super(`not ready yet; look again at ${new Date(at).toISOString()}`);
+    this.at = at;
+  }
+}
+
+/** A polling step (`@Step({ poll: { timeoutMs } })`) was still not ready when its time ran out. Not retried. */
+export class PollTimeoutError extends WaymarkError {
+  readonly code = 'WAYMARK_POLL_TIMEOUT';
+  constructor(
+    readonly workflowId: string,
+    readonly step: string,
+    readonly polls: number,
+    readonly timeoutMs: number,
+  ) {
+    super(`still not ready after ${polls} ${polls === 1 ? 'poll' : 'polls'} and ${timeoutMs} ms (poll.timeoutMs); raise it, or use onTimeout: 'run' to let the step decide on its last call`, { where: { workflowId, step } });
+  }
+}
+
 /** A stored checkpoint or record cannot be read or parsed. It is never treated as "not done". */
 export class CheckpointCorruptedError extends WaymarkError {
   readonly code = 'WAYMARK_CHECKPOINT_CORRUPTED';

@@ -18,6 +18,8 @@ export interface StepNode {
   readonly timeoutMs?: number;
   /** What the step waits for before it starts, if anything. */
   readonly wait?: StepWait;
+  /** Its polling bound (`@Step({ poll })`), validated. */
+  readonly poll?: { readonly timeoutMs: number; readonly onTimeout: 'fail' | 'run' };
   /** The branch predicate (`@Step({ when })`), if the step has one. */
   readonly when?: (ctx: unknown) => boolean | Promise<boolean>;
   /**
@@ -157,6 +159,7 @@ function toNode(record: StepRecord, index: number, previous: StepNode | undefine
     throw new WorkflowDefinitionError(`when must be a function (ctx) => boolean, got ${record.when === null ? 'null' : typeof record.when}`, className, name);
   }
   const when = record.when as StepNode['when'];
+  const poll = toPoll(record, className, name);
   return {
     name,
     method: record.method,
@@ -166,6 +169,7 @@ function toNode(record: StepRecord, index: number, previous: StepNode | undefine
     timeoutMs: record.timeoutMs,
     ...(wait === undefined ? {} : { wait }),
     ...(when === undefined ? {} : { when }),
+    ...(poll === undefined ? {} : { poll }),
     mayBeSkipped: when !== undefined,
     ...(compensation === undefined ? {} : { compensation }),
     index,
@@ -200,6 +204,17 @@ function toCompensation(record: StepRecord, retry: RetryOptions & { readonly att
     throw new WorkflowDefinitionError(`compensate names '${compensate}', which is not a method of the class`, className, name);
   }
   return { method: compensate, retry: compensateRetry === undefined ? retry : checkRetry(compensateRetry, 'compensateRetry', className, name) };
+}
+
+function toPoll(record: StepRecord, className: string, name: string): StepNode['poll'] {
+  const { poll } = record;
+  if (poll === undefined) return undefined;
+  if (poll === null || typeof poll !== 'object' || !(typeof poll.timeoutMs === 'number' && poll.timeoutMs > 0 && poll.timeoutMs <= MAX_WAIT_MS)) {
+    throw new WorkflowDefinitionError(`poll must be { timeoutMs: <ms > 0>, onTimeout?: 'fail' | 'run' }, got timeoutMs ${String((poll as { timeoutMs?: unknown } | null)?.timeoutMs)}`, className, name);
+  }
+  const onTimeout = poll.onTimeout ?? 'fail';
+  if (onTimeout !== 'fail' && onTimeout !== 'run') throw new WorkflowDefinitionError(`poll.onTimeout must be 'fail' or 'run', got ${String(onTimeout)}`, className, name);
+  return { timeoutMs: poll.timeoutMs, onTimeout };
 }
 
 /** The longest wait a timer can express (a Date's range ends at 8.64e15 ms after 1970). */

@@ -10,7 +10,7 @@ import { assertSupportedNode } from './node-version';
 assertSupportedNode();
 
 export { Step, Workflow, OnInputChange, Fingerprint, type StepDecorator, type WorkflowClassDecorator } from '../decorators';
-export type { StepOptions, WaitForOptions, WorkflowOptions, Constructor } from './metadata';
+export type { StepOptions, WaitForOptions, PollOptions, WorkflowOptions, Constructor } from './metadata';
 export type { RetryOptions } from './retry-options';
 export type { InputChangePolicy, InputChangePolicyName, InputChange } from './input-change-policy';
 export { WorkflowRunner, type ResumeOptions } from './runner/workflow-runner';
@@ -35,7 +35,7 @@ export type { WorkflowEvents, WorkflowEventName, WorkflowListener, WorkflowHooks
 export type { WaymarkLogger } from './runner/logger';
 export { CanonicalFingerprint, type CanonicalFingerprintOptions, type FingerprintStrategy } from './fingerprint';
 export type { CheckpointStorage } from './storage/checkpoint-storage';
-export type { Checkpoint, WorkflowRecord, WorkflowStatus, StoredError, StoredCompensation, EndedEntry, WakeEntry, StoredEvent, WorkflowCompletion, StoredRecord, StoredWorkflow, StoredStep, Lease, LeaseAttempt, LeaseHolder } from './storage/records';
+export type { Checkpoint, WorkflowRecord, WorkflowStatus, StoredError, StoredCompensation, StoredPoll, EndedEntry, WakeEntry, StoredEvent, WorkflowCompletion, StoredRecord, StoredWorkflow, StoredStep, Lease, LeaseAttempt, LeaseHolder } from './storage/records';
 export { MemoryStorage } from './storage/memory-storage';
 export { FileStorage, type FileStorageOptions } from './storage/file/file-storage';
 export { MAX_WORKFLOW_ID_LENGTH } from './workflow-id';

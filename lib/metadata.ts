@@ -48,6 +48,11 @@ export interface StepOptions {
    */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly when?: (ctx: any) => boolean | Promise<boolean>;
+  /**
+   * Bounds a polling step: one whose method answers "not yet" with `ctx.retryAfter(ms | Date)` (or
+   * `throw new RetryLater(...)`); see {@link PollOptions}. Without it a step may poll for ever.
+   */
+  readonly poll?: PollOptions;
   /** Wait for an event sent with `runner.sendEvent(workflowId, event, payload)`; see {@link WaitForOptions}. */
   readonly waitFor?: WaitForOptions;
   /**
@@ -59,6 +64,18 @@ export interface StepOptions {
   readonly compensate?: string;
   /** Retry policy of the compensation; default the step's own `retry`. */
   readonly compensateRetry?: RetryOptions;
+}
+
+/** Options of `@Step({ poll })`. */
+export interface PollOptions {
+  /** How long the step may keep answering "not yet", counted from its first call; then `onTimeout` decides. */
+  readonly timeoutMs: number;
+  /**
+   * `'fail'` (default): the step fails with `PollTimeoutError` as soon as it asks for a time past the
+   * limit. `'run'`: it is called once more at the limit with `ctx.lastPoll` true, and must answer
+   * then (asking again fails it with `PollTimeoutError`).
+   */
+  readonly onTimeout?: 'fail' | 'run';
 }
 
 /** Options of `@Step({ waitFor })`. */

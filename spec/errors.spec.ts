@@ -14,6 +14,8 @@ function instance(Class: new (...args: never[]) => errors.WaymarkError): errors.
     return new (Class as unknown as new (...a: unknown[]) => errors.WaymarkError)('wf-1', Class === errors.WorkflowInputError ? 'Input' : ['a changed'], []);
   }
   if (Class === errors.WorkflowBusyError) return new errors.WorkflowBusyError('wf-1', 'pid 7 on host-a', Date.UTC(2026, 0, 1));
+  if (Class === errors.RetryLater) return new errors.RetryLater(60_000);
+  if (Class === errors.PollTimeoutError) return new errors.PollTimeoutError('wf-1', 'step-a', 3, 1_000);
   return new (Class as unknown as new (...a: unknown[]) => errors.WaymarkError)(...args);
 }
 

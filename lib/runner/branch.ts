@@ -54,6 +54,8 @@ export async function decideBranch(b: BranchInput): Promise<BranchDecision> {
   });
   if (outcome.kind === 'cancelled') return { kind: 'cancelled' };
   if (outcome.kind === 'failed') return outcome;
+  // Its attempts run without maxInlineWaitMs: they never end 'later'.
+  if (outcome.kind === 'later') return { kind: 'failed', error: new Error('internal: a when cannot wait'), attempts: outcome.attempts };
   if (outcome.output === false) return { kind: 'skip', reason: 'when', attempts: outcome.attempts };
   try {
     await b.takeBranch();

@@ -42,6 +42,7 @@ const LEVELS: { readonly [E in WorkflowEventName]: (p: WorkflowEvents[E]) => Lev
   'run:waiting': () => 'info',
   'step:waiting': () => 'info',
   'step:skipped': () => 'info',
+  'step:retry-later': () => 'info',
   'step:compensating': () => 'warn',
   'step:compensated': () => 'warn',
   'lease:acquired': () => 'debug',

@@ -109,6 +109,7 @@ export async function prepareCheckpoints(p: PrepareInput): Promise<PreparedRun> 
     createdAt: stored.record?.createdAt ?? record.createdAt,
     ...(stored.record?.timers === undefined ? {} : { timers: stored.record.timers }),
     ...(stored.record?.branches === undefined ? {} : { branches: stored.record.branches }),
+    ...(stored.record?.polls === undefined ? {} : { polls: stored.record.polls }),
     ...(compensation === undefined ? {} : { compensation, status: 'compensating', error: compensation.cause }),
   };
   const recordVersion = await writeRecord(p, continued, stored.recordVersion ?? null);

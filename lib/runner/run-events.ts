@@ -23,6 +23,8 @@ export interface WorkflowEvents {
    * `branch: true` when it was an attempt to answer the step's `when`.
    */
   'step:attempt-failed': RunIds & { step: string; attempt: number; error: unknown; willRetry: boolean; delayMs?: number; compensation?: true; branch?: true };
+  /** The step answered "not yet" (`ctx.retryAfter`, `RetryLater`): it is called again at `next` (ISO); `polls` counts its "not yet" answers. */
+  'step:retry-later': RunIds & { step: string; attempt: number; next: string; polls: number };
   /** The step's `when` answered false, or every dependency was skipped (`reason`): it is committed as `'skipped'`. */
   'step:skipped': RunIds & { step: string; reason: 'when' | 'dependencies' };
   'step:committed': RunIds & { step: string; attempts: number; durationMs: number };

@@ -5,7 +5,7 @@
  * two leaves an extra entry (a worker drops it), never a record whose entry is missing.
  */
 import type { CheckpointStorage } from '../storage/checkpoint-storage';
-import type { Lease, StoredCompensation, StoredError, WorkflowRecord } from '../storage/records';
+import type { Lease, StoredCompensation, StoredError, StoredPoll, WorkflowRecord } from '../storage/records';
 
 /** What a waiting run stores. */
 export interface WaitingState {
@@ -67,6 +67,11 @@ export class RunRecord {
     return this.write(() => ({ ...this.record, branches: { ...this.record.branches, [step]: true } }));
   }
 
+  /** Stores when `step` is called again (a poll's "not yet", or a long retry), before the step waits for it. */
+  storePoll(step: string, poll: StoredPoll): Promise<void> {
+    return this.write(() => ({ ...this.record, polls: { ...this.record.polls, [step]: poll } }));
+  }
+
   /** Stores the waiting state, unless it is what the record says already (an early resume writes nothing). */
   async wait(state: WaitingState): Promise<void> {
     const next: WorkflowRecord = {
@@ -85,7 +90,9 @@ export class RunRecord {
 
   /** Stores how the workflow ended; it leaves the wake index, and enters the index of ended workflows. */
   async end(outcome: Pick<WorkflowRecord, 'status' | 'error' | 'completion'>): Promise<void> {
-    await this.write({ ...this.record, ...outcome, wakeAt: undefined, waitingFor: undefined, waiting: undefined, timers: undefined, endedAt: new Date().toISOString() });
+    // A completed workflow calls no step again; any other end keeps its polls for a resume.
+    const polls = outcome.status === 'completed' ? undefined : this.record.polls;
+    await this.write({ ...this.record, ...outcome, wakeAt: undefined, waitingFor: undefined, waiting: undefined, timers: undefined, polls, endedAt: new Date().toISOString() });
   }
 
   /**

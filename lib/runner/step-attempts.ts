@@ -2,7 +2,7 @@
  * Runs one step's attempts: retries with backoff, per-attempt timeouts, cancellation.
  * Writes nothing: the runner commits after a successful attempt.
  */
-import { NonRetryableError, StepTimeoutError } from '../errors';
+import { NonRetryableError, RetryLater, StepTimeoutError } from '../errors';
 import { retryDelay, type RetryOptions } from '../retry-options';
 import { INTERRUPTED, type Attempt, type AttemptsInFlight } from './attempt';
 import type { RunEmitter } from './run-events';
@@ -12,7 +12,12 @@ import { sleep } from './sleep';
 export type AttemptsOutcome =
   | { readonly kind: 'succeeded'; readonly output: unknown; readonly attempts: number }
   | { readonly kind: 'failed'; readonly error: unknown; readonly attempts: number }
-  | { readonly kind: 'cancelled'; readonly attempts: number };
+  | { readonly kind: 'cancelled'; readonly attempts: number }
+  /**
+   * Call the step again at `at` (epoch ms): it answered "not yet" (`RetryLater`), or (`retry: true`)
+   * attempt `attempts` failed and the retry's delay is longer than the target's `maxInlineWaitMs`.
+   */
+  | { readonly kind: 'later'; readonly at: number; readonly attempts: number; readonly retry: boolean };
 
 /** What is attempted: a step, or a step's compensation (`compensating: true`). */
 export interface AttemptTarget {
@@ -78,6 +83,10 @@ export async function runAttempts(
 /**
  * After attempt `number` failed with `error` (and was ended): decides whether to retry (and says so in
  * `step:attempt-failed`), waits the backoff, and runs the next attempts as {@link runAttempts} does.
+ *
+ * With `maxInlineWaitMs` (a step's own attempts), a `RetryLater` ends them with a `'later'` outcome,
+ * and so does a retry whose delay is longer than that: the runner stores it and waits durably.
+ * Without it, `RetryLater` is an error like any other, and every retry delay is slept.
  */
 export async function retryAttempts(
   workflowId: string,
@@ -87,10 +96,14 @@ export async function retryAttempts(
   invoke: (attempt: Attempt) => unknown,
   error: unknown,
   number: number,
+  maxInlineWaitMs?: number,
 ): Promise<AttemptsOutcome> {
   const { retry } = node;
+  const durable = maxInlineWaitMs !== undefined;
   for (;;) {
     if (error === INTERRUPTED || inFlight.stopped) return { kind: 'cancelled', attempts: number };
+    // "Not yet" is no failure: the caller stores when to call again.
+    if (durable && error instanceof RetryLater) return { kind: 'later', at: error.at, attempts: number, retry: false };
     let willRetry: boolean;
     try {
       willRetry = number < retry.attempts && !(error instanceof NonRetryableError) && (retry.retryIf === undefined || Boolean(retry.retryIf(error, number)));
@@ -102,6 +115,8 @@ export async function retryAttempts(
     const delayMs = willRetry ? retryDelay(retry, number + 1) : undefined;
     events.emit('step:attempt-failed', { step: node.name, attempt: number, error, willRetry, delayMs, ...(node.compensating === true ? { compensation: true } : {}), ...(node.branch === true ? { branch: true } : {}) });
     if (!willRetry) return { kind: 'failed', error, attempts: number };
+    // Too long to hold the lease for: the caller stores the attempt count and the time, and waits durably.
+    if (durable && delayMs! > maxInlineWaitMs) return { kind: 'later', at: Date.now() + delayMs!, attempts: number, retry: true };
     await sleep(delayMs!, inFlight.signal);
     number++;
     const attempt = startAttempt(workflowId, node, inFlight, events, number);

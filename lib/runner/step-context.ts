@@ -1,7 +1,7 @@
 /**
  * What a step method receives.
  */
-import { StepDependencyError } from '../errors';
+import { RetryLater, StepDependencyError } from '../errors';
 
 /** The argument of every step method. `I` is the input type, `P` the type of `previous`. */
 export interface StepContext<I = unknown, P = unknown> {
@@ -28,6 +28,16 @@ export interface StepContext<I = unknown, P = unknown> {
   /** Aborted when the attempt times out or the run is cancelled. */
   readonly signal: AbortSignal;
   /**
+   * Ends the call without failing: "not ready yet, call me again after `delay` ms (or at that Date)".
+   * The time is stored and the step waits for it like a timer, holding no lease while it waits longer
+   * than `maxInlineWaitMs`; `@Step({ poll: { timeoutMs } })` bounds how long it may keep asking.
+   */
+  retryAfter(delay: number | Date): never;
+  /** How many times this step answered "not yet" before this call (0 on its first). */
+  readonly polls: number;
+  /** True on a polling step's last call, at its `poll.timeoutMs` with `onTimeout: 'run'`: it must answer now. */
+  readonly lastPoll: boolean;
+  /**
    * The payload of the event this step waited for (`@Step({ waitFor })`), decoded; the same on every
    * attempt and after a resume. Undefined when the wait timed out with `onTimeout: 'run'`, and for
    * steps that wait for no event.
@@ -49,6 +59,8 @@ export interface StepContextInit {
   readonly outputs: readonly unknown[];
   /** Which of them were skipped, in the same order; absent when none was. */
   readonly skipped?: readonly boolean[];
+  /** Its "not yet" answers so far, and whether this is its last call; absent for a step that never polled. */
+  readonly poll?: { readonly count: number; readonly last: boolean };
   /** The payload of the event the step consumed, if any. */
   readonly event?: unknown;
 }
@@ -77,6 +89,18 @@ class Context implements StepContext {
       throw new StepDependencyError(this.workflowId, this.step, `ctx.previous is ambiguous: the step depends on ${after.join(', ')}; use ctx.result(name)`);
     }
     return outputs[0];
+  }
+
+  get polls(): number {
+    return this.init.poll?.count ?? 0;
+  }
+
+  get lastPoll(): boolean {
+    return this.init.poll?.last === true;
+  }
+
+  retryAfter(delay: number | Date): never {
+    throw new RetryLater(delay);
   }
 
   event<T>(): T | undefined {

@@ -12,6 +12,7 @@ import {
   InputSerializationError,
   InvalidOptionError,
   LeaseLostError,
+  PollTimeoutError,
   RunInterruptedError,
   StepFailedError,
   StoredStepError,
@@ -20,11 +21,12 @@ import {
   WorkflowFailedError,
   WorkflowNotFoundError,
 } from '../errors';
+import { sleep } from './sleep';
 import type { FingerprintStrategy } from '../fingerprint/fingerprint-strategy';
 import { buildGraph, type StepGraph, type StepNode } from '../graph';
 import type { Constructor } from '../metadata';
 import type { CheckpointStorage } from '../storage/checkpoint-storage';
-import type { Checkpoint, StoredError, WorkflowCompletion, WorkflowRecord } from '../storage/records';
+import type { Checkpoint, StoredError, StoredPoll, WorkflowCompletion, WorkflowRecord } from '../storage/records';
 import { LeaseKeeper } from './lease-keeper';
 import { AttemptsInFlight, type Attempt } from './attempt';
 import { attachLogger } from './logger';
@@ -709,33 +711,47 @@ export class WorkflowRunner {
         }
         consumed = gate.event;
       }
-      // A resumed waiting workflow runs again from here: its record says so, with a recovery entry.
       const record = run.stored.record!;
+      // A step called again later (it answered "not yet", or its retry waits durably): not before its stored time.
+      let poll = record.current.polls?.[node.name];
+      if (poll !== undefined) {
+        const due = await this.awaitCall(run, node, poll);
+        if (due !== 'due') {
+          giveBack(run, consumed);
+          return settle(node, due);
+        }
+      }
+      // A resumed waiting workflow runs again from here: its record says so, with a recovery entry.
       if (!record.isRunning) await record.markRunning(this.recoverAt(run.leaseTtlMs));
       const startedAt = Date.now();
-      const invoke = (attempt: Attempt) =>
-        // Object literals without spreads keep one shape, on the fast paths of V8 (and of JSON.stringify).
-        method.call(workflow, createStepContext({ workflowId, step: node.name, attempt: attempt.number, signal: attempt, input, after, outputs, event: consumed?.payload, skipped }));
-      // runAttempts, with its first attempt done here: most steps succeed at once, and awaiting the
-      // attempt in this frame instead of in another async function took the engine from ×1.50 to
-      // ×1.39 of its floor (README "Performance"). A first attempt that succeeds allocates no outcome.
       let output: unknown;
-      let attempts = 1;
-      const first = startAttempt(workflowId, node, inFlight, events, 1);
-      let outcome: AttemptsOutcome | undefined = first === undefined ? { kind: 'cancelled', attempts: 0 } : undefined;
-      if (first !== undefined) {
-        let failed = false;
-        let failure: unknown;
-        try {
-          output = await inFlight.run(first, invoke);
-        } catch (error) {
-          failed = true;
-          failure = error;
+      let attempts: number;
+      for (;;) {
+        const calls = poll === undefined ? undefined : { count: poll.count, last: poll.last === true };
+        const invoke = (attempt: Attempt) =>
+          // Object literals without spreads keep one shape, on the fast paths of V8 (and of JSON.stringify).
+          method.call(workflow, createStepContext({ workflowId, step: node.name, attempt: attempt.number, signal: attempt, input, after, outputs, event: consumed?.payload, skipped, poll: calls }));
+        // runAttempts, with its first attempt done here: most steps succeed at once, and awaiting the
+        // attempt in this frame instead of in another async function took the engine from ×1.50 to
+        // ×1.39 of its floor (README "Performance"). A first attempt that succeeds allocates no outcome.
+        // A retry that waited durably goes on counting its attempts.
+        const firstNumber = (poll?.attempts ?? 0) + 1;
+        attempts = firstNumber;
+        const first = startAttempt(workflowId, node, inFlight, events, firstNumber);
+        let outcome: AttemptsOutcome | undefined = first === undefined ? { kind: 'cancelled', attempts: firstNumber - 1 } : undefined;
+        if (first !== undefined) {
+          let failed = false;
+          let failure: unknown;
+          try {
+            output = await inFlight.run(first, invoke);
+          } catch (error) {
+            failed = true;
+            failure = error;
+          }
+          inFlight.end(first);
+          if (failed) outcome = await retryAttempts(workflowId, node, inFlight, events, invoke, failure, firstNumber, this.maxInlineWaitMs);
         }
-        inFlight.end(first);
-        if (failed) outcome = await retryAttempts(workflowId, node, inFlight, events, invoke, failure, 1);
-      }
-      if (outcome !== undefined) {
+        if (outcome === undefined) break;
         if (outcome.kind === 'cancelled') {
           giveBack(run, consumed);
           state.abandon(node.index, outcome.attempts);
@@ -745,7 +761,22 @@ export class WorkflowRunner {
           giveBack(run, consumed);
           return settle(node, this.failStep(run, node, outcome.error, outcome.attempts));
         }
+        if (outcome.kind === 'later') {
+          const next = await this.nextCall(run, node, poll, outcome, startedAt);
+          if (next instanceof Error) {
+            giveBack(run, consumed);
+            return settle(node, this.failStep(run, node, next, outcome.attempts));
+          }
+          poll = next;
+          const due = await this.awaitCall(run, node, poll);
+          if (due !== 'due') {
+            giveBack(run, consumed);
+            return settle(node, due);
+          }
+          continue;
+        }
         ({ output, attempts } = outcome);
+        break;
       }
 
       let encoded;
@@ -784,6 +815,46 @@ export class WorkflowRunner {
     } catch (error) {
       return settle(node, this.failStep(run, node, error, run.state.attempts(node.index)));
     }
+  }
+
+  /**
+   * Stores when the step is called again, before it waits: after a "not yet" (bounded by its
+   * `poll.timeoutMs`), or a retry whose delay is too long to sleep holding the lease. Returns the
+   * stored call, or the error that fails the step (`PollTimeoutError`, or a failed write).
+   */
+  private async nextCall(run: StepRun, node: StepNode, poll: StoredPoll | undefined, later: { at: number; attempts: number; retry: boolean }, startedAt: number): Promise<StoredPoll | Error> {
+    const since = poll?.since ?? isoAt(startedAt);
+    let next: StoredPoll;
+    if (later.retry) next = { next: isoAt(later.at), count: poll?.count ?? 0, since, attempts: later.attempts };
+    else {
+      const count = (poll?.count ?? 0) + 1;
+      const limit = node.poll === undefined ? undefined : Date.parse(since) + node.poll.timeoutMs;
+      if (poll?.last === true || (limit !== undefined && later.at > limit && node.poll!.onTimeout === 'fail')) return new PollTimeoutError(run.workflowId, node.name, count, node.poll!.timeoutMs);
+      const last = limit !== undefined && later.at > limit;
+      next = { next: isoAt(last ? limit : later.at), count, since, ...(last ? { last: true as const } : {}) };
+      run.events.emit('step:retry-later', { step: node.name, attempt: later.attempts, next: next.next, polls: count });
+    }
+    try {
+      await run.stored.record!.storePoll(node.name, next);
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
+    }
+    return next;
+  }
+
+  /** Waits for a stored call's time: slept when short, else the step waits (the run ends `'waiting'`, holding nothing). */
+  private async awaitCall(run: StepRun, node: StepNode, poll: StoredPoll): Promise<'due' | 'waiting' | 'cancelled'> {
+    const at = Date.parse(poll.next);
+    while (at > Date.now()) {
+      if (at - Date.now() > this.maxInlineWaitMs) {
+        run.state.wait(node.index, poll.next, undefined);
+        run.events.emit('step:waiting', { step: node.name, wakeAt: poll.next });
+        return 'waiting';
+      }
+      await sleep(at - Date.now(), run.inFlight.signal);
+      if (run.inFlight.signal.aborted) return 'cancelled';
+    }
+    return 'due';
   }
 
   /** Commits a skipped step: its checkpoint says `'skipped'`, with an `undefined` output. */

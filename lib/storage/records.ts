@@ -74,6 +74,12 @@ export interface WorkflowRecord {
    */
   readonly branches?: Readonly<Record<string, true>>;
   /**
+   * Steps that will be called again later (by step): one that answered "not yet" (`RetryLater`), or
+   * whose retry waits longer than `maxInlineWaitMs`. Stored before the step waits, so a restart
+   * neither calls it early nor forgets how many polls and attempts it made.
+   */
+  readonly polls?: Readonly<Record<string, StoredPoll>>;
+  /**
    * Set by the run that committed the last step: a late duplicate with the same input returns this
    * without taking the lease. Absent while a run is under way, was interrupted, or failed.
    */
@@ -119,6 +125,20 @@ export interface StoredRecord {
   readonly record: WorkflowRecord;
   /** Opaque version for conditional replace, as in {@link StoredWorkflow.recordVersion}. */
   readonly version: string;
+}
+
+/** When a step is called again, and what it did so far. */
+export interface StoredPoll {
+  /** When to call it again, ISO. */
+  readonly next: string;
+  /** How many times it answered "not yet". */
+  readonly count: number;
+  /** ISO time of its first call: `poll.timeoutMs` counts from here. */
+  readonly since: string;
+  /** Attempts that failed before a retry that waits durably; the next attempt is this plus one. */
+  readonly attempts?: number;
+  /** The next call is the last one (`poll.onTimeout: 'run'` at the limit). */
+  readonly last?: true;
 }
 
 /** A committed step: written once, after the step's successful attempt. */

@@ -606,7 +606,8 @@ describe('WorkflowRunner', () => {
           throw new Error('try again in an hour');
         }
       }
-      const runner = new WorkflowRunner();
+      // The hour is slept in-process here (by default a retry that long waits durably, holding nothing).
+      const runner = new WorkflowRunner({ maxInlineWaitMs: 7_200_000 });
       const handle = runner.start(new Backoff(), { workflowId: 'backoff' });
       runner.on('step:attempt-failed', () => handle.cancel());
       const error = await within(handle.result().catch((e: unknown) => e), 5_000, 'cancel waited for the backoff');

@@ -42,7 +42,8 @@ describe('testing with sinon', () => {
           return 'ok';
         }
       }
-      const run = new WorkflowRunner().run(new Flaky(), { workflowId: 'flaky' });
+      // Backoffs up to 10 s are slept in-process (longer ones would wait durably: the run ends 'waiting').
+      const run = new WorkflowRunner({ maxInlineWaitMs: 10_000 }).run(new Flaky(), { workflowId: 'flaky' });
       await clock.tickAsync(6_999);
       expect(calls).to.equal(3, 'the third retry waits for the 4 s delay');
       await clock.tickAsync(1);
