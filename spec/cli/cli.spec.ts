@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Step } from '../../decorators';
 import { FileStorage } from '../../lib/storage/file/file-storage';
 import { WorkflowRunner } from '../../lib/runner/workflow-runner';
+import type { StepContext } from '../../lib/runner/step-context';
 import { S3Storage } from '../../lib/storage/s3';
 import { sampleCheckpoint } from '../../lib/testing';
 import { OrderEtl, Warehouse } from '../../samples/order-etl/order-etl';
@@ -265,6 +266,24 @@ describe('waymark CLI', function () {
     expect(mermaid.stdout).to.contain(`  s2{{"autoApproval ✓<br/><i>if ctx.result('check') <= 100_000</i>"}}:::committed\n`).and.contain('classDef skipped');
     const text = await waymark(['graph', 'spec/fixtures/branch-flow.ts', 'PurchaseFlow', '--text']);
     expect(text.stdout.split('\n')[2]).to.equal("  managerApproval  after check  (when: ctx.result('check') > 100_000)");
+  });
+
+  it('status shows a polling step: how many times it said "not yet" and when it is called next', async () => {
+    class Tracking {
+      @Step() book() {
+        return 'booked';
+      }
+      @Step() track(ctx: StepContext) {
+        ctx.retryAfter(3_600_000);
+      }
+    }
+    const waiting = await new WorkflowRunner({ storage }).run(new Tracking(), { workflowId: 'parcel' });
+    expect(waiting.status).to.equal('waiting');
+    const status = await waymark(['status', 'parcel', '--store', store]);
+    expect(status.stdout).to.contain(`wakes at     ${waiting.wakeAt}\n`);
+    expect(status.stdout.split('\n').find((l) => l.startsWith('track'))).to.contain(`waiting, 1 poll, next ${waiting.wakeAt}`);
+    const json = JSON.parse((await waymark(['status', 'parcel', '--store', store, '--json'])).stdout);
+    expect(json.steps.find((s: { name: string }) => s.name === 'track')).to.include({ status: 'waiting', polls: 1, nextCall: waiting.wakeAt });
   });
 
   it('status, list and graph show compensations: what was undone, and each step compensation in the graph', async () => {

@@ -13,6 +13,9 @@ export interface StepStatusRow {
   readonly after: readonly string[];
   /** True when the step has a branch (`@Step({ when })`). */
   readonly when?: true;
+  /** A step called again later: how many times it answered "not yet", and when it is called next (ISO). */
+  readonly polls?: number;
+  readonly nextCall?: string;
   readonly attempts?: number;
   readonly committedAt?: string;
   readonly outputBytes?: number;
@@ -57,7 +60,9 @@ export async function statusCommand(args: ParsedArgs, io: CliIo): Promise<number
     if (!committed.has(name)) {
       const failed = info.steps[name]?.status === 'failed';
       const waiting = info.status === 'waiting' && stored.record?.waiting !== undefined && Object.hasOwn(stored.record.waiting, name);
-      steps.push({ name, status: failed ? 'failed' : waiting ? 'waiting' : 'pending', after, ...branch, ...(failed ? { attempts: info.steps[name]!.attempts } : {}) });
+      const poll = stored.record?.polls?.[name];
+      const polled = poll === undefined ? {} : { polls: poll.count, nextCall: poll.next };
+      steps.push({ name, status: failed ? 'failed' : waiting ? 'waiting' : 'pending', after, ...branch, ...polled, ...(failed ? { attempts: info.steps[name]!.attempts } : {}) });
       continue;
     }
     const checkpoint = await storage.readCheckpoint(workflowId, name);
@@ -102,7 +107,8 @@ export async function statusCommand(args: ParsedArgs, io: CliIo): Promise<number
   const skippedCount = steps.filter((s) => s.status === 'skipped').length;
   println(io.stdout, `steps        ${committed.size} of ${names.length} committed${skippedCount === 0 ? '' : ` (${skippedCount} skipped)`}`);
   println(io.stdout);
-  const rows = steps.map((s) => [s.when === true ? `${s.name} (when)` : s.name, s.compensatedAt === undefined ? s.status : `${s.status}, compensated`, s.attempts === undefined ? '-' : String(s.attempts), s.committedAt ?? '-', s.outputBytes === undefined ? '-' : formatBytes(s.outputBytes)]);
+  const statusText = (s: StepStatusRow) => `${s.status}${s.compensatedAt === undefined ? '' : ', compensated'}${s.polls === undefined ? '' : `, ${s.polls} ${s.polls === 1 ? 'poll' : 'polls'}, next ${s.nextCall}`}`;
+  const rows = steps.map((s) => [s.when === true ? `${s.name} (when)` : s.name, statusText(s), s.attempts === undefined ? '-' : String(s.attempts), s.committedAt ?? '-', s.outputBytes === undefined ? '-' : formatBytes(s.outputBytes)]);
   println(io.stdout, renderTable(['STEP', 'STATUS', 'ATTEMPTS', 'COMMITTED AT', 'OUTPUT'], rows));
   return 0;
 }
