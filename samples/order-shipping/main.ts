@@ -1,0 +1,87 @@
+/**
+ * `npx ts-node samples/order-shipping/main.ts`: an order whose shape is decided at run time. A manager
+ * approves it only above a limit (a branch); it is charged once (an idempotency key); then the
+ * shipment is polled until the carrier says it is delivered, the workflow waiting between polls with
+ * no lease held, woken by a worker. A second order below the limit skips the manager.
+ */
+import 'reflect-metadata';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FileStorage, Step, Workflow, WorkflowRunner, WorkflowWorker, type StepContext } from '../../lib';
+
+interface Order {
+  readonly orderId: string;
+  readonly cents: number;
+}
+
+/** A carrier whose parcels are delivered after three looks. */
+class Carrier {
+  private readonly looks = new Map<string, number>();
+  status(parcel: string): 'in transit' | 'delivered' {
+    const n = (this.looks.get(parcel) ?? 0) + 1;
+    this.looks.set(parcel, n);
+    return n >= 3 ? 'delivered' : 'in transit';
+  }
+}
+
+const carrier = new Carrier();
+const charged = new Map<string, string>();
+
+@Workflow({ name: 'order-shipping' })
+class OrderShipping {
+  @Step() review(ctx: StepContext<Order>) {
+    return ctx.input.cents;
+  }
+
+  // Only above 1,000.00: decided once, stored, never asked again by a resume.
+  @Step({ after: ['review'], when: (ctx: StepContext) => ctx.result<number>('review') > 100_000 })
+  managerApproval(ctx: StepContext<Order>) {
+    console.log(`  ${ctx.input.orderId}: a manager approves ${ctx.input.cents / 100}`);
+    return 'manager';
+  }
+
+  // Runs once after the branch, whether the manager step ran or was skipped.
+  @Step({ after: ['review', 'managerApproval'] })
+  charge(ctx: StepContext<Order>) {
+    // At least once: the payment service dedupes by the key, so a re-run charges nothing twice.
+    const key = `${ctx.workflowId}:charge`;
+    if (!charged.has(key)) charged.set(key, `ch_${charged.size + 1}`);
+    return { chargeId: charged.get(key)!, approvedBy: ctx.skipped('managerApproval') ? 'policy' : 'manager' };
+  }
+
+  // Polled every 200 ms, for at most a minute; each "not yet" is stored and waited out durably.
+  @Step({ poll: { timeoutMs: 60_000 } })
+  track(ctx: StepContext<Order>) {
+    const status = carrier.status(ctx.input.orderId);
+    console.log(`  ${ctx.input.orderId}: poll ${ctx.polls + 1}: ${status}`);
+    if (status !== 'delivered') ctx.retryAfter(200);
+    return status;
+  }
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'waymark-order-shipping-'));
+  try {
+    // maxInlineWaitMs 0: every wait ends the run 'waiting' and gives the lease up; the worker wakes it.
+    const runner = new WorkflowRunner({ storage: new FileStorage({ directory: dir }), workflows: [OrderShipping], maxInlineWaitMs: 0 });
+    const worker = new WorkflowWorker({ runner, pollIntervalMs: 50 });
+    const finished = new Map<string, () => void>();
+    runner.on('run:completed', ({ workflowId }) => finished.get(workflowId)?.());
+    await worker.start();
+    for (const order of [{ orderId: 'o-1', cents: 250_000 }, { orderId: 'o-2', cents: 4_500 }]) {
+      const done = new Promise<void>((resolve) => finished.set(order.orderId, resolve));
+      const first = await runner.run(new OrderShipping(), { workflowId: order.orderId, input: order });
+      console.log(`${order.orderId}: ${first.status} (waits until ${first.wakeAt === undefined ? '-' : 'the next poll'})`);
+      await done;
+      const info = await runner.get(order.orderId, { outputs: true });
+      const steps = Object.entries(info!.steps).map(([name, s]) => `${name}=${s.status}`).join(', ');
+      console.log(`${order.orderId}: ${info!.status}: ${steps}; ${JSON.stringify(info!.steps.charge!.output)}`);
+    }
+    await worker.stop();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+void main();
