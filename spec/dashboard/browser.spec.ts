@@ -234,6 +234,27 @@ describe('dashboard in Chromium (waymark ui)', function () {
   });
 });
 
+/** The dashboard mounted in an app of `runner` (a plain HTTP server), and a Chromium page for it; `close()` ends all three. */
+async function mountDashboard(runner: WorkflowRunner, viewport = { width: 1280, height: 800 }): Promise<{ page: Page; origin: string; token: string; close(): Promise<void> }> {
+  const dashboard = createDashboard({ runner });
+  const server = createServer(dashboard).listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const browser = await launchChromium();
+  const page = await browser.newPage({ viewport });
+  page.on('pageerror', (error) => expect.fail(`the page threw: ${error.message}`));
+  return {
+    page,
+    origin,
+    token: dashboard.token,
+    close: async () => {
+      await browser.close();
+      server.close();
+      await dashboard.close();
+    },
+  };
+}
+
 describe('dashboard in Chromium (mounted in the app that registers the classes)', function () {
   this.timeout(90_000);
 
@@ -242,15 +263,9 @@ describe('dashboard in Chromium (mounted in the app that registers the classes)'
     const crashed = await runTs('spec/fixtures/dashboard-flows.ts', { STORE: dir.path, WORKFLOW_ID: 'delivery-crashed', CRASH_IN: 'invoice' });
     expect(crashed.signal, crashed.stderr).to.equal('SIGKILL');
     const runner = new WorkflowRunner({ storage: new FileStorage({ directory: dir.path }), workflows: [Delivery], tracer: false });
-    const dashboard = createDashboard({ runner });
-    const server = createServer(dashboard).listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
-    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const browser = await launchChromium();
+    const { page, origin, token, close } = await mountDashboard(runner);
     try {
-      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-      page.on('pageerror', (error) => expect.fail(`the page threw: ${error.message}`));
-      await page.goto(`${origin}/workflows/delivery-crashed#token=${dashboard.token}`);
+      await page.goto(`${origin}/workflows/delivery-crashed#token=${token}`);
       await page.waitForSelector('g[data-step="invoice"][data-state="not-run"]');
       expect(await page.$$eval('#input .ignored', (leaves) => leaves.map((l) => l.getAttribute('data-path')))).to.deep.equal(['meta.requestId']);
       expect(await computed(page, '#input .ignored', 'textDecorationLine')).to.equal('line-through');
@@ -270,9 +285,7 @@ describe('dashboard in Chromium (mounted in the app that registers the classes)'
       await page.focus('svg.graph a');
       expect(await page.evaluate("document.activeElement.getAttribute('aria-label')")).to.equal('pack: restored');
     } finally {
-      await browser.close();
-      server.close();
-      await dashboard.close();
+      await close();
       await dir.remove();
     }
   });
@@ -281,15 +294,9 @@ describe('dashboard in Chromium (mounted in the app that registers the classes)'
     const dir = await tempDir('waymark-ui-');
     const runner = new WorkflowRunner({ storage: new FileStorage({ directory: dir.path }), workflows: [PurchaseFlow], tracer: false });
     await runner.run(new PurchaseFlow(), { workflowId: 'purchase-1', input: { cents: 250_000 } });
-    const dashboard = createDashboard({ runner });
-    const server = createServer(dashboard).listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
-    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const browser = await launchChromium();
+    const { page, origin, token, close } = await mountDashboard(runner);
     try {
-      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-      page.on('pageerror', (error) => expect.fail(`the page threw: ${error.message}`));
-      await page.goto(`${origin}/workflows/purchase-1#token=${dashboard.token}`);
+      await page.goto(`${origin}/workflows/purchase-1#token=${token}`);
       await page.waitForSelector('g[data-step="autoApproval"]');
       const nodes = await page.$$eval('svg.graph g[data-step]', (gs) => gs.map((g) => [g.getAttribute('data-step'), g.getAttribute('data-state'), g.getAttribute('class'), g.querySelector('text.state')!.textContent]));
       expect(nodes).to.deep.equal([
@@ -303,9 +310,7 @@ describe('dashboard in Chromium (mounted in the app that registers the classes)'
       await page.focus('svg.graph a[aria-label^="autoApproval"]');
       expect(await page.evaluate("document.activeElement.getAttribute('aria-label')")).to.equal('autoApproval: skipped, a branch (its when said no, or every step it runs after was skipped)');
     } finally {
-      await browser.close();
-      server.close();
-      await dashboard.close();
+      await close();
       await dir.remove();
     }
   });
@@ -323,15 +328,10 @@ describe('dashboard in Chromium (mounted in the app that registers the classes)'
       }
     }
     const runner = new WorkflowRunner({ storage: new MemoryStorage(), workflows: [Gated], tracer: false });
-    const dashboard = createDashboard({ runner });
-    const server = createServer(dashboard).listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
-    const browser = await launchChromium();
+    const { page, origin, token, close } = await mountDashboard(runner);
     const run = runner.run(new Gated(), { workflowId: 'g-1' });
     try {
-      const page = await browser.newPage();
-      page.on('pageerror', (error) => expect.fail(`the page threw: ${error.message}`));
-      await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/workflows/g-1#token=${dashboard.token}`);
+      await page.goto(`${origin}/workflows/g-1#token=${token}`);
       await page.waitForSelector('g[data-step="second"][data-state="running"]');
       expect(await page.$eval('h1 .badge', (b) => b.textContent)).to.equal('running');
       await page.focus('a[data-key="node:first"]');
@@ -342,9 +342,7 @@ describe('dashboard in Chromium (mounted in the app that registers the classes)'
     } finally {
       gate.resolve();
       await run;
-      await browser.close();
-      server.close();
-      await dashboard.close();
+      await close();
     }
   });
 });

@@ -10,13 +10,10 @@ import { StepFailedError, WorkflowDefinitionChangedError, WorkflowDefinitionErro
 import { buildGraph } from '../../lib/graph';
 import type { StepContext } from '../../lib/runner/step-context';
 import { WorkflowRunner } from '../../lib/runner/workflow-runner';
-import type { CheckpointStorage } from '../../lib/storage/checkpoint-storage';
 import { FileStorage } from '../../lib/storage/file/file-storage';
 import { MemoryStorage } from '../../lib/storage/memory-storage';
-import { S3Storage } from '../../lib/storage/s3';
-import { freshSchema } from '../helpers/postgres';
-import { startS3 } from '../helpers/s3-server';
 import { tempDir } from '../helpers/temp-dir';
+import { everyStore, type OpenStore } from '../helpers/stores';
 import { runTs } from '../helpers/child';
 import { RefundFlow } from '../fixtures/branch-crash';
 
@@ -74,31 +71,8 @@ class OrderFlow {
   }
 }
 
-type Store = { storage: CheckpointStorage; close: () => Promise<void> };
-const STORES: [string, () => Promise<Store>][] = [
-  ['MemoryStorage', async () => ({ storage: new MemoryStorage(), close: async () => undefined })],
-  [
-    'FileStorage',
-    async () => {
-      const dir = await tempDir('waymark-branch-');
-      return { storage: new FileStorage({ directory: dir.path }), close: dir.remove };
-    },
-  ],
-  [
-    'S3Storage',
-    async () => {
-      const s3 = await startS3();
-      return { storage: new S3Storage({ client: s3.client(), bucket: s3.bucket, prefix: 'branch' }), close: s3.close };
-    },
-  ],
-  [
-    'PostgresStorage',
-    async () => {
-      const pg = await freshSchema();
-      return { storage: pg.storage, close: pg.drop };
-    },
-  ],
-];
+const STORES = everyStore('branch');
+type Store = OpenStore;
 
 describe('branches (@Step({ when }))', () => {
   beforeEach(() => {
