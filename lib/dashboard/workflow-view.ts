@@ -102,7 +102,7 @@ function stepState(info: WorkflowInfo, name: string, run: LiveRun | undefined): 
   if (step.status === 'skipped') return { state: 'skipped', detail: step.when === true ? 'its when said no, or every step it runs after was skipped' : 'every step it runs after was skipped' };
   // The record names the failed step only with its error.
   if (step.status === 'failed') return { state: 'failed', detail: `${info.error!.code}: ${info.error!.message}` };
-  if (step.status === 'waiting') return { state: 'waiting', detail: waitText(step.waitingFor ?? {}) };
+  if (step.status === 'waiting') return { state: 'waiting', detail: waitText(step.waitingFor ?? {}) + callsText(step.calls) };
   if (run?.running === true) return run.runningSteps.has(name) ? { state: 'running' } : { state: 'not-run' };
   // Another process's run: the store does not say which step runs, but a live lease and every
   // dependency committed mean the run has started it (or is about to).
@@ -114,4 +114,11 @@ function stepState(info: WorkflowInfo, name: string, run: LiveRun | undefined): 
 function waitText({ wakeAt, event }: { readonly wakeAt?: string; readonly event?: string }): string {
   if (event === undefined) return `waits until ${wakeAt ?? 'its timer is due'}`;
   return `waits for event '${event}'${wakeAt === undefined ? '' : ` (times out at ${wakeAt})`}`;
+}
+
+/** What a step called again later did so far, after its wait. */
+function callsText(calls: { readonly polls: number; readonly failedAttempts?: number } | undefined): string {
+  if (calls === undefined) return '';
+  const parts = [...(calls.polls > 0 ? [`${calls.polls} "not yet" ${calls.polls === 1 ? 'answer' : 'answers'}`] : []), ...(calls.failedAttempts === undefined ? [] : [`${calls.failedAttempts} failed ${calls.failedAttempts === 1 ? 'attempt' : 'attempts'}`])];
+  return parts.length === 0 ? '' : ` (${parts.join(', ')})`;
 }

@@ -28,6 +28,12 @@ export interface StoredStepInfo {
   readonly when?: true;
   /** While `'waiting'`: its timer (ISO; for an event, when the wait times out) and the event it waits for. */
   readonly waitingFor?: { readonly wakeAt?: string; readonly event?: string };
+  /**
+   * For a step that will be called again (it answered "not yet", or its retry waits durably): its
+   * "not yet" answers so far, when it is called next (ISO), and the attempts that failed before a
+   * durable retry.
+   */
+  readonly calls?: { readonly polls: number; readonly next: string; readonly failedAttempts?: number };
   /** With `get(id, { outputs: true })`, for a committed step: its output, decoded. */
   readonly output?: unknown;
   /** With `get(id, { outputs: true })`, for a committed step that waited for an event: the event it consumed. */
@@ -204,9 +210,9 @@ export async function readWorkflowInfo(storage: CheckpointStorage, workflowId: s
         ...(options.outputs === true ? { output: decodeStored(workflowId, `the checkpoint of step '${name}'`, checkpoint.output, 'output') } : {}),
         ...(options.outputs === true && checkpoint.event !== undefined ? { consumedEvent: checkpoint.event } : {}),
       };
-    } else if (FAILED.has(status) && record?.error?.step === name) steps[name] = { status: 'failed', attempts: record.error.attempts ?? 0, after, ...branch };
-    else if (status === 'waiting' && record?.waiting !== undefined && Object.hasOwn(record.waiting, name)) steps[name] = { status: 'waiting', attempts: 0, after, ...branch, waitingFor: record.waiting[name]! };
-    else steps[name] = { status: 'pending', attempts: 0, after, ...branch };
+    } else if (FAILED.has(status) && record?.error?.step === name) steps[name] = { status: 'failed', attempts: record.error.attempts ?? 0, after, ...branch, ...callsOf(record, name) };
+    else if (status === 'waiting' && record?.waiting !== undefined && Object.hasOwn(record.waiting, name)) steps[name] = { status: 'waiting', attempts: 0, after, ...branch, waitingFor: record.waiting[name]!, ...callsOf(record, name) };
+    else steps[name] = { status: 'pending', attempts: 0, after, ...branch, ...callsOf(record, name) };
   }
   let events: MailboxEvent[] | undefined;
   if (mailbox !== undefined) {
@@ -334,4 +340,11 @@ async function mapLimited<T, R>(items: readonly T[], map: (item: T) => Promise<R
   };
   await Promise.all(Array.from({ length: Math.min(READS_AT_ONCE, items.length) }, work));
   return results;
+}
+
+/** A step's stored next call, as `get()` shows it; nothing for a step that has none. */
+function callsOf(record: WorkflowRecord | undefined, step: string): { calls?: StoredStepInfo['calls'] } {
+  const poll = record?.polls?.[step];
+  if (poll === undefined) return {};
+  return { calls: { polls: poll.count, next: poll.next, ...(poll.attempts === undefined ? {} : { failedAttempts: poll.attempts }) } };
 }

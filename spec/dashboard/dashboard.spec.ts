@@ -290,6 +290,11 @@ describe('dashboard (HTTP)', () => {
       await storage.writeRecord('w-1', { ...base, workflowId: 'w-1', status: 'waiting', steps: [{ name: 'timer', after: [] }, { name: 'event', after: [] }, { name: 'both', after: [] }], waiting: { timer: { wakeAt: '2026-12-02T00:00:00.000Z' }, event: { event: 'go' }, both: { event: 'go', wakeAt: '2026-12-03T00:00:00.000Z' } } }, null);
       const waiting = (await get('/api/workflows/w-1')).json as WorkflowView;
       expect(waiting.steps.map((s) => s.detail)).to.deep.equal(['waits until 2026-12-02T00:00:00.000Z', "waits for event 'go'", "waits for event 'go' (times out at 2026-12-03T00:00:00.000Z)"]);
+      // A step called again later: what it did so far (a poll's "not yet" answers, a durable retry's failed attempts).
+      const polled = { wakeAt: '2026-12-02T00:05:00.000Z' };
+      await storage.writeRecord('p-1', { ...base, workflowId: 'p-1', status: 'waiting', steps: [{ name: 'track', after: [] }, { name: 'upload', after: [] }], waiting: { track: polled, upload: polled }, polls: { track: { next: polled.wakeAt, count: 3, since: base.updatedAt }, upload: { next: polled.wakeAt, count: 0, since: base.updatedAt, attempts: 2 } } }, null);
+      const polling = (await get('/api/workflows/p-1')).json as WorkflowView;
+      expect(polling.steps.map((s) => s.detail)).to.deep.equal(['waits until 2026-12-02T00:05:00.000Z (3 "not yet" answers)', 'waits until 2026-12-02T00:05:00.000Z (2 failed attempts)']);
       const checkpoint = (step: string) => ({ formatVersion: 1 as const, step, status: 'completed' as const, attempts: 1, committedAt: '2026-12-01T00:00:01.000Z', output: null });
       await storage.writeRecord('c-1', { ...base, workflowId: 'c-1', status: 'failed', steps: [{ name: 'a', after: [] }, { name: 'b', after: ['a'] }], error: { code: 'BOOM', message: 'b failed', step: 'b' }, compensation: { startedAt: base.updatedAt, cause: { code: 'BOOM', message: 'b failed', step: 'b' }, done: {}, errors: [{ code: 'REFUND_DOWN', message: 'refund failed', step: 'a' }] } }, null);
       await storage.commit('c-1', checkpoint('a'));

@@ -78,6 +78,7 @@ describe('polling and durable retries', () => {
         expect(first.wakeAt).to.equal(stored.polls!.download!.next);
         expect(first.steps.download).to.deep.include({ status: 'waiting', wakeAt: stored.polls!.download!.next });
         expect(await store.storage.readLease('e-2'), 'waiting holds no lease').to.equal(undefined);
+        expect((await runner.get('e-2'))!.steps.download!.calls).to.deep.equal({ polls: 1, next: stored.polls!.download!.next });
 
         const early = await runner.resume('e-2');
         expect(early.status, 'a resume before the time calls nothing').to.equal('waiting');
@@ -113,6 +114,7 @@ describe('polling and durable retries', () => {
         const first = await runner.run(new Upload(), { workflowId: 'u-1' });
         expect(first.status).to.equal('waiting');
         expect((await store.storage.readRecord('u-1'))!.record.polls!.send).to.include({ attempts: 1, count: 0 });
+        expect((await runner.get('u-1'))!.steps.send!.calls).to.deep.equal({ polls: 0, next: first.wakeAt, failedAttempts: 1 });
         const at = Date.parse(first.wakeAt!);
         while (Date.now() < at) await new Promise((resolve) => setTimeout(resolve, at - Date.now() + 1));
         const second = await runner.resume('u-1');
