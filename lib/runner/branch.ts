@@ -1,21 +1,23 @@
 /**
- * A step's branch (`@Step({ when })`): whether it runs, decided once. Writes nothing itself: the
- * runner commits a `'skipped'` checkpoint for a no, and stores a yes (`takeBranch`) before the step acts.
+ * A step's branch (`@Step({ when })`): whether it runs, decided once and committed before it acts.
+ * A no is the step's checkpoint, status `'skipped'`; a yes is stored in the workflow record
+ * (`branches`) before the step runs, so a resume reads the answer and never asks again.
  */
+import { encodeValue } from '../checkpoint-codec';
 import { WorkflowDefinitionError } from '../errors';
 import type { StepNode } from '../graph';
+import { isoAt } from '../iso-now';
+import type { CheckpointStorage } from '../storage/checkpoint-storage';
+import type { Lease } from '../storage/records';
 import type { AttemptsInFlight } from './attempt';
 import type { RunEmitter } from './run-events';
+import type { RunRecord } from './run-record';
 import type { RunState } from './run-state';
 import { createStepContext } from './step-context';
 import { runAttempts } from './step-attempts';
 
-/** What the branch decided. */
-export type BranchDecision =
-  | { readonly kind: 'run' }
-  | { readonly kind: 'skip'; readonly reason: 'when' | 'dependencies'; readonly attempts: number }
-  | { readonly kind: 'failed'; readonly error: unknown; readonly attempts: number }
-  | { readonly kind: 'cancelled' };
+/** How the branch went: the step runs, was skipped (and that is committed), the run stopped, or the `when` failed for good. */
+export type BranchOutcome = 'run' | 'skipped' | 'cancelled' | { readonly error: unknown; readonly attempts: number };
 
 export interface BranchInput {
   readonly workflowId: string;
@@ -24,27 +26,34 @@ export interface BranchInput {
   readonly state: RunState;
   readonly input: unknown;
   readonly outputs: readonly unknown[];
+  /** Which dependencies were skipped ({@link skippedDependencies}). */
   readonly skipped: readonly boolean[] | undefined;
   readonly inFlight: AttemptsInFlight;
   readonly events: RunEmitter;
-  /** True when an earlier run stored that this step's `when` answered yes. */
-  readonly taken: boolean;
-  /** Stores a yes, before the step acts. */
-  readonly takeBranch: () => Promise<void>;
+  readonly storage: CheckpointStorage;
+  readonly record: RunRecord;
+  readonly lease: () => Lease;
+  /** When a worker should look for this run if it dies: the record says so once the run acts. */
+  readonly recoverAt: () => number;
 }
 
-const RUN: BranchDecision = { kind: 'run' };
+/** Which of `node`'s dependencies were skipped, in `after` order; undefined when none was (the usual case, allocating nothing). */
+export function skippedDependencies(node: StepNode, state: RunState): boolean[] | undefined {
+  const { afterIndexes } = node;
+  for (let i = 0; i < afterIndexes.length; i++) if (state.isSkipped(afterIndexes[i]!)) return afterIndexes.map((dep) => state.isSkipped(dep));
+  return undefined;
+}
 
 /**
  * Skipped when every dependency was skipped (without asking `when`); otherwise runs when the step has
  * no `when` or an earlier run stored its yes; otherwise asks `when`, with the step's retry policy and
- * timeout, and stores a yes before answering.
+ * timeout, and stores the answer before acting on it.
  */
-export async function decideBranch(b: BranchInput): Promise<BranchDecision> {
-  const { node, state } = b;
-  if (node.after.length > 0 && node.afterIndexes.every((dep) => state.isSkipped(dep))) return { kind: 'skip', reason: 'dependencies', attempts: 0 };
+export async function passBranch(b: BranchInput): Promise<BranchOutcome> {
+  const { node, state, record } = b;
+  if (node.after.length > 0 && node.afterIndexes.every((dep) => state.isSkipped(dep))) return skip(b, 'dependencies', 0);
   const when = node.when;
-  if (when === undefined || b.taken) return RUN;
+  if (when === undefined || record.current.branches?.[node.name] === true) return 'run';
   const outcome = await runAttempts(b.workflowId, { name: node.name, retry: node.retry, timeoutMs: node.timeoutMs, branch: true }, b.inFlight, b.events, async (attempt) => {
     const answer = await when(createStepContext({ workflowId: b.workflowId, step: node.name, attempt: attempt.number, signal: attempt, input: b.input, after: node.after, outputs: b.outputs, skipped: b.skipped }));
     if (typeof answer !== 'boolean') {
@@ -52,15 +61,31 @@ export async function decideBranch(b: BranchInput): Promise<BranchDecision> {
     }
     return answer;
   });
-  if (outcome.kind === 'cancelled') return { kind: 'cancelled' };
+  if (outcome.kind === 'cancelled') return 'cancelled';
   if (outcome.kind === 'failed') return outcome;
   // Its attempts run without maxInlineWaitMs: they never end 'later'.
-  if (outcome.kind === 'later') return { kind: 'failed', error: new Error('internal: a when cannot wait'), attempts: outcome.attempts };
-  if (outcome.output === false) return { kind: 'skip', reason: 'when', attempts: outcome.attempts };
+  if (outcome.kind === 'later') return { error: new Error('internal: a when cannot wait'), attempts: outcome.attempts };
+  if (outcome.output === false) return skip(b, 'when', outcome.attempts);
   try {
-    await b.takeBranch();
+    if (!record.isRunning) await record.markRunning(b.recoverAt());
+    await record.takeBranch(node.name);
   } catch (error) {
-    return { kind: 'failed', error, attempts: outcome.attempts };
+    return { error, attempts: outcome.attempts };
   }
-  return RUN;
+  return 'run';
+}
+
+/** Commits the step as skipped: its checkpoint says `'skipped'`, with an `undefined` output. */
+async function skip(b: BranchInput, reason: 'when' | 'dependencies', attempts: number): Promise<BranchOutcome> {
+  const { node, record } = b;
+  const committedMs = Date.now();
+  try {
+    if (!record.isRunning) await record.markRunning(b.recoverAt());
+    await b.storage.commit(b.workflowId, { formatVersion: 1, step: node.name, status: 'skipped', attempts, committedAt: isoAt(committedMs), output: encodeValue(undefined) }, b.lease());
+  } catch (error) {
+    return { error, attempts };
+  }
+  b.state.skip(node.index, attempts, committedMs);
+  b.events.emit('step:skipped', { step: node.name, reason });
+  return 'skipped';
 }

@@ -12,7 +12,6 @@ import {
   InputSerializationError,
   InvalidOptionError,
   LeaseLostError,
-  PollTimeoutError,
   RunInterruptedError,
   StepFailedError,
   StoredStepError,
@@ -21,12 +20,11 @@ import {
   WorkflowFailedError,
   WorkflowNotFoundError,
 } from '../errors';
-import { sleep } from './sleep';
 import type { FingerprintStrategy } from '../fingerprint/fingerprint-strategy';
 import { buildGraph, type StepGraph, type StepNode } from '../graph';
 import type { Constructor } from '../metadata';
 import type { CheckpointStorage } from '../storage/checkpoint-storage';
-import type { Checkpoint, StoredError, StoredPoll, WorkflowCompletion, WorkflowRecord } from '../storage/records';
+import type { Checkpoint, StoredError, WorkflowCompletion, WorkflowRecord } from '../storage/records';
 import { LeaseKeeper } from './lease-keeper';
 import { AttemptsInFlight, type Attempt } from './attempt';
 import { attachLogger } from './logger';
@@ -42,7 +40,8 @@ import { RunEvents, type RunEmitter, type WorkflowEventName, type WorkflowHooks,
 import { RunState } from './run-state';
 import { checkRunnerOptions, DEFAULT_MAX_INLINE_WAIT_MS, defaultStorage, resolveRun, type ResolvedRun, type RunOptions, type WorkflowRunnerOptions } from './runner-options';
 import { scheduleGraph, type Settle, type Settled } from './schedule-graph';
-import { decideBranch } from './branch';
+import { passBranch, skippedDependencies } from './branch';
+import { awaitCall, storeNextCall, type LaterCallRun } from './later-calls';
 import { retryAttempts, startAttempt, type AttemptsOutcome } from './step-attempts';
 import { StepMethods } from './step-methods';
 import { createStepContext } from './step-context';
@@ -659,33 +658,13 @@ export class WorkflowRunner {
       const outputs = after.length === 1 ? [state.output(afterIndexes[0]!)] : afterIndexes.map((dep) => state.output(dep));
       const method = run.methods.get(node.method) as (ctx: unknown) => unknown;
       // Which dependencies were skipped, for ctx.skipped(): only built when one was.
-      let skipped: boolean[] | undefined;
-      for (let i = 0; i < afterIndexes.length; i++) {
-        if (!state.isSkipped(afterIndexes[i]!)) continue;
-        skipped = afterIndexes.map((dep) => state.isSkipped(dep));
-        break;
-      }
+      const skipped = skippedDependencies(node, state);
       if (node.mayBeSkipped || skipped !== undefined) {
         const record = run.stored.record!;
-        const decision = await decideBranch({
-          workflowId,
-          className: run.className,
-          node,
-          state,
-          input,
-          outputs,
-          skipped,
-          inFlight,
-          events,
-          taken: record.current.branches?.[node.name] === true,
-          takeBranch: async () => {
-            if (!record.isRunning) await record.markRunning(this.recoverAt(run.leaseTtlMs));
-            await record.takeBranch(node.name);
-          },
-        });
-        if (decision.kind === 'cancelled') return settle(node, 'cancelled');
-        if (decision.kind === 'failed') return settle(node, this.failStep(run, node, decision.error, decision.attempts));
-        if (decision.kind === 'skip') return settle(node, await this.skipStep(run, node, decision.reason, decision.attempts));
+        const branch = await passBranch({ workflowId, className: run.className, node, state, input, outputs, skipped, inFlight, events, storage: this.storage, record, lease: () => keeper.lease, recoverAt: () => this.recoverAt(run.leaseTtlMs) });
+        if (branch === 'cancelled') return settle(node, 'cancelled');
+        if (branch === 'skipped') return settle(node, 'done');
+        if (branch !== 'run') return settle(node, this.failStep(run, node, branch.error, branch.attempts));
       }
       let consumed: ConsumedEvent | undefined;
       if (node.wait !== undefined) {
@@ -715,7 +694,7 @@ export class WorkflowRunner {
       // A step called again later (it answered "not yet", or its retry waits durably): not before its stored time.
       let poll = record.current.polls?.[node.name];
       if (poll !== undefined) {
-        const due = await this.awaitCall(run, node, poll);
+        const due = await awaitCall(this.laterCalls(run), node, poll);
         if (due !== 'due') {
           giveBack(run, consumed);
           return settle(node, due);
@@ -762,13 +741,13 @@ export class WorkflowRunner {
           return settle(node, this.failStep(run, node, outcome.error, outcome.attempts));
         }
         if (outcome.kind === 'later') {
-          const next = await this.nextCall(run, node, poll, outcome, startedAt);
+          const next = await storeNextCall(this.laterCalls(run), node, poll, outcome, startedAt);
           if (next instanceof Error) {
             giveBack(run, consumed);
             return settle(node, this.failStep(run, node, next, outcome.attempts));
           }
           poll = next;
-          const due = await this.awaitCall(run, node, poll);
+          const due = await awaitCall(this.laterCalls(run), node, poll);
           if (due !== 'due') {
             giveBack(run, consumed);
             return settle(node, due);
@@ -817,59 +796,9 @@ export class WorkflowRunner {
     }
   }
 
-  /**
-   * Stores when the step is called again, before it waits: after a "not yet" (bounded by its
-   * `poll.timeoutMs`), or a retry whose delay is too long to sleep holding the lease. Returns the
-   * stored call, or the error that fails the step (`PollTimeoutError`, or a failed write).
-   */
-  private async nextCall(run: StepRun, node: StepNode, poll: StoredPoll | undefined, later: { at: number; attempts: number; retry: boolean }, startedAt: number): Promise<StoredPoll | Error> {
-    const since = poll?.since ?? isoAt(startedAt);
-    let next: StoredPoll;
-    if (later.retry) next = { next: isoAt(later.at), count: poll?.count ?? 0, since, attempts: later.attempts };
-    else {
-      const count = (poll?.count ?? 0) + 1;
-      const limit = node.poll === undefined ? undefined : Date.parse(since) + node.poll.timeoutMs;
-      if (poll?.last === true || (limit !== undefined && later.at > limit && node.poll!.onTimeout === 'fail')) return new PollTimeoutError(run.workflowId, node.name, count, node.poll!.timeoutMs);
-      const last = limit !== undefined && later.at > limit;
-      next = { next: isoAt(last ? limit : later.at), count, since, ...(last ? { last: true as const } : {}) };
-      run.events.emit('step:retry-later', { step: node.name, attempt: later.attempts, next: next.next, polls: count });
-    }
-    try {
-      await run.stored.record!.storePoll(node.name, next);
-    } catch (error) {
-      return error instanceof Error ? error : new Error(String(error));
-    }
-    return next;
-  }
-
-  /** Waits for a stored call's time: slept when short, else the step waits (the run ends `'waiting'`, holding nothing). */
-  private async awaitCall(run: StepRun, node: StepNode, poll: StoredPoll): Promise<'due' | 'waiting' | 'cancelled'> {
-    const at = Date.parse(poll.next);
-    while (at > Date.now()) {
-      if (at - Date.now() > this.maxInlineWaitMs) {
-        run.state.wait(node.index, poll.next, undefined);
-        run.events.emit('step:waiting', { step: node.name, wakeAt: poll.next });
-        return 'waiting';
-      }
-      await sleep(at - Date.now(), run.inFlight.signal);
-      if (run.inFlight.signal.aborted) return 'cancelled';
-    }
-    return 'due';
-  }
-
-  /** Commits a skipped step: its checkpoint says `'skipped'`, with an `undefined` output. */
-  private async skipStep(run: StepRun, node: StepNode, reason: 'when' | 'dependencies', attempts: number): Promise<'done' | 'failed'> {
-    const record = run.stored.record!;
-    const committedMs = Date.now();
-    try {
-      if (!record.isRunning) await record.markRunning(this.recoverAt(run.leaseTtlMs));
-      await this.storage.commit(run.workflowId, { formatVersion: 1, step: node.name, status: 'skipped', attempts, committedAt: isoAt(committedMs), output: encodeValue(undefined) }, run.keeper.lease);
-    } catch (error) {
-      return this.failStep(run, node, error, attempts);
-    }
-    run.state.skip(node.index, attempts, committedMs);
-    run.events.emit('step:skipped', { step: node.name, reason });
-    return 'done';
+  /** What a step called again later needs of its run (made only for such a step). */
+  private laterCalls(run: StepRun): LaterCallRun {
+    return { workflowId: run.workflowId, state: run.state, events: run.events, record: run.stored.record!, signal: run.inFlight.signal, maxInlineWaitMs: this.maxInlineWaitMs };
   }
 
   private failStep(run: StepRun, node: StepNode, error: unknown, attempts: number): 'failed' {
