@@ -47,10 +47,25 @@ export function parseRecord(workflowId: string, location: string, value: unknown
   if (compensation !== undefined && (!isObject(compensation) || typeof compensation.startedAt !== 'string' || !isObject(compensation.cause) || !isObject(compensation.done))) {
     throw new CheckpointCorruptedError(workflowId, location, 'its compensation is not { startedAt, cause, done }');
   }
+  // Both decide what a resume does (whether a step runs, when it is called again, which attempt is next).
+  const branches = value.branches;
+  if (branches !== undefined && (!isObject(branches) || Object.values(branches).some((taken) => taken !== true))) {
+    throw new CheckpointCorruptedError(workflowId, location, 'its branches are not { <step>: true }');
+  }
+  const polls = value.polls;
+  if (polls !== undefined && (!isObject(polls) || !Object.values(polls).every(isStoredPoll))) {
+    throw new CheckpointCorruptedError(workflowId, location, 'its polls are not { <step>: { next, count, since, attempts?, last? } } with ISO times and counts');
+  }
   if (value.status !== undefined && !STATUSES.includes(value.status as string)) {
     throw new CheckpointCorruptedError(workflowId, location, `its status ${JSON.stringify(value.status)} is not one of ${STATUSES.join(', ')}`);
   }
   return value as unknown as WorkflowRecord;
+}
+
+function isStoredPoll(poll: unknown): boolean {
+  const count = (n: unknown) => Number.isInteger(n) && (n as number) >= 0;
+  const time = (t: unknown) => typeof t === 'string' && !Number.isNaN(Date.parse(t));
+  return isObject(poll) && time(poll.next) && time(poll.since) && count(poll.count) && (poll.attempts === undefined || count(poll.attempts)) && (poll.last === undefined || poll.last === true);
 }
 
 const STATUSES: readonly unknown[] = ['running', 'waiting', 'completed', 'failed', 'cancelled', 'compensating', 'compensated'] satisfies WorkflowStatus[];

@@ -119,6 +119,23 @@ describe('stored record format', () => {
     });
   });
 
+  describe('parseRecordText: what a resume decides by', () => {
+    const parse = (value: unknown) => parseRecordText('wf', 'here/x.json', JSON.stringify(value));
+
+    it('returns the branches taken and the calls due later, and refuses any other shape of them', () => {
+      const poll = { next: '2026-12-05T10:00:00.000Z', count: 2, since: '2026-12-05T09:00:00.000Z' };
+      const good = { ...record, branches: { approve: true }, polls: { track: poll, send: { ...poll, count: 0, attempts: 3 }, last: { ...poll, last: true } } };
+      expect(parse(good)).to.deep.equal(good);
+      for (const branches of [null, [], { approve: false }, { approve: 'yes' }]) {
+        expect(corruption(() => parse({ ...record, branches })).reason, JSON.stringify(branches)).to.equal('its branches are not { <step>: true }');
+      }
+      const badPolls = [null, [], { track: null }, { track: { ...poll, next: 'soon' } }, { track: { ...poll, since: 5 } }, { track: { ...poll, count: -1 } }, { track: { ...poll, count: 1.5 } }, { track: { ...poll, attempts: 'two' } }, { track: { ...poll, last: false } }];
+      for (const polls of badPolls) {
+        expect(corruption(() => parse({ ...record, polls })).reason, JSON.stringify(polls)).to.contain('its polls are not');
+      }
+    });
+  });
+
   describe('parseRecordFile', () => {
     const parse = (value: unknown) => parseRecordFile('wf', 'here/x.json', typeof value === 'string' ? value : JSON.stringify(value));
 
