@@ -50,8 +50,8 @@ export function skippedDependencies(node: StepNode, state: RunState): boolean[] 
  * timeout, and stores the answer before acting on it.
  */
 export async function passBranch(b: BranchInput): Promise<BranchOutcome> {
-  const { node, state, record } = b;
-  if (node.after.length > 0 && node.afterIndexes.every((dep) => state.isSkipped(dep))) return skip(b, 'dependencies', 0);
+  const { node, record } = b;
+  if (b.skipped?.every((skipped) => skipped) === true) return skip(b, 'dependencies', 0);
   const when = node.when;
   if (when === undefined || record.current.branches?.[node.name] === true) return 'run';
   const outcome = await runAttempts(b.workflowId, { name: node.name, retry: node.retry, timeoutMs: node.timeoutMs, branch: true }, b.inFlight, b.events, async (attempt) => {
