@@ -138,7 +138,7 @@ describe('polling and durable retries', () => {
       const cause = (error.cause as StepFailedError).cause as PollTimeoutError;
       expect(cause).to.be.instanceOf(PollTimeoutError);
       expect(cause.code).to.equal('WAYMARK_POLL_TIMEOUT');
-      expect(seen.length).to.be.within(2, 3);
+      expect(seen.length, 'the first call asks within the limit (unless the machine stalled 20 ms before it)').to.be.within(1, 2);
       expect(cause.polls).to.equal(seen.length);
       expect(cause.message).to.include("step 'check'").and.include('poll.timeoutMs');
     });
