@@ -382,6 +382,53 @@ export class StepFailedError extends WaymarkError {
   }
 }
 
+/** A fan-out's `forEach` (`@Step({ forEach })`) gave something other than an array: the step fails, no item runs. */
+export class FanOutListError extends NonRetryableError {
+  override readonly code = 'WAYMARK_FAN_OUT_LIST';
+  constructor(
+    readonly workflowId: string,
+    readonly step: string,
+    readonly got: string,
+  ) {
+    super(`forEach returned ${got}; it must return an array of the items to run the step for (or a promise of one)`, { where: { workflowId, step } });
+  }
+}
+
+/** One item of a fan-out that failed for good: its index in the committed list, its error's code and message, its attempts. */
+export interface ItemFailureInfo {
+  readonly index: number;
+  readonly code: string;
+  readonly message: string;
+  readonly attempts: number;
+}
+
+/**
+ * More items of a fan-out (`@Step({ forEach })`) failed for good than its `toleratedFailures` allows.
+ * Committed items stay committed: a resume runs only the items that are not (the failed ones
+ * included), and a compensating workflow undoes the committed ones.
+ */
+export class FanOutFailedError extends WaymarkError {
+  readonly code = 'WAYMARK_FAN_OUT_FAILED';
+  constructor(
+    readonly workflowId: string,
+    readonly step: string,
+    /** Items in the committed list. */
+    readonly total: number,
+    /** How many failures the step tolerates. */
+    readonly tolerated: number,
+    /** The items that failed, in the order they failed. */
+    readonly failures: readonly ItemFailureInfo[],
+  ) {
+    const shown = failures.slice(0, 3).map((f) => `item ${f.index} (${f.code}: ${f.message})`);
+    const more = failures.length > shown.length ? `, and ${failures.length - shown.length} more` : '';
+    super(
+      `${failures.length} of ${total} items failed, more than the ${tolerated} its toleratedFailures allows: ${shown.join('; ')}${more}. ` +
+        `Committed items are kept: a resume runs only the items not committed`,
+      { where: { workflowId, step } },
+    );
+  }
+}
+
 /** Storage failed (I/O, network, permission) during `operation`; for a commit, the step was not recorded as done. */
 export class StorageError extends WaymarkError {
   readonly code: string = 'WAYMARK_STORAGE';

@@ -5,6 +5,7 @@ import { WorkflowDefinitionError } from './errors';
 import { readStepRecords, readWorkflow, type Constructor, type StepRecord } from './metadata';
 import type { RetryOptions } from './retry-options';
 import type { StoredStep } from './storage/records';
+import { sortCommitted } from './item-keys';
 
 /** One validated step. */
 export interface StepNode {
@@ -27,6 +28,8 @@ export interface StepNode {
    * skipped. A resume reads the checkpoints of such steps to tell skipped from completed.
    */
   readonly mayBeSkipped: boolean;
+  /** Its per-item fan-out (`@Step({ forEach })`), validated. */
+  readonly fanOut?: StepFanOut;
   /** The method that undoes the step once it committed, if it declares one (`@Step({ compensate })`). */
   readonly compensation?: StepCompensation;
   /** Declaration index. */
@@ -39,6 +42,15 @@ export interface StepCompensation {
   readonly method: string;
   /** `compensateRetry`, or the step's own retry policy. */
   readonly retry: RetryOptions & { readonly attempts: number };
+}
+
+/** A step's per-item fan-out, validated. */
+export interface StepFanOut {
+  readonly forEach: (ctx: unknown) => readonly unknown[] | Promise<readonly unknown[]>;
+  /** The step's own limit of items at once, if it sets one (the run's concurrency caps it). */
+  readonly concurrency?: number;
+  /** Failures it completes despite: a count, or a fraction of the items. */
+  readonly tolerated: { readonly count: number } | { readonly fraction: number };
 }
 
 /** A step's timers and awaited event, validated. */
@@ -160,6 +172,13 @@ function toNode(record: StepRecord, index: number, previous: StepNode | undefine
   }
   const when = record.when as StepNode['when'];
   const poll = toPoll(record, className, name);
+  const fanOut = toFanOut(record, className, name);
+  if (fanOut !== undefined && wait?.event !== undefined) {
+    throw new WorkflowDefinitionError(`a fan-out cannot wait for an event: put the waitFor on a step before it, and list the items from that step's output`, className, name);
+  }
+  if (fanOut !== undefined && poll !== undefined) {
+    throw new WorkflowDefinitionError(`a fan-out's items cannot poll: drop poll, or make the polling a step of its own`, className, name);
+  }
   return {
     name,
     method: record.method,
@@ -170,6 +189,7 @@ function toNode(record: StepRecord, index: number, previous: StepNode | undefine
     ...(wait === undefined ? {} : { wait }),
     ...(when === undefined ? {} : { when }),
     ...(poll === undefined ? {} : { poll }),
+    ...(fanOut === undefined ? {} : { fanOut }),
     mayBeSkipped: when !== undefined,
     ...(compensation === undefined ? {} : { compensation }),
     index,
@@ -204,6 +224,37 @@ function toCompensation(record: StepRecord, retry: RetryOptions & { readonly att
     throw new WorkflowDefinitionError(`compensate names '${compensate}', which is not a method of the class`, className, name);
   }
   return { method: compensate, retry: compensateRetry === undefined ? retry : checkRetry(compensateRetry, 'compensateRetry', className, name) };
+}
+
+function toFanOut(record: StepRecord, className: string, name: string): StepFanOut | undefined {
+  const { forEach, concurrency, toleratedFailures } = record;
+  if (forEach === undefined) {
+    if (concurrency !== undefined || toleratedFailures !== undefined) {
+      throw new WorkflowDefinitionError(`${concurrency !== undefined ? 'concurrency' : 'toleratedFailures'} applies to a fan-out's items: it needs forEach`, className, name);
+    }
+    return undefined;
+  }
+  if (typeof forEach !== 'function') {
+    throw new WorkflowDefinitionError(`forEach must be a function (ctx) => items[], got ${forEach === null ? 'null' : typeof forEach}`, className, name);
+  }
+  if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1)) {
+    throw new WorkflowDefinitionError(`concurrency must be an integer >= 1, got ${String(concurrency)}`, className, name);
+  }
+  let tolerated: StepFanOut['tolerated'];
+  if (toleratedFailures === undefined) tolerated = { count: 0 };
+  else if (typeof toleratedFailures === 'number') {
+    if (!(Number.isInteger(toleratedFailures) && toleratedFailures >= 0)) {
+      throw new WorkflowDefinitionError(`toleratedFailures must be an integer >= 0 (a count) or { fraction } from 0 to 1, got ${String(toleratedFailures)}`, className, name);
+    }
+    tolerated = { count: toleratedFailures };
+  } else {
+    const fraction = (toleratedFailures as { fraction?: unknown } | null)?.fraction;
+    if (typeof fraction !== 'number' || !(fraction >= 0 && fraction <= 1)) {
+      throw new WorkflowDefinitionError(`toleratedFailures must be an integer >= 0 (a count) or { fraction } from 0 to 1, got ${JSON.stringify(toleratedFailures)}`, className, name);
+    }
+    tolerated = { fraction };
+  }
+  return { forEach: forEach as StepFanOut['forEach'], ...(concurrency === undefined ? {} : { concurrency }), tolerated };
 }
 
 function toPoll(record: StepRecord, className: string, name: string): StepNode['poll'] {
@@ -283,21 +334,26 @@ const storedCache = new WeakMap<StepGraph, readonly StoredStep[]>();
 /** The graph as stored beside the checkpoints; one frozen array per graph, as every run of it stores the same. */
 export function storedSteps(graph: StepGraph): readonly StoredStep[] {
   let stored = storedCache.get(graph);
-  if (!stored) storedCache.set(graph, (stored = Object.freeze(graph.steps.map((s) => Object.freeze({ name: s.name, after: Object.freeze([...s.after]), ...(s.when === undefined ? {} : { when: true as const }) })))));
+  if (!stored) storedCache.set(graph, (stored = Object.freeze(graph.steps.map((s) => Object.freeze({ name: s.name, after: Object.freeze([...s.after]), ...(s.when === undefined ? {} : { when: true as const }), ...(s.fanOut === undefined ? {} : { forEach: true as const }) })))));
   return stored;
 }
 
 /**
  * Differences that make committed checkpoints unusable: a committed step removed or renamed, its
- * `after` changed, or a `when` added to it or taken from it. Steps added, or uncommitted steps changed, are fine.
+ * `after` changed, or a `when` or `forEach` added to it or taken from it; a fan-out whose list or
+ * items are committed removed, re-wired or no longer a fan-out. Steps added, or uncommitted steps
+ * changed, are fine.
  */
 export function definitionChanges(stored: readonly StoredStep[], graph: StepGraph, committed: readonly string[]): string[] {
   const storedByName = new Map(stored.map((s) => [s.name, s]));
   const changes: string[] = [];
-  for (const name of committed) {
+  const sorted = sortCommitted(committed);
+  const started = [...new Set([...sorted.lists, ...sorted.items.keys()])].filter((step) => !sorted.steps.includes(step));
+  for (const name of [...sorted.steps, ...started]) {
     const now = graph.byName.get(name);
+    const partly = !sorted.steps.includes(name);
     if (!now) {
-      changes.push(`committed step '${name}' no longer exists`);
+      changes.push(partly ? `fan-out step '${name}', whose items are committed, no longer exists` : `committed step '${name}' no longer exists`);
       continue;
     }
     const before = storedByName.get(name);
@@ -306,8 +362,12 @@ export function definitionChanges(stored: readonly StoredStep[], graph: StepGrap
     }
     // A committed step's answer to its branch was given (or never asked): adding or removing a
     // `when` would make that checkpoint mean something else.
-    if (before && (before.when === true) !== (now.when !== undefined)) {
+    if (!partly && before && (before.when === true) !== (now.when !== undefined)) {
       changes.push(now.when !== undefined ? `committed step '${name}' now has a when (a branch); it had none` : `committed step '${name}' no longer has its when (a branch)`);
+    }
+    // Its output is one value or the array of its items' outputs: the checkpoints would mean something else.
+    if (partly ? now.fanOut === undefined : before !== undefined && (before.forEach === true) !== (now.fanOut !== undefined)) {
+      changes.push(now.fanOut !== undefined ? `committed step '${name}' now has a forEach (a fan-out); it had none` : `${partly ? 'fan-out ' : 'committed '}step '${name}' no longer has its forEach (a fan-out)${partly ? ', and items of it are committed' : ''}`);
     }
   }
   return changes;

@@ -53,6 +53,25 @@ export interface StepOptions {
    * `throw new RetryLater(...)`); see {@link PollOptions}. Without it a step may poll for ever.
    */
   readonly poll?: PollOptions;
+  /**
+   * A per-item fan-out: the items to run the step for, computed once from the step's context
+   * (`attempt` 0) when its dependencies have committed, and committed before any item runs (a
+   * resume reads the same list, in the same order, and never calls this again). The method then runs
+   * once per item, with `ctx.item` and `ctx.index`; each item has the step's retries and timeout and
+   * commits its own checkpoint. The step's output is the array of the items' outputs, in order. A
+   * throw, or anything but an array, fails the step (a resume asks again, as no list was committed).
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly forEach?: (ctx: any) => readonly unknown[] | Promise<readonly unknown[]>;
+  /** With `forEach`: most items running at once (an integer >= 1); default, and at most, the run's `concurrency`. */
+  readonly concurrency?: number;
+  /**
+   * With `forEach`: how many items may fail for good while the step still completes, as a count
+   * (an integer >= 0) or `{ fraction }` of the items (0 to 1). A failed item's output is
+   * `undefined`, and dependents read the failures with `ctx.failures(step)`. Default 0: the first
+   * failure fails the step (items already running settle first; committed items stay committed).
+   */
+  readonly toleratedFailures?: number | { readonly fraction: number };
   /** Wait for an event sent with `runner.sendEvent(workflowId, event, payload)`; see {@link WaitForOptions}. */
   readonly waitFor?: WaitForOptions;
   /**

@@ -5,6 +5,7 @@
  * Every check that can refuse the run (`raise`, a changed definition, another workflow's data)
  * happens before the first write.
  */
+import { isStepKey } from '../item-keys';
 import { isoUnique } from '../iso-now';
 import { CheckpointCorruptedError, InputChangedError, WorkflowDefinitionChangedError, WorkflowNotFoundError } from '../errors';
 import { definitionChanges, storedSteps, type StepGraph } from '../graph';
@@ -86,7 +87,7 @@ export async function prepareCheckpoints(p: PrepareInput): Promise<PreparedRun> 
     const previous = storedFingerprint ?? '(none)';
     const decision = await decideInputChange(
       p.policy,
-      { workflowId, storedFingerprint: previous, currentFingerprint: p.fingerprint, committedSteps: [...stored.committedSteps] },
+      { workflowId, storedFingerprint: previous, currentFingerprint: p.fingerprint, committedSteps: stored.committedSteps.filter(isStepKey) },
       `input-change policy of workflow '${workflowId}'`,
     );
     p.events.emit('input:changed', { storedFingerprint: previous, currentFingerprint: p.fingerprint, policy: decision });
@@ -110,6 +111,7 @@ export async function prepareCheckpoints(p: PrepareInput): Promise<PreparedRun> 
     ...(stored.record?.timers === undefined ? {} : { timers: stored.record.timers }),
     ...(stored.record?.branches === undefined ? {} : { branches: stored.record.branches }),
     ...(stored.record?.polls === undefined ? {} : { polls: stored.record.polls }),
+    ...(stored.record?.fanOuts === undefined ? {} : { fanOuts: stored.record.fanOuts }),
     ...(compensation === undefined ? {} : { compensation, status: 'compensating', error: compensation.cause }),
   };
   const recordVersion = await writeRecord(p, continued, stored.recordVersion ?? null);

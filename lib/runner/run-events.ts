@@ -20,9 +20,10 @@ export interface WorkflowEvents {
   'step:started': RunIds & { step: string; attempt: number };
   /**
    * An attempt failed; `compensation: true` when it was an attempt of the step's compensation,
-   * `branch: true` when it was an attempt to answer the step's `when`.
+   * `branch: true` when it was an attempt to answer the step's `when`, `item` (its index) when it was
+   * an attempt of one item of a fan-out (`@Step({ forEach })`).
    */
-  'step:attempt-failed': RunIds & { step: string; attempt: number; error: unknown; willRetry: boolean; delayMs?: number; compensation?: true; branch?: true };
+  'step:attempt-failed': RunIds & { step: string; attempt: number; error: unknown; willRetry: boolean; delayMs?: number; compensation?: true; branch?: true; item?: number };
   /** The step answered "not yet" (`ctx.retryAfter`, `RetryLater`): it is called again at `next` (ISO); `polls` counts its "not yet" answers. */
   'step:retry-later': RunIds & { step: string; attempt: number; next: string; polls: number };
   /** The step's `when` answered false, or every dependency was skipped (`reason`): it is committed as `'skipped'`. */

@@ -67,6 +67,11 @@ export class RunRecord {
     return this.write(() => ({ ...this.record, branches: { ...this.record.branches, [step]: true } }));
   }
 
+  /** Stores how many items fan-out `step` runs, once its list is committed (what progress is read from). */
+  countItems(step: string, count: number): Promise<void> {
+    return this.write(() => ({ ...this.record, fanOuts: { ...this.record.fanOuts, [step]: count } }));
+  }
+
   /** Stores when `step` is called again (a poll's "not yet", or a long retry), before the step waits for it. */
   storePoll(step: string, poll: StoredPoll): Promise<void> {
     return this.write(() => ({ ...this.record, polls: { ...this.record.polls, [step]: poll } }));

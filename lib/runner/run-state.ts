@@ -8,6 +8,7 @@
  * runner's hot path addresses steps by the index its graph gives them. Every method takes a step's
  * name or its index.
  */
+import type { ItemFailureInfo } from '../errors';
 import type { StepResult, StepStatus } from './run-result';
 
 /** A step, by name or by declaration index. */
@@ -24,6 +25,8 @@ export class RunState {
   /** Errors of failed steps, and what waiting steps wait for: few, so kept by index on the side. */
   private readonly errors = new Map<number, unknown>();
   private readonly waits = new Map<number, { wakeAt?: string; waitingFor?: string }>();
+  /** Fan-outs' tolerated item failures, by step index: only steps that had some. */
+  private readonly itemFailures = new Map<number, readonly ItemFailureInfo[]>();
   private readonly indexOf: ReadonlyMap<string, number | { readonly index: number }>;
 
   /**
@@ -70,6 +73,21 @@ export class RunState {
     this.outputs[i] = undefined;
     this.errors.delete(i);
     this.commitTimes[i] = committedAt;
+  }
+
+  /** Records a fan-out's tolerated item failures (completed now or restored), for its dependents' `ctx.failures()`. */
+  setItemFailures(step: StepRef, failures: readonly ItemFailureInfo[]): void {
+    if (failures.length > 0) this.itemFailures.set(this.index(step), failures);
+  }
+
+  /** A fan-out's tolerated item failures, undefined when it had none. */
+  failuresOf(step: StepRef): readonly ItemFailureInfo[] | undefined {
+    return this.itemFailures.get(this.index(step));
+  }
+
+  /** True when some step had tolerated item failures (the hot path then looks no further). */
+  get anyItemFailures(): boolean {
+    return this.itemFailures.size > 0;
   }
 
   /** True when the step was skipped. */

@@ -29,6 +29,8 @@ export interface AttemptTarget {
   readonly compensating?: boolean;
   /** True for the step's `when`: its attempts emit no `step:started`, and its failures say `branch: true`. */
   readonly branch?: boolean;
+  /** For one item of a fan-out: its index. Its attempts emit no `step:started`, and its failures say `item`. */
+  readonly item?: number;
 }
 
 /**
@@ -39,7 +41,7 @@ export interface AttemptTarget {
 export function startAttempt(workflowId: string, node: AttemptTarget, inFlight: AttemptsInFlight, events: RunEmitter, number: number): Attempt | undefined {
   if (inFlight.stopped) return undefined;
   if (node.compensating === true) events.emit('step:compensating', { step: node.name, attempt: number });
-  else if (node.branch !== true && events.listens('step:started')) events.emit('step:started', { step: node.name, attempt: number });
+  else if (node.branch !== true && node.item === undefined && events.listens('step:started')) events.emit('step:started', { step: node.name, attempt: number });
   const attempt = inFlight.start(number);
   const { timeoutMs } = node;
   if (timeoutMs !== undefined) {
@@ -109,11 +111,11 @@ export async function retryAttempts(
       willRetry = number < retry.attempts && !(error instanceof NonRetryableError) && (retry.retryIf === undefined || Boolean(retry.retryIf(error, number)));
     } catch (retryIfError) {
       // A throwing retryIf is a bug in the policy: the step fails with it, and is not retried.
-      events.emit('step:attempt-failed', { step: node.name, attempt: number, error, willRetry: false, ...(node.compensating === true ? { compensation: true } : {}), ...(node.branch === true ? { branch: true } : {}) });
+      events.emit('step:attempt-failed', { step: node.name, attempt: number, error, willRetry: false, ...marks(node) });
       return { kind: 'failed', error: retryIfError, attempts: number };
     }
     const delayMs = willRetry ? retryDelay(retry, number + 1) : undefined;
-    events.emit('step:attempt-failed', { step: node.name, attempt: number, error, willRetry, delayMs, ...(node.compensating === true ? { compensation: true } : {}), ...(node.branch === true ? { branch: true } : {}) });
+    events.emit('step:attempt-failed', { step: node.name, attempt: number, error, willRetry, delayMs, ...marks(node) });
     if (!willRetry) return { kind: 'failed', error, attempts: number };
     // Too long to hold the lease for: the caller stores the attempt count and the time, and waits durably.
     if (durable && delayMs! > maxInlineWaitMs) return { kind: 'later', at: Date.now() + delayMs!, attempts: number, retry: true };
@@ -130,4 +132,9 @@ export async function retryAttempts(
       inFlight.end(attempt);
     }
   }
+}
+
+/** What a failed attempt's event says of what was attempted, besides the step. */
+function marks(node: AttemptTarget): { compensation?: true; branch?: true; item?: number } {
+  return { ...(node.compensating === true ? { compensation: true } : {}), ...(node.branch === true ? { branch: true } : {}), ...(node.item === undefined ? {} : { item: node.item }) };
 }

@@ -1,7 +1,7 @@
 /**
  * What a step method receives.
  */
-import { RetryLater, StepDependencyError } from '../errors';
+import { RetryLater, StepDependencyError, type ItemFailureInfo } from '../errors';
 
 /** The argument of every step method. `I` is the input type, `P` the type of `previous`. */
 export interface StepContext<I = unknown, P = unknown> {
@@ -20,6 +20,16 @@ export interface StepContext<I = unknown, P = unknown> {
   result<T = unknown>(step: string): T;
   /** True when the dependency `step` was skipped (its `when` said no, or all its own dependencies were skipped); any other name than a dependency throws `StepDependencyError`. */
   skipped(step: string): boolean;
+  /**
+   * The items of dependency `step` (a fan-out, `@Step({ forEach })`) that failed within its
+   * `toleratedFailures`, in the order of their indexes (their outputs in `result(step)` are
+   * `undefined`); empty for any other dependency. Any other name than a dependency throws `StepDependencyError`.
+   */
+  failures(step: string): readonly ItemFailureInfo[];
+  /** In a fan-out (`@Step({ forEach })`): the item this call is for, from the committed list; undefined otherwise. */
+  readonly item: unknown;
+  /** In a fan-out: the item's index in the committed list (0-based); -1 otherwise. */
+  readonly index: number;
   readonly workflowId: string;
   /** This step's name. */
   readonly step: string;
@@ -59,6 +69,10 @@ export interface StepContextInit {
   readonly outputs: readonly unknown[];
   /** Which of them were skipped, in the same order; absent when none was. */
   readonly skipped?: readonly boolean[];
+  /** The tolerated item failures of each, in the same order; absent when none has any. */
+  readonly failures?: readonly (readonly ItemFailureInfo[] | undefined)[];
+  /** In a fan-out: the item and its index. */
+  readonly item?: { readonly value: unknown; readonly index: number };
   /** Its "not yet" answers so far, and whether this is its last call; absent for a step that never polled. */
   readonly poll?: { readonly count: number; readonly last: boolean };
   /** The payload of the event the step consumed, if any. */
@@ -91,6 +105,14 @@ class Context implements StepContext {
     return outputs[0];
   }
 
+  get item(): unknown {
+    return this.init.item?.value;
+  }
+
+  get index(): number {
+    return this.init.item?.index ?? -1;
+  }
+
   get polls(): number {
     return this.init.poll?.count ?? 0;
   }
@@ -115,8 +137,12 @@ class Context implements StepContext {
     return this.init.skipped?.[this.dependency('skipped', name)] === true;
   }
 
+  failures(name: string): readonly ItemFailureInfo[] {
+    return this.init.failures?.[this.dependency('failures', name)] ?? [];
+  }
+
   /** The index of dependency `name`; any other name throws, naming the method that asked. */
-  private dependency(method: 'result' | 'skipped', name: string): number {
+  private dependency(method: 'result' | 'skipped' | 'failures', name: string): number {
     const { after } = this.init;
     const index = after.indexOf(name);
     if (index === -1) {

@@ -80,9 +80,11 @@ export function attachTracing(events: RunEvents, api: TracingApi, tracer: SpanTr
     steps.set(stepKey(runId, step), span);
   });
   events.on('step:skipped', ({ runId, step, reason }) => runs.get(runId)?.addEvent('step skipped', { 'waymark.step': step, 'waymark.skip_reason': reason }));
-  events.on('step:attempt-failed', ({ runId, step, error, willRetry, branch }) => {
+  events.on('step:attempt-failed', ({ runId, step, error, willRetry, branch, item }) => {
     // A step's when has no span of its own: its failures are events of the run's span.
     if (branch === true) return void runs.get(runId)?.addEvent('step when failed', { 'waymark.step': step, 'waymark.will_retry': willRetry, 'waymark.error': message(error) });
+    // Nor has a fan-out's item (thousands of spans would bury the run): its failures are events of the step's span.
+    if (item !== undefined) return void steps.get(stepKey(runId, step))?.addEvent('item attempt failed', { 'waymark.item': item, 'waymark.will_retry': willRetry, 'waymark.error': message(error) });
     const span = steps.get(stepKey(runId, step));
     if (!span) return;
     steps.delete(stepKey(runId, step));

@@ -5,6 +5,7 @@
 import { decodeValue, UnencodableValue } from '../checkpoint-codec';
 import { CheckpointCorruptedError, InvalidOptionError } from '../errors';
 import { ownEvents } from './mailbox';
+import { sortCommitted } from '../item-keys';
 import type { CheckpointStorage } from '../storage/checkpoint-storage';
 import type { LeaseHolder, StoredCompensation, StoredError, WorkflowRecord, WorkflowStatus } from '../storage/records';
 
@@ -26,6 +27,15 @@ export interface StoredStepInfo {
   readonly after: readonly string[];
   /** True when the step has a branch (`@Step({ when })`), as the stored graph says. */
   readonly when?: true;
+  /** True when the step is a per-item fan-out (`@Step({ forEach })`), as the stored graph says. */
+  readonly forEach?: true;
+  /**
+   * A fan-out's progress, once its item list is committed: items in the list, committed, failed
+   * (tolerated ones of a committed step, or those of the last failed run), and the rest (running
+   * or not started). Read from the record and the names of committed checkpoints: no item's output
+   * is read.
+   */
+  readonly items?: { readonly total: number; readonly committed: number; readonly failed: number; readonly remaining: number };
   /** While `'waiting'`: its timer (ISO; for an event, when the wait times out) and the event it waits for. */
   readonly waitingFor?: { readonly wakeAt?: string; readonly event?: string };
   /**
@@ -182,9 +192,10 @@ export async function readWorkflowInfo(storage: CheckpointStorage, workflowId: s
   if (stored === undefined) return undefined;
   const { record } = stored;
   const status = statusOf(record);
-  const committed = new Set(stored.committedSteps);
+  const sorted = sortCommitted(stored.committedSteps);
+  const committed = new Set(sorted.steps);
   const defined = record?.steps.map((s) => s.name) ?? [];
-  const names = [...defined, ...stored.committedSteps.filter((n) => !defined.includes(n))];
+  const names = [...defined, ...sorted.steps.filter((n) => !defined.includes(n))];
   const [checkpoints, holder, mailbox] = await Promise.all([
     mapLimited([...committed], (step) => storage.readCheckpoint(workflowId, step)),
     storage.readLease(workflowId),
@@ -198,7 +209,10 @@ export async function readWorkflowInfo(storage: CheckpointStorage, workflowId: s
     const compensated = record?.compensation?.done[name];
     const definition = definedOf.get(name);
     const after = definition?.after ?? [];
-    const branch = definition?.when === true ? { when: true as const } : {};
+    const branch = { ...(definition?.when === true ? { when: true as const } : {}), ...(definition?.forEach === true ? { forEach: true as const } : {}) };
+    const total = record?.fanOuts?.[name];
+    const itemsCommitted = sorted.items.get(name) ?? 0;
+    const itemsOf = (failed: number) => (total === undefined ? {} : { items: { total, committed: itemsCommitted, failed, remaining: Math.max(0, total - itemsCommitted - failed) } });
     if (checkpoint !== undefined) {
       steps[name] = {
         status: checkpoint.status === 'skipped' ? 'skipped' : 'committed',
@@ -207,12 +221,13 @@ export async function readWorkflowInfo(storage: CheckpointStorage, workflowId: s
         ...(compensated === undefined ? {} : { compensatedAt: compensated.committedAt }),
         after,
         ...branch,
+        ...itemsOf(checkpoint.items?.failed?.length ?? 0),
         ...(options.outputs === true ? { output: decodeStored(workflowId, `the checkpoint of step '${name}'`, checkpoint.output, 'output') } : {}),
         ...(options.outputs === true && checkpoint.event !== undefined ? { consumedEvent: checkpoint.event } : {}),
       };
-    } else if (FAILED.has(status) && record?.error?.step === name) steps[name] = { status: 'failed', attempts: record.error.attempts ?? 0, after, ...branch, ...callsOf(record, name) };
-    else if (status === 'waiting' && record?.waiting !== undefined && Object.hasOwn(record.waiting, name)) steps[name] = { status: 'waiting', attempts: 0, after, ...branch, waitingFor: record.waiting[name]!, ...callsOf(record, name) };
-    else steps[name] = { status: 'pending', attempts: 0, after, ...branch, ...callsOf(record, name) };
+    } else if (FAILED.has(status) && record?.error?.step === name) steps[name] = { status: 'failed', attempts: record.error.attempts ?? 0, after, ...branch, ...itemsOf(record.error.items?.failed ?? 0), ...callsOf(record, name) };
+    else if (status === 'waiting' && record?.waiting !== undefined && Object.hasOwn(record.waiting, name)) steps[name] = { status: 'waiting', attempts: 0, after, ...branch, ...itemsOf(0), waitingFor: record.waiting[name]!, ...callsOf(record, name) };
+    else steps[name] = { status: 'pending', attempts: 0, after, ...branch, ...itemsOf(0), ...callsOf(record, name) };
   }
   let events: MailboxEvent[] | undefined;
   if (mailbox !== undefined) {

@@ -48,6 +48,8 @@ import { createStepContext } from './step-context';
 import { assertWorkflowId } from '../workflow-id';
 import { validateInput } from './validate-input';
 import { sendEvent, type SendEventOptions, type SendEventResult } from './send-event';
+import { completedResult, storedError } from './stored-outcome';
+import { runFanOut } from './fan-out/fan-out';
 
 export type { SendEventOptions, SendEventResult } from './send-event';
 import { listWorkflows, readWorkflowInfo, type GetOptions, type ListOptions, type WorkflowInfo, type WorkflowPage } from './workflow-info';
@@ -85,6 +87,10 @@ interface StepRun {
   mailbox?: Mailbox;
   /** Epoch ms the workflow was first stored: when its root steps became ready. */
   createdAt?: number;
+  /** Checkpoint names committed when the walk began (fan-outs' lists and items among them). */
+  committed?: ReadonlySet<string>;
+  /** The run's concurrency: a fan-out's items never run more at once. */
+  readonly concurrency: number;
 }
 
 /** Margin added to a run's lease TTL before a worker looks for it, if it died. */
@@ -353,7 +359,7 @@ export class WorkflowRunner {
       fingerprint,
     });
     const inFlight = new AttemptsInFlight(stop.signal);
-    const stepRun: StepRun = { workflowId, className: graph.className, input, state, inFlight, keeper, events, failures: {}, stored: {}, leaseTtlMs: run.leaseTtlMs, timers: {}, methods: new StepMethods(workflow) };
+    const stepRun: StepRun = { workflowId, className: graph.className, input, state, inFlight, keeper, events, failures: {}, stored: {}, leaseTtlMs: run.leaseTtlMs, timers: {}, methods: new StepMethods(workflow), concurrency: run.concurrency };
     try {
       const firstFailure = await this.walk(workflow, graph, run, stepRun, fingerprint, storedInput, mustExist);
       const record = stepRun.stored.record;
@@ -442,6 +448,7 @@ export class WorkflowRunner {
     const record = new RunRecord(this.storage, workflowId, prepared.record, prepared.recordVersion, () => keeper.lease);
     stepRun.stored.record = record;
     const { committed } = prepared;
+    stepRun.committed = committed;
     events.emit('run:started', { workflowName: graph.workflowName, resume: run.resume, fingerprint });
     const consumed = await this.restore(graph, workflowId, committed, state, run.concurrency, events);
     stepRun.mailbox = new Mailbox(async () => ownEvents(await this.storage.listEvents(workflowId), prepared.record.createdAt), consumed);
@@ -635,6 +642,7 @@ export class WorkflowRunner {
           throw new CheckpointCorruptedError(workflowId, `checkpoint of step '${name}'`, error.message, { cause: error });
         }
         state.restore(name, { value }, Date.parse(checkpoint.committedAt));
+        if (checkpoint.items?.failed !== undefined) state.setItemFailures(name, checkpoint.items.failed);
       }
     };
     // Stryker disable next-line MethodExpression: equivalent, loaders beyond the queue's length find it empty and return
@@ -659,6 +667,8 @@ export class WorkflowRunner {
       const method = run.methods.get(node.method) as (ctx: unknown) => unknown;
       // Which dependencies were skipped, for ctx.skipped(): only built when one was.
       const skipped = skippedDependencies(node, state);
+      // Fan-outs' tolerated failures, for ctx.failures(): only looked up once some step had any.
+      const failures = state.anyItemFailures ? afterIndexes.map((dep) => state.failuresOf(dep)) : undefined;
       if (node.mayBeSkipped || skipped !== undefined) {
         const record = run.stored.record!;
         const branch = await passBranch({ workflowId, className: run.className, node, state, input, outputs, skipped, inFlight, events, storage: this.storage, record, lease: () => keeper.lease, recoverAt: () => this.recoverAt(run.leaseTtlMs) });
@@ -690,6 +700,10 @@ export class WorkflowRunner {
         }
         consumed = gate.event;
       }
+      if (node.fanOut !== undefined) {
+        const fanOut = await runFanOut({ workflowId, node, input, outputs, skipped, failures, state, inFlight, events, storage: this.storage, record: run.stored.record!, lease: () => keeper.lease, recoverAt: () => this.recoverAt(run.leaseTtlMs), committed: run.committed!, concurrency: run.concurrency, call: (ctx) => method.call(workflow, ctx) });
+        return settle(node, fanOut === 'done' || fanOut === 'cancelled' ? fanOut : this.failStep(run, node, fanOut.error, fanOut.attempts));
+      }
       const record = run.stored.record!;
       // A step called again later (it answered "not yet", or its retry waits durably): not before its stored time.
       let poll = record.current.polls?.[node.name];
@@ -709,7 +723,7 @@ export class WorkflowRunner {
         const calls = poll === undefined ? undefined : { count: poll.count, last: poll.last === true };
         const invoke = (attempt: Attempt) =>
           // Object literals without spreads keep one shape, on the fast paths of V8 (and of JSON.stringify).
-          method.call(workflow, createStepContext({ workflowId, step: node.name, attempt: attempt.number, signal: attempt, input, after, outputs, event: consumed?.payload, skipped, poll: calls }));
+          method.call(workflow, createStepContext({ workflowId, step: node.name, attempt: attempt.number, signal: attempt, input, after, outputs, event: consumed?.payload, skipped, failures, poll: calls }));
         // runAttempts, with its first attempt done here: most steps succeed at once, and awaiting the
         // attempt in this frame instead of in another async function took the engine from ×1.50 to
         // ×1.39 of its floor (README "Performance"). A first attempt that succeeds allocates no outcome.
@@ -848,32 +862,6 @@ function encodeInput(workflowId: string, input: unknown): EncodedValue {
     if (!(error instanceof UnencodableValue)) throw error;
     throw new InputSerializationError(workflowId, error.path, error.reason);
   }
-}
-
-/** A failure as the record keeps it: the error's own code where it has one, its message, and the step. */
-function storedError(error: unknown): StoredError {
-  const codeOf = (e: unknown): string | undefined => {
-    const code = (e as { code?: unknown } | null)?.code;
-    return typeof code === 'string' && code.length > 0 ? code : undefined;
-  };
-  if (error instanceof StepFailedError) {
-    return { code: codeOf(error.cause) ?? 'WAYMARK_STEP_FAILED', message: errorText(error.cause), step: error.step, attempts: error.attempts };
-  }
-  return { code: codeOf(error) ?? 'WAYMARK_RUN_FAILED', message: errorText(error) };
-}
-
-/** The result a late duplicate gets: the completing run's id and output, every step restored. */
-function completedResult(graph: StepGraph, workflowId: string, record: WorkflowRecord & { completion: WorkflowCompletion }): RunResult {
-  let output: unknown;
-  try {
-    output = decodeValue(record.completion.output);
-  } catch (error) {
-    if (!(error instanceof UnencodableValue)) throw error;
-    throw new CheckpointCorruptedError(workflowId, 'the completion in its record', error.message, { cause: error });
-  }
-  const steps: Record<string, StepResult> = {};
-  for (const node of graph.steps) steps[node.name] = { status: 'restored', attempts: 0 };
-  return { workflowId, runId: record.completion.runId, workflowName: graph.workflowName, status: 'completed', steps, output, fingerprint: record.fingerprint };
 }
 
 /** A run without input (undefined) is fingerprinted as `null`: both mean "no input". */

@@ -31,6 +31,11 @@ export function parseCheckpoint(workflowId: string, step: string, location: stri
     throw new CheckpointCorruptedError(workflowId, location, 'not a checkpoint (missing formatVersion, status, attempts or output)');
   }
   if (value.step !== step) throw new CheckpointCorruptedError(workflowId, location, `holds step '${String(value.step)}', expected '${step}'`);
+  // A fan-out's item count and failures decide what its dependents read.
+  const items = value.items;
+  if (items !== undefined && (!isObject(items) || !count(items.count) || (items.failed !== undefined && !(Array.isArray(items.failed) && items.failed.every(isItemFailure))))) {
+    throw new CheckpointCorruptedError(workflowId, location, 'its items are not { count, failed?: [{ index, code, message, attempts }] }');
+  }
   return value as unknown as Checkpoint;
 }
 
@@ -56,14 +61,25 @@ export function parseRecord(workflowId: string, location: string, value: unknown
   if (polls !== undefined && (!isObject(polls) || !Object.values(polls).every(isStoredPoll))) {
     throw new CheckpointCorruptedError(workflowId, location, 'its polls are not { <step>: { next, count, since, attempts?, last? } } with ISO times and counts');
   }
+  const fanOuts = value.fanOuts;
+  if (fanOuts !== undefined && (!isObject(fanOuts) || !Object.values(fanOuts).every(count))) {
+    throw new CheckpointCorruptedError(workflowId, location, 'its fanOuts are not { <step>: <item count> }');
+  }
   if (value.status !== undefined && !STATUSES.includes(value.status as string)) {
     throw new CheckpointCorruptedError(workflowId, location, `its status ${JSON.stringify(value.status)} is not one of ${STATUSES.join(', ')}`);
   }
   return value as unknown as WorkflowRecord;
 }
 
+function count(n: unknown): boolean {
+  return Number.isInteger(n) && (n as number) >= 0;
+}
+
+function isItemFailure(failure: unknown): boolean {
+  return isObject(failure) && count(failure.index) && count(failure.attempts) && typeof failure.code === 'string' && typeof failure.message === 'string';
+}
+
 function isStoredPoll(poll: unknown): boolean {
-  const count = (n: unknown) => Number.isInteger(n) && (n as number) >= 0;
   const time = (t: unknown) => typeof t === 'string' && !Number.isNaN(Date.parse(t));
   return isObject(poll) && time(poll.next) && time(poll.since) && count(poll.count) && (poll.attempts === undefined || count(poll.attempts)) && (poll.last === undefined || poll.last === true);
 }

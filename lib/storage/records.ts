@@ -10,6 +10,8 @@ export interface StoredStep {
   readonly after: readonly string[];
   /** True when the step has a branch predicate (`@Step({ when })`); absent otherwise. */
   readonly when?: true;
+  /** True when the step is a per-item fan-out (`@Step({ forEach })`); absent otherwise. */
+  readonly forEach?: true;
 }
 
 /**
@@ -32,6 +34,16 @@ export interface StoredError {
   readonly step?: string;
   /** The attempts that step made. */
   readonly attempts?: number;
+  /** For a fan-out that failed: how many items failed, and the first of them (at most 20). */
+  readonly items?: { readonly failed: number; readonly first: readonly StoredItemFailure[] };
+}
+
+/** An item of a fan-out that failed for good: where it is in the list, its error's code and message, its attempts. */
+export interface StoredItemFailure {
+  readonly index: number;
+  readonly code: string;
+  readonly message: string;
+  readonly attempts: number;
 }
 
 /**
@@ -73,6 +85,11 @@ export interface WorkflowRecord {
    * again. A `false` answer is the step's checkpoint itself (status `'skipped'`).
    */
   readonly branches?: Readonly<Record<string, true>>;
+  /**
+   * How many items each fan-out step (`@Step({ forEach })`) runs, by step: stored once its item list
+   * is committed, so progress is read without reading the list.
+   */
+  readonly fanOuts?: Readonly<Record<string, number>>;
   /**
    * Steps that will be called again later (by step): one that answered "not yet" (`RetryLater`), or
    * whose retry waits longer than `maxInlineWaitMs`. Stored before the step waits, so a restart
@@ -156,6 +173,11 @@ export interface Checkpoint {
   readonly committedAt: string;
   /** The step's output, encoded by the checkpoint codec. */
   readonly output: EncodedValue;
+  /**
+   * For a fan-out step (`@Step({ forEach })`): how many items it ran, and those that failed within
+   * its `toleratedFailures` (their outputs are `undefined`).
+   */
+  readonly items?: { readonly count: number; readonly failed?: readonly StoredItemFailure[] };
   /** For a step with `waitFor`: the event it consumed (no `eventId` when it ran after a timeout with `onTimeout: 'run'`). */
   readonly event?: { readonly name: string; readonly eventId?: string };
 }

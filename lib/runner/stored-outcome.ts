@@ -1,0 +1,44 @@
+/**
+ * What the record says of how a run ended, and the result a late duplicate is answered with from it.
+ */
+import { decodeValue, UnencodableValue } from '../checkpoint-codec';
+import { CheckpointCorruptedError, FanOutFailedError, StepFailedError } from '../errors';
+
+/** Failed items a record keeps in full: it is rewritten on every change, so it stays small. */
+const FAILURES_KEPT = 20;
+import type { StepGraph } from '../graph';
+import type { StoredError, WorkflowCompletion, WorkflowRecord } from '../storage/records';
+import type { RunResult, StepResult } from './run-result';
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** A failure as the record keeps it: the error's own code where it has one, its message, and the step. */
+export function storedError(error: unknown): StoredError {
+  const codeOf = (e: unknown): string | undefined => {
+    const code = (e as { code?: unknown } | null)?.code;
+    return typeof code === 'string' && code.length > 0 ? code : undefined;
+  };
+  if (error instanceof StepFailedError) {
+    const stored: StoredError = { code: codeOf(error.cause) ?? 'WAYMARK_STEP_FAILED', message: errorText(error.cause), step: error.step, attempts: error.attempts };
+    // A fan-out's failed items, the first of them in full: what `waymark status` lists.
+    if (error.cause instanceof FanOutFailedError) return { ...stored, items: { failed: error.cause.failures.length, first: error.cause.failures.slice(0, FAILURES_KEPT) } };
+    return stored;
+  }
+  return { code: codeOf(error) ?? 'WAYMARK_RUN_FAILED', message: errorText(error) };
+}
+
+/** The result a late duplicate gets: the completing run's id and output, every step restored. */
+export function completedResult(graph: StepGraph, workflowId: string, record: WorkflowRecord & { completion: WorkflowCompletion }): RunResult {
+  let output: unknown;
+  try {
+    output = decodeValue(record.completion.output);
+  } catch (error) {
+    if (!(error instanceof UnencodableValue)) throw error;
+    throw new CheckpointCorruptedError(workflowId, 'the completion in its record', error.message, { cause: error });
+  }
+  const steps: Record<string, StepResult> = {};
+  for (const node of graph.steps) steps[node.name] = { status: 'restored', attempts: 0 };
+  return { workflowId, runId: record.completion.runId, workflowName: graph.workflowName, status: 'completed', steps, output, fingerprint: record.fingerprint };
+}
