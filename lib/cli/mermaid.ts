@@ -12,13 +12,28 @@ const MAX_CONDITION = 60;
  * body's return), whitespace collapsed, at most {@link MAX_CONDITION} characters.
  */
 export function whenText(step: StepNode): string | undefined {
-  if (step.when === undefined) return undefined;
-  const source = Function.prototype.toString.call(step.when).replace(/\s+/g, ' ').trim();
+  return step.when === undefined ? undefined : expressionOf(step.when, 'when(ctx)');
+}
+
+/**
+ * A fan-out in words: the items its `forEach` lists (its expression, as for {@link whenText}), the
+ * step's own concurrency and the failures it tolerates.
+ */
+export function forEachText(step: StepNode): string | undefined {
+  const fanOut = step.fanOut;
+  if (fanOut === undefined) return undefined;
+  const tolerated = 'count' in fanOut.tolerated ? (fanOut.tolerated.count === 0 ? '' : `, tolerates ${fanOut.tolerated.count} failed`) : `, tolerates ${fanOut.tolerated.fraction * 100}% failed`;
+  return `for each of ${expressionOf(fanOut.forEach, 'forEach(ctx)')}${fanOut.concurrency === undefined ? '' : `, ${fanOut.concurrency} at once`}${tolerated}`;
+}
+
+/** A function's expression: an arrow function's body, or the body's one return; `fallback` for anything longer. */
+function expressionOf(fn: (ctx: never) => unknown, fallback: string): string {
+  const source = Function.prototype.toString.call(fn).replace(/\s+/g, ' ').trim();
   const arrow = /^(?:async\s*)?(?:\([^)]*\)|[\w$]+)\s*=>\s*(.*)$/.exec(source)?.[1];
   let body = arrow ?? source;
   const returned = /^\{\s*(?:[^{}]*;\s*)?return\s+([^;{}]*);?\s*\}$/.exec(body)?.[1];
   if (returned !== undefined) body = returned;
-  else if (body.startsWith('{') || arrow === undefined) body = 'when(ctx)';
+  else if (body.startsWith('{') || arrow === undefined) body = fallback;
   return body.length > MAX_CONDITION ? `${body.slice(0, MAX_CONDITION - 1)}…` : body;
 }
 
@@ -54,9 +69,11 @@ export function toMermaid(graph: StepGraph, marks?: StepMarks): string {
     const mark = marks?.get(step.name);
     const wait = waitText(step);
     const condition = whenText(step);
-    const text = `${label(step.name)}${mark === 'committed' ? ' ✓' : mark === 'skipped' ? ' (skipped)' : ''}${condition === undefined ? '' : `<br/><i>if ${label(condition)}</i>`}${wait === undefined ? '' : `<br/><i>${label(wait)}</i>`}`;
-    // A step with a branch is a hexagon: it may not run.
-    lines.push(`  ${id.get(step.name)}${condition === undefined ? `["${text}"]` : `{{"${text}"}}`}${mark ? `:::${mark}` : ''}`);
+    const items = forEachText(step);
+    const text = `${label(step.name)}${mark === 'committed' ? ' ✓' : mark === 'skipped' ? ' (skipped)' : ''}${condition === undefined ? '' : `<br/><i>if ${label(condition)}</i>`}${items === undefined ? '' : `<br/><i>${label(items)}</i>`}${wait === undefined ? '' : `<br/><i>${label(wait)}</i>`}`;
+    // A step with a branch is a hexagon: it may not run. A fan-out is a double-edged box: one step, many items.
+    const shape = condition !== undefined ? `{{"${text}"}}` : items !== undefined ? `[["${text}"]]` : `["${text}"]`;
+    lines.push(`  ${id.get(step.name)}${shape}${mark ? `:::${mark}` : ''}`);
   }
   for (const step of graph.steps) for (const dep of step.after) lines.push(`  ${id.get(dep)} --> ${id.get(step.name)}`);
   // Each compensation hangs off its step by a dotted edge: it runs only when a later step fails for good.
@@ -83,7 +100,8 @@ export function toText(graph: StepGraph, marks?: StepMarks): string {
     const wait = waitText(step);
     const undo = step.compensation === undefined ? '' : `  (compensate: ${step.compensation.method})`;
     const condition = whenText(step);
-    const line = `  ${step.name.padEnd(nameWidth)}  ${mark ? `${afters[i].padEnd(afterWidth)}  [${mark}]` : afters[i]}${condition === undefined ? '' : `  (when: ${condition})`}${wait === undefined ? '' : `  (${wait})`}${undo}`;
+    const items = forEachText(step);
+    const line = `  ${step.name.padEnd(nameWidth)}  ${mark ? `${afters[i].padEnd(afterWidth)}  [${mark}]` : afters[i]}${condition === undefined ? '' : `  (when: ${condition})`}${items === undefined ? '' : `  (${items})`}${wait === undefined ? '' : `  (${wait})`}${undo}`;
     lines.push(line);
   });
   return lines.join('\n');

@@ -281,17 +281,28 @@ export const PAGE_SCRIPT = String.raw`(function () {
       var step = byName[n.name];
       var label = STATES.filter(function (s) { return s[0] === step.state; })[0][1];
       var x = n.x - n.width / 2, y = n.y - n.height / 2;
-      return svg('a', { href: '#step-' + encodeURIComponent(n.name), 'data-key': 'node:' + n.name, 'aria-label': n.name + ': ' + label + (step.when ? ', a branch' : '') + (step.detail ? ' (' + step.detail + ')' : '') }, svg('g', { 'class': 'node state-' + step.state + (step.when ? ' branch' : ''), 'data-step': n.name, 'data-state': step.state }, [
-        svg('title', {}, document.createTextNode(n.name + ': ' + label + (step.detail ? '\n' + step.detail : ''))),
+      var counts = itemCounts(step);
+      var stateText = label + (step.when ? ' \u00b7 if' : '') + (step.forEach ? ' \u00b7 ' + (step.items ? step.items.committed + '/' + step.items.total : 'each') : '');
+      // A fan-out is drawn stacked: one step, many items.
+      var stack = step.forEach ? [6, 3].map(function (d) { return svg('rect', { 'class': 'stack', x: x + d, y: y - d, width: n.width, height: n.height, rx: 8 }); }) : [];
+      return svg('a', { href: '#step-' + encodeURIComponent(n.name), 'data-key': 'node:' + n.name, 'aria-label': n.name + ': ' + label + (step.when ? ', a branch' : '') + (step.forEach ? ', a fan-out' + (counts ? ' (' + counts + ')' : '') : '') + (step.detail ? ' (' + step.detail + ')' : '') }, svg('g', { 'class': 'node state-' + step.state + (step.when ? ' branch' : '') + (step.forEach ? ' fan-out' : ''), 'data-step': n.name, 'data-state': step.state }, stack.concat([
+        svg('title', {}, document.createTextNode(n.name + ': ' + label + (counts ? '\n' + counts : '') + (step.detail ? '\n' + step.detail : ''))),
         svg('rect', { 'class': 'back', x: x, y: y, width: n.width, height: n.height, rx: 8 }),
         svg('rect', { 'class': 'face', x: x, y: y, width: n.width, height: n.height, rx: 8 }),
         svg('text', { x: n.x, y: n.y - 4 }, document.createTextNode(n.name)),
-        svg('text', { 'class': 'state', x: n.x, y: n.y + 15 }, document.createTextNode(step.when ? label + ' \u00b7 if' : label))
-      ]));
+        svg('text', { 'class': 'state', x: n.x, y: n.y + 15 }, document.createTextNode(stateText))
+      ])));
     });
     return svg('svg', { 'class': 'graph', role: 'group', 'aria-labelledby': 'graph-title', width: layout.width, height: layout.height, viewBox: '0 0 ' + layout.width + ' ' + layout.height }, [
       svg('defs', {}, svg('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' }, svg('path', { 'class': 'arrow', d: 'M0 0 L10 5 L0 10 z' })))
     ].concat(edges, nodes));
+  }
+
+  /** A fan-out's progress in words, or '' for any other step (and a fan-out whose list is not committed yet). */
+  function itemCounts(step) {
+    var items = step.items;
+    if (!items) return '';
+    return items.committed + ' of ' + items.total + ' items committed' + (items.failed ? ', ' + items.failed + ' failed' : '') + (items.remaining ? ', ' + items.remaining + ' to go' : '');
   }
 
   function stepTable(view) {
@@ -300,8 +311,8 @@ export const PAGE_SCRIPT = String.raw`(function () {
       el('tbody', {}, view.steps.map(function (s) {
         var label = STATES.filter(function (x) { return x[0] === s.state; })[0][1];
         return el('tr', { id: 'step-' + encodeURIComponent(s.name), 'data-step': s.name }, [
-          el('th', { scope: 'row' }, [s.name, s.when ? el('div', { className: 'muted', text: 'branch (when)' }) : null]),
-          el('td', {}, [el('span', { className: 'badge state-' + s.state, text: label }), s.detail ? el('div', { className: 'muted', text: s.detail }) : null, s.compensatedAt ? el('div', { className: 'muted', text: 'compensated ' + when(s.compensatedAt) }) : null]),
+          el('th', { scope: 'row' }, [s.name, s.when ? el('div', { className: 'muted', text: 'branch (when)' }) : null, s.forEach ? el('div', { className: 'muted', text: 'fan-out (forEach)' }) : null]),
+          el('td', {}, [el('span', { className: 'badge state-' + s.state, text: label }), itemCounts(s) ? el('div', { className: 'muted items', text: itemCounts(s) }) : null, s.detail ? el('div', { className: 'muted', text: s.detail }) : null, s.compensatedAt ? el('div', { className: 'muted', text: 'compensated ' + when(s.compensatedAt) }) : null]),
           el('td', { text: String(s.attempts) }),
           el('td', {}, timeEl(s.committedAt)),
           el('td', { text: s.durationMs === undefined ? '-' : s.durationMs + ' ms' }),

@@ -85,6 +85,7 @@ svg.graph .node.state-waiting rect.face { fill: var(--waiting-bg); fill-opacity:
 svg.graph .node.state-failed rect.face { fill: var(--failed-bg); fill-opacity: 1; stroke-width: 3; }
 svg.graph .node.state-compensated rect.face { fill: var(--compensated-bg); fill-opacity: 1; }
 svg.graph .node.state-not-run rect.face { fill: var(--not-run-bg); fill-opacity: 1; stroke-dasharray: 3 3; }
+svg.graph .node rect.stack { fill: var(--bg); fill-opacity: 1; stroke: currentColor; stroke-opacity: .45; }
 svg.graph .node.state-skipped rect.face { fill: var(--not-run-bg); fill-opacity: 1; stroke-dasharray: 1 4; }
 svg.graph .node.state-skipped text { text-decoration: line-through; opacity: .75; }
 svg.graph .node.branch rect.face { stroke-width: 2.5; }

@@ -23,6 +23,10 @@ export interface StepView {
   readonly after: readonly string[];
   /** True when the step has a branch (`@Step({ when })`): it may be skipped. */
   readonly when?: true;
+  /** True when the step is a per-item fan-out (`@Step({ forEach })`). */
+  readonly forEach?: true;
+  /** A fan-out's progress once its list is committed (see `StoredStepInfo.items`). */
+  readonly items?: { readonly total: number; readonly committed: number; readonly failed: number; readonly remaining: number };
   readonly state: StepState;
   /** One line saying why it is in that state, when there is more to say (its error, what it waits for). */
   readonly detail?: string;
@@ -62,6 +66,8 @@ export async function readWorkflowView(runner: WorkflowRunner, live: LiveRuns, w
     name,
     after: step.after,
     ...(step.when === true ? { when: true as const } : {}),
+    ...(step.forEach === true ? { forEach: true as const } : {}),
+    ...(step.items === undefined ? {} : { items: step.items }),
     ...stepState(info, name, run),
     attempts: step.attempts,
     committedAt: step.committedAt,

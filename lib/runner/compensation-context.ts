@@ -23,6 +23,10 @@ export interface CompensationContext<I = unknown, O = unknown> {
   readonly step: string;
   /** 1-based attempt number of the compensation. */
   readonly attempt: number;
+  /** For a fan-out (`@Step({ forEach })`), undone item by item: the item, from the committed list (`output` is its output). */
+  readonly item?: unknown;
+  /** For a fan-out: the item's index in the list; -1 for any other step. */
+  readonly index: number;
   /** Aborted when the attempt times out, the run is cancelled or its lease is lost. */
   readonly signal: AbortSignal;
 }
@@ -37,6 +41,8 @@ export interface CompensationContextInit {
   readonly attempt: number;
   /** The attempt, whose signal is created when first read. */
   readonly signal: { readonly signal: AbortSignal };
+  /** For a fan-out's item: the item and its index. */
+  readonly item?: { readonly value: unknown; readonly index: number };
 }
 
 /** Builds a {@link CompensationContext}. */
@@ -49,6 +55,8 @@ export function createCompensationContext(init: CompensationContextInit): Compen
     workflowId,
     step,
     attempt,
+    item: init.item?.value,
+    index: init.item?.index ?? -1,
     get signal() {
       return init.signal.signal;
     },

@@ -34,8 +34,17 @@ export interface CompensationRun {
   readonly events: RunEmitter;
   /** The step's committed output, decoded (read from storage when the run does not hold it). */
   readonly output: (node: StepNode) => Promise<unknown>;
+  /** A fan-out's committed items, with their outputs (read from storage): each is undone on its own. */
+  readonly items: (node: StepNode) => Promise<readonly CommittedItem[]>;
   /** Commits one compensation, fenced by the run's lease. */
   readonly commit: (step: string, attempts: number) => Promise<void>;
+}
+
+/** A fan-out's committed item: its index, the item and its output. */
+export interface CommittedItem {
+  readonly index: number;
+  readonly item: unknown;
+  readonly output: unknown;
 }
 
 /** How the compensation went. */
@@ -75,8 +84,11 @@ export async function compensate(c: CompensationRun): Promise<CompensationOutcom
   const { graph, state } = c;
   const results = new Map<string, CompensationResult>();
   const errors: CompensationFailedError[] = [];
-  // A skipped step did nothing: nothing to undo.
-  const owed = (node: StepNode): boolean => node.compensation !== undefined && state.isDone(node.index) && !state.isSkipped(node.index);
+  // A skipped step did nothing: nothing to undo. A fan-out may have committed items even when the
+  // step did not complete: it is owed when any is (found when its turn comes).
+  const nothingDone = new Set<string>();
+  const owed = (node: StepNode): boolean =>
+    node.compensation !== undefined && !state.isSkipped(node.index) && (state.isDone(node.index) || (node.fanOut !== undefined && !nothingDone.has(node.name)));
 
   const compensateStep = async (reversed: StepNode): Promise<StepOutcome> => {
     const node = graph.byName.get(reversed.name)!;
@@ -92,12 +104,22 @@ export async function compensate(c: CompensationRun): Promise<CompensationOutcom
       return 'failed';
     };
     try {
-      const output = await c.output(node);
       const method = (c.workflow as Record<string, (ctx: unknown) => unknown>)[node.compensation!.method]!;
       const startedAt = Date.now();
-      const outcome = await runAttempts(c.workflowId, { name: node.name, retry: node.compensation!.retry, timeoutMs: node.timeoutMs, compensating: true }, c.inFlight, c.events, (attempt) =>
-        method.call(c.workflow, createCompensationContext({ input: c.input, output, error: c.cause, workflowId: c.workflowId, step: node.name, attempt: attempt.number, signal: attempt })),
-      );
+      const undo = (output: unknown, item?: CommittedItem) =>
+        runAttempts(c.workflowId, { name: node.name, retry: node.compensation!.retry, timeoutMs: node.timeoutMs, compensating: true, ...(item === undefined ? {} : { item: item.index }) }, c.inFlight, c.events, (attempt) =>
+          method.call(c.workflow, createCompensationContext({ input: c.input, output, error: c.cause, workflowId: c.workflowId, step: node.name, attempt: attempt.number, signal: attempt, ...(item === undefined ? {} : { item: { value: item.item, index: item.index } }) })),
+        );
+      let outcome: Awaited<ReturnType<typeof undo>>;
+      if (node.fanOut === undefined) outcome = await undo(await c.output(node));
+      else {
+        const items = await c.items(node);
+        if (items.length === 0 && !state.isDone(node.index)) {
+          nothingDone.add(node.name);
+          return 'done';
+        }
+        outcome = await undoItems(items, c.concurrency, undo);
+      }
       attempts = outcome.attempts;
       if (outcome.kind === 'cancelled') {
         // The run stopped (its signal is aborted: `interrupted` below).
@@ -126,4 +148,32 @@ export async function compensate(c: CompensationRun): Promise<CompensationOutcom
   // Compensations that never started: one they wait for failed, or the run stopped.
   for (const node of graph.steps) if (owed(node) && !results.has(node.name)) results.set(node.name, { status: 'not-run', attempts: 0 });
   return { results, errors, interrupted };
+}
+
+/**
+ * Undoes each committed item of a fan-out, at most `concurrency` at once; every item is tried even
+ * when one fails. Succeeds when all did (attempts: the most any took); else fails with the first
+ * failure. Nothing is committed per item: a run that stops half-way undoes them all again.
+ */
+async function undoItems(
+  items: readonly CommittedItem[],
+  concurrency: number,
+  undo: (output: unknown, item: CommittedItem) => ReturnType<typeof runAttempts>,
+): ReturnType<typeof runAttempts> {
+  let attempts = 0;
+  let failed: { error: unknown; attempts: number } | undefined;
+  let cancelled = false;
+  let next = 0;
+  const work = async (): Promise<void> => {
+    for (let i = next++; i < items.length && !cancelled; i = next++) {
+      const outcome = await undo(items[i]!.output, items[i]!);
+      attempts = Math.max(attempts, outcome.attempts);
+      if (outcome.kind === 'cancelled') cancelled = true;
+      else if (outcome.kind === 'failed') failed ??= { error: outcome.error, attempts: outcome.attempts };
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, work));
+  if (cancelled) return { kind: 'cancelled', attempts };
+  if (failed !== undefined) return { kind: 'failed', error: failed.error, attempts: failed.attempts };
+  return { kind: 'succeeded', output: undefined, attempts };
 }

@@ -37,7 +37,7 @@ export interface WorkflowEvents {
   /** A step is ready but waits: for its timer (`wakeAt`, ISO) and/or its event. */
   'step:waiting': RunIds & { step: string; wakeAt?: string; event?: string };
   /** An attempt of a step's compensation starts (a step failed for good; this step committed and declares `compensate`). */
-  'step:compensating': RunIds & { step: string; attempt: number };
+  'step:compensating': RunIds & { step: string; attempt: number; item?: number };
   /** A step's compensation succeeded and is committed. */
   'step:compensated': RunIds & { step: string; attempts: number; durationMs: number };
   'lease:lost': RunIds;

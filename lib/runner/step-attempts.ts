@@ -40,7 +40,7 @@ export interface AttemptTarget {
  */
 export function startAttempt(workflowId: string, node: AttemptTarget, inFlight: AttemptsInFlight, events: RunEmitter, number: number): Attempt | undefined {
   if (inFlight.stopped) return undefined;
-  if (node.compensating === true) events.emit('step:compensating', { step: node.name, attempt: number });
+  if (node.compensating === true) events.emit('step:compensating', { step: node.name, attempt: number, ...(node.item === undefined ? {} : { item: node.item }) });
   else if (node.branch !== true && node.item === undefined && events.listens('step:started')) events.emit('step:started', { step: node.name, attempt: number });
   const attempt = inFlight.start(number);
   const { timeoutMs } = node;

@@ -50,6 +50,7 @@ import { validateInput } from './validate-input';
 import { sendEvent, type SendEventOptions, type SendEventResult } from './send-event';
 import { completedResult, storedError } from './stored-outcome';
 import { runFanOut } from './fan-out/fan-out';
+import { committedItems } from './fan-out/item-outputs';
 
 export type { SendEventOptions, SendEventResult } from './send-event';
 import { listWorkflows, readWorkflowInfo, type GetOptions, type ListOptions, type WorkflowInfo, type WorkflowPage } from './workflow-info';
@@ -516,6 +517,7 @@ export class WorkflowRunner {
           throw new CheckpointCorruptedError(workflowId, `checkpoint of step '${node.name}'`, error.message, { cause: error });
         }
       },
+      items: (node) => committedItems(this.storage, workflowId, node.name),
       commit: (step, attempts) => record.commitCompensation(step, attempts, isoNow()),
     });
     const leaseLost = outcome.errors.some((e) => e.cause instanceof LeaseLostError);

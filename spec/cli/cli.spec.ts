@@ -17,6 +17,7 @@ import { OrderEtl, Warehouse } from '../../samples/order-etl/order-etl';
 import { InvoiceFlow } from '../fixtures/invoice-flow';
 import { SagaFlow } from '../fixtures/saga-flow';
 import { PurchaseFlow } from '../fixtures/branch-flow';
+import { InvoiceLines } from '../fixtures/fan-out-flow';
 import { freshSchema, PG_URL } from '../helpers/postgres';
 import { startS3 } from '../helpers/s3-server';
 import { tempDir } from '../helpers/temp-dir';
@@ -266,6 +267,30 @@ describe('waymark CLI', function () {
     expect(mermaid.stdout).to.contain(`  s2{{"autoApproval ✓<br/><i>if ctx.result('check') <= 100_000</i>"}}:::committed\n`).and.contain('classDef skipped');
     const text = await waymark(['graph', 'spec/fixtures/branch-flow.ts', 'PurchaseFlow', '--text']);
     expect(text.stdout.split('\n')[2]).to.equal("  managerApproval  after check  (when: ctx.result('check') > 100_000)");
+  });
+
+  it('status and graph show a fan-out: its progress, its failed items, what it runs for each', async () => {
+    await new WorkflowRunner({ storage }).run(new InvoiceLines(), { workflowId: 'inv-1', input: { lines: ['desk', 'broken lamp', 'chair'] } });
+    const status = await waymark(['status', 'inv-1', '--store', store]);
+    expect(status.code, status.stderr).to.equal(0);
+    expect(status.stdout, 'items are counted in their step, not listed as steps').to.contain('steps        3 of 3 committed\n');
+    expect(status.stdout.split('\n').find((l) => l.startsWith('bill'))).to.match(/^bill \(forEach\)\s+committed, items 2 of 3 committed, 1 failed\s+1\s/);
+    expect(status.stdout).to.contain("failed items of 'bill':\n");
+    expect(status.stdout.split('\n').find((l) => l.startsWith('1 '))).to.match(/^1\s+1\s+NO_PRICE: no price for broken lamp$/);
+    const json = JSON.parse((await waymark(['status', 'inv-1', '--store', store, '--json'])).stdout);
+    expect(json.steps.map((s: { name: string }) => s.name)).to.deep.equal(['load', 'bill', 'total']);
+    expect(json.steps[1]).to.deep.include({ forEach: true, items: { total: 3, committed: 2, failed: 1, remaining: 0 }, failedItems: [{ index: 1, code: 'NO_PRICE', message: 'no price for broken lamp', attempts: 1 }] });
+
+    // A run that failed on too many items lists them from the record.
+    await new WorkflowRunner({ storage }).run(new InvoiceLines(), { workflowId: 'inv-2', input: { lines: ['broken a', 'broken b', 'ok'] } }).catch(() => undefined);
+    const failed = JSON.parse((await waymark(['status', 'inv-2', '--store', store, '--json'])).stdout);
+    expect(failed.steps[1].status).to.equal('failed');
+    expect(failed.steps[1].failedItems.map((f: { index: number }) => f.index).sort()).to.deep.equal([0, 1]);
+
+    const mermaid = await waymark(['graph', 'spec/fixtures/fan-out-flow.ts', 'InvoiceLines', '--workflow-id', 'inv-1', '--store', store]);
+    expect(mermaid.stdout).to.contain('  s1[["bill ✓<br/><i>for each of ctx.previous, 5 at once, tolerates 1 failed</i>"]]:::committed\n');
+    const text = await waymark(['graph', 'spec/fixtures/fan-out-flow.ts', 'InvoiceLines', '--text']);
+    expect(text.stdout.split('\n')[2]).to.equal('  bill   after load  (for each of ctx.previous, 5 at once, tolerates 1 failed)');
   });
 
   it('status shows a polling step: how many times it said "not yet" and when it is called next', async () => {

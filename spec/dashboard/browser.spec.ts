@@ -23,6 +23,7 @@ import { runTs } from '../helpers/child';
 import { deferred } from '../helpers/deferred';
 import { tempDir } from '../helpers/temp-dir';
 import { PurchaseFlow } from '../fixtures/branch-flow';
+import { InvoiceLines } from '../fixtures/fan-out-flow';
 
 const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'waymark.js');
@@ -309,6 +310,29 @@ describe('dashboard in Chromium (mounted in the app that registers the classes)'
       expect(await page.textContent('tr[data-step="autoApproval"]')).to.contain('branch (when)').and.contain('skipped').and.contain('its when said no');
       await page.focus('svg.graph a[aria-label^="autoApproval"]');
       expect(await page.evaluate("document.activeElement.getAttribute('aria-label')")).to.equal('autoApproval: skipped, a branch (its when said no, or every step it runs after was skipped)');
+    } finally {
+      await close();
+      await dir.remove();
+    }
+  });
+
+  it('draws a fan-out stacked, with its items committed of the total, and says which failed', async () => {
+    const dir = await tempDir('waymark-ui-');
+    const runner = new WorkflowRunner({ storage: new FileStorage({ directory: dir.path }), workflows: [InvoiceLines], tracer: false });
+    await runner.run(new InvoiceLines(), { workflowId: 'invoice-1', input: { lines: ['desk', 'broken lamp', 'chair', 'rug'] } });
+    const { page, origin, token, close } = await mountDashboard(runner);
+    try {
+      await page.goto(`${origin}/workflows/invoice-1#token=${token}`);
+      await page.waitForSelector('g[data-step="bill"]');
+      const nodes = await page.$$eval('svg.graph g[data-step]', (gs) => gs.map((g) => [g.getAttribute('data-step'), g.getAttribute('class'), g.querySelectorAll('rect.stack').length, g.querySelector('text.state')!.textContent]));
+      expect(nodes).to.deep.equal([
+        ['load', 'node state-committed', 0, 'committed'],
+        ['bill', 'node state-committed fan-out', 2, 'committed · 3/4'],
+        ['total', 'node state-committed', 0, 'committed'],
+      ]);
+      expect(await page.textContent('tr[data-step="bill"]')).to.contain('fan-out (forEach)').and.contain('3 of 4 items committed, 1 failed');
+      await page.focus('svg.graph a[aria-label^="bill"]');
+      expect(await page.evaluate("document.activeElement.getAttribute('aria-label')")).to.equal('bill: committed, a fan-out (3 of 4 items committed, 1 failed)');
     } finally {
       await close();
       await dir.remove();

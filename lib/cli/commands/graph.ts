@@ -3,7 +3,7 @@ import { buildGraph } from '../../graph';
 import type { Constructor } from '../../metadata';
 import { UsageError, type CommandSpec, type ParsedArgs } from '../args';
 import { println, type CliIo } from '../io';
-import { toMermaid, toText, waitText, whenText, type StepMarks } from '../mermaid';
+import { forEachText, toMermaid, toText, waitText, whenText, type StepMarks } from '../mermaid';
 import { openStore } from '../store';
 
 function loadModule(path: string): Record<string, unknown> {
@@ -51,7 +51,7 @@ export async function graphCommand(args: ParsedArgs, io: CliIo): Promise<number>
     marks = new Map(graph.steps.map((s) => [s.name, skipped.has(s.name) ? 'skipped' : committed.has(s.name) ? 'committed' : Object.hasOwn(waiting, s.name) ? 'waiting' : 'pending'] as const));
   }
   if (args.flags.has('json')) {
-    const steps = graph.steps.map((s) => ({ name: s.name, after: s.after, ...(whenText(s) === undefined ? {} : { when: whenText(s) }), ...(waitText(s) === undefined ? {} : { waits: waitText(s) }), ...(marks ? { status: marks.get(s.name) } : {}) }));
+    const steps = graph.steps.map((s) => ({ name: s.name, after: s.after, ...(whenText(s) === undefined ? {} : { when: whenText(s) }), ...(forEachText(s) === undefined ? {} : { forEach: forEachText(s) }), ...(waitText(s) === undefined ? {} : { waits: waitText(s) }), ...(marks ? { status: marks.get(s.name) } : {}) }));
     println(io.stdout, JSON.stringify({ workflowName: graph.workflowName, className: graph.className, steps }, null, 2));
   } else println(io.stdout, args.flags.has('text') ? toText(graph, marks) : toMermaid(graph, marks));
   return 0;

@@ -1,4 +1,5 @@
 import { CheckpointCorruptedError } from '../../errors';
+import { isStepKey } from '../../item-keys';
 import { WorkflowRunner } from '../../runner/workflow-runner';
 import type { WorkflowInfo } from '../../runner/workflow-info';
 import { UsageError, type CommandSpec, type ParsedArgs } from '../args';
@@ -13,6 +14,12 @@ export interface StepStatusRow {
   readonly after: readonly string[];
   /** True when the step has a branch (`@Step({ when })`). */
   readonly when?: true;
+  /** True when the step is a per-item fan-out (`@Step({ forEach })`). */
+  readonly forEach?: true;
+  /** A fan-out's progress: items in its list, committed, failed, and the rest. */
+  readonly items?: { readonly total: number; readonly committed: number; readonly failed: number; readonly remaining: number };
+  /** A fan-out's failed items (the tolerated ones of a committed step, or the first of those that failed it). */
+  readonly failedItems?: readonly { readonly index: number; readonly code: string; readonly message: string; readonly attempts: number }[];
   /** A step called again later: how many times it answered "not yet", and when it is called next (ISO). */
   readonly polls?: number;
   readonly nextCall?: string;
@@ -50,25 +57,30 @@ export async function statusCommand(args: ParsedArgs, io: CliIo): Promise<number
     println(io.stderr, `no workflow '${workflowId}' in ${args.options.get('store')}`);
     return 1;
   }
-  const committed = new Set(stored.committedSteps);
+  // A fan-out's list and items are checkpoints too, but no steps: they are counted in its row.
+  const stepKeys = stored.committedSteps.filter(isStepKey);
+  const committed = new Set(stepKeys);
   const defined = stored.record?.steps ?? [];
-  const names = [...defined.map((s) => s.name), ...stored.committedSteps.filter((n) => !defined.some((s) => s.name === n))];
+  const names = [...defined.map((s) => s.name), ...stepKeys.filter((n) => !defined.some((s) => s.name === n))];
   const steps: StepStatusRow[] = [];
   for (const name of names) {
     const after = defined.find((s) => s.name === name)?.after ?? [];
-    const branch = info.steps[name]?.when === true ? { when: true as const } : {};
+    const stepInfo = info.steps[name];
+    const branch = { ...(stepInfo?.when === true ? { when: true as const } : {}), ...(stepInfo?.forEach === true ? { forEach: true as const } : {}), ...(stepInfo?.items === undefined ? {} : { items: stepInfo.items }) };
     if (!committed.has(name)) {
       const failed = info.steps[name]?.status === 'failed';
       const waiting = info.status === 'waiting' && stored.record?.waiting !== undefined && Object.hasOwn(stored.record.waiting, name);
       const poll = stored.record?.polls?.[name];
       const polled = poll === undefined ? {} : { polls: poll.count, nextCall: poll.next };
-      steps.push({ name, status: failed ? 'failed' : waiting ? 'waiting' : 'pending', after, ...branch, ...polled, ...(failed ? { attempts: info.steps[name]!.attempts } : {}) });
+      const failedItems = failed ? info.error?.items?.first : undefined;
+      steps.push({ name, status: failed ? 'failed' : waiting ? 'waiting' : 'pending', after, ...branch, ...polled, ...(failed ? { attempts: info.steps[name]!.attempts } : {}), ...(failedItems === undefined ? {} : { failedItems }) });
       continue;
     }
     const checkpoint = await storage.readCheckpoint(workflowId, name);
     const compensatedAt = info.steps[name]?.compensatedAt;
     const status = checkpoint.status === 'skipped' ? 'skipped' : 'committed';
-    steps.push({ name, status, after, ...branch, attempts: checkpoint.attempts, committedAt: checkpoint.committedAt, outputBytes: Buffer.byteLength(JSON.stringify(checkpoint.output)), ...(compensatedAt === undefined ? {} : { compensatedAt }) });
+    const failedItems = checkpoint.items?.failed;
+    steps.push({ name, status, after, ...branch, attempts: checkpoint.attempts, committedAt: checkpoint.committedAt, outputBytes: Buffer.byteLength(JSON.stringify(checkpoint.output)), ...(compensatedAt === undefined ? {} : { compensatedAt }), ...(failedItems === undefined ? {} : { failedItems }) });
   }
   const summary = {
     workflowId,
@@ -107,8 +119,17 @@ export async function statusCommand(args: ParsedArgs, io: CliIo): Promise<number
   const skippedCount = steps.filter((s) => s.status === 'skipped').length;
   println(io.stdout, `steps        ${committed.size} of ${names.length} committed${skippedCount === 0 ? '' : ` (${skippedCount} skipped)`}`);
   println(io.stdout);
-  const statusText = (s: StepStatusRow) => `${s.status}${s.compensatedAt === undefined ? '' : ', compensated'}${s.polls === undefined ? '' : `, ${s.polls} ${s.polls === 1 ? 'poll' : 'polls'}, next ${s.nextCall}`}`;
-  const rows = steps.map((s) => [s.when === true ? `${s.name} (when)` : s.name, statusText(s), s.attempts === undefined ? '-' : String(s.attempts), s.committedAt ?? '-', s.outputBytes === undefined ? '-' : formatBytes(s.outputBytes)]);
+  const itemsText = (s: StepStatusRow) => (s.items === undefined ? '' : `, items ${s.items.committed} of ${s.items.total} committed${s.items.failed === 0 ? '' : `, ${s.items.failed} failed`}`);
+  const statusText = (s: StepStatusRow) => `${s.status}${s.compensatedAt === undefined ? '' : ', compensated'}${itemsText(s)}${s.polls === undefined ? '' : `, ${s.polls} ${s.polls === 1 ? 'poll' : 'polls'}, next ${s.nextCall}`}`;
+  const label = (s: StepStatusRow) => `${s.name}${s.when === true ? ' (when)' : ''}${s.forEach === true ? ' (forEach)' : ''}`;
+  const rows = steps.map((s) => [label(s), statusText(s), s.attempts === undefined ? '-' : String(s.attempts), s.committedAt ?? '-', s.outputBytes === undefined ? '-' : formatBytes(s.outputBytes)]);
   println(io.stdout, renderTable(['STEP', 'STATUS', 'ATTEMPTS', 'COMMITTED AT', 'OUTPUT'], rows));
+  for (const s of steps) {
+    if (s.failedItems === undefined || s.failedItems.length === 0) continue;
+    const total = s.items?.failed ?? s.failedItems.length;
+    println(io.stdout);
+    println(io.stdout, `failed items of '${s.name}'${total > s.failedItems.length ? ` (the first ${s.failedItems.length} of ${total})` : ''}:`);
+    println(io.stdout, renderTable(['ITEM', 'ATTEMPTS', 'ERROR'], s.failedItems.map((f) => [String(f.index), String(f.attempts), `${f.code}: ${f.message}`])));
+  }
   return 0;
 }

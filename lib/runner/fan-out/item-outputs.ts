@@ -4,7 +4,7 @@
  */
 import { decodeValue, UnencodableValue } from '../../checkpoint-codec';
 import { CheckpointCorruptedError } from '../../errors';
-import { itemKey } from '../../item-keys';
+import { itemKey, keyMeaning, listKey } from '../../item-keys';
 import type { CheckpointStorage } from '../../storage/checkpoint-storage';
 
 /** Checkpoints asked for in one request, or read at once one by one. */
@@ -34,4 +34,20 @@ export async function readItemOutputs(storage: CheckpointStorage, workflowId: st
     for (let i = next++; i < indexes.length; i = next++) decode(indexes[i]!, (await storage.readCheckpoint(workflowId, itemKey(step, indexes[i]!))).output);
   };
   await Promise.all(Array.from({ length: Math.min(READS_AT_ONCE, indexes.length) }, read));
+}
+
+/** A fan-out's committed items, with the item each was for and its output: what compensating it undoes. */
+export async function committedItems(storage: CheckpointStorage, workflowId: string, step: string): Promise<{ index: number; item: unknown; output: unknown }[]> {
+  const stored = await storage.load(workflowId);
+  const indexes: number[] = [];
+  for (const name of stored?.committedSteps ?? []) {
+    const meaning = keyMeaning(name);
+    if (meaning.kind === 'item' && meaning.step === step && meaning.index >= 0) indexes.push(meaning.index);
+  }
+  if (indexes.length === 0) return [];
+  indexes.sort((a, b) => a - b);
+  const list = decodeValue((await storage.readCheckpoint(workflowId, listKey(step))).output, 'items') as readonly unknown[];
+  const outputs: unknown[] = [];
+  await readItemOutputs(storage, workflowId, step, indexes, outputs);
+  return indexes.map((index) => ({ index, item: list[index], output: outputs[index] }));
 }

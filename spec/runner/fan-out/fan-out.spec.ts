@@ -296,6 +296,55 @@ describe('fan-out (@Step({ forEach }))', () => {
     });
   });
 
+  describe('compensation', () => {
+    /** Refunds, by item index, in this process. */
+    const refunded: string[] = [];
+    @Workflow({ name: 'refund-lines' })
+    class RefundLines {
+      @Step({ forEach: (ctx: StepContext<Order>) => ctx.input.lines, compensate: 'refund', concurrency: 2 })
+      charge(ctx: StepContext) {
+        const item = ctx.item as Line;
+        if (declined.has(item.sku)) throw new Error(`card declined for ${item.sku}`);
+        return `ch-${item.sku}`;
+      }
+      @Step({ after: ['charge'] })
+      ship() {
+        if (declined.has('ship')) throw new Error('no courier');
+        return 'shipped';
+      }
+      refund(ctx: { output: string; item: Line; index: number }) {
+        refunded.push(`${ctx.index}:${ctx.item.sku}:${ctx.output}`);
+      }
+    }
+    beforeEach(() => (refunded.length = 0));
+
+    it('undoes each committed item, with its item, index and output, when a later step fails for good', async () => {
+      declined.add('ship');
+      const failed = (await new WorkflowRunner({ storage: new MemoryStorage() }).run(new RefundLines(), { workflowId: 'c-1', input: orderOf(5) }).catch((e: unknown) => e)) as WorkflowFailedError;
+      expect(failed.result.status).to.equal('compensated');
+      expect(failed.result.steps.charge!.compensation).to.deep.equal({ status: 'compensated', attempts: 1 });
+      expect([...refunded].sort()).to.deep.equal([0, 1, 2, 3, 4].map((i) => `${i}:sku-${i}:ch-sku-${i}`));
+    });
+
+    it('undoes the items a failed fan-out committed, and no other', async () => {
+      declined.add('sku-2');
+      const storage = new MemoryStorage();
+      const failed = (await new WorkflowRunner({ storage }).run(new RefundLines(), { workflowId: 'c-2', input: orderOf(6) }).catch((e: unknown) => e)) as WorkflowFailedError;
+      expect(failed.result.status).to.equal('compensated');
+      const committed = (await storage.load('c-2'))!.committedSteps.filter((n) => n.startsWith('charge\u001f') && !n.endsWith('list')).map((n) => Number(n.split('\u001f')[1])).sort();
+      expect(committed.length, 'items before the failure committed').to.be.greaterThan(0);
+      expect(refunded.map((r) => Number(r.split(':')[0])).sort()).to.deep.equal(committed);
+      expect(refunded.some((r) => r.startsWith('2:')), 'the failed item did nothing to undo').to.equal(false);
+    });
+
+    it('a fan-out that committed nothing is owed no compensation', async () => {
+      declined.add('sku-0');
+      const failed = (await new WorkflowRunner({ storage: new MemoryStorage() }).run(new RefundLines(), { workflowId: 'c-3', input: orderOf(1) }).catch((e: unknown) => e)) as WorkflowFailedError;
+      expect(refunded).to.deep.equal([]);
+      expect(failed.result.steps.charge, 'like a plain step that failed: nothing to report').not.to.have.property('compensation');
+    });
+  });
+
   describe('definitions', () => {
     it('adding a forEach to a committed step, or taking it from a step whose items are committed, is a definition change', async () => {
       const storage = new MemoryStorage();
