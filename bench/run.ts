@@ -11,6 +11,7 @@ import { engineOverhead } from './cases/engine-overhead';
 import { PG_STEPS, postgres } from './cases/postgres';
 import { bullmq, QUEUE_WORKFLOWS } from './cases/bullmq';
 import { fanOut } from './cases/fan-out';
+import { FAN_OUT_ITEMS, items } from './cases/items';
 import { fingerprint } from './cases/fingerprint';
 import { memory } from './cases/memory';
 import { resume } from './cases/resume';
@@ -36,6 +37,8 @@ async function main(): Promise<void> {
   const fp = await fingerprint();
   log('fan-out');
   const fan = await fanOut();
+  log('per-item fan-out');
+  const perItem = await items();
   log('resume');
   const resumeRows = await resume();
   log('resume in a fresh process');
@@ -71,6 +74,23 @@ async function main(): Promise<void> {
     ]),
     [`resume in a fresh process: ${FRESH_STEPS.toLocaleString('en')} steps, ${FRESH_STEPS - 1} committed, FileStorage`, ms(fresh.medianMs), 'run() to result, median of 5', '', '< 100 ms', verdict(fresh.medianMs < 100)],
     ['fan-out: 1,000 × 10 ms, concurrency 100', ms(fan.measuredMs), `ideal ${ms(fan.idealMs)}`, `time ×${fan.ratio.toFixed(2)}`, '≤ 1.5', verdict(fan.ratio <= 1.5)],
+    ...perItem.rows.map((r) => [
+      `forEach: ${FAN_OUT_ITEMS.toLocaleString('en')} items, concurrency 50, ${r.storage}`,
+      `${r.itemsPerSecond.toFixed(0)} items/s`,
+      `sequential chain ${r.chainPerSecond.toFixed(0)} steps/s`,
+      `throughput ×${(r.itemsPerSecond / r.chainPerSecond).toFixed(2)}`,
+      '≥ 2',
+      verdict(r.itemsPerSecond / r.chainPerSecond >= 2),
+    ]),
+    ...perItem.rows.map((r) => [
+      `forEach: resume at half, ${r.storage}`,
+      `${ms(r.resumeMs)}, ${r.resumeReads.toLocaleString('en')} reads`,
+      `fresh run ${ms(r.freshMs)}, ${r.freshReads.toLocaleString('en')} reads`,
+      `time ×${(r.resumeMs / r.freshMs).toFixed(2)}`,
+      'reads ≤ half + a few',
+      verdict(r.resumeReads <= r.items / 2 + 20),
+    ]),
+    ['forEach: heap kept per item, 100,000 items, MemoryStorage', `${perItem.memory.engineBytes.toFixed(0)} B`, `same outputs + checkpoints ${perItem.memory.bareBytes.toFixed(0)} B`, `×${(perItem.memory.engineBytes / perItem.memory.bareBytes).toFixed(2)}`, 'reported', ''],
     ['memory: peak RSS, 10,000 steps', mb(mem.engineRss10k), `empty script ${mb(mem.emptyRss)}`, `+${mb(mem.engineRss10k - mem.emptyRss)}`, 'reported', ''],
     ['wake latency: timer due → step started, poll 1 s', ms(wait.timerLatencyMs.poll1s), 'the timer', '', 'reported', ''],
     ['wake latency: timer due → step started, poll 100 ms', ms(wait.timerLatencyMs.poll100ms), 'the timer', '', 'reported', ''],
@@ -112,7 +132,7 @@ async function main(): Promise<void> {
   console.log([line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n'));
   console.log(`\n${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node} (${machine.platform}); ${((Date.now() - started) / 1000).toFixed(0)} s`);
 
-  const results = { date: new Date().toISOString(), machine, engine, durableCommit: commit, fingerprint: fp, fanOut: fan, resume: resumeRows, freshResume: fresh, memory: mem, waits: wait, recovery: recovered, postgres: pg, bullmq: queue };
+  const results = { date: new Date().toISOString(), machine, engine, durableCommit: commit, fingerprint: fp, fanOut: fan, perItem, resume: resumeRows, freshResume: fresh, memory: mem, waits: wait, recovery: recovered, postgres: pg, bullmq: queue };
   writeFileSync(join(__dirname, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
 }
 

@@ -17,15 +17,15 @@ describe('samples', function () {
     expect(stdout.match(/extract: reading/g)).to.have.length(2, 'extract ran in the first run and after the reset only');
   });
 
-  it('the order-shipping sample branches on the amount, charges once, and polls the shipment through a worker', async () => {
+  it('the order-shipping sample branches on the amount, charges each line once, and polls the shipment through a worker', async () => {
     const { code, stdout, stderr } = await runTs('samples/order-shipping/main.ts', {});
     expect(code, stderr).to.equal(0);
     expect(stdout).to.contain('  o-1: a manager approves 2500\n');
     expect(stdout).to.not.contain('o-2: a manager approves');
     expect(stdout).to.contain('o-1: waiting (waits until the next poll)\n');
     expect(stdout.match(/o-1: poll \d/g)).to.deep.equal(['o-1: poll 1', 'o-1: poll 2', 'o-1: poll 3']);
-    expect(stdout).to.contain('o-1: completed: review=committed, managerApproval=committed, charge=committed, track=committed; {"chargeId":"ch_1","approvedBy":"manager"}');
-    expect(stdout).to.contain('o-2: completed: review=committed, managerApproval=skipped, charge=committed, track=committed; {"chargeId":"ch_2","approvedBy":"policy"}');
+    expect(stdout).to.contain('o-1: completed: review=committed, managerApproval=committed, charge=committed, track=committed; ["sofa ch_1 (manager)","lamp ch_2 (manager)"]');
+    expect(stdout).to.contain('o-2: completed: review=committed, managerApproval=skipped, charge=committed, track=committed; ["mug ch_3 (policy)","tea ch_4 (policy)"]');
   });
 
   it('the NestJS sample resumes an injected workflow without charging twice', async () => {

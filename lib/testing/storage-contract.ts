@@ -158,6 +158,23 @@ export function describeStorageContract(name: string, create: () => Promise<Stor
         for (const step of names) assert.equal((await storage.readCheckpoint('job', step)).output, step);
       });
 
+      it('keeps a fan-out\'s list and items (names holding a control character) apart from its step, with their item counts and failures, and clears them with the workflow', async () => {
+        // The runner names them `<step>\u001f<index>` and `<step>\u001flist` (lib/item-keys.ts): no step name holds a control character.
+        await storage.writeRecord('job', { ...sampleRecord('job'), fanOuts: { charge: 3 } }, null);
+        const names = ['charge\u001flist', 'charge\u001f0', 'charge\u001f1', 'charge\u001f10', 'charge'];
+        for (const step of names.slice(0, 4)) await storage.commit('job', sampleCheckpoint(step, step));
+        const failed = [{ index: 2, code: 'CARD_DECLINED', message: 'declined', attempts: 3 }];
+        const step: Checkpoint = { ...sampleCheckpoint('charge', [1, 2, { $wm: 'undefined' }]), items: { count: 3, failed } };
+        await storage.commit('job', step);
+        assert.deepEqual([...((await storage.load('job'))?.committedSteps ?? [])].sort(), [...names].sort());
+        assert.equal((await storage.readCheckpoint('job', 'charge\u001f10')).output, 'charge\u001f10');
+        assert.deepEqual(await storage.readCheckpoint('job', 'charge'), step);
+        if (storage.readCheckpoints !== undefined) assert.deepEqual((await storage.readCheckpoints('job', ['charge\u001f1', 'charge\u001f0'])).map((c) => c.output), ['charge\u001f1', 'charge\u001f0']);
+        assert.deepEqual((await storage.readRecord('job'))?.record.fanOuts, { charge: 3 });
+        await storage.clear('job');
+        assert.equal(await storage.load('job'), undefined);
+      });
+
       it('overwrites a checkpoint committed again', async () => {
         await storage.commit('job', sampleCheckpoint('s', 1));
         await storage.commit('job', sampleCheckpoint('s', 2));

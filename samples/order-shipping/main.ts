@@ -1,8 +1,9 @@
 /**
  * `npx ts-node samples/order-shipping/main.ts`: an order whose shape is decided at run time. A manager
- * approves it only above a limit (a branch); it is charged once (an idempotency key); then the
- * shipment is polled until the carrier says it is delivered, the workflow waiting between polls with
- * no lease held, woken by a worker. A second order below the limit skips the manager.
+ * approves it only above a limit (a branch); each of its lines is charged once (a fan-out, an
+ * idempotency key per line); then the shipment is polled until the carrier says it is delivered, the
+ * workflow waiting between polls with no lease held, woken by a worker. A second order below the limit
+ * skips the manager.
  */
 import 'reflect-metadata';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,9 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileStorage, Step, Workflow, WorkflowRunner, WorkflowWorker, type StepContext } from '../../lib';
 
+interface Line {
+  readonly sku: string;
+  readonly cents: number;
+}
+
 interface Order {
   readonly orderId: string;
-  readonly cents: number;
+  readonly lines: readonly Line[];
 }
 
 /** A carrier whose parcels are delivered after three looks. */
@@ -31,23 +37,25 @@ const charged = new Map<string, string>();
 @Workflow({ name: 'order-shipping' })
 class OrderShipping {
   @Step() review(ctx: StepContext<Order>) {
-    return ctx.input.cents;
+    return ctx.input.lines.reduce((cents, line) => cents + line.cents, 0);
   }
 
   // Only above 1,000.00: decided once, stored, never asked again by a resume.
   @Step({ after: ['review'], when: (ctx: StepContext) => ctx.result<number>('review') > 100_000 })
   managerApproval(ctx: StepContext<Order>) {
-    console.log(`  ${ctx.input.orderId}: a manager approves ${ctx.input.cents / 100}`);
+    console.log(`  ${ctx.input.orderId}: a manager approves ${ctx.result<number>('review') / 100}`);
     return 'manager';
   }
 
-  // Runs once after the branch, whether the manager step ran or was skipped.
-  @Step({ after: ['review', 'managerApproval'] })
+  // After the branch, whether the manager step ran or was skipped: once per line, each line its own
+  // durable step. The list of lines is committed first, so a resume charges the same lines.
+  @Step({ after: ['review', 'managerApproval'], forEach: (ctx: StepContext<Order>) => ctx.input.lines, concurrency: 4 })
   charge(ctx: StepContext<Order>) {
+    const line = ctx.item as Line;
     // At least once: the payment service dedupes by the key, so a re-run charges nothing twice.
-    const key = `${ctx.workflowId}:charge`;
+    const key = `${ctx.workflowId}:charge:${ctx.index}`;
     if (!charged.has(key)) charged.set(key, `ch_${charged.size + 1}`);
-    return { chargeId: charged.get(key)!, approvedBy: ctx.skipped('managerApproval') ? 'policy' : 'manager' };
+    return `${line.sku} ${charged.get(key)!} (${ctx.skipped('managerApproval') ? 'policy' : 'manager'})`;
   }
 
   // Polled every 200 ms, for at most a minute; each "not yet" is stored and waited out durably.
@@ -69,7 +77,11 @@ async function main(): Promise<void> {
     const finished = new Map<string, () => void>();
     runner.on('run:completed', ({ workflowId }) => finished.get(workflowId)?.());
     await worker.start();
-    for (const order of [{ orderId: 'o-1', cents: 250_000 }, { orderId: 'o-2', cents: 4_500 }]) {
+    const orders: Order[] = [
+      { orderId: 'o-1', lines: [{ sku: 'sofa', cents: 200_000 }, { sku: 'lamp', cents: 50_000 }] },
+      { orderId: 'o-2', lines: [{ sku: 'mug', cents: 1_500 }, { sku: 'tea', cents: 3_000 }] },
+    ];
+    for (const order of orders) {
       const done = new Promise<void>((resolve) => finished.set(order.orderId, resolve));
       const first = await runner.run(new OrderShipping(), { workflowId: order.orderId, input: order });
       console.log(`${order.orderId}: ${first.status} (waits until ${first.wakeAt === undefined ? '-' : 'the next poll'})`);
