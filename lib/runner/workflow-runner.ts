@@ -243,7 +243,8 @@ export class WorkflowRunner {
   /**
    * Deletes workflow `workflowId` whole (record, checkpoints, events, wake entry) under its
    * lease, so a workflow a run holds is never deleted under its feet: throws `WorkflowBusyError`
-   * then. Resolves with how many committed steps it held, or undefined when nothing was stored.
+   * then. Resolves with how many checkpoints it held (a fan-out's list and items count too), or
+   * undefined when nothing was stored.
    * `options.onProgress` hears how many of the workflow's stored objects are deleted so far.
    */
   async clear(workflowId: string, options: { readonly onProgress?: (deleted: number, total: number) => void } = {}): Promise<{ readonly checkpoints: number } | undefined> {

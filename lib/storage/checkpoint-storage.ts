@@ -53,6 +53,14 @@ export interface CheckpointStorage {
   commit(workflowId: string, checkpoint: Checkpoint, lease?: Lease): Promise<void>;
 
   /**
+   * Optional: stores several checkpoints in one request (a store that can, like PostgreSQL, saves a
+   * round trip per checkpoint when many are ready at once, as a fan-out's items are). All of them
+   * are stored or none, each as {@link CheckpointStorage.commit} would store it, fenced by `lease`
+   * the same way (`LeaseLostError`, nothing written). Without it the runner commits them one by one.
+   */
+  commitMany?(workflowId: string, checkpoints: readonly Checkpoint[], lease?: Lease): Promise<void>;
+
+  /**
    * Deletes the workflow's record, checkpoints and events, and the wake entry its record names (not
    * its lease), exactly that id's and nothing else. Fenced by `options.lease` when given;
    * `options.onProgress` is told how many objects are deleted so far.

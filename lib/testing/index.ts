@@ -7,4 +7,4 @@ import { assertSupportedNode } from '../node-version';
 assertSupportedNode();
 
 export { describeStorageContract, sampleCheckpoint, sampleRecord, type StorageFixture, type StorageContractOptions } from './storage-contract';
-export { runStep, runWhen, type RunStepOptions } from './run-step';
+export { runForEach, runStep, runWhen, type RunStepOptions } from './run-step';

@@ -2,7 +2,7 @@
  * Runs one step of a workflow in isolation, for unit tests: a real StepContext, no storage, no lease.
  */
 import { encodeValue, UnencodableValue } from '../checkpoint-codec';
-import { CheckpointSerializationError, InvalidOptionError, StepDependencyError } from '../errors';
+import { CheckpointSerializationError, FanOutListError, InvalidOptionError, StepDependencyError, type ItemFailureInfo } from '../errors';
 import { buildGraph } from '../graph';
 import type { Constructor } from '../metadata';
 import { createStepContext } from '../runner/step-context';
@@ -22,6 +22,12 @@ export interface RunStepOptions<I = unknown> {
   readonly workflowId?: string;
   /** Dependencies to treat as skipped by a branch (`ctx.skipped(name)` true, their output `undefined`); only declared dependencies are allowed. */
   readonly skipped?: readonly string[];
+  /** For one item of a fan-out (`@Step({ forEach })`): `ctx.item`. */
+  readonly item?: unknown;
+  /** For one item of a fan-out: `ctx.index`; default 0 when `item` is given. */
+  readonly index?: number;
+  /** Tolerated item failures of fan-out dependencies, by name (`ctx.failures(name)`); only declared dependencies are allowed. */
+  readonly failures?: Readonly<Record<string, readonly ItemFailureInfo[]>>;
 }
 
 /**
@@ -55,19 +61,34 @@ export async function runWhen<I = unknown>(workflow: object, step: string, optio
   return Boolean(await node.when(ctx));
 }
 
+/**
+ * The items fan-out step `step` (`@Step({ forEach })`) would run for, as the runner would list them
+ * when the step's dependencies have committed: `FanOutListError` for anything but an array, as in a
+ * run. Each can then be given to {@link runStep} as `item` (with its `index`).
+ */
+export async function runForEach<T = unknown, I = unknown>(workflow: object, step: string, options: RunStepOptions<I> = {}): Promise<readonly T[]> {
+  const { node, workflowId, ctx } = contextFor(workflow, step, options);
+  if (node.fanOut === undefined) throw new InvalidOptionError('step', step, 'a step with forEach');
+  const items: unknown = await node.fanOut.forEach(ctx);
+  if (!Array.isArray(items)) throw new FanOutListError(workflowId, step, items === null ? 'null' : typeof items);
+  return items as readonly T[];
+}
+
 /** The step's node and the context the runner would give it. */
 function contextFor<I>(workflow: object, step: string, options: RunStepOptions<I>) {
   const graph = buildGraph(workflow.constructor as Constructor);
   const node = graph.byName.get(step);
   if (!node) throw new InvalidOptionError('step', step, `a step of ${graph.className} (${[...graph.byName.keys()].join(', ')})`);
   const workflowId = options.workflowId ?? 'test';
-  for (const [option, names] of [['results', Object.keys(options.results ?? {})], ['skipped', options.skipped ?? []]] as const) {
+  for (const [option, names] of [['results', Object.keys(options.results ?? {})], ['skipped', options.skipped ?? []], ['failures', Object.keys(options.failures ?? {})]] as const) {
     for (const name of names) {
       if (!node.after.includes(name)) throw new StepDependencyError(workflowId, step, `${option} names '${name}', which is not a dependency of this step (dependencies: ${node.after.join(', ') || 'none'})`);
     }
   }
   const skipped = options.skipped === undefined || options.skipped.length === 0 ? undefined : node.after.map((dep) => options.skipped!.includes(dep));
   const outputs = node.after.map((dep, i) => (skipped?.[i] === true ? undefined : options.results !== undefined && dep in options.results ? options.results[dep] : node.after.length === 1 ? options.previous : undefined));
-  const ctx = createStepContext({ workflowId, step, attempt: options.attempt ?? 1, signal: options.signal ?? new AbortController().signal, input: options.input, after: node.after, outputs, skipped });
+  const failures = options.failures === undefined ? undefined : node.after.map((dep) => options.failures![dep]);
+  const item = options.item === undefined && options.index === undefined ? undefined : { value: options.item, index: options.index ?? 0 };
+  const ctx = createStepContext({ workflowId, step, attempt: options.attempt ?? 1, signal: options.signal ?? new AbortController().signal, input: options.input, after: node.after, outputs, skipped, failures, item });
   return { node, workflowId, ctx };
 }

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { InvalidWorkflowIdError, LeaseLostError, RecordConflictError, StorageError } from '../errors';
 import type { CheckpointStorage } from '../storage/checkpoint-storage';
-import type { Checkpoint, StoredEvent, WorkflowRecord } from '../storage/records';
+import type { Checkpoint, Lease, StoredEvent, WorkflowRecord } from '../storage/records';
 
 /** A storage under test and how to dispose of it. */
 export interface StorageFixture {
@@ -297,6 +297,25 @@ export function describeStorageContract(name: string, create: () => Promise<Stor
       it('lets exactly one of 20 concurrent acquirers win', async () => {
         const attempts = await Promise.all(Array.from({ length: 20 }, (_, i) => storage.acquireLease('job', `owner-${i}`, 60_000)));
         assert.equal(attempts.filter((a) => a.acquired).length, 1);
+      });
+
+      it('commits several checkpoints at once (commitMany, or one by one where the store has none, as the runner does): all of them, fenced by the lease, the last of a step named twice', async () => {
+        const commitMany = storage.commitMany?.bind(storage) ?? (async (id: string, checkpoints: readonly Checkpoint[], lease?: Lease) => {
+          for (const checkpoint of checkpoints) await storage.commit(id, checkpoint, lease);
+        });
+        const held = await storage.acquireLease('job', 'owner-1', 60_000);
+        assert.ok(held.acquired);
+        await commitMany('job', [sampleCheckpoint('a\u001f0', 0), sampleCheckpoint('a\u001f1', 1), sampleCheckpoint('a\u001f0', 2)], held.lease);
+        assert.deepEqual([...((await storage.load('job'))?.committedSteps ?? [])].sort(), ['a\u001f0', 'a\u001f1']);
+        assert.equal((await storage.readCheckpoint('job', 'a\u001f0')).output, 2);
+        await commitMany('job', []);
+        await storage.releaseLease(held.lease);
+        const old = await storage.acquireLease('other', 'owner-1', 1);
+        assert.ok(old.acquired);
+        while (Date.now() <= old.lease.expiresAt) await new Promise((r) => setImmediate(r));
+        assert.ok((await storage.acquireLease('other', 'owner-2', 60_000)).acquired);
+        await expectRejects(commitMany('other', [sampleCheckpoint('x'), sampleCheckpoint('y')], old.lease), LeaseLostError);
+        assert.equal(await storage.load('other'), undefined, 'the fenced commit wrote nothing');
       });
 
       it('takes over an expired lease, and the old holder can no longer commit or renew', async () => {

@@ -8,7 +8,8 @@
 import { Step } from '../../decorators';
 import { StorageError, WorkflowBusyError } from '../../lib/errors';
 import type { CheckpointStorage } from '../../lib/storage/checkpoint-storage';
-import type { Lease } from '../../lib/storage/records';
+import type { Checkpoint, Lease } from '../../lib/storage/records';
+import { itemKey, listKey } from '../../lib/item-keys';
 import { WorkflowRunner } from '../../lib/runner/workflow-runner';
 import type { StepContext } from '../../lib/runner/step-context';
 
@@ -69,6 +70,12 @@ class RaceFlow {
     await this.pause();
     return { by: `${this.tag}:c:${++executions}`, from: ctx.previous.by };
   }
+  /** A fan-out: its list is made from c's output, each item's output from its item (committed together where the store can). */
+  @Step({ forEach: (ctx: StepContext<unknown, Out>) => Array.from({ length: 4 }, (_, i) => `${ctx.previous.by}#${i}`), concurrency: 4 })
+  async d(ctx: StepContext) {
+    await this.pause();
+    return { by: `${this.tag}:d:${++executions}`, from: ctx.item as string };
+  }
 }
 
 const QUIET = { info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -106,6 +113,7 @@ function chaotic(storage: CheckpointStorage, random: () => number, settings: Rac
         return version;
       }),
     commit: (id, checkpoint, lease) => call('commit', id, () => storage.commit(id, checkpoint, lease)),
+    ...(storage.commitMany === undefined ? {} : { commitMany: (id: string, checkpoints: readonly Checkpoint[], lease?: Lease) => call('commit', id, () => storage.commitMany!(id, checkpoints, lease)) }),
     clear: (id, options) =>
       call('clear', id, async () => {
         await storage.clear(id, options);
@@ -211,6 +219,16 @@ export async function raceRound(storage: CheckpointStorage, seed: number, settin
   for (const [step, dependency] of [['b', 'a'], ['c', 'b']] as const) {
     const out = outputs.get(step);
     if (out && outputs.get(dependency)?.by !== out.from) violations.push(`stored ${step} (${out.by}) was computed from ${out.from}, but the stored ${dependency} is ${outputs.get(dependency)?.by}`);
+  }
+  // The fan-out's list was made from the stored c, each stored item from its place in that list, and
+  // the step's output is the stored items (none was committed again after the step was).
+  const list = outputs.get(listKey('d')) as unknown as string[] | undefined;
+  if (list !== undefined && list[0] !== `${outputs.get('c')?.by}#0`) violations.push(`the stored list of d (${list[0]}, ...) was not made from the stored c (${outputs.get('c')?.by})`);
+  for (let i = 0; i < 4; i++) {
+    const item = outputs.get(itemKey('d', i));
+    if (item && item.from !== list?.[i]) violations.push(`stored item ${i} of d (${item.by}) was computed from ${item.from}, but the stored list says ${list?.[i]}`);
+    const inStep = (outputs.get('d') as unknown as Out[] | undefined)?.[i];
+    if (inStep && inStep.by !== item?.by) violations.push(`d's output holds item ${i} from ${inStep.by}, but the stored item is ${item?.by}`);
   }
 
   // At most one live lease at any instant: a lease surely granted while another was surely live.

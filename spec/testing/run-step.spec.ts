@@ -1,9 +1,10 @@
 import { expect } from 'chai';
 import { Step } from '../../decorators';
-import { CheckpointSerializationError, InvalidOptionError, StepDependencyError } from '../../lib/errors';
+import { CheckpointSerializationError, FanOutListError, InvalidOptionError, StepDependencyError } from '../../lib/errors';
 import type { StepContext } from '../../lib/runner/step-context';
-import { runStep, runWhen } from '../../lib/testing';
+import { runForEach, runStep, runWhen } from '../../lib/testing';
 import { PurchaseFlow } from '../fixtures/branch-flow';
+import { InvoiceLines } from '../fixtures/fan-out-flow';
 
 class Pricing {
   constructor(private readonly rate: number) {}
@@ -57,3 +58,24 @@ describe('runWhen and skipped dependencies', () => {
     );
   });
 });
+
+describe('runForEach and one item of a fan-out', () => {
+  it("lists a fan-out's items as the runner would, runs one item with ctx.item and ctx.index, and gives a dependent ctx.failures()", async () => {
+    const flow = new InvoiceLines();
+    expect(await runForEach(flow, 'bill', { previous: ['desk', 'chair'] })).to.deep.equal(['desk', 'chair']);
+    expect(await runStep(flow, 'bill', { item: 'desk', index: 0 })).to.equal('billed desk');
+    await expectRejects(runStep(flow, 'bill', { item: 'broken lamp', index: 1 }), 'no price for broken lamp');
+    const failures = [{ index: 1, code: 'NO_PRICE', message: 'no price for broken lamp', attempts: 1 }];
+    expect(await runStep(flow, 'total', { previous: ['billed desk', undefined], failures: { bill: failures } })).to.equal(1);
+    const failed = await runForEach(flow, 'bill', { previous: 'not a list' }).catch((e: unknown) => e);
+    expect(failed).to.be.instanceOf(FanOutListError);
+    expect((failed as Error).message).to.equal("workflow 'test', step 'bill': forEach returned string; it must return an array of the items to run the step for (or a promise of one)");
+    expect(await runForEach(flow, 'load').catch((e: unknown) => (e as Error).message)).to.match(/a step with forEach/);
+    expect(await runStep(flow, 'total', { failures: { load: [] } }).catch((e: unknown) => e)).to.be.instanceOf(StepDependencyError);
+  });
+});
+
+async function expectRejects(promise: Promise<unknown>, message: string): Promise<void> {
+  const error = await promise.then(() => undefined, (e: unknown) => e);
+  expect((error as Error | undefined)?.message).to.equal(message);
+}

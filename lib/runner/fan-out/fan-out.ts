@@ -21,6 +21,7 @@ import type { RunRecord } from '../run-record';
 import type { RunState } from '../run-state';
 import { createStepContext, type StepContext, type StepContextInit } from '../step-context';
 import { runAttempts } from '../step-attempts';
+import { ItemCommits } from './item-commits';
 import { itemList } from './item-list';
 import { readItemOutputs } from './item-outputs';
 
@@ -81,6 +82,7 @@ export async function runFanOut(f: FanOutRun): Promise<FanOutOutcome> {
   for (let i = 0; i < count; i++) (f.committed.has(itemKey(node.name, i)) ? earlier : todo).push(i);
 
   const failures: ItemFailureInfo[] = [];
+  const commits = new ItemCommits(storage, workflowId, f.lease);
   let stepError: { error: unknown } | undefined;
   let attempts = 1;
   const runItem = async (index: number): Promise<void> => {
@@ -101,7 +103,7 @@ export async function runFanOut(f: FanOutRun): Promise<FanOutOutcome> {
         return void failures.push(itemFailure(index, reason, tries));
       }
       try {
-        await storage.commit(workflowId, { formatVersion: 1, step: itemKey(node.name, index), status: 'completed', attempts: tries, committedAt: isoNow(), output }, f.lease());
+        await commits.commit({ formatVersion: 1, step: itemKey(node.name, index), status: 'completed', attempts: tries, committedAt: isoNow(), output });
       } catch (error) {
         // Not the item's failure: the store's (or the lease is lost). The step fails with it.
         stepError ??= { error };

@@ -175,6 +175,29 @@ export class PostgresStorage implements CheckpointStorage {
     if (rows.length === 0) throw new LeaseLostError(workflowId, checkpoint.step);
   }
 
+  /** Several checkpoints in one statement: all or none, fenced like {@link commit}. */
+  async commitMany(workflowId: string, checkpoints: readonly Checkpoint[], lease?: Lease): Promise<void> {
+    assertWorkflowId(workflowId);
+    if (checkpoints.length === 0) return;
+    const steps = checkpoints.map((c) => c.step);
+    const data = checkpoints.map((c) => JSON.stringify(c));
+    // A step named twice keeps its last checkpoint, as two commits one after the other would.
+    const rows = `SELECT DISTINCT ON (step) step, data FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS c(step, data, n) ORDER BY step, n DESC`;
+    if (lease === undefined) {
+      await this.query(workflowId, 'commit', `INSERT INTO ${this.s}.checkpoints (workflow_id, step, data) SELECT $1, step, data FROM (${rows}) c ON CONFLICT (workflow_id, step) DO UPDATE SET data = EXCLUDED.data`, [workflowId, steps, data], steps[0]);
+      return;
+    }
+    const { rows: written } = await this.query(
+      workflowId,
+      'commit',
+      `${this.heldCte(4)} INSERT INTO ${this.s}.checkpoints (workflow_id, step, data) SELECT $1, c.step, c.data FROM (${rows}) c, held
+         ON CONFLICT (workflow_id, step) DO UPDATE SET data = EXCLUDED.data RETURNING 1 AS written`,
+      [workflowId, steps, data, lease.token],
+      steps[0],
+    );
+    if (written.length === 0) throw new LeaseLostError(workflowId, steps[0]);
+  }
+
   async clear(workflowId: string, options: ClearOptions = {}): Promise<void> {
     assertWorkflowId(workflowId);
     const { lease } = options;

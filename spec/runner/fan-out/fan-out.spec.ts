@@ -11,6 +11,7 @@ import type { StepContext } from '../../../lib/runner/step-context';
 import { WorkflowRunner } from '../../../lib/runner/workflow-runner';
 import { MemoryStorage } from '../../../lib/storage/memory-storage';
 import { everyStore, type OpenStore } from '../../helpers/stores';
+import { spyStorage } from '../../helpers/spy-storage';
 
 interface Order {
   readonly lines: readonly { readonly sku: string; readonly cents: number }[];
@@ -293,6 +294,50 @@ describe('fan-out (@Step({ forEach }))', () => {
       }
       await runner.run(new Ten(), { workflowId: 'l-3', concurrency: 10 });
       expect(most).to.equal(10);
+    });
+  });
+
+  describe('at scale', () => {
+    class Many {
+      @Step() count(ctx: StepContext<{ n: number }>) {
+        return ctx.input.n;
+      }
+      @Step({ forEach: (ctx: StepContext<unknown, number>) => Array.from({ length: ctx.previous }, (_, i) => i), concurrency: 50 })
+      each(ctx: StepContext) {
+        if (declined.has(`item-${String(ctx.item)}`)) throw new Error('stop here');
+        return (ctx.item as number) * 2;
+      }
+    }
+
+    it('a resume reads the run\'s state once and each committed item\'s checkpoint once, whatever the count', async () => {
+      const storage = spyStorage();
+      const runner = new WorkflowRunner({ storage });
+      declined.add('item-300');
+      await runner.run(new Many(), { workflowId: 'half', input: { n: 600 }, concurrency: 1 }).catch(() => undefined);
+      const committed = (await storage.load('half'))!.committedSteps.filter((n) => n.startsWith('each\u001f') && !n.endsWith('list')).length;
+      expect(committed).to.equal(300);
+      declined.clear();
+      storage.load.resetHistory();
+      storage.readCheckpoint.resetHistory();
+      storage.commit.resetHistory();
+      const result = await runner.run(new Many(), { workflowId: 'half', input: { n: 600 }, resume: true });
+      expect((result.output as number[]).slice(298, 302)).to.deep.equal([596, 598, 600, 602]);
+      expect(storage.load.callCount, 'one listing of what is committed').to.equal(1);
+      const read = storage.readCheckpoint.getCalls().map((c) => c.args[1] as string);
+      expect(read.filter((n) => n.startsWith('each\u001f') && !n.endsWith('list')).length, 'each committed item read once').to.equal(300);
+      expect(new Set(read).size, 'nothing read twice').to.equal(read.length);
+      expect(storage.commit.callCount, 'the 300 items left, then the step').to.equal(301);
+    });
+
+    it('one workflow holds 100,000 items: each committed on its own, the output in list order', async function () {
+      this.timeout(120_000);
+      const storage = new MemoryStorage();
+      const result = await new WorkflowRunner({ storage, concurrency: 50 }).run(new Many(), { workflowId: 'many', input: { n: 100_000 } });
+      const output = result.output as number[];
+      expect(output).to.have.lengthOf(100_000);
+      expect(output.every((v, i) => v === i * 2)).to.equal(true);
+      expect((await storage.load('many'))!.committedSteps).to.have.lengthOf(100_000 + 3);
+      expect((await new WorkflowRunner({ storage }).get('many'))!.steps.each!.items).to.deep.equal({ total: 100_000, committed: 100_000, failed: 0, remaining: 0 });
     });
   });
 
