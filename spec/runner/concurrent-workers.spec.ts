@@ -13,6 +13,7 @@ import { readEvents, startWorker, type Worker } from '../helpers/worker';
 
 const WORKERS = 8;
 const STEPS = 4;
+const FAN_OUT_ITEMS = 200;
 
 describe('concurrent workers on one workflow id', function () {
   this.timeout(5 * 60_000);
@@ -85,5 +86,19 @@ describe('concurrent workers on one workflow id', function () {
         }
       });
     }
+
+    it(`${name}: a ${FAN_OUT_ITEMS}-item fan-out delivered ${WORKERS} times runs each item exactly once, and all agree on its output`, async () => {
+      const events = join(dir.path, 'events.log');
+      const env = { STORE: store(), EVENTS: events, WORKFLOW_ID: 'fan-out-8-times', FAN_OUT: String(FAN_OUT_ITEMS), RESUME: '1', ON_BUSY: 'wait', BARRIER: '1' };
+      const workers = Array.from({ length: WORKERS }, () => startWorker(env));
+      await Promise.all(workers.map((w) => w.waiting));
+      for (const w of workers) w.child.send('go');
+      const exits = await Promise.all(workers.map((w) => w.exit));
+      const outcomes = exits.map((e) => JSON.parse(e.stdout || '{}'));
+      const items = readEvents(events).filter(([, kind, rest]) => kind === 'start' && rest.startsWith('item ')).map(([, , rest]) => Number(rest.slice(5)));
+      expect(items.sort((a, b) => a - b)).to.deep.equal(Array.from({ length: FAN_OUT_ITEMS }, (_, i) => i), 'each item ran exactly once across all processes');
+      expect(readEvents(events).filter(([, kind]) => kind === 'listed')).to.have.length(1, 'the list was computed once');
+      expect(outcomes, JSON.stringify(outcomes)).to.deep.equal(Array.from({ length: WORKERS }, () => ({ output: (7 * FAN_OUT_ITEMS * (FAN_OUT_ITEMS - 1)) / 2 })));
+    });
   }
 });
