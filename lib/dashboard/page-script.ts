@@ -286,7 +286,7 @@ export const PAGE_SCRIPT = String.raw`(function () {
       // A fan-out is drawn stacked: one step, many items.
       var stack = step.forEach ? [6, 3].map(function (d) { return svg('rect', { 'class': 'stack', x: x + d, y: y - d, width: n.width, height: n.height, rx: 8 }); }) : [];
       return svg('a', { href: '#step-' + encodeURIComponent(n.name), 'data-key': 'node:' + n.name, 'aria-label': n.name + ': ' + label + (step.when ? ', a branch' : '') + (step.forEach ? ', a fan-out' + (counts ? ' (' + counts + ')' : '') : '') + (step.detail ? ' (' + step.detail + ')' : '') }, svg('g', { 'class': 'node state-' + step.state + (step.when ? ' branch' : '') + (step.forEach ? ' fan-out' : ''), 'data-step': n.name, 'data-state': step.state }, stack.concat([
-        svg('title', {}, document.createTextNode(n.name + ': ' + label + (counts ? '\n' + counts : '') + (step.detail ? '\n' + step.detail : ''))),
+        svg('title', {}, document.createTextNode(n.name + ': ' + label + (step.condition ? '\nif ' + step.condition : '') + (step.forEachText ? '\n' + step.forEachText : '') + (counts ? '\n' + counts : '') + (step.detail ? '\n' + step.detail : ''))),
         svg('rect', { 'class': 'back', x: x, y: y, width: n.width, height: n.height, rx: 8 }),
         svg('rect', { 'class': 'face', x: x, y: y, width: n.width, height: n.height, rx: 8 }),
         svg('text', { x: n.x, y: n.y - 4 }, document.createTextNode(n.name)),
@@ -311,7 +311,7 @@ export const PAGE_SCRIPT = String.raw`(function () {
       el('tbody', {}, view.steps.map(function (s) {
         var label = STATES.filter(function (x) { return x[0] === s.state; })[0][1];
         return el('tr', { id: 'step-' + encodeURIComponent(s.name), 'data-step': s.name }, [
-          el('th', { scope: 'row' }, [s.name, s.when ? el('div', { className: 'muted', text: 'branch (when)' }) : null, s.forEach ? el('div', { className: 'muted', text: 'fan-out (forEach)' }) : null]),
+          el('th', { scope: 'row' }, [s.name, s.when ? el('div', { className: 'muted', text: s.condition ? 'if ' + s.condition : 'branch (when)' }) : null, s.forEach ? el('div', { className: 'muted', text: s.forEachText || 'fan-out (forEach)' }) : null]),
           el('td', {}, [el('span', { className: 'badge state-' + s.state, text: label }), itemCounts(s) ? el('div', { className: 'muted items', text: itemCounts(s) }) : null, s.detail ? el('div', { className: 'muted', text: s.detail }) : null, s.compensatedAt ? el('div', { className: 'muted', text: 'compensated ' + when(s.compensatedAt) }) : null]),
           el('td', { text: String(s.attempts) }),
           el('td', {}, timeEl(s.committedAt)),

@@ -2,6 +2,9 @@
  * One workflow as its page shows it: what the store says (`runner.get`), with each step's state
  * decided once here, the graph laid out, and values made plain JSON.
  */
+import { buildGraph, type StepNode } from '../graph';
+import type { Constructor } from '../metadata';
+import { forEachText, whenText } from '../step-text';
 import type { WorkflowRunner } from '../runner/workflow-runner';
 import type { MailboxEvent, WorkflowInfo } from '../runner/workflow-info';
 import { layoutGraph, type GraphLayout } from './graph-layout';
@@ -25,6 +28,10 @@ export interface StepView {
   readonly when?: true;
   /** True when the step is a per-item fan-out (`@Step({ forEach })`). */
   readonly forEach?: true;
+  /** Its branch's condition in words (`when`'s expression), when the dashboard's runner knows the class. */
+  readonly condition?: string;
+  /** What its fan-out runs for, in words, when the dashboard's runner knows the class. */
+  readonly forEachText?: string;
   /** A fan-out's progress once its list is committed (see `StoredStepInfo.items`). */
   readonly items?: { readonly total: number; readonly committed: number; readonly failed: number; readonly remaining: number };
   readonly state: StepState;
@@ -60,6 +67,9 @@ export async function readWorkflowView(runner: WorkflowRunner, live: LiveRuns, w
   const info = await runner.get(workflowId, { outputs: true, events: true, ignoredInput: true });
   if (info === undefined) return undefined;
   const run = live.get(workflowId);
+  const registered = info.workflowName !== undefined && runner.isRegistered(info.workflowName);
+  // The class, where the runner knows it, says in words what the stored graph only marks.
+  const graph = registered ? buildGraph(runner.workflowInstance(info.workflowName!, workflowId).constructor as Constructor) : undefined;
   const interrupted = (info.status === 'running' || info.status === 'compensating') && info.lease === undefined;
   // Sent as JSON, where an undefined field is simply absent.
   const steps = Object.entries(info.steps).map(([name, step]): StepView => ({
@@ -67,6 +77,7 @@ export async function readWorkflowView(runner: WorkflowRunner, live: LiveRuns, w
     after: step.after,
     ...(step.when === true ? { when: true as const } : {}),
     ...(step.forEach === true ? { forEach: true as const } : {}),
+    ...texts(graph?.byName.get(name)),
     ...(step.items === undefined ? {} : { items: step.items }),
     ...stepState(info, name, run),
     attempts: step.attempts,
@@ -95,8 +106,16 @@ export async function readWorkflowView(runner: WorkflowRunner, live: LiveRuns, w
     steps,
     layout: layoutGraph(steps),
     events: (info.events ?? []).map((e) => ({ ...e, payload: valueText(e.payload) })),
-    canResume: workflowName !== undefined && info.input !== undefined && runner.isRegistered(workflowName),
+    canResume: registered && info.input !== undefined,
   };
+}
+
+/** A step's condition and fan-out in words, from its class's graph. */
+function texts(node: StepNode | undefined): { condition?: string; forEachText?: string } {
+  if (node === undefined) return {};
+  const condition = whenText(node);
+  const items = forEachText(node);
+  return { ...(condition === undefined ? {} : { condition }), ...(items === undefined ? {} : { forEachText: items }) };
 }
 
 function stepState(info: WorkflowInfo, name: string, run: LiveRun | undefined): { state: StepState; detail?: string } {

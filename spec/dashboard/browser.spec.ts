@@ -307,7 +307,9 @@ describe('dashboard in Chromium (mounted in the app that registers the classes)'
         ['ship', 'committed', 'node state-committed', 'committed'],
       ]);
       expect(await computed(page, 'g[data-step="autoApproval"] text', 'textDecorationLine')).to.equal('line-through');
-      expect(await page.textContent('tr[data-step="autoApproval"]')).to.contain('branch (when)').and.contain('skipped').and.contain('its when said no');
+      // The class is registered: the condition is printed, as waymark graph prints it.
+      expect(await page.textContent('tr[data-step="autoApproval"]')).to.contain("if ctx.result('check') <= 100_000").and.contain('skipped').and.contain('its when said no');
+      expect(await page.textContent('g[data-step="autoApproval"] title')).to.contain("if ctx.result('check') <= 100_000");
       await page.focus('svg.graph a[aria-label^="autoApproval"]');
       expect(await page.evaluate("document.activeElement.getAttribute('aria-label')")).to.equal('autoApproval: skipped, a branch (its when said no, or every step it runs after was skipped)');
     } finally {
@@ -330,7 +332,7 @@ describe('dashboard in Chromium (mounted in the app that registers the classes)'
         ['bill', 'node state-committed fan-out', 2, 'committed · 3/4'],
         ['total', 'node state-committed', 0, 'committed'],
       ]);
-      expect(await page.textContent('tr[data-step="bill"]')).to.contain('fan-out (forEach)').and.contain('3 of 4 items committed, 1 failed');
+      expect(await page.textContent('tr[data-step="bill"]')).to.contain('for each of ctx.previous, 5 at once, tolerates 1 failed').and.contain('3 of 4 items committed, 1 failed');
       await page.focus('svg.graph a[aria-label^="bill"]');
       expect(await page.evaluate("document.activeElement.getAttribute('aria-label')")).to.equal('bill: committed, a fan-out (3 of 4 items committed, 1 failed)');
     } finally {

@@ -3,7 +3,8 @@ import { buildGraph } from '../../graph';
 import type { Constructor } from '../../metadata';
 import { UsageError, type CommandSpec, type ParsedArgs } from '../args';
 import { println, type CliIo } from '../io';
-import { forEachText, toMermaid, toText, waitText, whenText, type StepMarks } from '../mermaid';
+import { toMermaid, toText, type StepMarks } from '../mermaid';
+import { forEachText, waitText, whenText } from '../../step-text';
 import { openStore } from '../store';
 
 function loadModule(path: string): Record<string, unknown> {
