@@ -557,6 +557,20 @@ export class WorkflowCancelledError extends WaymarkError {
   }
 }
 
+/**
+ * The reason a run's steps see on `ctx.signal` when their workflow is cancelled by id
+ * (`runner.cancel`): stop, nothing this attempt returns is committed.
+ */
+export class WorkflowCancelRequestedError extends WaymarkError {
+  readonly code = 'WAYMARK_CANCEL_REQUESTED';
+  constructor(
+    readonly workflowId: string,
+    readonly reason: string,
+  ) {
+    super(`cancelled by id: ${reason}`, { where: { workflowId } });
+  }
+}
+
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

@@ -14,6 +14,8 @@ export interface LeaseSettings {
   readonly onBusy: 'throw' | 'wait';
   readonly busyTimeoutMs: number;
   readonly signal: AbortSignal;
+  /** Called after each successful renewal (the run looks for a cancel request then). */
+  readonly onRenewed?: () => void;
 }
 
 /** A held lease that renews itself every third of its TTL until released. */
@@ -28,6 +30,7 @@ export class LeaseKeeper {
     private current: Lease,
     private readonly ttlMs: number,
     private readonly onLost: () => void,
+    private readonly onRenewed?: () => void,
   ) {}
 
   /** The lease as last renewed (pass it to storage writes for fencing). */
@@ -41,7 +44,7 @@ export class LeaseKeeper {
     for (let pause = 25; ; pause = Math.min(pause * 2, 1000)) {
       const attempt = await storage.acquireLease(workflowId, settings.owner, settings.ttlMs);
       if (attempt.acquired) {
-        const keeper = new LeaseKeeper(storage, attempt.lease, settings.ttlMs, onLost);
+        const keeper = new LeaseKeeper(storage, attempt.lease, settings.ttlMs, onLost, settings.onRenewed);
         keeper.schedule();
         return keeper;
       }
@@ -84,5 +87,6 @@ export class LeaseKeeper {
     if (this.released) return;
     if (renewed === undefined) return this.onLost();
     this.schedule();
+    this.onRenewed?.();
   }
 }

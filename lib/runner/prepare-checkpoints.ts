@@ -61,6 +61,8 @@ export async function prepareCheckpoints(p: PrepareInput): Promise<PreparedRun> 
     input: p.input,
     status: 'running',
     wakeAt: new Date(p.recoverAt).toISOString(),
+    // A cancel by id, from a process that may not know the class, reads here whether to compensate.
+    ...(graph.compensates ? { compensates: true as const } : {}),
   };
   let stored: StoredWorkflow | undefined;
   try {

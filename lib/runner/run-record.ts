@@ -94,7 +94,7 @@ export class RunRecord {
   }
 
   /** Stores how the workflow ended; it leaves the wake index, and enters the index of ended workflows. */
-  async end(outcome: Pick<WorkflowRecord, 'status' | 'error' | 'completion'>): Promise<void> {
+  async end(outcome: Pick<WorkflowRecord, 'status' | 'error' | 'completion' | 'cancelled'>): Promise<void> {
     // A completed workflow calls no step again; any other end keeps its polls for a resume.
     const polls = outcome.status === 'completed' ? undefined : this.record.polls;
     await this.write({ ...this.record, ...outcome, wakeAt: undefined, waitingFor: undefined, waiting: undefined, timers: undefined, polls, endedAt: new Date().toISOString() });

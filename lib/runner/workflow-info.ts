@@ -87,7 +87,7 @@ export interface WorkflowInfo<I = unknown, O = unknown> {
   readonly createdAt?: string;
   /** ISO time of the record's last write. */
   readonly updatedAt?: string;
-  /** Why it failed, while `status` is `'failed'`, `'compensating'` or `'compensated'`. */
+  /** Why it failed, while `status` is `'failed'`, `'compensating'` or `'compensated'`; why it was cancelled by id (`runner.cancel`), code `WAYMARK_CANCELLED`. */
   readonly error?: StoredError;
   /** Once a step failed for good in a workflow that compensates: the cause, the committed compensations and those that failed. */
   readonly compensation?: StoredCompensation;
@@ -161,8 +161,8 @@ export interface WorkflowPage {
 
 const STATUSES: readonly ListedStatus[] = ['running', 'waiting', 'completed', 'failed', 'cancelled', 'compensating', 'compensated', 'corrupted'];
 
-/** Statuses whose record says why the workflow failed (`record.error`). */
-const FAILED: ReadonlySet<WorkflowStatus> = new Set(['failed', 'compensating', 'compensated']);
+/** Statuses whose record says why the workflow failed, or why it was cancelled by id (`record.error`). */
+const FAILED: ReadonlySet<WorkflowStatus> = new Set(['failed', 'compensating', 'compensated', 'cancelled']);
 
 /** True for a workflow that is not finished: a worker resumes it when its wake entry is due. */
 export function isUnfinished(status: WorkflowStatus | undefined): boolean {

@@ -17,6 +17,7 @@ import {
   StoredStepError,
   WorkflowBusyError,
   WorkflowCancelledError,
+  WorkflowCancelRequestedError,
   WorkflowFailedError,
   WorkflowNotFoundError,
 } from '../errors';
@@ -24,7 +25,7 @@ import type { FingerprintStrategy } from '../fingerprint/fingerprint-strategy';
 import { buildGraph, type StepGraph, type StepNode } from '../graph';
 import type { Constructor } from '../metadata';
 import type { CheckpointStorage } from '../storage/checkpoint-storage';
-import type { Checkpoint, StoredError, WorkflowCompletion, WorkflowRecord } from '../storage/records';
+import type { WorkflowRecord } from '../storage/records';
 import { LeaseKeeper } from './lease-keeper';
 import { AttemptsInFlight, type Attempt } from './attempt';
 import { attachLogger } from './logger';
@@ -51,6 +52,10 @@ import { sendEvent, type SendEventOptions, type SendEventResult } from './send-e
 import { completedResult, storedError } from './stored-outcome';
 import { runFanOut } from './fan-out/fan-out';
 import { committedItems } from './fan-out/item-outputs';
+import { restoreCommitted } from './restore-committed';
+import { cancelWorkflow, recordCancel, storedCancel, type CancelOptions, type CancelRequest, type CancelResult } from './cancel';
+
+export type { CancelOptions, CancelResult } from './cancel';
 
 export type { SendEventOptions, SendEventResult } from './send-event';
 import { listWorkflows, readWorkflowInfo, type GetOptions, type ListOptions, type WorkflowInfo, type WorkflowPage } from './workflow-info';
@@ -105,6 +110,8 @@ export class WorkflowRunner {
   private readonly registry: WorkflowRegistry;
   private readonly maxInlineWaitMs: number;
   private readonly wakeListeners = new Set<(workflowId: string) => void>();
+  /** Runs of this runner holding their workflow's lease, by workflow id: a cancel stops them at once. */
+  private readonly liveRuns = new Map<string, (request: CancelRequest) => void>();
 
   constructor(private readonly options: WorkflowRunnerOptions = {}) {
     checkRunnerOptions(options);
@@ -158,6 +165,32 @@ export class WorkflowRunner {
     // The workflow must still be there when this run takes its lease: one cleared or pruned
     // meanwhile is not started again from its first step.
     return this.startRun<O, unknown>(workflow, { ...options, workflowId, input, resume: true }, true).result();
+  }
+
+  /**
+   * Cancels workflow `workflowId` from any process, for good: a waiting (or failed, or interrupted)
+   * workflow is `'cancelled'` at once; one a run holds is stopped by that run within one lease
+   * renewal (its steps' `ctx.signal` aborts; nothing commits after); one that declares compensations
+   * is `'compensating'` instead, and a worker undoes its committed steps. Cancelling a workflow that
+   * ended is a no-op that says so. A resume of a cancelled workflow runs nothing (`WorkflowCancelledError`);
+   * `resume: false` starts it afresh. See {@link CancelResult}; `WorkflowNotFoundError` when nothing is stored.
+   */
+  async cancel(workflowId: string, options: CancelOptions = {}): Promise<CancelResult> {
+    return cancelWorkflow(
+      {
+        storage: this.storage,
+        owner: this.options.owner ?? `cancel (${defaultLeaseOwner()})`,
+        compensates: (record) => record.compensates === true || (this.registry.has(record.workflowName) && buildGraph(this.registry.instance(record.workflowId, record.workflowName).constructor as Constructor).compensates),
+        stopLocal: (id, request) => {
+          const stop = this.liveRuns.get(id);
+          stop?.(request);
+          return stop !== undefined;
+        },
+        wake: (id) => this.wake(id),
+      },
+      workflowId,
+      options,
+    );
   }
 
   /**
@@ -330,6 +363,10 @@ export class WorkflowRunner {
       if (completedAlready(stored?.record, graph, fingerprint)) return completedResult(graph, workflowId, stored.record);
       // Compensated already: its outcome stands, nothing runs again.
       if (compensatedAlready(stored?.record, graph, fingerprint)) throw await this.compensatedOutcome(graph, workflowId, stored.record);
+      // Cancelled by id: for good. Only a fresh start (resume: false) runs it again.
+      if (stored?.record.status === 'cancelled' && stored.record.cancelled !== undefined) {
+        throw new WorkflowCancelledError({ workflowId, runId, workflowName: graph.workflowName, status: 'cancelled', steps: Object.fromEntries(graph.steps.map((n) => [n.name, { status: 'not-run', attempts: 0 }])), fingerprint });
+      }
     }
 
     // Cancellation and lease loss both stop the walk; which one happened decides the error.
@@ -339,10 +376,22 @@ export class WorkflowRunner {
     // Stryker disable next-line ObjectLiteral,BooleanLiteral: equivalent, an AbortSignal fires 'abort' once
     cancelSignal.addEventListener('abort', onCancel, { once: true });
     let leaseLost = false;
+    // A cancel by id (runner.cancel, from this process or any other): the run stops, and stores it.
+    let cancelled: CancelRequest | undefined;
+    const requestCancel = (request: CancelRequest) => {
+      cancelled ??= request;
+      stop.abort(new WorkflowCancelRequestedError(workflowId, request.reason));
+    };
+    // Looked for at each renewal, once the record says when this workflow was created.
+    const prepared: { record?: RunRecord } = {};
+    const lookForCancel = () => {
+      const createdAt = prepared.record?.current.createdAt;
+      if (createdAt !== undefined && cancelled === undefined) void storedCancel(this.storage, workflowId, createdAt).then((request) => request !== undefined && requestCancel(request));
+    };
     const keeper = await LeaseKeeper.acquire(
       this.storage,
       workflowId,
-      { owner: run.owner, ttlMs: run.leaseTtlMs, onBusy: run.onBusy, busyTimeoutMs: run.busyTimeoutMs, signal: cancelSignal },
+      { owner: run.owner, ttlMs: run.leaseTtlMs, onBusy: run.onBusy, busyTimeoutMs: run.busyTimeoutMs, signal: cancelSignal, onRenewed: lookForCancel },
       () => {
         leaseLost = true;
         events.emit('lease:lost', {});
@@ -361,7 +410,17 @@ export class WorkflowRunner {
       fingerprint,
     });
     const inFlight = new AttemptsInFlight(stop.signal);
-    const stepRun: StepRun = { workflowId, className: graph.className, input, state, inFlight, keeper, events, failures: {}, stored: {}, leaseTtlMs: run.leaseTtlMs, timers: {}, methods: new StepMethods(workflow), concurrency: run.concurrency };
+    const stepRun: StepRun = { workflowId, className: graph.className, input, state, inFlight, keeper, events, failures: {}, stored: prepared, leaseTtlMs: run.leaseTtlMs, timers: {}, methods: new StepMethods(workflow), concurrency: run.concurrency };
+    this.liveRuns.set(workflowId, requestCancel);
+    let wakeAfter = false;
+    /** Stores a cancel by id: 'cancelled', or 'compensating' when there is something to undo (a worker is woken once the lease is given up). */
+    const endCancelled = async (request: CancelRequest): Promise<never> => {
+      const undo = graph.compensates && (stepRun.committed!.size > 0 || graph.steps.some((n) => state.isDone(n.index) && !state.isSkipped(n.index)));
+      wakeAfter = (await recordCancel(prepared.record!, request, undo).catch((error: unknown) => this.recordFailure(workflowId, 'cancelled', error))) === 'compensating';
+      const result = resultOf('cancelled');
+      events.emit('run:cancelled', { result });
+      throw new WorkflowCancelledError(result);
+    };
     try {
       const firstFailure = await this.walk(workflow, graph, run, stepRun, fingerprint, storedInput, mustExist);
       const record = stepRun.stored.record;
@@ -384,6 +443,9 @@ export class WorkflowRunner {
         return result;
       }
       const waiting = state.waiting();
+      // A cancel stored while this run ran, and not seen at a renewal yet, is seen before it waits.
+      if (firstFailure === undefined && !leaseLost && !cancelSignal.aborted && waiting.length > 0) cancelled ??= await storedCancel(this.storage, workflowId, record!.current.createdAt);
+      if (firstFailure === undefined && !leaseLost && cancelled !== undefined) await endCancelled(cancelled);
       if (firstFailure === undefined && !leaseLost && !cancelSignal.aborted && waiting.length > 0) {
         const waits = waitingState(waiting, stepRun.timers);
         const result: RunResult = { ...resultOf('waiting'), ...(waits.wakeAt === undefined ? {} : { wakeAt: new Date(waits.wakeAt).toISOString() }), waitingFor: waits.waitingFor };
@@ -405,6 +467,9 @@ export class WorkflowRunner {
       const fencedOut = error instanceof WorkflowFailedError && (error.cause instanceof LeaseLostError || (error.cause instanceof StepFailedError && error.cause.cause instanceof LeaseLostError));
       const compensated = error instanceof WorkflowFailedError && stepRun.stored.record?.current.compensation !== undefined;
       if (!leaseLost && !fencedOut && !compensated && !(error instanceof WorkflowCancelledError)) {
+        // Failed while a cancel was asked for: the cancel stands, not the failure.
+        const request = stepRun.stored.record === undefined ? undefined : (cancelled ?? (await storedCancel(this.storage, workflowId, stepRun.stored.record.current.createdAt)));
+        if (request !== undefined) await endCancelled(request);
         await this.recordOutcome(workflowId, stepRun.stored.record, { status: 'failed', error: storedError(error instanceof WorkflowFailedError ? error.cause : error) });
       }
       // Every run that took the lease ends with one of run:completed, run:waiting, run:cancelled or run:failed.
@@ -417,8 +482,11 @@ export class WorkflowRunner {
       // One owner at a time: a step that ignored its cancelled or timed-out signal is still this run's
       // work, so the lease is kept (and renewed) until it settles, and only then given up.
       await inFlight.settled();
+      if (this.liveRuns.get(workflowId) === requestCancel) this.liveRuns.delete(workflowId);
       // The run's outcome stands either way: a lease that cannot be released now expires on its own.
       await keeper.release().catch((error: unknown) => this.reportReleaseFailure(workflowId, error));
+      // Cancelled with steps to undo: a worker compensates, now that the lease is free.
+      if (wakeAfter) await this.wake(workflowId).catch((error: unknown) => this.recordFailure(workflowId, 'woken to compensate', error));
     }
   }
 
@@ -452,7 +520,7 @@ export class WorkflowRunner {
     const { committed } = prepared;
     stepRun.committed = committed;
     events.emit('run:started', { workflowName: graph.workflowName, resume: run.resume, fingerprint });
-    const consumed = await this.restore(graph, workflowId, committed, state, run.concurrency, events);
+    const consumed = await restoreCommitted(this.storage, graph, workflowId, committed, state, run.concurrency, events);
     stepRun.mailbox = new Mailbox(async () => ownEvents(await this.storage.listEvents(workflowId), prepared.record.createdAt), consumed);
     stepRun.createdAt = Date.parse(prepared.record.createdAt ?? prepared.record.updatedAt);
     const { compensation } = prepared.record;
@@ -598,64 +666,6 @@ export class WorkflowRunner {
     } catch (error) {
       this.warn(`workflow '${workflowId}': waiting, but could not store that in its record (it reads as interrupted, and a worker will resume it): ${errorText(error)}`, 'WAYMARK_WAITING_NOT_RECORDED', { workflowId, error });
     }
-  }
-
-  /** Marks committed steps restored, loading only the outputs still needed: dependencies of steps to run, and the final step. Returns the ids of the events committed steps consumed. */
-  private async restore(
-    graph: StepGraph,
-    workflowId: string,
-    committed: ReadonlySet<string>,
-    state: RunState,
-    concurrency: number,
-    events: RunEmitter,
-  ): Promise<string[]> {
-    // A fresh run restores nothing: no walk of the graph.
-    if (committed.size === 0) return [];
-    const needed = new Set<string>();
-    for (const node of graph.steps) {
-      if (committed.has(node.name)) continue;
-      for (const dep of node.after) if (committed.has(dep)) needed.add(dep);
-    }
-    if (committed.has(graph.finalStep)) needed.add(graph.finalStep);
-    // Committed steps that consumed an event: their checkpoints say which, so no step consumes it again.
-    // Committed steps that may have been skipped: their checkpoints say whether they were.
-    const others = graph.steps.filter((n) => (n.wait?.event !== undefined || n.mayBeSkipped) && committed.has(n.name) && !needed.has(n.name)).map((n) => n.name);
-    const consumed: string[] = [];
-    const queue = [...needed, ...others];
-    const loaded = new Map<string, Checkpoint>();
-    if (this.storage.readCheckpoints !== undefined && queue.length > 0) {
-      // One request for every checkpoint needed, where the store can.
-      const checkpoints = await this.storage.readCheckpoints(workflowId, queue);
-      queue.forEach((name, i) => loaded.set(name, checkpoints[i]!));
-    }
-    const load = async (): Promise<void> => {
-      for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
-        const checkpoint = loaded.get(name) ?? (await this.storage.readCheckpoint(workflowId, name));
-        if (checkpoint.event?.eventId !== undefined) consumed.push(checkpoint.event.eventId);
-        if (checkpoint.status === 'skipped') {
-          state.skip(name, 0, Date.parse(checkpoint.committedAt));
-          continue;
-        }
-        if (!needed.has(name)) continue;
-        let value: unknown;
-        try {
-          value = decodeValue(checkpoint.output);
-        } catch (error) {
-          if (!(error instanceof UnencodableValue)) throw error;
-          throw new CheckpointCorruptedError(workflowId, `checkpoint of step '${name}'`, error.message, { cause: error });
-        }
-        state.restore(name, { value }, Date.parse(checkpoint.committedAt));
-        if (checkpoint.items?.failed !== undefined) state.setItemFailures(name, checkpoint.items.failed);
-      }
-    };
-    // Stryker disable next-line MethodExpression: equivalent, loaders beyond the queue's length find it empty and return
-    await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, load));
-    for (const node of graph.steps) {
-      if (!committed.has(node.name)) continue;
-      if (!needed.has(node.name) && !state.isSkipped(node.index)) state.restore(node.name);
-      events.emit('step:restored', { step: node.name });
-    }
-    return consumed;
   }
 
   /** One step: its timers and event, attempts, then encode and commit. A failure for good is recorded in `run.failures`. */
@@ -822,6 +832,12 @@ export class WorkflowRunner {
     run.state.fail(node.index, error, attempts);
     run.failures.first ??= new StepFailedError(run.workflowId, node.name, attempts, error);
     return 'failed';
+  }
+
+  /** A run's outcome it could not store: reported, and the record reads as interrupted (a worker resumes it). */
+  private recordFailure(workflowId: string, what: string, error: unknown): undefined {
+    this.warn(`workflow '${workflowId}': ${what}, but could not store that in its record (it reads as interrupted): ${errorText(error)}`, 'WAYMARK_OUTCOME_NOT_RECORDED', { workflowId, error });
+    return undefined;
   }
 
   private reportReleaseFailure(workflowId: string, error: unknown): void {

@@ -109,6 +109,13 @@ export interface WorkflowRecord {
   readonly compensation?: StoredCompensation;
   /** ISO time the workflow ended (completed, failed, cancelled, compensated): its entry in the index of ended workflows. */
   readonly endedAt?: string;
+  /**
+   * Set when the workflow was cancelled by id (`runner.cancel`): when, and why. Such a workflow is
+   * cancelled for good: a resume answers with `WorkflowCancelledError` and runs nothing.
+   */
+  readonly cancelled?: { readonly at: string; readonly reason: string };
+  /** True when its steps declare compensations (written by each run): a cancel then compensates. */
+  readonly compensates?: true;
   /** A schedule's slot skipped under `overlap: 'skip'`: the id of the unfinished run it was skipped for. */
   readonly skippedFor?: string;
 }

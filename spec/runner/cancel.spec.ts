@@ -1,0 +1,178 @@
+/**
+ * Cancel by id (`runner.cancel`), from any process, on every store: a waiting workflow is cancelled
+ * at once and for good; a running one is stopped by the run holding it within one lease renewal; one
+ * that compensates is undone by a worker; an ended one is left as it is.
+ */
+import { expect } from 'chai';
+import { Step, Workflow } from '../../decorators';
+import { WorkflowCancelledError, WorkflowCancelRequestedError, WorkflowFailedError, WorkflowNotFoundError } from '../../lib/errors';
+import type { CompensationContext } from '../../lib/runner/compensation-context';
+import type { StepContext } from '../../lib/runner/step-context';
+import { WorkflowRunner } from '../../lib/runner/workflow-runner';
+import { WorkflowWorker } from '../../lib/worker/workflow-worker';
+import { deferred } from '../helpers/deferred';
+import { everyStore, type OpenStore } from '../helpers/stores';
+
+/** What ran, in this process. */
+const ran: string[] = [];
+
+@Workflow({ name: 'subscription' })
+class Subscription {
+  @Step() signUp() {
+    ran.push('signUp');
+    return 'signed up';
+  }
+  /** Three days later: the workflow waits, holding nothing. */
+  @Step({ delayMs: 3 * 86_400_000 })
+  charge() {
+    ran.push('charge');
+    return 'charged';
+  }
+}
+
+/** A step that runs until its signal aborts: the workflow is running, held by its run. */
+const inStep = { started: deferred<void>(), seen: deferred<unknown>() };
+
+@Workflow({ name: 'long-export' })
+class LongExport {
+  @Step() async export(ctx: StepContext) {
+    ran.push('export');
+    inStep.started.resolve();
+    await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
+    inStep.seen.resolve(ctx.signal.reason);
+    return 'exported';
+  }
+  @Step() notify() {
+    ran.push('notify');
+    return 'notified';
+  }
+}
+
+/** A hold that is released when the order is cancelled. */
+@Workflow({ name: 'held-order' })
+class HeldOrder {
+  @Step({ compensate: 'release' }) hold() {
+    ran.push('hold');
+    return 'hold-1';
+  }
+  @Step({ waitFor: { event: 'paid' } })
+  ship() {
+    ran.push('ship');
+    return 'shipped';
+  }
+  release(ctx: CompensationContext<unknown, string>) {
+    ran.push(`release ${ctx.output} (${(ctx.error.cause as { code: string }).code})`);
+  }
+}
+
+describe('cancel by id (runner.cancel)', () => {
+  beforeEach(() => {
+    ran.length = 0;
+    inStep.started = deferred<void>();
+    inStep.seen = deferred<unknown>();
+  });
+
+  for (const [name, open] of everyStore('cancel')) {
+    describe(`on ${name}`, () => {
+      let store: OpenStore;
+      beforeEach(async () => (store = await open()));
+      afterEach(() => store.close());
+
+      it('cancels a waiting workflow at once and for good: its record says why, its timer is gone, a resume runs nothing', async () => {
+        const runner = new WorkflowRunner({ storage: store.storage, workflows: [Subscription] });
+        const waiting = await runner.run(new Subscription(), { workflowId: 'sub-1' });
+        expect(waiting.status).to.equal('waiting');
+        expect(await runner.cancel('sub-1', { reason: 'the customer left' })).to.deep.equal({ outcome: 'cancelled', status: 'cancelled' });
+        const { record } = (await store.storage.readRecord('sub-1'))!;
+        expect(record.status).to.equal('cancelled');
+        expect(record.error).to.deep.equal({ code: 'WAYMARK_CANCELLED', message: 'cancelled: the customer left' });
+        expect(record.cancelled?.reason).to.equal('the customer left');
+        expect(record.wakeAt).to.equal(undefined);
+        expect((await store.storage.dueWakes(Date.now() + 10 * 86_400_000, 100)).filter((e) => e.workflowId === 'sub-1'), 'no timer brings a worker back').to.deep.equal([]);
+        expect(await store.storage.readLease('sub-1'), 'the cancel gave its lease back').to.equal(undefined);
+
+        // Nothing runs it again: not a resume, not a queue re-delivering its job.
+        const resumed = await runner.resume('sub-1').catch((e: unknown) => e);
+        expect(resumed).to.be.instanceOf(WorkflowCancelledError);
+        const again = await runner.run(new Subscription(), { workflowId: 'sub-1', resume: true }).catch((e: unknown) => e);
+        expect(again).to.be.instanceOf(WorkflowCancelledError);
+        expect(ran).to.deep.equal(['signUp']);
+        expect(await runner.cancel('sub-1'), 'cancelling it again says it ended').to.deep.equal({ outcome: 'ended', status: 'cancelled' });
+        expect((await runner.get('sub-1'))!.error).to.deep.equal({ code: 'WAYMARK_CANCELLED', message: 'cancelled: the customer left' });
+
+        // A fresh start (resume: false) is a new workflow under the same id.
+        expect((await runner.run(new Subscription(), { workflowId: 'sub-1' })).status).to.equal('waiting');
+      });
+
+      it('stops a running workflow held by another process\'s run within one lease renewal: its step sees the reason, nothing after it runs', async () => {
+        const holder = new WorkflowRunner({ storage: store.storage, leaseTtlMs: 600 });
+        const run = holder.start(new LongExport(), { workflowId: 'export-1' });
+        await inStep.started.promise;
+        // Another runner: what another process sees.
+        const other = new WorkflowRunner({ storage: store.storage, owner: 'operator' });
+        const asked = await other.cancel('export-1', { reason: 'wrong month' });
+        expect(asked.outcome).to.equal('requested');
+        expect(asked.holder).to.be.a('string');
+        const reason = await inStep.seen.promise;
+        expect(reason).to.be.instanceOf(WorkflowCancelRequestedError);
+        expect((reason as Error).message).to.equal("workflow 'export-1': cancelled by id: wrong month");
+        const error = await run.result().catch((e: unknown) => e);
+        expect(error).to.be.instanceOf(WorkflowCancelledError);
+        expect(run.status()).to.equal('cancelled');
+        expect(ran).to.deep.equal(['export']);
+        const { record } = (await store.storage.readRecord('export-1'))!;
+        expect(record.status).to.equal('cancelled');
+        expect(record.cancelled?.reason).to.equal('wrong month');
+        expect((await store.storage.load('export-1'))!.committedSteps, 'nothing committed after the cancel was seen').to.deep.equal([]);
+        expect(await store.storage.readLease('export-1')).to.equal(undefined);
+      });
+
+      it('undoes the committed steps of a workflow that compensates: compensating at once, compensated by a worker', async () => {
+        const runner = new WorkflowRunner({ storage: store.storage, workflows: [HeldOrder] });
+        expect((await runner.run(new HeldOrder(), { workflowId: 'order-1' })).status).to.equal('waiting');
+        // An operator's process that does not know the class: the record says it compensates.
+        const operator = new WorkflowRunner({ storage: store.storage });
+        expect(await operator.cancel('order-1', { reason: 'out of stock' })).to.deep.equal({ outcome: 'compensating', status: 'compensating' });
+        expect((await store.storage.readRecord('order-1'))!.record.status).to.equal('compensating');
+        const compensated = deferred<void>();
+        runner.on('run:failed', ({ result }) => result.status === 'compensated' && compensated.resolve());
+        const worker = new WorkflowWorker({ runner, pollIntervalMs: 20 });
+        await worker.start();
+        try {
+          await compensated.promise;
+        } finally {
+          await worker.stop();
+        }
+        expect(ran).to.deep.equal(['hold', 'release hold-1 (WAYMARK_CANCELLED)']);
+        expect((await runner.get('order-1'))!.status).to.equal('compensated');
+        const resumed = await runner.resume('order-1').catch((e: unknown) => e);
+        expect(resumed, 'a compensated workflow keeps its outcome').to.be.instanceOf(WorkflowFailedError);
+        expect(ran).to.have.lengthOf(2);
+      });
+    });
+  }
+
+  it('stops a run of its own process at once, without waiting for a renewal', async () => {
+    const runner = new WorkflowRunner({ leaseTtlMs: 60_000 });
+    const run = runner.start(new LongExport(), { workflowId: 'export-2' });
+    await inStep.started.promise;
+    expect((await runner.cancel('export-2')).outcome).to.equal('requested');
+    expect(await inStep.seen.promise).to.be.instanceOf(WorkflowCancelRequestedError);
+    expect(await run.result().catch((e: unknown) => e)).to.be.instanceOf(WorkflowCancelledError);
+    expect((await runner.storage.readRecord('export-2'))!.record.cancelled?.reason).to.equal('cancelled');
+  });
+
+  it('leaves an ended workflow as it is and says so; a workflow never stored is WorkflowNotFoundError', async () => {
+    const runner = new WorkflowRunner();
+    class Quick {
+      @Step() only() {
+        return 1;
+      }
+    }
+    await runner.run(new Quick(), { workflowId: 'done' });
+    expect(await runner.cancel('done')).to.deep.equal({ outcome: 'ended', status: 'completed' });
+    expect((await runner.get('done'))!.status).to.equal('completed');
+    expect(await runner.cancel('nobody').catch((e: unknown) => e)).to.be.instanceOf(WorkflowNotFoundError);
+    expect(await runner.cancel('done', { reason: 42 as unknown as string }).catch((e: unknown) => (e as Error).message)).to.match(/reason/);
+  });
+});
