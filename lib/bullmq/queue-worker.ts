@@ -61,8 +61,8 @@ export interface QueueWorkerCloseOptions {
 /** What a waymark job completes with (BullMQ's `returnvalue`). */
 export interface QueueJobResult {
   readonly workflowId: string;
-  /** `'completed'`; `'waiting'` (a timer or an event will wake it); `'not-found'` (a wake job of a cleared workflow). */
-  readonly status: 'completed' | 'waiting' | 'not-found';
+  /** `'completed'`; `'waiting'` (a timer or an event will wake it); `'not-found'` (a wake job of a cleared workflow); `'cancelled'` (cancelled by id: nothing ran). */
+  readonly status: 'completed' | 'waiting' | 'not-found' | 'cancelled';
   /**
    * The workflow's output as waymark stores it: plain JSON as it is, other values (Date, BigInt, Map,
    * Set, undefined...) tagged. `runner.get(workflowId)` gives it decoded, with its types.
@@ -267,6 +267,14 @@ export class QueueWorker {
       throw new DelayedError();
     }
     const interrupted = error instanceof WorkflowCancelledError && run.controller.signal.aborted;
+    if (error instanceof WorkflowCancelledError && !interrupted) {
+      // Cancelled by id (runner.cancel): nothing runs again, but what it committed may be undone first.
+      if ((await this.runner.storage.readRecord(workflowId))?.record.status === 'compensating') {
+        await job.moveToDelayed(Date.now(), token);
+        throw new DelayedError();
+      }
+      return { workflowId, status: 'cancelled' };
+    }
     if (interrupted || leaseLost(error)) {
       // The job's lock is gone: BullMQ's stalled check delivers it again. Otherwise it goes back now.
       if (run.lockLost) throw new Error(`${(run.controller.signal.reason as Error).message}; the workflow stays running and the job is delivered again`);

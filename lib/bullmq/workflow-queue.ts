@@ -8,7 +8,7 @@ import { encodeValue, UnencodableValue } from '../checkpoint-codec';
 import { InputSerializationError, InvalidOptionError } from '../errors';
 import { buildGraph } from '../graph';
 import type { Constructor } from '../metadata';
-import type { SendEventOptions, SendEventResult, WorkflowRunner } from '../runner/workflow-runner';
+import type { CancelOptions, CancelResult, SendEventOptions, SendEventResult, WorkflowRunner } from '../runner/workflow-runner';
 import { CronSlots } from '../worker/cron-slots';
 import { assertWorkflowId } from '../workflow-id';
 import { eventDedupId, startDedupId, type SlotJobData, type StartJobData, type WakeJobData } from './job-data';
@@ -138,6 +138,24 @@ export class WorkflowQueue {
       await this.add('wake', data, { ...this.jobOptions, deduplication: { id: eventDedupId(workflowId, sent.eventId) } });
     }
     return sent;
+  }
+
+  /**
+   * Cancels workflow `workflowId` for good (`runner.cancel`): waiting, it is cancelled at once; a
+   * worker's run holding it stops within one lease renewal. Its queued jobs may still be delivered:
+   * each completes with status `'cancelled'`, running nothing. A workflow that compensates gets a job
+   * that undoes its committed steps. Throws `InvalidOptionError` when the queue was built without
+   * `runner`, `WorkflowNotFoundError` when nothing is stored under the id.
+   */
+  async cancel(workflowId: string, options: CancelOptions = {}): Promise<CancelResult> {
+    if (this.runner === undefined) throw new InvalidOptionError('runner', undefined, 'a WorkflowRunner on the WorkflowQueue (new WorkflowQueue({ connection, name, runner })): the cancel is stored in its storage');
+    const result = await this.runner.cancel(workflowId, options);
+    // No embedded worker scans the wake index here: a job brings a worker to undo what was committed.
+    if (result.outcome === 'compensating') {
+      const data: WakeJobData = { waymark: 1, kind: 'wake', workflowId };
+      await this.add('wake', data, { ...this.jobOptions, deduplication: { id: eventDedupId(workflowId, 'waymark.cancel') } });
+    }
+    return result;
   }
 
   /**

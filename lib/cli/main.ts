@@ -12,6 +12,7 @@ import { listCommand, listSpec } from './commands/list';
 import { pruneCommand, pruneSpec } from './commands/prune';
 import { statusCommand, statusSpec } from './commands/status';
 import { sendEventCommand, sendEventSpec } from './commands/send-event';
+import { cancelCommand, cancelSpec } from './commands/cancel';
 import { uiCommand, uiSpec } from './commands/ui';
 import { println, processIo, type CliIo } from './io';
 
@@ -22,6 +23,7 @@ export const USAGE = `usage:
   waymark clear <workflowId> --store <store> [--yes] [--json]
   waymark prune --store <store> --older-than <30d|12h|ms> [--status completed|failed|cancelled|compensated[,...]] [--dry-run] [--yes] [--json]
   waymark send-event <workflowId> <event> --store <store> [--payload '<json>'] [--event-id <id>] [--json]
+  waymark cancel <workflowId> --store <store> [--reason '<why>'] [--json]
   waymark graph <module> <ClassName> [--text | --json] [--workflow-id <id> --store <store>]
   waymark ui --store <store> [--port 4100] [--host 127.0.0.1] [--token <token>]
 
@@ -37,6 +39,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   prune: [pruneSpec, pruneCommand],
   graph: [graphSpec, graphCommand],
   'send-event': [sendEventSpec, sendEventCommand],
+  cancel: [cancelSpec, cancelCommand],
   ui: [uiSpec, uiCommand],
 };
 

@@ -98,6 +98,12 @@ export function createDashboard(options: DashboardOptions): Dashboard {
       const cleared = await runner.clear(workflowId);
       return { cleared: cleared !== undefined, checkpoints: cleared?.checkpoints ?? 0 };
     }
+    if (action === 'cancel') {
+      const { confirm, reason } = body as { confirm?: unknown; reason?: unknown };
+      if (confirm !== workflowId) throw new HttpProblem(400, 'WAYMARK_CONFIRMATION_MISMATCH', `type the workflow id '${workflowId}' to confirm the cancel`);
+      if (reason !== undefined && typeof reason !== 'string') throw new HttpProblem(400, 'WAYMARK_INVALID_OPTION', '"reason" must be a string');
+      return runner.cancel(workflowId, reason === undefined || reason === '' ? {} : { reason });
+    }
     if (action === 'resume') {
       const info = await runner.get(workflowId);
       if (info === undefined) throw new HttpProblem(404, 'WAYMARK_WORKFLOW_NOT_FOUND', `nothing is stored under workflow id '${workflowId}'`);

@@ -396,6 +396,25 @@ export const PAGE_SCRIPT = String.raw`(function () {
       api('POST', '/' + encodeURIComponent(workflowId) + '/resume', {}).then(function () { report('Resumed: a run started in the dashboard\'s process.', false); }, function (error) { report(error.code + ': ' + error.message, true); });
     } });
     var resume = el('section', { 'aria-labelledby': 'resume-title' }, [el('h3', { id: 'resume-title', text: 'Resume' }), resumeNote, resumeButton]);
+    var cancelConfirm = el('input', { name: 'cancel-confirm', autocomplete: 'off', spellcheck: 'false', oninput: function () { cancelButton.disabled = cancelConfirm.value !== workflowId; } });
+    var cancelReason = el('input', { name: 'reason', autocomplete: 'off', maxLength: 1000 });
+    var cancelButton = el('button', { className: 'danger', type: 'submit', disabled: true, text: 'Cancel this workflow' });
+    var cancelNote = el('p', { className: 'muted' });
+    var cancel = el('form', { className: 'danger-zone', 'aria-labelledby': 'cancel-title', onsubmit: function (e) {
+      e.preventDefault();
+      api('POST', '/' + encodeURIComponent(workflowId) + '/cancel', { confirm: cancelConfirm.value, reason: cancelReason.value }).then(function (done) {
+        var said = { cancelled: 'Cancelled: it never runs again.', compensating: 'Cancelled: it is compensating; a worker undoes its committed steps.', requested: 'Cancel requested: the run holding it stops within one lease renewal.', ended: 'Not cancelled: it had ended (' + done.status + ').' };
+        report(said[done.outcome], done.outcome === 'ended');
+        cancelConfirm.value = '';
+        cancelButton.disabled = true;
+      }, function (error) { report(error.code + ': ' + error.message, true); });
+    } }, [
+      el('h3', { id: 'cancel-title', text: 'Cancel' }),
+      cancelNote,
+      el('label', {}, ['Reason (optional)', cancelReason]),
+      el('label', {}, ['Workflow id, to confirm the cancel', cancelConfirm]),
+      cancelButton
+    ]);
     var confirmInput = el('input', { name: 'confirm', autocomplete: 'off', spellcheck: 'false', oninput: function () { clearButton.disabled = confirmInput.value !== workflowId; } });
     var clearButton = el('button', { className: 'danger', type: 'submit', disabled: true, text: 'Clear this workflow' });
     var clear = el('form', { className: 'danger-zone', 'aria-labelledby': 'clear-title', onsubmit: function (e) {
@@ -412,12 +431,16 @@ export const PAGE_SCRIPT = String.raw`(function () {
       clearButton
     ]);
     return {
-      node: el('div', { className: 'actions', 'aria-labelledby': 'actions-title' }, [send, resume, clear]),
+      node: el('div', { className: 'actions', 'aria-labelledby': 'actions-title' }, [send, resume, cancel, clear]),
       update: function (view) {
-        if (view === null) { [send, resume, clear].forEach(function (f) { f.querySelectorAll('button, input, textarea').forEach(function (c) { c.disabled = true; }); }); return; }
+        if (view === null) { [send, resume, cancel, clear].forEach(function (f) { f.querySelectorAll('button, input, textarea').forEach(function (c) { c.disabled = true; }); }); return; }
         events.replaceChildren.apply(events, (view.waitingFor || []).map(function (n) { return el('option', { value: n }); }));
         var finished = view.status === 'completed' || view.status === 'compensated';
         resumeButton.disabled = !view.canResume || finished || !!view.lease;
+        var over = finished || view.status === 'cancelled';
+        cancelConfirm.disabled = over;
+        if (over) cancelButton.disabled = true;
+        cancelNote.textContent = over ? 'It has ended; nothing to cancel.' : view.lease ? 'A run holds it: it stops within one lease renewal, and nothing it does after commits.' : 'It never runs again (a fresh start excepted); one that declares compensations undoes its committed steps first.';
         resumeNote.textContent = !view.canResume ? 'This dashboard does not know the workflow class; mount createDashboard({ runner }) in the app that registers it, or let a worker resume it.'
           : finished ? 'It has ended; nothing to resume.' : view.lease ? 'A run holds its lease now.' : 'Runs it from its stored input in the dashboard\'s process; committed steps are skipped.';
       }

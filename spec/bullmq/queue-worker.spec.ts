@@ -114,6 +114,22 @@ class Reminder {
   }
 }
 
+/** A hold released when the payment never comes: cancelled while it waits. */
+@Workflow({ name: 'held-payment' })
+class HeldPayment {
+  @Step({ compensate: 'release' }) hold(ctx: StepContext) {
+    starts.push(`${ctx.workflowId}/hold`);
+    return 'h';
+  }
+  @Step({ waitFor: { event: 'payment' } }) capture(ctx: StepContext) {
+    starts.push(`${ctx.workflowId}/capture`);
+    return 'captured';
+  }
+  release(ctx: CompensationContext) {
+    starts.push(`${ctx.workflowId}/release`);
+  }
+}
+
 @Workflow({ name: 'paid' })
 class Paid {
   @Step() invoice(ctx: StepContext) {
@@ -157,7 +173,7 @@ describe('waymark/bullmq: QueueWorker and WorkflowQueue', function () {
   beforeEach(async () => {
     name = queueName('qw');
     storage = new MemoryStorage();
-    runner = new WorkflowRunner({ storage, workflows: [Bill, Held, Charge, Reminder, Paid, Tick, Saga, StolenSaga], leaseTtlMs: 2_000, maxInlineWaitMs: 0 });
+    runner = new WorkflowRunner({ storage, workflows: [Bill, Held, Charge, Reminder, Paid, Tick, Saga, StolenSaga, HeldPayment], leaseTtlMs: 2_000, maxInlineWaitMs: 0 });
     queue = new WorkflowQueue({ connection: redis, name, runner });
     events = new QueueEvents(name, { connection: redis });
     await events.waitUntilReady();
@@ -401,6 +417,30 @@ describe('waymark/bullmq: QueueWorker and WorkflowQueue', function () {
   });
 
   describe('deliveries that are not failures', () => {
+    it('cancel: a waiting workflow is cancelled for good, its timer job completes as cancelled and runs nothing', async () => {
+      startWorker();
+      const { jobId } = await queue.enqueue(Reminder, { workflowId: 'remind-c' });
+      expect(await finished(jobId)).to.deep.include({ status: 'waiting' });
+      expect(await queue.cancel('remind-c', { reason: 'unsubscribed' })).to.deep.equal({ outcome: 'cancelled', status: 'cancelled' });
+      const [timer] = await queue.queue.getDelayed();
+      expect(await finished(timer!.id!)).to.deep.equal({ workflowId: 'remind-c', status: 'cancelled' });
+      const again = await queue.enqueue(Reminder, { workflowId: 'remind-c', jobId: 'redelivered' });
+      expect(await finished(again.jobId), 'a re-delivered start job runs nothing either').to.deep.equal({ workflowId: 'remind-c', status: 'cancelled' });
+      expect(count('remind-c', 'send')).to.equal(1);
+      expect(count('remind-c', 'remind')).to.equal(0);
+    });
+
+    it('cancel: a waiting workflow that compensates gets a job that undoes what it committed', async () => {
+      startWorker();
+      const { jobId } = await queue.enqueue(HeldPayment, { workflowId: 'held-c' });
+      expect(await finished(jobId)).to.deep.include({ status: 'waiting', waitingFor: ['payment'] });
+      const compensated = new Promise<void>((resolve) => runner.on('run:failed', ({ workflowId, result }) => workflowId === 'held-c' && result.status === 'compensated' && resolve()));
+      expect(await queue.cancel('held-c')).to.deep.equal({ outcome: 'compensating', status: 'compensating' });
+      await compensated;
+      expect((await runner.get('held-c'))?.status).to.equal('compensated');
+      expect(starts.filter((s) => s.startsWith('held-c/'))).to.deep.equal(['held-c/hold', 'held-c/release']);
+    });
+
     it('a wake job of a workflow that is no longer stored completes as not-found', async () => {
       startWorker();
       const job = await queue.queue.add('wake', { waymark: 1, kind: 'wake', workflowId: 'cleared-1' });

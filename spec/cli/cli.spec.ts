@@ -293,6 +293,26 @@ describe('waymark CLI', function () {
     expect(text.stdout.split('\n')[2]).to.equal('  bill   after load  (for each of ctx.previous, 5 at once, tolerates 1 failed)');
   });
 
+  it('cancel cancels a waiting workflow for good, and says so when it had ended', async () => {
+    class Renewal {
+      @Step() remind() {
+        return 'reminded';
+      }
+      @Step({ delayMs: 86_400_000 }) renew() {
+        return 'renewed';
+      }
+    }
+    await new WorkflowRunner({ storage }).run(new Renewal(), { workflowId: 'plan-7' });
+    const cancelled = await waymark(['cancel', 'plan-7', '--store', store, '--reason', 'customer closed the account']);
+    expect(cancelled.code, cancelled.stderr).to.equal(0);
+    expect(cancelled.stdout).to.equal('cancelled plan-7\n');
+    const status = await waymark(['status', 'plan-7', '--store', store]);
+    expect(status.stdout).to.contain('status       cancelled\n').and.contain('error        WAYMARK_CANCELLED: cancelled: customer closed the account\n');
+    const again = await waymark(['cancel', 'plan-7', '--store', store, '--json']);
+    expect(again.code).to.equal(1);
+    expect(JSON.parse(again.stdout)).to.deep.equal({ workflowId: 'plan-7', outcome: 'ended', status: 'cancelled' });
+  });
+
   it('status shows a polling step: how many times it said "not yet" and when it is called next', async () => {
     class Tracking {
       @Step() book() {

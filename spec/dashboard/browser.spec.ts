@@ -208,6 +208,27 @@ describe('dashboard in Chromium (waymark ui)', function () {
     expect(await runner.get('delivery-1'), 'the others stay').to.not.equal(undefined);
   });
 
+  it('cancels a waiting workflow only once its id is typed, with a reason, and shows it cancelled', async () => {
+    await runner.run(new Delivery(), { workflowId: 'delivery-cancel', input: input('delivery-cancel') });
+    await page.goto(`${origin}/workflows/delivery-cancel`);
+    await page.waitForSelector('g[data-step]');
+    const button = page.getByRole('button', { name: 'Cancel this workflow' });
+    expect(await button.isDisabled()).to.equal(true);
+    await page.getByLabel('Reason (optional)').fill('the customer picked it up in store');
+    await page.getByLabel('Workflow id, to confirm the cancel').fill('delivery-cance');
+    expect(await button.isDisabled()).to.equal(true);
+    await page.getByLabel('Workflow id, to confirm the cancel').fill('delivery-cancel');
+    await button.click();
+    await page.waitForSelector('#action-message:has-text("Cancelled: it never runs again.")');
+    const info = await runner.get('delivery-cancel');
+    expect(info!.status).to.equal('cancelled');
+    expect(info!.error).to.deep.equal({ code: 'WAYMARK_CANCELLED', message: 'cancelled: the customer picked it up in store' });
+    // The page redraws itself: cancelled, nothing left to cancel.
+    await page.waitForSelector('text=It has ended; nothing to cancel.');
+    expect(await page.getByLabel('Workflow id, to confirm the cancel').isDisabled()).to.equal(true);
+    await runner.clear('delivery-cancel');
+  });
+
   it('refuses an action without the token: a page without it asks for it, and a request without it changes nothing', async () => {
     const context = await browser.newContext();
     const stranger = await context.newPage();

@@ -385,6 +385,19 @@ describe('dashboard (HTTP)', () => {
       expect((await post('/api/workflows/d-1/clear', { confirm: 'd-1' })).json).to.deep.equal({ cleared: false, checkpoints: 0 });
     });
 
+    it('cancels only with the workflow id typed as confirmation, and says what it did', async () => {
+      await runner.run(new Delivery(), { workflowId: 'd-1', input: input('d-1') });
+      const unconfirmed = await post('/api/workflows/d-1/cancel', { confirm: 'd-' });
+      expect(unconfirmed.status).to.equal(400);
+      expect(unconfirmed.json.error).to.deep.equal({ code: 'WAYMARK_CONFIRMATION_MISMATCH', message: "type the workflow id 'd-1' to confirm the cancel" });
+      expect((await post('/api/workflows/d-1/cancel', { confirm: 'd-1', reason: 7 })).json.error.code).to.equal('WAYMARK_INVALID_OPTION');
+      expect((await runner.get('d-1'))!.status).to.equal('waiting');
+      expect((await post('/api/workflows/d-1/cancel', { confirm: 'd-1', reason: 'address unknown' })).json).to.deep.equal({ outcome: 'cancelled', status: 'cancelled' });
+      expect((await runner.get('d-1'))!.error!.message).to.equal('cancelled: address unknown');
+      expect((await post('/api/workflows/d-1/cancel', { confirm: 'd-1' })).json).to.deep.equal({ outcome: 'ended', status: 'cancelled' });
+      expect((await post('/api/workflows/nobody/cancel', { confirm: 'nobody' })).status).to.equal(404);
+    });
+
     it('resumes only what its runner can run, and not while a run holds the lease', async () => {
       await runner.run(new Delivery(), { workflowId: 'd-1', input: input('1') });
       const bare = await serveDashboard({ runner: new WorkflowRunner({ storage, tracer: false }), port: 0 });
