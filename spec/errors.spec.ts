@@ -16,6 +16,7 @@ function instance(Class: new (...args: never[]) => errors.WaymarkError): errors.
   if (Class === errors.WorkflowBusyError) return new errors.WorkflowBusyError('wf-1', 'pid 7 on host-a', Date.UTC(2026, 0, 1));
   if (Class === errors.RetryLater) return new errors.RetryLater(60_000);
   if (Class === errors.PollTimeoutError) return new errors.PollTimeoutError('wf-1', 'step-a', 3, 1_000);
+  if (Class === errors.FanOutFailedError) return new errors.FanOutFailedError('wf-1', 'step-a', 10, 0, [{ index: 3, code: 'E', message: 'boom', attempts: 1 }]);
   return new (Class as unknown as new (...a: unknown[]) => errors.WaymarkError)(...args);
 }
 
@@ -48,6 +49,16 @@ describe('errors', () => {
     expect(new errors.InputChangedError('order-42', 'aa', 'bb').message).to.contain("'order-42'").and.contain('aa').and.contain('bb');
     expect(new errors.StorageError('order-42', 'commit', new Error('EIO'), 'load', '/data/x.json').message).to.contain("'order-42'").and.contain("'load'").and.contain('commit').and.contain('/data/x.json').and.contain('EIO');
     expect(new errors.CheckpointSerializationError('order-42', 'load', 'output.rows[0]', 'a function').message).to.contain('output.rows[0]').and.contain("'load'");
+  });
+
+  it('name the failed items of a fan-out, the first three in full', () => {
+    const failures = [4, 9, 17, 21, 30].map((index) => ({ index, code: 'CARD_DECLINED', message: `declined ${index}`, attempts: 2 }));
+    const error = new errors.FanOutFailedError('order-9', 'charge', 40, 2, failures);
+    expect(error.message).to.equal(
+      "workflow 'order-9', step 'charge': 5 of 40 items failed, more than the 2 its toleratedFailures allows: item 4 (CARD_DECLINED: declined 4); item 9 (CARD_DECLINED: declined 9); item 17 (CARD_DECLINED: declined 17), and 2 more. Committed items are kept: a resume runs only the items not committed",
+    );
+    expect(error.failures).to.equal(failures);
+    expect(new errors.FanOutListError('order-9', 'charge', 'undefined')).to.be.instanceOf(errors.NonRetryableError);
   });
 
   it('say each thing once when one wraps another', () => {
