@@ -34,6 +34,9 @@ const LOCK_NAME = /^(\d+)\.lock$/;
 
 /** Rounds an acquisition may start over because the lock directory changed under it. */
 const MAX_ROUNDS = 1_000;
+/** How often, and how far apart, a higher generation is looked at again before it counts as a takeover. */
+const PASSING_LOOKS = 5;
+const PASSING_PAUSE_MS = 4;
 
 /** Leases kept as lock files under one directory. */
 export class FileLock {
@@ -108,8 +111,7 @@ export class FileLock {
   async holds(lease: Lease): Promise<boolean> {
     const directory = this.directoryOf(lease.workflowId);
     const generation = generationOf(lease);
-    const top = (await this.generations(directory)).at(-1);
-    if (top !== generation) return false;
+    if ((await this.settledTop(directory, generation)) !== generation) return false;
     const current = await this.read(directory, generation);
     return typeof current === 'object' && current.token === lease.token && current.expiresAt > Date.now();
   }
@@ -117,12 +119,13 @@ export class FileLock {
   async renew(lease: Lease, ttlMs: number): Promise<Lease | undefined> {
     const directory = this.directoryOf(lease.workflowId);
     const generation = generationOf(lease);
-    if (!(await this.isCurrent(directory, lease))) return undefined;
+    if (!(await this.isCurrent(directory, lease, true))) return undefined;
     const current = (await this.read(directory, generation)) as LockFile;
     const renewed: LockFile = { ...current, expiresAt: Date.now() + ttlMs };
     await writeFileAtomic(join(directory, `${generation}.lock`), JSON.stringify(renewed));
     // A takeover between the check and the write leaves a higher generation: the lease is lost then.
-    if (!(await this.isCurrent(directory, lease))) return undefined;
+    // Looked at once, strictly: a taker may have removed our lock just before this write put it back.
+    if (!(await this.isCurrent(directory, lease, false))) return undefined;
     return { ...lease, expiresAt: renewed.expiresAt };
   }
 
@@ -159,9 +162,11 @@ export class FileLock {
     return typeof lock === 'object' && (await this.isLive(lock)) ? { owner: lock.owner, expiresAt: lock.expiresAt } : undefined;
   }
 
-  private async isCurrent(directory: string, lease: Lease): Promise<boolean> {
+  /** True while `lease` is the top generation; `settle`: a passing higher one is waited out ({@link settledTop}), which is safe only before our own write. */
+  private async isCurrent(directory: string, lease: Lease, settle: boolean): Promise<boolean> {
     const generation = generationOf(lease);
-    if ((await this.generations(directory)).at(-1) !== generation) return false;
+    const top = settle ? await this.settledTop(directory, generation) : (await this.generations(directory)).at(-1);
+    if (top !== generation) return false;
     const current = await this.read(directory, generation);
     return typeof current === 'object' && current.token === lease.token;
   }
@@ -169,6 +174,22 @@ export class FileLock {
   private async isLive(lock: LockFile): Promise<boolean> {
     if (lock.expiresAt <= Date.now()) return false;
     return !(await isDeadAtOnce(lock));
+  }
+
+  /**
+   * The top generation, as far as `ours` is concerned. An acquirer that judged our lock stale creates
+   * the next generation and removes it again when it finds the lock renewed meanwhile: a renewal or a
+   * fence that saw that passing file would call a lease lost that nobody took. So a higher generation
+   * is looked at again a few times, a few ms apart; one that stays is a takeover (a real one never
+   * removes its own lock). Only before reading our lock again: a taker that came and went removed it.
+   */
+  private async settledTop(directory: string, ours: number): Promise<number | undefined> {
+    let top = (await this.generations(directory)).at(-1);
+    for (let look = 0; top !== undefined && top > ours && look < PASSING_LOOKS; look++) {
+      await new Promise((resolve) => setTimeout(resolve, PASSING_PAUSE_MS));
+      top = (await this.generations(directory)).at(-1);
+    }
+    return top;
   }
 
   private async generations(directory: string): Promise<number[]> {
