@@ -53,7 +53,7 @@ import { completedResult, storedError } from './stored-outcome';
 import { runFanOut } from './fan-out/fan-out';
 import { committedItems } from './fan-out/item-outputs';
 import { restoreCommitted } from './restore-committed';
-import { cancelWorkflow, recordCancel, storedCancel, type CancelOptions, type CancelRequest, type CancelResult } from './cancel';
+import { CANCELLED_CODE, cancelWorkflow, recordCancel, storedCancel, type CancelOptions, type CancelRequest, type CancelResult } from './cancel';
 
 export type { CancelOptions, CancelResult } from './cancel';
 
@@ -379,6 +379,8 @@ export class WorkflowRunner {
     // A cancel by id (runner.cancel, from this process or any other): the run stops, and stores it.
     let cancelled: CancelRequest | undefined;
     const requestCancel = (request: CancelRequest) => {
+      // Undoing is what a cancel asks: a run that compensates goes on.
+      if (prepared.record?.current.status === 'compensating') return;
       cancelled ??= request;
       stop.abort(new WorkflowCancelRequestedError(workflowId, request.reason));
     };
@@ -527,7 +529,8 @@ export class WorkflowRunner {
     if (compensation !== undefined) {
       // A step failed for good in an earlier run: the workflow goes on compensating, its steps never run again.
       const { cause } = compensation;
-      const step = cause.step ?? '(unknown step)';
+      // A cancel by id names no step: the compensations see its code, WAYMARK_CANCELLED.
+      const step = cause.step ?? (cause.code === CANCELLED_CODE ? '(cancelled by id)' : '(unknown step)');
       const failure = new StepFailedError(workflowId, step, cause.attempts ?? 0, new StoredStepError(cause.code, cause.message));
       if (graph.byName.has(step) && !committed.has(step)) state.fail(step, failure.cause, 0);
       return failure;

@@ -10,7 +10,13 @@ import type { CompensationContext } from '../../lib/runner/compensation-context'
 import type { StepContext } from '../../lib/runner/step-context';
 import { WorkflowRunner } from '../../lib/runner/workflow-runner';
 import { WorkflowWorker } from '../../lib/worker/workflow-worker';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FileStorage } from '../../lib/storage/file/file-storage';
 import { deferred } from '../helpers/deferred';
+import { freshSchema, PG_URL } from '../helpers/postgres';
+import { tempDir } from '../helpers/temp-dir';
+import { startWorker } from '../helpers/worker';
 import { everyStore, type OpenStore } from '../helpers/stores';
 
 /** What ran, in this process. */
@@ -149,6 +155,33 @@ describe('cancel by id (runner.cancel)', () => {
         expect(resumed, 'a compensated workflow keeps its outcome').to.be.instanceOf(WorkflowFailedError);
         expect(ran).to.have.lengthOf(2);
       });
+    });
+  }
+
+  for (const store of ['FileStorage', 'PostgresStorage'] as const) {
+    it(`${store}: a run in another process stops within a lease renewal of a cancel from this one, and commits nothing after`, async () => {
+      const dir = await tempDir('waymark-cancel-');
+      const pg = store === 'PostgresStorage' ? await freshSchema() : undefined;
+      try {
+        const spec = pg === undefined ? `file:${join(dir.path, 'store')}` : `postgres:${PG_URL}|${pg.schema}`;
+        const storage = pg?.storage ?? new FileStorage({ directory: join(dir.path, 'store') });
+        const events = join(dir.path, 'events.log');
+        const worker = startWorker({ STORE: spec, EVENTS: events, WORKFLOW_ID: 'remote-1', STEPS: '3', STEP_MS: '1500', LEASE_TTL_MS: '600' });
+        // Inside its first step: the run holds the lease in the other process.
+        while (!readFileSync(events, { encoding: 'utf8', flag: 'a+' }).includes('start step0')) await new Promise((resolve) => setTimeout(resolve, 5));
+        const asked = await new WorkflowRunner({ storage, owner: 'operator' }).cancel('remote-1', { reason: 'stop it' });
+        expect(asked.outcome).to.equal('requested');
+        const exit = await worker.exit;
+        expect(JSON.parse(exit.stdout)).to.deep.include({ error: 'WAYMARK_WORKFLOW_CANCELLED' });
+        expect(readFileSync(events, 'utf8')).to.not.contain('start step1');
+        const { record } = (await storage.readRecord('remote-1'))!;
+        expect(record.status).to.equal('cancelled');
+        expect(record.cancelled?.reason).to.equal('stop it');
+        expect((await storage.load('remote-1'))!.committedSteps, 'the step interrupted by the cancel was not committed').to.deep.equal([]);
+      } finally {
+        await pg?.drop();
+        await dir.remove();
+      }
     });
   }
 
