@@ -16,6 +16,7 @@ import { freshSchema, PG_URL } from '../../helpers/postgres';
 import { startS3, type S3Fixture } from '../../helpers/s3-server';
 import { tempDir } from '../../helpers/temp-dir';
 import { startWorker } from '../../helpers/worker';
+import { seeded } from '../../helpers/race-harness';
 
 const ITEMS = 1_000;
 /** Kills per store; `npm run stress` sets more. */
@@ -63,18 +64,6 @@ const providers: readonly (readonly [string, () => Promise<Store>])[] = [
   ],
 ];
 
-/** A small seeded generator (mulberry32): a failing round can be replayed with its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function lines(file: string): string[] {
   try {
     return readFileSync(file, 'utf8').split('\n').filter(Boolean);
@@ -112,7 +101,7 @@ describe('fan-out crash rounds', function () {
   for (const [name, open] of providers) {
     it(`${name}: ${KILLS} SIGKILLs in the middle of a ${ITEMS.toLocaleString('en')}-item fan-out: no committed item runs again or is lost, the list is never computed again`, async () => {
       const seed = Number(process.env.FAN_OUT_SEED ?? Date.now() % 100_000);
-      const next = random(seed);
+      const next = seeded(seed);
       const { store, storage, teardown } = await open();
       const dir = await tempDir('waymark-fan-out-events-');
       try {
