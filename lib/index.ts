@@ -15,6 +15,7 @@ export type { RetryOptions } from './retry-options';
 export type { InputChangePolicy, InputChangePolicyName, InputChange } from './input-change-policy';
 export { WorkflowRunner, type ResumeOptions } from './runner/workflow-runner';
 export type { SendEventOptions, SendEventResult } from './runner/send-event';
+export type { CancelOptions, CancelResult } from './runner/cancel';
 export { WorkflowWorker, type WorkflowWorkerOptions, type WorkerStopOptions, type WorkerState, type ScheduleOptions, type RetentionOptions } from './worker/workflow-worker';
 export type { WorkflowRegistration } from './runner/workflow-registry';
 export type { WorkflowInfo, StoredStepInfo, WorkflowSummary, WorkflowPage, ListOptions, ListedStatus, GetOptions, MailboxEvent } from './runner/workflow-info';
@@ -35,7 +36,7 @@ export type { WorkflowEvents, WorkflowEventName, WorkflowListener, WorkflowHooks
 export type { WaymarkLogger } from './runner/logger';
 export { CanonicalFingerprint, type CanonicalFingerprintOptions, type FingerprintStrategy } from './fingerprint';
 export type { CheckpointStorage } from './storage/checkpoint-storage';
-export type { Checkpoint, WorkflowRecord, WorkflowStatus, StoredError, StoredCompensation, StoredPoll, EndedEntry, WakeEntry, StoredEvent, WorkflowCompletion, StoredRecord, StoredWorkflow, StoredStep, Lease, LeaseAttempt, LeaseHolder } from './storage/records';
+export type { Checkpoint, WorkflowRecord, WorkflowStatus, StoredError, StoredCompensation, StoredPoll, StoredItemFailure, EndedEntry, WakeEntry, StoredEvent, WorkflowCompletion, StoredRecord, StoredWorkflow, StoredStep, Lease, LeaseAttempt, LeaseHolder } from './storage/records';
 export { MemoryStorage } from './storage/memory-storage';
 export { FileStorage, type FileStorageOptions } from './storage/file/file-storage';
 export { MAX_WORKFLOW_ID_LENGTH } from './workflow-id';
