@@ -13,12 +13,11 @@ import { isoNow } from '../iso-now';
 import type { CheckpointStorage } from '../storage/checkpoint-storage';
 import type { Lease, StoredError, StoredEvent, WorkflowRecord, WorkflowStatus } from '../storage/records';
 import { assertWorkflowId } from '../workflow-id';
-import { ownEvents } from './mailbox';
+import { CANCEL_EVENT, ownEvents } from './mailbox';
 import { RunRecord } from './run-record';
 import { statusOf } from './workflow-info';
 
-/** The name and id of the stored request: a control character, so no step's `waitFor` or sender's `eventId` can be it. */
-export const CANCEL_EVENT = '\u001fcancel';
+export { CANCEL_EVENT };
 
 /** The code of the error a cancelled workflow's record keeps. */
 export const CANCELLED_CODE = 'WAYMARK_CANCELLED';

@@ -6,6 +6,12 @@
 import type { StoredEvent } from '../storage/records';
 
 /**
+ * The name and id of a stored cancel request (`runner.cancel`): a control character, so no step's
+ * `waitFor` or sender's `eventId` can be it.
+ */
+export const CANCEL_EVENT = '\u001fcancel';
+
+/**
  * The events of `events` sent to the workflow created at `createdAt`: an event a sender stored while
  * an earlier workflow under the same id was being cleared belongs to that one, and is never inherited.
  */

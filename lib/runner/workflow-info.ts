@@ -4,7 +4,7 @@
  */
 import { decodeValue, UnencodableValue } from '../checkpoint-codec';
 import { CheckpointCorruptedError, InvalidOptionError } from '../errors';
-import { ownEvents } from './mailbox';
+import { CANCEL_EVENT, ownEvents } from './mailbox';
 import { sortCommitted } from '../item-keys';
 import type { CheckpointStorage } from '../storage/checkpoint-storage';
 import type { LeaseHolder, StoredCompensation, StoredError, WorkflowRecord, WorkflowStatus } from '../storage/records';
@@ -232,7 +232,8 @@ export async function readWorkflowInfo(storage: CheckpointStorage, workflowId: s
   let events: MailboxEvent[] | undefined;
   if (mailbox !== undefined) {
     const consumers = new Map(checkpoints.filter((c) => c.event?.eventId !== undefined).map((c) => [c.event!.eventId!, c.step]));
-    events = ownEvents(mailbox, record?.createdAt).map((e) => {
+    // A cancel request is stored as an event of its own; the record says the workflow was cancelled.
+    events = ownEvents(mailbox, record?.createdAt).filter((e) => e.name !== CANCEL_EVENT).map((e) => {
       const consumedBy = consumers.get(e.eventId);
       return { eventId: e.eventId, name: e.name, sentAt: e.sentAt, payload: decodeStored(workflowId, `the payload of event '${e.eventId}'`, e.payload, 'payload'), ...(consumedBy === undefined ? {} : { consumedBy }) };
     });

@@ -104,7 +104,9 @@ describe('cancel by id (runner.cancel)', () => {
         expect(again).to.be.instanceOf(WorkflowCancelledError);
         expect(ran).to.deep.equal(['signUp']);
         expect(await runner.cancel('sub-1'), 'cancelling it again says it ended').to.deep.equal({ outcome: 'ended', status: 'cancelled' });
-        expect((await runner.get('sub-1'))!.error).to.deep.equal({ code: 'WAYMARK_CANCELLED', message: 'cancelled: the customer left' });
+        const info = await runner.get('sub-1', { events: true });
+        expect(info!.error).to.deep.equal({ code: 'WAYMARK_CANCELLED', message: 'cancelled: the customer left' });
+        expect(info!.events, 'the stored request is no event of the mailbox').to.deep.equal([]);
 
         // A fresh start (resume: false) is a new workflow under the same id.
         expect((await runner.run(new Subscription(), { workflowId: 'sub-1' })).status).to.equal('waiting');
