@@ -7,34 +7,16 @@ import { encodeValue } from '../checkpoint-codec';
 import { WorkflowDefinitionError } from '../errors';
 import type { StepNode } from '../graph';
 import { isoAt } from '../iso-now';
-import type { CheckpointStorage } from '../storage/checkpoint-storage';
-import type { Lease } from '../storage/records';
-import type { AttemptsInFlight } from './attempt';
-import type { RunEmitter } from './run-events';
-import type { RunRecord } from './run-record';
 import type { RunState } from './run-state';
+import type { StepShapeRun } from './step-shape';
 import { createStepContext } from './step-context';
 import { runAttempts } from './step-attempts';
 
 /** How the branch went: the step runs, was skipped (and that is committed), the run stopped, or the `when` failed for good. */
 export type BranchOutcome = 'run' | 'skipped' | 'cancelled' | { readonly error: unknown; readonly attempts: number };
 
-export interface BranchInput {
-  readonly workflowId: string;
+export interface BranchInput extends StepShapeRun {
   readonly className: string;
-  readonly node: StepNode;
-  readonly state: RunState;
-  readonly input: unknown;
-  readonly outputs: readonly unknown[];
-  /** Which dependencies were skipped ({@link skippedDependencies}). */
-  readonly skipped: readonly boolean[] | undefined;
-  readonly inFlight: AttemptsInFlight;
-  readonly events: RunEmitter;
-  readonly storage: CheckpointStorage;
-  readonly record: RunRecord;
-  readonly lease: () => Lease;
-  /** When a worker should look for this run if it dies: the record says so once the run acts. */
-  readonly recoverAt: () => number;
 }
 
 /** Which of `node`'s dependencies were skipped, in `after` order; undefined when none was (the usual case, allocating nothing). */

@@ -13,35 +13,18 @@ import { CheckpointSerializationError, FanOutFailedError, type ItemFailureInfo }
 import type { StepNode } from '../../graph';
 import { isoAt, isoNow } from '../../iso-now';
 import { itemKey, listKey } from '../../item-keys';
-import type { CheckpointStorage } from '../../storage/checkpoint-storage';
-import type { Lease } from '../../storage/records';
-import type { Attempt, AttemptsInFlight } from '../attempt';
-import type { RunEmitter } from '../run-events';
-import type { RunRecord } from '../run-record';
-import type { RunState } from '../run-state';
+import type { Attempt } from '../attempt';
 import { createStepContext, type StepContext, type StepContextInit } from '../step-context';
 import { runAttempts } from '../step-attempts';
+import type { StepShapeRun } from '../step-shape';
 import { ItemCommits } from './item-commits';
 import { itemList } from './item-list';
 import { readItemOutputs } from './item-outputs';
 
 /** What a fan-out needs of its run. */
-export interface FanOutRun {
-  readonly workflowId: string;
-  readonly node: StepNode;
-  readonly input: unknown;
-  /** The dependencies' outputs, skipped flags and tolerated failures, as the step's context has them. */
-  readonly outputs: readonly unknown[];
-  readonly skipped: readonly boolean[] | undefined;
+export interface FanOutRun extends StepShapeRun {
+  /** The tolerated item failures of the dependencies, as the step's context has them. */
   readonly failures: StepContextInit['failures'];
-  readonly state: RunState;
-  readonly inFlight: AttemptsInFlight;
-  readonly events: RunEmitter;
-  readonly storage: CheckpointStorage;
-  readonly record: RunRecord;
-  readonly lease: () => Lease;
-  /** When a worker should look for this run if it dies: the record says so once the run acts. */
-  readonly recoverAt: () => number;
   /** Checkpoint names committed when the run began (the list's and the items' among them). */
   readonly committed: ReadonlySet<string>;
   /** The run's concurrency: items never run more at once. */
