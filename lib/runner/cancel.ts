@@ -121,8 +121,9 @@ export async function cancelWorkflow(d: CancelDeps, workflowId: string, options:
     // Compensating already: undoing is what a cancel asks; it goes on.
     if (current === 'compensating') return { outcome: 'compensating', status: current };
     const record = new RunRecord(d.storage, workflowId, now.record, now.version, () => lease);
-    const committed = ((await d.storage.load(workflowId))?.committedSteps.length ?? 0) > 0;
-    const outcome = await recordCancel(record, request, committed && d.compensates(now.record));
+    // Only a workflow that compensates needs to know whether it committed anything (a listing).
+    const undo = d.compensates(now.record) && ((await d.storage.load(workflowId))?.committedSteps.length ?? 0) > 0;
+    const outcome = await recordCancel(record, request, undo);
     result = { outcome, status: outcome };
   } finally {
     await d.storage.releaseLease(lease).catch(() => undefined);
