@@ -429,6 +429,74 @@ export class FanOutFailedError extends WaymarkError {
   }
 }
 
+/**
+ * A step's `spawn` (`@Step({ spawn })`) returned something that cannot start child workflows: not a
+ * `{ workflow, input?, id? }` (or an array of them), a class that is no registered workflow, an id
+ * that is not valid, two children with one id, or an input the child's input class refuses. Nothing
+ * was started or committed: fix the spawn and resume.
+ */
+export class ChildSpawnError extends NonRetryableError {
+  override readonly code = 'WAYMARK_CHILD_SPAWN_INVALID';
+  constructor(
+    readonly workflowId: string,
+    readonly step: string,
+    /** What was wrong, and where (`children[2].workflow` ...). */
+    readonly reason: string,
+  ) {
+    super(`spawn cannot start its child workflows: ${reason}`, { where: { workflowId, step } });
+  }
+}
+
+/**
+ * A child workflow's id is taken by a workflow that is not that child (another parent's, or one
+ * started by hand) and has not ended: the child is not started over it. Give the child another `id`
+ * in the spawn, or cancel or clear the workflow holding it, then resume the parent.
+ */
+export class ChildIdTakenError extends NonRetryableError {
+  override readonly code = 'WAYMARK_CHILD_ID_TAKEN';
+  constructor(
+    readonly workflowId: string,
+    readonly step: string,
+    readonly childId: string,
+    /** Who holds the id: `workflow 'order' (status running)`, or `parent 'o-1', step 'ship'`. */
+    readonly holder: string,
+  ) {
+    super(`child workflow id '${childId}' is taken by ${holder}, which has not ended; give the child another id in spawn, or cancel or clear '${childId}', then resume`, { where: { workflowId, step } });
+  }
+}
+
+/** A child workflow that ended without completing, as its parent saw it. */
+export interface ChildFailureInfo {
+  /** Its index among the step's children. */
+  readonly index: number;
+  readonly childId: string;
+  /** How it ended: `'failed'`, `'cancelled'` or `'compensated'`. */
+  readonly status: string;
+  readonly code: string;
+  readonly message: string;
+}
+
+/**
+ * Child workflows a step started ended without completing (`@Step({ spawn })`, `childFailure:
+ * 'fail'`, the default). Every child ended before this is raised. A resume of the parent resumes
+ * its failed children (each from its failed step) and waits for them again; cancelled and
+ * compensated children end that way for good.
+ */
+export class ChildWorkflowFailedError extends WaymarkError {
+  readonly code = 'WAYMARK_CHILD_FAILED';
+  constructor(
+    readonly workflowId: string,
+    readonly step: string,
+    /** The children it started. */
+    readonly total: number,
+    readonly failures: readonly ChildFailureInfo[],
+  ) {
+    const shown = failures.slice(0, 3).map((f) => `child '${f.childId}' ${f.status} (${f.code}: ${f.message})`);
+    const more = failures.length > shown.length ? `, and ${failures.length - shown.length} more` : '';
+    super(`${failures.length} of ${total} child workflows did not complete: ${shown.join('; ')}${more}. A resume of this workflow resumes its failed children and waits for them again`, { where: { workflowId, step } });
+  }
+}
+
 /** Storage failed (I/O, network, permission) during `operation`; for a commit, the step was not recorded as done. */
 export class StorageError extends WaymarkError {
   readonly code: string = 'WAYMARK_STORAGE';

@@ -30,6 +30,8 @@ export interface StepNode {
   readonly mayBeSkipped: boolean;
   /** Its per-item fan-out (`@Step({ forEach })`), validated. */
   readonly fanOut?: StepFanOut;
+  /** The child workflows it starts (`@Step({ spawn })`), validated. */
+  readonly spawn?: StepSpawn;
   /** The method that undoes the step once it committed, if it declares one (`@Step({ compensate })`). */
   readonly compensation?: StepCompensation;
   /** Declaration index. */
@@ -51,6 +53,14 @@ export interface StepFanOut {
   readonly concurrency?: number;
   /** Failures it completes despite: a count, or a fraction of the items. */
   readonly tolerated: { readonly count: number } | { readonly fraction: number };
+}
+
+/** A step's child workflows, validated. */
+export interface StepSpawn {
+  readonly spawn: (ctx: unknown) => unknown;
+  /** With `forEach`: the items, one child each. */
+  readonly forEach?: (ctx: unknown) => unknown;
+  readonly childFailure: 'fail' | 'tolerate';
 }
 
 /** A step's timers and awaited event, validated. */
@@ -172,9 +182,13 @@ function toNode(record: StepRecord, index: number, previous: StepNode | undefine
   }
   const when = record.when as StepNode['when'];
   const poll = toPoll(record, className, name);
-  const fanOut = toFanOut(record, className, name);
+  const spawn = toSpawn(record, className, name);
+  const fanOut = spawn === undefined ? toFanOut(record, className, name) : undefined;
   if (fanOut !== undefined && wait?.event !== undefined) {
     throw new WorkflowDefinitionError(`a fan-out cannot wait for an event: put the waitFor on a step before it, and list the items from that step's output`, className, name);
+  }
+  if (spawn !== undefined && poll !== undefined) {
+    throw new WorkflowDefinitionError(`a step that starts child workflows cannot poll: poll in a step of its own, or in the child`, className, name);
   }
   if (fanOut !== undefined && poll !== undefined) {
     throw new WorkflowDefinitionError(`a fan-out's items cannot poll: drop poll, or make the polling a step of its own`, className, name);
@@ -190,6 +204,7 @@ function toNode(record: StepRecord, index: number, previous: StepNode | undefine
     ...(when === undefined ? {} : { when }),
     ...(poll === undefined ? {} : { poll }),
     ...(fanOut === undefined ? {} : { fanOut }),
+    ...(spawn === undefined ? {} : { spawn }),
     mayBeSkipped: when !== undefined,
     ...(compensation === undefined ? {} : { compensation }),
     index,
@@ -224,6 +239,21 @@ function toCompensation(record: StepRecord, retry: RetryOptions & { readonly att
     throw new WorkflowDefinitionError(`compensate names '${compensate}', which is not a method of the class`, className, name);
   }
   return { method: compensate, retry: compensateRetry === undefined ? retry : checkRetry(compensateRetry, 'compensateRetry', className, name) };
+}
+
+function toSpawn(record: StepRecord, className: string, name: string): StepSpawn | undefined {
+  const { spawn, childFailure, forEach } = record;
+  if (spawn === undefined) {
+    if (childFailure !== undefined) throw new WorkflowDefinitionError(`childFailure applies to child workflows: it needs spawn`, className, name);
+    return undefined;
+  }
+  if (typeof spawn !== 'function') throw new WorkflowDefinitionError(`spawn must be a function (ctx) => ({ workflow, input?, id? }) or an array of them, got ${spawn === null ? 'null' : typeof spawn}`, className, name);
+  if (childFailure !== undefined && childFailure !== 'fail' && childFailure !== 'tolerate') throw new WorkflowDefinitionError(`childFailure must be 'fail' or 'tolerate', got ${JSON.stringify(childFailure)}`, className, name);
+  if (record.concurrency !== undefined || record.toleratedFailures !== undefined) {
+    throw new WorkflowDefinitionError(`${record.concurrency !== undefined ? 'concurrency' : 'toleratedFailures'} does not apply to child workflows (each runs on its own; use childFailure: 'tolerate')`, className, name);
+  }
+  if (forEach !== undefined && typeof forEach !== 'function') throw new WorkflowDefinitionError(`forEach must be a function (ctx) => items[], got ${forEach === null ? 'null' : typeof forEach}`, className, name);
+  return { spawn: spawn as StepSpawn['spawn'], ...(forEach === undefined ? {} : { forEach: forEach as StepSpawn['forEach'] }), childFailure: childFailure ?? 'fail' };
 }
 
 function toFanOut(record: StepRecord, className: string, name: string): StepFanOut | undefined {
@@ -334,7 +364,7 @@ const storedCache = new WeakMap<StepGraph, readonly StoredStep[]>();
 /** The graph as stored beside the checkpoints; one frozen array per graph, as every run of it stores the same. */
 export function storedSteps(graph: StepGraph): readonly StoredStep[] {
   let stored = storedCache.get(graph);
-  if (!stored) storedCache.set(graph, (stored = Object.freeze(graph.steps.map((s) => Object.freeze({ name: s.name, after: Object.freeze([...s.after]), ...(s.when === undefined ? {} : { when: true as const }), ...(s.fanOut === undefined ? {} : { forEach: true as const }) })))));
+  if (!stored) storedCache.set(graph, (stored = Object.freeze(graph.steps.map((s) => Object.freeze({ name: s.name, after: Object.freeze([...s.after]), ...(s.when === undefined ? {} : { when: true as const }), ...(s.fanOut === undefined ? {} : { forEach: true as const }), ...(s.spawn === undefined ? {} : { spawn: true as const }) })))));
   return stored;
 }
 
@@ -349,6 +379,11 @@ export function definitionChanges(stored: readonly StoredStep[], graph: StepGrap
   const changes: string[] = [];
   const sorted = sortCommitted(committed);
   const started = [...new Set([...sorted.lists, ...sorted.items.keys()])].filter((step) => !sorted.steps.includes(step));
+  // A step that started child workflows and has not committed: it must still start those children.
+  for (const name of sorted.children) {
+    if (sorted.steps.includes(name)) continue;
+    if (graph.byName.get(name)?.spawn === undefined) changes.push(`step '${name}' started child workflows and ${graph.byName.has(name) ? 'no longer has its spawn' : 'no longer exists'}; finish or cancel its children under the old code`);
+  }
   for (const name of [...sorted.steps, ...started]) {
     const now = graph.byName.get(name);
     const partly = !sorted.steps.includes(name);

@@ -72,6 +72,25 @@ export interface StepOptions {
    * failure fails the step (items already running settle first; committed items stay committed).
    */
   readonly toleratedFailures?: number | { readonly fraction: number };
+  /**
+   * Child workflows this step starts: `(ctx) => ({ workflow: Shipment, input, id? })`, or an array
+   * of them; with `forEach`, called once per item (`ctx.item`, `ctx.index`) for one child each.
+   * Computed once (`attempt` 0) when the step is ready and committed before any child starts: a
+   * resume reads the list and never calls this again. Each child is a workflow of its own (any
+   * registered class) with a deterministic id (default `<parent id>/<step>/<index>`), started exactly
+   * once. The parent then waits without a lease (status `'waiting'`) and is woken as children end,
+   * whichever process runs them; once every child ended, the method runs with `ctx.children` (their
+   * outputs, in order) and its return is the step's output. See {@link StepOptions.childFailure}.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly spawn?: (ctx: any) => ChildSpec | readonly ChildSpec[] | Promise<ChildSpec | readonly ChildSpec[]>;
+  /**
+   * With `spawn`: what a child that ends failed, cancelled or compensated does to the step.
+   * `'fail'` (default): the step fails with `ChildWorkflowFailedError` once every child ended (a
+   * resume of the parent resumes its failed children and waits again). `'tolerate'`: the step goes
+   * on; the child's output is `undefined`, and `ctx.childFailures()` names it.
+   */
+  readonly childFailure?: 'fail' | 'tolerate';
   /** Wait for an event sent with `runner.sendEvent(workflowId, event, payload)`; see {@link WaitForOptions}. */
   readonly waitFor?: WaitForOptions;
   /**
@@ -83,6 +102,16 @@ export interface StepOptions {
   readonly compensate?: string;
   /** Retry policy of the compensation; default the step's own `retry`. */
   readonly compensateRetry?: RetryOptions;
+}
+
+/** A child workflow a step starts (`@Step({ spawn })`). */
+export interface ChildSpec<I = unknown> {
+  /** Its class: a `@Workflow` registered with the runner (runner option `workflows`). */
+  readonly workflow: Constructor;
+  /** Its input: validated by its input class and stored before it starts. */
+  readonly input?: I;
+  /** Its workflow id; default `<parent id>/<step>/<index>`. Unique among the step's children. */
+  readonly id?: string;
 }
 
 /** Options of `@Step({ poll })`. */

@@ -104,6 +104,13 @@ export class QueueWorker {
   /** Timers that promote this worker's wake jobs when they come due. */
   private readonly promotions = new Set<NodeJS.Timeout>();
   private current: QueueWorkerState = 'running';
+  /** Workflows this worker runs now, by id (with how many of its jobs run each). */
+  private readonly running = new Map<string, number>();
+  /** The wake job this worker queued last for a workflow, until it starts: another wake meanwhile queues nothing. */
+  private readonly queuedWakes = new Map<string, Job>();
+  private readonly stopWakes: () => void;
+  /** Workflows woken while this worker ran them. */
+  private readonly wokenWhileRunning = new Set<string>();
   private closed?: Promise<void>;
   /** Set when close()'s deadline passed: a run that starts after it is interrupted at once. */
   private interruption?: RunInterruptedError;
@@ -136,6 +143,9 @@ export class QueueWorker {
       ...this.settings,
     });
     this.worker.on('error', (error) => this.onError(error));
+    // A workflow this process's runner wakes (a child workflow a step started, a parent whose child
+    // ended here) is resumed through the queue, by whichever worker takes the job.
+    this.stopWakes = runner.onWake((id) => void this.queueWake(id).catch((error: unknown) => this.onError(error, id)));
     this.worker.on('lockRenewalFailed', (jobIds: string[]) => {
       for (const jobId of jobIds) {
         const run = this.runs.get(jobId);
@@ -166,6 +176,7 @@ export class QueueWorker {
     if (!(Number.isInteger(deadlineMs) && deadlineMs >= 0)) throw new InvalidOptionError('deadlineMs', deadlineMs, 'an integer >= 0 (ms)');
     return (this.closed ??= (async () => {
       this.current = 'closing';
+      this.stopWakes();
       for (const timer of this.promotions) clearTimeout(timer);
       this.promotions.clear();
       const deadline = setTimeout(() => {
@@ -195,18 +206,52 @@ export class QueueWorker {
         throw jobFailure(error);
       }
       const id = data.kind === 'slot' ? slotWorkflowId(data.workflowName, job.opts.prevMillis ?? job.timestamp) : data.workflowId;
-      let result: RunResult;
+      if (this.queuedWakes.get(id)?.id === jobId) this.queuedWakes.delete(id);
+      this.running.set(id, (this.running.get(id) ?? 0) + 1);
       try {
-        result = await this.runUntilSettled(data, id, run.controller.signal);
-      } catch (error) {
-        return await this.failed(job, token, data, id, error, run);
+        return await this.deliver(job, token, data, id, run);
+      } finally {
+        const left = this.running.get(id)! - 1;
+        if (left > 0) this.running.set(id, left);
+        else {
+          this.running.delete(id);
+          // Woken while it ran: the run may have looked before the wake, so a job looks again.
+          if (this.wokenWhileRunning.delete(id)) await this.queueWake(id).catch((error: unknown) => this.onError(error, id));
+        }
       }
-      // Encoded as waymark stores it: plain JSON unchanged, Dates, BigInts, Maps... tagged (BullMQ's JSON would fail on some, mangle others).
-      if (result.status === 'completed') return { workflowId: id, status: 'completed', output: encodeValue(result.output) };
-      return await this.waiting(job, token, id, result);
     } finally {
       this.runs.delete(jobId);
     }
+  }
+
+  /** One delivery of a job for workflow `workflowId`: runs it and settles the job. */
+  private async deliver(job: Job<WaymarkJobData, QueueJobResult>, token: string | undefined, data: WaymarkJobData, id: string, run: { controller: AbortController; lockLost: boolean }): Promise<QueueJobResult> {
+    let result: RunResult;
+    try {
+      result = await this.runUntilSettled(data, id, run.controller.signal);
+    } catch (error) {
+      return await this.failed(job, token, data, id, error, run);
+    }
+    // Encoded as waymark stores it: plain JSON unchanged, Dates, BigInts, Maps... tagged (BullMQ's JSON would fail on some, mangle others).
+    if (result.status === 'completed') return { workflowId: id, status: 'completed', output: encodeValue(result.output) };
+    return await this.waiting(job, token, id, result);
+  }
+
+  /**
+   * Queues a job that resumes `workflowId` now, unless a job this worker queued for it has not
+   * started yet (that job's run starts after this wake, so it sees what the wake stands for). One
+   * this worker runs now gets its job once the run ends.
+   */
+  private async queueWake(workflowId: string): Promise<void> {
+    if (this.current !== 'running') return;
+    if (this.running.has(workflowId)) {
+      this.wokenWhileRunning.add(workflowId);
+      return;
+    }
+    const queued = this.queuedWakes.get(workflowId);
+    if (queued !== undefined && ['waiting', 'delayed', 'prioritized', 'waiting-children'].includes(await queued.getState())) return;
+    const data: WakeJobData = { waymark: 1, kind: 'wake', workflowId };
+    this.queuedWakes.set(workflowId, await this.queue.add('wake', data, this.jobOptions));
   }
 
   /** Runs the workflow; runs it again at once while an event arrived as it decided to wait. */

@@ -13,14 +13,12 @@ import { isoNow } from '../iso-now';
 import type { CheckpointStorage } from '../storage/checkpoint-storage';
 import type { Lease, StoredError, StoredEvent, WorkflowRecord, WorkflowStatus } from '../storage/records';
 import { assertWorkflowId } from '../workflow-id';
-import { CANCEL_EVENT, ownEvents } from './mailbox';
+import { CANCEL_EVENT, CANCELLED_CODE, ownEvents } from './mailbox';
 import { RunRecord } from './run-record';
 import { statusOf } from './workflow-info';
 
-export { CANCEL_EVENT };
+export { CANCEL_EVENT, CANCELLED_CODE };
 
-/** The code of the error a cancelled workflow's record keeps. */
-export const CANCELLED_CODE = 'WAYMARK_CANCELLED';
 
 /** Options of `runner.cancel()`. */
 export interface CancelOptions {
@@ -60,6 +58,8 @@ export interface CancelDeps {
   readonly stopLocal: (workflowId: string, request: CancelRequest) => boolean;
   /** Puts the workflow in the wake index now and tells the workers. */
   readonly wake: (workflowId: string) => Promise<void>;
+  /** What follows the cancel of a parent: its unfinished children are cancelled (and a cancelled child's parent told). */
+  readonly followUp: (record: WorkflowRecord) => Promise<void>;
 }
 
 /** Statuses a cancel leaves as they are. */
@@ -112,6 +112,7 @@ export async function cancelWorkflow(d: CancelDeps, workflowId: string, options:
   if (!attempt.acquired) return { outcome: 'requested', status, holder: attempt.holder };
   const lease: Lease = attempt.lease;
   let result: CancelResult;
+  let ended: WorkflowRecord | undefined;
   try {
     // Read again under the lease: a run may have ended it meanwhile.
     const now = await d.storage.readRecord(workflowId);
@@ -124,12 +125,15 @@ export async function cancelWorkflow(d: CancelDeps, workflowId: string, options:
     // Only a workflow that compensates needs to know whether it committed anything (a listing).
     const undo = d.compensates(now.record) && ((await d.storage.load(workflowId))?.committedSteps.length ?? 0) > 0;
     const outcome = await recordCancel(record, request, undo);
+    ended = record.current;
     result = { outcome, status: outcome };
   } finally {
     await d.storage.releaseLease(lease).catch(() => undefined);
   }
   // Given up first: a worker woken now finds the lease free.
   if (result.outcome === 'compensating') await d.wake(workflowId);
+  // A worker does it in seconds should this fail: the record keeps an entry for it.
+  if (ended !== undefined) await d.followUp(ended).catch(() => undefined);
   return result;
 }
 

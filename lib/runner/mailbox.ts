@@ -11,6 +11,9 @@ import type { StoredEvent } from '../storage/records';
  */
 export const CANCEL_EVENT = '\u001fcancel';
 
+/** The code of the error a workflow cancelled by id keeps in its record. */
+export const CANCELLED_CODE = 'WAYMARK_CANCELLED';
+
 /**
  * The events of `events` sent to the workflow created at `createdAt`: an event a sender stored while
  * an earlier workflow under the same id was being cleared belongs to that one, and is never inherited.
@@ -43,6 +46,18 @@ export class Mailbox {
     const event = events.find((e) => e.name === name && !this.consumed.has(e.eventId));
     if (event !== undefined) this.consumed.add(event.eventId);
     return event;
+  }
+
+  /**
+   * Every event named `name` that no step consumed or claimed, in send order, now claimed (a step
+   * that reads them all, like one waiting for its child workflows' outcomes). Lists the events again
+   * when `fresh`.
+   */
+  async takeAll(name: string, fresh = false): Promise<StoredEvent[]> {
+    if (fresh) this.loading = this.load();
+    const events = (await (this.loading ??= this.load())).filter((e) => e.name === name && !this.consumed.has(e.eventId));
+    for (const event of events) this.consumed.add(event.eventId);
+    return events;
   }
 
   /** Gives a claimed event back (its step did not commit), for another step of this run. */

@@ -22,6 +22,8 @@ export interface PreparedRun {
   /** The record as stored now, and its version (for the completion write). */
   readonly record: WorkflowRecord;
   readonly recordVersion: string;
+  /** The step the workflow's last run failed at, when it failed (a resume goes on from there). */
+  readonly failedAt?: string;
 }
 
 export interface PrepareInput {
@@ -100,6 +102,7 @@ export async function prepareCheckpoints(p: PrepareInput): Promise<PreparedRun> 
   const changes = definitionChanges(stored.record?.steps ?? [], graph, stored.committedSteps);
   if (changes.length > 0) throw new WorkflowDefinitionChangedError(workflowId, changes);
   const committed = new Set(stored.committedSteps);
+  const failedAt = stored.record?.status === 'failed' ? stored.record.error?.step : undefined;
   if (stored.record !== undefined && stored.recordVersion !== undefined && !needsRewrite(stored.record, record)) {
     return { committed, record: stored.record, recordVersion: stored.recordVersion };
   }
@@ -114,12 +117,15 @@ export async function prepareCheckpoints(p: PrepareInput): Promise<PreparedRun> 
     ...(stored.record?.branches === undefined ? {} : { branches: stored.record.branches }),
     ...(stored.record?.polls === undefined ? {} : { polls: stored.record.polls }),
     ...(stored.record?.fanOuts === undefined ? {} : { fanOuts: stored.record.fanOuts }),
+    // A child stays its parent's; a parent keeps the count of the children it started.
+    ...(stored.record?.parent === undefined ? {} : { parent: stored.record.parent }),
+    ...(stored.record?.children === undefined ? {} : { children: stored.record.children }),
     ...(compensation === undefined ? {} : { compensation, status: 'compensating', error: compensation.cause }),
   };
   const recordVersion = await writeRecord(p, continued, stored.recordVersion ?? null);
   const previousWake = stored.record?.wakeAt;
   if (previousWake !== undefined && previousWake !== continued.wakeAt) await storage.removeWake({ workflowId, wakeAt: Date.parse(previousWake) });
-  return { committed, record: continued, recordVersion };
+  return { committed, record: continued, recordVersion, ...(failedAt === undefined ? {} : { failedAt }) };
 }
 
 async function startOver(p: PrepareInput, record: WorkflowRecord): Promise<PreparedRun> {

@@ -35,7 +35,7 @@ export interface WorkflowEvents {
   /** The run ended with steps waiting for a timer or an event; the lease is released. */
   'run:waiting': RunIds & { result: RunResult };
   /** A step is ready but waits: for its timer (`wakeAt`, ISO) and/or its event. */
-  'step:waiting': RunIds & { step: string; wakeAt?: string; event?: string };
+  'step:waiting': RunIds & { step: string; wakeAt?: string; event?: string; children?: { ended: number; total: number } };
   /** An attempt of a step's compensation starts (a step failed for good; this step committed and declares `compensate`). */
   'step:compensating': RunIds & { step: string; attempt: number; item?: number };
   /** A step's compensation succeeded and is committed. */

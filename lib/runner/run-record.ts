@@ -5,6 +5,7 @@
  * two leaves an extra entry (a worker drops it), never a record whose entry is missing.
  */
 import type { CheckpointStorage } from '../storage/checkpoint-storage';
+import { FOLLOW_UP_MS, needsFollowUp } from './children/follow-up';
 import type { Lease, StoredCompensation, StoredError, StoredPoll, WorkflowRecord } from '../storage/records';
 
 /** What a waiting run stores. */
@@ -72,6 +73,11 @@ export class RunRecord {
     return this.write(() => ({ ...this.record, fanOuts: { ...this.record.fanOuts, [step]: count } }));
   }
 
+  /** Stores how many child workflows spawn `step` started, once every one of them is stored. */
+  countChildren(step: string, count: number): Promise<void> {
+    return this.write(() => ({ ...this.record, children: { ...this.record.children, [step]: count } }));
+  }
+
   /** Stores when `step` is called again (a poll's "not yet", or a long retry), before the step waits for it. */
   storePoll(step: string, poll: StoredPoll): Promise<void> {
     return this.write(() => ({ ...this.record, polls: { ...this.record.polls, [step]: poll } }));
@@ -97,7 +103,7 @@ export class RunRecord {
   async end(outcome: Pick<WorkflowRecord, 'status' | 'error' | 'completion' | 'cancelled'>): Promise<void> {
     // A completed workflow calls no step again; any other end keeps its polls for a resume.
     const polls = outcome.status === 'completed' ? undefined : this.record.polls;
-    await this.write({ ...this.record, ...outcome, wakeAt: undefined, waitingFor: undefined, waiting: undefined, timers: undefined, polls, endedAt: new Date().toISOString() });
+    await this.write(withFollowUp({ ...this.record, ...outcome, wakeAt: undefined, waitingFor: undefined, waiting: undefined, timers: undefined, polls, endedAt: new Date().toISOString() }));
   }
 
   /**
@@ -123,7 +129,7 @@ export class RunRecord {
       const compensation = this.record.compensation!;
       const now = new Date().toISOString();
       const ended = errors.length === 0 ? { ...compensation, errors: undefined, compensatedAt: compensation.compensatedAt ?? now } : { ...compensation, errors };
-      return { ...this.record, status: errors.length === 0 ? 'compensated' : 'failed', compensation: ended, wakeAt: undefined, timers: undefined, endedAt: now };
+      return withFollowUp({ ...this.record, status: errors.length === 0 ? 'compensated' : 'failed', compensation: ended, wakeAt: undefined, timers: undefined, endedAt: now });
     });
   }
 
@@ -145,6 +151,14 @@ export class RunRecord {
     this.record = updated;
     if (previous !== undefined && previous !== updated.wakeAt) await this.storage.removeWake({ workflowId: this.workflowId, wakeAt: Date.parse(previous) });
   }
+}
+
+/**
+ * An ended record with a follow-up (a parent to tell, children to cancel) keeps an entry in the wake
+ * index a few seconds ahead: should the process die before the follow-up is done, a worker does it.
+ */
+function withFollowUp(record: WorkflowRecord): WorkflowRecord {
+  return needsFollowUp(record) ? { ...record, wakeAt: new Date(Date.now() + FOLLOW_UP_MS).toISOString() } : record;
 }
 
 function pick(record: WorkflowRecord): unknown {

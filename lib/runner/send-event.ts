@@ -78,15 +78,26 @@ export async function sendEvent(to: EventDelivery, workflowId: string, event: st
     if (!(error instanceof UnencodableValue)) throw error;
     throw new EventSerializationError(workflowId, event, error.path, error.reason);
   }
+  return deliverEvent(to, workflowId, event, eventId, encoded, options?.wake !== false);
+}
+
+/**
+ * Stores an event already checked and encoded (a name of waymark's own included: a child workflow's
+ * outcome) and wakes the workflow when it waits for it; see {@link sendEvent}. `createdAt`, when
+ * given, is the workflow the event is for: one cleared and started again under the id meanwhile gets
+ * nothing (resolves `undefined`).
+ */
+export async function deliverEvent(to: EventDelivery, workflowId: string, event: string, eventId: string, encoded: EncodedValue, wakeIt: boolean, createdAt?: string): Promise<SendEventResult> {
   const before = (await to.storage.readRecord(workflowId))?.record;
   if (before === undefined) throw new WorkflowNotFoundError(workflowId);
+  if (createdAt !== undefined && before.createdAt !== createdAt) return { duplicate: false, eventId, wakes: false };
   const status = statusOf(before);
   if (status === 'completed' || status === 'compensated') {
     // Nothing will ever consume it: stored, it would only wait for the workflow's deletion.
     const duplicate = (await to.storage.listEvents(workflowId)).some((e) => e.eventId === eventId);
     return { duplicate, eventId, wakes: false, ended: status };
   }
-  const wake = options?.wake !== false;
+  const wake = wakeIt;
   // Stored first, removed last: if this process dies in between, a worker still looks at the
   // workflow (a moment later), so the event and its wake are one durable fact.
   const rescue = { workflowId, wakeAt: Date.now() + SEND_RESCUE_MS };

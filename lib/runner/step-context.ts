@@ -1,7 +1,7 @@
 /**
  * What a step method receives.
  */
-import { RetryLater, StepDependencyError, type ItemFailureInfo } from '../errors';
+import { RetryLater, StepDependencyError, type ChildFailureInfo, type ItemFailureInfo } from '../errors';
 
 /** The argument of every step method. `I` is the input type, `P` the type of `previous`. */
 export interface StepContext<I = unknown, P = unknown> {
@@ -26,6 +26,14 @@ export interface StepContext<I = unknown, P = unknown> {
    * `undefined`); empty for any other dependency. Any other name than a dependency throws `StepDependencyError`.
    */
   failures(step: string): readonly ItemFailureInfo[];
+  /**
+   * In a step that starts child workflows (`@Step({ spawn })`): their outputs, in the order of the
+   * committed list (`undefined` for one that did not complete, with `childFailure: 'tolerate'`).
+   * Undefined in any other step.
+   */
+  readonly children: readonly unknown[] | undefined;
+  /** In a spawn step with `childFailure: 'tolerate'`: the children that did not complete, in index order; empty otherwise. */
+  childFailures(): readonly ChildFailureInfo[];
   /** In a fan-out (`@Step({ forEach })`): the item this call is for, from the committed list; undefined otherwise. */
   readonly item: unknown;
   /** In a fan-out: the item's index in the committed list (0-based); -1 otherwise. */
@@ -77,6 +85,8 @@ export interface StepContextInit {
   readonly poll?: { readonly count: number; readonly last: boolean };
   /** The payload of the event the step consumed, if any. */
   readonly event?: unknown;
+  /** In a spawn step: its children's outputs and those that did not complete. */
+  readonly children?: { readonly children: readonly unknown[]; readonly failures: readonly ChildFailureInfo[] };
 }
 
 class Context implements StepContext {
@@ -107,6 +117,14 @@ class Context implements StepContext {
 
   get item(): unknown {
     return this.init.item?.value;
+  }
+
+  get children(): readonly unknown[] | undefined {
+    return this.init.children?.children;
+  }
+
+  childFailures(): readonly ChildFailureInfo[] {
+    return this.init.children?.failures ?? [];
   }
 
   get index(): number {

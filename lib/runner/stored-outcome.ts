@@ -1,8 +1,10 @@
 /**
  * What the record says of how a run ended, and the result a late duplicate is answered with from it.
  */
+import { randomUUID } from 'node:crypto';
 import { decodeValue, UnencodableValue } from '../checkpoint-codec';
-import { CheckpointCorruptedError, FanOutFailedError, StepFailedError } from '../errors';
+import { CheckpointCorruptedError, FanOutFailedError, StepFailedError, StoredStepError, WorkflowFailedError } from '../errors';
+import type { CheckpointStorage } from '../storage/checkpoint-storage';
 
 /** Failed items a record keeps in full: it is rewritten on every change, so it stays small. */
 const FAILURES_KEPT = 20;
@@ -41,4 +43,22 @@ export function completedResult(graph: StepGraph, workflowId: string, record: Wo
   const steps: Record<string, StepResult> = {};
   for (const node of graph.steps) steps[node.name] = { status: 'restored', attempts: 0 };
   return { workflowId, runId: record.completion.runId, workflowName: graph.workflowName, status: 'completed', steps, output, fingerprint: record.fingerprint };
+}
+
+/** The rejection a resume of a compensated workflow gets: its stored outcome, nothing run. */
+export async function compensatedOutcome(storage: CheckpointStorage, graph: StepGraph, workflowId: string, record: WorkflowRecord & { compensation: NonNullable<WorkflowRecord['compensation']> }): Promise<WorkflowFailedError> {
+  const committed = new Set((await storage.load(workflowId))?.committedSteps ?? []);
+  const { cause, done } = record.compensation;
+  const failure = new StepFailedError(workflowId, cause.step ?? '(unknown step)', cause.attempts ?? 0, new StoredStepError(cause.code, cause.message));
+  const steps: Record<string, StepResult> = {};
+  for (const node of graph.steps) {
+    const status = committed.has(node.name) ? 'restored' : node.name === cause.step ? 'failed' : 'not-run';
+    steps[node.name] = {
+      status,
+      attempts: 0,
+      ...(status === 'failed' ? { error: failure.cause } : {}),
+      ...(Object.hasOwn(done, node.name) ? { compensation: { status: 'restored', attempts: 0 } } : {}),
+    };
+  }
+  return new WorkflowFailedError({ workflowId, runId: randomUUID(), workflowName: graph.workflowName, status: 'compensated', steps, fingerprint: record.fingerprint }, failure);
 }

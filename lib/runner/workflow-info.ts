@@ -5,7 +5,8 @@
 import { decodeValue, UnencodableValue } from '../checkpoint-codec';
 import { CheckpointCorruptedError, InvalidOptionError } from '../errors';
 import { CANCEL_EVENT, ownEvents } from './mailbox';
-import { sortCommitted } from '../item-keys';
+import { childrenKey, sortCommitted } from '../item-keys';
+import { childEventStep, shownEventName } from './children/child-events';
 import type { CheckpointStorage } from '../storage/checkpoint-storage';
 import type { LeaseHolder, StoredCompensation, StoredError, WorkflowRecord, WorkflowStatus } from '../storage/records';
 
@@ -100,6 +101,13 @@ export interface WorkflowInfo<I = unknown, O = unknown> {
   readonly waitingFor?: readonly string[];
   /** Who holds its lease now (a run in some process), and until when (ISO); absent when nobody does. */
   readonly lease?: { readonly owner: string; readonly expiresAt: string };
+  /** For a child workflow (started by a step's `spawn`): its parent, the step, and its index among the step's children. */
+  readonly parent?: { readonly workflowId: string; readonly step: string; readonly index: number };
+  /**
+   * The child workflows its spawn steps started, in list order, with their statuses (read from
+   * their records, for the first {@link CHILD_STATUSES_READ}; `status` is absent past those).
+   */
+  readonly children?: readonly ChildInfo[];
   /** With `get(id, { events: true })`: the events sent to it, in the order steps consume them. */
   readonly events?: readonly MailboxEvent[];
   /**
@@ -108,6 +116,19 @@ export interface WorkflowInfo<I = unknown, O = unknown> {
    */
   readonly ignoredInput?: readonly string[];
 }
+
+/** A child workflow as its parent's `runner.get` lists it. */
+export interface ChildInfo {
+  readonly step: string;
+  readonly index: number;
+  readonly workflowId: string;
+  readonly workflowName: string;
+  /** Its status now; `'running'` for one cleared since is never shown: absent then, and past the first {@link CHILD_STATUSES_READ}. */
+  readonly status?: WorkflowStatus;
+}
+
+/** How many children's statuses `runner.get` reads (one record each); the rest are listed without. */
+export const CHILD_STATUSES_READ = 200;
 
 /** A workflow's status in a listing: `'corrupted'` when its record cannot be read (see `error`). */
 export type ListedStatus = WorkflowStatus | 'corrupted';
@@ -196,10 +217,11 @@ export async function readWorkflowInfo(storage: CheckpointStorage, workflowId: s
   const committed = new Set(sorted.steps);
   const defined = record?.steps.map((s) => s.name) ?? [];
   const names = [...defined, ...sorted.steps.filter((n) => !defined.includes(n))];
-  const [checkpoints, holder, mailbox] = await Promise.all([
+  const [checkpoints, holder, mailbox, children] = await Promise.all([
     mapLimited([...committed], (step) => storage.readCheckpoint(workflowId, step)),
     storage.readLease(workflowId),
     options.events === true ? storage.listEvents(workflowId) : undefined,
+    sorted.children.size === 0 ? undefined : childrenOf(storage, workflowId, [...sorted.children]),
   ]);
   const steps: Record<string, StoredStepInfo> = {};
   const checkpointOf = new Map(checkpoints.map((c) => [c.step, c]));
@@ -226,14 +248,14 @@ export async function readWorkflowInfo(storage: CheckpointStorage, workflowId: s
         ...(options.outputs === true && checkpoint.event !== undefined ? { consumedEvent: checkpoint.event } : {}),
       };
     } else if (FAILED.has(status) && record?.error?.step === name) steps[name] = { status: 'failed', attempts: record.error.attempts ?? 0, after, ...branch, ...itemsOf(record.error.items?.failed ?? 0), ...callsOf(record, name) };
-    else if (status === 'waiting' && record?.waiting !== undefined && Object.hasOwn(record.waiting, name)) steps[name] = { status: 'waiting', attempts: 0, after, ...branch, ...itemsOf(0), waitingFor: record.waiting[name]!, ...callsOf(record, name) };
+    else if (status === 'waiting' && record?.waiting !== undefined && Object.hasOwn(record.waiting, name)) steps[name] = { status: 'waiting', attempts: 0, after, ...branch, ...itemsOf(0), waitingFor: shownWait(record.waiting[name]!), ...callsOf(record, name) };
     else steps[name] = { status: 'pending', attempts: 0, after, ...branch, ...itemsOf(0), ...callsOf(record, name) };
   }
   let events: MailboxEvent[] | undefined;
   if (mailbox !== undefined) {
     const consumers = new Map(checkpoints.filter((c) => c.event?.eventId !== undefined).map((c) => [c.event!.eventId!, c.step]));
     // A cancel request is stored as an event of its own; the record says the workflow was cancelled.
-    events = ownEvents(mailbox, record?.createdAt).filter((e) => e.name !== CANCEL_EVENT).map((e) => {
+    events = ownEvents(mailbox, record?.createdAt).filter((e) => e.name !== CANCEL_EVENT && childEventStep(e.name) === undefined).map((e) => {
       const consumedBy = consumers.get(e.eventId);
       return { eventId: e.eventId, name: e.name, sentAt: e.sentAt, payload: decodeStored(workflowId, `the payload of event '${e.eventId}'`, e.payload, 'payload'), ...(consumedBy === undefined ? {} : { consumedBy }) };
     });
@@ -249,7 +271,9 @@ export async function readWorkflowInfo(storage: CheckpointStorage, workflowId: s
     ...(record?.completion === undefined ? {} : { output: decodeStored(workflowId, 'the completion in its record', record.completion.output, 'output') }),
     steps,
     ...(status === 'waiting' && record?.wakeAt !== undefined ? { wakeAt: record.wakeAt } : {}),
-    ...(status === 'waiting' ? { waitingFor: record?.waitingFor ?? [] } : {}),
+    ...(status === 'waiting' ? { waitingFor: (record?.waitingFor ?? []).map(shownEventName) } : {}),
+    ...(record?.parent === undefined ? {} : { parent: { workflowId: record.parent.workflowId, step: record.parent.step, index: record.parent.index } }),
+    ...(children === undefined ? {} : { children }),
     ...(holder === undefined ? {} : { lease: leaseInfo(holder) }),
     ...(events === undefined ? {} : { events }),
   };
@@ -298,8 +322,27 @@ async function summarize(storage: CheckpointStorage, workflowId: string): Promis
     updatedAt: record.updatedAt,
     ...(FAILED.has(status) && record.error !== undefined ? { error: record.error } : {}),
     ...(status === 'waiting' && record.wakeAt !== undefined ? { wakeAt: record.wakeAt } : {}),
-    ...(status === 'waiting' ? { waitingFor: record.waitingFor ?? [] } : {}),
+    ...(status === 'waiting' ? { waitingFor: (record.waitingFor ?? []).map(shownEventName) } : {}),
   };
+}
+
+/** A waiting step's wait as people are shown it. */
+function shownWait(wait: { readonly wakeAt?: string; readonly event?: string }): { readonly wakeAt?: string; readonly event?: string } {
+  return wait.event === undefined ? wait : { ...wait, event: shownEventName(wait.event) };
+}
+
+/** The children the spawn steps `steps` committed, with the statuses of the first {@link CHILD_STATUSES_READ}. */
+async function childrenOf(storage: CheckpointStorage, workflowId: string, steps: readonly string[]): Promise<ChildInfo[]> {
+  const listed: { step: string; index: number; workflowId: string; workflowName: string }[] = [];
+  for (const step of steps) {
+    const list = decodeStored(workflowId, `the child workflows of step '${step}'`, (await storage.readCheckpoint(workflowId, childrenKey(step))).output, 'children') as { id: string; workflow: string }[];
+    list.forEach((child, index) => listed.push({ step, index, workflowId: child.id, workflowName: child.workflow }));
+  }
+  const statuses = await mapLimited(listed.slice(0, CHILD_STATUSES_READ), async (child) => {
+    const record = (await storage.readRecord(child.workflowId).catch(() => undefined))?.record;
+    return record === undefined ? undefined : statusOf(record);
+  });
+  return listed.map((child, i) => (statuses[i] === undefined ? child : { ...child, status: statuses[i] }));
 }
 
 /**

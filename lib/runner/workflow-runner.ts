@@ -49,7 +49,12 @@ import { createStepContext } from './step-context';
 import { assertWorkflowId } from '../workflow-id';
 import { validateInput } from './validate-input';
 import { sendEvent, type SendEventOptions, type SendEventResult } from './send-event';
-import { completedResult, storedError } from './stored-outcome';
+import { compensatedOutcome, completedResult, storedError } from './stored-outcome';
+import { computeFingerprint, encodeInput } from './run-input';
+import { passSpawn, type SpawnDeps, type SpawnedChildren, type SpawnRun } from './children/spawn';
+import { childStarts } from './children/start-children';
+import { followUp, needsFollowUp } from './children/follow-up';
+import { shownEventName } from './children/child-events';
 import { runFanOut } from './fan-out/fan-out';
 import { committedItems } from './fan-out/item-outputs';
 import { restoreCommitted } from './restore-committed';
@@ -62,10 +67,8 @@ import { listWorkflows, readWorkflowInfo, type GetOptions, type ListOptions, typ
 import { ignoredInputPaths } from '../fingerprint/ignored-paths';
 import { WorkflowRegistry } from './workflow-registry';
 import { prune, type PruneOptions, type PruneResult } from './prune';
+import { clearWorkflow, type ClearWorkflowOptions } from './clear';
 import { defaultLeaseOwner } from '../storage/lease-owner';
-
-/** How long `clear` holds a workflow's lease at most: a large workflow's deletion takes a while. */
-const CLEAR_LEASE_MS = 10 * 60_000;
 
 /** Options of {@link WorkflowRunner.resume}: the run options that make sense for a stored workflow. */
 export type ResumeOptions = Pick<RunOptions, 'concurrency' | 'failFast' | 'onBusy' | 'onInputChange' | 'signal'>;
@@ -97,6 +100,8 @@ interface StepRun {
   committed?: ReadonlySet<string>;
   /** The run's concurrency: a fan-out's items never run more at once. */
   readonly concurrency: number;
+  /** The step the workflow's last run failed at, if it failed: a spawn step then resumes its failed children. */
+  failedAt?: string;
 }
 
 /** Margin added to a run's lease TTL before a worker looks for it, if it died. */
@@ -109,6 +114,8 @@ export class WorkflowRunner {
   private readonly events: RunEvents;
   private readonly registry: WorkflowRegistry;
   private readonly maxInlineWaitMs: number;
+  /** What a spawn step needs to start children. */
+  private readonly childStarts: SpawnDeps;
   private readonly wakeListeners = new Set<(workflowId: string) => void>();
   /** Runs of this runner holding their workflow's lease, by workflow id: a cancel stops them at once. */
   private readonly liveRuns = new Map<string, (request: CancelRequest) => void>();
@@ -118,6 +125,7 @@ export class WorkflowRunner {
     this.storage = defaultStorage(options);
     this.registry = new WorkflowRegistry(options.workflows);
     this.maxInlineWaitMs = options.maxInlineWaitMs ?? DEFAULT_MAX_INLINE_WAIT_MS;
+    this.childStarts = childStarts(this.storage, options, this.registry, (id) => this.announce(id));
     this.events = new RunEvents((event, error) => this.reportListenerError(event, error));
     for (const [event, listener] of Object.entries(options.hooks ?? {}) as [WorkflowEventName, WorkflowHooks[WorkflowEventName]][]) {
       if (listener !== undefined) this.events.on(event, listener as WorkflowListener<typeof event>);
@@ -187,6 +195,7 @@ export class WorkflowRunner {
           return stop !== undefined;
         },
         wake: (id) => this.wake(id),
+        followUp: (record) => this.afterEnd(record),
       },
       workflowId,
       options,
@@ -222,6 +231,11 @@ export class WorkflowRunner {
   /** Puts the workflow in the wake index now, and tells this process's workers (and other processes', where the store can). */
   private async wake(workflowId: string): Promise<void> {
     await this.storage.addWake({ workflowId, wakeAt: Date.now() });
+    await this.announce(workflowId);
+  }
+
+  /** Tells this process's workers, and other processes' where the store can, that `workflowId` is due (its entry is stored). */
+  private async announce(workflowId: string): Promise<void> {
     for (const listener of this.wakeListeners) listener(workflowId);
     if (this.storage.notifyWake !== undefined) {
       // The entry is stored: a lost notice only waits for the next scan, so a failure is reported, not thrown.
@@ -240,6 +254,21 @@ export class WorkflowRunner {
   onWake(listener: (workflowId: string) => void): () => void {
     this.wakeListeners.add(listener);
     return () => this.wakeListeners.delete(listener);
+  }
+
+  /**
+   * For workers: does what follows the end of workflow `workflowId` if it is still to do, should the
+   * run that ended it have died first: a child's outcome is delivered to its parent, a cancelled
+   * parent's children are cancelled. Idempotent; does nothing for any other workflow.
+   */
+  async followUp(workflowId: string): Promise<void> {
+    const record = (await this.storage.readRecord(workflowId))?.record;
+    if (record !== undefined) await this.afterEnd(record);
+  }
+
+  /** {@link followUp} for a record in hand. */
+  private afterEnd(record: WorkflowRecord): Promise<void> {
+    return followUp({ storage: this.storage, wake: (id) => this.wake(id), cancel: async (id, reason) => void (await this.cancel(id, { reason })) }, record);
   }
 
   /**
@@ -280,23 +309,8 @@ export class WorkflowRunner {
    * undefined when nothing was stored.
    * `options.onProgress` hears how many of the workflow's stored objects are deleted so far.
    */
-  async clear(workflowId: string, options: { readonly onProgress?: (deleted: number, total: number) => void } = {}): Promise<{ readonly checkpoints: number } | undefined> {
-    assertWorkflowId(workflowId);
-    if (options?.onProgress !== undefined && typeof options.onProgress !== 'function') throw new InvalidOptionError('onProgress', options.onProgress, 'a function (deleted, total) => void');
-    const stored = await this.storage.load(workflowId).catch((error: unknown) => {
-      // A corrupted record must not keep a workflow from being cleared.
-      if (error instanceof CheckpointCorruptedError) return { committedSteps: [] };
-      throw error;
-    });
-    if (stored === undefined) return undefined;
-    const attempt = await this.storage.acquireLease(workflowId, this.options.owner ?? `clear (${defaultLeaseOwner()})`, CLEAR_LEASE_MS);
-    if (!attempt.acquired) throw new WorkflowBusyError(workflowId, attempt.holder, attempt.expiresAt);
-    try {
-      await this.storage.clear(workflowId, { lease: attempt.lease, ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }) });
-    } finally {
-      await this.storage.releaseLease(attempt.lease);
-    }
-    return { checkpoints: stored.committedSteps.length };
+  async clear(workflowId: string, options: ClearWorkflowOptions = {}): Promise<{ readonly checkpoints: number } | undefined> {
+    return clearWorkflow(this.storage, this.options.owner ?? `clear (${defaultLeaseOwner()})`, workflowId, options);
   }
 
   /**
@@ -362,7 +376,7 @@ export class WorkflowRunner {
       const stored = await this.storage.readRecord(workflowId);
       if (completedAlready(stored?.record, graph, fingerprint)) return completedResult(graph, workflowId, stored.record);
       // Compensated already: its outcome stands, nothing runs again.
-      if (compensatedAlready(stored?.record, graph, fingerprint)) throw await this.compensatedOutcome(graph, workflowId, stored.record);
+      if (compensatedAlready(stored?.record, graph, fingerprint)) throw await compensatedOutcome(this.storage, graph, workflowId, stored.record);
       // Cancelled by id: for good. Only a fresh start (resume: false) runs it again.
       if (stored?.record.status === 'cancelled' && stored.record.cancelled !== undefined) {
         throw new WorkflowCancelledError({ workflowId, runId, workflowName: graph.workflowName, status: 'cancelled', steps: Object.fromEntries(graph.steps.map((n) => [n.name, { status: 'not-run', attempts: 0 }])), fingerprint });
@@ -450,7 +464,7 @@ export class WorkflowRunner {
       if (firstFailure === undefined && !leaseLost && cancelled !== undefined) await endCancelled(cancelled);
       if (firstFailure === undefined && !leaseLost && !cancelSignal.aborted && waiting.length > 0) {
         const waits = waitingState(waiting, stepRun.timers);
-        const result: RunResult = { ...resultOf('waiting'), ...(waits.wakeAt === undefined ? {} : { wakeAt: new Date(waits.wakeAt).toISOString() }), waitingFor: waits.waitingFor };
+        const result: RunResult = { ...resultOf('waiting'), ...(waits.wakeAt === undefined ? {} : { wakeAt: new Date(waits.wakeAt).toISOString() }), waitingFor: waits.waitingFor.map(shownEventName) };
         await this.recordWaiting(workflowId, record!, stepRun, waits);
         events.emit('run:waiting', { result });
         return result;
@@ -489,6 +503,9 @@ export class WorkflowRunner {
       await keeper.release().catch((error: unknown) => this.reportReleaseFailure(workflowId, error));
       // Cancelled with steps to undo: a worker compensates, now that the lease is free.
       if (wakeAfter) await this.wake(workflowId).catch((error: unknown) => this.recordFailure(workflowId, 'woken to compensate', error));
+      // A child that ended tells its parent; a cancelled parent cancels its children (a worker does it, should this fail).
+      const final = prepared.record?.current;
+      if (final !== undefined && needsFollowUp(final)) await this.afterEnd(final).catch((error: unknown) => this.warn(`workflow '${workflowId}': ended, but ${final.parent === undefined ? 'could not cancel its children' : 'could not tell its parent'} yet (a worker does it in seconds): ${errorText(error)}`, 'WAYMARK_FOLLOW_UP_FAILED', { workflowId, error }));
     }
   }
 
@@ -525,6 +542,7 @@ export class WorkflowRunner {
     const consumed = await restoreCommitted(this.storage, graph, workflowId, committed, state, run.concurrency, events);
     stepRun.mailbox = new Mailbox(async () => ownEvents(await this.storage.listEvents(workflowId), prepared.record.createdAt), consumed);
     stepRun.createdAt = Date.parse(prepared.record.createdAt ?? prepared.record.updatedAt);
+    stepRun.failedAt = prepared.failedAt;
     const { compensation } = prepared.record;
     if (compensation !== undefined) {
       // A step failed for good in an earlier run: the workflow goes on compensating, its steps never run again.
@@ -603,24 +621,6 @@ export class WorkflowRunner {
       }
     }
     return { ...outcome, leaseLost };
-  }
-
-  /** The rejection a resume of a compensated workflow gets: its stored outcome, nothing run. */
-  private async compensatedOutcome(graph: StepGraph, workflowId: string, record: WorkflowRecord & { compensation: NonNullable<WorkflowRecord['compensation']> }): Promise<WorkflowFailedError> {
-    const committed = new Set((await this.storage.load(workflowId))?.committedSteps ?? []);
-    const { cause, done } = record.compensation;
-    const failure = new StepFailedError(workflowId, cause.step ?? '(unknown step)', cause.attempts ?? 0, new StoredStepError(cause.code, cause.message));
-    const steps: Record<string, StepResult> = {};
-    for (const node of graph.steps) {
-      const status = committed.has(node.name) ? 'restored' : node.name === cause.step ? 'failed' : 'not-run';
-      steps[node.name] = {
-        status,
-        attempts: 0,
-        ...(status === 'failed' ? { error: failure.cause } : {}),
-        ...(Object.hasOwn(done, node.name) ? { compensation: { status: 'restored', attempts: 0 } } : {}),
-      };
-    }
-    return new WorkflowFailedError({ workflowId, runId: randomUUID(), workflowName: graph.workflowName, status: 'compensated', steps, fingerprint: record.fingerprint }, failure);
   }
 
   /** When a worker should look for a run that started now, if it died: after its lease would have expired. */
@@ -716,6 +716,13 @@ export class WorkflowRunner {
         }
         consumed = gate.event;
       }
+      let spawned: SpawnedChildren | undefined;
+      if (node.spawn !== undefined) {
+        const gate = await passSpawn(this.spawnRun(run, node, outputs, skipped));
+        if (gate.kind !== 'open') giveBack(run, consumed);
+        if (gate.kind !== 'open') return settle(node, gate.kind === 'failed' ? this.failStep(run, node, gate.error, 0) : gate.kind);
+        spawned = gate;
+      }
       if (node.fanOut !== undefined) {
         const fanOut = await runFanOut({ workflowId, node, input, outputs, skipped, failures, state, inFlight, events, storage: this.storage, record: run.stored.record!, lease: () => keeper.lease, recoverAt: () => this.recoverAt(run.leaseTtlMs), committed: run.committed!, concurrency: run.concurrency, call: (ctx) => method.call(workflow, ctx) });
         return settle(node, fanOut === 'done' || fanOut === 'cancelled' ? fanOut : this.failStep(run, node, fanOut.error, fanOut.attempts));
@@ -739,7 +746,7 @@ export class WorkflowRunner {
         const calls = poll === undefined ? undefined : { count: poll.count, last: poll.last === true };
         const invoke = (attempt: Attempt) =>
           // Object literals without spreads keep one shape, on the fast paths of V8 (and of JSON.stringify).
-          method.call(workflow, createStepContext({ workflowId, step: node.name, attempt: attempt.number, signal: attempt, input, after, outputs, event: consumed?.payload, skipped, failures, poll: calls }));
+          method.call(workflow, createStepContext({ workflowId, step: node.name, attempt: attempt.number, signal: attempt, input, after, outputs, event: consumed?.payload, skipped, failures, poll: calls, children: spawned }));
         // runAttempts, with its first attempt done here: most steps succeed at once, and awaiting the
         // attempt in this frame instead of in another async function took the engine from ×1.50 to
         // ×1.39 of its floor (README "Performance"). A first attempt that succeeds allocates no outcome.
@@ -826,6 +833,14 @@ export class WorkflowRunner {
     }
   }
 
+  /** What a spawn step needs of its run (made only for such a step). */
+  private spawnRun(run: StepRun, node: StepNode, outputs: readonly unknown[], skipped: readonly boolean[] | undefined): SpawnRun {
+    const { workflowId, input, inFlight, keeper } = run;
+    const record = run.stored.record!;
+    const context = (item?: { value: unknown; index: number }) => createStepContext({ workflowId, step: node.name, attempt: 0, signal: inFlight.signal, input, after: node.after, outputs, skipped, item });
+    return { workflowId, node, state: run.state, input, outputs, skipped, inFlight, events: run.events, storage: this.storage, record, lease: () => keeper.lease, recoverAt: () => this.recoverAt(run.leaseTtlMs), deps: this.childStarts, mailbox: run.mailbox!, committed: run.committed!, createdAt: record.current.createdAt!, retrying: run.failedAt === node.name, context, onTimer: (at) => (run.timers[node.name] = at) };
+  }
+
   /** What a step called again later needs of its run (made only for such a step). */
   private laterCalls(run: StepRun): LaterCallRun {
     return { workflowId: run.workflowId, state: run.state, events: run.events, record: run.stored.record!, signal: run.inFlight.signal, maxInlineWaitMs: this.maxInlineWaitMs };
@@ -873,24 +888,4 @@ function giveBack(run: StepRun, consumed: ConsumedEvent | undefined): void {
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-/** The input as the record stores it, or `InputSerializationError` naming the path that cannot be stored. */
-function encodeInput(workflowId: string, input: unknown): EncodedValue {
-  try {
-    return encodeValue(input, 'input');
-  } catch (error) {
-    // A getter that throws is the caller's error, as it is for the fingerprint.
-    if (!(error instanceof UnencodableValue)) throw error;
-    throw new InputSerializationError(workflowId, error.path, error.reason);
-  }
-}
-
-/** A run without input (undefined) is fingerprinted as `null`: both mean "no input". */
-async function computeFingerprint(strategy: FingerprintStrategy, input: unknown, workflowId: string): Promise<string> {
-  const fingerprint: unknown = await strategy.fingerprint(input === undefined ? null : input);
-  if (typeof fingerprint !== 'string' || fingerprint.length === 0) {
-    throw new InvalidOptionError(`fingerprint strategy result for workflow '${workflowId}'`, fingerprint, 'a non-empty string');
-  }
-  return fingerprint;
 }

@@ -12,6 +12,8 @@ export interface StoredStep {
   readonly when?: true;
   /** True when the step is a per-item fan-out (`@Step({ forEach })`); absent otherwise. */
   readonly forEach?: true;
+  /** True when the step starts child workflows (`@Step({ spawn })`); absent otherwise. */
+  readonly spawn?: true;
 }
 
 /**
@@ -116,8 +118,24 @@ export interface WorkflowRecord {
   readonly cancelled?: { readonly at: string; readonly reason: string };
   /** True when its steps declare compensations (written by each run): a cancel then compensates. */
   readonly compensates?: true;
+  /**
+   * For a child workflow (started by a parent's `@Step({ spawn })`): its parent, the step and its
+   * index among the step's children, and the parent's `createdAt` (the parent it belongs to, should
+   * the id be cleared and started again).
+   */
+  readonly parent?: ParentLink;
+  /** How many child workflows each spawn step started (by step), stored once its list is committed. */
+  readonly children?: Readonly<Record<string, number>>;
   /** A schedule's slot skipped under `overlap: 'skip'`: the id of the unfinished run it was skipped for. */
   readonly skippedFor?: string;
+}
+
+/** Where a child workflow comes from: see {@link WorkflowRecord.parent}. */
+export interface ParentLink {
+  readonly workflowId: string;
+  readonly step: string;
+  readonly index: number;
+  readonly createdAt: string;
 }
 
 /** The compensation of a workflow, as its record keeps it. */

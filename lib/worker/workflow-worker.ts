@@ -8,6 +8,7 @@
  * would have expired (so a run that died is recovered). An entry is a hint: the worker reads the
  * record, resumes what is not finished, and drops entries that no record needs any more.
  */
+import { needsFollowUp } from '../runner/children/follow-up';
 import { InvalidOptionError, RunInterruptedError, WaymarkError, WorkflowBusyError, WorkflowCancelledError, WorkflowFailedError } from '../errors';
 import { buildGraph } from '../graph';
 import type { Constructor } from '../metadata';
@@ -437,6 +438,9 @@ export class WorkflowWorker {
       const stored = await storage.readRecord(workflowId);
       const status = stored === undefined ? undefined : statusOf(stored.record);
       if (!isUnfinished(status)) {
+        // Ended: a child whose parent may not have heard, or a cancelled parent whose children may
+        // not all be cancelled, has that done now (the run that ended it died first).
+        if (stored !== undefined && needsFollowUp(stored.record)) await this.runner.followUp(workflowId);
         // Cleared, or finished: nothing to wake. A dead owner's lock left behind goes too, or the
         // store would name it again at every sweep.
         await drop();
