@@ -109,6 +109,8 @@ export class QueueWorker {
   /** The wake job this worker queued last for a workflow, until it starts: another wake meanwhile queues nothing. */
   private readonly queuedWakes = new Map<string, Job>();
   private readonly stopWakes: () => void;
+  /** Wake jobs being queued: a job settles only once those its run caused are in the queue. */
+  private readonly wakesInFlight = new Set<Promise<void>>();
   /** Workflows woken while this worker ran them. */
   private readonly wokenWhileRunning = new Set<string>();
   private closed?: Promise<void>;
@@ -145,7 +147,11 @@ export class QueueWorker {
     this.worker.on('error', (error) => this.onError(error));
     // A workflow this process's runner wakes (a child workflow a step started, a parent whose child
     // ended here) is resumed through the queue, by whichever worker takes the job.
-    this.stopWakes = runner.onWake((id) => void this.queueWake(id).catch((error: unknown) => this.onError(error, id)));
+    this.stopWakes = runner.onWake((id) => {
+      const queued = this.queueWake(id).catch((error: unknown) => this.onError(error, id));
+      this.wakesInFlight.add(queued);
+      void queued.finally(() => this.wakesInFlight.delete(queued));
+    });
     this.worker.on('lockRenewalFailed', (jobIds: string[]) => {
       for (const jobId of jobIds) {
         const run = this.runs.get(jobId);
@@ -230,8 +236,12 @@ export class QueueWorker {
     try {
       result = await this.runUntilSettled(data, id, run.controller.signal);
     } catch (error) {
+      await Promise.all(this.wakesInFlight);
       return await this.failed(job, token, data, id, error, run);
     }
+    // The workflows this run woke (children it started, a parent it ended for) are queued before the
+    // job settles: should this process die first, the job is delivered again and wakes them again.
+    await Promise.all(this.wakesInFlight);
     // Encoded as waymark stores it: plain JSON unchanged, Dates, BigInts, Maps... tagged (BullMQ's JSON would fail on some, mangle others).
     if (result.status === 'completed') return { workflowId: id, status: 'completed', output: encodeValue(result.output) };
     return await this.waiting(job, token, id, result);

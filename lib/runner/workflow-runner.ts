@@ -374,7 +374,11 @@ export class WorkflowRunner {
       // A late duplicate of a completed workflow (a queue re-delivering a finished job) is answered
       // from the record in one read: no lease, nothing run, even while another worker holds it.
       const stored = await this.storage.readRecord(workflowId);
-      if (completedAlready(stored?.record, graph, fingerprint)) return completedResult(graph, workflowId, stored.record);
+      if (completedAlready(stored?.record, graph, fingerprint)) {
+        // A child whose parent may not have heard (a queue delivers its job again after a crash) tells it again.
+        if (needsFollowUp(stored.record)) await this.afterEnd(stored.record);
+        return completedResult(graph, workflowId, stored.record);
+      }
       // Compensated already: its outcome stands, nothing runs again.
       if (compensatedAlready(stored?.record, graph, fingerprint)) throw await compensatedOutcome(this.storage, graph, workflowId, stored.record);
       // Cancelled by id: for good. Only a fresh start (resume: false) runs it again.

@@ -15,7 +15,7 @@ import type { StepContext } from '../step-context';
 import { isUnfinished, statusOf } from '../workflow-info';
 import { childEventName, readOutcome, type ChildOutcome } from './child-events';
 import { childList, type StoredChild } from './child-list';
-import { startChildren, type StartDeps } from './start-children';
+import { ensureEntry, startChildren, type StartDeps } from './start-children';
 
 /**
  * How often a parent waiting for children reads the records of those it has heard nothing from: a
@@ -128,7 +128,12 @@ async function readChild(s: SpawnRun, child: StoredChild, index: number, heard: 
   const own = link !== undefined && link.workflowId === s.workflowId && link.step === s.node.name && link.index === index && link.createdAt === s.createdAt;
   if (!own) return heard ?? { index, id: child.id, status: 'failed', error: { code: 'WAYMARK_CHILD_NOT_FOUND', message: `the workflow under child id '${child.id}' is no longer this parent's child` } };
   const status = statusOf(record);
-  if (isUnfinished(status)) return undefined;
+  if (isUnfinished(status)) {
+    // Waiting for a run that is due: its entry is made sure of, and the workers told.
+    await ensureEntry(s.storage, record);
+    if (status === 'waiting' && record.wakeAt !== undefined && Date.parse(record.wakeAt) <= Date.now()) await s.deps.announce(child.id);
+    return undefined;
+  }
   if (status === 'failed' && s.retrying && (await retryChild(s, child.id))) return undefined;
   return fromRecord(record, index);
 }

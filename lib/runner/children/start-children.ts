@@ -58,7 +58,9 @@ export async function startChildren(d: StartDeps, parent: { workflowId: string; 
     while (next < children.length && !signal.aborted) {
       const index = next++;
       const link: ParentLink = { workflowId: parent.workflowId, step: node.name, index, createdAt: parent.createdAt };
-      if (await startChild(d, children[index]!, link)) await d.announce(children[index]!.id);
+      await startChild(d, children[index]!, link);
+      // Announced even when an earlier run stored it: that run may have died before it told the workers (a queue has no wake index).
+      await d.announce(children[index]!.id);
     }
   };
   await Promise.all(Array.from({ length: Math.min(STARTS_AT_ONCE, children.length) }, worker));
@@ -87,10 +89,12 @@ async function startChild(d: StartDeps, child: StoredChild, link: ParentLink): P
     parent: link,
     ...(graph.compensates ? { compensates: true as const } : {}),
   };
-  // The entry first: a crash between leaves an entry a worker drops, never a child nobody runs.
-  await storage.addWake({ workflowId: child.id, wakeAt });
+  // The record first, then its entry: a worker that found the entry before the record would drop it
+  // as a cleared workflow's. A crash between is mended by the parent's next run, which starts the
+  // children again (see below) until it has counted them all.
   try {
     await storage.writeRecord(child.id, record, null);
+    await storage.addWake({ workflowId: child.id, wakeAt });
     return true;
   } catch (error) {
     if (!(error instanceof RecordConflictError)) throw error;
@@ -98,13 +102,12 @@ async function startChild(d: StartDeps, child: StoredChild, link: ParentLink): P
   const stored = (await storage.readRecord(child.id))?.record;
   const owner = stored?.parent;
   if (owner !== undefined && owner.workflowId === link.workflowId && owner.step === link.step && owner.index === link.index && owner.createdAt === link.createdAt) {
-    // Started by an earlier run of this parent: never a second time.
-    await storage.removeWake({ workflowId: child.id, wakeAt });
+    // Started by an earlier run of this parent: never a second time; its entry is made sure of.
+    await ensureEntry(storage, stored!);
     return false;
   }
   const status = statusOf(stored);
   if (stored === undefined || isUnfinished(status)) {
-    await storage.removeWake({ workflowId: child.id, wakeAt });
     const holder = owner === undefined ? `workflow '${stored?.workflowName ?? '?'}' (status ${status})` : `a child of '${owner.workflowId}', step '${owner.step}' (status ${status})`;
     throw new ChildIdTakenError(link.workflowId, link.step, child.id, holder);
   }
@@ -113,10 +116,19 @@ async function startChild(d: StartDeps, child: StoredChild, link: ParentLink): P
   if (!attempt.acquired) throw new ChildIdTakenError(link.workflowId, link.step, child.id, `a run of '${attempt.holder}'`);
   try {
     await storage.clear(child.id, { lease: attempt.lease });
-    await storage.addWake({ workflowId: child.id, wakeAt });
     await storage.writeRecord(child.id, record, null, attempt.lease);
+    await storage.addWake({ workflowId: child.id, wakeAt });
   } finally {
     await storage.releaseLease(attempt.lease).catch(() => undefined);
   }
   return true;
+}
+
+/**
+ * Adds the wake entry a child's record names when the child waits for its first run (or a timer
+ * that is due): a process that died between writing the record and its entry left it without one.
+ * Adding an entry that is there changes nothing.
+ */
+export async function ensureEntry(storage: CheckpointStorage, record: WorkflowRecord): Promise<void> {
+  if (statusOf(record) === 'waiting' && record.wakeAt !== undefined && Date.parse(record.wakeAt) <= Date.now()) await storage.addWake({ workflowId: record.workflowId, wakeAt: Date.parse(record.wakeAt) });
 }

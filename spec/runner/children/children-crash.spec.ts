@@ -1,0 +1,273 @@
+/**
+ * Child workflows under kills: three worker processes share one store (or one BullMQ queue), one
+ * SIGKILLed at random and replaced while a parent starts its children and while they finish. No
+ * child may be started twice, no child step may run after it committed, the parent must hear every
+ * child and complete; a parent cancelled while its canceller dies half-way leaves no child behind.
+ * On every durable store.
+ */
+import { expect } from 'chai';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Step, Workflow } from '../../../decorators';
+import { WorkflowRunner } from '../../../lib/runner/workflow-runner';
+import type { CheckpointStorage } from '../../../lib/storage/checkpoint-storage';
+import { FileStorage } from '../../../lib/storage/file/file-storage';
+import { S3Storage } from '../../../lib/storage/s3';
+import { TS_REGISTER } from '../../helpers/child';
+import { startRgw } from '../../helpers/ceph-rgw';
+import { freshSchema, PG_URL } from '../../helpers/postgres';
+import { dropQueue, queueName, redisTarget } from '../../helpers/redis';
+import { seeded } from '../../helpers/race-harness';
+import { startS3, type S3Fixture } from '../../helpers/s3-server';
+import { tempDir } from '../../helpers/temp-dir';
+
+const ROOT = join(__dirname, '..', '..', '..');
+const KILLS = Number(process.env.CHILD_KILLS ?? 6);
+
+interface Store {
+  readonly store: string;
+  readonly storage: CheckpointStorage;
+  /** Children for the kill rounds (fewer on the slow emulator). */
+  readonly children: number;
+  teardown(): Promise<void>;
+}
+
+let s3: S3Fixture | undefined;
+const providers: readonly (readonly [string, () => Promise<Store>])[] = [
+  [
+    'FileStorage',
+    async () => {
+      const dir = await tempDir('waymark-children-crash-');
+      const root = join(dir.path, 'store');
+      return { store: `file:${root}`, storage: new FileStorage({ directory: root }), children: 100, teardown: dir.remove };
+    },
+  ],
+  [
+    'S3Storage',
+    async () => {
+      s3 ??= await startS3();
+      const prefix = `children-${Date.now()}`;
+      return { store: `s3:${s3.endpoint}|${s3.bucket}|${prefix}`, storage: new S3Storage({ client: s3.client(), bucket: s3.bucket, prefix }), children: 40, teardown: async () => undefined };
+    },
+  ],
+  [
+    'S3Storage on Ceph',
+    async () => {
+      const rgw = await startRgw();
+      const bucket = await rgw.bucket();
+      return { store: `s3:${rgw.endpoint}|${bucket}|children|rgw`, storage: new S3Storage({ client: rgw.client(), bucket, prefix: 'children' }), children: 60, teardown: async () => undefined };
+    },
+  ],
+  [
+    'PostgresStorage',
+    async () => {
+      const pg = await freshSchema();
+      return { store: `postgres:${PG_URL}|${pg.schema}`, storage: pg.storage, children: 100, teardown: pg.drop };
+    },
+  ],
+];
+
+/** The fixture's workflows as the spec process sees them (same names, for cancel and reads). */
+@Workflow({ name: 'account' })
+class Account {
+  @Step() settle() {
+    return 0;
+  }
+}
+@Workflow({ name: 'batch' })
+class Batch {
+  @Step({ spawn: () => [] }) report() {
+    return 0;
+  }
+}
+
+type Line = { at: number; pid: string; what: string; arg: string; rest: string };
+
+function journal(file: string): Line[] {
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const [at, pid, what, arg = '', ...rest] = l.split(' ');
+      return { at: Number(at), pid: pid!, what: what!, arg, rest: rest.join(' ') };
+    });
+}
+
+/**
+ * Three worker processes of the children fixture, one killed and replaced on demand. Each starts the
+ * parent (idempotent) unless `startOnce`: then only the first does.
+ */
+function fleet(env: Record<string, string>, startOnce = false) {
+  const live = new Map<number, ChildProcess>();
+  let started = 0;
+  const start = () => {
+    const first = started++ === 0;
+    const child = spawn(process.execPath, ['-r', TS_REGISTER, join(ROOT, 'spec/fixtures/children-worker.ts')], { cwd: ROOT, env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1', START: first || !startOnce ? '1' : '0', ...env }, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    live.set(child.pid!, child);
+    child.on('exit', () => live.delete(child.pid!));
+  };
+  for (let i = 0; i < 3; i++) start();
+  return {
+    kill(pick: number) {
+      const pids = [...live.keys()];
+      const pid = pids[Math.floor(pick * pids.length)]!;
+      live.get(pid)!.kill('SIGKILL');
+      live.delete(pid);
+      start();
+    },
+    async stop() {
+      const exits = [...live.values()].map((c) => new Promise((resolve) => c.once('exit', resolve)));
+      for (const child of live.values()) child.kill('SIGKILL');
+      await Promise.all(exits);
+    },
+  };
+}
+
+/** Looks every 50 ms until `done()` or `ms` passed; true when done. */
+async function until(done: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await done()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return done();
+}
+
+/** Where a parent stands, for a failure's message: its status and what it waits for, its children by status, the wake entries. */
+async function stateOf(runner: WorkflowRunner, storage: CheckpointStorage): Promise<unknown> {
+  const info = await runner.get('batch');
+  const children: Record<string, number> = {};
+  for (const c of info?.children ?? []) children[c.status ?? '?'] = (children[c.status ?? '?'] ?? 0) + 1;
+  const wakes = await storage.dueWakes(Date.now() + 3_600_000, 20);
+  return { status: info?.status, waitingFor: info?.waitingFor, wakeAt: info?.wakeAt, lease: info?.lease, children, wakes: wakes.map((w) => `${w.workflowId}@${w.wakeAt - Date.now()}`) };
+}
+
+/** The checks every kill round ends with: each child started once, no step after its commit, every child heard. */
+function checkRound(lines: readonly Line[], n: number, context: string): void {
+  const created = lines.filter((l) => l.what === 'created').map((l) => l.arg);
+  // A process killed between a child's write and its line leaves the line out (up to 16 are written
+  // at once): never two lines for one child. The store says every child exists.
+  const twice = created.filter((id, i) => created.indexOf(id) !== i);
+  expect(twice, `${context}: children started twice`).to.deep.equal([]);
+  expect(created.length, `${context}: children created`).to.be.at.most(n);
+  const committedAt = new Map<string, number>();
+  for (const l of lines) if (l.what === 'committed' && !committedAt.has(l.arg)) committedAt.set(l.arg, l.at);
+  for (const l of lines) {
+    if (l.what !== 'start') continue;
+    const at = committedAt.get(l.arg);
+    expect(at === undefined || l.at < at, `${context}: ${l.arg} ran again after it committed`).to.equal(true);
+  }
+  const parent = lines.filter((l) => l.what === 'parent');
+  expect(parent.length, `${context}: the parent completed once`).to.be.at.least(1);
+  expect(JSON.parse(parent[0]!.rest), context).to.equal((3 * n * (n - 1)) / 2);
+}
+
+describe('child workflows under kills', function () {
+  this.timeout(10 * 60_000);
+  after(async () => s3?.close());
+
+  for (const [name, open] of providers) {
+    it(`${name}: 3 workers, one SIGKILLed ${KILLS} times while a parent starts its children and while they finish: none started twice or re-run after its commit, the parent completes`, async () => {
+      const seed = Number(process.env.CHILD_SEED ?? Date.now() % 100_000);
+      const next = seeded(seed);
+      const { store, storage, children, teardown } = await open();
+      const dir = await tempDir('waymark-children-events-');
+      const events = join(dir.path, 'events.log');
+      const workers = fleet({ STORE: store, EVENTS: events, CHILDREN: String(children), CHILD_MS: '20', LEASE_TTL_MS: '2000' });
+      try {
+        // The first kill lands while the children are being started, the others while they finish.
+        expect(await until(() => journal(events).some((l) => l.what === 'created'), 60_000), 'children are being created').to.equal(true);
+        for (let k = 0; k < KILLS; k++) {
+          workers.kill(next());
+          await new Promise((resolve) => setTimeout(resolve, 150 + Math.floor(next() * 450)));
+        }
+        const runner = new WorkflowRunner({ storage, workflows: [Batch, Account] });
+        const completed = await until(() => journal(events).some((l) => l.what === 'parent'), 120_000);
+        expect(completed, `seed ${seed}: the parent completed; it is ${JSON.stringify(await stateOf(runner, storage))}`).to.equal(true);
+        checkRound(journal(events), children, `seed ${seed}`);
+        const info = await runner.get('batch');
+        expect(info!.status).to.equal('completed');
+        expect(info!.children!.filter((c) => c.status === 'completed').length).to.equal(children);
+      } finally {
+        await workers.stop();
+        await dir.remove();
+        await teardown();
+      }
+    });
+
+    it(`${name}: a parent cancelled while its canceller dies half-way through cancelling the children leaves none unfinished (workers keep being killed)`, async () => {
+      const { store, storage, teardown } = await open();
+      const dir = await tempDir('waymark-children-cancel-');
+      const events = join(dir.path, 'events.log');
+      const n = 20;
+      const workers = fleet({ STORE: store, EVENTS: events, CHILDREN: String(n), HOLD: '1', LEASE_TTL_MS: '2000' }, true);
+      try {
+        const runner = new WorkflowRunner({ storage, workflows: [Batch, Account] });
+        // The parent waits for its children, every one of them stored.
+        expect(await until(async () => (await runner.get('batch'))?.status === 'waiting', 60_000), 'the parent waits for its children').to.equal(true);
+        workers.kill(0.5);
+        // The canceller dies after cancelling a few children: every storage call fails from then on.
+        let cancels = 0;
+        const dying = new Proxy(storage, {
+          get(target, key, receiver) {
+            const value = Reflect.get(target, key, receiver) as unknown;
+            if (typeof value !== 'function') return value;
+            return (...args: unknown[]) => {
+              if (cancels >= 5) return Promise.reject(new Error('the canceller died'));
+              if (key === 'putEvent' && (args[1] as { name: string }).name === '\u001fcancel' && args[0] !== 'batch') cancels++;
+              return (value as (...a: unknown[]) => unknown).apply(target, args);
+            };
+          },
+        });
+        const canceller = new WorkflowRunner({ storage: dying, workflows: [Batch, Account], logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } });
+        const outcome = await canceller.cancel('batch', { reason: 'operator' }).then((r) => r.outcome, () => 'died');
+        workers.kill(0.2);
+        // Cancelled by this call (it then died half-way through the children), or, when a worker's
+        // run held the parent (the killed one's lease, until it expires), by that run's successor.
+        if (outcome === 'requested') expect(cancels).to.equal(0);
+        else expect(cancels, `the canceller died half-way (${outcome})`).to.equal(5);
+        expect(await until(async () => (await runner.get('batch'))!.status === 'cancelled', 60_000), 'the parent is cancelled').to.equal(true);
+        const unfinished = async () => (await runner.get('batch'))!.children!.filter((c) => c.status !== 'cancelled').map((c) => `${c.workflowId} ${c.status}`);
+        // A worker takes the cancel's follow-up entry once due (seconds) and cancels the rest.
+        expect(await until(async () => (await unfinished()).length === 0, 60_000), `children not cancelled: ${(await unfinished()).join(', ')}`).to.equal(true);
+        expect(journal(events).filter((l) => l.what === 'start'), 'no child ran').to.deep.equal([]);
+      } finally {
+        await workers.stop();
+        await dir.remove();
+        await teardown();
+      }
+    });
+  }
+
+  it('BullMQ: 3 QueueWorker processes, one SIGKILLed at random, run a parent with 200 children to the end (children and the parent\'s wakes go through the queue)', async () => {
+    const redis = await redisTarget();
+    const queue = queueName('children');
+    const dir = await tempDir('waymark-children-queue-');
+    const events = join(dir.path, 'events.log');
+    const root = join(dir.path, 'store');
+    const next = seeded(11);
+    const workers = fleet({ MODE: 'queue', REDIS: `${redis.host}:${redis.port}`, QUEUE: queue, STORE: `file:${root}`, EVENTS: events, CHILDREN: '200', CHILD_MS: '5', LEASE_TTL_MS: '2000' });
+    try {
+      expect(await until(() => journal(events).some((l) => l.what === 'created'), 60_000), 'children are being created').to.equal(true);
+      for (let k = 0; k < 4; k++) {
+        workers.kill(next());
+        await new Promise((resolve) => setTimeout(resolve, 200 + Math.floor(next() * 400)));
+      }
+      expect(await until(() => journal(events).some((l) => l.what === 'parent'), 120_000), 'the parent completed').to.equal(true);
+      checkRound(journal(events), 200, 'queue');
+      const runner = new WorkflowRunner({ storage: new FileStorage({ directory: root }), workflows: [Batch, Account] });
+      expect((await runner.get('batch'))!.children!.filter((c) => c.status === 'completed').length).to.equal(200);
+    } finally {
+      await workers.stop();
+      await dropQueue(redis, queue);
+      await dir.remove();
+    }
+  });
+});
