@@ -240,6 +240,7 @@ export const PAGE_SCRIPT = String.raw`(function () {
       summary.push(['Waiting for', view.waitingFor && view.waitingFor.length ? view.waitingFor.join(', ') : 'only timers']);
     }
     summary.push(['Lease', view.lease ? 'held by ' + view.lease.owner + ' until ' + when(view.lease.expiresAt) : 'free (no run holds it)']);
+    if (view.parent) summary.push(['Parent', el('span', {}, [el('a', { href: base + '/workflows/' + encodeURIComponent(view.parent.workflowId), 'data-key': 'parent', text: view.parent.workflowId }), ' (step ' + view.parent.step + ', child ' + view.parent.index + ')'])]);
     if (view.compensation) {
       var done = Object.keys(view.compensation.done);
       summary.push(['Compensation', done.length + ' undone' + (view.compensation.errors && view.compensation.errors.length ? '; failed: ' + view.compensation.errors.map(function (e) { return e.step + ' (' + e.code + ')'; }).join(', ') : '')]);
@@ -251,6 +252,18 @@ export const PAGE_SCRIPT = String.raw`(function () {
     parts.push(el('ul', { className: 'legend', 'aria-label': 'Step states' }, STATES.map(function (s) { return el('li', { className: 'badge state-' + s[0], text: s[1] }); })));
     parts.push(stepTable(view));
 
+    if (view.children && view.children.length) {
+      var counts = {};
+      view.children.forEach(function (c) { var s = c.status || 'unknown'; counts[s] = (counts[s] || 0) + 1; });
+      parts.push(el('h2', { id: 'children-title', text: 'Child workflows' }));
+      parts.push(el('p', { className: 'muted', text: view.children.length + ' started: ' + Object.keys(counts).map(function (s) { return counts[s] + ' ' + s; }).join(', ') }));
+      parts.push(el('table', { className: 'children', 'aria-labelledby': 'children-title' }, [
+        el('thead', {}, el('tr', {}, ['Step', '#', 'Workflow id', 'Workflow', 'Status'].map(function (h) { return el('th', { text: h }); }))),
+        el('tbody', {}, view.children.slice(0, 200).map(function (c) {
+          return el('tr', {}, [el('td', { text: c.step }), el('td', { text: String(c.index) }), el('td', { className: 'id' }, el('a', { href: base + '/workflows/' + encodeURIComponent(c.workflowId), 'data-key': 'child:' + c.workflowId, text: c.workflowId })), el('td', { text: c.workflowName }), el('td', {}, c.status ? badge(c.status) : '-')]);
+        }))
+      ]));
+    }
     parts.push(el('h2', { text: 'Input' }));
     if (view.ignoredInput === null) parts.push(el('p', { className: 'muted', text: 'Which fields the fingerprint ignores is shown where the dashboard knows the workflow class (createDashboard in the app that registers it).' }));
     else if (view.ignoredInput.length > 0) parts.push(el('p', { className: 'muted', text: 'Struck-through fields are ignored by the input fingerprint: changing them is not an input change.' }));

@@ -47,7 +47,7 @@ export interface StepView {
 }
 
 /** The whole workflow page's data: what `runner.get` says of the workflow, made plain JSON, and more. */
-export interface WorkflowView extends Pick<WorkflowInfo, 'workflowId' | 'workflowName' | 'status' | 'createdAt' | 'updatedAt' | 'error' | 'compensation' | 'wakeAt' | 'waitingFor' | 'lease'> {
+export interface WorkflowView extends Pick<WorkflowInfo, 'workflowId' | 'workflowName' | 'status' | 'createdAt' | 'updatedAt' | 'error' | 'compensation' | 'wakeAt' | 'waitingFor' | 'lease' | 'parent' | 'children'> {
   /** Unfinished, and no run holds its lease: a run died (a worker, or a resume, finishes it). */
   readonly interrupted: boolean;
   /** The stored input as plain JSON. */
@@ -87,7 +87,7 @@ export async function readWorkflowView(runner: WorkflowRunner, live: LiveRuns, w
     output: step.status === 'committed' ? valueText(step.output) : undefined,
     consumedEvent: step.consumedEvent,
   }));
-  const { workflowName, status, createdAt, updatedAt, error, compensation, wakeAt, waitingFor, lease } = info;
+  const { workflowName, status, createdAt, updatedAt, error, compensation, wakeAt, waitingFor, lease, parent, children } = info;
   return {
     workflowId,
     workflowName,
@@ -100,6 +100,8 @@ export async function readWorkflowView(runner: WorkflowRunner, live: LiveRuns, w
     wakeAt,
     waitingFor,
     lease,
+    parent,
+    children,
     input: toJsonData(info.input),
     ignoredInput: info.ignoredInput ?? null,
     output: status === 'completed' ? valueText(info.output) : undefined,

@@ -7,7 +7,7 @@ import { execFile, spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Step } from '../../decorators';
+import { Step, Workflow } from '../../decorators';
 import { FileStorage } from '../../lib/storage/file/file-storage';
 import { WorkflowRunner } from '../../lib/runner/workflow-runner';
 import type { StepContext } from '../../lib/runner/step-context';
@@ -311,6 +311,32 @@ describe('waymark CLI', function () {
     const again = await waymark(['cancel', 'plan-7', '--store', store, '--json']);
     expect(again.code).to.equal(1);
     expect(JSON.parse(again.stdout)).to.deep.equal({ workflowId: 'plan-7', outcome: 'ended', status: 'cancelled' });
+  });
+
+  it('status shows a parent\'s children and a child\'s parent; cancel of the parent cancels its children too', async () => {
+    @Workflow({ name: 'parcel' })
+    class Parcel {
+      @Step({ waitFor: { event: 'picked' } }) pack() {
+        return 'packed';
+      }
+    }
+    @Workflow({ name: 'dispatch' })
+    class Dispatch {
+      @Step({ spawn: () => [{ workflow: Parcel, input: { to: 'Lyon' } }, { workflow: Parcel, input: { to: 'Nantes' } }] })
+      ship(ctx: { children: unknown[] }) {
+        return ctx.children;
+      }
+    }
+    const runner = new WorkflowRunner({ storage, workflows: [Dispatch, Parcel] });
+    await runner.run(new Dispatch(), { workflowId: 'dispatch-1' });
+    const parent = await waymark(['status', 'dispatch-1', '--store', store]);
+    expect(parent.stdout).to.contain("waiting for  children of 'ship'\n").and.contain('children     2 started: 2 waiting\n');
+    expect(parent.stdout.split('\n').find((l) => l.startsWith('dispatch-1/ship/1'))).to.match(/^dispatch-1\/ship\/1\s+ship\s+1\s+parcel\s+waiting$/);
+    const child = await waymark(['status', 'dispatch-1/ship/0', '--store', store]);
+    expect(child.stdout).to.contain("parent       dispatch-1 (step 'ship', child 0)\n");
+    const cancelled = await waymark(['cancel', 'dispatch-1', '--store', store, '--reason', 'order withdrawn']);
+    expect(cancelled.code, cancelled.stderr).to.equal(0);
+    for (const id of ['dispatch-1/ship/0', 'dispatch-1/ship/1']) expect((await runner.get(id))!.error!.message, id).to.equal("cancelled: its parent 'dispatch-1' was cancelled");
   });
 
   it('status shows a polling step: how many times it said "not yet" and when it is called next', async () => {

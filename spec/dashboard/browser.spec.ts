@@ -13,6 +13,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { Step, Workflow } from '../../decorators';
 import { createDashboard } from '../../lib/dashboard';
 import { WorkflowRunner } from '../../lib/runner/workflow-runner';
+import type { StepContext } from '../../lib/runner/step-context';
 import { FileStorage } from '../../lib/storage/file/file-storage';
 import { MemoryStorage } from '../../lib/storage/memory-storage';
 import { WorkflowWorker } from '../../lib/worker/workflow-worker';
@@ -356,6 +357,45 @@ describe('dashboard in Chromium (mounted in the app that registers the classes)'
       expect(await page.textContent('tr[data-step="bill"]')).to.contain('for each of ctx.previous, 5 at once, tolerates 1 failed').and.contain('3 of 4 items committed, 1 failed');
       await page.focus('svg.graph a[aria-label^="bill"]');
       expect(await page.evaluate("document.activeElement.getAttribute('aria-label')")).to.equal('bill: committed, a fan-out (3 of 4 items committed, 1 failed)');
+    } finally {
+      await close();
+      await dir.remove();
+    }
+  });
+
+  it('links a parent to its child workflows with their statuses, and each child back to its parent', async () => {
+    @Workflow({ name: 'parcel' })
+    class Parcel {
+      @Step() pack(ctx: StepContext<{ to: string }>) {
+        return `parcel for ${ctx.input.to}`;
+      }
+    }
+    @Workflow({ name: 'dispatch' })
+    class Dispatch {
+      @Step({ spawn: () => [{ workflow: Parcel, input: { to: 'Lyon' } }, { workflow: Parcel, input: { to: 'Nantes' } }] })
+      ship(ctx: StepContext) {
+        return ctx.children;
+      }
+    }
+    const dir = await tempDir('waymark-ui-');
+    const runner = new WorkflowRunner({ storage: new FileStorage({ directory: dir.path }), workflows: [Dispatch, Parcel], tracer: false });
+    await runner.run(new Dispatch(), { workflowId: 'dispatch-1' });
+    await runner.resume('dispatch-1/ship/0');
+    const { page, origin, token, close } = await mountDashboard(runner);
+    try {
+      await page.goto(`${origin}/workflows/dispatch-1#token=${token}`);
+      await page.waitForSelector('table.children');
+      expect(await page.$$eval('table.children tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)))).to.deep.equal([
+        ['ship', '0', 'dispatch-1/ship/0', 'parcel', 'completed'],
+        ['ship', '1', 'dispatch-1/ship/1', 'parcel', 'waiting'],
+      ]);
+      expect(await page.textContent('main')).to.contain("children of 'ship'").and.contain('2 started: 1 completed, 1 waiting');
+      await page.click('a[data-key="child:dispatch-1/ship/1"]');
+      await page.waitForSelector('a[data-key="parent"]');
+      expect(await page.textContent('dl.summary')).to.contain('dispatch-1 (step ship, child 1)');
+      await page.click('a[data-key="parent"]');
+      await page.waitForSelector('table.children');
+      expect(new URL(page.url()).pathname).to.equal('/workflows/dispatch-1');
     } finally {
       await close();
       await dir.remove();

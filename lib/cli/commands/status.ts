@@ -88,7 +88,9 @@ export async function statusCommand(args: ParsedArgs, io: CliIo): Promise<number
     status: info.status,
     error: info.error,
     wakeAt: stored.record?.wakeAt,
-    waitingFor: info.status === 'waiting' ? stored.record?.waitingFor : undefined,
+    waitingFor: info.status === 'waiting' ? info.waitingFor : undefined,
+    parent: info.parent,
+    children: info.children,
     lease: info.lease,
     compensation: info.compensation,
     fingerprint: stored.record?.fingerprint,
@@ -112,6 +114,12 @@ export async function statusCommand(args: ParsedArgs, io: CliIo): Promise<number
     const failed = summary.compensation.errors ?? [];
     println(io.stdout, `compensation ${Object.keys(summary.compensation.done).length} undone${failed.length === 0 ? '' : `; failed: ${failed.map((e) => `'${e.step}' (${e.code}: ${e.message})`).join(', ')}`}`);
   }
+  if (summary.parent !== undefined) println(io.stdout, `parent       ${summary.parent.workflowId} (step '${summary.parent.step}', child ${summary.parent.index})`);
+  if (summary.children !== undefined) {
+    const counts = new Map<string, number>();
+    for (const c of summary.children) counts.set(c.status ?? 'not read', (counts.get(c.status ?? 'not read') ?? 0) + 1);
+    println(io.stdout, `children     ${summary.children.length} started: ${[...counts].map(([status, n]) => `${n} ${status}`).join(', ')}`);
+  }
   println(io.stdout, `lease        ${summary.lease === undefined ? 'free (no run holds it)' : `held by ${summary.lease.owner} until ${summary.lease.expiresAt}`}`);
   println(io.stdout, `fingerprint  ${summary.fingerprint ?? '(no record)'}`);
   println(io.stdout, `created      ${summary.createdAt ?? '-'}`);
@@ -124,6 +132,10 @@ export async function statusCommand(args: ParsedArgs, io: CliIo): Promise<number
   const label = (s: StepStatusRow) => `${s.name}${s.when === true ? ' (when)' : ''}${s.forEach === true ? ' (forEach)' : ''}`;
   const rows = steps.map((s) => [label(s), statusText(s), s.attempts === undefined ? '-' : String(s.attempts), s.committedAt ?? '-', s.outputBytes === undefined ? '-' : formatBytes(s.outputBytes)]);
   println(io.stdout, renderTable(['STEP', 'STATUS', 'ATTEMPTS', 'COMMITTED AT', 'OUTPUT'], rows));
+  if (summary.children !== undefined) {
+    println(io.stdout);
+    println(io.stdout, renderTable(['CHILD', 'STEP', '#', 'WORKFLOW', 'STATUS'], summary.children.map((c) => [c.workflowId, c.step, String(c.index), c.workflowName, c.status ?? '-'])));
+  }
   for (const s of steps) {
     if (s.failedItems === undefined || s.failedItems.length === 0) continue;
     const total = s.items?.failed ?? s.failedItems.length;
