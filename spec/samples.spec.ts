@@ -28,6 +28,18 @@ describe('samples', function () {
     expect(stdout).to.contain('o-2: completed: review=committed, managerApproval=skipped, charge=committed, track=committed; ["mug ch_3 (policy)","tea ch_4 (policy)"]');
   });
 
+  it('the warehouse-order sample ships from two warehouses through child workflows, and a cancel while it waits cancels and undoes its shipments', async () => {
+    const { code, stdout, stderr } = await runTs('samples/warehouse-order/main.ts', {});
+    expect(code, stderr).to.equal(0);
+    expect(stdout).to.contain("o-1: waiting for children of 'ship'\no-1 started o-1/ship/0 (shipment), o-1/ship/1 (shipment)\n");
+    expect(stdout).to.contain('reserved: o-1/ship/0=desk+lamp, o-1/ship/1=chair\n');
+    expect(stdout).to.contain('o-1: completed: order o-1 shipped: lyon: TRK-L1; nantes: TRK-N1\n');
+    expect(stdout).to.contain('o-2: cancel cancelled\n');
+    expect(stdout).to.contain("o-2/ship/0: compensated (cancelled: its parent 'o-2' was cancelled)\no-2/ship/1: compensated (cancelled: its parent 'o-2' was cancelled)\n");
+    expect(stdout).to.contain('o-2: cancelled; stock still reserved: 0\n');
+    expect(stdout.match(/released res-o-2\/ship\/\d/g)!.sort()).to.deep.equal(['released res-o-2/ship/0', 'released res-o-2/ship/1']);
+  });
+
   it('the NestJS sample resumes an injected workflow without charging twice', async () => {
     const { code, stdout, stderr } = await runTs('samples/nestjs/main.ts', {});
     expect(code, stderr).to.equal(0);
