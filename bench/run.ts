@@ -12,6 +12,7 @@ import { PG_STEPS, postgres } from './cases/postgres';
 import { bullmq, QUEUE_WORKFLOWS } from './cases/bullmq';
 import { fanOut } from './cases/fan-out';
 import { FAN_OUT_ITEMS, items } from './cases/items';
+import { CHILDREN, children } from './cases/children';
 import { fingerprint } from './cases/fingerprint';
 import { memory } from './cases/memory';
 import { resume } from './cases/resume';
@@ -39,6 +40,8 @@ async function main(): Promise<void> {
   const fan = await fanOut();
   log('per-item fan-out');
   const perItem = await items();
+  log('child workflows');
+  const childRows = await children();
   log('resume');
   const resumeRows = await resume();
   log('resume in a fresh process');
@@ -91,6 +94,15 @@ async function main(): Promise<void> {
       verdict(r.resumeReads <= r.items / 2 + 20),
     ]),
     ['forEach: heap kept per item, 100,000 items, MemoryStorage', `${perItem.memory.engineBytes.toFixed(0)} B`, `same outputs + checkpoints ${perItem.memory.bareBytes.toFixed(0)} B`, `×${(perItem.memory.engineBytes / perItem.memory.bareBytes).toFixed(2)}`, 'reported', ''],
+    ...childRows.map((r) => [
+      `children: ${CHILDREN.toLocaleString('en')} of one parent, worker concurrency 50, ${r.storage}`,
+      `${r.childrenPerSecond.toFixed(0)} children/s`,
+      `started directly ${r.directPerSecond.toFixed(0)} workflows/s`,
+      `throughput ×${(r.childrenPerSecond / r.directPerSecond).toFixed(2)}`,
+      'reported',
+      `parent ran ${r.parentRuns}×`,
+    ]),
+    ...childRows.map((r) => [`children: last child ended → parent's step started, ${r.storage}`, ms(r.wakeMs), 'same process, worker polls every 1 s', '', '< 100 ms', verdict(r.wakeMs < 100)]),
     ['memory: peak RSS, 10,000 steps', mb(mem.engineRss10k), `empty script ${mb(mem.emptyRss)}`, `+${mb(mem.engineRss10k - mem.emptyRss)}`, 'reported', ''],
     ['wake latency: timer due → step started, poll 1 s', ms(wait.timerLatencyMs.poll1s), 'the timer', '', 'reported', ''],
     ['wake latency: timer due → step started, poll 100 ms', ms(wait.timerLatencyMs.poll100ms), 'the timer', '', 'reported', ''],
@@ -132,7 +144,7 @@ async function main(): Promise<void> {
   console.log([line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n'));
   console.log(`\n${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node} (${machine.platform}); ${((Date.now() - started) / 1000).toFixed(0)} s`);
 
-  const results = { date: new Date().toISOString(), machine, engine, durableCommit: commit, fingerprint: fp, fanOut: fan, perItem, resume: resumeRows, freshResume: fresh, memory: mem, waits: wait, recovery: recovered, postgres: pg, bullmq: queue };
+  const results = { date: new Date().toISOString(), machine, engine, durableCommit: commit, fingerprint: fp, fanOut: fan, perItem, children: childRows, resume: resumeRows, freshResume: fresh, memory: mem, waits: wait, recovery: recovered, postgres: pg, bullmq: queue };
   writeFileSync(join(__dirname, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
 }
 
