@@ -16,6 +16,7 @@ function instance(Class: new (...args: never[]) => errors.WaymarkError): errors.
   if (Class === errors.WorkflowBusyError) return new errors.WorkflowBusyError('wf-1', 'pid 7 on host-a', Date.UTC(2026, 0, 1));
   if (Class === errors.RetryLater) return new errors.RetryLater(60_000);
   if (Class === errors.PollTimeoutError) return new errors.PollTimeoutError('wf-1', 'step-a', 3, 1_000);
+  if (Class === errors.ChildWorkflowFailedError) return new errors.ChildWorkflowFailedError('wf-1', 'step-a', 2, [{ index: 1, childId: 'wf-1/step-a/1', status: 'failed', code: 'E', message: 'boom' }]);
   if (Class === errors.FanOutFailedError) return new errors.FanOutFailedError('wf-1', 'step-a', 10, 0, [{ index: 3, code: 'E', message: 'boom', attempts: 1 }]);
   return new (Class as unknown as new (...a: unknown[]) => errors.WaymarkError)(...args);
 }

@@ -109,7 +109,12 @@ export async function cancelWorkflow(d: CancelDeps, workflowId: string, options:
   await d.storage.putEvent(workflowId, { formatVersion: 1, eventId: CANCEL_EVENT, name: CANCEL_EVENT, payload: encodeValue({ reason: request.reason }), sentAt: isoNow(), ...(stored.record.createdAt === undefined ? {} : { sentTo: stored.record.createdAt }) });
   if (d.stopLocal(workflowId, request)) return { outcome: 'requested', status };
   const attempt = await d.storage.acquireLease(workflowId, d.owner, CANCEL_LEASE_MS);
-  if (!attempt.acquired) return { outcome: 'requested', status, holder: attempt.holder };
+  if (!attempt.acquired) {
+    // Should the holder die before it sees the request (a waiting workflow's run about to give its
+    // lease up, killed), a worker looks at the workflow once that lease expired, and carries it out.
+    await d.storage.addWake({ workflowId, wakeAt: attempt.expiresAt + 1_000 });
+    return { outcome: 'requested', status, holder: attempt.holder };
+  }
   const lease: Lease = attempt.lease;
   let result: CancelResult;
   let ended: WorkflowRecord | undefined;

@@ -73,9 +73,9 @@ export class RunRecord {
     return this.write(() => ({ ...this.record, fanOuts: { ...this.record.fanOuts, [step]: count } }));
   }
 
-  /** Stores how many child workflows spawn `step` started, once every one of them is stored. */
-  countChildren(step: string, count: number): Promise<void> {
-    return this.write(() => ({ ...this.record, children: { ...this.record.children, [step]: count } }));
+  /** Stores how many child workflows spawn `step` starts, once its list is committed, and (`started`) once every one is stored. */
+  countChildren(step: string, count: number, started: boolean): Promise<void> {
+    return this.write(() => ({ ...this.record, children: { ...this.record.children, [step]: { count, ...(started ? { started: true as const } : {}) } } }));
   }
 
   /** Stores when `step` is called again (a poll's "not yet", or a long retry), before the step waits for it. */

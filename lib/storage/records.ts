@@ -124,8 +124,11 @@ export interface WorkflowRecord {
    * the id be cleared and started again).
    */
   readonly parent?: ParentLink;
-  /** How many child workflows each spawn step started (by step), stored once its list is committed. */
-  readonly children?: Readonly<Record<string, number>>;
+  /**
+   * Each spawn step's children (by step): how many its committed list holds, stored as soon as the
+   * list is committed (a cancel then finds them all), and `started` once every one of them is stored.
+   */
+  readonly children?: Readonly<Record<string, { readonly count: number; readonly started?: true }>>;
   /** A schedule's slot skipped under `overlap: 'skip'`: the id of the unfinished run it was skipped for. */
   readonly skippedFor?: string;
 }

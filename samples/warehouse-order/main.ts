@@ -95,7 +95,7 @@ async function main(): Promise<void> {
     console.log(`o-1 started ${children.map((c) => `${c.workflowId} (${c.workflowName})`).join(', ')}`);
     // Each shipment reserves its stock, then waits for the carrier.
     await firstReserved;
-    console.log(`reserved: ${[...reserved].map(([id, stock]) => `${id}=${stock.join('+')}`).join(', ')}`);
+    console.log(`reserved: ${[...reserved].sort(([a], [b]) => a.localeCompare(b)).map(([id, stock]) => `${id}=${stock.join('+')}`).join(', ')}`);
     const done = settled(runner, 'o-1');
     await runner.sendEvent('o-1/ship/0', 'picked-up', { tracking: 'TRK-L1' });
     await runner.sendEvent('o-1/ship/1', 'picked-up', { tracking: 'TRK-N1' });

@@ -13,6 +13,7 @@ import { WorkflowWorker } from '../../lib/worker/workflow-worker';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileStorage } from '../../lib/storage/file/file-storage';
+import { MemoryStorage } from '../../lib/storage/memory-storage';
 import { deferred } from '../helpers/deferred';
 import { freshSchema, PG_URL } from '../helpers/postgres';
 import { tempDir } from '../helpers/temp-dir';
@@ -195,6 +196,33 @@ describe('cancel by id (runner.cancel)', () => {
     expect(await inStep.seen.promise).to.be.instanceOf(WorkflowCancelRequestedError);
     expect(await run.result().catch((e: unknown) => e)).to.be.instanceOf(WorkflowCancelledError);
     expect((await runner.storage.readRecord('export-2'))!.record.cancelled?.reason).to.equal('cancelled');
+  });
+
+  it('a cancel that finds the lease held by a run that then dies is carried out by a worker once that lease expired', async () => {
+    class Remind {
+      @Step({ delayMs: 86_400_000 }) later() {
+        return 1;
+      }
+    }
+    const storage = new MemoryStorage();
+    const runner = new WorkflowRunner({ storage, workflows: [Remind] });
+    await runner.run(new Remind(), { workflowId: 'remind-1' });
+    // A run that holds the lease and dies before it gives it up (as a killed process's would).
+    const held = await storage.acquireLease('remind-1', 'a process about to die', 300);
+    expect(held.acquired).to.equal(true);
+    const asked = await runner.cancel('remind-1', { reason: 'no longer needed' });
+    expect(asked).to.deep.include({ outcome: 'requested', holder: 'a process about to die' });
+    const due = await storage.dueWakes(Date.now() + 2_000, 10);
+    expect(due.map((e) => e.workflowId), 'an entry brings a worker back after the lease').to.deep.equal(['remind-1']);
+    const cancelled = new Promise((resolve) => runner.on('run:cancelled', (e) => e.workflowId === 'remind-1' && resolve(e)));
+    const worker = new WorkflowWorker({ runner, pollIntervalMs: 50 });
+    worker.start();
+    try {
+      await cancelled;
+    } finally {
+      await worker.stop();
+    }
+    expect((await runner.get('remind-1'))!.error!.message).to.equal('cancelled: no longer needed');
   });
 
   it('leaves an ended workflow as it is and says so; a workflow never stored is WorkflowNotFoundError', async () => {

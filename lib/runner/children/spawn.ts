@@ -57,13 +57,15 @@ export async function passSpawn(s: SpawnRun): Promise<SpawnGate> {
     const { node, record } = s;
     const children = await childList({ ...s, committed: s.committed.has(childrenKey(node.name)), registered: s.deps.registered });
     if (s.inFlight.signal.aborted) return { kind: 'cancelled' };
-    const started = record.current.children?.[node.name] === children.length;
+    const started = record.current.children?.[node.name]?.started === true;
     if (!started) {
       await record.markRunning(s.recoverAt());
+      // Counted before any starts: a cancel of this workflow finds them, whatever happens next.
+      if (record.current.children?.[node.name]?.count !== children.length) await record.countChildren(node.name, children.length, false);
       await startChildren(s.deps, { workflowId: s.workflowId, createdAt: s.createdAt }, node, children, s.inFlight.signal);
       if (s.inFlight.signal.aborted) return { kind: 'cancelled' };
-      // Counted once every child is stored: until then, each run starts those missing.
-      await record.countChildren(node.name, children.length);
+      // Started once every child is stored: until then, each run starts those missing.
+      await record.countChildren(node.name, children.length, true);
     }
     const outcomes = await collect(s, children, !started);
     if (s.inFlight.signal.aborted) return { kind: 'cancelled' };

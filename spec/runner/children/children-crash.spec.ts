@@ -233,7 +233,7 @@ describe('child workflows under kills', function () {
         // run held the parent (the killed one's lease, until it expires), by that run's successor.
         if (outcome === 'requested') expect(cancels).to.equal(0);
         else expect(cancels, `the canceller died half-way (${outcome})`).to.equal(5);
-        expect(await until(async () => (await runner.get('batch'))!.status === 'cancelled', 60_000), 'the parent is cancelled').to.equal(true);
+        expect(await until(async () => (await runner.get('batch'))!.status === 'cancelled', 60_000), `the parent is cancelled (cancel said ${outcome}); it is ${JSON.stringify(await stateOf(runner, storage))}`).to.equal(true);
         const unfinished = async () => (await runner.get('batch'))!.children!.filter((c) => c.status !== 'cancelled').map((c) => `${c.workflowId} ${c.status}`);
         // A worker takes the cancel's follow-up entry once due (seconds) and cancels the rest.
         expect(await until(async () => (await unfinished()).length === 0, 60_000), `children not cancelled: ${(await unfinished()).join(', ')}`).to.equal(true);

@@ -261,6 +261,38 @@ describe('child workflows (@Step({ spawn }))', () => {
         expect((await runner.get('o-5'))!.status).to.equal('cancelled');
       });
 
+      it('a parent cancelled while it starts its children cancels those it started', async () => {
+        let release!: () => void;
+        const gate = new Promise<void>((resolve) => (release = resolve));
+        let reached!: () => void;
+        const blocked = new Promise<void>((resolve) => (reached = resolve));
+        // The second child's record write waits: the parent is cancelled between two starts.
+        const slow = new Proxy(store.storage, {
+          get(target, key, receiver) {
+            const value = Reflect.get(target, key, receiver) as unknown;
+            if (typeof value !== 'function') return value;
+            return async (...args: unknown[]) => {
+              if (key === 'writeRecord' && args[0] === 'o-10/ship/1') {
+                reached();
+                await gate;
+              }
+              return (value as (...a: unknown[]) => unknown).apply(target, args);
+            };
+          },
+        });
+        const runner = new WorkflowRunner({ storage: slow, workflows: WORKFLOWS, concurrency: 1 });
+        const run = runner.run(new HeldOrder(), { workflowId: 'o-10', input: { warehouses: ['a', 'b', 'c'] } }).catch((e: unknown) => e);
+        await blocked;
+        expect((await runner.cancel('o-10', { reason: 'too slow' })).outcome).to.equal('requested');
+        release();
+        expect((await run as Error).name).to.equal('WorkflowCancelledError');
+        const info = await runner.get('o-10');
+        expect(info!.status).to.equal('cancelled');
+        const started = info!.children!.filter((c) => c.status !== undefined);
+        expect(started.length, 'children stored before the run stopped').to.be.at.least(1);
+        for (const child of started) expect(child.status, child.workflowId).to.equal('cancelled');
+      });
+
       it('a cancelled child fails its parent’s step (cancelled children are final)', async () => {
         const runner = new WorkflowRunner({ storage: store.storage, workflows: WORKFLOWS });
         await runner.run(new HeldOrder(), { workflowId: 'o-6', input: { warehouses: ['a'] } });
