@@ -7,4 +7,5 @@ import { assertSupportedNode } from '../node-version';
 assertSupportedNode();
 
 export { describeStorageContract, sampleCheckpoint, sampleRecord, type StorageFixture, type StorageContractOptions } from './storage-contract';
-export { runForEach, runStep, runWhen, type RunStepOptions } from './run-step';
+export { runForEach, runSpawn, runStep, runWhen, type RunStepOptions } from './run-step';
+export type { SpawnedChild } from '../runner/children/child-list';

@@ -2,7 +2,8 @@
  * Runs one step of a workflow in isolation, for unit tests: a real StepContext, no storage, no lease.
  */
 import { encodeValue, UnencodableValue } from '../checkpoint-codec';
-import { CheckpointSerializationError, FanOutListError, InvalidOptionError, StepDependencyError, type ItemFailureInfo } from '../errors';
+import { CheckpointSerializationError, FanOutListError, InvalidOptionError, StepDependencyError, type ChildFailureInfo, type ItemFailureInfo } from '../errors';
+import { spawnedChildren, type SpawnedChild } from '../runner/children/child-list';
 import { buildGraph } from '../graph';
 import type { Constructor } from '../metadata';
 import { createStepContext } from '../runner/step-context';
@@ -28,6 +29,10 @@ export interface RunStepOptions<I = unknown> {
   readonly index?: number;
   /** Tolerated item failures of fan-out dependencies, by name (`ctx.failures(name)`); only declared dependencies are allowed. */
   readonly failures?: Readonly<Record<string, readonly ItemFailureInfo[]>>;
+  /** For a step that starts child workflows (`@Step({ spawn })`): `ctx.children`, their outputs in order. */
+  readonly children?: readonly unknown[];
+  /** For such a step with `childFailure: 'tolerate'`: `ctx.childFailures()`. */
+  readonly childFailures?: readonly ChildFailureInfo[];
 }
 
 /**
@@ -74,6 +79,19 @@ export async function runForEach<T = unknown, I = unknown>(workflow: object, ste
   return items as readonly T[];
 }
 
+/**
+ * The child workflows spawn step `step` (`@Step({ spawn })`) would start, as the runner would list
+ * them when the step's dependencies have committed: each `{ id, workflow, input }`, default ids
+ * (`<workflowId>/<step>/<index>`) filled in, and `ChildSpawnError` for what a run would refuse
+ * (whether the class is registered with a runner is not asked: there is none). Their outputs can
+ * then be given to {@link runStep} as `children`.
+ */
+export async function runSpawn<I = unknown>(workflow: object, step: string, options: RunStepOptions<I> = {}): Promise<readonly SpawnedChild[]> {
+  const { node, workflowId } = contextFor(workflow, step, options);
+  if (node.spawn === undefined) throw new InvalidOptionError('step', step, 'a step with spawn');
+  return spawnedChildren({ workflowId, node, registered: () => true, context: (item) => contextFor(workflow, step, { ...options, attempt: 0, ...(item === undefined ? {} : { item: item.value, index: item.index }) }).ctx });
+}
+
 /** The step's node and the context the runner would give it. */
 function contextFor<I>(workflow: object, step: string, options: RunStepOptions<I>) {
   const graph = buildGraph(workflow.constructor as Constructor);
@@ -89,6 +107,7 @@ function contextFor<I>(workflow: object, step: string, options: RunStepOptions<I
   const outputs = node.after.map((dep, i) => (skipped?.[i] === true ? undefined : options.results !== undefined && dep in options.results ? options.results[dep] : node.after.length === 1 ? options.previous : undefined));
   const failures = options.failures === undefined ? undefined : node.after.map((dep) => options.failures![dep]);
   const item = options.item === undefined && options.index === undefined ? undefined : { value: options.item, index: options.index ?? 0 };
-  const ctx = createStepContext({ workflowId, step, attempt: options.attempt ?? 1, signal: options.signal ?? new AbortController().signal, input: options.input, after: node.after, outputs, skipped, failures, item });
+  const children = options.children === undefined && options.childFailures === undefined ? undefined : { children: options.children ?? [], failures: options.childFailures ?? [] };
+  const ctx = createStepContext({ workflowId, step, attempt: options.attempt ?? 1, signal: options.signal ?? new AbortController().signal, input: options.input, after: node.after, outputs, skipped, failures, item, children });
   return { node, workflowId, ctx };
 }

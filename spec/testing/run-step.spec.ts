@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { Step } from '../../decorators';
+import { Step, Workflow } from '../../decorators';
 import { CheckpointSerializationError, FanOutListError, InvalidOptionError, StepDependencyError } from '../../lib/errors';
 import type { StepContext } from '../../lib/runner/step-context';
-import { runForEach, runStep, runWhen } from '../../lib/testing';
+import { runForEach, runSpawn, runStep, runWhen } from '../../lib/testing';
 import { PurchaseFlow } from '../fixtures/branch-flow';
 import { InvoiceLines } from '../fixtures/fan-out-flow';
 
@@ -79,3 +79,35 @@ async function expectRejects(promise: Promise<unknown>, message: string): Promis
   const error = await promise.then(() => undefined, (e: unknown) => e);
   expect((error as Error | undefined)?.message).to.equal(message);
 }
+
+describe('runSpawn and a spawn step given its children', () => {
+  @Workflow({ name: 'parcel' })
+  class Parcel {
+    @Step() pack(ctx: StepContext<{ to: string }>) {
+      return ctx.input.to;
+    }
+  }
+  class Dispatch {
+    @Step() plan(ctx: StepContext<{ cities: string[] }>) {
+      return ctx.input.cities;
+    }
+    @Step({ forEach: (ctx: StepContext<unknown, string[]>) => ctx.previous, spawn: (ctx: StepContext) => ({ workflow: Parcel, input: { to: ctx.item as string } }), childFailure: 'tolerate' })
+    ship(ctx: StepContext) {
+      return { sent: ctx.children, lost: ctx.childFailures().map((f) => f.childId) };
+    }
+  }
+
+  it('lists the children a run would start, with their default ids, without a runner or storage', async () => {
+    const children = await runSpawn(new Dispatch(), 'ship', { workflowId: 'd-1', previous: ['Lyon', 'Nantes'] });
+    expect(children).to.deep.equal([
+      { id: 'd-1/ship/0', workflow: Parcel, input: { to: 'Lyon' } },
+      { id: 'd-1/ship/1', workflow: Parcel, input: { to: 'Nantes' } },
+    ]);
+    expect(await runSpawn(new Dispatch(), 'plan').catch((e: unknown) => (e as Error).message)).to.contain('a step with spawn');
+  });
+
+  it('runs the method with ctx.children and ctx.childFailures()', async () => {
+    const output = await runStep(new Dispatch(), 'ship', { children: ['Lyon', undefined], childFailures: [{ index: 1, childId: 'd-1/ship/1', status: 'failed', code: 'X', message: 'lost' }] });
+    expect(output).to.deep.equal({ sent: ['Lyon', undefined], lost: ['d-1/ship/1'] });
+  });
+});

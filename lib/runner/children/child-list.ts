@@ -57,6 +57,31 @@ export async function childList(l: ChildListInput): Promise<readonly StoredChild
       throw new CheckpointCorruptedError(workflowId, `the child workflows of step '${node.name}'`, error.message, { cause: error });
     }
   }
+  const children = (await spawnedChildren(l)).map(({ id, workflow, input }) => ({ id, workflow: buildGraph(workflow).workflowName, input }));
+  let output;
+  try {
+    output = encodeValue(children, 'children');
+  } catch (error) {
+    if (!(error instanceof UnencodableValue)) throw error;
+    throw new ChildSpawnError(workflowId, node.name, `${error.path} cannot be stored: ${error.reason}`);
+  }
+  await storage.commit(workflowId, { formatVersion: 1, step: key, status: 'completed', attempts: 1, committedAt: isoNow(), output }, l.lease());
+  return children;
+}
+
+/** A child as its step's `spawn` gave it, checked, with its id. */
+export interface SpawnedChild {
+  readonly id: string;
+  readonly workflow: Constructor;
+  readonly input: unknown;
+}
+
+/**
+ * What the step's `spawn` (and `forEach`) return now, checked as a run checks them (see
+ * {@link childList}), ids filled in; nothing is stored. `waymark/testing`'s `runSpawn` asks this.
+ */
+export async function spawnedChildren(l: Pick<ChildListInput, 'workflowId' | 'node' | 'context' | 'registered'>): Promise<SpawnedChild[]> {
+  const { workflowId, node } = l;
   const spawn = node.spawn!;
   const specs: unknown[] = [];
   if (spawn.forEach !== undefined) {
@@ -71,25 +96,14 @@ export async function childList(l: ChildListInput): Promise<readonly StoredChild
     const spec: unknown = await spawn.spawn(l.context());
     specs.push(...(Array.isArray(spec) ? spec : [spec]));
   }
-  const children: StoredChild[] = [];
+  const children: SpawnedChild[] = [];
   const ids = new Set<string>();
-  for (let index = 0; index < specs.length; index++) {
-    const child = await checkChild(l, specs[index], index, ids);
-    children.push(child);
-  }
-  let output;
-  try {
-    output = encodeValue(children, 'children');
-  } catch (error) {
-    if (!(error instanceof UnencodableValue)) throw error;
-    throw new ChildSpawnError(workflowId, node.name, `${error.path} cannot be stored: ${error.reason}`);
-  }
-  await storage.commit(workflowId, { formatVersion: 1, step: key, status: 'completed', attempts: 1, committedAt: isoNow(), output }, l.lease());
+  for (let index = 0; index < specs.length; index++) children.push(await checkChild(l, specs[index], index, ids));
   return children;
 }
 
 /** One spawned child, checked: a registered class, a valid and unique id, an input its class accepts. */
-async function checkChild(l: ChildListInput, spec: unknown, index: number, ids: Set<string>): Promise<StoredChild> {
+async function checkChild(l: Pick<ChildListInput, 'workflowId' | 'node' | 'registered'>, spec: unknown, index: number, ids: Set<string>): Promise<SpawnedChild> {
   const { workflowId, node } = l;
   const at = `children[${index}]`;
   const fail = (reason: string) => new ChildSpawnError(workflowId, node.name, `${at}: ${reason}`);
@@ -121,5 +135,5 @@ async function checkChild(l: ChildListInput, spec: unknown, index: number, ids: 
       throw fail(`its input is refused by ${graph.inputClass.name}: ${error.detail}`);
     }
   }
-  return { id: childId, workflow: graph.workflowName, input };
+  return { id: childId as string, workflow: workflow as Constructor, input };
 }
