@@ -41,5 +41,6 @@ export type { CheckpointStorage } from './storage/checkpoint-storage';
 export type { Checkpoint, WorkflowRecord, WorkflowStatus, StoredError, StoredCompensation, StoredPoll, StoredItemFailure, EndedEntry, WakeEntry, StoredEvent, WorkflowCompletion, StoredRecord, StoredWorkflow, StoredStep, ParentLink, Lease, LeaseAttempt, LeaseHolder } from './storage/records';
 export { MemoryStorage } from './storage/memory-storage';
 export { FileStorage, type FileStorageOptions } from './storage/file/file-storage';
+export { SqliteStorage, type SqliteStorageOptions } from './storage/sqlite';
 export { MAX_WORKFLOW_ID_LENGTH } from './workflow-id';
 export * from './errors';

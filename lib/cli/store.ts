@@ -1,5 +1,5 @@
 /**
- * `--store file:<dir>`, `--store s3://<bucket>/<prefix>` or `--store postgres://...` to a storage
+ * `--store file:<dir>`, `--store sqlite:<file>`, `--store s3://<bucket>/<prefix>` or `--store postgres://...` to a storage
  * provider. The S3 client is configured by the standard AWS environment (region, credentials,
  * `AWS_ENDPOINT_URL_S3`); a custom endpoint implies path-style addressing, as S3-compatible servers
  * expect. A PostgreSQL URL is a `pg` connection string; its `schema` parameter names waymark's schema
@@ -14,13 +14,22 @@ import { UsageError } from './args';
 
 /** Opens the store `spec` names. A `file:` directory must exist: a typo is an error, never an empty store. */
 export async function openStore(spec: string | undefined): Promise<CheckpointStorage> {
-  if (spec === undefined) throw new UsageError('--store is required (file:<dir>, s3://<bucket>/<prefix> or postgres://<user>@<host>/<database>[?schema=<name>])');
+  if (spec === undefined) throw new UsageError('--store is required (file:<dir>, sqlite:<file>, s3://<bucket>/<prefix> or postgres://<user>@<host>/<database>[?schema=<name>])');
   if (spec.startsWith('file:')) {
     const directory = spec.slice('file:'.length);
     if (directory === '') throw new UsageError('--store file: needs a directory, e.g. file:.waymark');
     const found = await stat(directory).catch(() => undefined);
     if (!found?.isDirectory()) throw new InvalidOptionError('--store', spec, `an existing directory (${resolve(directory)} ${found ? 'is not a directory' : 'does not exist'})`);
     return new FileStorage({ directory });
+  }
+  if (spec.startsWith('sqlite:')) {
+    const path = spec.slice('sqlite:'.length);
+    if (path === '') throw new UsageError('--store sqlite: needs a database file, e.g. sqlite:./waymark.db');
+    // An existing database only: a typo is an error, never an empty store.
+    const found = await stat(path).catch(() => undefined);
+    if (!found?.isFile()) throw new InvalidOptionError('--store', spec, `an existing SQLite database file (${resolve(path)} ${found ? 'is not a file' : 'does not exist'})`);
+    const { SqliteStorage } = await import('../storage/sqlite');
+    return new SqliteStorage({ path });
   }
   const s3 = /^s3:\/\/([^/]+)\/(.+)$/.exec(spec);
   if (s3) {
@@ -41,7 +50,7 @@ export async function openStore(spec: string | undefined): Promise<CheckpointSto
     pool.on('error', () => undefined);
     return new PostgresStorage({ pool, schema });
   }
-  throw new UsageError(`--store '${spec}' is not file:<dir>, s3://<bucket>/<prefix> or postgres://<user>@<host>/<database>[?schema=<name>]`);
+  throw new UsageError(`--store '${spec}' is not file:<dir>, sqlite:<file>, s3://<bucket>/<prefix> or postgres://<user>@<host>/<database>[?schema=<name>]`);
 }
 
 /** `pg`, an optional peer dependency: a clear error when it is not installed. */

@@ -6,6 +6,8 @@ import type { CheckpointStorage } from '../../lib/storage/checkpoint-storage';
 import { FileStorage } from '../../lib/storage/file/file-storage';
 import { MemoryStorage } from '../../lib/storage/memory-storage';
 import { S3Storage } from '../../lib/storage/s3';
+import { SqliteStorage } from '../../lib/storage/sqlite';
+import { join } from 'node:path';
 import { freshSchema } from './postgres';
 import { startS3 } from './s3-server';
 import { tempDir } from './temp-dir';
@@ -25,6 +27,20 @@ export function everyStore(label: string): readonly (readonly [string, () => Pro
       async () => {
         const dir = await tempDir(`waymark-${label}-`);
         return { storage: new FileStorage({ directory: dir.path }), close: dir.remove };
+      },
+    ],
+    [
+      'SqliteStorage',
+      async () => {
+        const dir = await tempDir(`waymark-${label}-`);
+        const storage = new SqliteStorage({ path: join(dir.path, 'waymark.db') });
+        return {
+          storage,
+          close: async () => {
+            await storage.close();
+            await dir.remove();
+          },
+        };
       },
     ],
     [

@@ -40,6 +40,7 @@ describe('concurrent workers on one workflow id', function () {
 
   const stores = (): [string, () => string][] => [
     ['FileStorage', () => `file:${join(dir.path, 'store')}`],
+    ['SqliteStorage', () => `sqlite:${join(dir.path, 'waymark.db')}`],
     ['S3Storage', () => `s3:${s3.endpoint}|${s3.bucket}|concurrent-${Date.now()}`],
     ['S3Storage on Ceph', () => `s3:${rgw.endpoint}|${rgwBucket}|concurrent-${Date.now()}|rgw`],
     ['PostgresStorage', () => `postgres:${PG_URL}|${pg.schema}`],

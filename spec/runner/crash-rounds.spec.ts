@@ -20,6 +20,7 @@ import { freshSchema, PG_URL } from '../helpers/postgres';
 import { startS3, type S3Fixture } from '../helpers/s3-server';
 import { startRgw } from '../helpers/ceph-rgw';
 import { tempDir } from '../helpers/temp-dir';
+import { SqliteStorage } from '../../lib/storage/sqlite';
 import { readEvents, startWorker } from '../helpers/worker';
 
 const STEPS = 8;
@@ -119,6 +120,52 @@ const providers: Provider[] = [
         // The trash and locks directories themselves may stay, empty; nothing may stay inside them.
         stored: async () => (await filesUnder(root)).filter((f) => f !== 'trash/' && f !== 'locks/'),
         teardown: dir.remove,
+      };
+    },
+  },
+  {
+    name: 'SqliteStorage',
+    deadOwnerTakenOverAtOnce: true,
+    stepMs: '10',
+    async setup() {
+      const dir = await tempDir();
+      const path = join(dir.path, 'waymark.db');
+      const storage = new SqliteStorage({ path });
+      // Rows named as the file layout names them, so one check reads every store.
+      const stored = async () => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { DatabaseSync } = require('node:sqlite') as { DatabaseSync: new (path: string, options?: object) => { prepare(sql: string): { all(): Record<string, unknown>[] }; close(): void } };
+        const db = new DatabaseSync(path, { readOnly: true });
+        try {
+          const rows = db
+            .prepare(
+              `SELECT 'record' AS kind, workflow_id AS a, '' AS b FROM workflows UNION ALL SELECT 'step', workflow_id, step FROM checkpoints
+               UNION ALL SELECT 'lock', workflow_id, '' FROM leases UNION ALL SELECT 'wake', workflow_id, wake_at FROM wakes
+               UNION ALL SELECT 'event', workflow_id, event_id FROM events UNION ALL SELECT 'ended/' || status, workflow_id, ended_at FROM ended`,
+            )
+            .all();
+          return rows.map((r) => {
+            const [kind, a, b] = [r.kind as string, r.a as string, String(r.b)];
+            if (kind === 'step') return `workflows/${encodeSegment(a)}/steps/${encodeSegment(b)}.json`;
+            if (kind === 'lock') return `locks/${encodeSegment(a)}/lease.json`;
+            if (kind === 'wake') return `wakes/${b}~${a}`;
+            if (kind === 'event') return `events/${a}`;
+            if (kind.startsWith('ended/')) return `${kind}/${b.padStart(16, '0')}~${encodeSegment(a)}`;
+            return `workflows/${encodeSegment(a)}/record.json`;
+          });
+        } finally {
+          db.close();
+        }
+      };
+      return {
+        store: `sqlite:${path}`,
+        storage,
+        leaseTtlMs: '30000',
+        stored,
+        teardown: async () => {
+          await storage.close();
+          await dir.remove();
+        },
       };
     },
   },

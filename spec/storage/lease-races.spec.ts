@@ -16,6 +16,8 @@ import { startS3, type S3Fixture } from '../helpers/s3-server';
 import { startRgw } from '../helpers/ceph-rgw';
 import { freshSchema, type PgFixture } from '../helpers/postgres';
 import { tempDir } from '../helpers/temp-dir';
+import { SqliteStorage } from '../../lib/storage/sqlite';
+import { join } from 'node:path';
 
 const ROUNDS = Number(process.env.RACE_ROUNDS ?? 200);
 const FIRST_SEED = Number(process.env.RACE_SEED ?? 1);
@@ -59,6 +61,21 @@ const providers: Provider[] = [
         storage: new FileStorage({ directory: dir.path }),
         teardown: async () => {
           stub.restore();
+          await dir.remove();
+        },
+      };
+    },
+  },
+  {
+    name: 'SqliteStorage',
+    rounds: ROUNDS,
+    async setup() {
+      const dir = await tempDir();
+      const storage = new SqliteStorage({ path: join(dir.path, 'waymark.db') });
+      return {
+        storage,
+        teardown: async () => {
+          await storage.close();
           await dir.remove();
         },
       };

@@ -14,6 +14,7 @@ import { WorkflowRunner } from '../../../lib/runner/workflow-runner';
 import type { CheckpointStorage } from '../../../lib/storage/checkpoint-storage';
 import { FileStorage } from '../../../lib/storage/file/file-storage';
 import { S3Storage } from '../../../lib/storage/s3';
+import { SqliteStorage } from '../../../lib/storage/sqlite';
 import { TS_REGISTER } from '../../helpers/child';
 import { startRgw } from '../../helpers/ceph-rgw';
 import { freshSchema, PG_URL } from '../../helpers/postgres';
@@ -41,6 +42,22 @@ const providers: readonly (readonly [string, () => Promise<Store>])[] = [
       const dir = await tempDir('waymark-children-crash-');
       const root = join(dir.path, 'store');
       return { store: `file:${root}`, storage: new FileStorage({ directory: root }), children: 100, teardown: dir.remove };
+    },
+  ],
+  [
+    'SqliteStorage',
+    async () => {
+      const dir = await tempDir('waymark-children-crash-');
+      const path = join(dir.path, 'waymark.db');
+      const storage = new SqliteStorage({ path });
+      return {
+        store: `sqlite:${path}`,
+        storage, children: 100,
+        teardown: async () => {
+          await storage.close();
+          await dir.remove();
+        },
+      };
     },
   ],
   [

@@ -11,6 +11,7 @@ import { listKey, keyMeaning } from '../../../lib/item-keys';
 import type { CheckpointStorage } from '../../../lib/storage/checkpoint-storage';
 import { FileStorage } from '../../../lib/storage/file/file-storage';
 import { S3Storage } from '../../../lib/storage/s3';
+import { SqliteStorage } from '../../../lib/storage/sqlite';
 import { startRgw } from '../../helpers/ceph-rgw';
 import { freshSchema, PG_URL } from '../../helpers/postgres';
 import { startS3, type S3Fixture } from '../../helpers/s3-server';
@@ -39,6 +40,22 @@ const providers: readonly (readonly [string, () => Promise<Store>])[] = [
       const dir = await tempDir('waymark-fan-out-crash-');
       const root = join(dir.path, 'store');
       return { store: `file:${root}`, storage: new FileStorage({ directory: root }), teardown: dir.remove };
+    },
+  ],
+  [
+    'SqliteStorage',
+    async () => {
+      const dir = await tempDir('waymark-fan-out-crash-');
+      const path = join(dir.path, 'waymark.db');
+      const storage = new SqliteStorage({ path });
+      return {
+        store: `sqlite:${path}`,
+        storage,
+        teardown: async () => {
+          await storage.close();
+          await dir.remove();
+        },
+      };
     },
   ],
   [
