@@ -13,6 +13,7 @@ import { bullmq, QUEUE_WORKFLOWS } from './cases/bullmq';
 import { fanOut } from './cases/fan-out';
 import { FAN_OUT_ITEMS, items } from './cases/items';
 import { CHILDREN, children } from './cases/children';
+import { sqlite } from './cases/sqlite';
 import { fingerprint } from './cases/fingerprint';
 import { memory } from './cases/memory';
 import { resume } from './cases/resume';
@@ -34,6 +35,8 @@ async function main(): Promise<void> {
   const engine = await engineOverhead();
   log('durable commit');
   const commit = await durableCommit();
+  log('sqlite');
+  const lite = await sqlite();
   log('fingerprint');
   const fp = await fingerprint();
   log('fan-out');
@@ -65,6 +68,10 @@ async function main(): Promise<void> {
     ['durable commit: 100 independent steps at once', `${commit.parallel.perSecond.toFixed(0)} commits/s`, `synchronous atomic writes ${commit.parallel.baselinePerSecond.toFixed(0)}/s`, `throughput ×${commit.parallel.ratio.toFixed(2)}`, '≥ 1.5', verdict(commit.parallel.ratio >= 1.5)],
     ['the same, the whole run (lease to release)', `${commit.parallelRun.perSecond.toFixed(0)} steps/s`, `synchronous atomic writes ${commit.parallel.baselinePerSecond.toFixed(0)}/s`, `throughput ×${commit.parallelRun.ratio.toFixed(2)}`, 'reported', ''],
     ['event loop while committing: 1 ms timer lateness', `p99 ${ms(commit.eventLoop.p99Ms)}`, `max ${ms(commit.eventLoop.maxMs)}; p99 of each chain ${commit.eventLoop.runsP99Ms.map((v) => v.toFixed(1)).join(', ')}`, '', 'p99 < 2 ms', verdict(commit.eventLoop.p99Ms < 2)],
+    ['SQLite: 2,000 steps in a chain, SqliteStorage', `${lite.chainPerSecond.toFixed(0)} steps/s`, `node:sqlite, one INSERT per transaction ${lite.sqlitePerSecond.toFixed(0)}/s`, `throughput ×${(lite.chainPerSecond / lite.sqlitePerSecond).toFixed(2)}`, '≥ 0.7', verdict(lite.chainPerSecond / lite.sqlitePerSecond >= 0.7)],
+    ['SQLite: the same chain against the disk', `${lite.chainPerSecond.toFixed(0)} steps/s`, `append + fdatasync ${lite.diskPerSecond.toFixed(0)}/s`, `throughput ×${(lite.chainPerSecond / lite.diskPerSecond).toFixed(2)}`, 'reported', `FileStorage's chain ${lite.filePerSecond.toFixed(0)} steps/s (×${(lite.chainPerSecond / lite.filePerSecond).toFixed(2)})`],
+    ['SQLite: 100 independent steps at once (group commit)', `${lite.parallelPerSecond.toFixed(0)} commits/s`, `one INSERT per transaction ${lite.sqlitePerSecond.toFixed(0)}/s`, `throughput ×${(lite.parallelPerSecond / lite.sqlitePerSecond).toFixed(2)}`, '≥ 2', verdict(lite.parallelPerSecond / lite.sqlitePerSecond >= 2)],
+    ['SQLite: event loop while a chain commits, 1 ms timer lateness', `p99 ${ms(lite.eventLoopP99Ms)}`, 'node:sqlite is synchronous', '', 'p99 < 2 ms', verdict(lite.eventLoopP99Ms < 2)],
     [`fingerprint: ${(fp.bytes / 1e6).toFixed(1)} MB input`, ms(fp.plain.measuredMs), `JSON.stringify + SHA-256 ${ms(fp.plain.baselineMs)}`, `time ×${fp.plain.ratio.toFixed(2)}`, '≤ 2.0', verdict(fp.plain.ratio <= 2)],
     ['fingerprint: same, 3 excluded paths', ms(fp.excluded.measuredMs), `JSON.stringify + SHA-256 ${ms(fp.excluded.baselineMs)}`, `time ×${fp.excluded.ratio.toFixed(2)}`, '≤ 2.0', verdict(fp.excluded.ratio <= 2)],
     ...resumeRows.map((r) => [
@@ -144,7 +151,7 @@ async function main(): Promise<void> {
   console.log([line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n'));
   console.log(`\n${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node} (${machine.platform}); ${((Date.now() - started) / 1000).toFixed(0)} s`);
 
-  const results = { date: new Date().toISOString(), machine, engine, durableCommit: commit, fingerprint: fp, fanOut: fan, perItem, children: childRows, resume: resumeRows, freshResume: fresh, memory: mem, waits: wait, recovery: recovered, postgres: pg, bullmq: queue };
+  const results = { date: new Date().toISOString(), machine, engine, durableCommit: commit, sqlite: lite, fingerprint: fp, fanOut: fan, perItem, children: childRows, resume: resumeRows, freshResume: fresh, memory: mem, waits: wait, recovery: recovered, postgres: pg, bullmq: queue };
   writeFileSync(join(__dirname, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
 }
 

@@ -27,7 +27,7 @@ export const USAGE = `usage:
   waymark graph <module> <ClassName> [--text | --json] [--workflow-id <id> --store <store>]
   waymark ui --store <store> [--port 4100] [--host 127.0.0.1] [--token <token>]
 
-<store> is file:<dir>, s3://<bucket>/<prefix> (the AWS environment configures the S3 client)
+<store> is sqlite:<file>, file:<dir>, s3://<bucket>/<prefix> (the AWS environment configures the S3 client)
 or postgres://<user>@<host>/<database>[?schema=<name>] (pg must be installed).`;
 
 type Command = readonly [CommandSpec, (args: ParsedArgs, io: CliIo) => Promise<number>];

@@ -7,7 +7,7 @@ import 'reflect-metadata';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileStorage, Step, Workflow, WorkflowFailedError, WorkflowRunner, type CompensationContext, type StepContext } from '../../lib';
+import { SqliteStorage, Step, Workflow, WorkflowFailedError, WorkflowRunner, type CompensationContext, type StepContext } from '../../lib';
 
 interface Booking {
   readonly seat: string;
@@ -91,7 +91,7 @@ async function book(runner: WorkflowRunner, workflowId: string, input: Booking):
 async function main(): Promise<void> {
   const directory = mkdtempSync(join(tmpdir(), 'waymark-saga-'));
   try {
-    const runner = new WorkflowRunner({ storage: new FileStorage({ directory }), workflows: [BookingFlow], tracer: false });
+    const runner = new WorkflowRunner({ storage: new SqliteStorage({ path: join(directory, 'waymark.db') }), workflows: [BookingFlow], tracer: false });
     await book(runner, 'booking-1', { seat: '12A', card: '4242', cents: 9900 });
     await book(runner, 'booking-2', { seat: '12B', card: '5555', cents: 9900 });
     // A queue delivering booking-2 again: its outcome stands, nothing is charged or refunded again.

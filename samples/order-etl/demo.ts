@@ -1,17 +1,17 @@
 /**
  * `npm run demo`: a crash at the third step, a resume that skips the first two, and a re-submission
- * with a changed input under 'reset' and under 'raise'. Checkpoints go to a FileStorage directory.
+ * with a changed input under 'reset' and under 'raise'. Checkpoints go to a SQLite database file (SqliteStorage).
  */
 import 'reflect-metadata';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileStorage, InputChangedError, WorkflowFailedError, WorkflowRunner, type RunResult } from '../../lib';
+import { InputChangedError, SqliteStorage, WorkflowFailedError, WorkflowRunner, type RunResult } from '../../lib';
 import { OrderEtl, Warehouse } from './order-etl';
 
 const directory = mkdtempSync(join(tmpdir(), 'waymark-demo-'));
 const log = (line: string) => console.log(line);
-const storage = new FileStorage({ directory });
+const storage = new SqliteStorage({ path: join(directory, 'waymark.db') });
 const runner = new WorkflowRunner({ storage });
 runner.on('step:restored', ({ step }) => log(`    ${step}: skipped, restored from its checkpoint`));
 runner.on('input:changed', ({ policy }) => log(`    input changed since the checkpoints were written: policy '${policy}'`));
@@ -25,7 +25,7 @@ function summary(result: RunResult): string {
 async function main(): Promise<void> {
   const warehouse = new Warehouse();
   const workflow = new OrderEtl(warehouse, log);
-  console.log(`waymark demo: checkpoints in ${directory}\n`);
+  console.log(`waymark demo: checkpoints in ${join(directory, 'waymark.db')}\n`);
 
   console.log('1. First run of order-42; the warehouse is down, so step 3 (load) fails:');
   warehouse.failNextLoad = true;

@@ -9,7 +9,7 @@ import 'reflect-metadata';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileStorage, Step, Workflow, WorkflowRunner, WorkflowWorker, type StepContext } from '../../lib';
+import { SqliteStorage, Step, Workflow, WorkflowRunner, WorkflowWorker, type StepContext } from '../../lib';
 
 interface Line {
   readonly sku: string;
@@ -72,7 +72,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'waymark-order-shipping-'));
   try {
     // maxInlineWaitMs 0: every wait ends the run 'waiting' and gives the lease up; the worker wakes it.
-    const runner = new WorkflowRunner({ storage: new FileStorage({ directory: dir }), workflows: [OrderShipping], maxInlineWaitMs: 0 });
+    const runner = new WorkflowRunner({ storage: new SqliteStorage({ path: join(dir, 'waymark.db') }), workflows: [OrderShipping], maxInlineWaitMs: 0 });
     const worker = new WorkflowWorker({ runner, pollIntervalMs: 50 });
     const finished = new Map<string, () => void>();
     runner.on('run:completed', ({ workflowId }) => finished.get(workflowId)?.());

@@ -10,7 +10,7 @@ import 'reflect-metadata';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileStorage, Step, Workflow, WorkflowRunner, WorkflowWorker, type StepContext } from '../../lib';
+import { SqliteStorage, Step, Workflow, WorkflowRunner, WorkflowWorker, type StepContext } from '../../lib';
 
 interface OrderInput {
   readonly orderId: string;
@@ -83,7 +83,7 @@ function settled(runner: WorkflowRunner, workflowId: string): Promise<string> {
 async function main(): Promise<void> {
   const directory = mkdtempSync(join(tmpdir(), 'waymark-warehouse-order-'));
   try {
-    const runner = new WorkflowRunner({ storage: new FileStorage({ directory }), workflows: [WarehouseOrder, Shipment] });
+    const runner = new WorkflowRunner({ storage: new SqliteStorage({ path: join(directory, 'waymark.db') }), workflows: [WarehouseOrder, Shipment] });
     const worker = new WorkflowWorker({ runner, pollIntervalMs: 100 });
     worker.start();
 

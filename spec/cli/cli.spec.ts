@@ -9,6 +9,7 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Step, Workflow } from '../../decorators';
 import { FileStorage } from '../../lib/storage/file/file-storage';
+import { SqliteStorage } from '../../lib/storage/sqlite';
 import { WorkflowRunner } from '../../lib/runner/workflow-runner';
 import type { StepContext } from '../../lib/runner/step-context';
 import { S3Storage } from '../../lib/storage/s3';
@@ -220,6 +221,27 @@ describe('waymark CLI', function () {
       expect(await pg.storage.load('pg-1')).to.equal(undefined);
     } finally {
       await pg.drop();
+    }
+  });
+
+  it('works on SQLite: list, status and clear through sqlite:<file>; a missing database file is refused, never created', async () => {
+    const path = join(dir.path, 'waymark.db');
+    const sqlite = new SqliteStorage({ path });
+    try {
+      await new WorkflowRunner({ storage: sqlite }).run(new Shipping(), { workflowId: 'lite-1', input: { to: 'x' } }).catch(() => undefined);
+      const list = await waymark(['list', '--store', `sqlite:${path}`]);
+      expect(list.code, list.stderr).to.equal(0);
+      expect(list.stdout.trim()).to.equal('lite-1');
+      const status = await waymark(['status', 'lite-1', '--store', `sqlite:${path}`]);
+      expect(status.stdout.split('\n').find((l) => l.startsWith('ship'))).to.match(/^ship\s+failed\s+1\s/);
+      const cleared = await waymark(['clear', 'lite-1', '--store', `sqlite:${path}`, '--yes']);
+      expect(cleared.code, cleared.stderr).to.equal(0);
+      expect(await sqlite.load('lite-1')).to.equal(undefined);
+      const missing = await waymark(['list', '--store', `sqlite:${join(dir.path, 'typo.db')}`]);
+      expect(missing.code).to.not.equal(0);
+      expect(missing.stderr).to.contain('an existing SQLite database file');
+    } finally {
+      await sqlite.close();
     }
   });
 

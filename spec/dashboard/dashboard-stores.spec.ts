@@ -8,6 +8,7 @@ import { WorkflowRunner } from '../../lib/runner/workflow-runner';
 import type { CheckpointStorage } from '../../lib/storage/checkpoint-storage';
 import { FileStorage } from '../../lib/storage/file/file-storage';
 import { S3Storage } from '../../lib/storage/s3';
+import { SqliteStorage } from '../../lib/storage/sqlite';
 import { Delivery, Payout, type DeliveryInput } from '../fixtures/dashboard-flows';
 import { freshSchema } from '../helpers/postgres';
 import { startS3 } from '../helpers/s3-server';
@@ -21,6 +22,11 @@ describe('dashboard (HTTP) on every store', () => {
     ['FileStorage', async () => {
       const dir = await tempDir('waymark-dash-');
       return { storage: new FileStorage({ directory: dir.path }), close: dir.remove };
+    }],
+    ['SqliteStorage', async () => {
+      const dir = await tempDir('waymark-dash-');
+      const storage = new SqliteStorage({ path: `${dir.path}/waymark.db` });
+      return { storage, close: async () => (await storage.close(), await dir.remove()) };
     }],
     ['S3Storage', async () => {
       const s3 = await startS3();
