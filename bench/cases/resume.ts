@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { readdir, rm } from 'node:fs/promises';
 import { encodeSegment } from '../../lib/workflow-id';
-import { FileStorage, WorkflowRunner, type CheckpointStorage } from '../../lib';
+import { FileStorage, SqliteStorage, WorkflowRunner, type CheckpointStorage } from '../../lib';
 import { storedSteps, buildGraph } from '../../lib/graph';
 import { S3Storage } from '../../lib/storage/s3';
 import { encodeValue } from '../../lib/checkpoint-codec';
@@ -107,7 +107,17 @@ export async function resume(): Promise<ResumeRow[]> {
     // The same rows on a real S3 server, Ceph's RADOS Gateway (spec/helpers/ceph-rgw.ts).
     const rgw = await startRgw();
     const rgwRows = await s3ResumeRows('S3Storage (Ceph RGW)', rgw.client(), rgw.client(), await rgw.bucket());
-    return [...fileRows, ...s3Rows, ...rgwRows];
+    // SqliteStorage: a checkpoint dropped behind its back with a connection of its own.
+    const path = join(dir, 'resume.db');
+    const sqlite = new SqliteStorage({ path });
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { DatabaseSync } = require('node:sqlite') as { DatabaseSync: new (path: string) => { prepare(sql: string): { run(...v: unknown[]): unknown }; close(): void } };
+    const admin = new DatabaseSync(path);
+    const drop = admin.prepare('DELETE FROM checkpoints WHERE workflow_id = ? AND step = ?');
+    const sqliteRows = await resumeRows('SqliteStorage', sqlite, async (workflowId, step) => void drop.run(workflowId, step));
+    admin.close();
+    await sqlite.close();
+    return [...fileRows, ...sqliteRows, ...s3Rows, ...rgwRows];
   } finally {
     await s3.close();
     rmSync(dir, { recursive: true, force: true });

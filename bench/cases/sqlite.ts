@@ -25,6 +25,8 @@ export interface SqliteResult {
   readonly chainPerSecond: number;
   readonly filePerSecond: number;
   readonly parallelPerSecond: number;
+  /** 100 workflows of 10 steps at once, steps/s. */
+  readonly concurrentPerSecond: number;
   readonly eventLoopP99Ms: number;
 }
 
@@ -83,17 +85,25 @@ export async function sqlite(): Promise<SqliteResult> {
       await runner.run(new Parallel(), { workflowId: `parallel-${n++}` });
       return perSecond(PARALLEL, last - first);
     };
+    const Ten = generatedWorkflow(10, payload);
+    const concurrent = async (): Promise<number> => {
+      const started = performance.now();
+      const round = n++;
+      await Promise.all(Array.from({ length: 100 }, (_, w) => runner.run(new Ten(), { workflowId: `c-${round}-${w}` })));
+      return perSecond(1_000, performance.now() - started);
+    };
     // Warm up, then three rounds each, interleaved; medians.
     disk();
     bareSqlite();
     await chain();
-    const rounds = { disk: [] as number[], sqlite: [] as number[], chain: [] as number[], file: [] as number[], parallel: [] as number[] };
+    const rounds = { disk: [] as number[], sqlite: [] as number[], chain: [] as number[], file: [] as number[], parallel: [] as number[], concurrent: [] as number[] };
     for (let i = 0; i < 3; i++) {
       rounds.disk.push(disk());
       rounds.sqlite.push(bareSqlite());
       rounds.chain.push(await chain());
       rounds.file.push(await fileChain());
       for (let k = 0; k < 3; k++) rounds.parallel.push(await parallel());
+      rounds.concurrent.push(await concurrent());
     }
     const lateness: number[] = [];
     for (let i = 0; i < 3; i++) lateness.push((await timerLateness(() => chain())).p99Ms);
@@ -104,6 +114,7 @@ export async function sqlite(): Promise<SqliteResult> {
       chainPerSecond: median(rounds.chain),
       filePerSecond: median(rounds.file),
       parallelPerSecond: median(rounds.parallel),
+      concurrentPerSecond: median(rounds.concurrent),
       eventLoopP99Ms: median(lateness),
     };
   } finally {

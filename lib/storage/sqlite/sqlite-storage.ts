@@ -27,12 +27,13 @@ export interface SqliteStorageOptions {
 /** File systems SQLite's own documentation says its locking is not safe on. */
 const NETWORK_FILE_SYSTEMS = new Set(['nfs', 'nfs4', 'cifs', 'smb3', 'smbfs', 'fuse.sshfs', '9p', 'afs', 'ceph', 'glusterfs', 'fuse.glusterfs', 'lustre']);
 
-/** One commit waiting for the next group transaction. */
+/** One write waiting for the next group transaction. */
 interface Pending {
   readonly workflowId: string;
-  readonly checkpoints: readonly Checkpoint[];
-  readonly lease?: Lease;
-  resolve(): void;
+  readonly operation: string;
+  readonly step?: string;
+  readonly body: () => unknown;
+  resolve(value: unknown): void;
   reject(error: unknown): void;
 }
 
@@ -123,20 +124,23 @@ export class SqliteStorage implements CheckpointStorage {
     return this.commitMany(workflowId, [checkpoint], lease);
   }
 
-  commitMany(workflowId: string, checkpoints: readonly Checkpoint[], lease?: Lease): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      assertWorkflowId(workflowId);
-      this.pending.push({ workflowId, checkpoints, ...(lease === undefined ? {} : { lease }), resolve, reject });
-      if (!this.flushing) {
-        this.flushing = true;
-        setImmediate(() => this.flush());
-      }
-    });
+  async commitMany(workflowId: string, checkpoints: readonly Checkpoint[], lease?: Lease): Promise<void> {
+    assertWorkflowId(workflowId);
+    const step = checkpoints[0]?.step;
+    await this.write(
+      workflowId,
+      'commit',
+      () => {
+        this.fence(workflowId, lease, step);
+        for (const checkpoint of checkpoints) this.sql('INSERT INTO checkpoints (workflow_id, step, data) VALUES (?, ?, ?) ON CONFLICT (workflow_id, step) DO UPDATE SET data = excluded.data').run(workflowId, checkpoint.step, JSON.stringify(checkpoint));
+      },
+      step,
+    );
   }
 
   async clear(workflowId: string, options: ClearOptions = {}): Promise<void> {
     assertWorkflowId(workflowId);
-    const total = this.write(workflowId, 'clear', () => {
+    const total = await this.write(workflowId, 'clear', () => {
       this.fence(workflowId, options.lease);
       const row = this.sql('SELECT record FROM workflows WHERE workflow_id = ?').get(workflowId);
       let deleted = 0;
@@ -179,7 +183,7 @@ export class SqliteStorage implements CheckpointStorage {
   }
 
   async releaseLease(lease: Lease): Promise<void> {
-    this.write(lease.workflowId, 'release lease', () => this.sql('DELETE FROM leases WHERE workflow_id = ? AND token = ?').run(lease.workflowId, lease.token));
+    await this.write(lease.workflowId, 'release lease', () => this.sql('DELETE FROM leases WHERE workflow_id = ? AND token = ?').run(lease.workflowId, lease.token));
   }
 
   async readLease(workflowId: string): Promise<LeaseHolder | undefined> {
@@ -202,11 +206,11 @@ export class SqliteStorage implements CheckpointStorage {
 
   async addWake(entry: WakeEntry): Promise<void> {
     assertWorkflowId(entry.workflowId);
-    this.write(entry.workflowId, 'add wake', () => this.sql('INSERT INTO wakes (wake_at, workflow_id) VALUES (?, ?) ON CONFLICT DO NOTHING').run(Math.max(0, Math.floor(entry.wakeAt)), entry.workflowId));
+    await this.write(entry.workflowId, 'add wake', () => this.sql('INSERT INTO wakes (wake_at, workflow_id) VALUES (?, ?) ON CONFLICT DO NOTHING').run(Math.max(0, Math.floor(entry.wakeAt)), entry.workflowId));
   }
 
   async removeWake(entry: WakeEntry): Promise<void> {
-    this.write(entry.workflowId, 'remove wake', () => this.sql('DELETE FROM wakes WHERE wake_at = ? AND workflow_id = ?').run(Math.max(0, Math.floor(entry.wakeAt)), entry.workflowId));
+    await this.write(entry.workflowId, 'remove wake', () => this.sql('DELETE FROM wakes WHERE wake_at = ? AND workflow_id = ?').run(Math.max(0, Math.floor(entry.wakeAt)), entry.workflowId));
   }
 
   async dueWakes(now: number, limit: number): Promise<WakeEntry[]> {
@@ -215,11 +219,11 @@ export class SqliteStorage implements CheckpointStorage {
 
   async addEnded(entry: EndedEntry): Promise<void> {
     assertWorkflowId(entry.workflowId);
-    this.write(entry.workflowId, 'add ended', () => this.sql('INSERT INTO ended (status, ended_at, workflow_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(entry.status, Math.max(0, Math.floor(entry.endedAt)), entry.workflowId));
+    await this.write(entry.workflowId, 'add ended', () => this.sql('INSERT INTO ended (status, ended_at, workflow_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(entry.status, Math.max(0, Math.floor(entry.endedAt)), entry.workflowId));
   }
 
   async removeEnded(entry: EndedEntry): Promise<void> {
-    this.write(entry.workflowId, 'remove ended', () => this.sql('DELETE FROM ended WHERE status = ? AND ended_at = ? AND workflow_id = ?').run(entry.status, Math.max(0, Math.floor(entry.endedAt)), entry.workflowId));
+    await this.write(entry.workflowId, 'remove ended', () => this.sql('DELETE FROM ended WHERE status = ? AND ended_at = ? AND workflow_id = ?').run(entry.status, Math.max(0, Math.floor(entry.endedAt)), entry.workflowId));
   }
 
   async endedBefore(status: WorkflowStatus, before: number, limit: number): Promise<EndedEntry[]> {
@@ -239,32 +243,34 @@ export class SqliteStorage implements CheckpointStorage {
     return rows.map((r) => parseEvent(workflowId, this.where(workflowId, `event ${String(r.event_id)}`), r.data as string)).sort(sendOrder);
   }
 
-  /** Writes every pending commit in one transaction; each fenced out is rejected alone. */
+  /**
+   * Writes every pending write in one transaction, each in a savepoint of its own: one that fails
+   * (fenced out, a conflict) is undone and rejected alone; the others resolve once the transaction,
+   * and so the fsync that covers them, is committed.
+   */
   private flush(): void {
     const batch = this.pending;
     this.pending = [];
-    const outcomes: (unknown | undefined)[] = [];
+    const outcomes: { ok: boolean; value: unknown }[] = [];
     try {
       this.transaction(() => {
-        outcomes.length = 0;
         for (const p of batch) {
-          // Each caller's checkpoints all or none: a savepoint of its own inside the group's transaction.
           this.db.exec('SAVEPOINT one');
           try {
-            this.fence(p.workflowId, p.lease, p.checkpoints[0]?.step);
-            for (const checkpoint of p.checkpoints) this.sql('INSERT INTO checkpoints (workflow_id, step, data) VALUES (?, ?, ?) ON CONFLICT (workflow_id, step) DO UPDATE SET data = excluded.data').run(p.workflowId, checkpoint.step, JSON.stringify(checkpoint));
+            const value = p.body();
             this.db.exec('RELEASE one');
-            outcomes.push(undefined);
+            outcomes.push({ ok: true, value });
           } catch (error) {
             this.db.exec('ROLLBACK TO one');
             this.db.exec('RELEASE one');
-            outcomes.push(error instanceof LeaseLostError ? error : new StorageError(p.workflowId, 'commit', error, p.checkpoints[0]?.step, this.where(p.workflowId)));
+            const own = error instanceof LeaseLostError || error instanceof RecordConflictError;
+            outcomes.push({ ok: false, value: own ? error : new StorageError(p.workflowId, p.operation, error, p.step, this.where(p.workflowId)) });
           }
         }
       });
-      batch.forEach((p, i) => (outcomes[i] === undefined ? p.resolve() : p.reject(outcomes[i])));
+      batch.forEach((p, i) => (outcomes[i]!.ok ? p.resolve(outcomes[i]!.value) : p.reject(outcomes[i]!.value)));
     } catch (error) {
-      for (const p of batch) p.reject(new StorageError(p.workflowId, 'commit', error, p.checkpoints[0]?.step, this.where(p.workflowId)));
+      for (const p of batch) p.reject(new StorageError(p.workflowId, p.operation, error, p.step, this.where(p.workflowId)));
     }
     if (this.pending.length > 0) setImmediate(() => this.flush());
     else this.flushing = false;
@@ -291,14 +297,18 @@ export class SqliteStorage implements CheckpointStorage {
     return result;
   }
 
-  /** A write transaction; waymark's own errors pass, SQLite's become `StorageError`. */
-  private write<T>(workflowId: string, operation: string, body: () => T, step?: string): T {
-    try {
-      return this.transaction(body);
-    } catch (error) {
-      if (error instanceof LeaseLostError || error instanceof RecordConflictError) throw error;
-      throw new StorageError(workflowId, operation, error, step, this.where(workflowId));
-    }
+  /**
+   * A write: `body` runs in the next group transaction (group commit), in a savepoint of its own;
+   * waymark's own errors pass, SQLite's become `StorageError`. Resolves once it is durable.
+   */
+  private write<T>(workflowId: string, operation: string, body: () => T, step?: string): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ workflowId, operation, ...(step === undefined ? {} : { step }), body, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.flushing) {
+        this.flushing = true;
+        setImmediate(() => this.flush());
+      }
+    });
   }
 
   /** A read (one statement, or several of one snapshot); SQLite's errors become `StorageError`. */
