@@ -21,6 +21,18 @@ function starts(events: string): { step: string; pid: string }[] {
     });
 }
 
+/** The workflows whose lease a SqliteStorage database still keeps. */
+async function leasesIn(path: string): Promise<unknown[]> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { DatabaseSync } = require('node:sqlite') as { DatabaseSync: new (path: string) => { prepare(sql: string): { all(): Record<string, unknown>[] }; close(): void } };
+  const db = new DatabaseSync(path);
+  try {
+    return db.prepare('SELECT workflow_id FROM leases').all().map((r) => r.workflow_id);
+  } finally {
+    db.close();
+  }
+}
+
 describe('waits and recovery across processes (FileStorage)', function () {
   this.timeout(60_000);
 
@@ -49,12 +61,12 @@ describe('waits and recovery across processes (FileStorage)', function () {
     }
   });
 
-  for (const kind of ['FileStorage', 'PostgresStorage'] as const) {
+  for (const kind of ['FileStorage', 'SqliteStorage', 'PostgresStorage'] as const) {
     it(`${kind}: a running worker resumes a SIGKILLed run at once, long before its 30 s lease expires: the store sees its owner is gone`, async () => {
       const dir = await tempDir();
       const pg = kind === 'PostgresStorage' ? await freshSchema() : undefined;
       try {
-        const store = pg === undefined ? join(dir.path, 'store') : `postgres:${PG_URL}|${pg.schema}`;
+        const store = pg !== undefined ? `postgres:${PG_URL}|${pg.schema}` : kind === 'SqliteStorage' ? `sqlite:${join(dir.path, 'waymark.db')}` : join(dir.path, 'store');
         const env = { STORE: store, EVENTS: join(dir.path, 'events.log'), DELAY_MS: '0', LEASE_TTL_MS: '30000' };
         // The worker is up first, and polls rarely: the recovery comes from its sweep for dead owners.
         const worker = runTs(FIXTURE, { ...env, MODE: 'worker', UNTIL: 'killed', POLL_MS: '600000' });
@@ -68,7 +80,8 @@ describe('waits and recovery across processes (FileStorage)', function () {
         expect(Date.parse(info.steps.c.committedAt), 'finished before the dead lease expired').to.be.below(killedAt + 30_000);
         const log = starts(env.EVENTS);
         expect(log.map((s) => s.step)).to.deep.equal(['a killed', 'b killed', 'b killed', 'c killed']);
-        if (pg === undefined) expect(await readdir(join(store, 'locks')).catch(() => []), 'no lock left behind').to.deep.equal([]);
+        if (kind === 'SqliteStorage') expect(await leasesIn(join(dir.path, 'waymark.db')), 'no lease left behind').to.deep.equal([]);
+        else if (pg === undefined) expect(await readdir(join(store, 'locks')).catch(() => []), 'no lock left behind').to.deep.equal([]);
         else expect((await pg.pool.query(`SELECT workflow_id FROM "${pg.schema}".leases`)).rows, 'no lease left behind').to.deep.equal([]);
       } finally {
         await dir.remove();

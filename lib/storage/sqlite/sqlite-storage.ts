@@ -25,7 +25,7 @@ export interface SqliteStorageOptions {
 }
 
 /** File systems SQLite's own documentation says its locking is not safe on. */
-const NETWORK_FILE_SYSTEMS = new Set(['nfs', 'nfs4', 'cifs', 'smb3', 'smbfs', 'fuse.sshfs', '9p', 'afs', 'ceph', 'glusterfs', 'fuse.glusterfs', 'lustre']);
+export const NETWORK_FILE_SYSTEMS: ReadonlySet<string> = new Set(['nfs', 'nfs4', 'cifs', 'smb3', 'smbfs', 'fuse.sshfs', '9p', 'afs', 'ceph', 'glusterfs', 'fuse.glusterfs', 'lustre']);
 
 /** One write waiting for the next group transaction. */
 interface Pending {
@@ -335,25 +335,29 @@ export class SqliteStorage implements CheckpointStorage {
 /** Refuses a database on a network file system, where SQLite's locks do not hold (SQLite's own advice). */
 function refuseNetworkFileSystem(path: string): void {
   let mounts: string;
-  try {
-    mounts = readFileSync('/proc/mounts', 'utf8');
-  } catch {
-    return;
-  }
   let directory: string;
   try {
+    mounts = readFileSync('/proc/mounts', 'utf8');
     directory = realpathSync(dirname(path));
   } catch {
+    // No /proc (macOS, Windows), or no directory yet (SQLite says so when it opens): nothing to check.
     return;
   }
-  let best = { point: '', type: '' };
+  const mount = mountOf(directory, mounts);
+  if (mount !== undefined && NETWORK_FILE_SYSTEMS.has(mount.type)) {
+    throw new InvalidOptionError('SqliteStorage path', path, `a file on a local disk: ${mount.point} is ${mount.type}, a network file system, where SQLite's locking is not safe (use PostgresStorage or S3Storage to share a store between machines)`);
+  }
+}
+
+/** The mount (as /proc/mounts lists them) that holds `directory`: the longest mount point above it. */
+export function mountOf(directory: string, mounts: string): { readonly point: string; readonly type: string } | undefined {
+  let best: { point: string; type: string } | undefined;
   for (const line of mounts.split('\n')) {
-    const [, point, type] = line.split(' ');
-    if (point === undefined || type === undefined) continue;
-    const unescaped = point.replace(/\\040/g, ' ');
-    if ((directory === unescaped || directory.startsWith(unescaped.endsWith('/') ? unescaped : `${unescaped}/`)) && unescaped.length >= best.point.length) best = { point: unescaped, type };
+    const [, raw, type] = line.split(' ');
+    if (raw === undefined || type === undefined) continue;
+    const point = raw.replace(/\\040/g, ' ');
+    const inside = directory === point || directory.startsWith(point.endsWith('/') ? point : `${point}/`);
+    if (inside && (best === undefined || point.length >= best.point.length)) best = { point, type };
   }
-  if (NETWORK_FILE_SYSTEMS.has(best.type)) {
-    throw new InvalidOptionError('SqliteStorage path', path, `a file on a local disk: ${best.point} is ${best.type}, a network file system, where SQLite's locking is not safe (use PostgresStorage or S3Storage to share a store between machines)`);
-  }
+  return best;
 }

@@ -263,14 +263,16 @@ describe('child workflows under kills', function () {
     });
   }
 
-  it('BullMQ: 3 QueueWorker processes, one SIGKILLed at random, run a parent with 200 children to the end (children and the parent\'s wakes go through the queue)', async () => {
+  for (const kind of ['FileStorage', 'SqliteStorage'] as const)
+  it(`BullMQ on ${kind}: 3 QueueWorker processes, one SIGKILLed at random, run a parent with 200 children to the end (children and the parent's wakes go through the queue)`, async () => {
     const redis = await redisTarget();
     const queue = queueName('children');
     const dir = await tempDir('waymark-children-queue-');
     const events = join(dir.path, 'events.log');
     const root = join(dir.path, 'store');
     const next = seeded(11);
-    const workers = fleet({ MODE: 'queue', REDIS: `${redis.host}:${redis.port}`, QUEUE: queue, STORE: `file:${root}`, EVENTS: events, CHILDREN: '200', CHILD_MS: '5', LEASE_TTL_MS: '2000' });
+    const store = kind === 'SqliteStorage' ? `sqlite:${join(dir.path, 'waymark.db')}` : `file:${root}`;
+    const workers = fleet({ MODE: 'queue', REDIS: `${redis.host}:${redis.port}`, QUEUE: queue, STORE: store, EVENTS: events, CHILDREN: '200', CHILD_MS: '5', LEASE_TTL_MS: '2000' });
     try {
       expect(await until(() => journal(events).some((l) => l.what === 'created'), 60_000), 'children are being created').to.equal(true);
       for (let k = 0; k < 4; k++) {
@@ -279,8 +281,10 @@ describe('child workflows under kills', function () {
       }
       expect(await until(() => journal(events).some((l) => l.what === 'parent'), 120_000), 'the parent completed').to.equal(true);
       checkRound(journal(events), 200, 'queue');
-      const runner = new WorkflowRunner({ storage: new FileStorage({ directory: root }), workflows: [Batch, Account] });
+      const storage = kind === 'SqliteStorage' ? new SqliteStorage({ path: join(dir.path, 'waymark.db') }) : new FileStorage({ directory: root });
+      const runner = new WorkflowRunner({ storage, workflows: [Batch, Account] });
       expect((await runner.get('batch'))!.children!.filter((c) => c.status === 'completed').length).to.equal(200);
+      if (storage instanceof SqliteStorage) await storage.close();
     } finally {
       await workers.stop();
       await dropQueue(redis, queue);

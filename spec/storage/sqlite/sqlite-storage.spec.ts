@@ -7,6 +7,7 @@ import { expect } from 'chai';
 import { join } from 'node:path';
 import { InvalidOptionError, LeaseLostError } from '../../../lib/errors';
 import { SqliteStorage } from '../../../lib/storage/sqlite';
+import { mountOf, NETWORK_FILE_SYSTEMS } from '../../../lib/storage/sqlite/sqlite-storage';
 import { describeStorageContract, sampleCheckpoint, sampleRecord } from '../../../lib/testing';
 import { runTs } from '../../helpers/child';
 import { tempDir } from '../../helpers/temp-dir';
@@ -87,5 +88,22 @@ describe('SqliteStorage', () => {
     expect(() => new SqliteStorage({ path })).to.throw(InvalidOptionError, /schema version 1 or older; it has version 99/);
     expect(() => new SqliteStorage({ path: '' })).to.throw(InvalidOptionError);
     expect(() => new SqliteStorage({ path: join(dir.path, 'x.db'), busyTimeoutMs: -1 })).to.throw(InvalidOptionError, /busyTimeoutMs/);
+  });
+});
+
+describe('SqliteStorage on a network file system', () => {
+  const mounts = ['/dev/sda1 / ext4 rw 0 0', 'server:/export /mnt/shared nfs4 rw 0 0', '//nas/jobs /mnt/my\\040jobs cifs rw 0 0', 'tmpfs /mnt/shared/tmp tmpfs rw 0 0'].join('\n');
+
+  it('finds the mount that holds a directory: the longest mount point above it', () => {
+    expect(mountOf('/home/app', mounts)).to.deep.equal({ point: '/', type: 'ext4' });
+    expect(mountOf('/mnt/shared/db', mounts)).to.deep.equal({ point: '/mnt/shared', type: 'nfs4' });
+    expect(mountOf('/mnt/shared/tmp/x', mounts)).to.deep.equal({ point: '/mnt/shared/tmp', type: 'tmpfs' });
+    expect(mountOf('/mnt/my jobs', mounts)).to.deep.equal({ point: '/mnt/my jobs', type: 'cifs' });
+    expect(mountOf('/mnt/sharedother', mounts)).to.deep.equal({ point: '/', type: 'ext4' });
+  });
+
+  it('counts NFS, SMB and the other network file systems as unsafe, local ones as safe', () => {
+    for (const type of ['nfs', 'nfs4', 'cifs', 'smb3', 'fuse.sshfs', 'ceph']) expect(NETWORK_FILE_SYSTEMS.has(type), type).to.equal(true);
+    for (const type of ['ext4', 'xfs', 'btrfs', 'tmpfs', 'overlay', 'zfs']) expect(NETWORK_FILE_SYSTEMS.has(type), type).to.equal(false);
   });
 });
