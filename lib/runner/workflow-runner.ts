@@ -433,6 +433,8 @@ export class WorkflowRunner {
     const stepRun: StepRun = { workflowId, className: graph.className, input, state, inFlight, keeper, events, failures: {}, stored: prepared, leaseTtlMs: run.leaseTtlMs, timers: {}, methods: new StepMethods(workflow), concurrency: run.concurrency };
     this.liveRuns.set(workflowId, requestCancel);
     let wakeAfter = false;
+    /** The events a run that ended waiting waits for: looked at once more after its lease is given up. */
+    let waitingOn: ReadonlySet<string> | undefined;
     /** Stores a cancel by id: 'cancelled', or 'compensating' when there is something to undo (a worker is woken once the lease is given up). */
     const endCancelled = async (request: CancelRequest): Promise<never> => {
       const undo = graph.compensates && (stepRun.committed!.size > 0 || graph.steps.some((n) => state.isDone(n.index) && !state.isSkipped(n.index)));
@@ -469,7 +471,7 @@ export class WorkflowRunner {
       if (firstFailure === undefined && !leaseLost && !cancelSignal.aborted && waiting.length > 0) {
         const waits = waitingState(waiting, stepRun.timers);
         const result: RunResult = { ...resultOf('waiting'), ...(waits.wakeAt === undefined ? {} : { wakeAt: new Date(waits.wakeAt).toISOString() }), waitingFor: waits.waitingFor.map(shownEventName) };
-        await this.recordWaiting(workflowId, record!, stepRun, waits);
+        if ((await this.recordWaiting(workflowId, record!, waits)) && waits.waitingFor.length > 0) waitingOn = new Set(waits.waitingFor);
         events.emit('run:waiting', { result });
         return result;
       }
@@ -505,6 +507,9 @@ export class WorkflowRunner {
       if (this.liveRuns.get(workflowId) === requestCancel) this.liveRuns.delete(workflowId);
       // The run's outcome stands either way: a lease that cannot be released now expires on its own.
       await keeper.release().catch((error: unknown) => this.reportReleaseFailure(workflowId, error));
+      // An event (or a child's outcome) that came as this run decided to wait woke nobody ('running'), or a worker
+      // that found it busy (back at the lease's expiry): it is seen here, the lease free, and woken.
+      if (waitingOn !== undefined && (await stepRun.mailbox!.arrived(waitingOn).catch(() => false))) await this.wake(workflowId).catch((error: unknown) => this.recordFailure(workflowId, 'woken again', error));
       // Cancelled with steps to undo: a worker compensates, now that the lease is free.
       if (wakeAfter) await this.wake(workflowId).catch((error: unknown) => this.recordFailure(workflowId, 'woken to compensate', error));
       // A child that ended tells its parent; a cancelled parent cancels its children (a worker does it, should this fail).
@@ -661,17 +666,17 @@ export class WorkflowRunner {
   }
 
   /**
-   * Stores what the workflow waits for, with its wake entry. Then looks at the events once more: one
-   * that arrived while this run decided to wait found the workflow 'running' and woke nobody, so it
-   * is woken now. A failed write is reported: the workflow then reads as interrupted, and its
-   * recovery entry brings a worker back to it.
+   * Stores what the workflow waits for, with its wake entry; true once stored. The run looks at the
+   * events once more after it gave its lease up (see `execute`). A failed write is reported: the
+   * workflow then reads as interrupted, and its recovery entry brings a worker back to it.
    */
-  private async recordWaiting(workflowId: string, record: RunRecord, stepRun: StepRun, state: WaitingState): Promise<void> {
+  private async recordWaiting(workflowId: string, record: RunRecord, state: WaitingState): Promise<boolean> {
     try {
       await record.wait(state);
-      if (state.waitingFor.length > 0 && (await stepRun.mailbox!.arrived(new Set(state.waitingFor)))) await this.wake(workflowId);
+      return true;
     } catch (error) {
       this.warn(`workflow '${workflowId}': waiting, but could not store that in its record (it reads as interrupted, and a worker will resume it): ${errorText(error)}`, 'WAYMARK_WAITING_NOT_RECORDED', { workflowId, error });
+      return false;
     }
   }
 
