@@ -4,6 +4,7 @@
  * the record that ended keeps a wake entry a few seconds ahead until they are done, so a process
  * that dies in between leaves the follow-up to a worker, never undone.
  */
+import { WorkflowNotFoundError } from '../../errors';
 import { CANCELLED_CODE } from '../mailbox';
 import { childrenKey, keyMeaning } from '../../item-keys';
 import { decodeValue } from '../../checkpoint-codec';
@@ -45,14 +46,14 @@ export async function followUp(d: FollowUpDeps, record: WorkflowRecord): Promise
   if (parent !== undefined && ENDED.has(record.status) && record.endedAt !== undefined) {
     // A parent cleared since, or started again under its id, hears nothing.
     await deliverEvent(d, parent.workflowId, childEventName(parent.step), outcomeEventId(record.workflowId, record.endedAt), outcomePayload({ ...record, parent }), true, parent.createdAt).catch((error: unknown) => {
-      if ((error as { code?: string }).code !== 'WAYMARK_WORKFLOW_NOT_FOUND') throw error;
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
     });
   }
   if (record.children !== undefined && cancelledById(record)) {
     const reason = `its parent '${record.workflowId}' was cancelled`;
     for (const child of await startedChildren(d.storage, record.workflowId)) {
       await d.cancel(child.id, reason).catch((error: unknown) => {
-        if ((error as { code?: string }).code !== 'WAYMARK_WORKFLOW_NOT_FOUND') throw error;
+        if (!(error instanceof WorkflowNotFoundError)) throw error;
       });
     }
   }

@@ -7,7 +7,6 @@
  */
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Step, Workflow } from '../../../decorators';
 import { WorkflowRunner } from '../../../lib/runner/workflow-runner';
@@ -22,6 +21,7 @@ import { dropQueue, queueName, redisTarget } from '../../helpers/redis';
 import { seeded } from '../../helpers/race-harness';
 import { startS3, type S3Fixture } from '../../helpers/s3-server';
 import { tempDir } from '../../helpers/temp-dir';
+import { readEvents } from '../../helpers/worker';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const KILLS = Number(process.env.CHILD_KILLS ?? 6);
@@ -101,20 +101,12 @@ class Batch {
 
 type Line = { at: number; pid: string; what: string; arg: string; rest: string };
 
+/** The fixture's journal: `<ms> <pid> <what> <arg> <rest>` lines, read as the worker helper reads event lines. */
 function journal(file: string): Line[] {
-  let text = '';
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return [];
-  }
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => {
-      const [at, pid, what, arg = '', ...rest] = l.split(' ');
-      return { at: Number(at), pid: pid!, what: what!, arg, rest: rest.join(' ') };
-    });
+  return readEvents(file).map(([at, pid, text]) => {
+    const [what, arg = '', ...rest] = text.split(' ');
+    return { at: Number(at), pid, what: what!, arg, rest: rest.join(' ') };
+  });
 }
 
 /**
@@ -263,32 +255,33 @@ describe('child workflows under kills', function () {
     });
   }
 
-  for (const kind of ['FileStorage', 'SqliteStorage'] as const)
-  it(`BullMQ on ${kind}: 3 QueueWorker processes, one SIGKILLed at random, run a parent with 200 children to the end (children and the parent's wakes go through the queue)`, async () => {
-    const redis = await redisTarget();
-    const queue = queueName('children');
-    const dir = await tempDir('waymark-children-queue-');
-    const events = join(dir.path, 'events.log');
-    const root = join(dir.path, 'store');
-    const next = seeded(11);
-    const store = kind === 'SqliteStorage' ? `sqlite:${join(dir.path, 'waymark.db')}` : `file:${root}`;
-    const workers = fleet({ MODE: 'queue', REDIS: `${redis.host}:${redis.port}`, QUEUE: queue, STORE: store, EVENTS: events, CHILDREN: '200', CHILD_MS: '5', LEASE_TTL_MS: '2000' });
-    try {
-      expect(await until(() => journal(events).some((l) => l.what === 'created'), 60_000), 'children are being created').to.equal(true);
-      for (let k = 0; k < 4; k++) {
-        workers.kill(next());
-        await new Promise((resolve) => setTimeout(resolve, 200 + Math.floor(next() * 400)));
+  for (const kind of ['FileStorage', 'SqliteStorage'] as const) {
+    it(`BullMQ on ${kind}: 3 QueueWorker processes, one SIGKILLed at random, run a parent with 200 children to the end (children and the parent's wakes go through the queue)`, async () => {
+      const redis = await redisTarget();
+      const queue = queueName('children');
+      const dir = await tempDir('waymark-children-queue-');
+      const events = join(dir.path, 'events.log');
+      const root = join(dir.path, 'store');
+      const next = seeded(11);
+      const store = kind === 'SqliteStorage' ? `sqlite:${join(dir.path, 'waymark.db')}` : `file:${root}`;
+      const workers = fleet({ MODE: 'queue', REDIS: `${redis.host}:${redis.port}`, QUEUE: queue, STORE: store, EVENTS: events, CHILDREN: '200', CHILD_MS: '5', LEASE_TTL_MS: '2000' });
+      try {
+        expect(await until(() => journal(events).some((l) => l.what === 'created'), 60_000), 'children are being created').to.equal(true);
+        for (let k = 0; k < 4; k++) {
+          workers.kill(next());
+          await new Promise((resolve) => setTimeout(resolve, 200 + Math.floor(next() * 400)));
+        }
+        expect(await until(() => journal(events).some((l) => l.what === 'parent'), 120_000), 'the parent completed').to.equal(true);
+        checkRound(journal(events), 200, 'queue');
+        const storage = kind === 'SqliteStorage' ? new SqliteStorage({ path: join(dir.path, 'waymark.db') }) : new FileStorage({ directory: root });
+        const runner = new WorkflowRunner({ storage, workflows: [Batch, Account] });
+        expect((await runner.get('batch'))!.children!.filter((c) => c.status === 'completed').length).to.equal(200);
+        if (storage instanceof SqliteStorage) await storage.close();
+      } finally {
+        await workers.stop();
+        await dropQueue(redis, queue);
+        await dir.remove();
       }
-      expect(await until(() => journal(events).some((l) => l.what === 'parent'), 120_000), 'the parent completed').to.equal(true);
-      checkRound(journal(events), 200, 'queue');
-      const storage = kind === 'SqliteStorage' ? new SqliteStorage({ path: join(dir.path, 'waymark.db') }) : new FileStorage({ directory: root });
-      const runner = new WorkflowRunner({ storage, workflows: [Batch, Account] });
-      expect((await runner.get('batch'))!.children!.filter((c) => c.status === 'completed').length).to.equal(200);
-      if (storage instanceof SqliteStorage) await storage.close();
-    } finally {
-      await workers.stop();
-      await dropQueue(redis, queue);
-      await dir.remove();
-    }
-  });
+    });
+  }
 });
