@@ -78,6 +78,54 @@ export class WorkflowDefinitionChangedError extends WaymarkError {
   }
 }
 
+/**
+ * A run with `resume: true` was given an instance of another version than the stored run is pinned
+ * to: nothing was run or changed. Resume it by id (`runner.resume`, which picks the run's own version),
+ * migrate it (`runner.migrate`), or start it over with `resume: false`.
+ */
+export class WorkflowVersionMismatchError extends WaymarkError {
+  readonly code = 'WAYMARK_VERSION_MISMATCH';
+  constructor(
+    readonly workflowId: string,
+    readonly workflowName: string,
+    /** The version the stored run is pinned to. */
+    readonly storedVersion: number,
+    /** The version of the instance given. */
+    readonly version: number,
+  ) {
+    super(
+      `its run is pinned to ${workflowName}@${storedVersion}, and this run was given ${workflowName}@${version}: nothing was run or changed. ` +
+        `Resume it by id (runner.resume picks the run's own version), move it with runner.migrate(id, { to: ${version} }), or start it over with resume: false`,
+      { where: { workflowId } },
+    );
+  }
+}
+
+/** A migration (`runner.migrate`) refused before writing anything: `reasons` name each step that stops it. */
+export class MigrationRefusedError extends WaymarkError {
+  readonly code = 'WAYMARK_MIGRATION_REFUSED';
+  constructor(
+    readonly workflowId: string,
+    readonly from: number,
+    readonly to: number,
+    readonly reasons: readonly string[],
+  ) {
+    super(`cannot move from version ${from} to ${to}: ${reasons.join('; ')}. Nothing was changed; declare the move in @Workflow({ migrate }) or finish the run under version ${from}`, { where: { workflowId } });
+  }
+}
+
+/** A restart from a step (`runner.restart`) refused before writing anything; the message says why and what to do. */
+export class RestartRefusedError extends WaymarkError {
+  readonly code = 'WAYMARK_RESTART_REFUSED';
+  constructor(
+    readonly workflowId: string,
+    readonly step: string,
+    reason: string,
+  ) {
+    super(`cannot restart from step '${step}': ${reason}. Nothing was changed`, { where: { workflowId } });
+  }
+}
+
 /** An `@OnInputChange` value, run option or runner option is not a valid policy. */
 export class InvalidInputChangePolicyError extends WaymarkError {
   readonly code = 'WAYMARK_INVALID_INPUT_CHANGE_POLICY';
@@ -226,10 +274,16 @@ export class WorkflowNotRegisteredError extends WaymarkError {
   constructor(
     readonly workflowId: string,
     readonly workflowName: string,
+    /** The version the run is pinned to, when its name is registered in other versions only (or the record names one). */
+    readonly version?: number,
+    /** The versions of the name this runner has, if any. */
+    readonly registered: readonly number[] = [],
   ) {
     super(
-      `its workflow '${workflowName}' is not registered with this runner: pass its class in new WorkflowRunner({ workflows: [...] }) ` +
-        `(or a function (name) => instance, for a DI container)`,
+      registered.length > 0
+        ? `its run is pinned to ${workflowName}@${version} and this runner has ${registered.map((v) => `${workflowName}@${v}`).join(', ')} only: ` +
+            `nothing was run or changed. Register the class of version ${version} beside the new one (workflows: [...]), or move the run with runner.migrate(id, { to }) / waymark migrate`
+        : `its workflow '${workflowName}'${version === undefined ? '' : ` (version ${version})`} is not registered with this runner: pass its class in new WorkflowRunner({ workflows: [...] }) ` + `(or a function (name, version) => instance, for a DI container)`,
       { where: { workflowId } },
     );
   }

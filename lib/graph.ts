@@ -2,9 +2,10 @@
  * Builds and validates a workflow class's step graph. Reads decorator metadata; runs nothing.
  */
 import { WorkflowDefinitionError } from './errors';
-import { readStepRecords, readWorkflow, type Constructor, type StepRecord } from './metadata';
+import { readStepRecords, readWorkflow, type Constructor, type Migration, type StepRecord } from './metadata';
 import type { RetryOptions } from './retry-options';
 import type { StoredStep } from './storage/records';
+import { checkMigrations } from './migrations';
 import { sortCommitted } from './item-keys';
 
 /** One validated step. */
@@ -73,6 +74,10 @@ export interface StepWait {
 /** A validated step graph. */
 export interface StepGraph {
   readonly workflowName: string;
+  /** `@Workflow({ version })`, default 1. */
+  readonly version: number;
+  /** `@Workflow({ migrate })`, checked: by the version each moves from. */
+  readonly migrations: ReadonlyMap<number, Migration>;
   readonly className: string;
   /** Steps in declaration order. */
   readonly steps: readonly StepNode[];
@@ -147,7 +152,10 @@ function build(target: Constructor): StepGraph {
     }
   }
   const dependentNodes = steps.map((s) => dependents.get(s.name)!.map((name) => byName.get(name)!));
-  return { workflowName: options.name ?? className, className, steps, stepNames: steps.map((s) => s.name), byName, dependents, dependentNodes, finalStep: steps[steps.length - 1].name, inputClass: options.input, compensates: steps.some((s) => s.compensation !== undefined) };
+  const version = options.version ?? 1;
+  if (!Number.isInteger(version) || version < 1) throw new WorkflowDefinitionError(`@Workflow version must be an integer >= 1, got ${JSON.stringify(version)}`, className);
+  const migrations = checkMigrations(options.migrate, version, byName, className);
+  return { workflowName: options.name ?? className, version, migrations, className, steps, stepNames: steps.map((s) => s.name), byName, dependents, dependentNodes, finalStep: steps[steps.length - 1].name, inputClass: options.input, compensates: steps.some((s) => s.compensation !== undefined) };
 }
 
 /** Names of what every object has (`__proto__`, `constructor`, `hasOwnProperty`...): never step names, since steps are keys of plain objects in results and records. */

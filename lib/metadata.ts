@@ -147,6 +147,38 @@ export interface WorkflowOptions {
   readonly name?: string;
   /** A class-validator class the input must satisfy before anything is read or written. */
   readonly input?: Constructor;
+  /**
+   * The version of this class of the workflow (an integer >= 1; default 1). A run is pinned to the
+   * version it started on (stored in its record): a runner that registers several versions of one
+   * name starts new runs on the highest and resumes each run on its own. A run whose version no
+   * registered class has is never failed and never re-run: it is reported as stranded until a
+   * process that has it resumes it, or it is migrated (`runner.migrate`).
+   */
+  readonly version?: number;
+  /**
+   * How runs of older versions move to this one (`runner.migrate`, `waymark migrate`, or the
+   * worker option `migrate: 'auto'`): one declaration per version it moves from. See {@link Migration}.
+   */
+  readonly migrate?: Migration | readonly Migration[];
+}
+
+/**
+ * How runs of version `from` move to the version that declares this: their committed steps are
+ * kept by name, `renamed` ones under their new name and `dropped` ones forgotten; steps the new
+ * version adds run. A migration is checked against the run before it writes anything.
+ */
+export interface Migration {
+  /** The version runs move from. */
+  readonly from: number;
+  /** Steps of the old version kept under a new name: `{ oldName: 'newName' }`. */
+  readonly renamed?: Readonly<Record<string, string>>;
+  /** Steps of the old version the new one no longer has: their commits are forgotten (not undone). */
+  readonly dropped?: readonly string[];
+  /**
+   * For the rare case where the input's shape changed: the stored input, converted. Called once per
+   * run at migration (never again); its return is validated by the new version's input class.
+   */
+  readonly input?: (old: unknown) => unknown;
 }
 
 /** What `@Fingerprint()` records: a strategy, or path options for the default strategy. */

@@ -17,6 +17,9 @@ function instance(Class: new (...args: never[]) => errors.WaymarkError): errors.
   if (Class === errors.RetryLater) return new errors.RetryLater(60_000);
   if (Class === errors.PollTimeoutError) return new errors.PollTimeoutError('wf-1', 'step-a', 3, 1_000);
   if (Class === errors.ChildWorkflowFailedError) return new errors.ChildWorkflowFailedError('wf-1', 'step-a', 2, [{ index: 1, childId: 'wf-1/step-a/1', status: 'failed', code: 'E', message: 'boom' }]);
+  if (Class === errors.MigrationRefusedError) return new errors.MigrationRefusedError('wf-1', 1, 2, ["committed step 'a' of version 1 is not a step of version 2"]);
+  if (Class === errors.WorkflowVersionMismatchError) return new errors.WorkflowVersionMismatchError('wf-1', 'order', 1, 2);
+  if (Class === errors.WorkflowNotRegisteredError) return new errors.WorkflowNotRegisteredError('wf-1', 'order', 1, [2]);
   if (Class === errors.FanOutFailedError) return new errors.FanOutFailedError('wf-1', 'step-a', 10, 0, [{ index: 3, code: 'E', message: 'boom', attempts: 1 }]);
   return new (Class as unknown as new (...a: unknown[]) => errors.WaymarkError)(...args);
 }

@@ -7,7 +7,8 @@
  */
 import { isStepKey } from '../item-keys';
 import { isoUnique } from '../iso-now';
-import { CheckpointCorruptedError, InputChangedError, WorkflowDefinitionChangedError, WorkflowNotFoundError } from '../errors';
+import { CheckpointCorruptedError, InputChangedError, WorkflowDefinitionChangedError, WorkflowNotFoundError, WorkflowVersionMismatchError } from '../errors';
+import { keyedStorage, StepKeys } from './versions/step-keys';
 import { definitionChanges, storedSteps, type StepGraph } from '../graph';
 import { decideInputChange, type InputChangePolicy } from '../input-change-policy';
 import type { EncodedValue } from '../checkpoint-codec';
@@ -24,6 +25,8 @@ export interface PreparedRun {
   readonly recordVersion: string;
   /** The step the workflow's last run failed at, when it failed (a resume goes on from there). */
   readonly failedAt?: string;
+  /** The storage as this run reads and commits its checkpoints: by step name, under the record's `stepKeys`. */
+  readonly storage: CheckpointStorage;
 }
 
 export interface PrepareInput {
@@ -56,6 +59,7 @@ export async function prepareCheckpoints(p: PrepareInput): Promise<PreparedRun> 
     formatVersion: 1,
     workflowId,
     workflowName: graph.workflowName,
+    version: graph.version,
     fingerprint: p.fingerprint,
     steps: storedSteps(graph),
     updatedAt: now,
@@ -77,34 +81,41 @@ export async function prepareCheckpoints(p: PrepareInput): Promise<PreparedRun> 
   }
   if (stored === undefined) {
     if (p.mustExist === true) throw new WorkflowNotFoundError(workflowId);
-    return { committed: new Set(), record, recordVersion: await writeRecord(p, record, null) };
+    return { committed: new Set(), record, recordVersion: await writeRecord(p, record, null), storage };
   }
   if (!p.resume) return startOver(p, record);
+  // Renamed by a migration, or run again by a restart: the run sees its live checkpoints only, by step name.
+  const keys = StepKeys.of(stored.record, graph.stepNames);
+  const committedSteps = keys.live(stored.committedSteps);
 
   // Another workflow's checkpoints under this id must never be restored, whatever their step names.
   const storedName = stored.record?.workflowName;
   if (storedName !== undefined && storedName !== graph.workflowName) {
     throw new WorkflowDefinitionChangedError(workflowId, [`the stored checkpoints belong to workflow '${storedName}', this run is workflow '${graph.workflowName}'`]);
   }
+  // A run is pinned to the version it started on: another version's class never runs its checkpoints.
+  const storedVersion = stored.record?.version ?? 1;
+  if (stored.record !== undefined && storedVersion !== graph.version) throw new WorkflowVersionMismatchError(workflowId, graph.workflowName, storedVersion, graph.version);
   const storedFingerprint = stored.record?.fingerprint;
   if (storedFingerprint !== p.fingerprint) {
     const previous = storedFingerprint ?? '(none)';
     const decision = await decideInputChange(
       p.policy,
-      { workflowId, storedFingerprint: previous, currentFingerprint: p.fingerprint, committedSteps: stored.committedSteps.filter(isStepKey) },
+      { workflowId, storedFingerprint: previous, currentFingerprint: p.fingerprint, committedSteps: committedSteps.filter(isStepKey) },
       `input-change policy of workflow '${workflowId}'`,
     );
     p.events.emit('input:changed', { storedFingerprint: previous, currentFingerprint: p.fingerprint, policy: decision });
     if (decision === 'raise') throw new InputChangedError(workflowId, previous, p.fingerprint);
     if (decision === 'reset') return startOver(p, record);
-    if (!p.policyChosen && storedFingerprint !== undefined && stored.committedSteps.length > 0) p.onImplicitReuse(storedFingerprint);
+    if (!p.policyChosen && storedFingerprint !== undefined && committedSteps.length > 0) p.onImplicitReuse(storedFingerprint);
   }
-  const changes = definitionChanges(stored.record?.steps ?? [], graph, stored.committedSteps);
+  const changes = definitionChanges(stored.record?.steps ?? [], graph, committedSteps);
   if (changes.length > 0) throw new WorkflowDefinitionChangedError(workflowId, changes);
-  const committed = new Set(stored.committedSteps);
+  const committed = new Set(committedSteps);
+  const view = keyedStorage(storage, workflowId, keys);
   const failedAt = stored.record?.status === 'failed' ? stored.record.error?.step : undefined;
   if (stored.record !== undefined && stored.recordVersion !== undefined && !needsRewrite(stored.record, record)) {
-    return { committed, record: stored.record, recordVersion: stored.recordVersion };
+    return { committed, record: stored.record, recordVersion: stored.recordVersion, storage: view };
   }
   // The workflow goes on: it keeps its creation time (records of 0.1 have none: now it is), the
   // start times its steps' startAt computed and the branches its steps' when took.
@@ -120,17 +131,20 @@ export async function prepareCheckpoints(p: PrepareInput): Promise<PreparedRun> 
     // A child stays its parent's; a parent keeps the count of the children it started.
     ...(stored.record?.parent === undefined ? {} : { parent: stored.record.parent }),
     ...(stored.record?.children === undefined ? {} : { children: stored.record.children }),
+    // Where its checkpoints are stored, and the migrations and restarts it went through (a stranded mark goes: it runs).
+    ...(stored.record?.stepKeys === undefined ? {} : { stepKeys: stored.record.stepKeys }),
+    ...(stored.record?.history === undefined ? {} : { history: stored.record.history }),
     ...(compensation === undefined ? {} : { compensation, status: 'compensating', error: compensation.cause }),
   };
   const recordVersion = await writeRecord(p, continued, stored.recordVersion ?? null);
   const previousWake = stored.record?.wakeAt;
   if (previousWake !== undefined && previousWake !== continued.wakeAt) await storage.removeWake({ workflowId, wakeAt: Date.parse(previousWake) });
-  return { committed, record: continued, recordVersion, ...(failedAt === undefined ? {} : { failedAt }) };
+  return { committed, record: continued, recordVersion, storage: view, ...(failedAt === undefined ? {} : { failedAt }) };
 }
 
 async function startOver(p: PrepareInput, record: WorkflowRecord): Promise<PreparedRun> {
   await p.storage.clear(p.workflowId, { lease: p.lease() });
-  return { committed: new Set(), record, recordVersion: await writeRecord(p, record, null) };
+  return { committed: new Set(), record, recordVersion: await writeRecord(p, record, null), storage: p.storage };
 }
 
 /** Writes the record, its wake entry first: a crash between leaves an extra entry, never a record without its entry. */
@@ -149,6 +163,8 @@ function needsRewrite(stored: WorkflowRecord, record: WorkflowRecord): boolean {
     stored.fingerprint !== record.fingerprint ||
     (stored.status !== 'running' && stored.status !== 'waiting') ||
     stored.createdAt === undefined ||
+    stored.version !== record.version ||
+    stored.stranded !== undefined ||
     JSON.stringify(stored.steps) !== JSON.stringify(record.steps) ||
     JSON.stringify(stored.input) !== JSON.stringify(record.input)
   );
@@ -163,6 +179,7 @@ export function compensatedAlready(stored: WorkflowRecord | undefined, graph: St
     stored?.status === 'compensated' &&
     stored.compensation !== undefined &&
     stored.workflowName === graph.workflowName &&
+    (stored.version ?? 1) === graph.version &&
     stored.fingerprint === fingerprint &&
     JSON.stringify(stored.steps) === JSON.stringify(storedSteps(graph))
   );
@@ -176,6 +193,7 @@ export function completedAlready(stored: WorkflowRecord | undefined, graph: Step
   return (
     stored?.completion !== undefined &&
     stored.workflowName === graph.workflowName &&
+    (stored.version ?? 1) === graph.version &&
     stored.fingerprint === fingerprint &&
     JSON.stringify(stored.steps) === JSON.stringify(storedSteps(graph))
   );

@@ -4,6 +4,8 @@
 import { encodeValue, UnencodableValue, type EncodedValue } from '../checkpoint-codec';
 import { InputSerializationError, InvalidOptionError } from '../errors';
 import type { FingerprintStrategy } from '../fingerprint/fingerprint-strategy';
+import type { Constructor } from '../metadata';
+import { resolveRun, type WorkflowRunnerOptions } from './runner-options';
 
 /** The input as the record stores it, or `InputSerializationError` naming the path that cannot be stored. */
 export function encodeInput(workflowId: string, input: unknown): EncodedValue {
@@ -23,4 +25,10 @@ export async function computeFingerprint(strategy: FingerprintStrategy, input: u
     throw new InvalidOptionError(`fingerprint strategy result for workflow '${workflowId}'`, fingerprint, 'a non-empty string');
   }
   return fingerprint;
+}
+
+/** The fingerprint a run of `target` with `input` stores, by the strategy the class and the runner options choose. */
+export async function fingerprintOf(target: Constructor, options: WorkflowRunnerOptions, workflowId: string, input: unknown): Promise<string> {
+  const resolved = resolveRun(target, options, { workflowId, input });
+  return typeof resolved.fingerprint === 'string' ? resolved.fingerprint : computeFingerprint(resolved.fingerprint, input, workflowId);
 }

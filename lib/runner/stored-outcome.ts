@@ -11,6 +11,7 @@ const FAILURES_KEPT = 20;
 import type { StepGraph } from '../graph';
 import type { StoredError, WorkflowCompletion, WorkflowRecord } from '../storage/records';
 import type { RunResult, StepResult } from './run-result';
+import { StepKeys } from './versions/step-keys';
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -47,7 +48,7 @@ export function completedResult(graph: StepGraph, workflowId: string, record: Wo
 
 /** The rejection a resume of a compensated workflow gets: its stored outcome, nothing run. */
 export async function compensatedOutcome(storage: CheckpointStorage, graph: StepGraph, workflowId: string, record: WorkflowRecord & { compensation: NonNullable<WorkflowRecord['compensation']> }): Promise<WorkflowFailedError> {
-  const committed = new Set((await storage.load(workflowId))?.committedSteps ?? []);
+  const committed = new Set(StepKeys.of(record).live((await storage.load(workflowId))?.committedSteps ?? []));
   const { cause, done } = record.compensation;
   const failure = new StepFailedError(workflowId, cause.step ?? '(unknown step)', cause.attempts ?? 0, new StoredStepError(cause.code, cause.message));
   const steps: Record<string, StepResult> = {};

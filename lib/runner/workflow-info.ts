@@ -8,7 +8,8 @@ import { CANCEL_EVENT, ownEvents } from './mailbox';
 import { childrenKey, sortCommitted } from '../item-keys';
 import { childEventStep, shownEventName } from './children/child-events';
 import type { CheckpointStorage } from '../storage/checkpoint-storage';
-import type { LeaseHolder, StoredCompensation, StoredError, WorkflowRecord, WorkflowStatus } from '../storage/records';
+import type { LeaseHolder, StoredCompensation, StoredError, StrandedMark, VersionChange, WorkflowRecord, WorkflowStatus } from '../storage/records';
+import { keyedStorage, StepKeys } from './versions/step-keys';
 
 /** A stored step's state. */
 export interface StoredStepInfo {
@@ -81,7 +82,13 @@ export interface WorkflowInfo<I = unknown, O = unknown> {
   readonly workflowId: string;
   /** Undefined only when checkpoints exist without a record (a clear or first write that was interrupted). */
   readonly workflowName?: string;
+  /** The version of the workflow the run is pinned to (`@Workflow({ version })`; 1 for records that name none). */
+  readonly version?: number;
   readonly status: WorkflowStatus;
+  /** Set when a process was asked to run it and had no class for its name and version (see `WorkflowRecord.stranded`). */
+  readonly stranded?: StrandedMark;
+  /** The migrations and restarts it went through, oldest first. */
+  readonly history?: readonly VersionChange[];
   /** The latest run's input, decoded (undefined when none was stored, as by waymark 0.1). */
   readonly input?: I;
   /** ISO time the workflow was first stored (since it was last cleared or started over). */
@@ -137,7 +144,15 @@ export type ListedStatus = WorkflowStatus | 'corrupted';
 export interface WorkflowSummary {
   readonly workflowId: string;
   readonly workflowName?: string;
+  /** The version its run is pinned to. */
+  readonly version?: number;
   readonly status: ListedStatus;
+  /**
+   * For an unfinished workflow no process could run: the record's mark (a process was asked and had
+   * no class for `missing`), or, from `runner.list`, `missing` alone when this runner registers the
+   * workflow's name but not its version.
+   */
+  readonly stranded?: Partial<StrandedMark> & { readonly missing: string };
   readonly createdAt?: string;
   readonly updatedAt?: string;
   readonly error?: StoredError;
@@ -157,6 +172,10 @@ export interface ListOptions {
   readonly status?: ListedStatus | readonly ListedStatus[];
   /** Only workflows of this workflow name. */
   readonly workflowName?: string;
+  /** Only workflows pinned to this version (records that name none are version 1). */
+  readonly version?: number;
+  /** Only stranded workflows (see {@link WorkflowSummary.stranded}). */
+  readonly stranded?: boolean;
   /** Most items per page, 1 to 1,000; default 100. */
   readonly limit?: number;
   /** The `cursor` of the previous page. */
@@ -209,9 +228,13 @@ function decodeStored(workflowId: string, location: string, encoded: WorkflowRec
 /** The stored workflow `workflowId` in full, or undefined when nothing is stored under it. */
 export async function readWorkflowInfo(storage: CheckpointStorage, workflowId: string, options: GetOptions = {}): Promise<WorkflowInfo | undefined> {
   checkGetOptions(options);
-  const stored = await storage.load(workflowId);
-  if (stored === undefined) return undefined;
-  const { record } = stored;
+  const loaded = await storage.load(workflowId);
+  if (loaded === undefined) return undefined;
+  const { record } = loaded;
+  // Steps renamed by a migration, or run again by a restart, are read under the record's keys.
+  const keys = StepKeys.of(record);
+  storage = keyedStorage(storage, workflowId, keys);
+  const stored = { ...loaded, committedSteps: keys.live(loaded.committedSteps) };
   const status = statusOf(record);
   const sorted = sortCommitted(stored.committedSteps);
   const committed = new Set(sorted.steps);
@@ -262,8 +285,10 @@ export async function readWorkflowInfo(storage: CheckpointStorage, workflowId: s
   }
   return {
     workflowId,
-    ...(record === undefined ? {} : { workflowName: record.workflowName, updatedAt: record.updatedAt }),
+    ...(record === undefined ? {} : { workflowName: record.workflowName, version: record.version ?? 1, updatedAt: record.updatedAt }),
     status,
+    ...(record?.stranded === undefined ? {} : { stranded: record.stranded }),
+    ...(record?.history === undefined ? {} : { history: record.history }),
     ...(record?.input === undefined ? {} : { input: decodeStored(workflowId, 'the input in its record', record.input, 'input') }),
     ...(record?.createdAt === undefined ? {} : { createdAt: record.createdAt }),
     ...(FAILED.has(status) && record?.error !== undefined ? { error: record.error } : {}),
@@ -288,7 +313,7 @@ function checkGetOptions(options: GetOptions): void {
 
 /** Checks `runner.list()` options. */
 function checkListOptions(options: ListOptions): { statuses?: ReadonlySet<ListedStatus>; limit: number; maxReads: number } {
-  if (options === null || typeof options !== 'object') throw new InvalidOptionError('list options', options, '{ status?, workflowName?, idPrefix?, limit?, cursor?, maxReads?, leases? }');
+  if (options === null || typeof options !== 'object') throw new InvalidOptionError('list options', options, '{ status?, workflowName?, version?, stranded?, idPrefix?, limit?, cursor?, maxReads?, leases? }');
   const { limit = 100, status, cursor, workflowName, idPrefix, maxReads = Infinity } = options;
   if (idPrefix !== undefined && typeof idPrefix !== 'string') throw new InvalidOptionError('idPrefix', idPrefix, 'a string');
   if (options.leases !== undefined && typeof options.leases !== 'boolean') throw new InvalidOptionError('leases', options.leases, 'true or false');
@@ -296,6 +321,8 @@ function checkListOptions(options: ListOptions): { statuses?: ReadonlySet<Listed
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new InvalidOptionError('limit', limit, 'an integer from 1 to 1000');
   if (cursor !== undefined && typeof cursor !== 'string') throw new InvalidOptionError('cursor', cursor, "the cursor of the previous page's result");
   if (workflowName !== undefined && typeof workflowName !== 'string') throw new InvalidOptionError('workflowName', workflowName, 'a workflow name');
+  if (options.version !== undefined && (!Number.isInteger(options.version) || options.version < 1)) throw new InvalidOptionError('version', options.version, 'an integer >= 1');
+  if (options.stranded !== undefined && typeof options.stranded !== 'boolean') throw new InvalidOptionError('stranded', options.stranded, 'true or false');
   if (status === undefined) return { limit, maxReads };
   const statuses = typeof status === 'string' ? [status] : status;
   for (const s of Array.isArray(statuses) ? statuses : [statuses]) {
@@ -317,7 +344,9 @@ async function summarize(storage: CheckpointStorage, workflowId: string): Promis
   return {
     workflowId,
     workflowName: record.workflowName,
+    version: record.version ?? 1,
     status,
+    ...(record.stranded === undefined || !isUnfinished(status) ? {} : { stranded: record.stranded }),
     ...(record.createdAt === undefined ? {} : { createdAt: record.createdAt }),
     updatedAt: record.updatedAt,
     ...(FAILED.has(status) && record.error !== undefined ? { error: record.error } : {}),
@@ -349,8 +378,9 @@ async function childrenOf(storage: CheckpointStorage, workflowId: string, steps:
  * A page of stored workflows in id order, filtered by status and name. Reads the id listing and
  * then one record per id examined: a filter that matches few workflows reads many records.
  */
-export async function listWorkflows(storage: CheckpointStorage, options: ListOptions = {}): Promise<WorkflowPage> {
+export async function listWorkflows(storage: CheckpointStorage, options: ListOptions = {}, registered?: (workflowName: string) => readonly number[]): Promise<WorkflowPage> {
   const { statuses, limit, maxReads } = checkListOptions(options);
+  const filtered = statuses !== undefined || options.workflowName !== undefined || options.version !== undefined || options.stranded !== undefined;
   const prefix = options.idPrefix;
   const all = await storage.list();
   const ids = prefix === undefined || prefix === '' ? all : all.filter((id) => id.startsWith(prefix));
@@ -362,13 +392,17 @@ export async function listWorkflows(storage: CheckpointStorage, options: ListOpt
   while (next < ids.length && items.length < limit && reads < maxReads) {
     // Unfiltered, every record read is listed: read just what fills the page. Filtered, read ahead.
     const wanted = limit - items.length;
-    const size = Math.min(maxReads - reads, statuses === undefined && options.workflowName === undefined ? wanted : Math.max(wanted, READS_AT_ONCE));
+    const size = Math.min(maxReads - reads, filtered ? Math.max(wanted, READS_AT_ONCE) : wanted);
     const batch = ids.slice(next, next + size);
     reads += batch.length;
-    const summaries = await mapLimited(batch, (id) => summarize(storage, id));
+    const summaries = await mapLimited(batch, async (id) => withStranded(await summarize(storage, id), registered));
     for (const summary of summaries) {
       next++;
-      const matches = (statuses === undefined || statuses.has(summary.status)) && (options.workflowName === undefined || summary.workflowName === options.workflowName);
+      const matches =
+        (statuses === undefined || statuses.has(summary.status)) &&
+        (options.workflowName === undefined || summary.workflowName === options.workflowName) &&
+        (options.version === undefined || summary.version === options.version) &&
+        (options.stranded === undefined || (summary.stranded !== undefined) === options.stranded);
       if (matches) items.push(summary);
       if (items.length === limit) break;
     }
@@ -376,6 +410,17 @@ export async function listWorkflows(storage: CheckpointStorage, options: ListOpt
   const listed = options.leases === true ? await mapLimited(items, (item) => withLease(storage, item)) : items;
   // The cursor is the last id examined: the next page starts after it.
   return next < ids.length ? { items: listed, cursor: ids[next - 1]! } : { items: listed };
+}
+
+/**
+ * `summary` marked stranded when it is unfinished and the listing runner registers its name in
+ * other versions only (`registered` gives the versions it has; a name it lacks altogether is
+ * another process's business, not a sign of a stranded run).
+ */
+function withStranded(summary: WorkflowSummary, registered: ((workflowName: string) => readonly number[]) | undefined): WorkflowSummary {
+  if (summary.stranded !== undefined || registered === undefined || summary.workflowName === undefined || !isUnfinished(summary.status as WorkflowStatus)) return summary;
+  const versions = registered(summary.workflowName);
+  return versions.length === 0 || versions.includes(summary.version ?? 1) ? summary : { ...summary, stranded: { missing: `${summary.workflowName}@${summary.version ?? 1}` } };
 }
 
 /** `item` with its lease, when it is unfinished and a run holds it. */

@@ -8,7 +8,6 @@ import { decodeValue, encodeValue, UnencodableValue, type EncodedValue } from '.
 import {
   CheckpointCorruptedError,
   CheckpointSerializationError,
-  CompensationFailedError,
   InputSerializationError,
   InvalidOptionError,
   LeaseLostError,
@@ -20,6 +19,7 @@ import {
   WorkflowCancelRequestedError,
   WorkflowFailedError,
   WorkflowNotFoundError,
+  WorkflowNotRegisteredError,
 } from '../errors';
 import type { FingerprintStrategy } from '../fingerprint/fingerprint-strategy';
 import { buildGraph, type StepGraph, type StepNode } from '../graph';
@@ -37,7 +37,7 @@ import { RunRecord, waitingState, type WaitingState } from './run-record';
 import { passGate, type ConsumedEvent } from './step-gate';
 import type { RunHandle, RunHandleStatus } from './run-handle';
 import type { CompensationResult, RunResult, RunStatus, StepResult } from './run-result';
-import { RunEvents, type RunEmitter, type WorkflowEventName, type WorkflowHooks, type WorkflowListener } from './run-events';
+import { RunEvents, type WorkflowEventName, type WorkflowHooks, type WorkflowListener } from './run-events';
 import { RunState } from './run-state';
 import { checkRunnerOptions, DEFAULT_MAX_INLINE_WAIT_MS, defaultStorage, resolveRun, type ResolvedRun, type RunOptions, type WorkflowRunnerOptions } from './runner-options';
 import { scheduleGraph, type Settle, type Settled } from './schedule-graph';
@@ -50,7 +50,10 @@ import { assertWorkflowId } from '../workflow-id';
 import { validateInput } from './validate-input';
 import { sendEvent, type SendEventOptions, type SendEventResult } from './send-event';
 import { compensatedOutcome, completedResult, storedError } from './stored-outcome';
-import { computeFingerprint, encodeInput } from './run-input';
+import { computeFingerprint, encodeInput, fingerprintOf } from './run-input';
+import { migrateWorkflow, type MigrateOptions, type MigrationResult } from './versions/migrate';
+import { restartWorkflow, type RestartOptions, type RestartResult } from './versions/restart';
+import { markStranded } from './versions/stranded';
 import { passSpawn, type SpawnDeps, type SpawnedChildren, type SpawnRun } from './children/spawn';
 import { childStarts } from './children/start-children';
 import { followUp, needsFollowUp } from './children/follow-up';
@@ -58,11 +61,17 @@ import { shownEventName } from './children/child-events';
 import { runFanOut } from './fan-out/fan-out';
 import { committedItems } from './fan-out/item-outputs';
 import { restoreCommitted } from './restore-committed';
+import type { StepRun } from './step-run';
+import { compensateRun } from './compensate-run';
 import { CANCELLED_CODE, cancelWorkflow, recordCancel, storedCancel, type CancelOptions, type CancelRequest, type CancelResult } from './cancel';
 
 export type { CancelOptions, CancelResult } from './cancel';
 
 export type { SendEventOptions, SendEventResult } from './send-event';
+
+export type { MigrateOptions, MigrationResult } from './versions/migrate';
+
+export type { RestartOptions, RestartResult } from './versions/restart';
 import { listWorkflows, readWorkflowInfo, type GetOptions, type ListOptions, type WorkflowInfo, type WorkflowPage } from './workflow-info';
 import { ignoredInputPaths } from '../fingerprint/ignored-paths';
 import { WorkflowRegistry } from './workflow-registry';
@@ -73,36 +82,6 @@ import { defaultLeaseOwner } from '../storage/lease-owner';
 /** Options of {@link WorkflowRunner.resume}: the run options that make sense for a stored workflow. */
 export type ResumeOptions = Pick<RunOptions, 'concurrency' | 'failFast' | 'onBusy' | 'onInputChange' | 'signal'>;
 
-/** What one step of a run needs from the run. */
-interface StepRun {
-  readonly workflowId: string;
-  /** The workflow class's name, for errors about its definition. */
-  readonly className: string;
-  readonly input: unknown;
-  readonly state: RunState;
-  readonly inFlight: AttemptsInFlight;
-  readonly keeper: LeaseKeeper;
-  readonly events: RunEmitter;
-  /** The first step that failed for good, once one has. */
-  readonly failures: { first?: StepFailedError };
-  /** The record this run wrote (or kept) before its first step, once it has. */
-  readonly stored: { record?: RunRecord };
-  readonly leaseTtlMs: number;
-  /** `startAt` times computed in this run, by step: stored if the run ends waiting. */
-  readonly timers: Record<string, string>;
-  /** The workflow instance's step methods. */
-  readonly methods: StepMethods;
-  /** The workflow's events, once the walk began. */
-  mailbox?: Mailbox;
-  /** Epoch ms the workflow was first stored: when its root steps became ready. */
-  createdAt?: number;
-  /** Checkpoint names committed when the walk began (fan-outs' lists and items among them). */
-  committed?: ReadonlySet<string>;
-  /** The run's concurrency: a fan-out's items never run more at once. */
-  readonly concurrency: number;
-  /** The step the workflow's last run failed at, if it failed: a spawn step then resumes its failed children. */
-  failedAt?: string;
-}
 
 /** Margin added to a run's lease TTL before a worker looks for it, if it died. */
 const RECOVERY_MARGIN_MS = 1_000;
@@ -162,7 +141,8 @@ export class WorkflowRunner {
     if (stored === undefined) throw new WorkflowNotFoundError(workflowId);
     const { record } = stored;
     if (record.input === undefined) throw new WorkflowNotFoundError(workflowId, 'no input stored');
-    const workflow = this.registry.instance(workflowId, record.workflowName);
+    // Pinned: the run's own version, never another. A process without it leaves the run as it is, marked stranded.
+    const workflow = await this.pinnedInstance(workflowId, record);
     let input: unknown;
     try {
       input = decodeValue(record.input, 'input');
@@ -188,7 +168,10 @@ export class WorkflowRunner {
       {
         storage: this.storage,
         owner: this.options.owner ?? `cancel (${defaultLeaseOwner()})`,
-        compensates: (record) => record.compensates === true || (this.registry.has(record.workflowName) && buildGraph(this.registry.instance(record.workflowId, record.workflowName).constructor as Constructor).compensates),
+        compensates: (record) => {
+          const target = this.registry.classOf(record.workflowName, record.version ?? 1);
+          return record.compensates === true || (target !== undefined && buildGraph(target).compensates);
+        },
         stopLocal: (id, request) => {
           const stop = this.liveRuns.get(id);
           stop?.(request);
@@ -288,18 +271,66 @@ export class WorkflowRunner {
   async get<I = unknown, O = unknown>(workflowId: string, options: GetOptions = {}): Promise<WorkflowInfo<I, O> | undefined> {
     assertWorkflowId(workflowId);
     const info = await readWorkflowInfo(this.storage, workflowId, options);
-    if (info === undefined || options.ignoredInput !== true || info.workflowName === undefined || info.input === undefined || !this.registry.has(info.workflowName)) {
-      return info as WorkflowInfo<I, O> | undefined;
-    }
-    const target = this.registry.instance(workflowId, info.workflowName).constructor as Constructor;
+    const target = info?.workflowName === undefined ? undefined : this.registry.classOf(info.workflowName, info.version);
+    if (info === undefined || options.ignoredInput !== true || target === undefined || info.input === undefined) return info as WorkflowInfo<I, O> | undefined;
     const { fingerprint } = resolveRun(target, this.options, { workflowId });
     const ignored = typeof fingerprint === 'string' ? undefined : await ignoredInputPaths(fingerprint, info.input);
     return (ignored === undefined ? info : { ...info, ignoredInput: ignored }) as WorkflowInfo<I, O>;
   }
 
-  /** True when this runner can run workflows named `workflowName` (runner option `workflows`): what `resume` needs. */
-  isRegistered(workflowName: string): boolean {
-    return this.registry.has(workflowName);
+  /** True when this runner can run workflows named `workflowName` (in `version`, when given): what `resume` needs. */
+  isRegistered(workflowName: string, version?: number): boolean {
+    return this.registry.has(workflowName, version);
+  }
+
+  /** The versions of `workflowName` this runner registers, ascending (empty for a DI factory, which is asked per run). */
+  registeredVersions(workflowName: string): number[] {
+    return this.registry.versions(workflowName);
+  }
+
+  /**
+   * Moves workflow `workflowId` to another version of its workflow (default the newest registered),
+   * as that version's `@Workflow({ migrate })` declares: checked before anything is written (a
+   * refusal is `MigrationRefusedError`, naming each step that stops it), then done under the lease
+   * in one write of its record, and the workflow is woken. `dryRun` says what would change. See {@link MigrationResult}.
+   */
+  async migrate(workflowId: string, options: MigrateOptions = {}): Promise<MigrationResult> {
+    return migrateWorkflow(
+      {
+        storage: this.storage,
+        owner: this.options.owner ?? defaultLeaseOwner(),
+        classOf: (name, version) => this.registry.classOf(name, version),
+        versions: (name) => this.registry.versions(name),
+        fingerprint: (target, id, input) => fingerprintOf(target, this.options, id, input),
+        wake: (id) => this.wake(id),
+      },
+      workflowId,
+      options,
+    );
+  }
+
+  /**
+   * Runs step `options.from` of workflow `workflowId` again, and every step that depends on it,
+   * keeping the other commits (a failed or completed run, or one that waits): under the lease, in
+   * one write of its record; the workflow is then `'running'` and woken, so a worker runs those steps
+   * with the stored input (or call `resume` to run them here). Needs no class. See {@link RestartResult}
+   * and README "Versions and deploys" for what happens to compensations and consumed events.
+   */
+  async restart(workflowId: string, options: RestartOptions): Promise<RestartResult> {
+    return restartWorkflow({ storage: this.storage, owner: this.options.owner ?? defaultLeaseOwner(), wake: (id) => this.wake(id) }, workflowId, options);
+  }
+
+  /** The registered instance of the version `record` is pinned to; a missing one marks the run stranded and throws `WorkflowNotRegisteredError`. */
+  private async pinnedInstance(workflowId: string, record: WorkflowRecord): Promise<object> {
+    try {
+      return this.registry.instance(workflowId, record.workflowName, record.version ?? 1);
+    } catch (error) {
+      // A process that knows the name in other versions only is where a deploy left the run; one that knows nothing of it proves nothing.
+      if (!(error instanceof WorkflowNotRegisteredError) || !this.registry.knows(record.workflowName)) throw error;
+      const missing = `${record.workflowName}@${record.version ?? 1}`;
+      await markStranded(this.storage, workflowId, this.options.owner ?? defaultLeaseOwner(), missing).catch(() => false);
+      throw error;
+    }
   }
 
   /**
@@ -318,7 +349,7 @@ export class WorkflowRunner {
    * `cursor` back for the next. Reads one record per workflow examined.
    */
   async list(options: ListOptions = {}): Promise<WorkflowPage> {
-    return listWorkflows(this.storage, options);
+    return listWorkflows(this.storage, options, (name) => this.registry.versions(name));
   }
 
   /**
@@ -430,7 +461,7 @@ export class WorkflowRunner {
       fingerprint,
     });
     const inFlight = new AttemptsInFlight(stop.signal);
-    const stepRun: StepRun = { workflowId, className: graph.className, input, state, inFlight, keeper, events, failures: {}, stored: prepared, leaseTtlMs: run.leaseTtlMs, timers: {}, methods: new StepMethods(workflow), concurrency: run.concurrency };
+    const stepRun: StepRun = { workflowId, className: graph.className, input, state, inFlight, keeper, events, failures: {}, stored: prepared, leaseTtlMs: run.leaseTtlMs, timers: {}, methods: new StepMethods(workflow), concurrency: run.concurrency, storage: this.storage };
     this.liveRuns.set(workflowId, requestCancel);
     let wakeAfter = false;
     /** The events a run that ended waiting waits for: looked at once more after its lease is given up. */
@@ -448,7 +479,7 @@ export class WorkflowRunner {
       const record = stepRun.stored.record;
       if (firstFailure !== undefined && !leaseLost && graph.compensates && !(firstFailure.cause instanceof LeaseLostError)) {
         // From here on the workflow is undone, not retried: every later run goes on compensating.
-        const outcome = await this.compensateRun(workflow, graph, run, stepRun, firstFailure);
+        const outcome = await compensateRun({ recoverAt: () => this.recoverAt(run.leaseTtlMs), warn: (m, c, d) => this.warn(m, c, d) }, workflow, graph, run.concurrency, stepRun, firstFailure);
         if (outcome.leaseLost || leaseLost) throw new WorkflowFailedError(resultOf('failed', outcome.results), new LeaseLostError(workflowId));
         if (outcome.interrupted) {
           // Stopped mid-way: the record says 'compensating', with the entry that brings a worker back to finish.
@@ -545,10 +576,11 @@ export class WorkflowRunner {
     });
     const record = new RunRecord(this.storage, workflowId, prepared.record, prepared.recordVersion, () => keeper.lease);
     stepRun.stored.record = record;
+    stepRun.storage = prepared.storage;
     const { committed } = prepared;
     stepRun.committed = committed;
     events.emit('run:started', { workflowName: graph.workflowName, resume: run.resume, fingerprint });
-    const consumed = await restoreCommitted(this.storage, graph, workflowId, committed, state, run.concurrency, events);
+    const consumed = await restoreCommitted(prepared.storage, graph, workflowId, committed, state, run.concurrency, events);
     stepRun.mailbox = new Mailbox(async () => ownEvents(await this.storage.listEvents(workflowId), prepared.record.createdAt), consumed);
     stepRun.createdAt = Date.parse(prepared.record.createdAt ?? prepared.record.updatedAt);
     stepRun.failedAt = prepared.failedAt;
@@ -571,65 +603,6 @@ export class WorkflowRunner {
       runStep: (node, settle) => this.runStep(workflow, node, stepRun, settle),
     });
     return stepRun.failures.first;
-  }
-
-  /**
-   * Compensates the run's committed steps: the record says `'compensating'` first (with a recovery
-   * entry, so a worker finishes if this process dies), each compensation commits into it, and it
-   * ends `'compensated'` or `'failed'`. Waits first for every attempt this run started to settle.
-   */
-  private async compensateRun(
-    workflow: object,
-    graph: StepGraph,
-    run: ResolvedRun,
-    stepRun: StepRun,
-    cause: StepFailedError,
-  ): Promise<{ results: ReadonlyMap<string, CompensationResult>; errors: readonly CompensationFailedError[]; interrupted: boolean; leaseLost: boolean }> {
-    const { workflowId, state, inFlight } = stepRun;
-    const record = stepRun.stored.record!;
-    await inFlight.settled();
-    try {
-      await record.beginCompensation(storedError(cause), this.recoverAt(run.leaseTtlMs));
-    } catch (error) {
-      // Fenced out: whoever holds the workflow now decides; this run writes nothing more.
-      if (error instanceof LeaseLostError) return { results: new Map(), errors: [], interrupted: false, leaseLost: true };
-      throw error;
-    }
-    const outcome = await compensate({
-      graph,
-      workflow,
-      workflowId,
-      input: stepRun.input,
-      state,
-      cause,
-      done: record.current.compensation!.done,
-      concurrency: run.concurrency,
-      inFlight,
-      events: stepRun.events,
-      output: async (node) => {
-        if (state.hasOutput(node.index)) return state.output(node.index);
-        const checkpoint = await this.storage.readCheckpoint(workflowId, node.name);
-        try {
-          return decodeValue(checkpoint.output);
-        } catch (error) {
-          if (!(error instanceof UnencodableValue)) throw error;
-          throw new CheckpointCorruptedError(workflowId, `checkpoint of step '${node.name}'`, error.message, { cause: error });
-        }
-      },
-      items: (node) => committedItems(this.storage, workflowId, node.name),
-      commit: (step, attempts) => record.commitCompensation(step, attempts, isoNow()),
-    });
-    const leaseLost = outcome.errors.some((e) => e.cause instanceof LeaseLostError);
-    if (!leaseLost && !outcome.interrupted) {
-      try {
-        await record.endCompensation(outcome.errors.map((e) => ({ ...storedError(e.cause), step: e.step, attempts: e.attempts })));
-      } catch (error) {
-        if (error instanceof LeaseLostError) return { ...outcome, leaseLost: true };
-        // The compensations stand (each is committed); the record still says 'compensating', so a worker comes back and ends it.
-        this.warn(`workflow '${workflowId}': compensated, but could not store the outcome in its record (a worker will end it): ${errorText(error)}`, 'WAYMARK_OUTCOME_NOT_RECORDED', { workflowId, error });
-      }
-    }
-    return { ...outcome, leaseLost };
   }
 
   /** When a worker should look for a run that started now, if it died: after its lease would have expired. */
@@ -696,7 +669,7 @@ export class WorkflowRunner {
       const failures = state.anyItemFailures ? afterIndexes.map((dep) => state.failuresOf(dep)) : undefined;
       if (node.mayBeSkipped || skipped !== undefined) {
         const record = run.stored.record!;
-        const branch = await passBranch({ workflowId, className: run.className, node, state, input, outputs, skipped, inFlight, events, storage: this.storage, record, lease: () => keeper.lease, recoverAt: () => this.recoverAt(run.leaseTtlMs) });
+        const branch = await passBranch({ workflowId, className: run.className, node, state, input, outputs, skipped, inFlight, events, storage: run.storage, record, lease: () => keeper.lease, recoverAt: () => this.recoverAt(run.leaseTtlMs) });
         if (branch === 'cancelled') return settle(node, 'cancelled');
         if (branch === 'skipped') return settle(node, 'done');
         if (branch !== 'run') return settle(node, this.failStep(run, node, branch.error, branch.attempts));
@@ -733,7 +706,7 @@ export class WorkflowRunner {
         spawned = gate;
       }
       if (node.fanOut !== undefined) {
-        const fanOut = await runFanOut({ workflowId, node, input, outputs, skipped, failures, state, inFlight, events, storage: this.storage, record: run.stored.record!, lease: () => keeper.lease, recoverAt: () => this.recoverAt(run.leaseTtlMs), committed: run.committed!, concurrency: run.concurrency, call: (ctx) => method.call(workflow, ctx) });
+        const fanOut = await runFanOut({ workflowId, node, input, outputs, skipped, failures, state, inFlight, events, storage: run.storage, record: run.stored.record!, lease: () => keeper.lease, recoverAt: () => this.recoverAt(run.leaseTtlMs), committed: run.committed!, concurrency: run.concurrency, call: (ctx) => method.call(workflow, ctx) });
         return settle(node, fanOut === 'done' || fanOut === 'cancelled' ? fanOut : this.failStep(run, node, fanOut.error, fanOut.attempts));
       }
       const record = run.stored.record!;
@@ -816,7 +789,7 @@ export class WorkflowRunner {
       const committedMs = Date.now();
       const committedAt = isoAt(committedMs);
       try {
-        await this.storage.commit(
+        await run.storage.commit(
           workflowId,
           {
             formatVersion: 1,
@@ -847,7 +820,7 @@ export class WorkflowRunner {
     const { workflowId, input, inFlight, keeper } = run;
     const record = run.stored.record!;
     const context = (item?: { value: unknown; index: number }) => createStepContext({ workflowId, step: node.name, attempt: 0, signal: inFlight.signal, input, after: node.after, outputs, skipped, item });
-    return { workflowId, node, state: run.state, input, outputs, skipped, inFlight, events: run.events, storage: this.storage, record, lease: () => keeper.lease, recoverAt: () => this.recoverAt(run.leaseTtlMs), deps: this.childStarts, mailbox: run.mailbox!, committed: run.committed!, createdAt: record.current.createdAt!, retrying: run.failedAt === node.name, context, onTimer: (at) => (run.timers[node.name] = at) };
+    return { workflowId, node, state: run.state, input, outputs, skipped, inFlight, events: run.events, storage: run.storage, record, lease: () => keeper.lease, recoverAt: () => this.recoverAt(run.leaseTtlMs), deps: this.childStarts, mailbox: run.mailbox!, committed: run.committed!, createdAt: record.current.createdAt!, retrying: run.failedAt === node.name, context, onTimer: (at) => (run.timers[node.name] = at) };
   }
 
   /** What a step called again later needs of its run (made only for such a step). */

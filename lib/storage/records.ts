@@ -131,6 +131,48 @@ export interface WorkflowRecord {
   readonly children?: Readonly<Record<string, { readonly count: number; readonly started?: true }>>;
   /** A schedule's slot skipped under `overlap: 'skip'`: the id of the unfinished run it was skipped for. */
   readonly skippedFor?: string;
+  /** The version of the workflow this run is pinned to (`@Workflow({ version })`); absent means 1. */
+  readonly version?: number;
+  /**
+   * Steps whose checkpoints are stored under another name (by step): a step renamed by a migration
+   * keeps its old name's checkpoints, and a step run again by a restart commits under a fresh name.
+   * Stored names no step owns are no longer the run's (they go when the workflow is deleted).
+   */
+  readonly stepKeys?: Readonly<Record<string, string>>;
+  /**
+   * Set when a process was asked to run this workflow and has no class for its name and version:
+   * when, by whom, and the version it lacked. The run is untouched (never failed, never re-run); the
+   * next run of it, or a migration, removes this.
+   */
+  readonly stranded?: StrandedMark;
+  /** The migrations and restarts this workflow went through, oldest first (at most the last 20). */
+  readonly history?: readonly VersionChange[];
+}
+
+/** See {@link WorkflowRecord.stranded}. */
+export interface StrandedMark {
+  /** ISO time a process last found it could not run it. */
+  readonly at: string;
+  /** That process's lease owner name. */
+  readonly by: string;
+  /** The `name@version` it lacked. */
+  readonly missing: string;
+}
+
+/** One migration or restart of a workflow (see {@link WorkflowRecord.history}). */
+export interface VersionChange {
+  readonly kind: 'migrated' | 'restarted';
+  /** ISO time it was written. */
+  readonly at: string;
+  /** For a migration: the versions it moved between. */
+  readonly from?: number;
+  readonly to?: number;
+  /** The steps whose commits were discarded (a restart) or forgotten (a migration's `dropped`). */
+  readonly discarded?: readonly string[];
+  /** For a migration: steps kept under a new name, `{ old: new }`. */
+  readonly renamed?: Readonly<Record<string, string>>;
+  /** The status the workflow had before. */
+  readonly status?: WorkflowStatus;
 }
 
 /** Where a child workflow comes from: see {@link WorkflowRecord.parent}. */

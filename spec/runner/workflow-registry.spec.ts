@@ -119,7 +119,7 @@ describe('resuming a stored workflow by its id', () => {
       const error = await runner.resume('ship-6').catch((e: unknown) => e);
       expect(error).to.be.instanceOf(WorkflowNotRegisteredError);
       expect(error).to.include({ code: 'WAYMARK_WORKFLOW_NOT_REGISTERED', workflowId: 'ship-6', workflowName: 'shipment' });
-      expect((error as Error).message).to.match(/^workflow 'ship-6': its workflow 'shipment' is not registered with this runner: pass its class in new WorkflowRunner\(\{ workflows/);
+      expect((error as Error).message).to.match(/^workflow 'ship-6': its workflow 'shipment' \(version 1\) is not registered with this runner: pass its class in new WorkflowRunner\(\{ workflows/);
     }
     expect(await storage.readRecord('ship-6')).to.deep.equal(before);
   });
@@ -174,10 +174,10 @@ describe('resuming a stored workflow by its id', () => {
     it('checks every class when the runner is built: a graph that cannot run, two classes with one name, something else', () => {
       class NoSteps {}
       expect(() => new WorkflowRunner({ workflows: [NoSteps] })).to.throw(WorkflowDefinitionError);
-      expect(() => new WorkflowRunner({ workflows: [Shipment, ImpostorShipment] })).to.throw(InvalidOptionError, "option 'workflows' is a function; expected one class per workflow name: 'shipment' is the name of both Shipment and ImpostorShipment");
+      expect(() => new WorkflowRunner({ workflows: [Shipment, ImpostorShipment] })).to.throw(InvalidOptionError, "option 'workflows' is a function; expected one class per workflow name and version: 'shipment' version 1 is both Shipment and ImpostorShipment (give one of them @Workflow({ version }))");
       expect(() => new WorkflowRunner({ workflows: [Shipment, Shipment] })).to.not.throw();
       expect(() => new WorkflowRunner({ workflows: [{}] as never })).to.throw(InvalidOptionError, "option 'workflows' is {}; expected a workflow class (a constructor with @Step() methods)");
-      expect(() => new WorkflowRunner({ workflows: 'Shipment' as never })).to.throw(InvalidOptionError, "option 'workflows' is 'Shipment'; expected an array of workflow classes or a function (workflowName) => instance");
+      expect(() => new WorkflowRunner({ workflows: 'Shipment' as never })).to.throw(InvalidOptionError, "option 'workflows' is 'Shipment'; expected an array of workflow classes or a function (workflowName, version?) => instance");
     });
   });
 

@@ -13,6 +13,7 @@ import { deliverEvent } from '../send-event';
 import type { WorkflowRecord, WorkflowStatus } from '../../storage/records';
 import { childEventName, outcomeEventId, outcomePayload } from './child-events';
 import type { StoredChild } from './child-list';
+import { StepKeys } from '../versions/step-keys';
 
 /** How long after a child or a cancelled parent ended a worker looks at it, should its follow-up not be done. */
 export const FOLLOW_UP_MS = 5_000;
@@ -63,10 +64,13 @@ export async function followUp(d: FollowUpDeps, record: WorkflowRecord): Promise
 /** Every child the workflow's spawn steps committed to start, from their committed lists. */
 async function startedChildren(storage: CheckpointStorage, workflowId: string): Promise<StoredChild[]> {
   const children: StoredChild[] = [];
-  for (const name of (await storage.load(workflowId))?.committedSteps ?? []) {
+  const stored = await storage.load(workflowId);
+  // A spawn step renamed by a migration keeps its list under its old name.
+  const keys = StepKeys.of(stored?.record);
+  for (const name of keys.live(stored?.committedSteps ?? [])) {
     const meaning = keyMeaning(name);
     if (meaning.kind !== 'children') continue;
-    const list = decodeValue((await storage.readCheckpoint(workflowId, childrenKey(meaning.step))).output, 'children') as StoredChild[];
+    const list = decodeValue((await storage.readCheckpoint(workflowId, keys.key(childrenKey(meaning.step)))).output, 'children') as StoredChild[];
     children.push(...list);
   }
   return children;

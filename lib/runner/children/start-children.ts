@@ -12,8 +12,8 @@ import type { Constructor } from '../../metadata';
 import type { CheckpointStorage } from '../../storage/checkpoint-storage';
 import type { ParentLink, WorkflowRecord } from '../../storage/records';
 import { isUnfinished, statusOf } from '../workflow-info';
-import { resolveRun, type WorkflowRunnerOptions } from '../runner-options';
-import { computeFingerprint } from '../run-input';
+import type { WorkflowRunnerOptions } from '../runner-options';
+import { fingerprintOf } from '../run-input';
 import type { WorkflowRegistry } from '../workflow-registry';
 import { defaultLeaseOwner } from '../../storage/lease-owner';
 import type { StoredChild } from './child-list';
@@ -43,10 +43,7 @@ export function childStarts(storage: CheckpointStorage, options: WorkflowRunnerO
     owner: `spawn (${options.owner ?? defaultLeaseOwner()})`,
     registered: (name) => registry.has(name),
     classOf: (name, id) => registry.instance(id, name).constructor as Constructor,
-    fingerprint: async (target, id, input) => {
-      const resolved = resolveRun(target, options, { workflowId: id, input });
-      return typeof resolved.fingerprint === 'string' ? resolved.fingerprint : computeFingerprint(resolved.fingerprint, input, id);
-    },
+    fingerprint: (target, id, input) => fingerprintOf(target, options, id, input),
     announce,
   };
 }
@@ -77,6 +74,8 @@ async function startChild(d: StartDeps, child: StoredChild, link: ParentLink): P
     formatVersion: 1,
     workflowId: child.id,
     workflowName: graph.workflowName,
+    // A child runs on the newest version registered when it starts, and is pinned to it from then on.
+    version: graph.version,
     fingerprint: await d.fingerprint(target, child.id, child.input),
     steps: storedSteps(graph),
     updatedAt: now,

@@ -1,0 +1,30 @@
+/**
+ * A stranded run: unfinished, pinned to a workflow name and version that the process asked to run
+ * it does not have. It is never failed and never run by another version: the record is marked (under
+ * the lease, nothing else changed), so `runner.list`, `waymark list` and the dashboard show it
+ * without knowing any class, until a process that has the version runs it or it is migrated.
+ */
+import { isoNow } from '../../iso-now';
+import type { CheckpointStorage } from '../../storage/checkpoint-storage';
+import { isUnfinished, statusOf } from '../workflow-info';
+import { underLease } from './under-lease';
+
+/** A mark older than this is written again (the operator sees it is still stranded now). */
+const MARK_AGAIN_MS = 3_600_000;
+
+/**
+ * Marks workflow `workflowId` stranded for lack of `missing` (`name@version`). True when written;
+ * false when a run holds it (then it is not stranded), it ended, or a recent mark says the same.
+ */
+export async function markStranded(storage: CheckpointStorage, workflowId: string, owner: string, missing: string): Promise<boolean> {
+  const holder = await storage.readLease(workflowId);
+  if (holder !== undefined) return false;
+  return underLease(storage, workflowId, `stranded mark (${owner})`, async ({ lease, stored }) => {
+    const { record, recordVersion } = stored;
+    if (!isUnfinished(statusOf(record))) return false;
+    const mark = record.stranded;
+    if (mark !== undefined && mark.missing === missing && Date.now() - Date.parse(mark.at) < MARK_AGAIN_MS) return false;
+    await storage.writeRecord(workflowId, { ...record, stranded: { at: isoNow(), by: owner, missing }, updatedAt: isoNow() }, recordVersion, lease);
+    return true;
+  });
+}
