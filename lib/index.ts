@@ -10,13 +10,15 @@ import { assertSupportedNode } from './node-version';
 assertSupportedNode();
 
 export { Step, Workflow, OnInputChange, Fingerprint, type StepDecorator, type WorkflowClassDecorator } from '../decorators';
-export type { StepOptions, WaitForOptions, PollOptions, WorkflowOptions, Constructor, ChildSpec } from './metadata';
+export type { StepOptions, WaitForOptions, PollOptions, WorkflowOptions, Migration, Constructor, ChildSpec } from './metadata';
 export type { RetryOptions } from './retry-options';
 export type { InputChangePolicy, InputChangePolicyName, InputChange } from './input-change-policy';
 export { WorkflowRunner, type ResumeOptions } from './runner/workflow-runner';
 export type { SendEventOptions, SendEventResult } from './runner/send-event';
 export type { CancelOptions, CancelResult } from './runner/cancel';
 export type { ClearWorkflowOptions } from './runner/clear';
+export type { MigrateOptions, MigrationResult } from './runner/versions/migrate';
+export type { RestartOptions, RestartResult } from './runner/versions/restart';
 export { WorkflowWorker, type WorkflowWorkerOptions, type WorkerStopOptions, type WorkerState, type ScheduleOptions, type RetentionOptions } from './worker/workflow-worker';
 export type { WorkflowRegistration } from './runner/workflow-registry';
 export type { WorkflowInfo, StoredStepInfo, WorkflowSummary, WorkflowPage, ListOptions, ListedStatus, GetOptions, MailboxEvent, ChildInfo } from './runner/workflow-info';
@@ -38,7 +40,7 @@ export type { WorkflowEvents, WorkflowEventName, WorkflowListener, WorkflowHooks
 export type { WaymarkLogger } from './runner/logger';
 export { CanonicalFingerprint, type CanonicalFingerprintOptions, type FingerprintStrategy } from './fingerprint';
 export type { CheckpointStorage } from './storage/checkpoint-storage';
-export type { Checkpoint, WorkflowRecord, WorkflowStatus, StoredError, StoredCompensation, StoredPoll, StoredItemFailure, EndedEntry, WakeEntry, StoredEvent, WorkflowCompletion, StoredRecord, StoredWorkflow, StoredStep, ParentLink, Lease, LeaseAttempt, LeaseHolder } from './storage/records';
+export type { Checkpoint, WorkflowRecord, WorkflowStatus, StoredError, StoredCompensation, StoredPoll, StoredItemFailure, EndedEntry, WakeEntry, StoredEvent, WorkflowCompletion, StoredRecord, StoredWorkflow, StoredStep, ParentLink, StrandedMark, VersionChange, Lease, LeaseAttempt, LeaseHolder } from './storage/records';
 export { MemoryStorage } from './storage/memory-storage';
 export { FileStorage, type FileStorageOptions } from './storage/file/file-storage';
 export { SqliteStorage, type SqliteStorageOptions } from './storage/sqlite';

@@ -11,7 +11,7 @@
  */
 import { DelayedError, Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { decodeValue, encodeValue, type EncodedValue } from '../checkpoint-codec';
-import { InvalidOptionError, LeaseLostError, RunInterruptedError, StepFailedError, WaymarkError, WorkflowBusyError, WorkflowCancelledError, WorkflowFailedError, WorkflowNotFoundError } from '../errors';
+import { InvalidOptionError, LeaseLostError, RunInterruptedError, StepFailedError, WaymarkError, WorkflowBusyError, WorkflowCancelledError, WorkflowFailedError, WorkflowNotFoundError, WorkflowNotRegisteredError, WorkflowVersionMismatchError } from '../errors';
 import type { RunResult } from '../runner/run-result';
 import type { WorkflowRunner } from '../runner/workflow-runner';
 import { slotWorkflowId } from '../worker/cron-slots';
@@ -46,6 +46,13 @@ export interface QueueWorkerOptions {
   readonly maxDelayMs?: number;
   /** Told of what the worker cannot report through a job (a Redis error, a lost lock). Default: a process warning. */
   readonly onError?: (error: unknown, workflowId?: string) => void;
+  /**
+   * `'auto'`: a job whose run is pinned to a version this worker does not register is moved to the
+   * newest one it does (`runner.migrate`, checked before it writes) and run. `'never'` (default): the
+   * job fails for good with `WorkflowNotRegisteredError` and the run is left stranded, untouched, for
+   * `waymark migrate` (then `queue.wake(id)`).
+   */
+  readonly migrate?: 'auto' | 'never';
 }
 
 /** Options of {@link QueueWorker.close}. */
@@ -94,6 +101,7 @@ export class QueueWorker {
   /** The resolved BullMQ settings this worker runs with. */
   readonly settings: ResolvedQueueWorkerSettings;
   private readonly runner: WorkflowRunner;
+  private readonly autoMigrate: boolean;
   private readonly queue: Queue;
   private readonly busyRecheckMs: number;
   private readonly maxDelayMs: number;
@@ -127,6 +135,8 @@ export class QueueWorker {
     if (!Number.isInteger(busyRecheckMs) || busyRecheckMs < 1) throw new InvalidOptionError('busyRecheckMs', busyRecheckMs, 'an integer >= 1 (ms)');
     if (!Number.isInteger(maxDelayMs) || maxDelayMs < 1) throw new InvalidOptionError('maxDelayMs', maxDelayMs, 'an integer >= 1 (ms)');
     if (onError !== undefined && typeof onError !== 'function') throw new InvalidOptionError('onError', onError, 'a function (error, workflowId?) => void');
+    if (options.migrate !== undefined && options.migrate !== 'auto' && options.migrate !== 'never') throw new InvalidOptionError('migrate', options.migrate, "'auto' or 'never'");
+    this.autoMigrate = options.migrate === 'auto';
     this.settings = resolveWorkerSettings(options.settings);
     this.jobOptions = resolveJobOptions(options.jobOptions, 'jobOptions');
     this.runner = runner;
@@ -279,10 +289,28 @@ export class QueueWorker {
     }
   }
 
-  private runOnce(data: WaymarkJobData, workflowId: string, signal: AbortSignal): Promise<RunResult> {
+  private async runOnce(data: WaymarkJobData, workflowId: string, signal: AbortSignal): Promise<RunResult> {
+    try {
+      return await this.runPinned(data, workflowId, signal);
+    } catch (error) {
+      // A run pinned to a version this worker lacks: moved to the newest it has, when told to.
+      if (!this.autoMigrate || !(error instanceof WorkflowNotRegisteredError) || this.runner.registeredVersions(error.workflowName).length === 0) throw error;
+      await this.runner.migrate(workflowId);
+      return this.runPinned(data, workflowId, signal);
+    }
+  }
+
+  /** Runs the job's workflow: a start job with the newest version, or with the version its stored run is pinned to. */
+  private async runPinned(data: WaymarkJobData, workflowId: string, signal: AbortSignal): Promise<RunResult> {
     if (data.kind === 'wake') return this.runner.resume(workflowId, { onBusy: 'throw', signal });
-    const workflow = this.runner.workflowInstance(data.workflowName, workflowId);
-    return this.runner.run(workflow, { workflowId, input: decodeValue(data.input, 'input'), resume: true, onBusy: 'throw', signal });
+    const input = decodeValue(data.input, 'input');
+    try {
+      return await this.runner.run(this.runner.workflowInstance(data.workflowName, workflowId), { workflowId, input, resume: true, onBusy: 'throw', signal });
+    } catch (error) {
+      // A delivery of a run that started on another version goes on on that version (pinned).
+      if (!(error instanceof WorkflowVersionMismatchError)) throw error;
+      return this.runner.run(this.runner.workflowInstance(data.workflowName, workflowId, error.storedVersion), { workflowId, input, resume: true, onBusy: 'throw', signal });
+    }
   }
 
   /** A run ended waiting: a delayed job wakes it at its wake time (one per workflow and time). */

@@ -8,7 +8,7 @@ import { encodeValue, UnencodableValue } from '../checkpoint-codec';
 import { InputSerializationError, InvalidOptionError } from '../errors';
 import { buildGraph } from '../graph';
 import type { Constructor } from '../metadata';
-import type { CancelOptions, CancelResult, SendEventOptions, SendEventResult, WorkflowRunner } from '../runner/workflow-runner';
+import type { CancelOptions, CancelResult, MigrateOptions, MigrationResult, RestartOptions, RestartResult, SendEventOptions, SendEventResult, WorkflowRunner } from '../runner/workflow-runner';
 import { CronSlots } from '../worker/cron-slots';
 import { assertWorkflowId } from '../workflow-id';
 import { eventDedupId, startDedupId, type SlotJobData, type StartJobData, type WakeJobData } from './job-data';
@@ -155,6 +155,39 @@ export class WorkflowQueue {
       const data: WakeJobData = { waymark: 1, kind: 'wake', workflowId };
       await this.add('wake', data, { ...this.jobOptions, deduplication: { id: eventDedupId(workflowId, 'waymark.cancel') } });
     }
+    return result;
+  }
+
+  /**
+   * Queues a job that resumes workflow `workflowId` now: what a BullMQ deployment does after an
+   * operator moved or restarted a run from elsewhere (`waymark migrate`, `waymark restart`, the
+   * dashboard), as no embedded worker scans the wake index here. Idempotent while such a job waits.
+   */
+  async wake(workflowId: string): Promise<void> {
+    assertWorkflowId(workflowId);
+    const data: WakeJobData = { waymark: 1, kind: 'wake', workflowId };
+    await this.add('wake', data, { ...this.jobOptions, deduplication: { id: eventDedupId(workflowId, 'waymark.wake') } });
+  }
+
+  /**
+   * Moves workflow `workflowId` to another version (`runner.migrate`, checked before it writes)
+   * and queues the job that runs it there. Throws `InvalidOptionError` when the queue was built without `runner`.
+   */
+  async migrate(workflowId: string, options: MigrateOptions = {}): Promise<MigrationResult> {
+    if (this.runner === undefined) throw new InvalidOptionError('runner', undefined, 'a WorkflowRunner on the WorkflowQueue (new WorkflowQueue({ connection, name, runner })), with the versions to move between');
+    const result = await this.runner.migrate(workflowId, options);
+    if (!result.dryRun && result.unchanged === undefined) await this.wake(workflowId);
+    return result;
+  }
+
+  /**
+   * Runs a step of workflow `workflowId` again, and its dependents (`runner.restart`), and queues
+   * the job that runs them. Throws `InvalidOptionError` when the queue was built without `runner`.
+   */
+  async restart(workflowId: string, options: RestartOptions): Promise<RestartResult> {
+    if (this.runner === undefined) throw new InvalidOptionError('runner', undefined, 'a WorkflowRunner on the WorkflowQueue (new WorkflowQueue({ connection, name, runner })): the restart is stored in its storage');
+    const result = await this.runner.restart(workflowId, options);
+    if (!result.dryRun) await this.wake(workflowId);
     return result;
   }
 

@@ -256,11 +256,11 @@ export class WorkflowRunner {
 
   /**
    * An instance of the registered workflow named `workflowName` (runner option `workflows`), built
-   * as the registration says, or `WorkflowNotRegisteredError`. For workers that start workflows by
-   * name (schedules, queue jobs); `workflowId` is named in the error.
+   * as the registration says, in `version` (default the newest), or `WorkflowNotRegisteredError`.
+   * For workers that start workflows by name (schedules, queue jobs); `workflowId` is named in the error.
    */
-  workflowInstance(workflowName: string, workflowId = '(schedule)'): object {
-    return this.registry.instance(workflowId, workflowName);
+  workflowInstance(workflowName: string, workflowId = '(schedule)', version?: number): object {
+    return this.registry.instance(workflowId, workflowName, version);
   }
 
   /**

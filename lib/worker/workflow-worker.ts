@@ -9,7 +9,7 @@
  * record, resumes what is not finished, and drops entries that no record needs any more.
  */
 import { needsFollowUp } from '../runner/children/follow-up';
-import { InvalidOptionError, RunInterruptedError, WaymarkError, WorkflowBusyError, WorkflowCancelledError, WorkflowFailedError } from '../errors';
+import { InvalidOptionError, MigrationRefusedError, RunInterruptedError, WaymarkError, WorkflowBusyError, WorkflowCancelledError, WorkflowFailedError, WorkflowNotRegisteredError } from '../errors';
 import { buildGraph } from '../graph';
 import type { Constructor } from '../metadata';
 import type { WorkflowRunner } from '../runner/workflow-runner';
@@ -31,9 +31,18 @@ export interface WorkflowWorkerOptions {
   readonly concurrency?: number;
   /**
    * Told of what the worker could not do by itself (a workflow whose class is not registered, a
-   * storage error during a scan): the work is retried later. Default: a process warning.
+   * storage error during a scan): the work is retried later. Default: a process warning. A stranded
+   * run (its version is not registered here) is told once per worker, as `WorkflowNotRegisteredError`
+   * naming `name@version`, and then looked at every minute without a word.
    */
   readonly onError?: (error: unknown, workflowId?: string) => void;
+  /**
+   * `'auto'`: a run pinned to a version this worker does not register is moved to the newest one it
+   * does (`runner.migrate`, checked before it writes) and run; a refused migration is told to
+   * `onError` once (`MigrationRefusedError`, naming the steps) and the run stays as it is.
+   * `'never'` (default): such a run is left stranded for an operator (`waymark migrate`).
+   */
+  readonly migrate?: 'auto' | 'never';
   /**
    * Deletes ended workflows periodically, each status after its own age (`'30d'`, `'12h'`, or ms):
    * e.g. `{ completed: '30d', failed: '90d' }`. Statuses left out are kept forever. See
@@ -133,6 +142,9 @@ const BUSY_MARGIN_MS = 250;
 /** Resumes interrupted and waiting workflows of one storage, from any number of processes. */
 export class WorkflowWorker {
   private readonly runner: WorkflowRunner;
+  private readonly autoMigrate: boolean;
+  /** Stranded runs already told to `onError` (each once, until it runs). */
+  private readonly toldStranded = new Set<string>();
   private readonly pollIntervalMs: number;
   private readonly concurrency: number;
   private readonly onError: (error: unknown, workflowId?: string) => void;
@@ -167,6 +179,8 @@ export class WorkflowWorker {
     if (!Number.isInteger(pollIntervalMs) || pollIntervalMs < 1) throw new InvalidOptionError('pollIntervalMs', pollIntervalMs, 'an integer >= 1');
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new InvalidOptionError('concurrency', concurrency, 'an integer >= 1');
     if (onError !== undefined && typeof onError !== 'function') throw new InvalidOptionError('onError', onError, 'a function (error, workflowId?) => void');
+    if (options.migrate !== undefined && options.migrate !== 'auto' && options.migrate !== 'never') throw new InvalidOptionError('migrate', options.migrate, "'auto' or 'never'");
+    this.autoMigrate = options.migrate === 'auto';
     this.runner = options.runner;
     this.pollIntervalMs = pollIntervalMs;
     this.concurrency = concurrency;
@@ -448,7 +462,8 @@ export class WorkflowWorker {
         return;
       }
       try {
-        await this.runner.resume(workflowId, { signal: this.interrupt.signal, onBusy: 'throw' });
+        await this.resumeOrMigrate(workflowId);
+        this.toldStranded.delete(workflowId);
       } catch (error) {
         if (error instanceof WorkflowBusyError) {
           // Another process runs it: look again when its lease would have expired, in case it dies.
@@ -464,7 +479,10 @@ export class WorkflowWorker {
         }
         if (!(error instanceof WorkflowFailedError) && !(error instanceof WorkflowCancelledError)) {
           // Not the run's own outcome (that is stored): a missing class, bad stored data, storage down.
-          this.onError(error, workflowId);
+          // A stranded run is told once: it stays stranded until a deploy or a migration moves it.
+          const stranded = error instanceof WorkflowNotRegisteredError || error instanceof MigrationRefusedError;
+          if (!stranded || !this.toldStranded.has(workflowId)) this.onError(error, workflowId);
+          if (stranded) this.toldStranded.add(workflowId);
           // A dead owner's run (no entry) is left by this worker's sweeps for as long; its record's
           // recovery entry still brings any worker back.
           if (first === undefined) this.retryLater.set(workflowId, Date.now() + RETRY_LATER_MS);
@@ -479,6 +497,21 @@ export class WorkflowWorker {
     } catch (error) {
       // The entries stay: the next scan tries again.
       this.onError(error, workflowId);
+    }
+  }
+
+  /**
+   * Resumes `workflowId`; with `migrate: 'auto'`, a run whose version this worker lacks, but whose
+   * name it has, is moved to the newest version first (a refusal throws `MigrationRefusedError`).
+   */
+  private async resumeOrMigrate(workflowId: string): Promise<void> {
+    const options = { signal: this.interrupt.signal, onBusy: 'throw' as const };
+    try {
+      await this.runner.resume(workflowId, options);
+    } catch (error) {
+      if (!this.autoMigrate || !(error instanceof WorkflowNotRegisteredError) || this.runner.registeredVersions(error.workflowName).length === 0) throw error;
+      await this.runner.migrate(workflowId);
+      await this.runner.resume(workflowId, options);
     }
   }
 
