@@ -65,6 +65,14 @@ export function parseRecord(workflowId: string, location: string, value: unknown
   if (fanOuts !== undefined && (!isObject(fanOuts) || !Object.values(fanOuts).every(count))) {
     throw new CheckpointCorruptedError(workflowId, location, 'its fanOuts are not { <step>: <item count> }');
   }
+  // Both decide what a resume runs: the class it is pinned to, and which checkpoints are its steps'.
+  if (value.version !== undefined && !(Number.isInteger(value.version) && (value.version as number) >= 1)) {
+    throw new CheckpointCorruptedError(workflowId, location, `its version ${JSON.stringify(value.version)} is not an integer >= 1`);
+  }
+  const stepKeys = value.stepKeys;
+  if (stepKeys !== undefined && (!isObject(stepKeys) || !Object.values(stepKeys).every((k) => typeof k === 'string' && k.length > 0))) {
+    throw new CheckpointCorruptedError(workflowId, location, 'its stepKeys are not { <step>: <stored name> }');
+  }
   if (value.status !== undefined && !STATUSES.includes(value.status as string)) {
     throw new CheckpointCorruptedError(workflowId, location, `its status ${JSON.stringify(value.status)} is not one of ${STATUSES.join(', ')}`);
   }

@@ -141,7 +141,7 @@ describe('stored workflows: get and list', () => {
       await storage.writeRecord('old', old, null);
       const runner = new WorkflowRunner({ storage });
       const info = (await runner.get('old'))!;
-      expect(info).to.deep.equal({ workflowId: 'old', workflowName: 'order', updatedAt: old.updatedAt, status: 'running', steps: { reserve: { status: 'pending', attempts: 0, after: [] } } });
+      expect(info).to.deep.equal({ workflowId: 'old', workflowName: 'order', version: 1, updatedAt: old.updatedAt, status: 'running', steps: { reserve: { status: 'pending', attempts: 0, after: [] } } });
       await storage.writeRecord('done', { ...old, workflowId: 'done', completion: { runId: 'r', completedAt: old.updatedAt, output: 5 } }, null);
       expect(await runner.get('done')).to.deep.include({ status: 'completed', output: 5 });
     });
@@ -235,8 +235,8 @@ describe('stored workflows: get and list', () => {
         [{ maxReads: 0 }, "option 'maxReads' is 0; expected a positive integer"],
         [{ maxReads: 2.5 }, "option 'maxReads' is 2.5; expected a positive integer"],
         [{ leases: 'yes' }, "option 'leases' is 'yes'; expected true or false"],
-        [null, "option 'list options' is null; expected { status?, workflowName?, idPrefix?, limit?, cursor?, maxReads?, leases? }"],
-        [5, "option 'list options' is 5; expected { status?, workflowName?, idPrefix?, limit?, cursor?, maxReads?, leases? }"],
+        [null, "option 'list options' is null; expected { status?, workflowName?, version?, stranded?, idPrefix?, limit?, cursor?, maxReads?, leases? }"],
+        [5, "option 'list options' is 5; expected { status?, workflowName?, version?, stranded?, idPrefix?, limit?, cursor?, maxReads?, leases? }"],
       ] as const) {
         const error = await runner.list(options as never).catch((e: unknown) => e);
         expect(error, JSON.stringify(options)).to.be.instanceOf(InvalidOptionError);
@@ -457,7 +457,7 @@ describe('stored workflows: get and list', () => {
       const storage = new MemoryStorage();
       await storage.writeRecord('wf', { formatVersion: 1, workflowId: 'wf', workflowName: 'order', fingerprint: 'f', steps: [], updatedAt: '2026-12-01T00:00:00.000Z', status: 'waiting', wakeAt: '2026-12-02T00:00:00.000Z', waitingFor: ['go'] }, null);
       expect((await new WorkflowRunner({ storage }).list()).items).to.deep.equal([
-        { workflowId: 'wf', workflowName: 'order', status: 'waiting', updatedAt: '2026-12-01T00:00:00.000Z', wakeAt: '2026-12-02T00:00:00.000Z', waitingFor: ['go'] },
+        { workflowId: 'wf', workflowName: 'order', version: 1, status: 'waiting', updatedAt: '2026-12-01T00:00:00.000Z', wakeAt: '2026-12-02T00:00:00.000Z', waitingFor: ['go'] },
       ]);
     });
   });

@@ -134,6 +134,13 @@ describe('stored record format', () => {
         expect(corruption(() => parse({ ...record, polls })).reason, JSON.stringify(polls)).to.contain('its polls are not');
       }
     });
+
+    it('returns the version a run is pinned to and where its steps are stored, and refuses any other shape of them', () => {
+      const good = { ...record, version: 3, stepKeys: { pay: 'charge', ship: 'ship\u001e1' } };
+      expect(parse(good)).to.deep.equal(good);
+      for (const version of [0, 1.5, '2', null]) expect(corruption(() => parse({ ...record, version })).reason, JSON.stringify(version)).to.contain('is not an integer >= 1');
+      for (const stepKeys of [null, [], { pay: 5 }, { pay: '' }]) expect(corruption(() => parse({ ...record, stepKeys })).reason, JSON.stringify(stepKeys)).to.equal('its stepKeys are not { <step>: <stored name> }');
+    });
   });
 
   describe('parseRecordFile', () => {

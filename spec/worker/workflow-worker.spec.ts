@@ -533,7 +533,7 @@ describe('WorkflowWorker, at its edges', () => {
     const worker = started(new WorkflowWorker({ runner: new WorkflowRunner({ storage }), pollIntervalMs: 600_000 }));
     await worker.start();
     await until(() => warnings.callCount > 0);
-    expect(warnings.firstCall.args).to.deep.equal(["waymark worker, workflow 'stranger': workflow 'stranger': its workflow 'held' is not registered with this runner: pass its class in new WorkflowRunner({ workflows: [...] }) (or a function (name) => instance, for a DI container)", { code: 'WAYMARK_WORKFLOW_NOT_REGISTERED' }]);
+    expect(warnings.firstCall.args).to.deep.equal(["waymark worker, workflow 'stranger': workflow 'stranger': its workflow 'held' (version 1) is not registered with this runner: pass its class in new WorkflowRunner({ workflows: [...] }) (or a function (name, version) => instance, for a DI container)", { code: 'WAYMARK_WORKFLOW_NOT_REGISTERED' }]);
     const failing = new MemoryStorage();
     failing.dueWakes = async () => {
       throw new Error('disk on fire');
