@@ -19,6 +19,7 @@ export type { CancelOptions, CancelResult } from './runner/cancel';
 export type { ClearWorkflowOptions } from './runner/clear';
 export type { MigrateOptions, MigrationResult } from './runner/versions/migrate';
 export type { RestartOptions, RestartResult } from './runner/versions/restart';
+export type { VersionCount, VersionCounts } from './runner/versions/version-counts';
 export { WorkflowWorker, type WorkflowWorkerOptions, type WorkerStopOptions, type WorkerState, type ScheduleOptions, type RetentionOptions } from './worker/workflow-worker';
 export type { WorkflowRegistration } from './runner/workflow-registry';
 export type { WorkflowInfo, StoredStepInfo, WorkflowSummary, WorkflowPage, ListOptions, ListedStatus, GetOptions, MailboxEvent, ChildInfo } from './runner/workflow-info';

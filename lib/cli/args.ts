@@ -20,6 +20,8 @@ export interface CommandSpec {
   readonly flags: readonly string[];
   /** Names of the positionals the command takes, in order (each required). */
   readonly positionals: readonly string[];
+  /** Any number of further positionals of this name (`restart <workflowId>...`). */
+  readonly variadic?: string;
 }
 
 /** Thrown for a malformed command line; the CLI prints it with the usage and exits 2. */
@@ -60,7 +62,7 @@ export function parseCommandArgs(command: string, argv: readonly string[], spec:
     throw usageErrorOf(command, error as Error & { code?: string }, [...spec.valued, ...spec.flags]);
   }
   const positionals = parsed.positionals;
-  if (parsed.values.help !== true && positionals.length > spec.positionals.length) {
+  if (parsed.values.help !== true && spec.variadic === undefined && positionals.length > spec.positionals.length) {
     const extra = positionals.slice(spec.positionals.length).map((p) => `'${p}'`).join(' ');
     const takes = spec.positionals.length === 0 ? 'no arguments' : `${spec.positionals.length} argument${spec.positionals.length === 1 ? '' : 's'} (${spec.positionals.join(', ')})`;
     throw new UsageError(`${command} takes ${takes}; unexpected: ${extra}`);

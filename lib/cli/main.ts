@@ -14,16 +14,22 @@ import { statusCommand, statusSpec } from './commands/status';
 import { sendEventCommand, sendEventSpec } from './commands/send-event';
 import { cancelCommand, cancelSpec } from './commands/cancel';
 import { uiCommand, uiSpec } from './commands/ui';
+import { migrateCommand, migrateSpec } from './commands/migrate';
+import { restartCommand, restartSpec } from './commands/restart';
+import { versionsCommand, versionsSpec } from './commands/versions';
 import { println, processIo, type CliIo } from './io';
 
 export const USAGE = `usage:
   waymark --help | --version
-  waymark list --store <store> [--status running|waiting|completed|failed|cancelled|compensating|compensated|corrupted[,...]] [--json]
+  waymark list --store <store> [--status running|waiting|completed|failed|cancelled|compensating|compensated|corrupted[,...]] [--workflow <name>] [--version <n>] [--stranded] [--json]
   waymark status <workflowId> --store <store> [--json]
   waymark clear <workflowId> --store <store> [--yes] [--json]
   waymark prune --store <store> --older-than <30d|12h|ms> [--status completed|failed|cancelled|compensated[,...]] [--dry-run] [--yes] [--json]
   waymark send-event <workflowId> <event> --store <store> [--payload '<json>'] [--event-id <id>] [--json]
   waymark cancel <workflowId> --store <store> [--reason '<why>'] [--json]
+  waymark versions --store <store> [--workflow <name>] [--json]
+  waymark migrate <workflowId>... | --workflow <name> --from <n> --store <store> --workflows <module> [--to <n>] [--status <s>] [--dry-run] [--yes] [--json]
+  waymark restart <workflowId>... | --workflow <name> [--status failed] [--version <n>] [--since 2h] --store <store> --from <step> [--dry-run] [--yes] [--json]
   waymark graph <module> <ClassName> [--text | --json] [--workflow-id <id> --store <store>]
   waymark ui --store <store> [--port 4100] [--host 127.0.0.1] [--token <token>]
 
@@ -40,6 +46,9 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   graph: [graphSpec, graphCommand],
   'send-event': [sendEventSpec, sendEventCommand],
   cancel: [cancelSpec, cancelCommand],
+  versions: [versionsSpec, versionsCommand],
+  migrate: [migrateSpec, migrateCommand],
+  restart: [restartSpec, restartCommand],
   ui: [uiSpec, uiCommand],
 };
 

@@ -54,6 +54,7 @@ import { computeFingerprint, encodeInput, fingerprintOf } from './run-input';
 import { migrateWorkflow, type MigrateOptions, type MigrationResult } from './versions/migrate';
 import { restartWorkflow, type RestartOptions, type RestartResult } from './versions/restart';
 import { markStranded } from './versions/stranded';
+import { countVersions, type VersionCounts } from './versions/version-counts';
 import { passSpawn, type SpawnDeps, type SpawnedChildren, type SpawnRun } from './children/spawn';
 import { childStarts } from './children/start-children';
 import { followUp, needsFollowUp } from './children/follow-up';
@@ -72,6 +73,8 @@ export type { SendEventOptions, SendEventResult } from './send-event';
 export type { MigrateOptions, MigrationResult } from './versions/migrate';
 
 export type { RestartOptions, RestartResult } from './versions/restart';
+
+export type { VersionCount, VersionCounts } from './versions/version-counts';
 import { listWorkflows, readWorkflowInfo, type GetOptions, type ListOptions, type WorkflowInfo, type WorkflowPage } from './workflow-info';
 import { ignoredInputPaths } from '../fingerprint/ignored-paths';
 import { WorkflowRegistry } from './workflow-registry';
@@ -286,6 +289,15 @@ export class WorkflowRunner {
   /** The versions of `workflowName` this runner registers, ascending (empty for a DI factory, which is asked per run). */
   registeredVersions(workflowName: string): number[] {
     return this.registry.versions(workflowName);
+  }
+
+  /**
+   * How many runs each version of each workflow has, by status, and how many are stranded (their
+   * version is registered nowhere that tried to run them, or not here while another version is).
+   * Reads one record per workflow, at most `maxReads` (default 100,000). See {@link VersionCounts}.
+   */
+  async countVersions(options: { readonly workflowName?: string; readonly maxReads?: number } = {}): Promise<VersionCounts> {
+    return countVersions((list) => this.list(list), options);
   }
 
   /**

@@ -19,6 +19,7 @@ import { InvoiceFlow } from '../fixtures/invoice-flow';
 import { SagaFlow } from '../fixtures/saga-flow';
 import { PurchaseFlow } from '../fixtures/branch-flow';
 import { InvoiceLines } from '../fixtures/fan-out-flow';
+import { OrderV1, OrderV2 } from '../fixtures/order-versions';
 import { freshSchema, PG_URL } from '../helpers/postgres';
 import { startS3 } from '../helpers/s3-server';
 import { tempDir } from '../helpers/temp-dir';
@@ -333,6 +334,55 @@ describe('waymark CLI', function () {
     const again = await waymark(['cancel', 'plan-7', '--store', store, '--json']);
     expect(again.code).to.equal(1);
     expect(JSON.parse(again.stdout)).to.deep.equal({ workflowId: 'plan-7', outcome: 'ended', status: 'cancelled' });
+  });
+
+  it('versions counts runs per version and stranded ones; list finds them; migrate moves them with the classes of a module, checked, in bulk; restart runs a step again', async () => {
+    const v1 = new WorkflowRunner({ storage, workflows: [OrderV1] });
+    for (const id of ['o-1', 'o-2', 'o-3']) await v1.run(new OrderV1(), { workflowId: id, input: { sku: id } });
+    await v1.sendEvent('o-3', 'paid');
+    await v1.resume('o-3');
+    // A process with version 2 alone is asked to run o-1: it is marked stranded, and nothing else changes.
+    const v2 = new WorkflowRunner({ storage, workflows: [OrderV2] });
+    expect(await v2.resume('o-1').catch((e: unknown) => (e as Error).name)).to.equal('WorkflowNotRegisteredError');
+    const versions = await waymark(['versions', '--store', store, '--workflow', 'order']);
+    expect(versions.code, versions.stderr).to.equal(0);
+    expect(versions.stdout).to.match(/^workflow\s+version\s+unfinished\s+stranded\s+runs\norder\s+1\s+2\s+1\s+waiting 2, completed 1\n/);
+    expect(versions.stdout).to.contain('1 run(s) of order@1 are stranded: deploy that version beside the new one, or move them (waymark migrate --workflow order --from 1)');
+    expect((await waymark(['list', '--store', store, '--stranded'])).stdout).to.equal('o-1\n');
+    expect((await waymark(['list', '--store', store, '--workflow', 'order', '--version', '1', '--status', 'waiting'])).stdout).to.equal('o-1\no-2\n');
+    const status = await waymark(['status', 'o-1', '--store', store]);
+    expect(status.stdout).to.match(/version {6}1 {2}STRANDED: .* had no order@1 \(/);
+
+    const module = 'spec/fixtures/order-versions.ts';
+    const dry = await waymark(['migrate', '--workflow', 'order', '--from', '1', '--store', store, '--workflows', module, '--dry-run']);
+    expect(dry.code, dry.stderr).to.equal(0);
+    expect(dry.stdout).to.equal('would move o-1 from version 1 to 2: keeps reserve; runs charge, ship, notify\nwould move o-2 from version 1 to 2: keeps reserve; runs charge, ship, notify\n');
+    const piped = await waymark(['migrate', '--workflow', 'order', '--from', '1', '--store', store, '--workflows', module]);
+    expect(piped.code).to.equal(2);
+    expect(piped.stderr).to.contain('refusing to migrate 2 workflow(s) to the newest version without --yes');
+    const moved = await waymark(['migrate', '--workflow', 'order', '--from', '1', '--store', store, '--workflows', module, '--yes', '--json']);
+    expect(moved.code, moved.stderr).to.equal(0);
+    expect(JSON.parse(moved.stdout).migrated.map((m: { workflowId: string; to: number }) => `${m.workflowId}@${m.to}`)).to.deep.equal(['o-1@2', 'o-2@2']);
+    expect((await v2.get('o-1'))!.version).to.equal(2);
+    expect((await waymark(['list', '--store', store, '--stranded'])).stdout).to.equal('');
+    const noModule = await waymark(['migrate', 'o-3', '--store', store]);
+    expect(noModule.code).to.equal(2);
+    expect(noModule.stderr).to.contain('migrate needs --workflows <module>');
+    const completed = await waymark(['migrate', 'o-3', '--store', store, '--workflows', module]);
+    expect(completed.code).to.equal(1);
+    expect(completed.stderr).to.contain("not migrated: WAYMARK_MIGRATION_REFUSED: workflow 'o-3': cannot move from version 1 to 2: it completed");
+
+    const restarted = await waymark(['restart', 'o-3', '--store', store, '--from', 'pay']);
+    expect(restarted.code, restarted.stderr).to.equal(0);
+    expect(restarted.stdout).to.equal("restarted o-3 (completed): runs pay, ship again; discards the commits of pay, ship\n1 workflow(s) restarted: a worker on this store runs them (under BullMQ, queue.wake(id) each)\n");
+    expect((await waymark(['status', 'o-3', '--store', store])).stdout).to.contain('status       running\n').and.match(/history {6}\S+ restarted \(pay, ship run again\), was completed\n/);
+    expect((await v1.resume('o-3')).output).to.equal('shipped');
+    const unknown = await waymark(['restart', '--workflow', 'order', '--status', 'completed', '--from', 'nope', '--store', store, '--yes']);
+    expect(unknown.code).to.equal(1);
+    expect(unknown.stderr).to.contain("not restarted: WAYMARK_RESTART_REFUSED: workflow 'o-3': cannot restart from step 'nope': no such step in its graph (order@1: reserve, pay, ship)");
+    const both = await waymark(['restart', 'o-3', '--workflow', 'order', '--from', 'pay', '--store', store]);
+    expect(both.code).to.equal(2);
+    expect(both.stderr).to.contain('restart takes workflow ids or filters');
   });
 
   it('status shows a parent\'s children and a child\'s parent; cancel of the parent cancels its children too', async () => {

@@ -1,4 +1,3 @@
-import { resolve } from 'node:path';
 import { buildGraph } from '../../graph';
 import type { Constructor } from '../../metadata';
 import { UsageError, type CommandSpec, type ParsedArgs } from '../args';
@@ -6,19 +5,8 @@ import { println, type CliIo } from '../io';
 import { toMermaid, toText, type StepMarks } from '../mermaid';
 import { forEachText, waitText, whenText } from '../../step-text';
 import { openStore } from '../store';
-
-function loadModule(path: string): Record<string, unknown> {
-  if (/\.[cm]?ts$/.test(path)) {
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      require('ts-node').register({ transpileOnly: true });
-    } catch {
-      throw new UsageError(`cannot load ${path}: loading a .ts module needs ts-node installed (or point at the compiled .js)`);
-    }
-  }
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require(path) as Record<string, unknown>;
-}
+import { loadModule } from '../load-module';
+import { keyedStorage, StepKeys } from '../../runner/versions/step-keys';
 
 /** What `waymark graph` accepts. */
 export const graphSpec: CommandSpec = { valued: ['workflow-id', 'store'], flags: ['text', 'json'], positionals: ['module', 'ClassName'] };
@@ -31,8 +19,7 @@ export const graphSpec: CommandSpec = { valued: ['workflow-id', 'store'], flags:
 export async function graphCommand(args: ParsedArgs, io: CliIo): Promise<number> {
   const [, modulePath, className] = args.positionals;
   if (modulePath === undefined || className === undefined) throw new UsageError('graph needs a module path and a class name');
-  require('reflect-metadata');
-  const exports = loadModule(resolve(io.cwd, modulePath));
+  const exports = loadModule(io.cwd, modulePath);
   const target = exports[className];
   if (typeof target !== 'function') {
     const classes = Object.keys(exports).filter((k) => typeof exports[k] === 'function');
@@ -42,9 +29,12 @@ export async function graphCommand(args: ParsedArgs, io: CliIo): Promise<number>
   let marks: StepMarks | undefined;
   const workflowId = args.options.get('workflow-id');
   if (workflowId !== undefined) {
-    const storage = await openStore(args.options.get('store'));
-    const stored = await storage.load(workflowId);
-    const committed = new Set(stored?.committedSteps ?? []);
+    const raw = await openStore(args.options.get('store'));
+    const stored = await raw.load(workflowId);
+    // Steps renamed by a migration or run again by a restart are read under the record's keys.
+    const keys = StepKeys.of(stored?.record);
+    const storage = keyedStorage(raw, workflowId, keys);
+    const committed = new Set(keys.live(stored?.committedSteps ?? []));
     // Only steps that may have been skipped need their checkpoint read to tell.
     const skipped = new Set<string>();
     for (const s of graph.steps) if (s.mayBeSkipped && committed.has(s.name) && (await storage.readCheckpoint(workflowId, s.name)).status === 'skipped') skipped.add(s.name);

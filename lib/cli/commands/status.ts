@@ -6,6 +6,7 @@ import { UsageError, type CommandSpec, type ParsedArgs } from '../args';
 import { println, type CliIo } from '../io';
 import { openStore } from '../store';
 import { formatBytes, renderTable } from '../table';
+import { keyedStorage, StepKeys } from '../../runner/versions/step-keys';
 
 /** One step's stored state. */
 export interface StepStatusRow {
@@ -37,12 +38,19 @@ export const statusSpec: CommandSpec = { valued: ['store'], flags: ['json'], pos
 export async function statusCommand(args: ParsedArgs, io: CliIo): Promise<number> {
   const workflowId = args.positionals[1];
   if (workflowId === undefined) throw new UsageError('status needs a workflow id');
-  const storage = await openStore(args.options.get('store'));
+  const raw = await openStore(args.options.get('store'));
+  let storage = raw;
   let stored;
   let info: WorkflowInfo | undefined;
   try {
-    stored = await storage.load(workflowId);
-    info = await new WorkflowRunner({ storage, tracer: false }).get(workflowId);
+    stored = await raw.load(workflowId);
+    info = await new WorkflowRunner({ storage: raw, tracer: false }).get(workflowId);
+    // Steps renamed by a migration or run again by a restart are read under the record's keys.
+    if (stored !== undefined) {
+      const keys = StepKeys.of(stored.record);
+      storage = keyedStorage(raw, workflowId, keys);
+      stored = { ...stored, committedSteps: keys.live(stored.committedSteps) };
+    }
   } catch (error) {
     if (!(error instanceof CheckpointCorruptedError)) throw error;
     if (args.flags.has('json')) println(io.stdout, JSON.stringify({ workflowId, corrupted: { location: error.location, reason: error.reason } }, null, 2));
@@ -85,7 +93,10 @@ export async function statusCommand(args: ParsedArgs, io: CliIo): Promise<number
   const summary = {
     workflowId,
     workflowName: stored.record?.workflowName,
+    version: info.version,
     status: info.status,
+    stranded: info.stranded,
+    history: info.history,
     error: info.error,
     wakeAt: stored.record?.wakeAt,
     waitingFor: info.status === 'waiting' ? info.waitingFor : undefined,
@@ -104,7 +115,9 @@ export async function statusCommand(args: ParsedArgs, io: CliIo): Promise<number
     return 0;
   }
   println(io.stdout, `workflow     ${workflowId}${summary.workflowName ? ` (${summary.workflowName})` : ''}`);
+  println(io.stdout, `version      ${summary.version ?? 1}${summary.stranded === undefined ? '' : `  STRANDED: ${summary.stranded.by} had no ${summary.stranded.missing} (${summary.stranded.at}); deploy it, or waymark migrate`}`);
   println(io.stdout, `status       ${summary.status}`);
+  for (const change of summary.history ?? []) println(io.stdout, `history      ${change.at} ${change.kind === 'migrated' ? `migrated from version ${change.from} to ${change.to}` : `restarted (${(change.discarded ?? []).join(', ') || 'nothing committed'} run again)`}${change.status === undefined ? '' : `, was ${change.status}`}`);
   if (summary.error !== undefined) println(io.stdout, `error        ${summary.error.code}${summary.error.step === undefined ? '' : ` in step '${summary.error.step}'`}: ${summary.error.message}`);
   if (summary.status === 'waiting') {
     println(io.stdout, `wakes at     ${summary.wakeAt ?? '- (only events)'}`);
