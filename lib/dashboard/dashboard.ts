@@ -44,6 +44,8 @@ export interface Dashboard {
 const PAGE_LIMIT = 200;
 /** Records one list request reads at most: a rare filter in a large store answers in pages, not in one long wait. */
 const LIST_MAX_READS = 2000;
+/** Records the per-version counts read at most (one per workflow). */
+const VERSION_MAX_READS = 20_000;
 const MAX_BODY_BYTES = 1024 * 1024;
 const LIST_STATUSES: readonly ListedStatus[] = ['running', 'waiting', 'completed', 'failed', 'cancelled', 'compensating', 'compensated', 'corrupted'];
 
@@ -70,7 +72,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   const resumes = new Set<Promise<unknown>>();
 
   const api = async (method: string, parts: string[], query: URLSearchParams, request: IncomingMessage): Promise<unknown> => {
-    if (method === 'GET' && parts.length === 0) return list(runner, query);
+    if (method === 'GET' && parts.length === 0) return query.get('view') === 'versions' ? runner.countVersions({ maxReads: VERSION_MAX_READS }) : list(runner, query);
     const [workflowId, action, step, what] = parts;
     if (workflowId === undefined) throw notFound();
     if (method === 'GET' && action === undefined) {
@@ -104,11 +106,23 @@ export function createDashboard(options: DashboardOptions): Dashboard {
       if (reason !== undefined && typeof reason !== 'string') throw new HttpProblem(400, 'WAYMARK_INVALID_OPTION', '"reason" must be a string');
       return runner.cancel(workflowId, reason === undefined || reason === '' ? {} : { reason });
     }
+    if (action === 'restart') {
+      const { confirm, from } = body as { confirm?: unknown; from?: unknown };
+      if (confirm !== workflowId) throw new HttpProblem(400, 'WAYMARK_CONFIRMATION_MISMATCH', `type the workflow id '${workflowId}' to confirm the restart`);
+      if (typeof from !== 'string' || from === '') throw new HttpProblem(400, 'WAYMARK_INVALID_OPTION', 'the body needs "from": the step to run again');
+      return runner.restart(workflowId, { from });
+    }
+    if (action === 'migrate') {
+      const { confirm, to } = body as { confirm?: unknown; to?: unknown };
+      if (confirm !== workflowId) throw new HttpProblem(400, 'WAYMARK_CONFIRMATION_MISMATCH', `type the workflow id '${workflowId}' to confirm the migration`);
+      if (to !== undefined && !(Number.isInteger(to) && (to as number) >= 1)) throw new HttpProblem(400, 'WAYMARK_INVALID_OPTION', '"to" must be a version (an integer >= 1)');
+      return runner.migrate(workflowId, to === undefined ? {} : { to: to as number });
+    }
     if (action === 'resume') {
       const info = await runner.get(workflowId);
       if (info === undefined) throw new HttpProblem(404, 'WAYMARK_WORKFLOW_NOT_FOUND', `nothing is stored under workflow id '${workflowId}'`);
-      if (info.workflowName === undefined || !runner.isRegistered(info.workflowName)) {
-        throw new HttpProblem(409, 'WAYMARK_WORKFLOW_NOT_REGISTERED', `this dashboard's runner does not know workflow '${info.workflowName ?? '?'}': mount createDashboard({ runner }) in the app that registers it, or let a worker resume it`);
+      if (info.workflowName === undefined || !runner.isRegistered(info.workflowName, info.version)) {
+        throw new HttpProblem(409, 'WAYMARK_WORKFLOW_NOT_REGISTERED', `this dashboard's runner does not know workflow '${info.workflowName ?? '?'}' in version ${info.version ?? 1}: mount createDashboard({ runner }) in the app that registers it, or let a worker resume it`);
       }
       if (info.lease !== undefined) throw new HttpProblem(409, 'WAYMARK_WORKFLOW_BUSY', `workflow '${workflowId}' is held by ${info.lease.owner} until ${info.lease.expiresAt}`);
       const run = runner.resume(workflowId).catch((error: unknown) => {
@@ -201,6 +215,8 @@ function asProblem(error: unknown): HttpProblem | undefined {
     WAYMARK_WORKFLOW_NOT_FOUND: 404,
     WAYMARK_WORKFLOW_BUSY: 409,
     WAYMARK_WORKFLOW_NOT_REGISTERED: 409,
+    WAYMARK_MIGRATION_REFUSED: 409,
+    WAYMARK_RESTART_REFUSED: 409,
     WAYMARK_CHECKPOINT_CORRUPTED: 422,
   };
   return new HttpProblem(status[error.code] ?? 400, error.code, error.message);

@@ -144,7 +144,9 @@ export const PAGE_SCRIPT = String.raw`(function () {
       el('button', { className: 'primary', type: 'submit', text: 'Filter' })
     ]);
     var results = el('div', { id: 'results', 'aria-live': 'polite' }, el('p', { className: 'muted', text: 'Loading…' }));
-    main.replaceChildren(el('h1', { text: 'Workflows' }), form, results);
+    var versions = el('section', { id: 'versions', 'aria-labelledby': 'versions-title' });
+    main.replaceChildren(el('h1', { text: 'Workflows' }), versions, form, results);
+    api('GET', '?view=versions').then(function (counts) { drawVersions(versions, counts); }, function () { versions.replaceChildren(); });
     var params = new URLSearchParams();
     ['status', 'name', 'id', 'cursor'].forEach(function (k) { if (query.get(k)) params.set(k, query.get(k)); });
     params.set('limit', '50');
@@ -162,7 +164,7 @@ export const PAGE_SCRIPT = String.raw`(function () {
       var href = base + '/workflows/' + encodeURIComponent(w.workflowId);
       return el('tr', { 'data-workflow-id': w.workflowId }, [
         el('td', { className: 'id' }, el('a', { href: href, text: w.workflowId, 'data-key': 'workflow:' + w.workflowId })),
-        el('td', { text: w.workflowName || '-' }),
+        el('td', {}, [w.workflowName ? w.workflowName + '@' + (w.version || 1) : '-', w.stranded ? el('div', { className: 'muted stranded', text: 'stranded: no ' + w.stranded.missing }) : null]),
         el('td', {}, [badge(w.status), (w.status === 'running' || w.status === 'compensating') && !w.lease ? el('div', { className: 'muted', text: 'interrupted: no run holds it' }) : null]),
         el('td', { className: 'nowrap', text: age(w.createdAt, page.now) }),
         el('td', { className: 'nowrap' }, timeEl(w.updatedAt)),
@@ -185,6 +187,28 @@ export const PAGE_SCRIPT = String.raw`(function () {
     ]);
     results.replaceChildren(table, pager);
   }
+  function drawVersions(section, counts) {
+    // Only worth a table once some workflow has more than one version, or a run is stranded.
+    var names = {};
+    counts.versions.forEach(function (v) { names[v.workflowName] = (names[v.workflowName] || 0) + 1; });
+    var shown = counts.versions.filter(function (v) { return names[v.workflowName] > 1 || v.stranded > 0; });
+    if (shown.length === 0) { section.replaceChildren(); return; }
+    section.replaceChildren(
+      el('h2', { id: 'versions-title', text: 'Versions' }),
+      el('table', { className: 'versions' }, [
+        el('thead', {}, el('tr', {}, ['Workflow', 'Version', 'Unfinished', 'Stranded', 'Runs'].map(function (h) { return el('th', { scope: 'col', text: h }); }))),
+        el('tbody', {}, shown.map(function (v) {
+          return el('tr', { 'data-version': v.workflowName + '@' + v.version }, [
+            el('td', { text: v.workflowName }), el('td', { text: String(v.version) }), el('td', { text: String(v.unfinished) }),
+            el('td', { className: v.stranded > 0 ? 'error' : '', text: v.stranded > 0 ? v.stranded + ' (no worker has ' + v.workflowName + '@' + v.version + ')' : '0' }),
+            el('td', { text: Object.keys(v.statuses).map(function (s) { return s + ' ' + v.statuses[s]; }).join(', ') })
+          ]);
+        }))
+      ]),
+      counts.complete ? null : el('p', { className: 'muted', text: 'Counted the first ' + counts.examined + ' workflows.' })
+    );
+  }
+
   function withQuery(query, cursor) {
     var next = new URLSearchParams(query);
     if (cursor) next.set('cursor', cursor); else next.delete('cursor');
@@ -232,9 +256,13 @@ export const PAGE_SCRIPT = String.raw`(function () {
     parts.push(el('h1', {}, [view.workflowId + ' ', badge(view.status)]));
     if (view.interrupted) parts.push(el('p', { className: 'notice', role: 'note', text: 'Interrupted: the workflow is ' + view.status + ' but no run holds its lease, so the run that had it stopped. A worker on this store, or a resume, finishes it; committed steps do not run again.' }));
     if (view.error) parts.push(el('p', { className: 'notice error', text: 'Failed' + (view.error.step ? ' in step ' + view.error.step : '') + (view.error.attempts ? ' after ' + view.error.attempts + ' attempt(s)' : '') + ': ' + view.error.code + ': ' + view.error.message }));
+    if (view.stranded) parts.push(el('p', { className: 'notice error', role: 'note', 'data-key': 'stranded', text: 'Stranded: ' + view.stranded.by + ' was asked to run it at ' + when(view.stranded.at) + ' and has no ' + view.stranded.missing + '. Nothing ran and nothing failed; deploy that version beside the new one, or move it to a newer version.' }));
     var summary = [
-      ['Workflow', view.workflowName || '-'], ['Status', view.status], ['Created', timeEl(view.createdAt)], ['Updated', timeEl(view.updatedAt)]
+      ['Workflow', view.workflowName || '-'], ['Version', String(view.version || 1)], ['Status', view.status], ['Created', timeEl(view.createdAt)], ['Updated', timeEl(view.updatedAt)]
     ];
+    (view.history || []).forEach(function (h) {
+      summary.push(['History', when(h.at) + ': ' + (h.kind === 'migrated' ? 'moved from version ' + h.from + ' to ' + h.to : 'restarted, ' + ((h.discarded || []).join(', ') || 'nothing committed') + ' run again') + (h.status ? ' (was ' + h.status + ')' : '')]);
+    });
     if (view.status === 'waiting') {
       summary.push(['Wakes at', view.wakeAt ? timeEl(view.wakeAt) : 'only for an event']);
       summary.push(['Waiting for', view.waitingFor && view.waitingFor.length ? view.waitingFor.join(', ') : 'only timers']);
@@ -443,11 +471,64 @@ export const PAGE_SCRIPT = String.raw`(function () {
       el('label', {}, ['Type the workflow id to confirm', confirmInput]),
       clearButton
     ]);
+    var restartStep = el('select', { name: 'from', id: 'restart-from' });
+    var restartConfirm = el('input', { name: 'restart-confirm', autocomplete: 'off', spellcheck: 'false', oninput: function () { restartButton.disabled = restartConfirm.value !== workflowId; } });
+    var restartButton = el('button', { className: 'danger', type: 'submit', disabled: true, text: 'Run again from this step' });
+    var restart = el('form', { className: 'danger-zone', 'aria-labelledby': 'restart-title', onsubmit: function (e) {
+      e.preventDefault();
+      api('POST', '/' + encodeURIComponent(workflowId) + '/restart', { confirm: restartConfirm.value, from: restartStep.value }).then(function (done) {
+        report('Restarted: ' + done.rerun.join(', ') + ' run again' + (done.discarded.length ? ' (the commits of ' + done.discarded.join(', ') + ' discarded)' : '') + '; a worker runs them.', false);
+        restartConfirm.value = '';
+        restartButton.disabled = true;
+      }, function (error) { report(error.code + ': ' + error.message, true); });
+    } }, [
+      el('h3', { id: 'restart-title', text: 'Run again from a step' }),
+      el('p', { className: 'muted', text: 'The step and every step after it run again with the stored input; the others keep their commits. Their compensations are not called: steps run at least once, so keep them idempotent.' }),
+      el('label', { for: 'restart-from' }, ['Step', restartStep]),
+      el('label', {}, ['Workflow id, to confirm the restart', restartConfirm]),
+      restartButton
+    ]);
+    var migrateTo = 0;
+    var migrateNote = el('p', { className: 'muted' });
+    var migrateConfirm = el('input', { name: 'migrate-confirm', autocomplete: 'off', spellcheck: 'false', oninput: function () { migrateButton.disabled = migrateConfirm.value !== workflowId; } });
+    var migrateButton = el('button', { className: 'danger', type: 'submit', disabled: true, text: 'Move to the new version' });
+    var migrate = el('form', { className: 'danger-zone', hidden: true, 'aria-labelledby': 'migrate-title', onsubmit: function (e) {
+      e.preventDefault();
+      api('POST', '/' + encodeURIComponent(workflowId) + '/migrate', { confirm: migrateConfirm.value, to: migrateTo }).then(function (done) {
+        report('Moved to version ' + done.to + '.', false);
+        migrateConfirm.value = '';
+        migrateButton.disabled = true;
+      }, function (error) { report(error.code + ': ' + error.message, true); });
+    } }, [
+      el('h3', { id: 'migrate-title', text: 'Move to a new version' }),
+      migrateNote,
+      el('label', {}, ['Workflow id, to confirm the move', migrateConfirm]),
+      migrateButton
+    ]);
+    var forms = [send, resume, migrate, restart, cancel, clear];
     return {
-      node: el('div', { className: 'actions', 'aria-labelledby': 'actions-title' }, [send, resume, cancel, clear]),
+      node: el('div', { className: 'actions', 'aria-labelledby': 'actions-title' }, forms),
       update: function (view) {
-        if (view === null) { [send, resume, cancel, clear].forEach(function (f) { f.querySelectorAll('button, input, textarea').forEach(function (c) { c.disabled = true; }); }); return; }
+        if (view === null) { forms.forEach(function (f) { f.querySelectorAll('button, input, textarea').forEach(function (c) { c.disabled = true; }); }); return; }
         events.replaceChildren.apply(events, (view.waitingFor || []).map(function (n) { return el('option', { value: n }); }));
+        var chosen = restartStep.value;
+        restartStep.replaceChildren.apply(restartStep, view.steps.map(function (st) { return el('option', { value: st.name, text: st.name }); }));
+        if (chosen) restartStep.value = chosen;
+        var undone = view.status === 'cancelled' || view.status === 'compensated' || view.status === 'compensating';
+        restartStep.disabled = undone || !!view.lease;
+        restartConfirm.disabled = undone || !!view.lease;
+        if (undone || view.lease) restartButton.disabled = true;
+        var m = view.migration;
+        migrate.hidden = !m;
+        if (m) {
+          migrateTo = m.to;
+          migrateButton.textContent = 'Move to version ' + m.to;
+          migrateConfirm.disabled = !!m.refused;
+          if (m.refused) migrateButton.disabled = true;
+          var renamed = m.plan ? Object.keys(m.plan.renamed).map(function (k) { return k + ' → ' + m.plan.renamed[k]; }) : [];
+          migrateNote.textContent = m.refused ? 'Version ' + m.to + ' is registered here, but this run cannot move: ' + m.refused.join('; ') + '.'
+            : 'From version ' + (view.version || 1) + ' to ' + m.to + ': ' + [m.plan.kept.length ? 'keeps ' + m.plan.kept.join(', ') : '', renamed.length ? 'renames ' + renamed.join(', ') : '', m.plan.dropped.length ? 'forgets ' + m.plan.dropped.join(', ') : '', m.plan.toRun.length ? 'runs ' + m.plan.toRun.join(', ') : ''].filter(Boolean).join('; ') + '. Checked again when you confirm.';
+        }
         var finished = view.status === 'completed' || view.status === 'compensated';
         resumeButton.disabled = !view.canResume || finished || !!view.lease;
         var over = finished || view.status === 'cancelled';

@@ -5,7 +5,8 @@
 import { buildGraph, type StepNode } from '../graph';
 import type { Constructor } from '../metadata';
 import { forEachText, whenText } from '../step-text';
-import type { WorkflowRunner } from '../runner/workflow-runner';
+import type { MigrationResult, WorkflowRunner } from '../runner/workflow-runner';
+import { MigrationRefusedError } from '../errors';
 import type { MailboxEvent, WorkflowInfo } from '../runner/workflow-info';
 import { layoutGraph, type GraphLayout } from './graph-layout';
 import { toJsonData, valueText, type ValueText } from './json-view';
@@ -47,7 +48,7 @@ export interface StepView {
 }
 
 /** The whole workflow page's data: what `runner.get` says of the workflow, made plain JSON, and more. */
-export interface WorkflowView extends Pick<WorkflowInfo, 'workflowId' | 'workflowName' | 'status' | 'createdAt' | 'updatedAt' | 'error' | 'compensation' | 'wakeAt' | 'waitingFor' | 'lease' | 'parent' | 'children'> {
+export interface WorkflowView extends Pick<WorkflowInfo, 'workflowId' | 'workflowName' | 'version' | 'stranded' | 'history' | 'status' | 'createdAt' | 'updatedAt' | 'error' | 'compensation' | 'wakeAt' | 'waitingFor' | 'lease' | 'parent' | 'children'> {
   /** Unfinished, and no run holds its lease: a run died (a worker, or a resume, finishes it). */
   readonly interrupted: boolean;
   /** The stored input as plain JSON. */
@@ -58,8 +59,13 @@ export interface WorkflowView extends Pick<WorkflowInfo, 'workflowId' | 'workflo
   readonly steps: readonly StepView[];
   readonly layout: GraphLayout;
   readonly events: readonly (Omit<MailboxEvent, 'payload'> & { readonly payload: ValueText })[];
-  /** True when the dashboard's runner can resume it (its class is registered). */
+  /** True when the dashboard's runner can resume it (its class is registered in its version). */
   readonly canResume: boolean;
+  /**
+   * Where the dashboard's runner registers a newer version of the workflow: what moving it there
+   * does (a dry run of `runner.migrate`), or why it cannot move. Absent otherwise.
+   */
+  readonly migration?: { readonly to: number; readonly plan?: Pick<MigrationResult, 'kept' | 'renamed' | 'dropped' | 'toRun'>; readonly refused?: readonly string[] };
 }
 
 /** The page's data for `workflowId`, or undefined when nothing is stored under it. */
@@ -67,9 +73,9 @@ export async function readWorkflowView(runner: WorkflowRunner, live: LiveRuns, w
   const info = await runner.get(workflowId, { outputs: true, events: true, ignoredInput: true });
   if (info === undefined) return undefined;
   const run = live.get(workflowId);
-  const registered = info.workflowName !== undefined && runner.isRegistered(info.workflowName);
+  const registered = info.workflowName !== undefined && runner.isRegistered(info.workflowName, info.version);
   // The class, where the runner knows it, says in words what the stored graph only marks.
-  const graph = registered ? buildGraph(runner.workflowInstance(info.workflowName!, workflowId).constructor as Constructor) : undefined;
+  const graph = registered ? buildGraph(runner.workflowInstance(info.workflowName!, workflowId, info.version).constructor as Constructor) : undefined;
   const interrupted = (info.status === 'running' || info.status === 'compensating') && info.lease === undefined;
   // Sent as JSON, where an undefined field is simply absent.
   const steps = Object.entries(info.steps).map(([name, step]): StepView => ({
@@ -87,10 +93,15 @@ export async function readWorkflowView(runner: WorkflowRunner, live: LiveRuns, w
     output: step.status === 'committed' ? valueText(step.output) : undefined,
     consumedEvent: step.consumedEvent,
   }));
-  const { workflowName, status, createdAt, updatedAt, error, compensation, wakeAt, waitingFor, lease, parent, children } = info;
+  const { workflowName, version, stranded, history, status, createdAt, updatedAt, error, compensation, wakeAt, waitingFor, lease, parent, children } = info;
+  const migration = await migrationOffer(runner, info);
   return {
     workflowId,
     workflowName,
+    version,
+    stranded,
+    history,
+    ...(migration === undefined ? {} : { migration }),
     status,
     interrupted,
     createdAt,
@@ -110,6 +121,20 @@ export async function readWorkflowView(runner: WorkflowRunner, live: LiveRuns, w
     events: (info.events ?? []).map((e) => ({ ...e, payload: valueText(e.payload) })),
     canResume: registered && info.input !== undefined,
   };
+}
+
+/** What moving the workflow to the newest version the runner registers would do, when that is newer than its own. */
+async function migrationOffer(runner: WorkflowRunner, info: WorkflowInfo): Promise<WorkflowView['migration']> {
+  if (info.workflowName === undefined) return undefined;
+  const newest = Math.max(0, ...runner.registeredVersions(info.workflowName));
+  if (newest <= (info.version ?? 1) || !['running', 'waiting', 'failed'].includes(info.status)) return undefined;
+  try {
+    const { kept, renamed, dropped, toRun } = await runner.migrate(info.workflowId, { to: newest, dryRun: true });
+    return { to: newest, plan: { kept, renamed, dropped, toRun } };
+  } catch (error) {
+    if (error instanceof MigrationRefusedError) return { to: newest, refused: error.reasons };
+    throw error;
+  }
 }
 
 /** A step's condition and fan-out in words, from its class's graph. */

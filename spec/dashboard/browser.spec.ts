@@ -25,6 +25,7 @@ import { deferred } from '../helpers/deferred';
 import { tempDir } from '../helpers/temp-dir';
 import { PurchaseFlow } from '../fixtures/branch-flow';
 import { InvoiceLines } from '../fixtures/fan-out-flow';
+import { OrderV1, OrderV2 } from '../fixtures/order-versions';
 
 const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'waymark.js');
@@ -396,6 +397,52 @@ describe('dashboard in Chromium (mounted in the app that registers the classes)'
       await page.click('a[data-key="parent"]');
       await page.waitForSelector('table.children');
       expect(new URL(page.url()).pathname).to.equal('/workflows/dispatch-1');
+    } finally {
+      await close();
+      await dir.remove();
+    }
+  });
+
+  it('counts runs per version and shows a stranded one; moves it to the new version, then runs it again from a step, each once its id is typed', async () => {
+    const dir = await tempDir('waymark-ui-');
+    const storage = new FileStorage({ directory: dir.path });
+    const v1 = new WorkflowRunner({ storage, workflows: [OrderV1], tracer: false });
+    await v1.run(new OrderV1(), { workflowId: 'order-1', input: { sku: 'lamp' } });
+    await v1.run(new OrderV1(), { workflowId: 'order-2', input: { sku: 'desk' } });
+    const runner = new WorkflowRunner({ storage, workflows: [OrderV2], tracer: false });
+    await runner.run(new OrderV2(), { workflowId: 'order-3', input: { sku: 'chair' } });
+    // A process with version 2 alone was asked to run order-1.
+    await runner.resume('order-1').catch(() => undefined);
+    const { page, origin, token, close } = await mountDashboard(runner);
+    try {
+      await page.goto(`${origin}/#token=${token}`);
+      await page.waitForSelector('tr[data-version="order@1"]');
+      expect(await page.$$eval('table.versions tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)))).to.deep.equal([
+        ['order', '1', '2', '2 (no worker has order@1)', 'waiting 2'],
+        ['order', '2', '1', '0', 'waiting 1'],
+      ]);
+      expect(await page.textContent('tr[data-workflow-id="order-1"]')).to.contain('order@1').and.contain('stranded: no order@1');
+      await page.goto(`${origin}/workflows/order-1#token=${token}`);
+      await page.waitForSelector('[data-key="stranded"]');
+      expect(await page.textContent('[data-key="stranded"]')).to.contain('has no order@1');
+      expect(await page.textContent('dl.summary')).to.contain('Version1');
+      expect(await page.textContent('#migrate-title + p')).to.equal('From version 1 to 2: keeps reserve; runs charge, ship, notify. Checked again when you confirm.');
+      const move = page.getByRole('button', { name: 'Move to version 2' });
+      expect(await move.isDisabled()).to.equal(true);
+      await page.fill('input[name="migrate-confirm"]', 'order-1');
+      await move.click();
+      await page.waitForSelector('#action-message:has-text("Moved to version 2")');
+      expect((await runner.get('order-1'))!.version).to.equal(2);
+      await page.waitForFunction(() => (globalThis as unknown as { document: { querySelector(s: string): { textContent: string } | null } }).document.querySelector('dl.summary')!.textContent.includes('moved from version 1 to 2'));
+
+      await runner.sendEvent('order-1', 'paid');
+      await runner.resume('order-1');
+      await page.selectOption('select[name="from"]', 'ship');
+      await page.fill('input[name="restart-confirm"]', 'order-1');
+      await page.getByRole('button', { name: 'Run again from this step' }).click();
+      await page.waitForSelector('#action-message:has-text("Restarted: ship, notify run again")');
+      expect((await runner.get('order-1'))!.status).to.equal('running');
+      expect((await runner.resume('order-1')).output).to.equal('told: shipped');
     } finally {
       await close();
       await dir.remove();

@@ -15,6 +15,7 @@ import { deferred } from '../helpers/deferred';
 import { call } from '../helpers/http-call';
 import { Delivery, Payout, type DeliveryInput } from '../fixtures/dashboard-flows';
 import { SagaFlow } from '../fixtures/saga-flow';
+import { OrderV1, OrderV2 } from '../fixtures/order-versions';
 
 const input = (orderId: string): DeliveryInput => ({ orderId, items: ['lamp', 'desk'], meta: { requestId: `req-${orderId}` } });
 
@@ -326,6 +327,40 @@ describe('dashboard (HTTP)', () => {
       expect(view).to.not.have.property('output');
       expect(view.steps.map((s) => [s.name, s.state])).to.deep.equal([['pack', 'committed'], ['label', 'not-run']]);
       expect(view.canResume, 'no input stored').to.equal(false);
+    });
+  });
+
+  describe('versions', () => {
+    it('counts runs per version, offers the migration it can check, moves and restarts only once the id is typed, and says why it refuses', async () => {
+      const v1 = new WorkflowRunner({ storage, workflows: [OrderV1], tracer: false });
+      await v1.run(new OrderV1(), { workflowId: 'o-1', input: { sku: 'a' } });
+      const versioned = await serveDashboard({ runner: new WorkflowRunner({ storage, workflows: [OrderV1, OrderV2], tracer: false }), port: 0 });
+      try {
+        const at = (method: string, path: string, body?: unknown) => call(versioned.port, method, path, { token: versioned.token, body });
+        const counts = await at('GET', '/api/workflows?view=versions');
+        expect(counts.json).to.deep.equal({ versions: [{ workflowName: 'order', version: 1, statuses: { waiting: 1 }, unfinished: 1, stranded: 0 }], examined: 1, complete: true });
+        const view = (await at('GET', '/api/workflows/o-1')).json as WorkflowView;
+        expect(view).to.deep.include({ version: 1, canResume: true, migration: { to: 2, plan: { kept: ['reserve'], renamed: {}, dropped: [], toRun: ['charge', 'ship', 'notify'] } } });
+        const unconfirmed = await at('POST', '/api/workflows/o-1/migrate', { confirm: 'o-2' });
+        expect(unconfirmed.status).to.equal(400);
+        expect(unconfirmed.json.error.code).to.equal('WAYMARK_CONFIRMATION_MISMATCH');
+        expect((await at('POST', '/api/workflows/o-1/migrate', { confirm: 'o-1', to: 'two' })).status).to.equal(400);
+        const moved = await at('POST', '/api/workflows/o-1/migrate', { confirm: 'o-1', to: 2 });
+        expect(moved.status).to.equal(200);
+        expect(moved.json).to.deep.include({ from: 1, to: 2 });
+        expect(((await at('GET', '/api/workflows/o-1')).json as WorkflowView).migration, 'nothing newer to offer').to.equal(undefined);
+        expect((await at('POST', '/api/workflows/o-1/restart', { confirm: 'o-1' })).json.error.message).to.contain('"from"');
+        const refused = await at('POST', '/api/workflows/o-1/restart', { confirm: 'o-1', from: 'nope' });
+        expect(refused.status).to.equal(409);
+        expect(refused.json.error.code).to.equal('WAYMARK_RESTART_REFUSED');
+        const restarted = await at('POST', '/api/workflows/o-1/restart', { confirm: 'o-1', from: 'reserve' });
+        expect(restarted.json).to.deep.include({ rerun: ['reserve', 'charge', 'ship', 'notify'], discarded: ['reserve'] });
+        const back = await at('POST', '/api/workflows/o-1/migrate', { confirm: 'o-1', to: 1 });
+        expect(back.status).to.equal(409);
+        expect(back.json.error.message).to.contain('runs only move forward');
+      } finally {
+        await versioned.close();
+      }
     });
   });
 
