@@ -179,6 +179,12 @@ export interface Migration {
    * run at migration (never again); its return is validated by the new version's input class.
    */
   readonly input?: (old: unknown) => unknown;
+  /**
+   * For the rare case where a kept step's output changed shape, by step name in the new version:
+   * its committed output, converted. Called once per run at migration; the result is committed as
+   * a checkpoint of its own before the record moves (the old one is left as it was).
+   */
+  readonly outputs?: Readonly<Record<string, (old: unknown) => unknown>>;
 }
 
 /** What `@Fingerprint()` records: a strategy, or path options for the default strategy. */

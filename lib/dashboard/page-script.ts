@@ -527,7 +527,7 @@ export const PAGE_SCRIPT = String.raw`(function () {
           if (m.refused) migrateButton.disabled = true;
           var renamed = m.plan ? Object.keys(m.plan.renamed).map(function (k) { return k + ' → ' + m.plan.renamed[k]; }) : [];
           migrateNote.textContent = m.refused ? 'Version ' + m.to + ' is registered here, but this run cannot move: ' + m.refused.join('; ') + '.'
-            : 'From version ' + (view.version || 1) + ' to ' + m.to + ': ' + [m.plan.kept.length ? 'keeps ' + m.plan.kept.join(', ') : '', renamed.length ? 'renames ' + renamed.join(', ') : '', m.plan.dropped.length ? 'forgets ' + m.plan.dropped.join(', ') : '', m.plan.toRun.length ? 'runs ' + m.plan.toRun.join(', ') : ''].filter(Boolean).join('; ') + '. Checked again when you confirm.';
+            : 'From version ' + (view.version || 1) + ' to ' + m.to + ': ' + [m.plan.kept.length ? 'keeps ' + m.plan.kept.join(', ') : '', renamed.length ? 'renames ' + renamed.join(', ') : '', m.plan.dropped.length ? 'forgets ' + m.plan.dropped.join(', ') : '', m.plan.converted.length ? 'converts the output of ' + m.plan.converted.join(', ') : '', m.plan.toRun.length ? 'runs ' + m.plan.toRun.join(', ') : ''].filter(Boolean).join('; ') + '. Checked again when you confirm.';
         }
         var finished = view.status === 'completed' || view.status === 'compensated';
         resumeButton.disabled = !view.canResume || finished || !!view.lease;

@@ -65,7 +65,7 @@ export interface WorkflowView extends Pick<WorkflowInfo, 'workflowId' | 'workflo
    * Where the dashboard's runner registers a newer version of the workflow: what moving it there
    * does (a dry run of `runner.migrate`), or why it cannot move. Absent otherwise.
    */
-  readonly migration?: { readonly to: number; readonly plan?: Pick<MigrationResult, 'kept' | 'renamed' | 'dropped' | 'toRun'>; readonly refused?: readonly string[] };
+  readonly migration?: { readonly to: number; readonly plan?: Pick<MigrationResult, 'kept' | 'renamed' | 'dropped' | 'toRun' | 'converted'>; readonly refused?: readonly string[] };
 }
 
 /** The page's data for `workflowId`, or undefined when nothing is stored under it. */
@@ -129,8 +129,8 @@ async function migrationOffer(runner: WorkflowRunner, info: WorkflowInfo): Promi
   const newest = Math.max(0, ...runner.registeredVersions(info.workflowName));
   if (newest <= (info.version ?? 1) || !['running', 'waiting', 'failed'].includes(info.status)) return undefined;
   try {
-    const { kept, renamed, dropped, toRun } = await runner.migrate(info.workflowId, { to: newest, dryRun: true });
-    return { to: newest, plan: { kept, renamed, dropped, toRun } };
+    const { kept, renamed, dropped, toRun, converted } = await runner.migrate(info.workflowId, { to: newest, dryRun: true });
+    return { to: newest, plan: { kept, renamed, dropped, toRun, converted } };
   } catch (error) {
     if (error instanceof MigrationRefusedError) return { to: newest, refused: error.reasons };
     throw error;

@@ -340,7 +340,7 @@ describe('dashboard (HTTP)', () => {
         const counts = await at('GET', '/api/workflows?view=versions');
         expect(counts.json).to.deep.equal({ versions: [{ workflowName: 'order', version: 1, statuses: { waiting: 1 }, unfinished: 1, stranded: 0 }], examined: 1, complete: true });
         const view = (await at('GET', '/api/workflows/o-1')).json as WorkflowView;
-        expect(view).to.deep.include({ version: 1, canResume: true, migration: { to: 2, plan: { kept: ['reserve'], renamed: {}, dropped: [], toRun: ['charge', 'ship', 'notify'] } } });
+        expect(view).to.deep.include({ version: 1, canResume: true, migration: { to: 2, plan: { kept: ['reserve'], renamed: {}, dropped: [], toRun: ['charge', 'ship', 'notify'], converted: [] } } });
         const unconfirmed = await at('POST', '/api/workflows/o-1/migrate', { confirm: 'o-2' });
         expect(unconfirmed.status).to.equal(400);
         expect(unconfirmed.json.error.code).to.equal('WAYMARK_CONFIRMATION_MISMATCH');

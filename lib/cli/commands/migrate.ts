@@ -64,6 +64,7 @@ function describe(m: MigrationResult): string {
     m.kept.length === 0 ? undefined : `keeps ${m.kept.join(', ')}`,
     renamed.length === 0 ? undefined : `renames ${renamed.join(', ')}`,
     m.dropped.length === 0 ? undefined : `forgets ${m.dropped.join(', ')}`,
+    m.converted.length === 0 ? undefined : `converts the output of ${m.converted.join(', ')}`,
     m.toRun.length === 0 ? undefined : `runs ${m.toRun.join(', ')}`,
   ]
     .filter((part) => part !== undefined)

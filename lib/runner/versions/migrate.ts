@@ -5,18 +5,19 @@
  * fingerprint under the new class, and the per-step fields under their new names. No checkpoint is
  * rewritten, so a crash leaves the run on one version or the other, never between.
  */
-import { decodeValue, UnencodableValue } from '../../checkpoint-codec';
+import { decodeValue, encodeValue, UnencodableValue } from '../../checkpoint-codec';
 import { CheckpointCorruptedError, InvalidOptionError, MigrationRefusedError, WorkflowInputError, WorkflowNotFoundError, WorkflowNotRegisteredError } from '../../errors';
 import { buildGraph, storedSteps, type StepGraph } from '../../graph';
 import { isoNow } from '../../iso-now';
 import type { Constructor, Migration } from '../../metadata';
 import type { CheckpointStorage } from '../../storage/checkpoint-storage';
-import type { VersionChange, WorkflowRecord } from '../../storage/records';
+import type { Checkpoint, VersionChange, WorkflowRecord } from '../../storage/records';
 import { assertWorkflowId } from '../../workflow-id';
 import { encodeInput } from '../run-input';
 import { validateInput } from '../validate-input';
 import { isUnfinished, statusOf } from '../workflow-info';
 import { planMigration, type MigrationPlan } from './migration-plan';
+import { freshKey, keyedStorage, StepKeys, storedBases } from './step-keys';
 import { underLease } from './under-lease';
 
 /** Options of `runner.migrate`. */
@@ -30,6 +31,8 @@ export interface MigrateOptions {
 /** What `runner.migrate` did (or, with `dryRun`, would do) to one run. */
 export interface MigrationResult extends Omit<MigrationPlan, 'refused'> {
   readonly workflowId: string;
+  /** Kept steps whose committed output the migration converts (`migrate: { outputs }`). */
+  readonly converted: readonly string[];
   readonly dryRun: boolean;
   /** True when the run was on `to` already: nothing to do, nothing written. */
   readonly unchanged?: true;
@@ -82,13 +85,14 @@ export async function migrateWorkflow(d: MigrateDeps, workflowId: string, option
     if (plan.refused.length > 0) throw new MigrationRefusedError(workflowId, from, graph.version, plan.refused);
     return { unchanged: false as const, plan, hops, graph, target };
   };
-  const result = (p: MigrationPlan, dryRun: boolean): MigrationResult => ({ workflowId, from: p.from, to: p.to, kept: p.kept, renamed: p.renamed, dropped: p.dropped, toRun: p.toRun, dryRun });
+  const result = (p: MigrationPlan, converted: readonly string[], dryRun: boolean): MigrationResult => ({ workflowId, from: p.from, to: p.to, kept: p.kept, renamed: p.renamed, dropped: p.dropped, toRun: p.toRun, converted, dryRun });
   if (options.dryRun === true) {
     const stored = await d.storage.load(workflowId);
     if (stored?.record === undefined) throw new WorkflowNotFoundError(workflowId);
     const decided = await decide(stored.record, stored.committedSteps);
     if (decided.unchanged) return unchanged(workflowId, decided.from, true);
-    return result(decided.plan, true);
+    const outputs = await convertOutputs(d.storage, workflowId, stored.record, decided.hops, decided.graph, decided.plan);
+    return result(decided.plan, [...outputs.keys()], true);
   }
   const outcome = await underLease(d.storage, workflowId, `migrate (${d.owner})`, async ({ lease, stored }) => {
     const { record, recordVersion } = stored;
@@ -97,6 +101,16 @@ export async function migrateWorkflow(d: MigrateDeps, workflowId: string, option
     const { plan, hops, graph, target } = decided;
     const input = await convertInput(workflowId, record, hops, graph, plan);
     const fingerprint = await d.fingerprint(target, workflowId, input.value);
+    // Converted outputs are committed first, each under a name of its own: until the record moves, nobody reads them.
+    const outputs = await convertOutputs(d.storage, workflowId, record, hops, graph, plan);
+    const stepKeys: Record<string, string> = { ...plan.stepKeys };
+    const used = new Set([...storedBases(stored.committedSteps), ...Object.values(stepKeys)]);
+    for (const [step, checkpoint] of outputs) {
+      const key = freshKey(step, used);
+      used.add(key);
+      await d.storage.commit(workflowId, { ...checkpoint, step: key }, lease);
+      stepKeys[step] = key;
+    }
     const change: VersionChange = { kind: 'migrated', at: isoNow(), from: plan.from, to: plan.to, status: statusOf(record), ...(Object.keys(plan.renamed).length === 0 ? {} : { renamed: plan.renamed }), ...(plan.dropped.length === 0 ? {} : { discarded: plan.dropped }) };
     const { stranded: _stranded, ...rest } = record;
     const next: WorkflowRecord = {
@@ -104,7 +118,7 @@ export async function migrateWorkflow(d: MigrateDeps, workflowId: string, option
       ...plan.renameFields(record),
       version: graph.version,
       steps: storedSteps(graph),
-      stepKeys: plan.stepKeys,
+      stepKeys,
       fingerprint,
       input: input.encoded,
       compensates: graph.compensates ? true : undefined,
@@ -112,7 +126,7 @@ export async function migrateWorkflow(d: MigrateDeps, workflowId: string, option
       updatedAt: isoNow(),
     };
     await d.storage.writeRecord(workflowId, next, recordVersion, lease);
-    return result(plan, false);
+    return result(plan, [...outputs.keys()], false);
   });
   // It goes on at once, on its new version: a worker that parked it as stranded need not wait.
   if (!outcome.dryRun && outcome.unchanged === undefined) {
@@ -123,7 +137,7 @@ export async function migrateWorkflow(d: MigrateDeps, workflowId: string, option
 }
 
 function unchanged(workflowId: string, version: number, dryRun: boolean): MigrationResult {
-  return { workflowId, from: version, to: version, kept: [], renamed: {}, dropped: [], toRun: [], dryRun, unchanged: true };
+  return { workflowId, from: version, to: version, kept: [], renamed: {}, dropped: [], toRun: [], converted: [], dryRun, unchanged: true };
 }
 
 /** The run's input under the new version: converted by the hops that declare `input`, validated by the new input class. */
@@ -147,4 +161,52 @@ async function convertInput(workflowId: string, record: WorkflowRecord, hops: re
     }
   }
   return { value, encoded: converts ? encodeInput(workflowId, value) : record.input };
+}
+
+/**
+ * The kept steps' checkpoints with their outputs converted by the hops' `outputs` (each hop's
+ * functions are named in its own version; later hops' renames carry them to the target's names).
+ * Reads only; a function that throws, or returns what cannot be stored, refuses the migration.
+ */
+async function convertOutputs(storage: CheckpointStorage, workflowId: string, record: WorkflowRecord, hops: readonly Migration[], graph: StepGraph, plan: MigrationPlan): Promise<Map<string, Checkpoint>> {
+  const converters = new Map<string, ((old: unknown) => unknown)[]>();
+  hops.forEach((hop, i) => {
+    for (const [step, convert] of Object.entries(hop.outputs ?? {})) {
+      let name: string | undefined = step;
+      for (const later of hops.slice(i + 1)) {
+        if (name !== undefined && later.dropped?.includes(name) === true) name = undefined;
+        else if (name !== undefined && later.renamed !== undefined && Object.hasOwn(later.renamed, name)) name = later.renamed[name];
+      }
+      if (name !== undefined) converters.set(name, [...(converters.get(name) ?? []), convert]);
+    }
+  });
+  const oldOf = new Map<string, string>([...plan.kept.map((s): [string, string] => [s, s]), ...Object.entries(plan.renamed).map(([old, now]): [string, string] => [now, old])]);
+  const view = keyedStorage(storage, workflowId, StepKeys.of(record));
+  const converted = new Map<string, Checkpoint>();
+  for (const [step, converts] of converters) {
+    const old = oldOf.get(step);
+    if (old === undefined) continue; // not committed: it runs under the new code, nothing to convert
+    const refuse = (why: string) => new MigrationRefusedError(workflowId, plan.from, plan.to, [`the output of step '${step}' ${why}`]);
+    if (graph.byName.get(step)?.fanOut !== undefined) throw refuse('cannot be converted: it is a fan-out (its items are committed one by one)');
+    const checkpoint = await view.readCheckpoint(workflowId, old);
+    let value: unknown;
+    try {
+      value = decodeValue(checkpoint.output);
+    } catch (error) {
+      if (!(error instanceof UnencodableValue)) throw error;
+      throw new CheckpointCorruptedError(workflowId, `checkpoint of step '${old}'`, error.message, { cause: error });
+    }
+    try {
+      for (const convert of converts) value = await convert(value);
+    } catch (error) {
+      throw refuse(`could not be converted: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    try {
+      converted.set(step, { ...checkpoint, output: encodeValue(value) });
+    } catch (error) {
+      if (!(error instanceof UnencodableValue)) throw error;
+      throw refuse(`was converted to a value that cannot be stored (${error.path}: ${error.reason})`);
+    }
+  }
+  return converted;
 }

@@ -66,8 +66,10 @@ class CentsInput {
   cents!: number;
 }
 
-/** Version 3 drops `check`, renames `send` to `deliver`, and takes its amount in cents. */
-@Workflow({ name: 'invoice', version: 3, input: CentsInput, migrate: { from: 2, dropped: ['check'], renamed: { send: 'deliver' }, input: (old) => ({ cents: Math.round((old as { amount: number }).amount * 100) }) } })
+const toCents = (amount: unknown) => Math.round((amount as number) * 100);
+
+/** Version 3 drops `check`, renames `send` to `deliver`, and counts in cents: its input, and draft's output. */
+@Workflow({ name: 'invoice', version: 3, input: CentsInput, migrate: { from: 2, dropped: ['check'], renamed: { send: 'deliver' }, input: (old) => ({ cents: toCents((old as { amount: number }).amount) }), outputs: { draft: toCents } } })
 class InvoiceV3 {
   @Step()
   draft(ctx: StepContext<CentsInput>) {
@@ -79,10 +81,10 @@ class InvoiceV3 {
     ran.push('v3.approve');
     return true;
   }
-  @Step()
+  @Step({ after: ['draft', 'approve'] })
   deliver(ctx: StepContext<CentsInput>) {
     ran.push('v3.deliver');
-    return `delivered ${ctx.input.cents}`;
+    return `delivered ${ctx.input.cents} (draft ${ctx.result<number>('draft')})`;
   }
 }
 
@@ -170,12 +172,12 @@ describe('versions and migrations', () => {
     await v1.run(new InvoiceV1(), { workflowId: 'f', input: { amount: 2.5 } });
     const v3 = new WorkflowRunner({ storage, workflows: [InvoiceV1, InvoiceV2, InvoiceV3] });
     const moved = await v3.migrate('f');
-    expect(moved).to.deep.include({ from: 1, to: 3, kept: ['draft'], renamed: {}, dropped: [], toRun: ['approve', 'deliver'] });
+    expect(moved).to.deep.include({ from: 1, to: 3, kept: ['draft'], renamed: {}, dropped: [], toRun: ['approve', 'deliver'], converted: ['draft'] });
     const info = await v3.get('f');
     expect(info).to.deep.include({ version: 3, input: { cents: 250 } });
     await v3.sendEvent('f', 'approved');
     const result = await v3.resume('f');
-    expect(result.output).to.equal('delivered 250');
+    expect(result.output, 'the input and the committed output of draft, both in cents').to.equal('delivered 250 (draft 250)');
     expect(ran).to.deep.equal(['v1.draft', 'v3.approve', 'v3.deliver']);
 
     // A run of version 2 with check committed: check is dropped (forgotten), send is deliver now.
@@ -189,7 +191,7 @@ describe('versions and migrations', () => {
     const dry = await v3.migrate('g', { dryRun: true });
     expect(dry).to.deep.include({ kept: ['draft'], dropped: ['check'], toRun: ['approve', 'deliver'] });
     await v3.migrate('g');
-    expect((await v3.resume('g')).output).to.equal('delivered 100');
+    expect((await v3.resume('g')).output).to.equal('delivered 100 (draft 100)');
     expect(ran).to.deep.equal(['v2.draft', 'v2.check', 'v3.approve', 'v3.deliver']);
     const shown = await v3.get('g');
     expect(Object.keys(shown!.steps), 'the dropped step is not the run’s any more').to.deep.equal(['draft', 'approve', 'deliver']);
@@ -220,6 +222,45 @@ describe('versions and migrations', () => {
     const badInput = await new WorkflowRunner({ storage, workflows: [InvoiceV2, InvoiceV3] }).migrate('j').catch((e: unknown) => e);
     expect((badInput as MigrationRefusedError).reasons[0]).to.contain("does not satisfy version 3's input class");
     expect((await storage.readRecord('j'))!.record.version).to.equal(1);
+  });
+
+  it('refuses an output conversion that throws or gives what cannot be stored, and the run stays as it was', async () => {
+    @Workflow({ name: 'receipt' })
+    class ReceiptV1 {
+      @Step() total() {
+        return 12;
+      }
+      @Step({ waitFor: { event: 'go' } }) print(ctx: StepContext) {
+        return `total ${ctx.result<number>('total')}`;
+      }
+    }
+    const declare = (convert: (old: unknown) => unknown) => {
+      @Workflow({ name: 'receipt', version: 2, migrate: { from: 1, outputs: { total: convert } } })
+      class ReceiptV2 {
+        @Step() total() {
+          return { cents: 1200 };
+        }
+        @Step({ waitFor: { event: 'go' } }) print(ctx: StepContext) {
+          return `total ${ctx.result<{ cents: number }>('total').cents}`;
+        }
+      }
+      return ReceiptV2;
+    };
+    const storage = new MemoryStorage();
+    await new WorkflowRunner({ storage, workflows: [ReceiptV1] }).run(new ReceiptV1(), { workflowId: 'r' });
+    const before = await storage.readRecord('r');
+    for (const [convert, why] of [
+      [() => { throw new Error('no rate'); }, "the output of step 'total' could not be converted: no rate"],
+      [() => () => 1, "the output of step 'total' was converted to a value that cannot be stored"],
+    ] as const) {
+      const error = await new WorkflowRunner({ storage, workflows: [declare(convert)] }).migrate('r').catch((e: unknown) => e);
+      expect((error as MigrationRefusedError).reasons[0]).to.contain(why);
+      expect(await storage.readRecord('r')).to.deep.equal(before);
+    }
+    const runner = new WorkflowRunner({ storage, workflows: [declare((old) => ({ cents: (old as number) * 100 }))] });
+    expect(await runner.migrate('r')).to.deep.include({ converted: ['total'], kept: ['total'] });
+    await runner.sendEvent('r', 'go');
+    expect((await runner.resume('r')).output).to.equal('total 1200');
   });
 
   it('never moves a run a process holds', async () => {
@@ -279,6 +320,8 @@ describe('versions and migrations', () => {
     expect(declare({ version: 2, migrate: { from: 1, renamed: { x: 'a' }, dropped: ['x'] } })).to.throw(WorkflowDefinitionError, "both renames and drops 'x'");
     expect(declare({ version: 2, migrate: { from: 1, rename: {} } })).to.throw(WorkflowDefinitionError, "has no option 'rename'");
     expect(declare({ version: 2, migrate: { from: 1, input: 5 } })).to.throw(WorkflowDefinitionError, 'migrate input must be a function');
+    expect(declare({ version: 2, migrate: { from: 1, outputs: { zz: () => 1 } } })).to.throw(WorkflowDefinitionError, "converts the output of 'zz', which is not a step of version 2");
+    expect(declare({ version: 2, migrate: { from: 1, outputs: { a: 1 } } })).to.throw(WorkflowDefinitionError, "outputs of 'a' must be a function");
     expect(() => new WorkflowRunner({ workflows: [InvoiceV1, InvoiceV2, InvoiceV3] })).to.not.throw();
   });
 });
