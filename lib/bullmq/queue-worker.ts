@@ -294,7 +294,7 @@ export class QueueWorker {
       return await this.runPinned(data, workflowId, signal);
     } catch (error) {
       // A run pinned to a version this worker lacks: moved to the newest it has, when told to.
-      if (!this.autoMigrate || !(error instanceof WorkflowNotRegisteredError) || this.runner.registeredVersions(error.workflowName).length === 0) throw error;
+      if (!this.autoMigrate || !(error instanceof WorkflowNotRegisteredError) || !this.runner.isRegistered(error.workflowName)) throw error;
       await this.runner.migrate(workflowId);
       return this.runPinned(data, workflowId, signal);
     }

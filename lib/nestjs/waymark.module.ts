@@ -63,10 +63,15 @@ function createRunner(options: WaymarkModuleOptions, moduleRef: ModuleRef): Work
   const { workflows, worker: _worker, ...runnerOptions } = options;
   if (workflows === undefined) return new WorkflowRunner(runnerOptions);
   if (!Array.isArray(workflows)) throw new InvalidOptionError('WaymarkModule workflows', workflows, 'an array of workflow classes');
-  const byName = new Map<string, Constructor>();
-  for (const target of workflows) byName.set(buildGraph(target).workflowName, target);
-  return new WorkflowRunner({ ...runnerOptions, workflows: (name) => {
-    const target = byName.get(name);
+  // By name, then version: several versions of one workflow side by side, the newest for new runs.
+  const byName = new Map<string, Map<number, Constructor>>();
+  for (const target of workflows) {
+    const { workflowName, version } = buildGraph(target);
+    byName.set(workflowName, (byName.get(workflowName) ?? new Map<number, Constructor>()).set(version, target));
+  }
+  return new WorkflowRunner({ ...runnerOptions, workflows: (name, version) => {
+    const versions = byName.get(name);
+    const target = versions?.get(version ?? Math.max(...versions.keys()));
     return target === undefined ? undefined : (moduleRef.get(target as never, { strict: false }) as object);
   } });
 }

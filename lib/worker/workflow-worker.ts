@@ -509,7 +509,7 @@ export class WorkflowWorker {
     try {
       await this.runner.resume(workflowId, options);
     } catch (error) {
-      if (!this.autoMigrate || !(error instanceof WorkflowNotRegisteredError) || this.runner.registeredVersions(error.workflowName).length === 0) throw error;
+      if (!this.autoMigrate || !(error instanceof WorkflowNotRegisteredError) || !this.runner.isRegistered(error.workflowName)) throw error;
       await this.runner.migrate(workflowId);
       await this.runner.resume(workflowId, options);
     }

@@ -80,6 +80,34 @@ describe('waymark/nestjs', () => {
     }
   });
 
+  it('resolves several versions of one workflow from Nest: new runs on the newest, each stored run on its own', async () => {
+    @Injectable()
+    @Workflow({ name: 'restock' })
+    class RestockV1 {
+      constructor(readonly inventory: Inventory) {}
+      @Step() order() {
+        return `v1 ${this.inventory.reserve('x')}`;
+      }
+    }
+    @Injectable()
+    @Workflow({ name: 'restock', version: 2 })
+    class RestockV2 {
+      constructor(readonly inventory: Inventory) {}
+      @Step() order() {
+        return `v2 ${this.inventory.reserve('y')}`;
+      }
+    }
+    const storage = new MemoryStorage();
+    const old = new WorkflowRunner({ storage, workflows: [RestockV1] });
+    await old.run(new RestockV1(new Inventory()), { workflowId: 'r-1' });
+    await old.restart('r-1', { from: 'order' });
+    const moduleRef = await Test.createTestingModule({ imports: [WaymarkModule.forRoot({ storage, workflows: [RestockV1, RestockV2] })], providers: [Inventory, RestockV1, RestockV2] }).compile();
+    const runner = moduleRef.get(WorkflowRunner);
+    expect(runner.workflowInstance('restock')).to.be.instanceOf(RestockV2);
+    expect((await runner.resume('r-1')).output, 'pinned to version 1, built by Nest').to.equal('v1 res-x');
+    expect(moduleRef.get(Inventory).reservations).to.equal(1);
+  });
+
   it('forRootAsync builds the runner options from injected providers', async () => {
     @Module({ providers: [Settings], exports: [Settings] })
     class SettingsModule {}
