@@ -48,11 +48,6 @@ export class WorkflowRegistry {
     return instance !== undefined && instance !== null && (version === undefined || versionOf(instance) === version);
   }
 
-  /** True when some version of `workflowName` is registered: a run of another version is then stranded, not someone else's. */
-  knows(workflowName: string): boolean {
-    return this.has(workflowName);
-  }
-
   /** The versions of `workflowName` registered, ascending (a factory's are not known: empty). */
   versions(workflowName: string): number[] {
     return [...(this.classes.get(workflowName)?.keys() ?? [])].sort((a, b) => a - b);

@@ -85,7 +85,6 @@ import { defaultLeaseOwner } from '../storage/lease-owner';
 /** Options of {@link WorkflowRunner.resume}: the run options that make sense for a stored workflow. */
 export type ResumeOptions = Pick<RunOptions, 'concurrency' | 'failFast' | 'onBusy' | 'onInputChange' | 'signal'>;
 
-
 /** Margin added to a run's lease TTL before a worker looks for it, if it died. */
 const RECOVERY_MARGIN_MS = 1_000;
 
@@ -274,8 +273,9 @@ export class WorkflowRunner {
   async get<I = unknown, O = unknown>(workflowId: string, options: GetOptions = {}): Promise<WorkflowInfo<I, O> | undefined> {
     assertWorkflowId(workflowId);
     const info = await readWorkflowInfo(this.storage, workflowId, options);
-    const target = info?.workflowName === undefined ? undefined : this.registry.classOf(info.workflowName, info.version);
-    if (info === undefined || options.ignoredInput !== true || target === undefined || info.input === undefined) return info as WorkflowInfo<I, O> | undefined;
+    if (info === undefined || options.ignoredInput !== true || info.workflowName === undefined || info.input === undefined) return info as WorkflowInfo<I, O> | undefined;
+    const target = this.registry.classOf(info.workflowName, info.version);
+    if (target === undefined) return info as WorkflowInfo<I, O>;
     const { fingerprint } = resolveRun(target, this.options, { workflowId });
     const ignored = typeof fingerprint === 'string' ? undefined : await ignoredInputPaths(fingerprint, info.input);
     return (ignored === undefined ? info : { ...info, ignoredInput: ignored }) as WorkflowInfo<I, O>;
@@ -338,9 +338,9 @@ export class WorkflowRunner {
       return this.registry.instance(workflowId, record.workflowName, record.version ?? 1);
     } catch (error) {
       // A process that knows the name in other versions only is where a deploy left the run; one that knows nothing of it proves nothing.
-      if (!(error instanceof WorkflowNotRegisteredError) || !this.registry.knows(record.workflowName)) throw error;
+      if (!(error instanceof WorkflowNotRegisteredError) || !this.registry.has(record.workflowName)) throw error;
       const missing = `${record.workflowName}@${record.version ?? 1}`;
-      await markStranded(this.storage, workflowId, this.options.owner ?? defaultLeaseOwner(), missing).catch(() => false);
+      await markStranded(this.storage, workflowId, this.options.owner ?? defaultLeaseOwner(), missing, record).catch(() => false);
       throw error;
     }
   }

@@ -6,6 +6,7 @@
  */
 import { isoNow } from '../../iso-now';
 import type { CheckpointStorage } from '../../storage/checkpoint-storage';
+import type { StrandedMark, WorkflowRecord } from '../../storage/records';
 import { isUnfinished, statusOf } from '../workflow-info';
 import { underLease } from './under-lease';
 
@@ -16,15 +17,21 @@ const MARK_AGAIN_MS = 3_600_000;
  * Marks workflow `workflowId` stranded for lack of `missing` (`name@version`). True when written;
  * false when a run holds it (then it is not stranded), it ended, or a recent mark says the same.
  */
-export async function markStranded(storage: CheckpointStorage, workflowId: string, owner: string, missing: string): Promise<boolean> {
+export async function markStranded(storage: CheckpointStorage, workflowId: string, owner: string, missing: string, seen?: WorkflowRecord): Promise<boolean> {
+  // The record just read says so already: no lease is taken (a worker looks at a stranded run every minute).
+  if (seen !== undefined && isRecent(seen.stranded, missing)) return false;
   const holder = await storage.readLease(workflowId);
   if (holder !== undefined) return false;
   return underLease(storage, workflowId, `stranded mark (${owner})`, async ({ lease, stored }) => {
     const { record, recordVersion } = stored;
     if (!isUnfinished(statusOf(record))) return false;
-    const mark = record.stranded;
-    if (mark !== undefined && mark.missing === missing && Date.now() - Date.parse(mark.at) < MARK_AGAIN_MS) return false;
+    if (isRecent(record.stranded, missing)) return false;
     await storage.writeRecord(workflowId, { ...record, stranded: { at: isoNow(), by: owner, missing }, updatedAt: isoNow() }, recordVersion, lease);
     return true;
   });
+}
+
+/** True when `mark` says `missing` and was written within the last {@link MARK_AGAIN_MS}. */
+function isRecent(mark: StrandedMark | undefined, missing: string): boolean {
+  return mark !== undefined && mark.missing === missing && Date.now() - Date.parse(mark.at) < MARK_AGAIN_MS;
 }
