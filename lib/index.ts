@@ -20,6 +20,7 @@ export type { ClearWorkflowOptions } from './runner/clear';
 export type { MigrateOptions, MigrationResult } from './runner/versions/migrate';
 export type { RestartOptions, RestartResult } from './runner/versions/restart';
 export type { VersionCount, VersionCounts } from './runner/versions/version-counts';
+export type { ResumeRequestResult } from './runner/resume-request';
 export { WorkflowWorker, type WorkflowWorkerOptions, type WorkerStopOptions, type WorkerState, type ScheduleOptions, type RetentionOptions } from './worker/workflow-worker';
 export type { WorkflowRegistration } from './runner/workflow-registry';
 export type { WorkflowInfo, StoredStepInfo, WorkflowSummary, WorkflowPage, ListOptions, ListedStatus, GetOptions, MailboxEvent, ChildInfo } from './runner/workflow-info';

@@ -17,6 +17,7 @@ import { uiCommand, uiSpec } from './commands/ui';
 import { migrateCommand, migrateSpec } from './commands/migrate';
 import { restartCommand, restartSpec } from './commands/restart';
 import { versionsCommand, versionsSpec } from './commands/versions';
+import { resumeCommand, resumeSpec } from './commands/resume';
 import { println, processIo, type CliIo } from './io';
 
 export const USAGE = `usage:
@@ -27,6 +28,7 @@ export const USAGE = `usage:
   waymark prune --store <store> --older-than <30d|12h|ms> [--status completed|failed|cancelled|compensated[,...]] [--dry-run] [--yes] [--json]
   waymark send-event <workflowId> <event> --store <store> [--payload '<json>'] [--event-id <id>] [--json]
   waymark cancel <workflowId> --store <store> [--reason '<why>'] [--json]
+  waymark resume <workflowId>... | --workflow <name> [--status failed] [--version <n>] [--since 2h] --store <store> [--dry-run] [--yes] [--json]
   waymark versions --store <store> [--workflow <name>] [--json]
   waymark migrate <workflowId>... | --workflow <name> --from <n> --store <store> --workflows <module> [--to <n>] [--status <s>] [--dry-run] [--yes] [--json]
   waymark restart <workflowId>... | --workflow <name> [--status failed] [--version <n>] [--since 2h] --store <store> --from <step> [--dry-run] [--yes] [--json]
@@ -49,6 +51,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   versions: [versionsSpec, versionsCommand],
   migrate: [migrateSpec, migrateCommand],
   restart: [restartSpec, restartCommand],
+  resume: [resumeSpec, resumeCommand],
   ui: [uiSpec, uiCommand],
 };
 

@@ -121,10 +121,13 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     if (action === 'resume') {
       const info = await runner.get(workflowId);
       if (info === undefined) throw new HttpProblem(404, 'WAYMARK_WORKFLOW_NOT_FOUND', `nothing is stored under workflow id '${workflowId}'`);
-      if (info.workflowName === undefined || !runner.isRegistered(info.workflowName, info.version)) {
-        throw new HttpProblem(409, 'WAYMARK_WORKFLOW_NOT_REGISTERED', `this dashboard's runner does not know workflow '${info.workflowName ?? '?'}' in version ${info.version ?? 1}: mount createDashboard({ runner }) in the app that registers it, or let a worker resume it`);
-      }
       if (info.lease !== undefined) throw new HttpProblem(409, 'WAYMARK_WORKFLOW_BUSY', `workflow '${workflowId}' is held by ${info.lease.owner} until ${info.lease.expiresAt}`);
+      // Without its class (waymark ui), the run is asked for: stored, and the next worker that has the class runs it.
+      if (info.workflowName === undefined || !runner.isRegistered(info.workflowName, info.version)) {
+        const request = await runner.requestResume(workflowId);
+        if (request.outcome === 'ended') throw new HttpProblem(409, 'WAYMARK_WORKFLOW_ENDED', `workflow '${workflowId}' has ${request.status} already: nothing to resume`);
+        return { requested: true };
+      }
       const run = runner.resume(workflowId).catch((error: unknown) => {
         // The outcome is the workflow's to store and the page's to show; only what is not stored is reported.
         if (!(error instanceof WaymarkError) || !['WAYMARK_WORKFLOW_FAILED', 'WAYMARK_WORKFLOW_CANCELLED'].includes(error.code)) onError(error);

@@ -434,7 +434,7 @@ export const PAGE_SCRIPT = String.raw`(function () {
     ]);
     var resumeNote = el('p', { className: 'muted' });
     var resumeButton = el('button', { type: 'button', text: 'Resume now', onclick: function () {
-      api('POST', '/' + encodeURIComponent(workflowId) + '/resume', {}).then(function () { report('Resumed: a run started in the dashboard\'s process.', false); }, function (error) { report(error.code + ': ' + error.message, true); });
+      api('POST', '/' + encodeURIComponent(workflowId) + '/resume', {}).then(function (done) { report(done.requested ? 'Resume requested: the next worker that has its class runs it.' : 'Resumed: a run started in the dashboard\'s process.', false); }, function (error) { report(error.code + ': ' + error.message, true); });
     } });
     var resume = el('section', { 'aria-labelledby': 'resume-title' }, [el('h3', { id: 'resume-title', text: 'Resume' }), resumeNote, resumeButton]);
     var cancelConfirm = el('input', { name: 'cancel-confirm', autocomplete: 'off', spellcheck: 'false', oninput: function () { cancelButton.disabled = cancelConfirm.value !== workflowId; } });
@@ -530,13 +530,14 @@ export const PAGE_SCRIPT = String.raw`(function () {
             : 'From version ' + (view.version || 1) + ' to ' + m.to + ': ' + [m.plan.kept.length ? 'keeps ' + m.plan.kept.join(', ') : '', renamed.length ? 'renames ' + renamed.join(', ') : '', m.plan.dropped.length ? 'forgets ' + m.plan.dropped.join(', ') : '', m.plan.converted.length ? 'converts the output of ' + m.plan.converted.join(', ') : '', m.plan.toRun.length ? 'runs ' + m.plan.toRun.join(', ') : ''].filter(Boolean).join('; ') + '. Checked again when you confirm.';
         }
         var finished = view.status === 'completed' || view.status === 'compensated';
-        resumeButton.disabled = !view.canResume || finished || !!view.lease;
+        resumeButton.disabled = finished || view.status === 'cancelled' || !!view.lease;
         var over = finished || view.status === 'cancelled';
         cancelConfirm.disabled = over;
         if (over) cancelButton.disabled = true;
         cancelNote.textContent = over ? 'It has ended; nothing to cancel.' : view.lease ? 'A run holds it: it stops within one lease renewal, and nothing it does after commits.' : 'It never runs again (a fresh start excepted); one that declares compensations undoes its committed steps first.';
-        resumeNote.textContent = !view.canResume ? 'This dashboard does not know the workflow class; mount createDashboard({ runner }) in the app that registers it, or let a worker resume it.'
-          : finished ? 'It has ended; nothing to resume.' : view.lease ? 'A run holds its lease now.' : 'Runs it from its stored input in the dashboard\'s process; committed steps are skipped.';
+        resumeNote.textContent = finished || view.status === 'cancelled' ? 'It has ended; nothing to resume.' : view.lease ? 'A run holds its lease now.'
+          : !view.canResume ? 'Asks for a run: stored, and the next worker that has its class runs it (a failed step is tried again); committed steps are skipped.'
+          : 'Runs it from its stored input in the dashboard\'s process; committed steps are skipped.';
       }
     };
   }

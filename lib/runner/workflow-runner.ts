@@ -54,6 +54,7 @@ import { computeFingerprint, encodeInput, fingerprintOf } from './run-input';
 import { migrateWorkflow, type MigrateOptions, type MigrationResult } from './versions/migrate';
 import { restartWorkflow, type RestartOptions, type RestartResult } from './versions/restart';
 import { markStranded } from './versions/stranded';
+import { requestResume, type ResumeRequestResult } from './resume-request';
 import { countVersions, type VersionCounts } from './versions/version-counts';
 import { passSpawn, type SpawnDeps, type SpawnedChildren, type SpawnRun } from './children/spawn';
 import { childStarts } from './children/start-children';
@@ -75,6 +76,8 @@ export type { MigrateOptions, MigrationResult } from './versions/migrate';
 export type { RestartOptions, RestartResult } from './versions/restart';
 
 export type { VersionCount, VersionCounts } from './versions/version-counts';
+
+export type { ResumeRequestResult } from './resume-request';
 import { listWorkflows, readWorkflowInfo, type GetOptions, type ListOptions, type WorkflowInfo, type WorkflowPage } from './workflow-info';
 import { ignoredInputPaths } from '../fingerprint/ignored-paths';
 import { WorkflowRegistry } from './workflow-registry';
@@ -289,6 +292,16 @@ export class WorkflowRunner {
   /** The versions of `workflowName` this runner registers, ascending (empty for a DI factory, which is asked per run). */
   registeredVersions(workflowName: string): number[] {
     return this.registry.versions(workflowName);
+  }
+
+  /**
+   * Asks for a run of workflow `workflowId` without running it here, so a process that does not know
+   * its class can do it (`waymark resume`, `waymark ui`): stored durably, and the next worker that
+   * has the class resumes it at once, as {@link resume} would (a failed one retries its failed step).
+   * `dryRun` says what it would do. See {@link ResumeRequestResult}.
+   */
+  async requestResume(workflowId: string, options: { readonly dryRun?: boolean } = {}): Promise<ResumeRequestResult & { readonly dryRun: boolean }> {
+    return requestResume({ storage: this.storage, owner: this.options.owner ?? defaultLeaseOwner(), wake: (id) => this.wake(id) }, workflowId, options);
   }
 
   /**

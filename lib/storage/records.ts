@@ -145,6 +145,11 @@ export interface WorkflowRecord {
    * next run of it, or a migration, removes this.
    */
   readonly stranded?: StrandedMark;
+  /**
+   * Set on a failed workflow when a run of it was asked for by a process that may not know its class
+   * (`runner.requestResume`, `waymark resume`): a worker resumes it, and that run removes this.
+   */
+  readonly resumeRequested?: { readonly at: string; readonly by: string };
   /** The migrations and restarts this workflow went through, oldest first (at most the last 20). */
   readonly history?: readonly VersionChange[];
 }

@@ -451,7 +451,9 @@ export class WorkflowWorker {
     try {
       const stored = await storage.readRecord(workflowId);
       const status = stored === undefined ? undefined : statusOf(stored.record);
-      if (!isUnfinished(status)) {
+      // A failed workflow whose run was asked for (`waymark resume`, `runner.requestResume`) is resumed like an unfinished one.
+      const requested = status === 'failed' && stored?.record.resumeRequested !== undefined;
+      if (!isUnfinished(status) && !requested) {
         // Ended: a child whose parent may not have heard, or a cancelled parent whose children may
         // not all be cancelled, has that done now (the run that ended it died first).
         if (stored !== undefined && needsFollowUp(stored.record)) await this.runner.followUp(workflowId);

@@ -385,6 +385,24 @@ describe('waymark CLI', function () {
     expect(both.stderr).to.contain('restart takes workflow ids or filters');
   });
 
+  it('resume asks for a run of each failed workflow that matches, without any class: stored, with a wake entry for a worker that has it', async () => {
+    const dry = await waymark(['resume', '--status', 'failed', '--workflow', 'Shipping', '--store', store, '--dry-run']);
+    expect(dry.code, dry.stderr).to.equal(0);
+    expect(dry.stdout).to.equal('would request a run of ship-1 (failed)\nwould request a run of ship-10 (failed)\n');
+    expect((await storage.readRecord('ship-1'))!.record.resumeRequested).to.equal(undefined);
+    const piped = await waymark(['resume', '--status', 'failed', '--store', store]);
+    expect(piped.code).to.equal(2);
+    expect(piped.stderr).to.contain('refusing to resume 2 workflow(s) without --yes');
+    const asked = await waymark(['resume', 'ship-1', '--store', store, '--json']);
+    expect(asked.code, asked.stderr).to.equal(0);
+    expect(JSON.parse(asked.stdout).resumed).to.deep.equal([{ workflowId: 'ship-1', outcome: 'requested', status: 'failed', dryRun: false }]);
+    expect((await storage.readRecord('ship-1'))!.record.resumeRequested).to.have.property('at');
+    expect((await storage.dueWakes(Date.now(), 10)).map((e) => e.workflowId)).to.deep.equal(['ship-1']);
+    const missing = await waymark(['resume', 'nobody', '--store', store]);
+    expect(missing.code).to.equal(1);
+    expect(missing.stderr).to.contain('not resumed: WAYMARK_WORKFLOW_NOT_FOUND');
+  });
+
   it('status shows a parent\'s children and a child\'s parent; cancel of the parent cancels its children too', async () => {
     @Workflow({ name: 'parcel' })
     class Parcel {

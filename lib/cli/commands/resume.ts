@@ -1,0 +1,48 @@
+import { WaymarkError } from '../../errors';
+import type { ResumeRequestResult } from '../../runner/resume-request';
+import { WorkflowRunner } from '../../runner/workflow-runner';
+import type { CommandSpec, ParsedArgs } from '../args';
+import { println, type CliIo } from '../io';
+import { mayProceed, selectWorkflows, SELECT_OPTIONS } from '../select';
+import { openStore } from '../store';
+
+/** What `waymark resume` accepts: ids, or filters. */
+export const resumeSpec: CommandSpec = { valued: ['store', ...SELECT_OPTIONS], flags: ['dry-run', 'yes', 'json'], positionals: [], variadic: 'workflowId' };
+
+/**
+ * `waymark resume <workflowId>... --store <spec> [--dry-run] [--yes] [--json]`, or with
+ * `--workflow <name> [--status failed] [--version n] [--since 2h]` instead of ids:
+ * `runner.requestResume` for each. Needs no class: the request is stored, and the next worker that
+ * has the class resumes it at once (a failed one retries its failed step).
+ */
+export async function resumeCommand(args: ParsedArgs, io: CliIo): Promise<number> {
+  const runner = new WorkflowRunner({ storage: await openStore(args.options.get('store')), tracer: false });
+  const ids = await selectWorkflows(args, runner, 'resume');
+  const decision = await mayProceed(args, io, ids, `resume ${ids.length} workflow(s)`);
+  if (decision === 'refused') return 2;
+  if (decision === 'declined') {
+    println(io.stderr, 'nothing resumed');
+    return 1;
+  }
+  const dryRun = decision === 'dry-run';
+  const done: ResumeRequestResult[] = [];
+  const failures: { workflowId: string; code: string; error: string }[] = [];
+  for (const id of ids) {
+    try {
+      done.push(await runner.requestResume(id, { dryRun }));
+    } catch (error) {
+      failures.push({ workflowId: id, code: error instanceof WaymarkError ? error.code : 'WAYMARK_CLI_ERROR', error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  if (args.flags.has('json')) println(io.stdout, JSON.stringify({ dryRun, resumed: done, failures }));
+  else {
+    for (const r of done) {
+      if (r.outcome === 'requested') println(io.stdout, `${dryRun ? 'would request' : 'requested'} a run of ${r.workflowId} (${r.status})`);
+      else println(io.stdout, `not resumed: ${r.workflowId} ${r.outcome === 'running' ? 'is running now' : `has ${r.status} already`}`);
+    }
+    if (ids.length === 0) println(io.stdout, 'nothing to resume: no workflow matches');
+    else if (!dryRun && done.some((r) => r.outcome === 'requested')) println(io.stdout, `${done.filter((r) => r.outcome === 'requested').length} run(s) requested: the next worker that has their class runs them (under BullMQ, queue.wake(id) each)`);
+  }
+  for (const f of failures) println(io.stderr, `not resumed: ${f.code}: ${f.error}`);
+  return failures.length === 0 ? 0 : 1;
+}
