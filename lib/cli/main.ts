@@ -23,7 +23,7 @@ import { println, processIo, type CliIo } from './io';
 export const USAGE = `usage:
   waymark --help | --version
   waymark list --store <store> [--status running|waiting|completed|failed|cancelled|compensating|compensated|corrupted[,...]] [--workflow <name>] [--version <n>] [--stranded] [--json]
-  waymark status <workflowId> --store <store> [--json]
+  waymark status <workflowId> --store <store> [--verbose] [--json]
   waymark clear <workflowId> --store <store> [--yes] [--json]
   waymark prune --store <store> --older-than <30d|12h|ms> [--status completed|failed|cancelled|compensated[,...]] [--dry-run] [--yes] [--json]
   waymark send-event <workflowId> <event> --store <store> [--payload '<json>'] [--event-id <id>] [--json]

@@ -256,6 +256,8 @@ export const PAGE_SCRIPT = String.raw`(function () {
     parts.push(el('h1', {}, [view.workflowId + ' ', badge(view.status)]));
     if (view.interrupted) parts.push(el('p', { className: 'notice', role: 'note', text: 'Interrupted: the workflow is ' + view.status + ' but no run holds its lease, so the run that had it stopped. A worker on this store, or a resume, finishes it; committed steps do not run again.' }));
     if (view.error) parts.push(el('p', { className: 'notice error', text: 'Failed' + (view.error.step ? ' in step ' + view.error.step : '') + (view.error.attempts ? ' after ' + view.error.attempts + ' attempt(s)' : '') + ': ' + view.error.code + ': ' + view.error.message }));
+    // The stack, collapsed: open it to read where it was thrown (and its causes).
+    if (view.error && view.error.stack) parts.push(el('details', { className: 'stack', 'data-key': 'stack' }, [el('summary', { text: 'Stack trace' }), el('pre', { text: view.error.stack })]));
     if (view.stranded) parts.push(el('p', { className: 'notice error', role: 'note', 'data-key': 'stranded', text: 'Stranded: ' + view.stranded.by + ' was asked to run it at ' + when(view.stranded.at) + ' and has no ' + view.stranded.missing + '. Nothing ran and nothing failed; deploy that version beside the new one, or move it to a newer version.' }));
     var summary = [
       ['Workflow', view.workflowName || '-'], ['Version', String(view.version || 1)], ['Status', view.status], ['Created', timeEl(view.createdAt)], ['Updated', timeEl(view.updatedAt)]

@@ -24,12 +24,34 @@ export function storedError(error: unknown): StoredError {
     return typeof code === 'string' && code.length > 0 ? code : undefined;
   };
   if (error instanceof StepFailedError) {
-    const stored: StoredError = { code: codeOf(error.cause) ?? 'WAYMARK_STEP_FAILED', message: errorText(error.cause), step: error.step, attempts: error.attempts };
+    const stack = stackText(error.cause);
+    const stored: StoredError = { code: codeOf(error.cause) ?? 'WAYMARK_STEP_FAILED', message: errorText(error.cause), step: error.step, attempts: error.attempts, ...(stack === undefined ? {} : { stack }) };
     // A fan-out's failed items, the first of them in full: what `waymark status` lists.
     if (error.cause instanceof FanOutFailedError) return { ...stored, items: { failed: error.cause.failures.length, first: error.cause.failures.slice(0, FAILURES_KEPT) } };
     return stored;
   }
-  return { code: codeOf(error) ?? 'WAYMARK_RUN_FAILED', message: errorText(error) };
+  const stack = stackText(error);
+  return { code: codeOf(error) ?? 'WAYMARK_RUN_FAILED', message: errorText(error), ...(stack === undefined ? {} : { stack }) };
+}
+
+/** The most of a failure's stack a record keeps: what a stack shows, with its causes, never more. */
+export const MAX_STACK_CHARS = 8_000;
+
+/**
+ * The stack of `error` and of its causes (`Caused by: ...`), as the runtime wrote them, cut at
+ * {@link MAX_STACK_CHARS}; undefined for a thrown value without a stack.
+ */
+export function stackText(error: unknown): string | undefined {
+  const parts: string[] = [];
+  const seen = new Set<unknown>();
+  for (let e: unknown = error; e instanceof Error && !seen.has(e) && parts.length < 10; e = e.cause) {
+    seen.add(e);
+    if (typeof e.stack !== 'string' || e.stack === '') break;
+    parts.push(parts.length === 0 ? e.stack : `Caused by: ${e.stack}`);
+  }
+  if (parts.length === 0) return undefined;
+  const text = parts.join('\n');
+  return text.length <= MAX_STACK_CHARS ? text : `${text.slice(0, MAX_STACK_CHARS)}\n... (${text.length - MAX_STACK_CHARS} more characters)`;
 }
 
 /** The result a late duplicate gets: the completing run's id and output, every step restored. */

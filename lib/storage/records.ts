@@ -36,6 +36,8 @@ export interface StoredError {
   readonly step?: string;
   /** The attempts that step made. */
   readonly attempts?: number;
+  /** The error's stack, with its causes' (`Caused by: ...`), at most 8,000 characters; absent for a thrown value without one. */
+  readonly stack?: string;
   /** For a fan-out that failed: how many items failed, and the first of them (at most 20). */
   readonly items?: { readonly failed: number; readonly first: readonly StoredItemFailure[] };
 }

@@ -101,7 +101,9 @@ describe('waymark CLI', function () {
     expect(stdout).to.match(/created      \d{4}-\d\d-\d\dT[\d:.]+Z\n/);
     expect(stdout.split('\n').find((l) => l.startsWith('ship'))).to.match(/^ship\s+failed\s+1\s+-\s+-$/);
     const json = JSON.parse((await waymark(['status', 'ship-1', '--store', store, '--json'])).stdout);
-    expect(json).to.deep.include({ status: 'failed', error: { code: 'WAYMARK_STEP_FAILED', message: 'carrier down', step: 'ship', attempts: 1 }, input: { to: 'x' } });
+    expect(json).to.deep.include({ status: 'failed', input: { to: 'x' } });
+    expect(json.error).to.deep.include({ code: 'WAYMARK_STEP_FAILED', message: 'carrier down', step: 'ship', attempts: 1 });
+    expect(json.error.stack).to.match(/^Error: carrier down\n\s+at Shipping\.ship /);
   });
 
   it('status shows each step, attempts, commit time and output size, and the fingerprint', async () => {
@@ -398,6 +400,10 @@ describe('waymark CLI', function () {
     expect(JSON.parse(asked.stdout).resumed).to.deep.equal([{ workflowId: 'ship-1', outcome: 'requested', status: 'failed', dryRun: false }]);
     expect((await storage.readRecord('ship-1'))!.record.resumeRequested).to.have.property('at');
     expect((await storage.dueWakes(Date.now(), 10)).map((e) => e.workflowId)).to.deep.equal(['ship-1']);
+    // The failure's stack, where the step threw, with --verbose.
+    const verbose = await waymark(['status', 'ship-10', '--store', store, '--verbose']);
+    expect(verbose.stdout).to.match(/error {8}carrier down in step 'ship'|error {8}WAYMARK_STEP_FAILED in step 'ship': carrier down\n {13}Error: carrier down\n {13}\s+at Shipping\.ship /);
+    expect((await waymark(['status', 'ship-10', '--store', store])).stdout).to.not.contain('at Shipping.ship');
     const missing = await waymark(['resume', 'nobody', '--store', store]);
     expect(missing.code).to.equal(1);
     expect(missing.stderr).to.contain('not resumed: WAYMARK_WORKFLOW_NOT_FOUND');

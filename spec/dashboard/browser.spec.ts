@@ -163,6 +163,10 @@ describe('dashboard in Chromium (waymark ui)', function () {
     await page.waitForSelector('g[data-step="transfer"]');
     expect(await boxFill(page, 'transfer')).to.equal('rgb(255, 235, 233)');
     expect(await page.textContent('tr[data-step="transfer"]')).to.contain('ACCOUNT_CLOSED: account closed');
+    // The failure's stack, collapsed until opened.
+    expect(await page.isVisible('details.stack pre')).to.equal(false);
+    await page.click('details.stack summary');
+    expect(await page.textContent('details.stack pre')).to.match(/^Error: account closed\n\s+at /);
     await page.goto(`${origin}/workflows/booking-1`);
     await page.waitForSelector('g[data-step="reserve"]');
     expect(await boxFill(page, 'reserve')).to.equal('rgb(255, 241, 229)');

@@ -312,7 +312,8 @@ describe('compensation (sagas)', () => {
       const info = await runner.get('rd');
       expect(info?.status).to.equal('failed');
       expect(info?.error).to.deep.include({ code: 'NO_TICKETS', step: 'issue' });
-      expect(info?.compensation?.errors).to.deep.equal([{ code: 'PAYMENTS_DOWN', message: 'payments down', step: 'charge', attempts: 1 }]);
+      expect(info?.compensation?.errors?.map(({ stack: _, ...e }) => e)).to.deep.equal([{ code: 'PAYMENTS_DOWN', message: 'payments down', step: 'charge', attempts: 1 }]);
+      expect(info?.compensation?.errors?.[0]?.stack).to.match(/^Error: payments down\n\s+at RefundDown\.refund/);
 
       refundWorks = true;
       undone.length = 0;

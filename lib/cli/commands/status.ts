@@ -32,9 +32,12 @@ export interface StepStatusRow {
 }
 
 /** What `waymark status` accepts. */
-export const statusSpec: CommandSpec = { valued: ['store'], flags: ['json'], positionals: ['workflowId'] };
+export const statusSpec: CommandSpec = { valued: ['store'], flags: ['json', 'verbose'], positionals: ['workflowId'] };
 
-/** `waymark status <workflowId> --store <spec> [--json]`: the workflow's status and last error, each step's status, the stored fingerprint. */
+/**
+ * `waymark status <workflowId> --store <spec> [--verbose] [--json]`: the workflow's status and last
+ * error (with `--verbose`, its stack and its causes'), each step's status, the stored fingerprint.
+ */
 export async function statusCommand(args: ParsedArgs, io: CliIo): Promise<number> {
   const workflowId = args.positionals[1];
   if (workflowId === undefined) throw new UsageError('status needs a workflow id');
@@ -119,6 +122,7 @@ export async function statusCommand(args: ParsedArgs, io: CliIo): Promise<number
   println(io.stdout, `status       ${summary.status}`);
   for (const change of summary.history ?? []) println(io.stdout, `history      ${change.at} ${change.kind === 'migrated' ? `migrated from version ${change.from} to ${change.to}` : `restarted (${(change.discarded ?? []).join(', ') || 'nothing committed'} run again)`}${change.status === undefined ? '' : `, was ${change.status}`}`);
   if (summary.error !== undefined) println(io.stdout, `error        ${summary.error.code}${summary.error.step === undefined ? '' : ` in step '${summary.error.step}'`}: ${summary.error.message}`);
+  if (summary.error?.stack !== undefined && args.flags.has('verbose')) println(io.stdout, summary.error.stack.split('\n').map((line) => `             ${line}`).join('\n'));
   if (summary.status === 'waiting') {
     println(io.stdout, `wakes at     ${summary.wakeAt ?? '- (only events)'}`);
     println(io.stdout, `waiting for  ${summary.waitingFor?.length ? summary.waitingFor.join(', ') : '- (only timers)'}`);
