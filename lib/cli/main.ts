@@ -27,7 +27,7 @@ export const USAGE = `usage:
   waymark clear <workflowId> --store <store> [--yes] [--json]
   waymark prune --store <store> --older-than <30d|12h|ms> [--status completed|failed|cancelled|compensated[,...]] [--dry-run] [--yes] [--json]
   waymark send-event <workflowId> <event> --store <store> [--payload '<json>'] [--event-id <id>] [--json]
-  waymark cancel <workflowId> --store <store> [--reason '<why>'] [--json]
+  waymark cancel <workflowId>... | --workflow <name> [--status <s>] [--version <n>] [--since 2h] --store <store> [--reason '<why>'] [--dry-run] [--yes] [--json]
   waymark resume <workflowId>... | --workflow <name> [--status failed] [--version <n>] [--since 2h] --store <store> [--dry-run] [--yes] [--json]
   waymark versions --store <store> [--workflow <name>] [--json]
   waymark migrate <workflowId>... | --workflow <name> --from <n> --store <store> --workflows <module> [--to <n>] [--status <s>] [--dry-run] [--yes] [--json]

@@ -387,7 +387,7 @@ describe('waymark CLI', function () {
     expect(both.stderr).to.contain('restart takes workflow ids or filters');
   });
 
-  it('resume asks for a run of each failed workflow that matches, without any class: stored, with a wake entry for a worker that has it', async () => {
+  it('resume asks for a run of each failed workflow that matches, without any class: stored, with a wake entry for a worker that has it; cancel in bulk the same way', async () => {
     const dry = await waymark(['resume', '--status', 'failed', '--workflow', 'Shipping', '--store', store, '--dry-run']);
     expect(dry.code, dry.stderr).to.equal(0);
     expect(dry.stdout).to.equal('would request a run of ship-1 (failed)\nwould request a run of ship-10 (failed)\n');
@@ -407,6 +407,13 @@ describe('waymark CLI', function () {
     const missing = await waymark(['resume', 'nobody', '--store', store]);
     expect(missing.code).to.equal(1);
     expect(missing.stderr).to.contain('not resumed: WAYMARK_WORKFLOW_NOT_FOUND');
+    // Cancel has the same bulk form.
+    const dryCancel = await waymark(['cancel', '--workflow', 'Shipping', '--status', 'failed', '--store', store, '--dry-run']);
+    expect(dryCancel.stdout).to.equal('would cancel ship-1\nwould cancel ship-10\n');
+    const cancelled = await waymark(['cancel', '--workflow', 'Shipping', '--status', 'failed', '--store', store, '--yes', '--reason', 'carrier gone']);
+    expect(cancelled.code, cancelled.stderr).to.equal(0);
+    expect(cancelled.stdout).to.equal('cancelled ship-1\ncancelled ship-10\n');
+    expect((await storage.readRecord('ship-10'))!.record.cancelled).to.deep.include({ reason: 'carrier gone' });
   });
 
   it('status shows a parent\'s children and a child\'s parent; cancel of the parent cancels its children too', async () => {

@@ -1,26 +1,58 @@
+import { WaymarkError } from '../../errors';
+import type { CancelResult } from '../../runner/cancel';
 import { WorkflowRunner } from '../../runner/workflow-runner';
-import { UsageError, type CommandSpec, type ParsedArgs } from '../args';
+import type { CommandSpec, ParsedArgs } from '../args';
 import { println, type CliIo } from '../io';
+import { mayProceed, selectWorkflows, SELECT_OPTIONS } from '../select';
 import { openStore } from '../store';
 
-/** What `waymark cancel` accepts. */
-export const cancelSpec: CommandSpec = { valued: ['store', 'reason'], flags: ['json'], positionals: ['workflowId'] };
+/** What `waymark cancel` accepts: ids, or filters. */
+export const cancelSpec: CommandSpec = { valued: ['store', 'reason', ...SELECT_OPTIONS], flags: ['dry-run', 'yes', 'json'], positionals: [], variadic: 'workflowId' };
 
 /**
- * `waymark cancel <workflowId> --store <spec> [--reason '<why>'] [--json]`: `runner.cancel`, from a
- * shell. A waiting workflow is cancelled at once; a running one is stopped by its run within one
- * lease renewal; one that compensates is undone by a worker. Exit 1 when it had ended already.
+ * `waymark cancel <workflowId>... --store <spec> [--reason '<why>'] [--json]`, or with
+ * `--workflow <name> [--status waiting] [--version n] [--since 2h] [--dry-run] [--yes]` instead of
+ * ids: `runner.cancel`, from a shell. A waiting workflow is cancelled at once; a running one is
+ * stopped by its run within one lease renewal; one that compensates is undone by a worker. Exit 1
+ * when one had ended already.
  */
 export async function cancelCommand(args: ParsedArgs, io: CliIo): Promise<number> {
-  const workflowId = args.positionals[1];
-  if (workflowId === undefined) throw new UsageError('cancel needs a workflow id');
   const runner = new WorkflowRunner({ storage: await openStore(args.options.get('store')), tracer: false });
   const reason = args.options.get('reason');
-  const result = await runner.cancel(workflowId, reason === undefined ? {} : { reason });
-  if (args.flags.has('json')) println(io.stdout, JSON.stringify({ workflowId, ...result }));
-  else if (result.outcome === 'ended') println(io.stderr, `not cancelled: workflow '${workflowId}' has ${result.status} already`);
-  else if (result.outcome === 'cancelled') println(io.stdout, `cancelled ${workflowId}`);
-  else if (result.outcome === 'compensating') println(io.stdout, `cancelled ${workflowId}: it is compensating; a worker undoes its committed steps`);
-  else println(io.stdout, `cancel requested for ${workflowId}: the run holding it${result.holder === undefined ? '' : ` (${result.holder})`} stops within one lease renewal`);
-  return result.outcome === 'ended' ? 1 : 0;
+  const ids = await selectWorkflows(args, runner, 'cancel');
+  const decision = await mayProceed(args, io, ids, `cancel ${ids.length} workflow(s)`);
+  if (decision === 'refused') return 2;
+  if (decision === 'declined') {
+    println(io.stderr, 'nothing cancelled');
+    return 1;
+  }
+  const json = args.flags.has('json');
+  if (decision === 'dry-run') {
+    if (json) println(io.stdout, JSON.stringify({ dryRun: true, workflowIds: ids }));
+    else for (const id of ids) println(io.stdout, `would cancel ${id}`);
+    return 0;
+  }
+  const results: (CancelResult & { workflowId: string })[] = [];
+  const failures: { workflowId: string; code: string; error: string }[] = [];
+  for (const id of ids) {
+    try {
+      results.push({ workflowId: id, ...(await runner.cancel(id, reason === undefined ? {} : { reason })) });
+    } catch (error) {
+      failures.push({ workflowId: id, code: error instanceof WaymarkError ? error.code : 'WAYMARK_CLI_ERROR', error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  // One id given: the answer as it always was.
+  const single = args.positionals.length === 2 && failures.length === 0;
+  if (json) println(io.stdout, JSON.stringify(single ? results[0] : { dryRun: false, cancelled: results, failures }));
+  else {
+    for (const { workflowId, ...result } of results) {
+      if (result.outcome === 'ended') println(io.stderr, `not cancelled: workflow '${workflowId}' has ${result.status} already`);
+      else if (result.outcome === 'cancelled') println(io.stdout, `cancelled ${workflowId}`);
+      else if (result.outcome === 'compensating') println(io.stdout, `cancelled ${workflowId}: it is compensating; a worker undoes its committed steps`);
+      else println(io.stdout, `cancel requested for ${workflowId}: the run holding it${result.holder === undefined ? '' : ` (${result.holder})`} stops within one lease renewal`);
+    }
+    if (ids.length === 0) println(io.stdout, 'nothing to cancel: no workflow matches');
+  }
+  for (const f of failures) println(io.stderr, `not cancelled: ${f.code}: ${f.error}`);
+  return failures.length > 0 || results.some((r) => r.outcome === 'ended') ? 1 : 0;
 }
