@@ -41,7 +41,15 @@ export function planMigration(record: WorkflowRecord, storedNames: readonly stri
   const from = record.version ?? 1;
   const refused: string[] = [];
   const status = record.status ?? 'running';
-  if (!MOVABLE.has(status)) refused.push(status === 'completed' ? 'it completed (nothing is left to run; restart it from a step under its own version instead)' : `it is ${status} (its steps were undone or cancelled: start it afresh with resume: false instead)`);
+  if (!MOVABLE.has(status)) {
+    refused.push(
+      status === 'completed'
+        ? 'it completed (nothing is left to run; restart it from a step under its own version instead)'
+        : status === 'compensating'
+          ? `it is compensating: its compensations are version ${record.version ?? 1}'s code, so register that version beside the new one until it is compensated`
+          : `it is ${status} (its steps were undone or cancelled: start it afresh with resume: false instead)`,
+    );
+  }
 
   // Old step name → its name in the new version, or null when dropped along the way.
   const moved = new Map<string, string | null>(record.steps.map((s) => [s.name, s.name]));
