@@ -89,7 +89,8 @@ export async function readWorkflowView(runner: WorkflowRunner, live: LiveRuns, w
     attempts: step.attempts,
     committedAt: step.committedAt,
     compensatedAt: step.compensatedAt,
-    durationMs: run?.durations.get(name),
+    // This process's runs time their steps; any other's are timed by what the checkpoint stores.
+    durationMs: run?.durations.get(name) ?? storedDuration(step.startedAt, step.committedAt),
     output: step.status === 'committed' ? valueText(step.output) : undefined,
     consumedEvent: step.consumedEvent,
   }));
@@ -135,6 +136,11 @@ async function migrationOffer(runner: WorkflowRunner, info: WorkflowInfo): Promi
     if (error instanceof MigrationRefusedError) return { to: newest, refused: error.reasons };
     throw error;
   }
+}
+
+/** Commit time minus the successful attempt's start, when the checkpoint stores both. */
+function storedDuration(startedAt: string | undefined, committedAt: string | undefined): number | undefined {
+  return startedAt === undefined || committedAt === undefined ? undefined : Math.max(0, Date.parse(committedAt) - Date.parse(startedAt));
 }
 
 /** A step's condition and fan-out in words, from its class's graph. */

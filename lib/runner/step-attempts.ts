@@ -10,7 +10,7 @@ import { sleep } from './sleep';
 
 /** How the attempts ended. */
 export type AttemptsOutcome =
-  | { readonly kind: 'succeeded'; readonly output: unknown; readonly attempts: number }
+  | { readonly kind: 'succeeded'; readonly output: unknown; readonly attempts: number; /** When the successful attempt started (epoch ms), when it was a retry. */ readonly startedAt?: number }
   | { readonly kind: 'failed'; readonly error: unknown; readonly attempts: number }
   | { readonly kind: 'cancelled'; readonly attempts: number }
   /**
@@ -123,9 +123,10 @@ export async function retryAttempts(
     number++;
     const attempt = startAttempt(workflowId, node, inFlight, events, number);
     if (attempt === undefined) return { kind: 'cancelled', attempts: number - 1 };
+    const startedAt = Date.now();
     try {
       const output = await inFlight.run(attempt, invoke);
-      return { kind: 'succeeded', output, attempts: number };
+      return { kind: 'succeeded', output, attempts: number, startedAt };
     } catch (failure) {
       error = failure;
     } finally {

@@ -23,6 +23,8 @@ export interface StoredStepInfo {
   readonly attempts: number;
   /** ISO time of the commit. */
   readonly committedAt?: string;
+  /** ISO time its successful attempt started, for a committed step (checkpoints written since 0.9). */
+  readonly startedAt?: string;
   /** ISO time its compensation committed, once it has. */
   readonly compensatedAt?: string;
   /** The steps it runs after, as the stored graph says (none for a committed step the graph no longer has). */
@@ -263,6 +265,7 @@ export async function readWorkflowInfo(storage: CheckpointStorage, workflowId: s
         status: checkpoint.status === 'skipped' ? 'skipped' : 'committed',
         attempts: checkpoint.attempts,
         committedAt: checkpoint.committedAt,
+        ...(checkpoint.startedAt === undefined ? {} : { startedAt: checkpoint.startedAt }),
         ...(compensated === undefined ? {} : { compensatedAt: compensated.committedAt }),
         after,
         ...branch,

@@ -19,7 +19,6 @@ import {
   WorkflowCancelRequestedError,
   WorkflowFailedError,
   WorkflowNotFoundError,
-  WorkflowNotRegisteredError,
 } from '../errors';
 import type { FingerprintStrategy } from '../fingerprint/fingerprint-strategy';
 import { buildGraph, type StepGraph, type StepNode } from '../graph';
@@ -53,7 +52,7 @@ import { compensatedOutcome, completedResult, storedError } from './stored-outco
 import { computeFingerprint, encodeInput, fingerprintOf } from './run-input';
 import { migrateWorkflow, type MigrateOptions, type MigrationResult } from './versions/migrate';
 import { restartWorkflow, type RestartOptions, type RestartResult } from './versions/restart';
-import { markStranded } from './versions/stranded';
+import { pinnedInstance } from './versions/stranded';
 import { requestResume, type ResumeRequestResult } from './resume-request';
 import { countVersions, type VersionCounts } from './versions/version-counts';
 import { passSpawn, type SpawnDeps, type SpawnedChildren, type SpawnRun } from './children/spawn';
@@ -147,7 +146,7 @@ export class WorkflowRunner {
     const { record } = stored;
     if (record.input === undefined) throw new WorkflowNotFoundError(workflowId, 'no input stored');
     // Pinned: the run's own version, never another. A process without it leaves the run as it is, marked stranded.
-    const workflow = await this.pinnedInstance(workflowId, record);
+    const workflow = await pinnedInstance(this.registry, this.storage, this.options.owner ?? defaultLeaseOwner(), record);
     let input: unknown;
     try {
       input = decodeValue(record.input, 'input');
@@ -343,19 +342,6 @@ export class WorkflowRunner {
    */
   async restart(workflowId: string, options: RestartOptions): Promise<RestartResult> {
     return restartWorkflow({ storage: this.storage, owner: this.options.owner ?? defaultLeaseOwner(), wake: (id) => this.wake(id) }, workflowId, options);
-  }
-
-  /** The registered instance of the version `record` is pinned to; a missing one marks the run stranded and throws `WorkflowNotRegisteredError`. */
-  private async pinnedInstance(workflowId: string, record: WorkflowRecord): Promise<object> {
-    try {
-      return this.registry.instance(workflowId, record.workflowName, record.version ?? 1);
-    } catch (error) {
-      // A process that knows the name in other versions only is where a deploy left the run; one that knows nothing of it proves nothing.
-      if (!(error instanceof WorkflowNotRegisteredError) || !this.registry.has(record.workflowName)) throw error;
-      const missing = `${record.workflowName}@${record.version ?? 1}`;
-      await markStranded(this.storage, workflowId, this.options.owner ?? defaultLeaseOwner(), missing, record).catch(() => false);
-      throw error;
-    }
   }
 
   /**
@@ -566,6 +552,8 @@ export class WorkflowRunner {
       // An event (or a child's outcome) that came as this run decided to wait woke nobody ('running'), or a worker
       // that found it busy (back at the lease's expiry): it is seen here, the lease free, and woken.
       if (waitingOn !== undefined && (await stepRun.mailbox!.arrived(waitingOn).catch(() => false))) await this.wake(workflowId).catch((error: unknown) => this.recordFailure(workflowId, 'woken again', error));
+      // A cancel asked of this run after it had decided to wait came too late for it: a worker carries it out.
+      if (cancelled !== undefined && prepared.record?.current.status === 'waiting') await this.wake(workflowId).catch((error: unknown) => this.recordFailure(workflowId, 'woken to cancel', error));
       // Cancelled with steps to undo: a worker compensates, now that the lease is free.
       if (wakeAfter) await this.wake(workflowId).catch((error: unknown) => this.recordFailure(workflowId, 'woken to compensate', error));
       // A child that ended tells its parent; a cancelled parent cancels its children (a worker does it, should this fail).
@@ -747,6 +735,8 @@ export class WorkflowRunner {
       // A resumed waiting workflow runs again from here: its record says so, with a recovery entry.
       if (!record.isRunning) await record.markRunning(this.recoverAt(run.leaseTtlMs));
       const startedAt = Date.now();
+      /** When the attempt that succeeds started: stored with the commit, so any reader can time the step. */
+      let attemptStart = startedAt;
       let output: unknown;
       let attempts: number;
       for (;;) {
@@ -796,9 +786,11 @@ export class WorkflowRunner {
             giveBack(run, consumed);
             return settle(node, due);
           }
+          attemptStart = Date.now();
           continue;
         }
         ({ output, attempts } = outcome);
+        if (outcome.startedAt !== undefined) attemptStart = outcome.startedAt;
         break;
       }
 
@@ -822,6 +814,7 @@ export class WorkflowRunner {
             status: 'completed',
             attempts: attempts,
             committedAt,
+            startedAt: isoAt(attemptStart),
             output: encoded,
             // Undefined members are left out of the stored JSON.
             event: consumed === undefined ? undefined : { name: consumed.name, eventId: consumed.eventId },

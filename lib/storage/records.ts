@@ -248,6 +248,8 @@ export interface Checkpoint {
   readonly attempts: number;
   /** ISO time of the commit. */
   readonly committedAt: string;
+  /** ISO time its successful attempt started (absent in checkpoints written before 0.9, and for skips, lists and items). */
+  readonly startedAt?: string;
   /** The step's output, encoded by the checkpoint codec. */
   readonly output: EncodedValue;
   /**

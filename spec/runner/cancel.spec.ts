@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileStorage } from '../../lib/storage/file/file-storage';
 import { MemoryStorage } from '../../lib/storage/memory-storage';
-import { deferred } from '../helpers/deferred';
+import { deferred, within } from '../helpers/deferred';
 import { freshSchema, PG_URL } from '../helpers/postgres';
 import { tempDir } from '../helpers/temp-dir';
 import { startWorker } from '../helpers/worker';
@@ -196,6 +196,37 @@ describe('cancel by id (runner.cancel)', () => {
     expect(await inStep.seen.promise).to.be.instanceOf(WorkflowCancelRequestedError);
     expect(await run.result().catch((e: unknown) => e)).to.be.instanceOf(WorkflowCancelledError);
     expect((await runner.storage.readRecord('export-2'))!.record.cancelled?.reason).to.equal('cancelled');
+  });
+
+  it('a cancel that reaches a run of its own process just after it stored "waiting" is carried out by a worker, not left until some other wake', async () => {
+    const inner = new MemoryStorage();
+    let runner!: WorkflowRunner;
+    let asked: Promise<unknown> | undefined;
+    // The cancel arrives between the run storing 'waiting' and it letting the workflow go: too late for the run itself.
+    const storage = new Proxy(inner, {
+      get(target, property) {
+        const value = Reflect.get(target, property) as unknown;
+        if (property !== 'writeRecord') return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        return async (...args: Parameters<MemoryStorage['writeRecord']>) => {
+          const version = await target.writeRecord(...args);
+          if (args[1].status === 'waiting' && asked === undefined) asked = runner.cancel(args[0], { reason: 'too late for the run' });
+          return version;
+        };
+      },
+    });
+    runner = new WorkflowRunner({ storage, workflows: [HeldOrder] });
+    const cancelled = new Promise<void>((resolve) => runner.on('run:cancelled', () => resolve()));
+    expect((await runner.run(new HeldOrder(), { workflowId: 'order-late' })).status).to.equal('waiting');
+    expect(await asked).to.deep.include({ outcome: 'requested' });
+    const worker = new WorkflowWorker({ runner, pollIntervalMs: 60_000 });
+    await worker.start();
+    try {
+      await within(cancelled, 5_000, 'the cancel was left until some other wake');
+    } finally {
+      await worker.stop();
+    }
+    // It declares a compensation and committed 'hold': the cancel undoes it.
+    expect(['compensating', 'compensated']).to.include((await runner.get('order-late'))!.status);
   });
 
   it('a cancel that finds the lease held by a run that then dies is carried out by a worker once that lease expired', async () => {

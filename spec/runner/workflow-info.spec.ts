@@ -51,6 +51,25 @@ describe('stored workflows: get and list', () => {
   });
 
   describe('get', () => {
+    it('says when each committed step’s successful attempt started, so any reader can time it (a retry starts after its backoff)', async () => {
+      let firstAttemptAt = 0;
+      class Flaky {
+        @Step({ retry: { attempts: 2, delayMs: 30 } }) fetch(ctx: StepContext) {
+          if (ctx.attempt === 1) {
+            firstAttemptAt = Date.now();
+            throw new Error('timeout');
+          }
+          return 'ok';
+        }
+      }
+      const runner = new WorkflowRunner({ storage: new MemoryStorage() });
+      await runner.run(new Flaky(), { workflowId: 'f-1' });
+      const step = (await runner.get('f-1'))!.steps.fetch!;
+      expect(step).to.include({ status: 'committed', attempts: 2 });
+      expect(Date.parse(step.startedAt!), 'the second attempt, after the backoff').to.be.at.least(firstAttemptAt + 28);
+      expect(Date.parse(step.startedAt!)).to.be.at.most(Date.parse(step.committedAt!));
+    });
+
     it('reports a failed workflow: its status, input, the step that failed with its attempts, and the error', async () => {
       const runner = new WorkflowRunner({ storage: new MemoryStorage() });
       await failAtCharge(runner, 'o-1');

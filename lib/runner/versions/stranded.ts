@@ -9,6 +9,8 @@ import type { CheckpointStorage } from '../../storage/checkpoint-storage';
 import type { StrandedMark, WorkflowRecord } from '../../storage/records';
 import { isUnfinished, statusOf } from '../workflow-info';
 import { underLease } from './under-lease';
+import { WorkflowNotRegisteredError } from '../../errors';
+import type { WorkflowRegistry } from '../workflow-registry';
 
 /** A mark older than this is written again (the operator sees it is still stranded now). */
 const MARK_AGAIN_MS = 3_600_000;
@@ -34,4 +36,20 @@ export async function markStranded(storage: CheckpointStorage, workflowId: strin
 /** True when `mark` says `missing` and was written within the last {@link MARK_AGAIN_MS}. */
 function isRecent(mark: StrandedMark | undefined, missing: string): boolean {
   return mark !== undefined && mark.missing === missing && Date.now() - Date.parse(mark.at) < MARK_AGAIN_MS;
+}
+
+/**
+ * The registered instance of the version `record`'s run is pinned to. A missing one throws
+ * `WorkflowNotRegisteredError`, and marks the run stranded when this registry has its workflow in
+ * other versions (where a deploy left it; a process that knows nothing of the name proves nothing).
+ */
+export async function pinnedInstance(registry: WorkflowRegistry, storage: CheckpointStorage, owner: string, record: WorkflowRecord): Promise<object> {
+  const version = record.version ?? 1;
+  try {
+    return registry.instance(record.workflowId, record.workflowName, version);
+  } catch (error) {
+    if (!(error instanceof WorkflowNotRegisteredError) || !registry.has(record.workflowName)) throw error;
+    await markStranded(storage, record.workflowId, owner, `${record.workflowName}@${version}`, record).catch(() => false);
+    throw error;
+  }
 }
