@@ -4,7 +4,7 @@
  * ritual as `prune`: `--dry-run` lists, a terminal asks, anything else needs `--yes`.
  */
 import { parseDuration } from '../duration';
-import { InvalidOptionError } from '../errors';
+import { InvalidOptionError, WaymarkError } from '../errors';
 import type { ListedStatus, ListOptions } from '../runner/workflow-info';
 import type { WorkflowRunner } from '../runner/workflow-runner';
 import { listOption, UsageError, type ParsedArgs } from './args';
@@ -49,10 +49,50 @@ export async function selectWorkflows(args: ParsedArgs, runner: WorkflowRunner, 
 }
 
 /**
- * True when the command may go on with `ids`: not a dry run, and `--yes` given or a terminal's
- * answer yes. Prints why not otherwise; `what` says what it does ("restart 12 workflow(s) from 'charge'").
+ * Whether the command goes on with `ids`: `'go'`, `'dry-run'`, or the exit code when it does not
+ * (2 refused without `--yes` off a terminal, 1 declined, each said on stderr). `what` says what it
+ * does ("restart 12 workflow(s) from 'charge'"), `nothing` what was not done ("nothing restarted").
  */
-export async function mayProceed(args: ParsedArgs, io: CliIo, ids: readonly string[], what: string): Promise<'go' | 'dry-run' | 'refused' | 'declined'> {
+export async function decide(args: ParsedArgs, io: CliIo, ids: readonly string[], what: string, nothing: string): Promise<'go' | 'dry-run' | number> {
+  const decision = await mayProceed(args, io, ids, what);
+  if (decision === 'refused') return 2;
+  if (decision !== 'declined') return decision;
+  println(io.stderr, nothing);
+  return 1;
+}
+
+/** A workflow a bulk command could not act on: its id, the error's code and message. */
+export interface BulkFailure {
+  readonly workflowId: string;
+  readonly code: string;
+  readonly error: string;
+}
+
+/** `act` on each id in turn; an error is kept as a {@link BulkFailure} and the others go on. */
+export async function eachSelected<R>(ids: readonly string[], act: (workflowId: string) => Promise<R>): Promise<{ done: R[]; failures: BulkFailure[] }> {
+  const done: R[] = [];
+  const failures: BulkFailure[] = [];
+  for (const id of ids) {
+    try {
+      done.push(await act(id));
+    } catch (error) {
+      failures.push({ workflowId: id, code: error instanceof WaymarkError ? error.code : 'WAYMARK_CLI_ERROR', error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  return { done, failures };
+}
+
+/** Says each failure on stderr (`<verb>: <code>: <message>`); the exit code: 1 when there was any. */
+export function reportFailures(io: CliIo, failures: readonly BulkFailure[], verb: string): number {
+  for (const f of failures) println(io.stderr, `${verb}: ${f.code}: ${f.error}`);
+  return failures.length === 0 ? 0 : 1;
+}
+
+/**
+ * True when the command may go on with `ids`: not a dry run, and `--yes` given or a terminal's
+ * answer yes. Prints why not otherwise.
+ */
+async function mayProceed(args: ParsedArgs, io: CliIo, ids: readonly string[], what: string): Promise<'go' | 'dry-run' | 'refused' | 'declined'> {
   if (args.flags.has('dry-run')) return 'dry-run';
   if (ids.length <= 1 && args.positionals.length > 1) return 'go';
   if (args.flags.has('yes')) return 'go';

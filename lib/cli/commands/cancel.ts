@@ -1,9 +1,8 @@
-import { WaymarkError } from '../../errors';
 import type { CancelResult } from '../../runner/cancel';
 import { WorkflowRunner } from '../../runner/workflow-runner';
 import type { CommandSpec, ParsedArgs } from '../args';
 import { println, type CliIo } from '../io';
-import { mayProceed, selectWorkflows, SELECT_OPTIONS } from '../select';
+import { decide, eachSelected, reportFailures, selectWorkflows, SELECT_OPTIONS } from '../select';
 import { openStore } from '../store';
 
 /** What `waymark cancel` accepts: ids, or filters. */
@@ -20,27 +19,15 @@ export async function cancelCommand(args: ParsedArgs, io: CliIo): Promise<number
   const runner = new WorkflowRunner({ storage: await openStore(args.options.get('store')), tracer: false });
   const reason = args.options.get('reason');
   const ids = await selectWorkflows(args, runner, 'cancel');
-  const decision = await mayProceed(args, io, ids, `cancel ${ids.length} workflow(s)`);
-  if (decision === 'refused') return 2;
-  if (decision === 'declined') {
-    println(io.stderr, 'nothing cancelled');
-    return 1;
-  }
+  const decision = await decide(args, io, ids, `cancel ${ids.length} workflow(s)`, 'nothing cancelled');
+  if (typeof decision === 'number') return decision;
   const json = args.flags.has('json');
   if (decision === 'dry-run') {
     if (json) println(io.stdout, JSON.stringify({ dryRun: true, workflowIds: ids }));
     else for (const id of ids) println(io.stdout, `would cancel ${id}`);
     return 0;
   }
-  const results: (CancelResult & { workflowId: string })[] = [];
-  const failures: { workflowId: string; code: string; error: string }[] = [];
-  for (const id of ids) {
-    try {
-      results.push({ workflowId: id, ...(await runner.cancel(id, reason === undefined ? {} : { reason })) });
-    } catch (error) {
-      failures.push({ workflowId: id, code: error instanceof WaymarkError ? error.code : 'WAYMARK_CLI_ERROR', error: error instanceof Error ? error.message : String(error) });
-    }
-  }
+  const { done: results, failures } = await eachSelected(ids, async (id): Promise<CancelResult & { workflowId: string }> => ({ workflowId: id, ...(await runner.cancel(id, reason === undefined ? {} : { reason })) }));
   // One id given: the answer as it always was.
   const single = args.positionals.length === 2 && failures.length === 0;
   if (json) println(io.stdout, JSON.stringify(single ? results[0] : { dryRun: false, cancelled: results, failures }));
@@ -53,6 +40,5 @@ export async function cancelCommand(args: ParsedArgs, io: CliIo): Promise<number
     }
     if (ids.length === 0) println(io.stdout, 'nothing to cancel: no workflow matches');
   }
-  for (const f of failures) println(io.stderr, `not cancelled: ${f.code}: ${f.error}`);
-  return failures.length > 0 || results.some((r) => r.outcome === 'ended') ? 1 : 0;
+  return Math.max(reportFailures(io, failures, 'not cancelled'), results.some((r) => r.outcome === 'ended') ? 1 : 0);
 }

@@ -1,10 +1,9 @@
-import { WaymarkError } from '../../errors';
 import type { MigrationResult } from '../../runner/versions/migrate';
 import { WorkflowRunner } from '../../runner/workflow-runner';
 import { UsageError, type CommandSpec, type ParsedArgs } from '../args';
 import { println, type CliIo } from '../io';
 import { loadModule, workflowClasses } from '../load-module';
-import { mayProceed, selectWorkflows } from '../select';
+import { decide, eachSelected, reportFailures, selectWorkflows } from '../select';
 import { openStore } from '../store';
 
 /** What `waymark migrate` accepts: ids, or `--workflow` with `--from`. */
@@ -32,30 +31,17 @@ export async function migrateCommand(args: ParsedArgs, io: CliIo): Promise<numbe
     args.positionals.length > 1 || args.options.has('status') ? selected : filterMovable(runner, selected),
   );
   const json = args.flags.has('json');
-  const decision = await mayProceed(args, io, ids, `migrate ${ids.length} workflow(s)${to === undefined ? ' to the newest version' : ` to version ${to}`}`);
-  if (decision === 'refused') return 2;
-  if (decision === 'declined') {
-    println(io.stderr, 'nothing migrated');
-    return 1;
-  }
+  const decision = await decide(args, io, ids, `migrate ${ids.length} workflow(s)${to === undefined ? ' to the newest version' : ` to version ${to}`}`, 'nothing migrated');
+  if (typeof decision === 'number') return decision;
   const dryRun = decision === 'dry-run';
-  const done: MigrationResult[] = [];
-  const refused: { workflowId: string; code: string; error: string }[] = [];
-  for (const id of ids) {
-    try {
-      done.push(await runner.migrate(id, { dryRun, ...(to === undefined ? {} : { to }) }));
-    } catch (error) {
-      refused.push({ workflowId: id, code: error instanceof WaymarkError ? error.code : 'WAYMARK_CLI_ERROR', error: error instanceof Error ? error.message : String(error) });
-    }
-  }
+  const { done, failures: refused } = await eachSelected(ids, (id) => runner.migrate(id, { dryRun, ...(to === undefined ? {} : { to }) }));
   if (json) println(io.stdout, JSON.stringify({ dryRun, migrated: done, refused }));
   else {
     for (const m of done) println(io.stdout, m.unchanged === true ? `${m.workflowId} is on version ${m.to} already` : `${dryRun ? 'would move' : 'moved'} ${m.workflowId} from version ${m.from} to ${m.to}: ${describe(m)}`);
     if (ids.length === 0) println(io.stdout, 'nothing to migrate: no workflow matches');
     else if (!dryRun && done.length > 0) println(io.stdout, `${done.filter((m) => m.unchanged !== true).length} workflow(s) moved: a worker on this store runs them (under BullMQ, queue.wake(id) each)`);
   }
-  for (const r of refused) println(io.stderr, `not migrated: ${r.code}: ${r.error}`);
-  return refused.length === 0 ? 0 : 1;
+  return reportFailures(io, refused, 'not migrated');
 }
 
 function describe(m: MigrationResult): string {

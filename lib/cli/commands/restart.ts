@@ -1,9 +1,7 @@
-import { WaymarkError } from '../../errors';
-import type { RestartResult } from '../../runner/versions/restart';
 import { WorkflowRunner } from '../../runner/workflow-runner';
 import { UsageError, type CommandSpec, type ParsedArgs } from '../args';
 import { println, type CliIo } from '../io';
-import { mayProceed, selectWorkflows, SELECT_OPTIONS } from '../select';
+import { decide, eachSelected, reportFailures, selectWorkflows, SELECT_OPTIONS } from '../select';
 import { openStore } from '../store';
 
 /** What `waymark restart` accepts: ids, or filters. */
@@ -21,28 +19,15 @@ export async function restartCommand(args: ParsedArgs, io: CliIo): Promise<numbe
   const runner = new WorkflowRunner({ storage: await openStore(args.options.get('store')), tracer: false });
   const ids = await selectWorkflows(args, runner, 'restart');
   const json = args.flags.has('json');
-  const decision = await mayProceed(args, io, ids, `restart ${ids.length} workflow(s) from '${from}'`);
-  if (decision === 'refused') return 2;
-  if (decision === 'declined') {
-    println(io.stderr, 'nothing restarted');
-    return 1;
-  }
+  const decision = await decide(args, io, ids, `restart ${ids.length} workflow(s) from '${from}'`, 'nothing restarted');
+  if (typeof decision === 'number') return decision;
   const dryRun = decision === 'dry-run';
-  const done: RestartResult[] = [];
-  const failures: { workflowId: string; code: string; error: string }[] = [];
-  for (const id of ids) {
-    try {
-      done.push(await runner.restart(id, { from, dryRun }));
-    } catch (error) {
-      failures.push({ workflowId: id, code: error instanceof WaymarkError ? error.code : 'WAYMARK_CLI_ERROR', error: error instanceof Error ? error.message : String(error) });
-    }
-  }
+  const { done, failures } = await eachSelected(ids, (id) => runner.restart(id, { from, dryRun }));
   if (json) println(io.stdout, JSON.stringify({ dryRun, restarted: done, failures }));
   else {
     for (const r of done) println(io.stdout, `${dryRun ? 'would restart' : 'restarted'} ${r.workflowId} (${r.status}): runs ${r.rerun.join(', ')} again${r.discarded.length === 0 ? '' : `; discards the commits of ${r.discarded.join(', ')}`}`);
     if (ids.length === 0) println(io.stdout, 'nothing to restart: no workflow matches');
     else if (!dryRun && done.length > 0) println(io.stdout, `${done.length} workflow(s) restarted: a worker on this store runs them (under BullMQ, queue.wake(id) each)`);
   }
-  for (const f of failures) println(io.stderr, `not restarted: ${f.code}: ${f.error}`);
-  return failures.length === 0 ? 0 : 1;
+  return reportFailures(io, failures, 'not restarted');
 }

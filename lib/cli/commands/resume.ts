@@ -1,9 +1,7 @@
-import { WaymarkError } from '../../errors';
-import type { ResumeRequestResult } from '../../runner/resume-request';
 import { WorkflowRunner } from '../../runner/workflow-runner';
 import type { CommandSpec, ParsedArgs } from '../args';
 import { println, type CliIo } from '../io';
-import { mayProceed, selectWorkflows, SELECT_OPTIONS } from '../select';
+import { decide, eachSelected, reportFailures, selectWorkflows, SELECT_OPTIONS } from '../select';
 import { openStore } from '../store';
 
 /** What `waymark resume` accepts: ids, or filters. */
@@ -18,22 +16,10 @@ export const resumeSpec: CommandSpec = { valued: ['store', ...SELECT_OPTIONS], f
 export async function resumeCommand(args: ParsedArgs, io: CliIo): Promise<number> {
   const runner = new WorkflowRunner({ storage: await openStore(args.options.get('store')), tracer: false });
   const ids = await selectWorkflows(args, runner, 'resume');
-  const decision = await mayProceed(args, io, ids, `resume ${ids.length} workflow(s)`);
-  if (decision === 'refused') return 2;
-  if (decision === 'declined') {
-    println(io.stderr, 'nothing resumed');
-    return 1;
-  }
+  const decision = await decide(args, io, ids, `resume ${ids.length} workflow(s)`, 'nothing resumed');
+  if (typeof decision === 'number') return decision;
   const dryRun = decision === 'dry-run';
-  const done: ResumeRequestResult[] = [];
-  const failures: { workflowId: string; code: string; error: string }[] = [];
-  for (const id of ids) {
-    try {
-      done.push(await runner.requestResume(id, { dryRun }));
-    } catch (error) {
-      failures.push({ workflowId: id, code: error instanceof WaymarkError ? error.code : 'WAYMARK_CLI_ERROR', error: error instanceof Error ? error.message : String(error) });
-    }
-  }
+  const { done, failures } = await eachSelected(ids, (id) => runner.requestResume(id, { dryRun }));
   if (args.flags.has('json')) println(io.stdout, JSON.stringify({ dryRun, resumed: done, failures }));
   else {
     for (const r of done) {
@@ -43,6 +29,5 @@ export async function resumeCommand(args: ParsedArgs, io: CliIo): Promise<number
     if (ids.length === 0) println(io.stdout, 'nothing to resume: no workflow matches');
     else if (!dryRun && done.some((r) => r.outcome === 'requested')) println(io.stdout, `${done.filter((r) => r.outcome === 'requested').length} run(s) requested: the next worker that has their class runs them (under BullMQ, queue.wake(id) each)`);
   }
-  for (const f of failures) println(io.stderr, `not resumed: ${f.code}: ${f.error}`);
-  return failures.length === 0 ? 0 : 1;
+  return reportFailures(io, failures, 'not resumed');
 }
