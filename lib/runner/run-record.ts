@@ -7,6 +7,7 @@
 import type { CheckpointStorage } from '../storage/checkpoint-storage';
 import { FOLLOW_UP_MS, needsFollowUp } from './children/follow-up';
 import type { Lease, StoredCompensation, StoredError, StoredPoll, WorkflowRecord } from '../storage/records';
+import { isUnfinished, statusOf } from './workflow-info';
 
 /** What a waiting run stores. */
 export interface WaitingState {
@@ -146,8 +147,13 @@ export class RunRecord {
     const updated = { ...next, updatedAt: new Date().toISOString() };
     // Like a wake entry, the ended entry goes first: a crash between leaves an entry prune drops, never an ended record it cannot find.
     if (updated.endedAt !== undefined && updated.endedAt !== this.record.endedAt) await this.storage.addEnded({ workflowId: this.workflowId, status: updated.status!, endedAt: Date.parse(updated.endedAt) });
-    if (updated.wakeAt !== undefined && updated.wakeAt !== previous) await this.storage.addWake({ workflowId: this.workflowId, wakeAt: Date.parse(updated.wakeAt) });
+    const wake = updated.wakeAt !== undefined && updated.wakeAt !== previous ? { workflowId: this.workflowId, wakeAt: Date.parse(updated.wakeAt) } : undefined;
+    if (wake !== undefined) await this.storage.addWake(wake);
     this.version = await this.storage.writeRecord(this.workflowId, updated, this.version, this.lease());
+    // An ended record made to wait again with an entry due now (a failed child its parent retries):
+    // a worker that read it ended may remove the entry just added, so it is added once more. A worker
+    // that removes it after this reads the record again, sees it waiting and puts it back itself.
+    if (wake !== undefined && wake.wakeAt <= Date.now() && !isUnfinished(statusOf(this.record))) await this.storage.addWake(wake);
     this.record = updated;
     if (previous !== undefined && previous !== updated.wakeAt) await this.storage.removeWake({ workflowId: this.workflowId, wakeAt: Date.parse(previous) });
   }

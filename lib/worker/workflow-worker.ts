@@ -457,10 +457,9 @@ export class WorkflowWorker {
         // Ended: a child whose parent may not have heard, or a cancelled parent whose children may
         // not all be cancelled, has that done now (the run that ended it died first).
         if (stored !== undefined && needsFollowUp(stored.record)) await this.runner.followUp(workflowId);
-        // Cleared, or finished: nothing to wake. A dead owner's lock left behind goes too, or the
-        // store would name it again at every sweep.
-        await drop();
-        if (entries.length === 0) await this.sweepLock(workflowId);
+        // Cleared, or finished: nothing to wake, unless the record changed since it was read (its
+        // entry, put back, brings the next scan).
+        await this.dropEnded(workflowId, entries);
         return;
       }
       try {
@@ -517,11 +516,28 @@ export class WorkflowWorker {
     }
   }
 
-  /** Takes and gives back the lease of a finished or cleared workflow, removing a dead owner's lock. */
-  private async sweepLock(workflowId: string): Promise<void> {
+  /**
+   * Drops the entries of a workflow read as ended or cleared. When the record read again after is
+   * no longer ended (a failed child its parent retries, a run started over it), the entry it needs
+   * is put back, and the next scan runs it. A writer that makes an ended record wait again adds the
+   * entry, writes the record and adds the entry again (see RunRecord): whichever of the two this
+   * removal follows, the entry is there after both, without taking the lease (which would make a
+   * user's `resume` of a just-failed run busy). A dead owner's lock left behind on a workflow that
+   * has no entries goes too, or the store would name it again at every sweep.
+   */
+  private async dropEnded(workflowId: string, entries: readonly WakeEntry[]): Promise<void> {
     const { storage } = this.runner;
-    const attempt = await storage.acquireLease(workflowId, `worker (${defaultLeaseOwner()})`, BUSY_MARGIN_MS * 40);
-    if (attempt.acquired) await storage.releaseLease(attempt.lease);
+    for (const entry of entries) await storage.removeWake(entry);
+    const again = (await storage.readRecord(workflowId))?.record;
+    const status = again === undefined ? undefined : statusOf(again);
+    if (isUnfinished(status) || (status === 'failed' && again?.resumeRequested !== undefined)) {
+      await storage.addWake({ workflowId, wakeAt: again?.wakeAt === undefined ? Date.now() : Date.parse(again.wakeAt) });
+      return;
+    }
+    if (entries.length === 0) {
+      const attempt = await storage.acquireLease(workflowId, `worker (${defaultLeaseOwner()})`, BUSY_MARGIN_MS * 40);
+      if (attempt.acquired) await storage.releaseLease(attempt.lease);
+    }
   }
 
   /** Replaces `entry` by one at `wakeAt` (added first: a crash between leaves both, never neither). */

@@ -11,6 +11,8 @@ import { MemoryStorage } from '../../lib/storage/memory-storage';
 import type { CheckpointStorage } from '../../lib/storage/checkpoint-storage';
 import { sampleCheckpoint } from '../../lib/testing';
 import { WorkflowWorker } from '../../lib/worker/workflow-worker';
+import { RunRecord } from '../../lib/runner/run-record';
+import type { WakeEntry, WorkflowRecord } from '../../lib/storage/records';
 import { CanonicalFingerprint } from '../../lib/fingerprint';
 import { deferred } from '../helpers/deferred';
 import { tempDir } from '../helpers/temp-dir';
@@ -47,6 +49,16 @@ class Approval {
 }
 
 const gate = { release: deferred<void>(), entered: deferred<void>() };
+
+const outage = { on: false };
+
+@Workflow({ name: 'outage' })
+class Outage {
+  @Step() call() {
+    if (outage.on) throw new Error('partner down');
+    return 'called';
+  }
+}
 
 @Workflow({ name: 'slow' })
 class Slow {
@@ -140,6 +152,72 @@ describe('WorkflowWorker', () => {
         expect(await finished).to.equal(2);
         expect(Date.parse((await runner.get('n-3'))!.steps.second!.committedAt!)).to.be.at.least(Date.parse(waiting.wakeAt!));
       });
+
+      for (const removal of ['after the writer added it twice', 'between the writer\'s two adds'] as const) {
+        it(`keeps the entry of a failed run made to wait again while a worker drops its entries (the worker removes it ${removal})`, async () => {
+          // A worker reads the record (failed) just before a writer makes it wait again with an entry
+          // due now, as a parent retrying a failed child does: the entry the worker removes must
+          // come back, whichever way the two interleave.
+          const read = deferred<void>();
+          const reread = deferred<void>();
+          let removed = false;
+          const writerDone = deferred<void>();
+          let watching = false;
+          const hooked = (hooks: { readRecord?: (record: WorkflowRecord | undefined) => void; removeWake?: () => Promise<void>; writeRecord?: () => Promise<void> }) =>
+            new Proxy(storage, {
+              get(target, key) {
+                const value = Reflect.get(target, key) as unknown;
+                if (typeof value !== 'function') return value;
+                const method = (value as (...args: unknown[]) => unknown).bind(target);
+                if (key === 'readRecord' && hooks.readRecord !== undefined)
+                  return async (id: string) => {
+                    const stored = await target.readRecord(id);
+                    if (watching && id === 'f-1') hooks.readRecord!(stored?.record);
+                    return stored;
+                  };
+                if (key === 'removeWake' && hooks.removeWake !== undefined)
+                  return async (entry: WakeEntry) => {
+                    if (watching && entry.workflowId === 'f-1') await hooks.removeWake!();
+                    await target.removeWake(entry);
+                    if (watching && entry.workflowId === 'f-1') removed = true;
+                  };
+                if (key === 'writeRecord' && hooks.writeRecord !== undefined)
+                  return async (...args: Parameters<CheckpointStorage['writeRecord']>) => {
+                    await hooks.writeRecord!();
+                    return target.writeRecord(...args);
+                  };
+                return method;
+              },
+            });
+          const late = removal === 'after the writer added it twice';
+          const workerStorage = hooked({
+            readRecord: (record) => record?.status === 'failed' && (removed ? reread : read).resolve(),
+            removeWake: async () => {
+              if (late) await writerDone.promise;
+            },
+          });
+          // The worker has read the record (failed) before the writer writes it. Its removal comes
+          // after the writer's second add (it then reads the record waiting), or between the two adds
+          // (it then reads it failed still: the record is written after that read).
+          const writerStorage = hooked({ writeRecord: () => (late ? read.promise : reread.promise) });
+          const runner = new WorkflowRunner({ storage: workerStorage, workflows: [Outage] });
+          outage.on = true;
+          expect(String(await runner.run(new Outage(), { workflowId: 'f-1' }).catch((error: Error) => error.message))).to.contain('partner down');
+          outage.on = false;
+          const stored = (await storage.readRecord('f-1'))!;
+          // The failed run is in no wake index: the entry the worker finds is the writer's.
+          expect(await storage.dueWakes(Number.MAX_SAFE_INTEGER, 10)).to.deep.equal([]);
+          const writer = await storage.acquireLease('f-1', 'a retrying parent', 30_000);
+          if (!writer.acquired) throw new Error('the lease is free');
+          const finished = completion(runner, 'f-1');
+          watching = true;
+          await started(new WorkflowWorker({ runner, pollIntervalMs: 20 })).start();
+          await new RunRecord(writerStorage, 'f-1', stored.record, stored.version, () => writer.lease).wait({ wakeAt: Date.now(), waiting: {}, waitingFor: [], timers: {} });
+          await storage.releaseLease(writer.lease);
+          writerDone.resolve();
+          expect(await finished).to.equal('called');
+        });
+      }
 
       it('recovers a run that died: running, no live lease, its recovery entry due', async () => {
         const runner = new WorkflowRunner({ storage, workflows: [Nudge] });
