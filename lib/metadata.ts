@@ -18,7 +18,8 @@ export interface StepOptions {
   readonly name?: string;
   /**
    * Steps whose outputs this one needs. Omit to depend on the step declared just before
-   * (none for the first); `[]` makes a root that runs concurrently with other roots.
+   * (none for the first); `[]` makes a root that runs concurrently with other roots. The compiler
+   * checks the names against the class's public methods (a `string[]` opts out).
    */
   readonly after?: readonly string[];
   /** Retry policy for this step; default one attempt, no retry. */

@@ -53,6 +53,7 @@ describe('step graph', () => {
   it('rejects an unknown dependency, naming class and step', () => {
     class Bad {
       @Step() a() {}
+      // @ts-expect-error: the compiler refuses it too (the class has no method 'nope')
       @Step({ after: ['nope'] }) b() {}
     }
     const error = definitionError(() => buildGraph(Bad));
@@ -150,6 +151,7 @@ describe('step graph', () => {
       ['retryIf that is not a function', () => { class I { @Step({ retry: { retryIf: true as never } }) a() {} } return I; }, 'I.a: retry.retryIf must be a function'],
       ['a zero timeout', () => { class J { @Step({ timeoutMs: 0 }) a() {} } return J; }, 'J.a: timeoutMs must be a number > 0, got 0'],
       ['a timeout that is not a number', () => { class K { @Step({ timeoutMs: '9' as never }) a() {} } return K; }, 'K.a: timeoutMs must be a number > 0, got 9'],
+      // @ts-expect-error: the compiler refuses it too (the class has no method 'zz')
       ['an unknown dependency, listing the steps', () => { class L { @Step() a() {} @Step() b() {} @Step({ after: ['zz'] }) c() {} } return L; }, "L.c: 'after' names unknown step 'zz' (steps: a, b, c)"],
       ['a self-dependency', () => { class M { @Step() a() {} @Step({ after: ['a', 'b'] }) b() {} } return M; }, "M.b: step lists itself in 'after'"],
       ['a cycle, drawn from where it closes', () => { class N { @Step({ after: [] }) r() {} @Step({ after: ['r', 'z'] }) x() {} @Step({ after: ['x'] }) y() {} @Step({ after: ['y'] }) z() {} } return N; }, "N.x: cycle in 'after': x -> z -> y -> x"],

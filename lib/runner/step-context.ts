@@ -2,9 +2,14 @@
  * What a step method receives.
  */
 import { RetryLater, StepDependencyError, type ChildFailureInfo, type ItemFailureInfo } from '../errors';
+import type { StepName, StepOutput } from '../workflow-types';
 
-/** The argument of every step method. `I` is the input type, `P` the type of `previous`. */
-export interface StepContext<I = unknown, P = unknown> {
+/**
+ * The argument of every step method. `I` is the input type, `P` the type of `previous`, and `W`,
+ * when given, the workflow class: `ctx.result('fetch')` is then checked against its methods and
+ * typed by what `fetch` returns.
+ */
+export interface StepContext<I = unknown, P = unknown, W = never> {
   /** The run's input (validated and transformed to the input class when `@Workflow({ input })` is set). */
   readonly input: I;
   /**
@@ -17,7 +22,9 @@ export interface StepContext<I = unknown, P = unknown> {
    * Output of a step named in this step's `after` (or its one implicit predecessor); any other name
    * throws `StepDependencyError`. `undefined` for a skipped step ({@link StepContext.skipped}).
    */
-  result<T = unknown>(step: string): T;
+  result<K extends StepName<W>>(step: K): StepOutput<W, K>;
+  /** Untyped, for a context without its workflow class (`W`): the output as `T`, unchecked. */
+  result<T = unknown>(step: [W] extends [never] ? string : never): T;
   /** True when the dependency `step` was skipped (its `when` said no, or all its own dependencies were skipped); any other name than a dependency throws `StepDependencyError`. */
   skipped(step: string): boolean;
   /**

@@ -83,6 +83,7 @@ import { WorkflowRegistry } from './workflow-registry';
 import { prune, type PruneOptions, type PruneResult } from './prune';
 import { clearWorkflow, type ClearWorkflowOptions } from './clear';
 import { defaultLeaseOwner } from '../storage/lease-owner';
+import type { RunOutput, StepName, WorkflowInput } from '../workflow-types';
 
 /** Options of {@link WorkflowRunner.resume}: the run options that make sense for a stored workflow. */
 export type ResumeOptions = Pick<RunOptions, 'concurrency' | 'failFast' | 'onBusy' | 'onInputChange' | 'signal'>;
@@ -128,9 +129,11 @@ export class WorkflowRunner {
   /**
    * Runs `workflow` to the end. Resolves with the {@link RunResult}; rejects with
    * `WorkflowFailedError` (result + first `StepFailedError` as cause) when a step fails for good.
+   * `options.input` is checked against what the steps declare (`StepContext<I>`); name the last step
+   * (`run<Order, 'save'>`) to type `result.output` by what it returns.
    */
-  async run<O = unknown, I = unknown>(workflow: object, options: RunOptions<I>): Promise<RunResult<O>> {
-    return this.start<O, I>(workflow, options).result();
+  async run<W extends object, F extends StepName<W> = never>(workflow: W, options: RunOptions<WorkflowInput<W>>): Promise<RunResult<RunOutput<W, F>>> {
+    return this.start<W, F>(workflow, options).result();
   }
 
   /**
@@ -367,7 +370,7 @@ export class WorkflowRunner {
    * Starts `workflow` in the background and returns at once. Definition and option errors throw here;
    * everything later is reported by `handle.result()`.
    */
-  start<O = unknown, I = unknown>(workflow: object, options: RunOptions<I>): RunHandle<O> {
+  start<W extends object, F extends StepName<W> = never>(workflow: W, options: RunOptions<WorkflowInput<W>>): RunHandle<RunOutput<W, F>> {
     return this.startRun(workflow, options, false);
   }
 

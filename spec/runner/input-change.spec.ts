@@ -214,13 +214,14 @@ describe('input-change policies', () => {
       @Fingerprint(named('class'))
       class WithStrategy extends OrderEtl {}
       const r = new WorkflowRunner({ fingerprint: named('runner') });
-      expect((await r.run(new OrderEtl(), { workflowId: 'a', input: {} })).fingerprint).to.equal('runner');
-      expect((await r.run(new WithStrategy(), { workflowId: 'b', input: {} })).fingerprint).to.equal('class');
-      expect((await r.run(new WithStrategy(), { workflowId: 'c', input: {}, fingerprint: named('run') })).fingerprint).to.equal('run');
+      expect((await r.run(new OrderEtl(), { workflowId: 'a', input: { customerId: 'c1' } })).fingerprint).to.equal('runner');
+      expect((await r.run(new WithStrategy(), { workflowId: 'b', input: { customerId: 'c1' } })).fingerprint).to.equal('class');
+      expect((await r.run(new WithStrategy(), { workflowId: 'c', input: { customerId: 'c1' }, fingerprint: named('run') })).fingerprint).to.equal('run');
     });
 
     it('rejects an input that cannot be fingerprinted before touching storage', async () => {
       const storage = spyStorage();
+      // @ts-expect-error: not an Order (no customerId), which the compiler refuses too
       const error = await new WorkflowRunner({ storage }).run(new OrderEtl(), { workflowId: 'x', input: { at: new Map() } }).catch((e: unknown) => e);
       expect(error).to.be.instanceOf(UnfingerprintableInputError).and.include({ path: 'input.at' });
       expect(callLog(storage)).to.deep.equal([]);

@@ -29,6 +29,7 @@ describe('input validation', () => {
   it('lists every violation, property and constraint, before anything is read or written', async () => {
     const storage = spyStorage();
     const error = await new WorkflowRunner({ storage })
+      // @ts-expect-error: the compiler refuses a customerId that is not a string too
       .run(new Validated(), { workflowId: 'v', input: { customerId: 7, quantity: 0, customer: { email: 'nope' } } })
       .catch((e: unknown) => e);
     expect(error).to.be.instanceOf(WorkflowInputError);
@@ -45,10 +46,12 @@ describe('input validation', () => {
   });
 
   it('rejects a non-object input', async () => {
+    // @ts-expect-error: the compiler refuses it too
     const error = await new WorkflowRunner().run(new Validated(), { workflowId: 'n', input: 'text' }).catch((e: unknown) => e);
     expect(error).to.be.instanceOf(WorkflowInputError);
     expect((error as Error).message).to.contain('expected an object, got string');
     for (const [input, got] of [[null, 'null'], [[1], 'an array'], [5, 'number']] as const) {
+      // @ts-expect-error: the compiler refuses them too
       const refused = await new WorkflowRunner().run(new Validated(), { workflowId: 'n', input }).catch((e: unknown) => e);
       expect((refused as Error).message).to.equal(`workflow 'n': input is not a valid OrderInput: expected an object, got ${got}`);
     }
