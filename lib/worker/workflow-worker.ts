@@ -136,6 +136,9 @@ const RETRY_LATER_MS = 60_000;
 const DEAD_SWEEP_MS = 1_000;
 /** The most wake entries one scan reads to find due workflows past those it skips. */
 const MAX_SCAN_WINDOW = 10_000;
+/** After a scan that failed, the next comes this soon, doubling with each failure in a row up to {@link MAX_FAILED_SCAN_RETRY_MS} (never later than the poll interval). */
+const FAILED_SCAN_RETRY_MS = 100;
+const MAX_FAILED_SCAN_RETRY_MS = 5_000;
 /** Added to a busy workflow's lease expiry before it is looked at again. */
 const BUSY_MARGIN_MS = 250;
 
@@ -162,6 +165,8 @@ export class WorkflowWorker {
   private lastDeadSweep = 0;
   /** Runs of dead owners this worker could not resume (a class it does not know...): not before these times. */
   private readonly retryLater = new Map<string, number>();
+  /** Scans in a row that failed (the store did not answer): the next is tried after a short, growing delay. */
+  private failedScans = 0;
   /** The earliest entry not yet due that the last scan saw: the next scan is timed for it. */
   private nextWakeAt?: number;
   private readonly retention?: RetentionOptions & ReturnType<typeof checkRetention>;
@@ -318,7 +323,10 @@ export class WorkflowWorker {
           this.rescan = false;
           await this.scanOnce();
         } while (this.rescan && this.current === 'running');
+        this.failedScans = 0;
       } catch (error) {
+        // The store did not answer: the next scan comes soon, not a whole (perhaps long) poll interval later.
+        this.failedScans++;
         this.onError(error);
       } finally {
         this.scanning = undefined;
@@ -387,7 +395,7 @@ export class WorkflowWorker {
     }
   }
 
-  /** Scans again after the poll interval, or at the next schedule slot if that comes first. */
+  /** Scans again after the poll interval, or at the next schedule slot, due entry or retry of a failed scan if that comes first. */
   private scheduleScan(): void {
     clearTimeout(this.timer);
     if (this.current !== 'running') return;
@@ -396,7 +404,8 @@ export class WorkflowWorker {
     const times = this.nextWakeAt === undefined ? slots : [...slots, this.nextWakeAt];
     // A store that can tell a dead owner is looked at every DEAD_SWEEP_MS, whatever the poll interval.
     const sweep = this.runner.storage.deadLeases === undefined ? Infinity : this.lastDeadSweep + DEAD_SWEEP_MS - now;
-    const wait = Math.min(this.pollIntervalMs, sweep, ...times.map((at) => at - now + 1));
+    const retry = this.failedScans === 0 ? Infinity : Math.min(FAILED_SCAN_RETRY_MS * 2 ** (this.failedScans - 1), MAX_FAILED_SCAN_RETRY_MS);
+    const wait = Math.min(this.pollIntervalMs, sweep, retry, ...times.map((at) => at - now + 1));
     this.timer = setTimeout(() => void this.scan(), Math.max(0, wait));
   }
 

@@ -256,6 +256,26 @@ describe('WorkflowWorker', () => {
     });
   }
 
+  it('scans again soon after a scan the store failed, whatever the poll interval: a timer is still woken on time', async () => {
+    const storage = new MemoryStorage();
+    let failures = 2;
+    const flaky = new Proxy(storage, {
+      get(target, key) {
+        const value = Reflect.get(target, key) as unknown;
+        if (key === 'dueWakes') return (...args: Parameters<MemoryStorage['dueWakes']>) => (failures-- > 0 ? Promise.reject(new Error('store unreachable')) : target.dueWakes(...args));
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const runner = new WorkflowRunner({ storage: flaky, maxInlineWaitMs: 0, workflows: [Nudge] });
+    const waiting = await runner.run(new Nudge(), { workflowId: 'flaky-1' });
+    const errors: unknown[] = [];
+    const finished = completion(runner, 'flaky-1');
+    await started(new WorkflowWorker({ runner, pollIntervalMs: 600_000, onError: (error) => errors.push(error) })).start();
+    expect(await finished).to.equal(2);
+    expect(errors.map((e) => (e as Error).message)).to.deep.equal(['store unreachable', 'store unreachable']);
+    expect(Date.parse((await runner.get('flaky-1'))!.steps.second!.committedAt!)).to.be.at.least(Date.parse(waiting.wakeAt!));
+  });
+
   it('drops entries of workflows that finished or were cleared, running nothing', async () => {
     const storage = new MemoryStorage();
     const runner = new WorkflowRunner({ storage, workflows: [Nudge] });
