@@ -72,7 +72,7 @@ export class WorkflowDefinitionChangedError extends WaymarkError {
     readonly differences: readonly string[],
   ) {
     super(
-      `the step graph changed since its checkpoints were committed: ${differences.join('; ')}. ` + `Run with resume: false (or clear the workflow) to start over.`,
+      `the step graph changed since its checkpoints were committed: ${differences.join('; ')}. ` + `Run with resume: false (or clear the workflow) to start over`,
       { where: { workflowId } },
     );
   }
@@ -432,7 +432,9 @@ export class StepFailedError extends WaymarkError {
     cause: unknown,
   ) {
     // A leading space joins the location without a colon: "workflow 'w', step 's' failed after ...".
-    super(` failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${detailWithin(cause, workflowId, step)}`, { cause, where: { workflowId, step } });
+    // A step that failed before any attempt of its own (its children failed, say) says no count.
+    const after = attempts === 0 ? '' : ` after ${attempts} attempt${attempts === 1 ? '' : 's'}`;
+    super(` failed${after}: ${detailWithin(cause, workflowId, step)}`, { cause, where: { workflowId, step } });
   }
 }
 
@@ -584,11 +586,9 @@ export class WorkflowBusyError extends WaymarkError {
     readonly holder?: string,
     readonly expiresAt?: number,
   ) {
-    const details = [
-      ...(holder === undefined ? [] : [`lease held by ${holder}`]),
-      ...(expiresAt === undefined || !Number.isFinite(expiresAt) ? [] : [`expires ${new Date(expiresAt).toISOString()}`]),
-    ];
-    super(`workflow '${workflowId}' is already running${details.length === 0 ? '' : ` (${details.join(', ')})`}`);
+    const until = expiresAt === undefined || !Number.isFinite(expiresAt) ? undefined : new Date(expiresAt).toISOString();
+    const lease = holder === undefined ? (until === undefined ? '' : `: its lease runs until ${until}`) : `: its lease is held by ${holder}${until === undefined ? '' : ` until ${until}`}`;
+    super(`workflow '${workflowId}' is already running${lease}`);
   }
 }
 

@@ -175,7 +175,7 @@ class Context implements StepContext {
       throw new StepDependencyError(
         this.workflowId,
         this.step,
-        `ctx.${method}('${name}'): '${name}' is not a dependency of this step (dependencies: ${declared}); add it to @Step({ after: [...] })`,
+        `ctx.${method}('${name}') asks for a step that is not a dependency of this one (dependencies: ${declared}); add it to @Step({ after: [...] })`,
       );
     }
     return index;

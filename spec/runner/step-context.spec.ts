@@ -57,7 +57,7 @@ describe('step context', () => {
     expect(ctx.result('a')).to.equal(1);
     expect(ctx.result('b')).to.equal(undefined);
     expect(dependencyError(() => ctx.result('c')).message).to.equal(
-      "workflow 'wf', step 'join': ctx.result('c'): 'c' is not a dependency of this step (dependencies: a, b); add it to @Step({ after: [...] })",
+      "workflow 'wf', step 'join': ctx.result('c') asks for a step that is not a dependency of this one (dependencies: a, b); add it to @Step({ after: [...] })",
     );
     expect(dependencyError(() => createStepContext(init([])).result('a')).message).to.contain('(dependencies: none)');
   });
