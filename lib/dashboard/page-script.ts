@@ -70,8 +70,12 @@ export const PAGE_SCRIPT = String.raw`(function () {
   function when(iso) {
     if (!iso) return '-';
     var d = new Date(iso);
-    return isNaN(d.getTime()) ? iso : d.toLocaleString();
+    // One time zone on the page: the viewer's, named; UTC on hover (title).
+    return isNaN(d.getTime()) ? iso : d.toLocaleString(undefined, { timeZoneName: 'short' });
   }
+  function plural(n, one, many) { return n + ' ' + (n === 1 ? one : many); }
+  // Times inside the server's sentences ("waits until …") in the page's one time zone too.
+  function localTimes(text) { return text.replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z/g, function (iso) { return when(iso); }); }
   function age(iso, now) {
     if (!iso) return '-';
     var s = Math.max(0, Math.round((Date.parse(now) - Date.parse(iso)) / 1000));
@@ -255,7 +259,7 @@ export const PAGE_SCRIPT = String.raw`(function () {
     var parts = [];
     parts.push(el('h1', {}, [view.workflowId + ' ', badge(view.status)]));
     if (view.interrupted) parts.push(el('p', { className: 'notice', role: 'note', text: 'Interrupted: the workflow is ' + view.status + ' but no run holds its lease, so the run that had it stopped. A worker on this store, or a resume, finishes it; committed steps do not run again.' }));
-    if (view.error) parts.push(el('p', { className: 'notice error', text: 'Failed' + (view.error.step ? ' in step ' + view.error.step : '') + (view.error.attempts ? ' after ' + view.error.attempts + ' attempt(s)' : '') + ': ' + view.error.code + ': ' + view.error.message }));
+    if (view.error) parts.push(el('p', { className: 'notice error', text: 'Failed' + (view.error.step ? ' in step ' + view.error.step : '') + (view.error.attempts ? ' after ' + plural(view.error.attempts, 'attempt', 'attempts') : '') + ': ' + view.error.code + ': ' + view.error.message }));
     // The stack, collapsed: open it to read where it was thrown (and its causes).
     if (view.error && view.error.stack) parts.push(el('details', { className: 'stack', 'data-key': 'stack' }, [el('summary', { text: 'Stack trace' }), el('pre', { text: view.error.stack })]));
     if (view.stranded) parts.push(el('p', { className: 'notice error', role: 'note', 'data-key': 'stranded', text: 'Stranded: ' + view.stranded.by + ' was asked to run it at ' + when(view.stranded.at) + ' and has no ' + view.stranded.missing + '. Nothing ran and nothing failed; deploy that version beside the new one, or move it to a newer version.' }));
@@ -297,7 +301,7 @@ export const PAGE_SCRIPT = String.raw`(function () {
     parts.push(el('h2', { text: 'Input' }));
     if (view.ignoredInput === null) parts.push(el('p', { className: 'muted', text: 'Which fields the fingerprint ignores is shown where the dashboard knows the workflow class (createDashboard in the app that registers it).' }));
     else if (view.ignoredInput.length > 0) parts.push(el('p', { className: 'muted', text: 'Struck-through fields are ignored by the input fingerprint: changing them is not an input change.' }));
-    parts.push(el('div', { className: 'json', id: 'input' }, el('pre', {}, jsonTree(view.input, '', view.ignoredInput || []))));
+    parts.push(el('div', { className: 'json', id: 'input' }, el('pre', {}, view.input === null ? 'undefined (none stored)' : valueLines(view.input, view.ignoredInput || []))));
     if (view.output) {
       parts.push(el('h2', { text: 'Output' }));
       parts.push(el('div', { className: 'json' }, el('pre', { text: view.output.text + (view.output.truncated ? '\n…' : '') })));
@@ -328,8 +332,8 @@ export const PAGE_SCRIPT = String.raw`(function () {
       var stateText = label + (step.when ? ' \u00b7 if' : '') + (step.forEach ? ' \u00b7 ' + (step.items ? step.items.committed + '/' + step.items.total : 'each') : '');
       // A fan-out is drawn stacked: one step, many items.
       var stack = step.forEach ? [6, 3].map(function (d) { return svg('rect', { 'class': 'stack', x: x + d, y: y - d, width: n.width, height: n.height, rx: 8 }); }) : [];
-      return svg('a', { href: '#step-' + encodeURIComponent(n.name), 'data-key': 'node:' + n.name, 'aria-label': n.name + ': ' + label + (step.when ? ', a branch' : '') + (step.forEach ? ', a fan-out' + (counts ? ' (' + counts + ')' : '') : '') + (step.detail ? ' (' + step.detail + ')' : '') }, svg('g', { 'class': 'node state-' + step.state + (step.when ? ' branch' : '') + (step.forEach ? ' fan-out' : ''), 'data-step': n.name, 'data-state': step.state }, stack.concat([
-        svg('title', {}, document.createTextNode(n.name + ': ' + label + (step.condition ? '\nif ' + step.condition : '') + (step.forEachText ? '\n' + step.forEachText : '') + (counts ? '\n' + counts : '') + (step.detail ? '\n' + step.detail : ''))),
+      return svg('a', { href: '#step-' + encodeURIComponent(n.name), 'data-key': 'node:' + n.name, 'aria-label': n.name + ': ' + label + (step.when ? ', a branch' : '') + (step.forEach ? ', a fan-out' + (counts ? ' (' + counts + ')' : '') : '') + (step.detail ? ' (' + localTimes(step.detail) + ')' : '') }, svg('g', { 'class': 'node state-' + step.state + (step.when ? ' branch' : '') + (step.forEach ? ' fan-out' : ''), 'data-step': n.name, 'data-state': step.state }, stack.concat([
+        svg('title', {}, document.createTextNode(n.name + ': ' + label + (step.condition ? '\nif ' + step.condition : '') + (step.forEachText ? '\n' + step.forEachText : '') + (counts ? '\n' + counts : '') + (step.detail ? '\n' + localTimes(step.detail) : ''))),
         svg('rect', { 'class': 'back', x: x, y: y, width: n.width, height: n.height, rx: 8 }),
         svg('rect', { 'class': 'face', x: x, y: y, width: n.width, height: n.height, rx: 8 }),
         svg('text', { x: n.x, y: n.y - 4 }, document.createTextNode(n.name)),
@@ -345,7 +349,7 @@ export const PAGE_SCRIPT = String.raw`(function () {
   function itemCounts(step) {
     var items = step.items;
     if (!items) return '';
-    return items.committed + ' of ' + items.total + ' items committed' + (items.failed ? ', ' + items.failed + ' failed' : '') + (items.remaining ? ', ' + items.remaining + ' to go' : '');
+    return items.committed + ' of ' + plural(items.total, 'item', 'items') + ' committed' + (items.failed ? ', ' + items.failed + ' failed' : '') + (items.remaining ? ', ' + items.remaining + ' to go' : '');
   }
 
   function stepTable(view) {
@@ -355,7 +359,7 @@ export const PAGE_SCRIPT = String.raw`(function () {
         var label = STATES.filter(function (x) { return x[0] === s.state; })[0][1];
         return el('tr', { id: 'step-' + encodeURIComponent(s.name), 'data-step': s.name }, [
           el('th', { scope: 'row' }, [s.name, s.when ? el('div', { className: 'muted', text: s.condition ? 'if ' + s.condition : 'branch (when)' }) : null, s.forEach ? el('div', { className: 'muted', text: s.forEachText || 'fan-out (forEach)' }) : null]),
-          el('td', {}, [el('span', { className: 'badge state-' + s.state, text: label }), itemCounts(s) ? el('div', { className: 'muted items', text: itemCounts(s) }) : null, s.detail ? el('div', { className: 'muted', text: s.detail }) : null, s.compensatedAt ? el('div', { className: 'muted', text: 'compensated ' + when(s.compensatedAt) }) : null]),
+          el('td', {}, [el('span', { className: 'badge state-' + s.state, text: label }), itemCounts(s) ? el('div', { className: 'muted items', text: itemCounts(s) }) : null, s.detail ? el('div', { className: 'muted', text: localTimes(s.detail) }) : null, s.compensatedAt ? el('div', { className: 'muted', text: 'compensated ' + when(s.compensatedAt) }) : null]),
           el('td', { text: String(s.attempts) }),
           el('td', {}, timeEl(s.committedAt)),
           el('td', { text: s.durationMs === undefined ? '-' : s.durationMs + ' ms' }),
@@ -369,9 +373,9 @@ export const PAGE_SCRIPT = String.raw`(function () {
     var full = fullOutputs[step.name];
     var text = full !== undefined ? full : step.output.text;
     var details = el('details', { open: expanded[step.name] === true, ontoggle: function () { expanded[step.name] = details.open; } }, [
-      el('summary', { text: step.output.length + ' characters', 'data-key': 'output:' + step.name }),
+      el('summary', { text: plural(step.output.length, 'character', 'characters'), 'data-key': 'output:' + step.name }),
       el('pre', { text: text }),
-      step.output.truncated && full === undefined ? el('button', { type: 'button', 'data-key': 'more:' + step.name, text: 'Show all ' + step.output.length + ' characters', onclick: function () {
+      step.output.truncated && full === undefined ? el('button', { type: 'button', 'data-key': 'more:' + step.name, text: 'Show all ' + plural(step.output.length, 'character', 'characters'), onclick: function () {
         api('GET', '/' + encodeURIComponent(workflowId) + '/steps/' + encodeURIComponent(step.name) + '/output').then(function (whole) {
           fullOutputs[step.name] = whole.text;
           details.querySelector('pre').textContent = whole.text;
@@ -382,33 +386,17 @@ export const PAGE_SCRIPT = String.raw`(function () {
     return details;
   }
 
-  function jsonTree(value, path, ignored) {
+  function valueLines(lines, ignored) {
     var out = [];
-    function leafIgnored(p) { return ignored.indexOf(p) >= 0; }
-    function walk(v, p, indent, key, last) {
-      var pad = new Array(indent + 1).join('  ');
-      var head = key === null ? '' : JSON.stringify(key) + ': ';
-      var comma = last ? '' : ',';
-      if (v !== null && typeof v === 'object' && Object.keys(v).length > 0) {
-        var isArray = Array.isArray(v);
-        out.push(pad + head + (isArray ? '[' : '{') + '\n');
-        var keys = Object.keys(v);
-        keys.forEach(function (k, i) {
-          var child = isArray ? p + '[' + k + ']' : (p === '' ? k : p + '.' + k);
-          walk(v[k], child, indent + 1, isArray ? null : k, i === keys.length - 1);
-        });
-        out.push(pad + (isArray ? ']' : '}') + comma + '\n');
-        return;
-      }
-      var text = head + JSON.stringify(v);
-      if (leafIgnored(p)) {
-        out.push(pad);
-        out.push(el('span', { className: 'ignored', 'data-path': p, text: text }));
+    lines.forEach(function (line) {
+      if (line.path !== undefined && ignored.indexOf(line.path) >= 0) {
+        var text = line.text.replace(/^ */, '');
+        out.push(line.text.slice(0, line.text.length - text.length));
+        out.push(el('span', { className: 'ignored', 'data-path': line.path, text: text }));
         out.push(el('span', { className: 'ignored-tag', text: 'ignored by fingerprint' }));
-        out.push(comma + '\n');
-      } else out.push(pad + text + comma + '\n');
-    }
-    walk(value, path, 0, null, true);
+        out.push('\n');
+      } else out.push(line.text + '\n');
+    });
     return out;
   }
 
@@ -464,7 +452,9 @@ export const PAGE_SCRIPT = String.raw`(function () {
       e.preventDefault();
       api('POST', '/' + encodeURIComponent(workflowId) + '/clear', { confirm: confirmInput.value }).then(function (done) {
         stopTimer();
-        report(done.cleared ? 'Cleared ' + workflowId + ' (' + done.checkpoints + ' checkpoint(s)).' : 'Nothing was stored under ' + workflowId + '.', false);
+        report(done.cleared ? 'Cleared ' + workflowId + ' (' + plural(done.checkpoints, 'checkpoint', 'checkpoints') + ').' : 'Nothing was stored under ' + workflowId + '.', false);
+        // Nothing is left to act on: every form goes quiet, this one too.
+        disableAll();
         document.getElementById('workflow').replaceChildren(el('p', { className: 'notice', text: 'Cleared. ' }, el('a', { href: base + '/', text: 'Back to all workflows' })));
       }, function (error) { report(error.code + ': ' + error.message, true); });
     } }, [
@@ -508,10 +498,11 @@ export const PAGE_SCRIPT = String.raw`(function () {
       migrateButton
     ]);
     var forms = [send, resume, migrate, restart, cancel, clear];
+    function disableAll() { forms.forEach(function (f) { f.querySelectorAll('button, input, textarea, select').forEach(function (c) { c.disabled = true; }); }); }
     return {
       node: el('div', { className: 'actions', 'aria-labelledby': 'actions-title' }, forms),
       update: function (view) {
-        if (view === null) { forms.forEach(function (f) { f.querySelectorAll('button, input, textarea').forEach(function (c) { c.disabled = true; }); }); return; }
+        if (view === null) { disableAll(); return; }
         events.replaceChildren.apply(events, (view.waitingFor || []).map(function (n) { return el('option', { value: n }); }));
         var chosen = restartStep.value;
         restartStep.replaceChildren.apply(restartStep, view.steps.map(function (st) { return el('option', { value: st.name, text: st.name }); }));

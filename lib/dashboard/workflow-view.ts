@@ -9,7 +9,8 @@ import type { MigrationResult, WorkflowRunner } from '../runner/workflow-runner'
 import { MigrationRefusedError } from '../errors';
 import type { MailboxEvent, WorkflowInfo } from '../runner/workflow-info';
 import { layoutGraph, type GraphLayout } from './graph-layout';
-import { toJsonData, valueText, type ValueText } from './json-view';
+import { valueText, type ValueText } from './json-view';
+import { shownLines, type ShownLine } from '../shown-value';
 import type { LiveRun, LiveRuns } from './live-runs';
 
 /**
@@ -51,8 +52,8 @@ export interface StepView {
 export interface WorkflowView extends Pick<WorkflowInfo, 'workflowId' | 'workflowName' | 'version' | 'stranded' | 'history' | 'status' | 'createdAt' | 'updatedAt' | 'error' | 'compensation' | 'wakeAt' | 'waitingFor' | 'lease' | 'parent' | 'children'> {
   /** Unfinished, and no run holds its lease: a run died (a worker, or a resume, finishes it). */
   readonly interrupted: boolean;
-  /** The stored input as plain JSON. */
-  readonly input: unknown;
+  /** The stored input as lines of text in its own types, each leaf with its path; null when none is stored. */
+  readonly input: readonly ShownLine[] | null;
   /** Dotted paths of the input the fingerprint ignores; null when the dashboard does not know the class. */
   readonly ignoredInput: readonly string[] | null;
   readonly output?: ValueText;
@@ -114,7 +115,7 @@ export async function readWorkflowView(runner: WorkflowRunner, live: LiveRuns, w
     lease,
     parent,
     children,
-    input: toJsonData(info.input),
+    input: info.input === undefined ? null : shownLines(info.input),
     ignoredInput: info.ignoredInput ?? null,
     output: status === 'completed' ? valueText(info.output) : undefined,
     steps,

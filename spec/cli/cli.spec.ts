@@ -50,6 +50,12 @@ function waymarkOnTerminal(args: string[], input: string): Promise<{ code: numbe
   });
 }
 
+class Stamped {
+  @Step() stamp(ctx: StepContext<{ at: Date; amount: number; blob: Buffer }>) {
+    return { at: ctx.input.at, cents: BigInt(ctx.input.amount) * 100n, tags: new Set(['a']), none: undefined };
+  }
+}
+
 class Shipping {
   @Step() pick() {
     return ['a', 'b'];
@@ -104,6 +110,16 @@ describe('waymark CLI', function () {
     expect(json).to.deep.include({ status: 'failed', input: { to: 'x' } });
     expect(json.error).to.deep.include({ code: 'WAYMARK_STEP_FAILED', message: 'carrier down', step: 'ship', attempts: 1 });
     expect(json.error.stack).to.match(/^Error: carrier down\n\s+at Shipping\.ship /);
+  });
+
+  it('status --json shows stored values as JSON data, never the store\'s encoding: a Date as its ISO string, a BigInt with its n, bytes as { bytes, base64 }', async () => {
+    const at = new Date('2026-12-01T08:00:00.000Z');
+    await new WorkflowRunner({ storage }).run(new Stamped(), { workflowId: 'stamp-1', input: { at, amount: 12, blob: Buffer.from('hi') }, fingerprint: 'stamp-input-1' });
+    const { stdout } = await waymark(['status', 'stamp-1', '--store', store, '--json']);
+    expect(stdout).not.to.contain('$wm');
+    const json = JSON.parse(stdout);
+    expect(json.input).to.deep.equal({ at: at.toISOString(), amount: 12, blob: { bytes: 2, base64: 'aGk=' } });
+    expect(json.output).to.deep.equal({ at: at.toISOString(), cents: '1200n', tags: ['a'], none: null });
   });
 
   it('status shows each step, attempts, commit time and output size, and the fingerprint', async () => {

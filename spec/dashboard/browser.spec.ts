@@ -31,6 +31,17 @@ const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'waymark.js');
 const SCREENSHOTS = process.env.WAYMARK_SCREENSHOTS;
 
+/** A workflow whose outputs are not plain JSON: a Date, a BigInt, bytes, a Set, undefined. */
+@Workflow({ name: 'stamped' })
+class Stamped {
+  @Step() stamp() {
+    return { at: new Date('2026-12-01T00:00:00.000Z'), cents: 1200n, bytes: Buffer.from('hi'), tags: new Set(['a']), none: undefined };
+  }
+  @Step() count() {
+    return 7;
+  }
+}
+
 const input = (orderId: string): DeliveryInput => ({ orderId, items: ['lamp', 'desk', 'chair'], meta: { requestId: `req-${orderId}-7f3a` } });
 
 /** `waymark ui` in a child process; resolves with the URL it printed. */
@@ -209,9 +220,37 @@ describe('dashboard in Chromium (waymark ui)', function () {
     await page.getByLabel('Type the workflow id to confirm').fill('delivery-3');
     expect(await button.isDisabled()).to.equal(false);
     await button.click();
-    await page.waitForSelector('#action-message:has-text("Cleared delivery-3 (3 checkpoint(s))")');
+    await page.waitForSelector('#action-message:has-text("Cleared delivery-3 (3 checkpoints)")');
     expect(await runner.get('delivery-3')).to.equal(undefined);
+    // Nothing is left to act on: every form on the page is disabled.
+    const enabled = await page.$$eval('.actions button, .actions input, .actions textarea, .actions select', (controls) => controls.filter((c) => !(c as unknown as { disabled: boolean }).disabled).map((c) => c.outerHTML));
+    expect(enabled).to.deep.equal([]);
     expect(await runner.get('delivery-1'), 'the others stay').to.not.equal(undefined);
+  });
+
+  it('shows stored values in their own types, every time in one named zone (UTC on hover), and counts in words', async () => {
+    await runner.run(new Stamped(), { workflowId: 'stamped-1' });
+    const tokyo = await browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: 'Asia/Tokyo', locale: 'en-US' });
+    try {
+      const local = await tokyo.newPage();
+      local.on('pageerror', (error) => expect.fail(`the page threw: ${error.message}`));
+      await local.goto(ui.url);
+      await local.waitForSelector('tr[data-workflow-id]');
+      await local.goto(`${origin}/workflows/stamped-1`);
+      await local.waitForSelector('h1 .badge.s-completed');
+      const output = await local.textContent('tr[data-step="stamp"]');
+      expect(output).to.contain('"at": Date(2026-12-01T00:00:00.000Z)').and.contain('"cents": 1200n').and.contain('"bytes": Buffer(2) hex 6869').and.contain('"tags": Set(1) [').and.contain('"none": undefined');
+      expect(output).not.to.contain('$wm');
+      expect(await local.textContent('tr[data-step="count"] summary')).to.equal('1 character');
+      const times = await local.$$eval('time', (nodes) => nodes.map((t) => [t.textContent, t.getAttribute('title')]));
+      expect(times.length).to.be.greaterThan(0);
+      for (const [text, title] of times) {
+        expect(text, 'the zone is named').to.contain('GMT+9');
+        expect(title, 'UTC on hover').to.match(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/);
+      }
+    } finally {
+      await tokyo.close();
+    }
   });
 
   it('cancels a waiting workflow only once its id is typed, with a reason, and shows it cancelled', async () => {

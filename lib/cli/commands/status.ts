@@ -1,3 +1,4 @@
+import { toJsonData } from '../../shown-value';
 import { CheckpointCorruptedError } from '../../errors';
 import { isStepKey } from '../../item-keys';
 import { WorkflowRunner } from '../../runner/workflow-runner';
@@ -110,7 +111,9 @@ export async function statusCommand(args: ParsedArgs, io: CliIo): Promise<number
     fingerprint: stored.record?.fingerprint,
     createdAt: info.createdAt,
     updatedAt: stored.record?.updatedAt,
-    input: stored.record?.input,
+    // Values as JSON data, never the store's encoding ({"$wm": …}): a Date as its ISO string, bytes as { bytes, base64 }.
+    ...(info.input === undefined ? {} : { input: toJsonData(info.input) }),
+    ...(info.status === 'completed' ? { output: toJsonData(info.output) } : {}),
     steps,
   };
   if (args.flags.has('json')) {
