@@ -4,7 +4,10 @@ import { forEachText, waitText, whenText } from '../step-text';
 
 
 /** Status of each step in a store, when known. */
-export type StepMarks = ReadonlyMap<string, 'committed' | 'skipped' | 'waiting' | 'pending'>;
+export type StepMarks = ReadonlyMap<string, 'committed' | 'skipped' | 'waiting' | 'pending' | 'failed' | 'compensated'>;
+
+/** What a mark adds to a step's name in the Mermaid chart. */
+const MARK_SUFFIX: Readonly<Record<string, string>> = { committed: ' ✓', skipped: ' (skipped)', failed: ' ✗ failed', compensated: ' ↩ compensated' };
 
 function label(text: string): string {
   return text.replace(/"/g, '#quot;');
@@ -19,7 +22,7 @@ export function toMermaid(graph: StepGraph, marks?: StepMarks): string {
     const wait = waitText(step);
     const condition = whenText(step);
     const items = forEachText(step);
-    const text = `${label(step.name)}${mark === 'committed' ? ' ✓' : mark === 'skipped' ? ' (skipped)' : ''}${condition === undefined ? '' : `<br/><i>if ${label(condition)}</i>`}${items === undefined ? '' : `<br/><i>${label(items)}</i>`}${wait === undefined ? '' : `<br/><i>${label(wait)}</i>`}`;
+    const text = `${label(step.name)}${mark === undefined ? '' : (MARK_SUFFIX[mark] ?? '')}${condition === undefined ? '' : `<br/><i>if ${label(condition)}</i>`}${items === undefined ? '' : `<br/><i>${label(items)}</i>`}${wait === undefined ? '' : `<br/><i>${label(wait)}</i>`}`;
     // A step with a branch is a hexagon: it may not run. A fan-out is a double-edged box: one step, many items.
     const shape = condition !== undefined ? `{{"${text}"}}` : items !== undefined ? `[["${text}"]]` : `["${text}"]`;
     lines.push(`  ${id.get(step.name)}${shape}${mark ? `:::${mark}` : ''}`);
@@ -34,6 +37,8 @@ export function toMermaid(graph: StepGraph, marks?: StepMarks): string {
     lines.push('  classDef pending fill:#f5f5f5,stroke:#9e9e9e,color:#424242');
     lines.push('  classDef waiting fill:#fff3cd,stroke:#b8860b,color:#5d4200');
     lines.push('  classDef skipped fill:#fafafa,stroke:#bdbdbd,color:#9e9e9e,stroke-dasharray:3 3');
+    lines.push('  classDef failed fill:#ffebe9,stroke:#c62828,color:#7f1d1d');
+    lines.push('  classDef compensated fill:#fff1e5,stroke:#e65100,color:#6d2c00');
   }
   return lines.join('\n');
 }

@@ -282,15 +282,22 @@ describe('waymark CLI', function () {
     warehouse.failNextLoad = true;
     await new WorkflowRunner({ storage }).run(new OrderEtl(warehouse), { workflowId: 'etl', input: { customerId: 'c' } }).catch(() => undefined);
     const marked = await waymark(['graph', 'samples/order-etl/order-etl.ts', 'OrderEtl', '--workflow-id', 'etl', '--store', store]);
-    expect(marked.stdout).to.contain('s0["extract ✓"]:::committed').and.contain('s2["load"]:::pending').and.contain('classDef committed');
+    expect(marked.stdout).to.contain('s0["extract ✓"]:::committed').and.contain('s2["load ✗ failed"]:::failed').and.contain('classDef committed').and.contain('classDef failed');
 
     const text = await waymark(['graph', 'samples/order-etl/order-etl.ts', 'OrderEtl', '--text', '--workflow-id', 'etl', '--store', store]);
     expect(text.stdout.split('\n').slice(0, 4)).to.deep.equal([
       'order-etl (OrderEtl)',
       '  extract    (root)           [committed]',
       '  transform  after extract    [committed]',
-      '  load       after transform  [pending]',
+      '  load       after transform  [failed]',
     ]);
+
+    // A saga that failed and was compensated: its undone steps compensated, the failed one failed.
+    await new WorkflowRunner({ storage }).run(new SagaFlow(), { workflowId: 'booking', input: { seat: '7F' } }).catch(() => undefined);
+    const saga = await waymark(['graph', 'spec/fixtures/saga-flow.ts', 'SagaFlow', '--text', '--workflow-id', 'booking', '--store', store]);
+    expect(saga.stdout.split('\n').slice(1, 5).map((line) => /\[(\w+)\]/.exec(line)?.[1])).to.deep.equal(['compensated', 'compensated', 'compensated', 'failed']);
+    const sagaChart = await waymark(['graph', 'spec/fixtures/saga-flow.ts', 'SagaFlow', '--workflow-id', 'booking', '--store', store]);
+    expect(sagaChart.stdout).to.contain('["reserve ↩ compensated"]:::compensated').and.contain('["issue ✗ failed"]:::failed').and.contain('classDef compensated');
   });
 
   it('status and graph show branches: the condition of each step that has one, and which steps were skipped', async () => {

@@ -38,8 +38,20 @@ export async function graphCommand(args: ParsedArgs, io: CliIo): Promise<number>
     // Only steps that may have been skipped need their checkpoint read to tell.
     const skipped = new Set<string>();
     for (const s of graph.steps) if (s.mayBeSkipped && committed.has(s.name) && (await storage.readCheckpoint(workflowId, s.name)).status === 'skipped') skipped.add(s.name);
-    const waiting = stored?.record?.status === 'waiting' ? (stored.record.waiting ?? {}) : {};
-    marks = new Map(graph.steps.map((s) => [s.name, skipped.has(s.name) ? 'skipped' : committed.has(s.name) ? 'committed' : Object.hasOwn(waiting, s.name) ? 'waiting' : 'pending'] as const));
+    const record = stored?.record;
+    const waiting = record?.status === 'waiting' ? (record.waiting ?? {}) : {};
+    // The step a failed (or compensating) run failed at, and the steps whose commits were undone.
+    const failedAt = record?.status === 'failed' || record?.status === 'compensating' || record?.status === 'compensated' ? record.error?.step : undefined;
+    const undone = record?.compensation?.done ?? {};
+    marks = new Map(
+      graph.steps.map((s) => {
+        if (Object.hasOwn(undone, s.name)) return [s.name, 'compensated'] as const;
+        if (skipped.has(s.name)) return [s.name, 'skipped'] as const;
+        if (committed.has(s.name)) return [s.name, 'committed'] as const;
+        if (s.name === failedAt) return [s.name, 'failed'] as const;
+        return [s.name, Object.hasOwn(waiting, s.name) ? 'waiting' : 'pending'] as const;
+      }),
+    );
   }
   if (args.flags.has('json')) {
     const steps = graph.steps.map((s) => ({ name: s.name, after: s.after, ...(whenText(s) === undefined ? {} : { when: whenText(s) }), ...(forEachText(s) === undefined ? {} : { forEach: forEachText(s) }), ...(waitText(s) === undefined ? {} : { waits: waitText(s) }), ...(marks ? { status: marks.get(s.name) } : {}) }));
