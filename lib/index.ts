@@ -43,7 +43,7 @@ export type { WorkflowEvents, WorkflowEventName, WorkflowListener, WorkflowHooks
 export type { WaymarkLogger } from './runner/logger';
 export { CanonicalFingerprint, type CanonicalFingerprintOptions, type FingerprintStrategy } from './fingerprint';
 export type { CheckpointStorage } from './storage/checkpoint-storage';
-export type { Checkpoint, WorkflowRecord, WorkflowStatus, StoredError, StoredCompensation, StoredPoll, StoredItemFailure, EndedEntry, WakeEntry, StoredEvent, WorkflowCompletion, StoredRecord, StoredWorkflow, StoredStep, ParentLink, StrandedMark, VersionChange, Lease, LeaseAttempt, LeaseHolder } from './storage/records';
+export type { AttemptFailure, Checkpoint, WorkflowRecord, WorkflowStatus, StoredError, StoredCompensation, StoredPoll, StoredItemFailure, EndedEntry, WakeEntry, StoredEvent, WorkflowCompletion, StoredRecord, StoredWorkflow, StoredStep, ParentLink, StrandedMark, VersionChange, Lease, LeaseAttempt, LeaseHolder } from './storage/records';
 export { MemoryStorage } from './storage/memory-storage';
 export { FileStorage, type FileStorageOptions } from './storage/file/file-storage';
 export { SqliteStorage, type SqliteStorageOptions } from './storage/sqlite';

@@ -3,6 +3,7 @@
  * token from the URL's fragment, draws the list or a workflow from the dashboard's JSON API, and
  * refreshes while it looks. Plain DOM calls only; every value is set as text, never as HTML.
  */
+import { TIMELINE_SCRIPT } from './page-timeline';
 export const PAGE_SCRIPT = String.raw`(function () {
   'use strict';
   var base = document.body.getAttribute('data-base') || '';
@@ -285,6 +286,8 @@ export const PAGE_SCRIPT = String.raw`(function () {
     parts.push(el('div', { className: 'graph-wrap' }, drawGraph(view)));
     parts.push(el('ul', { className: 'legend', 'aria-label': 'Step states' }, STATES.map(function (s) { return el('li', { className: 'badge state-' + s[0], text: s[1] }); })));
     parts.push(stepTable(view));
+    var line = timeline(view);
+    if (line) parts.push(line);
 
     if (view.children && view.children.length) {
       var counts = {};
@@ -352,6 +355,7 @@ export const PAGE_SCRIPT = String.raw`(function () {
     return items.committed + ' of ' + plural(items.total, 'item', 'items') + ' committed' + (items.failed ? ', ' + items.failed + ' failed' : '') + (items.remaining ? ', ' + items.remaining + ' to go' : '');
   }
 
+${TIMELINE_SCRIPT}
   function stepTable(view) {
     return el('div', { className: 'table-wrap' }, el('table', { id: 'steps' }, [
       el('thead', {}, el('tr', {}, ['Step', 'State', 'Attempts', 'Committed', 'Took', 'Output'].map(function (h) { return el('th', { scope: 'col', text: h }); }))),
@@ -360,7 +364,7 @@ export const PAGE_SCRIPT = String.raw`(function () {
         return el('tr', { id: 'step-' + encodeURIComponent(s.name), 'data-step': s.name }, [
           el('th', { scope: 'row' }, [s.name, s.when ? el('div', { className: 'muted', text: s.condition ? 'if ' + s.condition : 'branch (when)' }) : null, s.forEach ? el('div', { className: 'muted', text: s.forEachText || 'fan-out (forEach)' }) : null]),
           el('td', {}, [el('span', { className: 'badge state-' + s.state, text: label }), itemCounts(s) ? el('div', { className: 'muted items', text: itemCounts(s) }) : null, s.detail ? el('div', { className: 'muted', text: localTimes(s.detail) }) : null, s.compensatedAt ? el('div', { className: 'muted', text: 'compensated ' + when(s.compensatedAt) }) : null]),
-          el('td', { text: String(s.attempts) }),
+          el('td', {}, [String(s.attempts), s.lastFailure ? el('div', { className: 'muted', text: 'the one before failed: ' + s.lastFailure.code + ': ' + s.lastFailure.message }) : null]),
           el('td', {}, timeEl(s.committedAt)),
           el('td', { text: s.durationMs === undefined ? '-' : s.durationMs + ' ms' }),
           el('td', {}, s.output ? outputCell(view.workflowId, s) : '-')

@@ -104,4 +104,12 @@ pre { margin: 0; white-space: pre-wrap; word-break: break-word; font: 13px/1.45 
 .actions .danger-zone { border-color: var(--danger); }
 .message { margin: 8px 0; }
 .message.error { color: var(--danger); }
+.timeline { list-style: none; margin: 8px 0 0; padding: 0; display: grid; gap: 4px; }
+.timeline li { display: grid; grid-template-columns: minmax(80px, 160px) 1fr minmax(120px, 320px); gap: 8px; align-items: center; }
+.timeline .name { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 13px; }
+.timeline .track { position: relative; height: 16px; background: var(--panel); border: 1px solid var(--line); border-radius: 3px; }
+.timeline .bar { position: absolute; top: 2px; bottom: 2px; min-width: 3px; border-radius: 2px; border: 1px solid currentColor; }
+.timeline .bar.tick { width: 3px !important; }
+.timeline .bar.wait { border-style: dashed; background: transparent; }
+.timeline .took { font-size: 13px; }
 `;

@@ -10,6 +10,7 @@ import { MigrationRefusedError } from '../errors';
 import type { MailboxEvent, WorkflowInfo } from '../runner/workflow-info';
 import { layoutGraph, type GraphLayout } from './graph-layout';
 import { valueText, type ValueText } from './json-view';
+import type { AttemptFailure } from '../storage/records';
 import { shownLines, type ShownLine } from '../shown-value';
 import type { LiveRun, LiveRuns } from './live-runs';
 
@@ -40,7 +41,13 @@ export interface StepView {
   /** One line saying why it is in that state, when there is more to say (its error, what it waits for). */
   readonly detail?: string;
   readonly attempts: number;
+  /** For a step retried before it committed: what the attempt before the successful one threw. */
+  readonly lastFailure?: AttemptFailure;
+  /** When its successful attempt started (stored with the commit, so known for any process's runs). */
+  readonly startedAt?: string;
   readonly committedAt?: string;
+  /** For a waiting step: when its timer (or its event's timeout) is due. */
+  readonly waitsUntil?: string;
   readonly compensatedAt?: string;
   /** Its successful attempt's duration, known for the runs of the dashboard's own process. */
   readonly durationMs?: number;
@@ -88,7 +95,10 @@ export async function readWorkflowView(runner: WorkflowRunner, live: LiveRuns, w
     ...(step.items === undefined ? {} : { items: step.items }),
     ...stepState(info, name, run),
     attempts: step.attempts,
+    lastFailure: step.lastFailure,
+    startedAt: step.startedAt,
     committedAt: step.committedAt,
+    waitsUntil: step.waitingFor?.wakeAt,
     compensatedAt: step.compensatedAt,
     // This process's runs time their steps; any other's are timed by what the checkpoint stores.
     durationMs: run?.durations.get(name) ?? storedDuration(step.startedAt, step.committedAt),

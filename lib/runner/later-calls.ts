@@ -11,6 +11,7 @@ import type { RunEmitter } from './run-events';
 import type { RunRecord } from './run-record';
 import type { RunState } from './run-state';
 import { sleep } from './sleep';
+import { attemptFailure } from './stored-outcome';
 
 /** What a later call needs of its run. */
 export interface LaterCallRun {
@@ -27,6 +28,8 @@ export interface Later {
   readonly at: number;
   readonly attempts: number;
   readonly retry: boolean;
+  /** With `retry`: what the failed attempt threw. */
+  readonly error?: unknown;
 }
 
 /**
@@ -37,7 +40,10 @@ export interface Later {
 export async function storeNextCall(run: LaterCallRun, node: StepNode, poll: StoredPoll | undefined, later: Later, startedAt: number): Promise<StoredPoll | Error> {
   const since = poll?.since ?? isoAt(startedAt);
   let next: StoredPoll;
-  if (later.retry) next = { next: isoAt(later.at), count: poll?.count ?? 0, since, attempts: later.attempts };
+  if (later.retry) {
+    const lastFailure = attemptFailure(later.error);
+    next = { next: isoAt(later.at), count: poll?.count ?? 0, since, attempts: later.attempts, ...(lastFailure === undefined ? {} : { lastFailure }) };
+  }
   else {
     const count = (poll?.count ?? 0) + 1;
     const limit = node.poll === undefined ? undefined : Date.parse(since) + node.poll.timeoutMs;

@@ -10,14 +10,22 @@ import { sleep } from './sleep';
 
 /** How the attempts ended. */
 export type AttemptsOutcome =
-  | { readonly kind: 'succeeded'; readonly output: unknown; readonly attempts: number; /** When the successful attempt started (epoch ms), when it was a retry. */ readonly startedAt?: number }
+  | {
+      readonly kind: 'succeeded';
+      readonly output: unknown;
+      readonly attempts: number;
+      /** When the successful attempt started (epoch ms), when it was a retry. */
+      readonly startedAt?: number;
+      /** What the attempt before the successful one threw, when it was a retry. */
+      readonly lastError?: unknown;
+    }
   | { readonly kind: 'failed'; readonly error: unknown; readonly attempts: number }
   | { readonly kind: 'cancelled'; readonly attempts: number }
   /**
    * Call the step again at `at` (epoch ms): it answered "not yet" (`RetryLater`), or (`retry: true`)
    * attempt `attempts` failed and the retry's delay is longer than the target's `maxInlineWaitMs`.
    */
-  | { readonly kind: 'later'; readonly at: number; readonly attempts: number; readonly retry: boolean };
+  | { readonly kind: 'later'; readonly at: number; readonly attempts: number; readonly retry: boolean; /** With `retry`: what the attempt threw. */ readonly error?: unknown };
 
 /** What is attempted: a step, or a step's compensation (`compensating: true`). */
 export interface AttemptTarget {
@@ -118,7 +126,7 @@ export async function retryAttempts(
     events.emit('step:attempt-failed', { step: node.name, attempt: number, error, willRetry, delayMs, ...marks(node) });
     if (!willRetry) return { kind: 'failed', error, attempts: number };
     // Too long to hold the lease for: the caller stores the attempt count and the time, and waits durably.
-    if (durable && delayMs! > maxInlineWaitMs) return { kind: 'later', at: Date.now() + delayMs!, attempts: number, retry: true };
+    if (durable && delayMs! > maxInlineWaitMs) return { kind: 'later', at: Date.now() + delayMs!, attempts: number, retry: true, error };
     await sleep(delayMs!, inFlight.signal);
     number++;
     const attempt = startAttempt(workflowId, node, inFlight, events, number);
@@ -126,7 +134,7 @@ export async function retryAttempts(
     const startedAt = Date.now();
     try {
       const output = await inFlight.run(attempt, invoke);
-      return { kind: 'succeeded', output, attempts: number, startedAt };
+      return { kind: 'succeeded', output, attempts: number, startedAt, lastError: error };
     } catch (failure) {
       error = failure;
     } finally {

@@ -9,7 +9,7 @@ import type { CheckpointStorage } from '../storage/checkpoint-storage';
 /** Failed items a record keeps in full: it is rewritten on every change, so it stays small. */
 const FAILURES_KEPT = 20;
 import type { StepGraph } from '../graph';
-import type { StoredError, WorkflowCompletion, WorkflowRecord } from '../storage/records';
+import type { AttemptFailure, StoredError, WorkflowCompletion, WorkflowRecord } from '../storage/records';
 import type { RunResult, StepResult } from './run-result';
 import { StepKeys } from './versions/step-keys';
 
@@ -32,6 +32,16 @@ export function storedError(error: unknown): StoredError {
   }
   const stack = stackText(error);
   return { code: codeOf(error) ?? 'WAYMARK_RUN_FAILED', message: errorText(error), ...(stack === undefined ? {} : { stack }) };
+}
+
+/** The most of a failed attempt's message a checkpoint keeps. */
+const MAX_ATTEMPT_MESSAGE_CHARS = 500;
+
+/** A failed attempt as a checkpoint (or a stored retry) remembers it: code and message, bounded; undefined for none. */
+export function attemptFailure(error: unknown): AttemptFailure | undefined {
+  if (error === undefined) return undefined;
+  const { code, message } = storedError(error);
+  return { code, message: message.length <= MAX_ATTEMPT_MESSAGE_CHARS ? message : `${message.slice(0, MAX_ATTEMPT_MESSAGE_CHARS)}…` };
 }
 
 /** The most of a failure's stack a record keeps: what a stack shows, with its causes, never more. */

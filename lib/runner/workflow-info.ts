@@ -8,7 +8,7 @@ import { CANCEL_EVENT, ownEvents } from './mailbox';
 import { childrenKey, sortCommitted } from '../item-keys';
 import { childEventStep, shownEventName } from './children/child-events';
 import type { CheckpointStorage } from '../storage/checkpoint-storage';
-import type { LeaseHolder, StoredCompensation, StoredError, StrandedMark, VersionChange, WorkflowRecord, WorkflowStatus } from '../storage/records';
+import type { AttemptFailure, LeaseHolder, StoredCompensation, StoredError, StrandedMark, VersionChange, WorkflowRecord, WorkflowStatus } from '../storage/records';
 import { keyedStorage, StepKeys } from './versions/step-keys';
 
 /** A stored step's state. */
@@ -25,6 +25,8 @@ export interface StoredStepInfo {
   readonly committedAt?: string;
   /** ISO time its successful attempt started, for a committed step (checkpoints written since 0.9). */
   readonly startedAt?: string;
+  /** For a committed step that was retried: what the attempt before the successful one threw (its code and message). */
+  readonly lastFailure?: AttemptFailure;
   /** ISO time its compensation committed, once it has. */
   readonly compensatedAt?: string;
   /** The steps it runs after, as the stored graph says (none for a committed step the graph no longer has). */
@@ -266,6 +268,7 @@ export async function readWorkflowInfo(storage: CheckpointStorage, workflowId: s
         attempts: checkpoint.attempts,
         committedAt: checkpoint.committedAt,
         ...(checkpoint.startedAt === undefined ? {} : { startedAt: checkpoint.startedAt }),
+        ...(checkpoint.lastFailure === undefined ? {} : { lastFailure: checkpoint.lastFailure }),
         ...(compensated === undefined ? {} : { compensatedAt: compensated.committedAt }),
         after,
         ...branch,

@@ -48,7 +48,7 @@ import { createStepContext } from './step-context';
 import { assertWorkflowId } from '../workflow-id';
 import { validateInput } from './validate-input';
 import { sendEvent, type SendEventOptions, type SendEventResult } from './send-event';
-import { compensatedOutcome, completedResult, storedError } from './stored-outcome';
+import { attemptFailure, compensatedOutcome, completedResult, storedError } from './stored-outcome';
 import { computeFingerprint, encodeInput, fingerprintOf } from './run-input';
 import { migrateWorkflow, type MigrateOptions, type MigrationResult } from './versions/migrate';
 import { restartWorkflow, type RestartOptions, type RestartResult } from './versions/restart';
@@ -740,6 +740,8 @@ export class WorkflowRunner {
       const startedAt = Date.now();
       /** When the attempt that succeeds started: stored with the commit, so any reader can time the step. */
       let attemptStart = startedAt;
+      /** What the attempt before the successful one threw, when it was a retry (a durable retry's is stored with its call). */
+      let lastFailure = poll?.lastFailure;
       let output: unknown;
       let attempts: number;
       for (;;) {
@@ -784,6 +786,7 @@ export class WorkflowRunner {
             return settle(node, this.failStep(run, node, next, outcome.attempts));
           }
           poll = next;
+          lastFailure = poll.lastFailure;
           const due = await awaitCall(this.laterCalls(run), node, poll);
           if (due !== 'due') {
             giveBack(run, consumed);
@@ -794,6 +797,7 @@ export class WorkflowRunner {
         }
         ({ output, attempts } = outcome);
         if (outcome.startedAt !== undefined) attemptStart = outcome.startedAt;
+        if (outcome.lastError !== undefined) lastFailure = attemptFailure(outcome.lastError);
         break;
       }
 
@@ -818,6 +822,7 @@ export class WorkflowRunner {
             attempts: attempts,
             committedAt,
             startedAt: isoAt(attemptStart),
+            lastFailure,
             output: encoded,
             // Undefined members are left out of the stored JSON.
             event: consumed === undefined ? undefined : { name: consumed.name, eventId: consumed.eventId },

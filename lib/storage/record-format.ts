@@ -89,7 +89,7 @@ function isItemFailure(failure: unknown): boolean {
 
 function isStoredPoll(poll: unknown): boolean {
   const time = (t: unknown) => typeof t === 'string' && !Number.isNaN(Date.parse(t));
-  return isObject(poll) && time(poll.next) && time(poll.since) && count(poll.count) && (poll.attempts === undefined || count(poll.attempts)) && (poll.last === undefined || poll.last === true);
+  return isObject(poll) && time(poll.next) && time(poll.since) && count(poll.count) && (poll.attempts === undefined || count(poll.attempts)) && (poll.last === undefined || poll.last === true) && (poll.lastFailure === undefined || (isObject(poll.lastFailure) && typeof poll.lastFailure.code === 'string' && typeof poll.lastFailure.message === 'string'));
 }
 
 const STATUSES: readonly unknown[] = ['running', 'waiting', 'completed', 'failed', 'cancelled', 'compensating', 'compensated'] satisfies WorkflowStatus[];

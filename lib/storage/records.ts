@@ -221,6 +221,12 @@ export interface StoredRecord {
   readonly version: string;
 }
 
+/** A failed attempt, as a checkpoint remembers it: its error's code and message (the stack of a failed step is in the record's error). */
+export interface AttemptFailure {
+  readonly code: string;
+  readonly message: string;
+}
+
 /** When a step is called again, and what it did so far. */
 export interface StoredPoll {
   /** When to call it again, ISO. */
@@ -231,6 +237,8 @@ export interface StoredPoll {
   readonly since: string;
   /** Attempts that failed before a retry that waits durably; the next attempt is this plus one. */
   readonly attempts?: number;
+  /** With `attempts`: what the last of them threw. */
+  readonly lastFailure?: AttemptFailure;
   /** The next call is the last one (`poll.onTimeout: 'run'` at the limit). */
   readonly last?: true;
 }
@@ -250,6 +258,8 @@ export interface Checkpoint {
   readonly committedAt: string;
   /** ISO time its successful attempt started (absent in checkpoints written before 0.9, and for skips, lists and items). */
   readonly startedAt?: string;
+  /** What the attempt before the successful one threw, when the step was retried (absent when it succeeded at once). */
+  readonly lastFailure?: AttemptFailure;
   /** The step's output, encoded by the checkpoint codec. */
   readonly output: EncodedValue;
   /**

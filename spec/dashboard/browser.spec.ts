@@ -42,6 +42,20 @@ class Stamped {
   }
 }
 
+const flaky = { failures: 1 };
+
+/** A step retried once, then a timer: the timeline shows the retry and the wait as a gap. */
+@Workflow({ name: 'timed' })
+class Timed {
+  @Step({ retry: { attempts: 2, delayMs: 20 } }) fetch() {
+    if (flaky.failures-- > 0) throw Object.assign(new Error('partner timed out'), { code: 'PARTNER_TIMEOUT' });
+    return 'rows';
+  }
+  @Step({ delayMs: 400 }) send() {
+    return 'sent';
+  }
+}
+
 const input = (orderId: string): DeliveryInput => ({ orderId, items: ['lamp', 'desk', 'chair'], meta: { requestId: `req-${orderId}-7f3a` } });
 
 /** `waymark ui` in a child process; resolves with the URL it printed. */
@@ -251,6 +265,33 @@ describe('dashboard in Chromium (waymark ui)', function () {
     } finally {
       await tokyo.close();
     }
+  });
+
+  it('draws a timeline of any process\'s run from what the store says: bars for attempts, gaps for waits, retries with their last failure', async () => {
+    // Another runner than the dashboard's (waymark ui runs in its own process): only the store tells.
+    await new WorkflowRunner({ storage: new FileStorage({ directory: dir.path }), tracer: false }).run(new Timed(), { workflowId: 'timed-1' });
+    await page.goto(ui.url);
+    await page.waitForSelector('tr[data-workflow-id]');
+    await page.goto(`${origin}/workflows/timed-1`);
+    await page.waitForSelector('#timeline li[data-step="send"]');
+    const rowsOf = () => page.$$eval('#timeline li', (items) => items.map((li) => [li.getAttribute('data-step'), li.getAttribute('data-state'), li.querySelector('.took')!.textContent]));
+    const [fetch, send] = await rowsOf();
+    expect(fetch![0]).to.equal('fetch');
+    expect(fetch![2]).to.match(/^\d+ ms \(2 attempts; the one before failed: PARTNER_TIMEOUT: partner timed out\)$/);
+    expect(send!.slice(0, 2)).to.deep.equal(['send', 'committed']);
+    // The timer is a gap: the second bar starts after the first one ends, by about its 400 ms.
+    const boxes = await page.$$eval('#timeline .bar', (bars) => bars.map((b) => { const r = b.getBoundingClientRect(); return [r.left, r.right]; }));
+    const track = await page.$eval('#timeline .track', (t) => t.getBoundingClientRect().width);
+    expect(boxes).to.have.length(2);
+    const gap = (boxes[1]![0]! - boxes[0]![1]!) / track;
+    expect(gap, 'the wait is a visible gap').to.be.greaterThan(0.3);
+    expect(await page.textContent('tr[data-step="fetch"]')).to.contain('the one before failed: PARTNER_TIMEOUT: partner timed out');
+    if (SCREENSHOTS !== undefined) await page.locator('#timeline').screenshot({ path: join(SCREENSHOTS, 'dashboard-timeline.png') });
+
+    // A waiting step: a dashed bar up to when it is due, or to now for an event.
+    await page.goto(`${origin}/workflows/delivery-1`);
+    await page.waitForSelector('#timeline li[data-step="dispatch"]');
+    expect(await page.$eval('#timeline li[data-step="dispatch"]', (li) => [li.getAttribute('data-state'), li.querySelector('.bar')!.className, li.querySelector('.took')!.textContent])).to.deep.equal(['waiting', 'bar wait state-waiting', 'waits for an event']);
   });
 
   it('cancels a waiting workflow only once its id is typed, with a reason, and shows it cancelled', async () => {

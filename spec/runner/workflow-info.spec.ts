@@ -68,6 +68,37 @@ describe('stored workflows: get and list', () => {
       expect(step).to.include({ status: 'committed', attempts: 2 });
       expect(Date.parse(step.startedAt!), 'the second attempt, after the backoff').to.be.at.least(firstAttemptAt + 28);
       expect(Date.parse(step.startedAt!)).to.be.at.most(Date.parse(step.committedAt!));
+      expect(step.lastFailure, 'what the retried attempt threw').to.deep.equal({ code: 'WAYMARK_RUN_FAILED', message: 'timeout' });
+    });
+
+    it('keeps what a retried step threw before it succeeded: retried in the run, or after a retry that waited durably (and a resume)', async () => {
+      class Retried {
+        @Step({ retry: { attempts: 3, delayMs: 5 } }) inline(ctx: StepContext) {
+          if (ctx.attempt < 3) throw Object.assign(new Error(`busy ${ctx.attempt}`), { code: 'PARTNER_BUSY' });
+          return 'ok';
+        }
+        @Step({ retry: { attempts: 2, delayMs: 60_000 } }) durable(ctx: StepContext) {
+          if (ctx.attempt === 1) throw Object.assign(new Error('rate limited'), { code: 'RATE_LIMITED' });
+          return 'ok';
+        }
+        @Step() once() {
+          return 'ok';
+        }
+      }
+      const storage = new MemoryStorage();
+      // Retries up to a second are slept holding the lease; the minute-long one waits durably.
+      const runner = new WorkflowRunner({ storage, maxInlineWaitMs: 1_000 });
+      expect((await runner.run(new Retried(), { workflowId: 'r-1' })).status).to.equal('waiting');
+      // The durable retry is due: a resume (a worker, in production) runs its second attempt.
+      const stored = (await storage.readRecord('r-1'))!;
+      const polls = stored.record.polls!;
+      expect(polls.durable!.lastFailure).to.deep.equal({ code: 'RATE_LIMITED', message: 'rate limited' });
+      await storage.writeRecord('r-1', { ...stored.record, polls: { durable: { ...polls.durable!, next: new Date(Date.now() - 1).toISOString() } } }, stored.version);
+      expect((await runner.run(new Retried(), { workflowId: 'r-1', resume: true })).status).to.equal('completed');
+      const { steps } = (await runner.get('r-1'))!;
+      expect(steps.inline).to.deep.include({ attempts: 3, lastFailure: { code: 'PARTNER_BUSY', message: 'busy 2' } });
+      expect(steps.durable).to.deep.include({ attempts: 2, lastFailure: { code: 'RATE_LIMITED', message: 'rate limited' } });
+      expect(steps.once!.lastFailure).to.equal(undefined);
     });
 
     it('reports a failed workflow: its status, input, the step that failed with its attempts, and the error', async () => {
