@@ -4,8 +4,9 @@
  * ritual as `prune`: `--dry-run` lists, a terminal asks, anything else needs `--yes`.
  */
 import { parseDuration } from '../duration';
-import { InvalidOptionError, WaymarkError } from '../errors';
-import type { ListedStatus, ListOptions } from '../runner/workflow-info';
+import { InvalidOptionError } from '../errors';
+import { eachWorkflow, selectWorkflowIds, type BulkFailure, type BulkFilter } from '../runner/bulk';
+import type { ListedStatus } from '../runner/workflow-info';
 import type { WorkflowRunner } from '../runner/workflow-runner';
 import { listOption, UsageError, type ParsedArgs } from './args';
 import { canAsk, confirm } from './confirm';
@@ -37,15 +38,8 @@ export async function selectWorkflows(args: ParsedArgs, runner: WorkflowRunner, 
       throw error;
     }
   }
-  const filter: ListOptions = { limit: 1000, ...(status === undefined ? {} : { status }), ...(args.options.has('workflow') ? { workflowName: args.options.get('workflow')! } : {}), ...(version === undefined ? {} : { version }) };
-  const selected: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await runner.list({ ...filter, ...(cursor === undefined ? {} : { cursor }) });
-    for (const item of page.items) if (since === undefined || Date.parse(item.updatedAt ?? '') >= since) selected.push(item.workflowId);
-    cursor = page.cursor;
-  } while (cursor !== undefined);
-  return selected;
+  const filter: BulkFilter = { ...(status === undefined ? {} : { status }), ...(args.options.has('workflow') ? { workflowName: args.options.get('workflow')! } : {}), ...(version === undefined ? {} : { version }), ...(since === undefined ? {} : { updatedSince: since }) };
+  return (await selectWorkflowIds(runner, filter)).ids;
 }
 
 /**
@@ -61,25 +55,9 @@ export async function decide(args: ParsedArgs, io: CliIo, ids: readonly string[]
   return 1;
 }
 
-/** A workflow a bulk command could not act on: its id, the error's code and message. */
-export interface BulkFailure {
-  readonly workflowId: string;
-  readonly code: string;
-  readonly error: string;
-}
-
 /** `act` on each id in turn; an error is kept as a {@link BulkFailure} and the others go on. */
-export async function eachSelected<R>(ids: readonly string[], act: (workflowId: string) => Promise<R>): Promise<{ done: R[]; failures: BulkFailure[] }> {
-  const done: R[] = [];
-  const failures: BulkFailure[] = [];
-  for (const id of ids) {
-    try {
-      done.push(await act(id));
-    } catch (error) {
-      failures.push({ workflowId: id, code: error instanceof WaymarkError ? error.code : 'WAYMARK_CLI_ERROR', error: error instanceof Error ? error.message : String(error) });
-    }
-  }
-  return { done, failures };
+export function eachSelected<R>(ids: readonly string[], act: (workflowId: string) => Promise<R>): Promise<{ done: R[]; failures: BulkFailure[] }> {
+  return eachWorkflow(ids, act, 'WAYMARK_CLI_ERROR');
 }
 
 /** Says each failure on stderr (`<verb>: <code>: <message>`); the exit code: 1 when there was any. */

@@ -7,7 +7,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InvalidOptionError, WaymarkError } from '../errors';
-import type { ListedStatus } from '../runner/workflow-info';
+import { LISTED_STATUSES, type ListedStatus } from '../runner/workflow-info';
 import { WorkflowRunner } from '../runner/workflow-runner';
 import { valueText } from './json-view';
 import { LiveRuns } from './live-runs';
@@ -15,6 +15,8 @@ import { PAGE_SCRIPT } from './page-script';
 import { pageHtml } from './page-html';
 import { PAGE_STYLE } from './page-style';
 import { readWorkflowView } from './workflow-view';
+import { HttpProblem } from './http-problem';
+import { bulkAction } from './bulk-actions';
 
 /** Options of {@link createDashboard}. */
 export interface DashboardOptions {
@@ -47,18 +49,8 @@ const LIST_MAX_READS = 2000;
 /** Records the per-version counts read at most (one per workflow). */
 const VERSION_MAX_READS = 20_000;
 const MAX_BODY_BYTES = 1024 * 1024;
-const LIST_STATUSES: readonly ListedStatus[] = ['running', 'waiting', 'completed', 'failed', 'cancelled', 'compensating', 'compensated', 'corrupted'];
+const LIST_STATUSES = LISTED_STATUSES;
 
-/** An answer other than 200, with a code like the errors' and a message saying what to do. */
-class HttpProblem extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 /** Creates the dashboard for `options.runner`'s store. Mount it, or serve it with `waymark ui`. */
 export function createDashboard(options: DashboardOptions): Dashboard {
@@ -86,6 +78,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
       if (found?.status !== 'committed') throw new HttpProblem(404, 'WAYMARK_STEP_NOT_COMMITTED', `workflow '${workflowId}' has no committed step '${step}'`);
       return valueText(found.output, Infinity);
     }
+    if (method === 'POST' && workflowId === 'bulk' && action === undefined) return bulkAction(runner, await readJson(request));
     if (method !== 'POST' || parts.length !== 2) throw notFound();
     const body = await readJson(request);
     if (action === 'events') {

@@ -3,6 +3,7 @@
  * token from the URL's fragment, draws the list or a workflow from the dashboard's JSON API, and
  * refreshes while it looks. Plain DOM calls only; every value is set as text, never as HTML.
  */
+import { BULK_SCRIPT } from './page-bulk';
 import { TIMELINE_SCRIPT } from './page-timeline';
 export const PAGE_SCRIPT = String.raw`(function () {
   'use strict';
@@ -150,7 +151,10 @@ export const PAGE_SCRIPT = String.raw`(function () {
     ]);
     var results = el('div', { id: 'results', 'aria-live': 'polite' }, el('p', { className: 'muted', text: 'Loading…' }));
     var versions = el('section', { id: 'versions', 'aria-labelledby': 'versions-title' });
-    main.replaceChildren(el('h1', { text: 'Workflows' }), versions, form, results);
+    // The checked rows, kept across the list's refreshes.
+    var selected = {};
+    var bulk = bulkPanel(query, selected, function () { drawn.delete(results); load(); });
+    main.replaceChildren(el('h1', { text: 'Workflows' }), versions, form, results, bulk.node);
     api('GET', '?view=versions').then(function (counts) { drawVersions(versions, counts); }, function () { versions.replaceChildren(); });
     var params = new URLSearchParams();
     ['status', 'name', 'id', 'cursor'].forEach(function (k) { if (query.get(k)) params.set(k, query.get(k)); });
@@ -158,16 +162,21 @@ export const PAGE_SCRIPT = String.raw`(function () {
     function load() {
       return api('GET', '?' + params.toString()).then(function (page) {
         // The page's own clock moves on every answer; what is shown is the rest.
-        redraw(results, { items: page.items, cursor: page.cursor, minute: page.now.slice(0, 16) }, function () { drawList(results, page, query); });
+        redraw(results, { items: page.items, cursor: page.cursor, minute: page.now.slice(0, 16) }, function () { drawList(results, page, query, selected, bulk.update); });
       });
     }
     load().then(function () { every(5000, load); }, failed);
   }
 
-  function drawList(results, page, query) {
+${BULK_SCRIPT}
+  function drawList(results, page, query, selected, selectionChanged) {
     var rows = page.items.map(function (w) {
       var href = base + '/workflows/' + encodeURIComponent(w.workflowId);
       return el('tr', { 'data-workflow-id': w.workflowId }, [
+        el('td', {}, el('input', { type: 'checkbox', className: 'select', 'aria-label': 'Select ' + w.workflowId, 'data-key': 'select:' + w.workflowId, checked: selected[w.workflowId] === true, onchange: function (e) {
+          if (e.target.checked) selected[w.workflowId] = true; else delete selected[w.workflowId];
+          selectionChanged();
+        } })),
         el('td', { className: 'id' }, el('a', { href: href, text: w.workflowId, 'data-key': 'workflow:' + w.workflowId })),
         el('td', {}, [w.workflowName ? w.workflowName + '@' + (w.version || 1) : '-', w.stranded ? el('div', { className: 'muted stranded', text: 'stranded: no ' + w.stranded.missing }) : null]),
         el('td', {}, [badge(w.status), (w.status === 'running' || w.status === 'compensating') && !w.lease ? el('div', { className: 'muted', text: 'interrupted: no run holds it' }) : null]),
@@ -182,7 +191,11 @@ export const PAGE_SCRIPT = String.raw`(function () {
       ? el('p', { className: 'muted', text: page.cursor ? 'None in this stretch of the store; go on to look further.' : 'No workflow matches.' })
       : el('div', { className: 'table-wrap' }, el('table', {}, [
         el('caption', { className: 'visually-hidden', text: 'Workflows' }),
-        el('thead', {}, el('tr', {}, ['Workflow id', 'Name', 'Status', 'Age', 'Updated', 'Wakes at', 'Awaiting', 'Last error'].map(function (h) { return el('th', { scope: 'col', text: h }); }))),
+        el('thead', {}, el('tr', {}, [el('th', { scope: 'col' }, el('input', { type: 'checkbox', 'aria-label': 'Select every workflow on this page', 'data-key': 'select-page', onchange: function (e) {
+          page.items.forEach(function (w) { if (e.target.checked) selected[w.workflowId] = true; else delete selected[w.workflowId]; });
+          results.querySelectorAll('input.select').forEach(function (box) { box.checked = e.target.checked; });
+          selectionChanged();
+        } }))].concat(['Workflow id', 'Name', 'Status', 'Age', 'Updated', 'Wakes at', 'Awaiting', 'Last error'].map(function (h) { return el('th', { scope: 'col', text: h }); })))),
         el('tbody', {}, rows)
       ]));
     var pager = el('nav', { className: 'pager', 'aria-label': 'Pages' }, [

@@ -104,6 +104,11 @@ pre { margin: 0; white-space: pre-wrap; word-break: break-word; font: 13px/1.45 
 .actions .danger-zone { border-color: var(--danger); }
 .message { margin: 8px 0; }
 .message.error { color: var(--danger); }
+.bulk { margin-top: 16px; border: 1px solid var(--danger); border-radius: 8px; padding: 12px; }
+.bulk h2 { margin-top: 0; }
+.bulk .row { display: flex; flex-wrap: wrap; gap: 12px; align-items: flex-end; margin: 8px 0; }
+.bulk label { display: flex; flex-direction: column; gap: 4px; }
+button.link { background: none; border: none; padding: 0; color: inherit; text-decoration: underline; cursor: pointer; font: inherit; }
 .timeline { list-style: none; margin: 8px 0 0; padding: 0; display: grid; gap: 4px; }
 .timeline li { display: grid; grid-template-columns: minmax(80px, 160px) 1fr minmax(120px, 320px); gap: 8px; align-items: center; }
 .timeline .name { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 13px; }

@@ -203,7 +203,8 @@ export interface WorkflowPage {
   readonly cursor?: string;
 }
 
-const STATUSES: readonly ListedStatus[] = ['running', 'waiting', 'completed', 'failed', 'cancelled', 'compensating', 'compensated', 'corrupted'];
+/** Every status `runner.list` can filter by. */
+export const LISTED_STATUSES: readonly ListedStatus[] = ['running', 'waiting', 'completed', 'failed', 'cancelled', 'compensating', 'compensated', 'corrupted'];
 
 /** Statuses whose record says why the workflow failed, or why it was cancelled by id (`record.error`). */
 const FAILED: ReadonlySet<WorkflowStatus> = new Set(['failed', 'compensating', 'compensated', 'cancelled']);
@@ -332,7 +333,7 @@ function checkListOptions(options: ListOptions): { statuses?: ReadonlySet<Listed
   if (status === undefined) return { limit, maxReads };
   const statuses = typeof status === 'string' ? [status] : status;
   for (const s of Array.isArray(statuses) ? statuses : [statuses]) {
-    if (!STATUSES.includes(s as ListedStatus)) throw new InvalidOptionError('status', s, STATUSES.map((x) => `'${x}'`).join(', '));
+    if (!LISTED_STATUSES.includes(s as ListedStatus)) throw new InvalidOptionError('status', s, LISTED_STATUSES.map((x) => `'${x}'`).join(', '));
   }
   return { statuses: new Set(statuses as readonly ListedStatus[]), limit, maxReads };
 }

@@ -294,6 +294,47 @@ describe('dashboard in Chromium (waymark ui)', function () {
     expect(await page.$eval('#timeline li[data-step="dispatch"]', (li) => [li.getAttribute('data-state'), li.querySelector('.bar')!.className, li.querySelector('.took')!.textContent])).to.deep.equal(['waiting', 'bar wait state-waiting', 'waits for an event']);
   });
 
+  it('acts on many from the list: the rows checked, or every workflow the filter matches, once their count is typed', async () => {
+    for (const id of ['bulk-a', 'bulk-b']) await runner.run(new Delivery(), { workflowId: id, input: input(id) });
+    await page.goto(ui.url);
+    await page.goto(`${origin}/?id=bulk-`);
+    await rows(page, 2);
+    const go = page.locator('#bulk-go');
+    expect(await page.textContent('#bulk-count')).to.equal('0 workflows selected');
+    expect(await page.isDisabled('#bulk-preview')).to.equal(true);
+    await page.getByLabel('Select bulk-a').check();
+    await page.getByLabel('Select bulk-b').check();
+    expect(await page.textContent('#bulk-count')).to.equal('2 workflows selected');
+    await page.getByLabel('Action').selectOption('cancel');
+    await page.click('#bulk-preview');
+    await page.waitForSelector('#bulk-summary:has-text("This will cancel 2 workflows: bulk-a, bulk-b. Type 2 to confirm.")');
+    expect(await go.isDisabled()).to.equal(true);
+    await page.getByLabel('Number of workflows, to confirm').fill('3');
+    expect(await go.isDisabled()).to.equal(true);
+    await page.getByLabel('Number of workflows, to confirm').fill('2');
+    expect(await go.textContent()).to.equal('Cancel 2');
+    if (SCREENSHOTS !== undefined) await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-bulk.png'), fullPage: true });
+    await go.click();
+    await page.waitForSelector('#bulk-message:has-text("Cancelled 2 of 2 workflows.")');
+    for (const id of ['bulk-a', 'bulk-b']) expect((await runner.get(id))!.status, id).to.equal('cancelled');
+    expect(await page.textContent('#bulk-count'), 'the selection is cleared').to.equal('0 workflows selected');
+
+    // Every failed one, through the filter: asked to resume (waymark ui has no class), for a worker.
+    await page.goto(`${origin}/?status=failed`);
+    await page.waitForSelector('tr[data-workflow-id]');
+    await page.getByRole('button', { name: 'Select every workflow that matches' }).click();
+    expect(await page.textContent('#bulk-count')).to.equal('every workflow that matches this filter');
+    await page.click('#bulk-preview');
+    const summary = await page.waitForSelector('#bulk-summary:has-text("This will resume")');
+    const count = Number(/resume (\d+) workflow/.exec((await summary.textContent())!)![1]);
+    const failed = (await runner.list({ status: 'failed' })).items.length;
+    expect(count).to.equal(failed);
+    await page.getByLabel('Number of workflows, to confirm').fill(String(count));
+    await go.click();
+    await page.waitForSelector(`#bulk-message:has-text("Asked to resume ${count} of ${count === 1 ? '1 workflow' : `${count} workflows`}.")`);
+    expect((await runner.storage.readRecord('payout-1'))!.record.resumeRequested, 'a request a worker with the class picks up').to.not.equal(undefined);
+  });
+
   it('cancels a waiting workflow only once its id is typed, with a reason, and shows it cancelled', async () => {
     await runner.run(new Delivery(), { workflowId: 'delivery-cancel', input: input('delivery-cancel') });
     await page.goto(`${origin}/workflows/delivery-cancel`);
