@@ -4,6 +4,7 @@
  * `attempts` and `backoff`. The failure's message starts with the error's own code, so the code
  * survives the queue (BullMQ keeps only a failed job's message and stack).
  */
+import { counted } from '../counted';
 import { UnrecoverableError } from 'bullmq';
 import {
   CheckpointCorruptedError,
@@ -62,7 +63,7 @@ export function failureMessage(error: unknown): string {
   const root = rootCause(error);
   const code = codeOf(root) ?? codeOf(error) ?? 'WAYMARK_RUN_FAILED';
   const message = root instanceof Error ? root.message : String(root);
-  const step = error instanceof WorkflowFailedError && error.cause instanceof StepFailedError ? ` (step '${error.cause.step}', after ${error.cause.attempts} attempt(s))` : '';
+  const step = error instanceof WorkflowFailedError && error.cause instanceof StepFailedError ? ` (step '${error.cause.step}'${error.cause.attempts === 0 ? '' : `, after ${counted(error.cause.attempts, 'attempt')}`})` : '';
   const compensation = error instanceof WorkflowFailedError ? compensationText(error) : '';
   return `${code}: ${message}${step}${compensation}`;
 }

@@ -45,7 +45,7 @@ export async function selectWorkflows(args: ParsedArgs, runner: WorkflowRunner, 
 /**
  * Whether the command goes on with `ids`: `'go'`, `'dry-run'`, or the exit code when it does not
  * (2 refused without `--yes` off a terminal, 1 declined, each said on stderr). `what` says what it
- * does ("restart 12 workflow(s) from 'charge'"), `nothing` what was not done ("nothing restarted").
+ * does ("restart 12 workflows from 'charge'"), `nothing` what was not done ("nothing restarted").
  */
 export async function decide(args: ParsedArgs, io: CliIo, ids: readonly string[], what: string, nothing: string): Promise<'go' | 'dry-run' | number> {
   const decision = await mayProceed(args, io, ids, what);

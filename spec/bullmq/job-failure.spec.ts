@@ -43,9 +43,9 @@ describe('bullmq job failures', () => {
   });
 
   it("puts the step error's own code first, then the message and the step", () => {
-    expect(failureMessage(failedWith(Object.assign(new Error('card declined'), { code: 'CARD_DECLINED' }), 3))).to.equal("CARD_DECLINED: card declined (step 'pay', after 3 attempt(s))");
+    expect(failureMessage(failedWith(Object.assign(new Error('card declined'), { code: 'CARD_DECLINED' }), 3))).to.equal("CARD_DECLINED: card declined (step 'pay', after 3 attempts)");
     // No code of its own: the run's.
-    expect(failureMessage(failedWith(new Error('boom'), 1))).to.equal("WAYMARK_WORKFLOW_FAILED: boom (step 'pay', after 1 attempt(s))");
+    expect(failureMessage(failedWith(new Error('boom'), 1))).to.equal("WAYMARK_WORKFLOW_FAILED: boom (step 'pay', after 1 attempt)");
     expect(failureMessage(failedWith(Object.assign(new Error('boom'), { code: '' }), 1))).to.match(/^WAYMARK_WORKFLOW_FAILED: /);
     expect(failureMessage(failedWith(Object.assign(new Error('boom'), { code: 7 }), 1))).to.match(/^WAYMARK_WORKFLOW_FAILED: /);
     expect(failureMessage(new StorageError('wf', 'load', new Error('disk')))).to.match(/^WAYMARK_STORAGE: /);
@@ -57,7 +57,7 @@ describe('bullmq job failures', () => {
     const terminal = new NonRetryableError('stolen');
     const failure = jobFailure(failedWith(terminal));
     expect(failure).to.be.instanceOf(UnrecoverableError);
-    expect(failure.message).to.equal("WAYMARK_NON_RETRYABLE: stolen (step 'pay', after 2 attempt(s))");
+    expect(failure.message).to.equal("WAYMARK_NON_RETRYABLE: stolen (step 'pay', after 2 attempts)");
     const retryable = failedWith(new Error('declined'));
     const plain = jobFailure(retryable);
     expect(plain).to.not.be.instanceOf(UnrecoverableError);
@@ -70,10 +70,10 @@ describe('bullmq job failures', () => {
     const compensated = new WorkflowFailedError({ ...result, status: 'compensated' }, cause);
     expect(isTerminal(compensated)).to.equal(true);
     expect(jobFailure(compensated)).to.be.instanceOf(UnrecoverableError);
-    expect(failureMessage(compensated)).to.equal("NO_TICKETS: sold out (step 'issue', after 1 attempt(s)); compensated");
+    expect(failureMessage(compensated)).to.equal("NO_TICKETS: sold out (step 'issue', after 1 attempt); compensated");
     const refundDown = new WorkflowFailedError(result, cause, [new CompensationFailedError('wf', 'charge', 3, new Error('payments down'))]);
     expect(isTerminal(refundDown)).to.equal(false);
-    expect(failureMessage(refundDown)).to.equal("NO_TICKETS: sold out (step 'issue', after 1 attempt(s)); compensation failed for 'charge' (the next delivery tries again)");
+    expect(failureMessage(refundDown)).to.equal("NO_TICKETS: sold out (step 'issue', after 1 attempt); compensation failed for 'charge' (the next delivery tries again)");
   });
 
   it('a failed compensation is retried whatever error started it, a NonRetryableError too', () => {

@@ -279,7 +279,7 @@ describe('waymark/bullmq: QueueWorker and WorkflowQueue', function () {
       startWorker();
       const { jobId } = await queue.enqueue(Charge, { workflowId: 'charge-1', input: { mode: 'decline-once' }, jobOptions: { attempts: 2, backoff: 0 } });
       const reason = await new Promise<string>((resolve) => workers[0]!.worker.on('failed', (_job, error) => resolve(error.message)));
-      expect(reason).to.equal("CARD_DECLINED: card declined (step 'pay', after 1 attempt(s))");
+      expect(reason).to.equal("CARD_DECLINED: card declined (step 'pay', after 1 attempt)");
       expect((await finished(jobId)).status).to.equal('completed');
       expect(count('charge-1', 'reserve')).to.equal(1);
       expect(count('charge-1', 'pay')).to.equal(2);
@@ -290,7 +290,7 @@ describe('waymark/bullmq: QueueWorker and WorkflowQueue', function () {
       const stolen = await queue.enqueue(Charge, { workflowId: 'charge-2', input: { mode: 'never' }, jobOptions: { attempts: 5, backoff: 0 } });
       const unknown = await queue.enqueue(Unknown, { workflowId: 'unknown-1', jobOptions: { attempts: 5, backoff: 0 } });
       const reasons = await Promise.all([stolen.jobId, unknown.jobId].map((id) => finished(id).then(() => 'completed', (e: Error) => e.message)));
-      expect(reasons[0]).to.equal("WAYMARK_NON_RETRYABLE: card stolen (step 'pay', after 1 attempt(s))");
+      expect(reasons[0]).to.equal("WAYMARK_NON_RETRYABLE: card stolen (step 'pay', after 1 attempt)");
       expect(reasons[1]).to.match(/^WAYMARK_WORKFLOW_NOT_REGISTERED: /);
       for (const id of [stolen.jobId, unknown.jobId]) expect((await job(id)).attemptsMade).to.equal(1);
       expect(count('charge-2', 'pay')).to.equal(1);
@@ -300,11 +300,11 @@ describe('waymark/bullmq: QueueWorker and WorkflowQueue', function () {
       startWorker();
       refundsDown = 0;
       const undone = await queue.enqueue(Saga, { workflowId: 'saga-1', jobOptions: { attempts: 3, backoff: 0 } });
-      expect(await finished(undone.jobId).then(() => 'completed', (e: Error) => e.message)).to.equal("NO_TICKETS: sold out (step 'issue', after 1 attempt(s)); compensated");
+      expect(await finished(undone.jobId).then(() => 'completed', (e: Error) => e.message)).to.equal("NO_TICKETS: sold out (step 'issue', after 1 attempt); compensated");
       expect((await job(undone.jobId)).attemptsMade).to.equal(1);
       refundsDown = 1;
       const retried = await queue.enqueue(Saga, { workflowId: 'saga-2', jobOptions: { attempts: 3, backoff: 0 } });
-      expect(await finished(retried.jobId).then(() => 'completed', (e: Error) => e.message)).to.equal("NO_TICKETS: sold out (step 'issue', after 1 attempt(s)); compensated");
+      expect(await finished(retried.jobId).then(() => 'completed', (e: Error) => e.message)).to.equal("NO_TICKETS: sold out (step 'issue', after 1 attempt); compensated");
       expect((await job(retried.jobId)).attemptsMade).to.equal(2);
       expect([count('saga-2', 'hold'), count('saga-2', 'issue'), count('saga-2', 'release')]).to.deep.equal([1, 1, 2]);
       expect((await runner.get('saga-2'))?.status).to.equal('compensated');
@@ -314,7 +314,7 @@ describe('waymark/bullmq: QueueWorker and WorkflowQueue', function () {
       startWorker();
       refundsDown = 1;
       const stolen = await queue.enqueue(StolenSaga, { workflowId: 'stolen-1', jobOptions: { attempts: 3, backoff: 0 } });
-      expect(await finished(stolen.jobId).then(() => 'completed', (e: Error) => e.message)).to.equal("WAYMARK_NON_RETRYABLE: card stolen (step 'pay', after 1 attempt(s)); compensated");
+      expect(await finished(stolen.jobId).then(() => 'completed', (e: Error) => e.message)).to.equal("WAYMARK_NON_RETRYABLE: card stolen (step 'pay', after 1 attempt); compensated");
       expect((await job(stolen.jobId)).attemptsMade).to.equal(2);
       expect([count('stolen-1', 'hold'), count('stolen-1', 'pay'), count('stolen-1', 'release')]).to.deep.equal([1, 1, 2]);
       expect((await runner.get('stolen-1'))?.status).to.equal('compensated');

@@ -178,22 +178,22 @@ describe('waymark CLI', function () {
     // beforeEach left ship-1 and ship-10 failed, ended just now.
     const dry = await waymark(['prune', '--store', store, '--older-than', '0', '--status', 'failed', '--dry-run']);
     expect(dry.code, dry.stderr).to.equal(0);
-    expect(dry.stdout).to.match(/^ship-1\nship-10\nwould prune 2 failed workflow\(s\) that ended before \d{4}-\d\d-\d\dT/);
+    expect(dry.stdout).to.match(/^ship-1\nship-10\nwould prune 2 failed workflows that ended before \d{4}-\d\d-\d\dT/);
     const young = await waymark(['prune', '--store', store, '--older-than', '1d', '--status', 'failed', '--yes']);
-    expect(young.stdout).to.match(/^nothing to prune: no failed workflow\(s\) that ended before/);
+    expect(young.stdout).to.match(/^nothing to prune: no failed workflow ended before/);
     const none = await waymark(['prune', '--store', store, '--older-than', '0', '--json']);
     expect(JSON.parse(none.stdout)).to.deep.include({ dryRun: true, workflowIds: [] }, 'by default only completed and compensated workflows');
     const refused = await waymark(['prune', '--store', store, '--older-than', '0', '--status', 'failed']);
     expect(refused.code).to.equal(2);
-    expect(refused.stderr).to.contain('refusing to prune 2 failed workflow(s)').and.contain('without --yes');
+    expect(refused.stderr).to.contain('refusing to prune 2 failed workflows').and.contain('without --yes');
     expect(await storage.list()).to.deep.equal(['ship-1', 'ship-10']);
 
     const declined = await waymarkOnTerminal(['prune', '--store', store, '--older-than', '0', '--status', 'failed'], 'n\n');
     expect(declined.code).to.equal(1);
-    expect(declined.output).to.contain('Prune 2 failed workflow(s) that ended before');
+    expect(declined.output).to.contain('Prune 2 failed workflows that ended before');
     const accepted = await waymarkOnTerminal(['prune', '--store', store, '--older-than', '0', '--status', 'failed'], 'y\n');
     expect(accepted.code, accepted.output).to.equal(0);
-    expect(accepted.output).to.match(/pruning: 2\/2 \(100%\)/).and.contain('pruned 2 failed workflow(s)');
+    expect(accepted.output).to.match(/pruning: 2\/2 \(100%\)/).and.contain('pruned 2 failed workflows');
     expect(await storage.list()).to.deep.equal([]);
 
     const badStatus = await waymark(['prune', '--store', store, '--older-than', '0', '--status', 'running']);
@@ -372,7 +372,7 @@ describe('waymark CLI', function () {
     const versions = await waymark(['versions', '--store', store, '--workflow', 'order']);
     expect(versions.code, versions.stderr).to.equal(0);
     expect(versions.stdout).to.match(/^workflow\s+version\s+unfinished\s+stranded\s+runs\norder\s+1\s+2\s+1\s+waiting 2, completed 1\n/);
-    expect(versions.stdout).to.contain('1 run(s) of order@1 are stranded: deploy that version beside the new one, or move them (waymark migrate --workflow order --from 1)');
+    expect(versions.stdout).to.contain('1 run of order@1 is stranded: deploy that version beside the new one, or move them (waymark migrate --workflow order --from 1)');
     expect((await waymark(['list', '--store', store, '--stranded'])).stdout).to.equal('o-1\n');
     expect((await waymark(['list', '--store', store, '--workflow', 'order', '--version', '1', '--status', 'waiting'])).stdout).to.equal('o-1\no-2\n');
     const status = await waymark(['status', 'o-1', '--store', store]);
@@ -384,7 +384,7 @@ describe('waymark CLI', function () {
     expect(dry.stdout).to.equal('would move o-1 from version 1 to 2: keeps reserve; runs charge, ship, notify\nwould move o-2 from version 1 to 2: keeps reserve; runs charge, ship, notify\n');
     const piped = await waymark(['migrate', '--workflow', 'order', '--from', '1', '--store', store, '--workflows', module]);
     expect(piped.code).to.equal(2);
-    expect(piped.stderr).to.contain('refusing to migrate 2 workflow(s) to the newest version without --yes');
+    expect(piped.stderr).to.contain('refusing to migrate 2 workflows to the newest version without --yes');
     const moved = await waymark(['migrate', '--workflow', 'order', '--from', '1', '--store', store, '--workflows', module, '--yes', '--json']);
     expect(moved.code, moved.stderr).to.equal(0);
     expect(JSON.parse(moved.stdout).migrated.map((m: { workflowId: string; to: number }) => `${m.workflowId}@${m.to}`)).to.deep.equal(['o-1@2', 'o-2@2']);
@@ -399,7 +399,7 @@ describe('waymark CLI', function () {
 
     const restarted = await waymark(['restart', 'o-3', '--store', store, '--from', 'pay']);
     expect(restarted.code, restarted.stderr).to.equal(0);
-    expect(restarted.stdout).to.equal("restarted o-3 (completed): runs pay, ship again; discards the commits of pay, ship\n1 workflow(s) restarted: a worker on this store runs them (under BullMQ, queue.wake(id) each)\n");
+    expect(restarted.stdout).to.equal("restarted o-3 (completed): runs pay, ship again; discards the commits of pay, ship\n1 workflow restarted: a worker on this store runs them (under BullMQ, queue.wake(id) each)\n");
     expect((await waymark(['status', 'o-3', '--store', store])).stdout).to.contain('status       running\n').and.match(/history {6}\S+ restarted \(pay, ship run again\), was completed\n/);
     expect((await v1.resume('o-3')).output).to.equal('shipped');
     const unknown = await waymark(['restart', '--workflow', 'order', '--status', 'completed', '--from', 'nope', '--store', store, '--yes']);
@@ -413,11 +413,11 @@ describe('waymark CLI', function () {
   it('resume asks for a run of each failed workflow that matches, without any class: stored, with a wake entry for a worker that has it; cancel in bulk the same way', async () => {
     const dry = await waymark(['resume', '--status', 'failed', '--workflow', 'Shipping', '--store', store, '--dry-run']);
     expect(dry.code, dry.stderr).to.equal(0);
-    expect(dry.stdout).to.equal('would request a run of ship-1 (failed)\nwould request a run of ship-10 (failed)\n');
+    expect(dry.stdout).to.equal('would request a run of ship-1 (failed)\nwould request a run of ship-10 (failed)\n2 runs would be requested (--yes asks for them)\n');
     expect((await storage.readRecord('ship-1'))!.record.resumeRequested).to.equal(undefined);
     const piped = await waymark(['resume', '--status', 'failed', '--store', store]);
     expect(piped.code).to.equal(2);
-    expect(piped.stderr).to.contain('refusing to resume 2 workflow(s) without --yes');
+    expect(piped.stderr).to.contain('refusing to resume 2 workflows without --yes');
     const asked = await waymark(['resume', 'ship-1', '--store', store, '--json']);
     expect(asked.code, asked.stderr).to.equal(0);
     expect(JSON.parse(asked.stdout).resumed).to.deep.equal([{ workflowId: 'ship-1', outcome: 'requested', status: 'failed', dryRun: false }]);

@@ -1,3 +1,4 @@
+import { counted } from '../../counted';
 import type { CancelResult } from '../../runner/cancel';
 import { WorkflowRunner } from '../../runner/workflow-runner';
 import type { CommandSpec, ParsedArgs } from '../args';
@@ -19,7 +20,7 @@ export async function cancelCommand(args: ParsedArgs, io: CliIo): Promise<number
   const runner = new WorkflowRunner({ storage: await openStore(args.options.get('store')), tracer: false });
   const reason = args.options.get('reason');
   const ids = await selectWorkflows(args, runner, 'cancel');
-  const decision = await decide(args, io, ids, `cancel ${ids.length} workflow(s)`, 'nothing cancelled');
+  const decision = await decide(args, io, ids, `cancel ${counted(ids.length, 'workflow')}`, 'nothing cancelled');
   if (typeof decision === 'number') return decision;
   const json = args.flags.has('json');
   if (decision === 'dry-run') {

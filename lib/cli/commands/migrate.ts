@@ -1,3 +1,4 @@
+import { counted } from '../../counted';
 import type { MigrationResult } from '../../runner/versions/migrate';
 import { WorkflowRunner } from '../../runner/workflow-runner';
 import { UsageError, type CommandSpec, type ParsedArgs } from '../args';
@@ -31,7 +32,7 @@ export async function migrateCommand(args: ParsedArgs, io: CliIo): Promise<numbe
     args.positionals.length > 1 || args.options.has('status') ? selected : filterMovable(runner, selected),
   );
   const json = args.flags.has('json');
-  const decision = await decide(args, io, ids, `migrate ${ids.length} workflow(s)${to === undefined ? ' to the newest version' : ` to version ${to}`}`, 'nothing migrated');
+  const decision = await decide(args, io, ids, `migrate ${counted(ids.length, 'workflow')}${to === undefined ? ' to the newest version' : ` to version ${to}`}`, 'nothing migrated');
   if (typeof decision === 'number') return decision;
   const dryRun = decision === 'dry-run';
   const { done, failures: refused } = await eachSelected(ids, (id) => runner.migrate(id, { dryRun, ...(to === undefined ? {} : { to }) }));
@@ -39,7 +40,7 @@ export async function migrateCommand(args: ParsedArgs, io: CliIo): Promise<numbe
   else {
     for (const m of done) println(io.stdout, m.unchanged === true ? `${m.workflowId} is on version ${m.to} already` : `${dryRun ? 'would move' : 'moved'} ${m.workflowId} from version ${m.from} to ${m.to}: ${describe(m)}`);
     if (ids.length === 0) println(io.stdout, 'nothing to migrate: no workflow matches');
-    else if (!dryRun && done.length > 0) println(io.stdout, `${done.filter((m) => m.unchanged !== true).length} workflow(s) moved: a worker on this store runs them (under BullMQ, queue.wake(id) each)`);
+    else if (!dryRun && done.length > 0) println(io.stdout, `${counted(done.filter((m) => m.unchanged !== true).length, 'workflow')} moved: a worker on this store runs them (under BullMQ, queue.wake(id) each)`);
   }
   return reportFailures(io, refused, 'not migrated');
 }

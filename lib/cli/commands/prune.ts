@@ -33,21 +33,21 @@ export async function pruneCommand(args: ParsedArgs, io: CliIo): Promise<number>
   // Numbers are milliseconds, as in runner.prune; anything else is a duration string ('30d').
   const options = { olderThan: /^\d+$/.test(olderThan) ? Number(olderThan) : olderThan, status: statuses };
   const found = await runner.prune({ ...options, dryRun: true });
-  const what = `${statuses.join(', ')} workflow(s) that ended before ${found.cutoff}`;
+  const what = (n: number) => `${n} ${statuses.join(', ')} ${n === 1 ? 'workflow' : 'workflows'} that ended before ${found.cutoff}`;
   if (args.flags.has('dry-run') || found.workflowIds.length === 0) {
     if (json) println(io.stdout, JSON.stringify({ dryRun: true, cutoff: found.cutoff, workflowIds: found.workflowIds }));
     else {
       for (const id of found.workflowIds) println(io.stdout, id);
-      println(io.stdout, found.workflowIds.length === 0 ? `nothing to prune: no ${what}` : `would prune ${found.workflowIds.length} ${what}`);
+      println(io.stdout, found.workflowIds.length === 0 ? `nothing to prune: no ${statuses.join(', ')} workflow ended before ${found.cutoff}` : `would prune ${what(found.workflowIds.length)}`);
     }
     return 0;
   }
   if (!args.flags.has('yes')) {
     if (!canAsk(io)) {
-      println(io.stderr, `refusing to prune ${found.workflowIds.length} ${what} without --yes when not on a terminal (--dry-run lists them)`);
+      println(io.stderr, `refusing to prune ${what(found.workflowIds.length)} without --yes when not on a terminal (--dry-run lists them)`);
       return 2;
     }
-    if (!(await confirm(io, `Prune ${found.workflowIds.length} ${what}? [y/N] `))) {
+    if (!(await confirm(io, `Prune ${what(found.workflowIds.length)}? [y/N] `))) {
       println(io.stderr, 'nothing pruned');
       return 1;
     }
@@ -63,7 +63,7 @@ export async function pruneCommand(args: ParsedArgs, io: CliIo): Promise<number>
   const failures = result.failures.map((f) => ({ workflowId: f.workflowId, error: f.error instanceof Error ? f.error.message : String(f.error) }));
   if (json) println(io.stdout, JSON.stringify({ dryRun: false, cutoff: result.cutoff, workflowIds: result.workflowIds, busy: result.busy, failures }));
   else {
-    println(io.stdout, `pruned ${result.workflowIds.length} ${what}`);
+    println(io.stdout, `pruned ${what(result.workflowIds.length)}`);
     if (result.busy.length > 0) println(io.stdout, `kept ${result.busy.length} a run holds now (the next prune takes them): ${result.busy.join(', ')}`);
   }
   for (const failure of failures) println(io.stderr, `could not prune '${failure.workflowId}' (kept; the next prune tries again): ${failure.error}`);

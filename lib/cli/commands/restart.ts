@@ -1,3 +1,4 @@
+import { counted } from '../../counted';
 import { WorkflowRunner } from '../../runner/workflow-runner';
 import { UsageError, type CommandSpec, type ParsedArgs } from '../args';
 import { println, type CliIo } from '../io';
@@ -19,7 +20,7 @@ export async function restartCommand(args: ParsedArgs, io: CliIo): Promise<numbe
   const runner = new WorkflowRunner({ storage: await openStore(args.options.get('store')), tracer: false });
   const ids = await selectWorkflows(args, runner, 'restart');
   const json = args.flags.has('json');
-  const decision = await decide(args, io, ids, `restart ${ids.length} workflow(s) from '${from}'`, 'nothing restarted');
+  const decision = await decide(args, io, ids, `restart ${counted(ids.length, 'workflow')} from '${from}'`, 'nothing restarted');
   if (typeof decision === 'number') return decision;
   const dryRun = decision === 'dry-run';
   const { done, failures } = await eachSelected(ids, (id) => runner.restart(id, { from, dryRun }));
@@ -27,7 +28,7 @@ export async function restartCommand(args: ParsedArgs, io: CliIo): Promise<numbe
   else {
     for (const r of done) println(io.stdout, `${dryRun ? 'would restart' : 'restarted'} ${r.workflowId} (${r.status}): runs ${r.rerun.join(', ')} again${r.discarded.length === 0 ? '' : `; discards the commits of ${r.discarded.join(', ')}`}`);
     if (ids.length === 0) println(io.stdout, 'nothing to restart: no workflow matches');
-    else if (!dryRun && done.length > 0) println(io.stdout, `${done.length} workflow(s) restarted: a worker on this store runs them (under BullMQ, queue.wake(id) each)`);
+    else if (!dryRun && done.length > 0) println(io.stdout, `${counted(done.length, 'workflow')} restarted: a worker on this store runs them (under BullMQ, queue.wake(id) each)`);
   }
   return reportFailures(io, failures, 'not restarted');
 }

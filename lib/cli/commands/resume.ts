@@ -1,3 +1,4 @@
+import { counted } from '../../counted';
 import { WorkflowRunner } from '../../runner/workflow-runner';
 import type { CommandSpec, ParsedArgs } from '../args';
 import { println, type CliIo } from '../io';
@@ -16,7 +17,7 @@ export const resumeSpec: CommandSpec = { valued: ['store', ...SELECT_OPTIONS], f
 export async function resumeCommand(args: ParsedArgs, io: CliIo): Promise<number> {
   const runner = new WorkflowRunner({ storage: await openStore(args.options.get('store')), tracer: false });
   const ids = await selectWorkflows(args, runner, 'resume');
-  const decision = await decide(args, io, ids, `resume ${ids.length} workflow(s)`, 'nothing resumed');
+  const decision = await decide(args, io, ids, `resume ${counted(ids.length, 'workflow')}`, 'nothing resumed');
   if (typeof decision === 'number') return decision;
   const dryRun = decision === 'dry-run';
   const { done, failures } = await eachSelected(ids, (id) => runner.requestResume(id, { dryRun }));
@@ -27,7 +28,10 @@ export async function resumeCommand(args: ParsedArgs, io: CliIo): Promise<number
       else println(io.stdout, `not resumed: ${r.workflowId} ${r.outcome === 'running' ? 'is running now' : `has ${r.status} already`}`);
     }
     if (ids.length === 0) println(io.stdout, 'nothing to resume: no workflow matches');
-    else if (!dryRun && done.some((r) => r.outcome === 'requested')) println(io.stdout, `${done.filter((r) => r.outcome === 'requested').length} run(s) requested: the next worker that has their class runs them (under BullMQ, queue.wake(id) each)`);
+    else if (done.some((r) => r.outcome === 'requested')) {
+      const requested = counted(done.filter((r) => r.outcome === 'requested').length, 'run');
+      println(io.stdout, dryRun ? `${requested} would be requested (--yes asks for them)` : `${requested} requested: the next worker that has their class runs them (under BullMQ, queue.wake(id) each)`);
+    }
   }
   return reportFailures(io, failures, 'not resumed');
 }

@@ -1,3 +1,4 @@
+import { counted } from '../../counted';
 import { WorkflowRunner } from '../../runner/workflow-runner';
 import type { CommandSpec, ParsedArgs } from '../args';
 import { println, type CliIo } from '../io';
@@ -34,7 +35,7 @@ export async function versionsCommand(args: ParsedArgs, io: CliIo): Promise<numb
       .join(', '),
   ]);
   println(io.stdout, renderTable(['workflow', 'version', 'unfinished', 'stranded', 'runs'], rows));
-  for (const v of counts.versions) if (v.stranded > 0) println(io.stdout, `${v.stranded} run(s) of ${v.workflowName}@${v.version} are stranded: deploy that version beside the new one, or move them (waymark migrate --workflow ${v.workflowName} --from ${v.version})`);
+  for (const v of counts.versions) if (v.stranded > 0) println(io.stdout, `${counted(v.stranded, 'run')} of ${v.workflowName}@${v.version} ${v.stranded === 1 ? 'is' : 'are'} stranded: deploy that version beside the new one, or move them (waymark migrate --workflow ${v.workflowName} --from ${v.version})`);
   if (!counts.complete) println(io.stdout, `(counted the first ${counts.examined} workflows only)`);
   return 0;
 }
