@@ -104,6 +104,8 @@ pre { margin: 0; white-space: pre-wrap; word-break: break-word; font: 13px/1.45 
 .actions .danger-zone { border-color: var(--danger); }
 .message { margin: 8px 0; }
 .message.error { color: var(--danger); }
+/* An element the page hides stays hidden, whatever display its class gives it. */
+[hidden] { display: none !important; }
 .bulk { margin-top: 16px; border: 1px solid var(--danger); border-radius: 8px; padding: 12px; }
 .bulk h2 { margin-top: 0; }
 .bulk .row { display: flex; flex-wrap: wrap; gap: 12px; align-items: flex-end; margin: 8px 0; }

@@ -181,6 +181,7 @@ describe('dashboard in Chromium (waymark ui)', function () {
     expect(green).to.equal('rgb(218, 251, 225)');
     expect(grey).to.equal('rgb(246, 248, 250)');
     expect(await page.getByRole('note').textContent()).to.contain('Interrupted: the workflow is running but no run holds its lease');
+    expect(await page.isVisible('#migrate-title'), 'no migration is offered where none is declared').to.equal(false);
     expect(await page.textContent('#input')).to.contain('"requestId": "req-1"');
     expect(await page.textContent('main')).to.contain('Which fields the fingerprint ignores is shown where the dashboard knows the workflow class');
 
