@@ -442,7 +442,7 @@ describe('WorkflowRunner', () => {
       const error = await failure(new WorkflowRunner().run(new Reach(), { workflowId: 'r' }));
       const cause = (error.cause as StepFailedError).cause as StepDependencyError;
       expect(cause).to.be.instanceOf(StepDependencyError);
-      expect(cause.message).to.contain("'a' is not a dependency").and.contain('add it to @Step({ after');
+      expect(cause.message).to.contain("ctx.result('a') asks for a step that is not a dependency of this one").and.contain('add it to @Step({ after');
       expect(error.result.steps.c.attempts).to.equal(1);
 
       class Join {
