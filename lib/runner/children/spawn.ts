@@ -166,6 +166,9 @@ async function retryChild(s: SpawnRun, childId: string): Promise<boolean> {
   } finally {
     await storage.releaseLease(attempt.lease).catch(() => undefined);
   }
+  // An entry due now once the lease is free: a worker that found the child busy a moment ago moved its
+  // entry to the lease's expiry (a minute on), which would leave the retried child waiting that long.
+  await storage.addWake({ workflowId: childId, wakeAt: Date.now() });
   await s.deps.announce(childId);
   return true;
 }

@@ -11,7 +11,7 @@ import { childrenKey } from '../../../lib/item-keys';
 import type { StepContext } from '../../../lib/runner/step-context';
 import { WorkflowRunner } from '../../../lib/runner/workflow-runner';
 import type { CheckpointStorage } from '../../../lib/storage/checkpoint-storage';
-import type { WorkflowRecord } from '../../../lib/storage/records';
+import type { Lease, WorkflowRecord } from '../../../lib/storage/records';
 import { WorkflowWorker } from '../../../lib/worker/workflow-worker';
 import { everyStore, type OpenStore } from '../../helpers/stores';
 
@@ -230,6 +230,52 @@ describe('child workflows (@Step({ spawn }))', () => {
         expect(await completed).to.equal('completed');
         expect(Object.fromEntries(packed), 'only the failed child ran again').to.deep.equal({ 'o-3/ship/0': 1, 'o-3/ship/1': 2, 'o-3/ship/2': 1 });
         expect((await runner.get('o-3'))!.output).to.deep.equal({ shipped: ['o-3@a', 'o-3@b', 'o-3@c'] });
+      });
+
+      it('a failed child its parent retries runs at once, even when a worker found it busy during the retry (its entry moved to the lease expiry)', async () => {
+        noStock.add('b');
+        const setup = new WorkflowRunner({ storage: store.storage, workflows: WORKFLOWS });
+        await setup.run(new ShipOrder(), { workflowId: 'o-6', input: { warehouses: ['a', 'b'] } });
+        const failed = ended(setup, 'o-6');
+        worker = new WorkflowWorker({ runner: setup, pollIntervalMs: 50 });
+        worker.start();
+        expect(await failed).to.equal('failed');
+        await worker.stop();
+        noStock.clear();
+        // The parent's resume retries child 'o-6/ship/1' under its lease; a worker looks at the child
+        // before that lease is given back, finds it busy, and moves its entry to the lease's expiry.
+        let movedAway!: () => void;
+        const busySeen = new Promise<void>((resolve) => (movedAway = resolve));
+        const child = 'o-6/ship/1';
+        let retried = false;
+        const watched = new Proxy(store.storage, {
+          get(target, key) {
+            const value = Reflect.get(target, key) as unknown;
+            if (typeof value !== 'function') return value;
+            if (key === 'addWake')
+              return async (entry: { workflowId: string; wakeAt: number }) => {
+                await target.addWake(entry);
+                if (entry.workflowId === child && entry.wakeAt > Date.now() + 10_000) movedAway();
+              };
+            if (key === 'releaseLease')
+              return async (lease: Lease) => {
+                // The first release of the child's lease is the parent's retry: it waits for the worker to find it busy.
+                if (lease.workflowId === child && !retried) {
+                  retried = true;
+                  await busySeen;
+                }
+                return target.releaseLease(lease);
+              };
+            return (value as (...args: unknown[]) => unknown).bind(target);
+          },
+        });
+        const runner = new WorkflowRunner({ storage: watched, workflows: WORKFLOWS });
+        const completed = ended(runner, 'o-6');
+        worker = new WorkflowWorker({ runner, pollIntervalMs: 50 });
+        worker.start();
+        expect((await runner.resume('o-6')).status).to.equal('waiting');
+        expect(await completed).to.equal('completed');
+        expect(Object.fromEntries(packed)).to.deep.equal({ 'o-6/ship/0': 1, 'o-6/ship/1': 2 });
       });
 
       it("childFailure: 'tolerate' goes on with undefined outputs and ctx.childFailures(); ids given by spawn are used", async () => {
