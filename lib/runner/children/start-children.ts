@@ -120,6 +120,8 @@ async function startChild(d: StartDeps, child: StoredChild, link: ParentLink): P
   } finally {
     await storage.releaseLease(attempt.lease).catch(() => undefined);
   }
+  // Once more with the lease free: a worker that found the id busy meanwhile moved its entry to the lease's expiry.
+  await storage.addWake({ workflowId: child.id, wakeAt });
   return true;
 }
 
