@@ -34,7 +34,7 @@ export {
   type RunOptions,
 } from './runner/runner-options';
 export type { StepContext } from './runner/step-context';
-export type { StepName, StepOutput, StepNames, RunOutput, WorkflowInput } from './workflow-types';
+export type { StepName, StepOutput, StepNames, MissingSteps, RunOutput, WorkflowInput } from './workflow-types';
 export type { PruneOptions, PruneResult, PruneFailure, PrunableStatus } from './runner/prune';
 export type { CompensationContext } from './runner/compensation-context';
 export type { RunResult, StepResult, StepStatus, RunStatus, CompensationResult } from './runner/run-result';
