@@ -39,7 +39,10 @@ function parse(line: string): { env: Record<string, string>; words: string[]; ba
 
 interface Started {
   readonly child: ChildProcess;
+  /** What it printed on stdout. */
   readonly output: () => string;
+  /** What it printed on stderr. */
+  readonly errors: () => string;
   readonly done: Promise<number | null>;
 }
 
@@ -49,11 +52,13 @@ function start(words: string[], env: Record<string, string>, cwd: string): Start
   const argv = command === 'waymark' ? [BIN, ...rest] : command === 'npx' && rest[0] === 'ts-node' ? ['-r', TS_REGISTER, ...rest.slice(1)] : undefined;
   if (argv === undefined) throw new Error(`the walkthrough runs '${words.join(' ')}', which this spec does not know how to run`);
   const child = spawn(process.execPath, argv, { cwd, env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Stdout is what the walkthrough shows; stderr (Node 22 warns that node:sqlite is experimental) is kept for failures.
   let output = '';
+  let errors = '';
   child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (errors += d));
   const done = new Promise<number | null>((resolve) => child.on('close', resolve));
-  return { child, output: () => output, done };
+  return { child, output: () => output, errors: () => errors, done };
 }
 
 /** Resolves once `started`'s output matches `pattern` (or rejects when it exits first). */
@@ -68,7 +73,7 @@ function printed(started: Started, pattern: RegExp): Promise<RegExpExecArray> {
     };
     started.child.stdout!.on('data', look);
     look();
-    void started.done.then(() => reject(new Error(`exited before printing ${pattern}: ${started.output()}`)));
+    void started.done.then(() => reject(new Error(`exited before printing ${pattern}: ${started.output()}${started.errors()}`)));
   });
 }
 
@@ -105,7 +110,7 @@ describe('README: an incident, step by step', function () {
         continue;
       }
       const code = await started.done;
-      expect(code, `${line}\n${started.output()}`).to.equal(0);
+      expect(code, `${line}\n${started.output()}${started.errors()}`).to.equal(0);
       outputs.push(started.output());
       // The list of completed orders comes once the worker has run them: the walkthrough says "within seconds".
       if (line.includes('--status completed')) {
