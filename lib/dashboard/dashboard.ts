@@ -49,7 +49,6 @@ const LIST_MAX_READS = 2000;
 /** Records the per-version counts read at most (one per workflow). */
 const VERSION_MAX_READS = 20_000;
 const MAX_BODY_BYTES = 1024 * 1024;
-const LIST_STATUSES = LISTED_STATUSES;
 
 
 /** Creates the dashboard for `options.runner`'s store. Mount it, or serve it with `waymark ui`. */
@@ -181,7 +180,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
 
 async function list(runner: WorkflowRunner, query: URLSearchParams): Promise<unknown> {
   const status = (query.get('status') ?? '').split(',').filter((s) => s !== '');
-  for (const s of status) if (!LIST_STATUSES.includes(s as ListedStatus)) throw new HttpProblem(400, 'WAYMARK_INVALID_OPTION', `status '${s}' is not one of ${LIST_STATUSES.join(', ')}`);
+  for (const s of status) if (!LISTED_STATUSES.includes(s as ListedStatus)) throw new HttpProblem(400, 'WAYMARK_INVALID_OPTION', `status '${s}' is not one of ${LISTED_STATUSES.join(', ')}`);
   const limit = Number(query.get('limit') ?? 50);
   if (!Number.isInteger(limit) || limit < 1 || limit > PAGE_LIMIT) throw new HttpProblem(400, 'WAYMARK_INVALID_OPTION', `limit must be an integer from 1 to ${PAGE_LIMIT}`);
   const name = query.get('name') ?? '';

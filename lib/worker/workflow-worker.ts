@@ -17,7 +17,7 @@ import { CronSlots, slotWorkflowId } from './cron-slots';
 import { decideSlot } from './schedule-overlap';
 import { defaultLeaseOwner } from '../storage/lease-owner';
 import { isUnfinished, statusOf } from '../runner/workflow-info';
-import type { WakeEntry } from '../storage/records';
+import type { WakeEntry, WorkflowRecord } from '../storage/records';
 import { parseDuration } from '../duration';
 import type { PrunableStatus, PruneResult } from '../runner/prune';
 
@@ -459,10 +459,7 @@ export class WorkflowWorker {
     };
     try {
       const stored = await storage.readRecord(workflowId);
-      const status = stored === undefined ? undefined : statusOf(stored.record);
-      // A failed workflow whose run was asked for (`waymark resume`, `runner.requestResume`) is resumed like an unfinished one.
-      const requested = status === 'failed' && stored?.record.resumeRequested !== undefined;
-      if (!isUnfinished(status) && !requested) {
+      if (!wantsRun(stored?.record)) {
         // Ended: a child whose parent may not have heard, or a cancelled parent whose children may
         // not all be cancelled, has that done now (the run that ended it died first).
         if (stored !== undefined && needsFollowUp(stored.record)) await this.runner.followUp(workflowId);
@@ -538,8 +535,7 @@ export class WorkflowWorker {
     const { storage } = this.runner;
     for (const entry of entries) await storage.removeWake(entry);
     const again = (await storage.readRecord(workflowId))?.record;
-    const status = again === undefined ? undefined : statusOf(again);
-    if (isUnfinished(status) || (status === 'failed' && again?.resumeRequested !== undefined)) {
+    if (wantsRun(again)) {
       await storage.addWake({ workflowId, wakeAt: again?.wakeAt === undefined ? Date.now() : Date.parse(again.wakeAt) });
       return;
     }
@@ -554,6 +550,16 @@ export class WorkflowWorker {
     await this.runner.storage.addWake({ workflowId: entry.workflowId, wakeAt });
     if (Math.floor(wakeAt) !== entry.wakeAt) await this.runner.storage.removeWake(entry);
   }
+}
+
+/**
+ * True when a worker runs the workflow `record` names: it is unfinished, or it failed and a run was
+ * asked for (`waymark resume`, `runner.requestResume`), which resumes it like an unfinished one.
+ */
+function wantsRun(record: WorkflowRecord | undefined): boolean {
+  if (record === undefined) return false;
+  const status = statusOf(record);
+  return isUnfinished(status) || (status === 'failed' && record.resumeRequested !== undefined);
 }
 
 function defaultOnError(error: unknown, workflowId?: string): void {
