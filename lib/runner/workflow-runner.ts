@@ -3,7 +3,7 @@
  * commits each step once, after its successful attempt.
  */
 import { randomUUID } from 'node:crypto';
-import { isoAt, isoNow } from '../iso-now';
+import { isoAt } from '../iso-now';
 import { decodeValue, encodeValue, UnencodableValue, type EncodedValue } from '../checkpoint-codec';
 import {
   CheckpointCorruptedError,
@@ -32,7 +32,8 @@ import { attachTracing, loadTracingApi } from './tracing';
 import { compensatedAlready, completedAlready, prepareCheckpoints } from './prepare-checkpoints';
 import { compensate } from './compensation';
 import { Mailbox, ownEvents } from './mailbox';
-import { RunRecord, waitingState, type WaitingState } from './run-record';
+import { RunRecord, waitingState } from './run-record';
+import { recordCompletion, recordOutcome, recordWaiting, type Warn } from './record-outcome';
 import { passGate, type ConsumedEvent } from './step-gate';
 import type { RunHandle, RunHandleStatus } from './run-handle';
 import type { CompensationResult, RunResult, RunStatus, StepResult } from './run-result';
@@ -103,6 +104,7 @@ export class WorkflowRunner {
   private readonly wakeListeners = new Set<(workflowId: string) => void>();
   /** Runs of this runner holding their workflow's lease, by workflow id: a cancel stops them at once. */
   private readonly liveRuns = new Map<string, (request: CancelRequest) => void>();
+  private readonly warner: Warn = (message, code, detail) => this.warn(message, code, detail);
 
   constructor(private readonly options: WorkflowRunnerOptions = {}) {
     checkRunnerOptions(options);
@@ -493,7 +495,7 @@ export class WorkflowRunner {
       const record = stepRun.stored.record;
       if (firstFailure !== undefined && !leaseLost && graph.compensates && !(firstFailure.cause instanceof LeaseLostError)) {
         // From here on the workflow is undone, not retried: every later run goes on compensating.
-        const outcome = await compensateRun({ recoverAt: () => this.recoverAt(run.leaseTtlMs), warn: (m, c, d) => this.warn(m, c, d) }, workflow, graph, run.concurrency, stepRun, firstFailure);
+        const outcome = await compensateRun({ recoverAt: () => this.recoverAt(run.leaseTtlMs), warn: this.warner }, workflow, graph, run.concurrency, stepRun, firstFailure);
         if (outcome.leaseLost || leaseLost) throw new WorkflowFailedError(resultOf('failed', outcome.results), new LeaseLostError(workflowId));
         if (outcome.interrupted) {
           // Stopped mid-way: the record says 'compensating', with the entry that brings a worker back to finish.
@@ -505,7 +507,7 @@ export class WorkflowRunner {
       }
       if (firstFailure === undefined && !leaseLost && state.allDone()) {
         const result = resultOf('completed');
-        await this.recordCompletion(workflowId, record!, runId, result.output);
+        await recordCompletion(this.warner, workflowId, record!, runId, result.output);
         events.emit('run:completed', { result });
         return result;
       }
@@ -516,14 +518,14 @@ export class WorkflowRunner {
       if (firstFailure === undefined && !leaseLost && !cancelSignal.aborted && waiting.length > 0) {
         const waits = waitingState(waiting, stepRun.timers);
         const result: RunResult = { ...resultOf('waiting'), ...(waits.wakeAt === undefined ? {} : { wakeAt: new Date(waits.wakeAt).toISOString() }), waitingFor: waits.waitingFor.map(shownEventName) };
-        if ((await this.recordWaiting(workflowId, record!, waits)) && waits.waitingFor.length > 0) waitingOn = new Set(waits.waitingFor);
+        if ((await recordWaiting(this.warner, workflowId, record!, waits)) && waits.waitingFor.length > 0) waitingOn = new Set(waits.waitingFor);
         events.emit('run:waiting', { result });
         return result;
       }
       if (firstFailure === undefined && !leaseLost) {
         const result = resultOf('cancelled');
         // Interrupted (a worker stopping) is not cancelled: the workflow stays 'running' for the next worker.
-        if (!(cancelSignal.reason instanceof RunInterruptedError)) await this.recordOutcome(workflowId, record, { status: 'cancelled' });
+        if (!(cancelSignal.reason instanceof RunInterruptedError)) await recordOutcome(this.warner, workflowId, record, { status: 'cancelled' });
         events.emit('run:cancelled', { result });
         throw new WorkflowCancelledError(result);
       }
@@ -537,7 +539,7 @@ export class WorkflowRunner {
         // Failed while a cancel was asked for: the cancel stands, not the failure.
         const request = stepRun.stored.record === undefined ? undefined : (cancelled ?? (await storedCancel(this.storage, workflowId, stepRun.stored.record.current.createdAt)));
         if (request !== undefined) await endCancelled(request);
-        await this.recordOutcome(workflowId, stepRun.stored.record, { status: 'failed', error: storedError(error instanceof WorkflowFailedError ? error.cause : error) });
+        await recordOutcome(this.warner, workflowId, stepRun.stored.record, { status: 'failed', error: storedError(error instanceof WorkflowFailedError ? error.cause : error) });
       }
       // Every run that took the lease ends with one of run:completed, run:waiting, run:cancelled or run:failed.
       if (error instanceof WorkflowFailedError) events.emit('run:failed', { result: error.result, error: error.cause });
@@ -624,49 +626,6 @@ export class WorkflowRunner {
   /** When a worker should look for a run that started now, if it died: after its lease would have expired. */
   private recoverAt(leaseTtlMs: number): number {
     return Date.now() + leaseTtlMs + RECOVERY_MARGIN_MS;
-  }
-
-  /**
-   * Marks the record completed, with the final output, so a late duplicate is answered without
-   * running. Every step is committed already: a failure here only costs that shortcut, so it is
-   * reported, not turned into the run's error.
-   */
-  private async recordCompletion(workflowId: string, record: RunRecord, runId: string, output: unknown): Promise<void> {
-    try {
-      const completion = { runId, completedAt: isoNow(), output: encodeValue(output) };
-      await record.end({ status: 'completed', completion, error: undefined });
-    } catch (error) {
-      this.warn(`workflow '${workflowId}': completed, but could not mark its record completed (a late duplicate will restore its steps instead): ${errorText(error)}`, 'WAYMARK_COMPLETION_NOT_RECORDED', { workflowId, error });
-    }
-  }
-
-  /**
-   * Stores how a run that did not complete ended (`'failed'` with its error, or `'cancelled'`), when
-   * it got as far as writing its record. The run's own outcome stands either way: a failed write is
-   * reported, and the record then still says `'running'`, which reads as interrupted.
-   */
-  private async recordOutcome(workflowId: string, record: RunRecord | undefined, outcome: Pick<WorkflowRecord, 'status' | 'error'>): Promise<void> {
-    if (record === undefined) return;
-    try {
-      await record.end(outcome);
-    } catch (error) {
-      this.warn(`workflow '${workflowId}': ${outcome.status}, but could not store that in its record (it reads as interrupted): ${errorText(error)}`, 'WAYMARK_OUTCOME_NOT_RECORDED', { workflowId, error });
-    }
-  }
-
-  /**
-   * Stores what the workflow waits for, with its wake entry; true once stored. The run looks at the
-   * events once more after it gave its lease up (see `execute`). A failed write is reported: the
-   * workflow then reads as interrupted, and its recovery entry brings a worker back to it.
-   */
-  private async recordWaiting(workflowId: string, record: RunRecord, state: WaitingState): Promise<boolean> {
-    try {
-      await record.wait(state);
-      return true;
-    } catch (error) {
-      this.warn(`workflow '${workflowId}': waiting, but could not store that in its record (it reads as interrupted, and a worker will resume it): ${errorText(error)}`, 'WAYMARK_WAITING_NOT_RECORDED', { workflowId, error });
-      return false;
-    }
   }
 
   /** One step: its timers and event, attempts, then encode and commit. A failure for good is recorded in `run.failures`. */
