@@ -578,6 +578,22 @@ export class RecordConflictError extends WaymarkError {
   }
 }
 
+/**
+ * A flow-control key function (`@Workflow({ concurrency: { key } })`, `@Step({ limit: { key } })`,
+ * `@Step({ rateLimit: { key } })`) returned something that is not a key. The run (or the step) fails
+ * and holds no slot; fix the function and resume the workflow.
+ */
+export class InvalidFlowKeyError extends NonRetryableError {
+  override readonly code = 'WAYMARK_INVALID_FLOW_KEY';
+  constructor(
+    readonly workflowId: string,
+    readonly step: string | undefined,
+    readonly problem: string,
+  ) {
+    super(`its ${step === undefined ? 'concurrency' : 'limit'} key function returned no key (${problem}): return a name of 1-100 characters, then resume the workflow`, { where: { workflowId, step } });
+  }
+}
+
 /** Another live owner holds the workflow's lease (`onBusy: 'throw'`, or the wait ran out). */
 export class WorkflowBusyError extends WaymarkError {
   readonly code = 'WAYMARK_WORKFLOW_BUSY';

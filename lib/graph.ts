@@ -1,6 +1,7 @@
 /**
  * Builds and validates a workflow class's step graph. Reads decorator metadata; runs nothing.
  */
+import { toConcurrency, toStepLimits, type FlowKeySource, type StepLimits } from './graph-limits';
 import { WorkflowDefinitionError } from './errors';
 import { readStepRecords, readWorkflow, type Constructor, type Migration, type StepRecord } from './metadata';
 import type { RetryOptions } from './retry-options';
@@ -35,6 +36,8 @@ export interface StepNode {
   readonly spawn?: StepSpawn;
   /** The method that undoes the step once it committed, if it declares one (`@Step({ compensate })`). */
   readonly compensation?: StepCompensation;
+  /** Its concurrency limit and rate limit (`@Step({ limit, rateLimit })`), validated. */
+  readonly limits?: StepLimits;
   /** Declaration index. */
   readonly index: number;
 }
@@ -94,6 +97,10 @@ export interface StepGraph {
   readonly inputClass?: Constructor;
   /** True when a step declares a compensation: a step failing for good then compensates, and the workflow ends `'compensated'`. */
   readonly compensates: boolean;
+  /** Its concurrency key (`@Workflow({ concurrency })`), validated. */
+  readonly concurrency?: { readonly key: FlowKeySource; readonly limit: number };
+  /** True when it has a concurrency key or a step with a limit: its runs hold or wait for slots. */
+  readonly limited: boolean;
 }
 
 const cache = new WeakMap<Constructor, StepGraph>();
@@ -155,7 +162,8 @@ function build(target: Constructor): StepGraph {
   const version = options.version ?? 1;
   if (!Number.isInteger(version) || version < 1) throw new WorkflowDefinitionError(`@Workflow version must be an integer >= 1, got ${JSON.stringify(version)}`, className);
   const migrations = checkMigrations(options.migrate, version, byName, className);
-  return { workflowName: options.name ?? className, version, migrations, className, steps, stepNames: steps.map((s) => s.name), byName, dependents, dependentNodes, finalStep: steps[steps.length - 1].name, inputClass: options.input, compensates: steps.some((s) => s.compensation !== undefined) };
+  const concurrency = toConcurrency(options.concurrency, className);
+  return { workflowName: options.name ?? className, version, migrations, className, steps, stepNames: steps.map((s) => s.name), byName, dependents, dependentNodes, finalStep: steps[steps.length - 1].name, inputClass: options.input, compensates: steps.some((s) => s.compensation !== undefined), ...(concurrency === undefined ? {} : { concurrency }), limited: concurrency !== undefined || steps.some((s) => s.limits !== undefined) };
 }
 
 /** Names of what every object has (`__proto__`, `constructor`, `hasOwnProperty`...): never step names, since steps are keys of plain objects in results and records. */
@@ -201,6 +209,10 @@ function toNode(record: StepRecord, index: number, previous: StepNode | undefine
   if (fanOut !== undefined && poll !== undefined) {
     throw new WorkflowDefinitionError(`a fan-out's items cannot poll: drop poll, or make the polling a step of its own`, className, name);
   }
+  const limits = toStepLimits(record.limit, record.rateLimit, className, name);
+  if (limits !== undefined && spawn !== undefined) {
+    throw new WorkflowDefinitionError(`a step that starts child workflows cannot take a limit: limit the children's workflow with @Workflow({ concurrency }), or their steps`, className, name);
+  }
   return {
     name,
     method: record.method,
@@ -215,6 +227,7 @@ function toNode(record: StepRecord, index: number, previous: StepNode | undefine
     ...(spawn === undefined ? {} : { spawn }),
     mayBeSkipped: when !== undefined,
     ...(compensation === undefined ? {} : { compensation }),
+    ...(limits === undefined ? {} : { limits }),
     index,
   };
 }

@@ -103,6 +103,63 @@ export interface StepOptions {
   readonly compensate?: string;
   /** Retry policy of the compensation; default the step's own `retry`. */
   readonly compensateRetry?: RetryOptions;
+  /**
+   * A concurrency limit shared by every step, of any workflow in any process on the store, that names
+   * the same key: at most `concurrency` of their attempts run at once. See {@link StepLimit}.
+   */
+  readonly limit?: StepLimit;
+  /** A rate limit shared by every step that names the same key: see {@link StepRateLimit}. */
+  readonly rateLimit?: StepRateLimit;
+}
+
+/**
+ * `@Step({ limit })`: at most `concurrency` attempts at once of the steps naming `key`, across every
+ * process sharing the store (a partner API's calls in flight). An attempt waits for a slot before it
+ * starts, first come first served; a retry is a call like any other and waits for a slot too. A
+ * step's first attempt that finds no slot within the runner's `maxInlineWaitMs` waits durably, like
+ * a timer: the workflow is `'waiting'` (holding no lease and no slot) and is woken when a slot frees.
+ * A fan-out's items each take a slot per attempt, waiting in the run.
+ */
+export interface StepLimit {
+  /** The key: a name, or a function of the step's context (an item's, for a fan-out) returning one (1-100 characters, no control characters). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly key: string | ((ctx: any) => string);
+  /** Attempts at once for the key (an integer from 1 to 1,000). Give one key one limit everywhere. */
+  readonly concurrency: number;
+}
+
+/**
+ * `@Step({ rateLimit })`: at most `limit` attempts start in any `perMs` window for the steps naming
+ * `key`, across every process sharing the store (a provider's requests per minute). Each attempt,
+ * retries included, takes one; one that finds none waits until the oldest of the window leaves it
+ * (in the run when that is within `maxInlineWaitMs`, else durably, like a timer). The window is read
+ * by each process's clock: processes whose clocks differ by `d` ms may start up to `limit` calls
+ * within `perMs - d` ms.
+ */
+export interface StepRateLimit {
+  /** The key: a name, or a function of the step's context returning one (1-100 characters, no control characters). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly key: string | ((ctx: any) => string);
+  /** Attempts per window (an integer from 1 to 1,000). */
+  readonly limit: number;
+  /** The window, in ms (an integer >= 1). */
+  readonly perMs: number;
+}
+
+/**
+ * `@Workflow({ concurrency })`: at most `limit` runs at once of this workflow with one key, across
+ * every process sharing the store (one order of a customer at a time). The key is computed once,
+ * from the run's input when it first runs, and stored in its record. A run that finds no free slot
+ * waits without a lease (status `'waiting'`, `waitingFor` naming the key) and is woken, first come
+ * first served, when a slot frees. A run holds its slot while it runs, not while it waits (a timer,
+ * an event, children): it queues again when it wakes.
+ */
+export interface WorkflowConcurrency {
+  /** The key: a name for every run, or a function of the run's input returning one (1-100 characters, no control characters). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly key: string | ((input: any) => string);
+  /** Runs at once for one key (an integer from 1 to 1,000). */
+  readonly limit: number;
 }
 
 /** A child workflow a step starts (`@Step({ spawn })`). */
@@ -161,6 +218,8 @@ export interface WorkflowOptions {
    * worker option `migrate: 'auto'`): one declaration per version it moves from. See {@link Migration}.
    */
   readonly migrate?: Migration | readonly Migration[];
+  /** At most `limit` runs at once per key, across every process: see {@link WorkflowConcurrency}. */
+  readonly concurrency?: WorkflowConcurrency;
 }
 
 /**

@@ -6,6 +6,14 @@ import { InvalidWorkflowIdError } from './errors';
 /** Longest workflow id accepted, in UTF-16 code units. */
 export const MAX_WORKFLOW_ID_LENGTH = 200;
 
+/**
+ * The ids of flow-control documents (a concurrency key's, a step limit's, a rate limit's): stored as
+ * records beside the workflows', and the one shape of id with control characters a store accepts.
+ * No workflow can have one (a workflow's id has no control characters), so none is ever confused
+ * with a workflow.
+ */
+export const FLOW_ID = /^\u001fwaymark-flow\u001f(?:concurrency|limit|rate)\u001f[0-9a-f]{40}$/;
+
 /** The id checked last: storage calls of one run repeat it, and checking a string again is wasted work. */
 let lastValid: string | undefined;
 
@@ -14,6 +22,7 @@ export function assertWorkflowId(id: unknown): asserts id is string {
   if (id === lastValid) return;
   if (typeof id !== 'string') throw new InvalidWorkflowIdError(String(id), `expected a string, got ${typeof id}`);
   if (id.length === 0) throw new InvalidWorkflowIdError(id, 'it is empty');
+  if (FLOW_ID.test(id)) return;
   if (id.length > MAX_WORKFLOW_ID_LENGTH) throw new InvalidWorkflowIdError(id, `it has ${id.length} characters; at most ${MAX_WORKFLOW_ID_LENGTH} are allowed`);
   // eslint-disable-next-line no-control-regex
   const control = /[\u0000-\u001f\u007f]/.exec(id);

@@ -64,6 +64,11 @@ export class RunRecord {
     return (this.running ??= this.write({ ...this.record, status: 'running', wakeAt: new Date(recoverAt).toISOString(), waitingFor: undefined, waiting: undefined, error: undefined, endedAt: undefined }));
   }
 
+  /** Stores the run's concurrency key, computed once, before the run asks for a slot under it. */
+  setConcurrencyKey(key: string): Promise<void> {
+    return this.write(() => ({ ...this.record, concurrencyKey: key }));
+  }
+
   /** Stores that `step`'s `when` answered true, before the step acts (a resume then never asks again). */
   takeBranch(step: string): Promise<void> {
     return this.write(() => ({ ...this.record, branches: { ...this.record.branches, [step]: true } }));

@@ -2,6 +2,7 @@
  * What one step of a run needs from the run: built by the runner when the run takes its lease,
  * completed once its record is prepared.
  */
+import type { RunSlots } from './flow/run-slots';
 import type { StepFailedError } from '../errors';
 import type { CheckpointStorage } from '../storage/checkpoint-storage';
 import type { AttemptsInFlight } from './attempt';
@@ -43,4 +44,6 @@ export interface StepRun {
   readonly concurrency: number;
   /** The step the workflow's last run failed at, if it failed: a spawn step then resumes its failed children. */
   failedAt?: string;
+  /** The slots it holds and waits for, when its workflow has a concurrency key or limited steps. */
+  readonly slots?: RunSlots;
 }

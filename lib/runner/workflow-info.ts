@@ -7,6 +7,7 @@ import { CheckpointCorruptedError, InvalidOptionError } from '../errors';
 import { CANCEL_EVENT, ownEvents } from './mailbox';
 import { childrenKey, sortCommitted } from '../item-keys';
 import { childEventStep, shownEventName } from './children/child-events';
+import { isFlowId } from './flow/flow-store';
 import type { CheckpointStorage } from '../storage/checkpoint-storage';
 import type { AttemptFailure, LeaseHolder, StoredCompensation, StoredError, StrandedMark, VersionChange, WorkflowRecord, WorkflowStatus } from '../storage/records';
 import { keyedStorage, StepKeys } from './versions/step-keys';
@@ -389,7 +390,8 @@ export async function listWorkflows(storage: CheckpointStorage, options: ListOpt
   const { statuses, limit, maxReads } = checkListOptions(options);
   const filtered = statuses !== undefined || options.workflowName !== undefined || options.version !== undefined || options.stranded !== undefined;
   const prefix = options.idPrefix;
-  const all = await storage.list();
+  // A flow-control key's document is stored as a record, but is no workflow.
+  const all = (await storage.list()).filter((id) => !isFlowId(id));
   const ids = prefix === undefined || prefix === '' ? all : all.filter((id) => id.startsWith(prefix));
   const cursor = options.cursor;
   let next = cursor === undefined ? 0 : ids.findIndex((id) => id > cursor);

@@ -39,7 +39,7 @@ import type { RunHandle, RunHandleStatus } from './run-handle';
 import type { CompensationResult, RunResult, RunStatus, StepResult } from './run-result';
 import { RunEvents, type WorkflowEventName, type WorkflowHooks, type WorkflowListener } from './run-events';
 import { RunState } from './run-state';
-import { checkRunnerOptions, DEFAULT_MAX_INLINE_WAIT_MS, defaultStorage, resolveRun, type ResolvedRun, type RunOptions, type WorkflowRunnerOptions } from './runner-options';
+import { checkRunnerOptions, DEFAULT_LEASE_TTL_MS, DEFAULT_MAX_INLINE_WAIT_MS, defaultStorage, resolveRun, type ResolvedRun, type RunOptions, type WorkflowRunnerOptions } from './runner-options';
 import { scheduleGraph, type Settle, type Settled } from './schedule-graph';
 import { passBranch, skippedDependencies } from './branch';
 import { awaitCall, storeNextCall, type LaterCallRun } from './later-calls';
@@ -61,6 +61,10 @@ import { childStarts } from './children/start-children';
 import { followUp, needsFollowUp } from './children/follow-up';
 import { shownEventName } from './children/child-events';
 import { runFanOut } from './fan-out/fan-out';
+import { FlowControl } from './flow/flow-control';
+import { admitRun } from './flow/run-admission';
+import { RunSlots, SLOT_MARGIN_MS } from './flow/run-slots';
+import { limitedItemCall, passLimits, type LimitedStep } from './flow/step-limits';
 import { committedItems } from './fan-out/item-outputs';
 import { restoreCommitted } from './restore-committed';
 import type { StepRun } from './step-run';
@@ -105,6 +109,8 @@ export class WorkflowRunner {
   /** Runs of this runner holding their workflow's lease, by workflow id: a cancel stops them at once. */
   private readonly liveRuns = new Map<string, (request: CancelRequest) => void>();
   private readonly warner: Warn = (message, code, detail) => this.warn(message, code, detail);
+  /** Slots and tokens of concurrency keys and step limits, shared by this runner's runs. */
+  private readonly flow: FlowControl;
 
   constructor(private readonly options: WorkflowRunnerOptions = {}) {
     checkRunnerOptions(options);
@@ -112,6 +118,7 @@ export class WorkflowRunner {
     this.registry = new WorkflowRegistry(options.workflows);
     this.maxInlineWaitMs = options.maxInlineWaitMs ?? DEFAULT_MAX_INLINE_WAIT_MS;
     this.childStarts = childStarts(this.storage, options, this.registry, (id) => this.announce(id));
+    this.flow = new FlowControl(this.storage, (id) => this.wake(id), 2 * (options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS));
     this.events = new RunEvents((event, error) => this.reportListenerError(event, error));
     for (const [event, listener] of Object.entries(options.hooks ?? {}) as [WorkflowEventName, WorkflowHooks[WorkflowEventName]][]) {
       if (listener !== undefined) this.events.on(event, listener as WorkflowListener<typeof event>);
@@ -455,16 +462,15 @@ export class WorkflowRunner {
       const createdAt = prepared.record?.current.createdAt;
       if (createdAt !== undefined && cancelled === undefined) void storedCancel(this.storage, workflowId, createdAt).then((request) => request !== undefined && requestCancel(request));
     };
-    const keeper = await LeaseKeeper.acquire(
-      this.storage,
-      workflowId,
-      { owner: run.owner, ttlMs: run.leaseTtlMs, onBusy: run.onBusy, busyTimeoutMs: run.busyTimeoutMs, signal: cancelSignal, onRenewed: lookForCancel },
-      () => {
-        leaseLost = true;
-        events.emit('lease:lost', {});
-        stop.abort(new LeaseLostError(workflowId));
-      },
-    );
+    const onLost = () => {
+      leaseLost = true;
+      events.emit('lease:lost', {});
+      stop.abort(new LeaseLostError(workflowId));
+    };
+    // Slots are held a margin past the lease, and renewed with it: see RunSlots.
+    const slots = graph.limited ? new RunSlots(this.flow, () => keeper.lease.expiresAt + SLOT_MARGIN_MS, onLost) : undefined;
+    const onRenewed = slots === undefined ? lookForCancel : () => (slots.renew(), lookForCancel());
+    const keeper = await LeaseKeeper.acquire(this.storage, workflowId, { owner: run.owner, ttlMs: run.leaseTtlMs, onBusy: run.onBusy, busyTimeoutMs: run.busyTimeoutMs, signal: cancelSignal, onRenewed }, onLost);
     events.emit('lease:acquired', { owner: keeper.lease.owner, expiresAt: keeper.lease.expiresAt });
     const state = new RunState(graph.stepNames, graph.byName);
     const resultOf = (status: RunStatus, compensations?: ReadonlyMap<string, CompensationResult>): RunResult => ({
@@ -477,7 +483,7 @@ export class WorkflowRunner {
       fingerprint,
     });
     const inFlight = new AttemptsInFlight(stop.signal);
-    const stepRun: StepRun = { workflowId, className: graph.className, input, state, inFlight, keeper, events, failures: {}, stored: prepared, leaseTtlMs: run.leaseTtlMs, timers: {}, methods: new StepMethods(workflow), concurrency: run.concurrency, storage: this.storage };
+    const stepRun: StepRun = { workflowId, className: graph.className, input, state, inFlight, keeper, events, failures: {}, stored: prepared, leaseTtlMs: run.leaseTtlMs, timers: {}, methods: new StepMethods(workflow), concurrency: run.concurrency, storage: this.storage, slots };
     this.liveRuns.set(workflowId, requestCancel);
     let wakeAfter = false;
     /** The events a run that ended waiting waits for: looked at once more after its lease is given up. */
@@ -551,9 +557,12 @@ export class WorkflowRunner {
       // One owner at a time: a step that ignored its cancelled or timed-out signal is still this run's
       // work, so the lease is kept (and renewed) until it settles, and only then given up.
       await inFlight.settled();
+      await slots?.releaseAll();
       if (this.liveRuns.get(workflowId) === requestCancel) this.liveRuns.delete(workflowId);
       // The run's outcome stands either way: a lease that cannot be released now expires on its own.
       await keeper.release().catch((error: unknown) => this.reportReleaseFailure(workflowId, error));
+      // A slot that freed as this run decided to wait for one found it busy: it is seen here, and woken.
+      if (slots?.any === true && (await slots.afterLease(prepared.record?.current.status === 'waiting').catch(() => false))) await this.wake(workflowId).catch((error: unknown) => this.recordFailure(workflowId, 'woken for a free slot', error));
       // An event (or a child's outcome) that came as this run decided to wait woke nobody ('running'), or a worker
       // that found it busy (back at the lease's expiry): it is seen here, the lease free, and woken.
       if (waitingOn !== undefined && (await stepRun.mailbox!.arrived(waitingOn).catch(() => false))) await this.wake(workflowId).catch((error: unknown) => this.recordFailure(workflowId, 'woken again', error));
@@ -602,6 +611,7 @@ export class WorkflowRunner {
     stepRun.mailbox = new Mailbox(async () => ownEvents(await this.storage.listEvents(workflowId), prepared.record.createdAt), consumed);
     stepRun.createdAt = Date.parse(prepared.record.createdAt ?? prepared.record.updatedAt);
     stepRun.failedAt = prepared.failedAt;
+    if (stepRun.slots !== undefined && (await admitRun({ graph, workflowId, input: stepRun.input, record, state, slots: stepRun.slots, maxWaitMs: this.maxInlineWaitMs, signal: stepRun.inFlight.signal })) !== 'admitted') return undefined;
     const { compensation } = prepared.record;
     if (compensation !== undefined) {
       // A step failed for good in an earlier run: the workflow goes on compensating, its steps never run again.
@@ -681,7 +691,7 @@ export class WorkflowRunner {
         spawned = gate;
       }
       if (node.fanOut !== undefined) {
-        const fanOut = await runFanOut({ workflowId, node, input, outputs, skipped, failures, state, inFlight, events, storage: run.storage, record: run.stored.record!, lease: () => keeper.lease, recoverAt: () => this.recoverAt(run.leaseTtlMs), committed: run.committed!, concurrency: run.concurrency, call: (ctx) => method.call(workflow, ctx) });
+        const fanOut = await runFanOut({ workflowId, node, input, outputs, skipped, failures, state, inFlight, events, storage: run.storage, record: run.stored.record!, lease: () => keeper.lease, recoverAt: () => this.recoverAt(run.leaseTtlMs), committed: run.committed!, concurrency: run.concurrency, call: node.limits === undefined ? (ctx) => method.call(workflow, ctx) : limitedItemCall(run.slots!, node.limits, workflowId, node.name, inFlight.signal, (ctx) => method.call(workflow, ctx)) });
         return settle(node, fanOut === 'done' || fanOut === 'cancelled' ? fanOut : this.failStep(run, node, fanOut.error, fanOut.attempts));
       }
       const record = run.stored.record!;
@@ -694,6 +704,11 @@ export class WorkflowRunner {
           return settle(node, due);
         }
       }
+      const limiter = node.limits === undefined ? undefined : await passLimits(this.limitedStep(run, node, poll, createStepContext({ workflowId, step: node.name, attempt: 0, signal: inFlight.signal, input, after, outputs, event: consumed?.payload, skipped, failures })));
+      if (limiter === 'waiting' || limiter === 'cancelled') {
+        giveBack(run, consumed);
+        return settle(node, limiter);
+      }
       // A resumed waiting workflow runs again from here: its record says so, with a recovery entry.
       if (!record.isRunning) await record.markRunning(this.recoverAt(run.leaseTtlMs));
       const startedAt = Date.now();
@@ -705,9 +720,10 @@ export class WorkflowRunner {
       let attempts: number;
       for (;;) {
         const calls = poll === undefined ? undefined : { count: poll.count, last: poll.last === true };
-        const invoke = (attempt: Attempt) =>
+        const call = (attempt: Attempt) =>
           // Object literals without spreads keep one shape, on the fast paths of V8 (and of JSON.stringify).
           method.call(workflow, createStepContext({ workflowId, step: node.name, attempt: attempt.number, signal: attempt, input, after, outputs, event: consumed?.payload, skipped, failures, poll: calls, children: spawned }));
+        const invoke = limiter === undefined ? call : (attempt: Attempt) => limiter.around(attempt.number, () => call(attempt));
         // runAttempts, with its first attempt done here: most steps succeed at once, and awaiting the
         // attempt in this frame instead of in another async function took the engine from ×1.50 to
         // ×1.39 of its floor (README "Performance"). A first attempt that succeeds allocates no outcome.
@@ -806,6 +822,15 @@ export class WorkflowRunner {
     const record = run.stored.record!;
     const context = (item?: { value: unknown; index: number }) => createStepContext({ workflowId, step: node.name, attempt: 0, signal: inFlight.signal, input, after: node.after, outputs, skipped, item });
     return { workflowId, node, state: run.state, input, outputs, skipped, inFlight, events: run.events, storage: run.storage, record, lease: () => keeper.lease, recoverAt: () => this.recoverAt(run.leaseTtlMs), deps: this.childStarts, mailbox: run.mailbox!, committed: run.committed!, createdAt: record.current.createdAt!, retrying: run.failedAt === node.name, context, onTimer: (at) => (run.timers[node.name] = at) };
+  }
+
+  /** What a limited step's first attempt needs of its run (made only for such a step). */
+  private limitedStep(run: StepRun, node: StepNode, poll: { attempts?: number } | undefined, ctx: unknown): LimitedStep {
+    const wait = (wakeAt: string, waitingFor: string) => {
+      run.state.wait(node.index, wakeAt, waitingFor);
+      run.events.emit('step:waiting', { step: node.name, wakeAt, event: waitingFor });
+    };
+    return { slots: run.slots!, limits: node.limits!, workflowId: run.workflowId, step: node.name, index: node.index, ctx, attempt: (poll?.attempts ?? 0) + 1, maxWaitMs: this.maxInlineWaitMs, signal: run.inFlight.signal, wait };
   }
 
   /** What a step called again later needs of its run (made only for such a step). */

@@ -154,6 +154,8 @@ export interface WorkflowRecord {
   readonly resumeRequested?: { readonly at: string; readonly by: string };
   /** The migrations and restarts this workflow went through, oldest first (at most the last 20). */
   readonly history?: readonly VersionChange[];
+  /** The run's concurrency key (`@Workflow({ concurrency })`), computed from its input once, when it first ran. */
+  readonly concurrencyKey?: string;
 }
 
 /** See {@link WorkflowRecord.stranded}. */

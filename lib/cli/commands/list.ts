@@ -1,3 +1,4 @@
+import { isFlowId } from '../../runner/flow/flow-store';
 import { WorkflowRunner } from '../../runner/workflow-runner';
 import type { ListedStatus } from '../../runner/workflow-info';
 import { listOption, UsageError, type CommandSpec, type ParsedArgs } from '../args';
@@ -24,7 +25,7 @@ export async function listCommand(args: ParsedArgs, io: CliIo): Promise<number> 
   const stranded = args.flags.has('stranded');
   const storage = await openStore(args.options.get('store'));
   let ids: string[];
-  if (statuses === undefined && workflowName === undefined && version === undefined && !stranded) ids = await storage.list();
+  if (statuses === undefined && workflowName === undefined && version === undefined && !stranded) ids = (await storage.list()).filter((id) => !isFlowId(id));
   else {
     const runner = new WorkflowRunner({ storage, tracer: false });
     ids = [];

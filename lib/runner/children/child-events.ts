@@ -4,6 +4,7 @@
  * per ending of the child, idempotent by an id made of the child's id and the time it ended.
  */
 import { createHash } from 'node:crypto';
+import { shownFlowWait } from '../flow/wait-name';
 import { decodeValue, encodeValue, UnencodableValue, type EncodedValue } from '../../checkpoint-codec';
 import type { StoredEvent, WorkflowRecord, WorkflowStatus } from '../../storage/records';
 
@@ -22,7 +23,7 @@ export function childEventStep(name: string): string | undefined {
 /** An event name as people are shown it: a spawn step's children read `children of 'ship'`. */
 export function shownEventName(name: string): string {
   const step = childEventStep(name);
-  return step === undefined ? name : `children of '${step}'`;
+  return step === undefined ? (shownFlowWait(name) ?? name) : `children of '${step}'`;
 }
 
 /** How one child ended, as its parent reads it. */

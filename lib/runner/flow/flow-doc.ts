@@ -1,0 +1,129 @@
+/**
+ * The state of one flow-control key (a concurrency key, a step limit, a rate limit), as one small
+ * document every process reads and replaces conditionally. Pure functions: each takes the document
+ * and the time, and returns the document to write (or none, when nothing changes) with its answer.
+ * The runner's callers do the I/O (see `flow-store.ts`); nothing here reads a clock.
+ */
+
+/** A holder of a slot: a run, or one attempt of a step, until `until` (epoch ms) unless renewed. */
+export interface SlotHolder {
+  /** Who holds it: a workflow id, or a workflow id and a step (see `flow-ids.ts`). */
+  readonly id: string;
+  /** Unique per acquisition: a renewal or release by an earlier acquisition of the same id is refused. */
+  readonly token: string;
+  /** Epoch ms after which anyone may drop it (its process died, or stalled for longer than its lease). */
+  readonly until: number;
+}
+
+/** A waiter for a slot, in arrival order; its place is kept until `until` unless it looks again. */
+export interface SlotWaiter {
+  readonly id: string;
+  /** Epoch ms it first asked. */
+  readonly since: number;
+  readonly until: number;
+}
+
+/** One key's document. */
+export interface FlowDoc {
+  /** Slots held now (a concurrency key or step limit). */
+  readonly holders: readonly SlotHolder[];
+  /** Waiting for a slot, first come first served. */
+  readonly queue: readonly SlotWaiter[];
+  /** A rate limit's admissions (epoch ms) within its last window, oldest first. */
+  readonly recent: readonly number[];
+}
+
+/** The document of a key nothing has used yet. */
+export const EMPTY_FLOW: FlowDoc = { holders: [], queue: [], recent: [] };
+
+/** What asking for a slot answers. */
+export type SlotAnswer =
+  | { readonly granted: true; readonly token: string }
+  | {
+      readonly granted: false;
+      /** Its place in the queue (0 is next). */
+      readonly position: number;
+      /** When a slot may free at the latest, if nobody releases one: the earliest holder's `until`. */
+      readonly retryAt: number;
+      /** Who holds the slots now. */
+      readonly holders: readonly string[];
+    };
+
+/** A request for a slot of a key with `limit` slots. */
+export interface SlotRequest {
+  readonly id: string;
+  readonly token: string;
+  readonly limit: number;
+  /** Until when the slot is held if granted (its holder renews it). */
+  readonly holdUntil: number;
+  /** Until when its place in the queue is kept if not granted (it looks again before). */
+  readonly waitUntil: number;
+}
+
+/** Holders and waiters whose time is past are gone: a dead process's slot frees by expiry. */
+function live(doc: FlowDoc, now: number): { holders: SlotHolder[]; queue: SlotWaiter[] } {
+  return { holders: doc.holders.filter((h) => h.until > now), queue: doc.queue.filter((w) => w.until > now) };
+}
+
+/**
+ * Grants a slot when fewer than `limit` are held and nobody who came earlier waits for the free ones;
+ * else queues the request (once: it keeps its first place). A holder asking again under its own id
+ * (a run resumed after its process died) takes its slot back at once.
+ */
+export function requestSlot(doc: FlowDoc, request: SlotRequest, now: number): { doc: FlowDoc; answer: SlotAnswer } {
+  const { holders, queue } = live(doc, now);
+  const own = holders.findIndex((h) => h.id === request.id);
+  if (own >= 0) holders.splice(own, 1);
+  const place = queue.findIndex((w) => w.id === request.id);
+  const free = request.limit - holders.length;
+  // Ahead of it: those who came earlier. A newcomer is behind the whole queue.
+  const ahead = place >= 0 ? place : queue.length;
+  if (own >= 0 || ahead < free) {
+    if (place >= 0) queue.splice(place, 1);
+    holders.push({ id: request.id, token: request.token, until: request.holdUntil });
+    return { doc: { ...doc, holders, queue }, answer: { granted: true, token: request.token } };
+  }
+  if (place >= 0) queue[place] = { ...queue[place]!, until: Math.max(queue[place]!.until, request.waitUntil) };
+  else queue.push({ id: request.id, since: now, until: request.waitUntil });
+  const retryAt = holders.length === 0 ? now : Math.min(...holders.map((h) => h.until));
+  return { doc: { ...doc, holders, queue }, answer: { granted: false, position: ahead, retryAt, holders: holders.map((h) => h.id) } };
+}
+
+/** Extends a held slot; undefined (nothing to write) when the slot is no longer this acquisition's. */
+export function renewSlot(doc: FlowDoc, id: string, token: string, until: number, now: number): FlowDoc | undefined {
+  const held = doc.holders.find((h) => h.id === id && h.token === token && h.until > now);
+  if (held === undefined) return undefined;
+  return { ...doc, holders: doc.holders.map((h) => (h === held ? { ...h, until: Math.max(h.until, until) } : h)) };
+}
+
+/**
+ * Gives a slot up (a slot taken over already is left alone), and names the waiters who may now
+ * take the free slots, first come first: the caller wakes them.
+ */
+export function releaseSlot(doc: FlowDoc, id: string, token: string, limit: number, now: number): { doc: FlowDoc | undefined; next: string[] } {
+  const { holders, queue } = live(doc, now);
+  const index = holders.findIndex((h) => h.id === id && h.token === token);
+  if (index >= 0) holders.splice(index, 1);
+  const next = queue.slice(0, Math.max(limit - holders.length, 0)).map((w) => w.id);
+  const changed = index >= 0 || holders.length !== doc.holders.length || queue.length !== doc.queue.length;
+  return { doc: changed ? { ...doc, holders, queue } : undefined, next };
+}
+
+/** Leaves the queue (a waiter whose run ended or was cancelled). */
+export function leaveQueue(doc: FlowDoc, id: string): FlowDoc | undefined {
+  return doc.queue.some((w) => w.id === id) ? { ...doc, queue: doc.queue.filter((w) => w.id !== id) } : undefined;
+}
+
+/** What asking a rate limit answers: admitted, or when the oldest admission of the window leaves it. */
+export type TokenAnswer = { readonly granted: true } | { readonly granted: false; readonly retryAt: number };
+
+/**
+ * Admits a call when fewer than `limit` were admitted in the `perMs` before `now` (a sliding window,
+ * by the admitting processes' clocks).
+ */
+export function takeToken(doc: FlowDoc, limit: number, perMs: number, now: number): { doc: FlowDoc | undefined; answer: TokenAnswer } {
+  const recent = doc.recent.filter((at) => at > now - perMs);
+  if (recent.length >= limit) return { doc: undefined, answer: { granted: false, retryAt: recent[recent.length - limit]! + perMs } };
+  // Kept in time order whatever order processes with differing clocks wrote in.
+  return { doc: { ...doc, recent: [...recent, now].sort((a, b) => a - b) }, answer: { granted: true } };
+}
