@@ -704,13 +704,14 @@ export class WorkflowRunner {
           return settle(node, due);
         }
       }
+      // A resumed waiting workflow runs again from here: its record says so, with a recovery entry.
+      if (!record.isRunning) await record.markRunning(this.recoverAt(run.leaseTtlMs));
+      // Its slot and token last: the call starts right after them.
       const limiter = node.limits === undefined ? undefined : await passLimits(this.limitedStep(run, node, poll, createStepContext({ workflowId, step: node.name, attempt: 0, signal: inFlight.signal, input, after, outputs, event: consumed?.payload, skipped, failures })));
       if (limiter === 'waiting' || limiter === 'cancelled') {
         giveBack(run, consumed);
         return settle(node, limiter);
       }
-      // A resumed waiting workflow runs again from here: its record says so, with a recovery entry.
-      if (!record.isRunning) await record.markRunning(this.recoverAt(run.leaseTtlMs));
       const startedAt = Date.now();
       /** When the attempt that succeeds started: stored with the commit, so any reader can time the step. */
       let attemptStart = startedAt;

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CheckpointStorage } from '../../storage/checkpoint-storage';
 import { sleep } from '../sleep';
-import { leaveQueue, releaseSlot, renewSlot, requestSlot, takeToken, type SlotAnswer } from './flow-doc';
+import { leaveQueue, releaseSlot, renewSlot, requestSlot, takeToken } from './flow-doc';
 import { flowId, updateFlow, type FlowKind } from './flow-store';
 
 /** A slot a run holds: give it back with {@link FlowControl.release}. */
@@ -61,7 +61,7 @@ const MAX_PAUSE_MS = 250;
 const INLINE_PLACE_MS = 5_000;
 
 export class FlowControl {
-  /** Per key, the ask under way in this process: the next one asks after it (first come, first served). */
+  /** Per rate-limit key, the ask under way in this process: the next one asks after it (first come, first served). */
   private readonly turns = new Map<string, Promise<void>>();
   /** Per key, the asks waiting in this process: a release here wakes them at once. */
   private readonly nudges = new Map<string, Set<() => void>>();
@@ -77,27 +77,24 @@ export class FlowControl {
   /** Asks for a slot, waiting in the process up to `ask.maxWaitMs`. */
   async acquire(ask: SlotAsk): Promise<SlotOutcome> {
     const id = flowId(ask.kind, ask.scope);
-    return this.inTurn(id, async () => {
-      const deadline = Date.now() + ask.maxWaitMs;
-      for (let pause = FIRST_PAUSE_MS; ; pause = Math.min(pause * 2, MAX_PAUSE_MS)) {
-        if (ask.signal.aborted) return { kind: 'cancelled' };
-        const token = randomUUID();
-        const last = Date.now() + pause > deadline;
-        const answer: SlotAnswer = await updateFlow(this.storage, ask.kind, ask.key, id, (doc, now) => {
-          const { doc: next, answer } = requestSlot(doc, { id: ask.holder, token, limit: ask.limit, holdUntil: ask.holdUntil(), waitUntil: now + INLINE_PLACE_MS }, now);
-          return { doc: next, answer };
-        });
-        if (answer.granted) return { kind: 'held', slot: { kind: ask.kind, key: ask.key, id, holder: ask.holder, token, limit: ask.limit } };
-        if (last) {
-          // Waits durably from here: its place is kept until a while past its latest retry.
-          const retryAt = Math.max(answer.retryAt, Date.now() + MAX_PAUSE_MS);
-          const kept = await updateFlow(this.storage, ask.kind, ask.key, id, (doc, now) => requestSlot(doc, { id: ask.holder, token, limit: ask.limit, holdUntil: ask.holdUntil(), waitUntil: retryAt + this.placeMs }, now));
-          if (kept.granted) return { kind: 'held', slot: { kind: ask.kind, key: ask.key, id, holder: ask.holder, token, limit: ask.limit } };
-          return { kind: 'wait', retryAt, holders: kept.holders };
-        }
-        await this.pause(id, Math.min(pause, Math.max(deadline - Date.now(), 1)), ask.signal);
+    // Each asker keeps its own place in the store's queue: taking turns in the process as well
+    // would let one that waits behind another process's waiter block the resume of that waiter here.
+    const deadline = Date.now() + ask.maxWaitMs;
+    const held = (token: string): SlotOutcome => ({ kind: 'held', slot: { kind: ask.kind, key: ask.key, id, holder: ask.holder, token, limit: ask.limit } });
+    for (let pause = FIRST_PAUSE_MS; ; pause = Math.min(pause * 2, MAX_PAUSE_MS)) {
+      if (ask.signal.aborted) return { kind: 'cancelled' };
+      const token = randomUUID();
+      const answer = await updateFlow(this.storage, ask.kind, ask.key, id, (doc, now) => requestSlot(doc, { id: ask.holder, token, limit: ask.limit, holdUntil: ask.holdUntil(), waitUntil: now + INLINE_PLACE_MS }, now));
+      if (answer.granted) return held(token);
+      if (Date.now() + pause > deadline) {
+        // Waits durably from here: its place is kept until a while past its latest retry.
+        const retryAt = Math.max(answer.retryAt, Date.now() + MAX_PAUSE_MS);
+        const kept = await updateFlow(this.storage, ask.kind, ask.key, id, (doc, now) => requestSlot(doc, { id: ask.holder, token, limit: ask.limit, holdUntil: ask.holdUntil(), waitUntil: retryAt + this.placeMs }, now));
+        if (kept.granted) return held(token);
+        return { kind: 'wait', retryAt, holders: kept.holders };
       }
-    });
+      await this.pause(id, Math.min(pause, Math.max(deadline - Date.now(), 1)), ask.signal);
+    }
   }
 
   /** Extends a held slot; false when it was lost (it expired, and may be another's now). */

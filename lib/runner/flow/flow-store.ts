@@ -4,7 +4,7 @@
  * conditionally like any record. Every provider gives that already, so limits work on every store
  * without a method of their own, and processes share nothing but the store.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { RecordConflictError } from '../../errors';
 import type { CheckpointStorage } from '../../storage/checkpoint-storage';
 import type { WorkflowRecord } from '../../storage/records';
@@ -29,7 +29,7 @@ export function isFlowId(id: string): boolean {
 
 /** A key's document as stored: a record (so any store keeps it) that names its key. */
 interface FlowRecord extends WorkflowRecord {
-  readonly flow: FlowDoc & { readonly kind: FlowKind; readonly key: string };
+  readonly flow: FlowDoc & { readonly kind: FlowKind; readonly key: string; readonly write: string };
 }
 
 /** The most conditional writes one change tries before it reports the store as too contended. */
@@ -54,7 +54,9 @@ export async function updateFlow<T>(storage: CheckpointStorage, kind: FlowKind, 
       fingerprint: '',
       steps: [],
       updatedAt: new Date(now).toISOString(),
-      flow: { kind, key, holders: next.holders, queue: next.queue, recent: next.recent },
+      // Unique per write: two writers that computed the same document in the same millisecond must
+      // still conflict (a store may take a stored record equal to its own as its own retried write).
+      flow: { kind, key, holders: next.holders, queue: next.queue, recent: next.recent, write: randomUUID() },
     };
     try {
       await storage.writeRecord(id, record, stored?.version ?? null);
