@@ -39,7 +39,7 @@ import type { RunHandle, RunHandleStatus } from './run-handle';
 import type { CompensationResult, RunResult, RunStatus, StepResult } from './run-result';
 import { RunEvents, type WorkflowEventName, type WorkflowHooks, type WorkflowListener } from './run-events';
 import { RunState } from './run-state';
-import { checkRunnerOptions, DEFAULT_LEASE_TTL_MS, DEFAULT_MAX_INLINE_WAIT_MS, defaultStorage, resolveRun, type ResolvedRun, type RunOptions, type WorkflowRunnerOptions } from './runner-options';
+import { checkRunnerOptions, DEFAULT_MAX_INLINE_WAIT_MS, defaultStorage, resolveRun, type ResolvedRun, type RunOptions, type WorkflowRunnerOptions } from './runner-options';
 import { scheduleGraph, type Settle, type Settled } from './schedule-graph';
 import { passBranch, skippedDependencies } from './branch';
 import { awaitCall, storeNextCall, type LaterCallRun } from './later-calls';
@@ -118,7 +118,7 @@ export class WorkflowRunner {
     this.registry = new WorkflowRegistry(options.workflows);
     this.maxInlineWaitMs = options.maxInlineWaitMs ?? DEFAULT_MAX_INLINE_WAIT_MS;
     this.childStarts = childStarts(this.storage, options, this.registry, (id) => this.announce(id));
-    this.flow = new FlowControl(this.storage, (id) => this.wake(id), 2 * (options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS));
+    this.flow = new FlowControl(this.storage, (id) => this.wake(id));
     this.events = new RunEvents((event, error) => this.reportListenerError(event, error));
     for (const [event, listener] of Object.entries(options.hooks ?? {}) as [WorkflowEventName, WorkflowHooks[WorkflowEventName]][]) {
       if (listener !== undefined) this.events.on(event, listener as WorkflowListener<typeof event>);

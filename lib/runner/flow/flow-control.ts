@@ -7,8 +7,9 @@
 import { randomUUID } from 'node:crypto';
 import type { CheckpointStorage } from '../../storage/checkpoint-storage';
 import { sleep } from '../sleep';
-import { leaveQueue, releaseSlot, renewSlot, requestSlot, takeToken } from './flow-doc';
+import { leaveQueue, releaseSlot, renewSlot, requestSlot, takeToken, type FlowDoc } from './flow-doc';
 import { flowId, updateFlow, type FlowKind } from './flow-store';
+import { flowWaitName } from './wait-name';
 
 /** A slot a run holds: give it back with {@link FlowControl.release}. */
 export interface HeldSlot {
@@ -59,6 +60,12 @@ const FIRST_PAUSE_MS = 10;
 const MAX_PAUSE_MS = 250;
 /** How long a waiter in a process keeps its place without asking again (it asks every {@link MAX_PAUSE_MS} at most). */
 const INLINE_PLACE_MS = 5_000;
+/**
+ * How long past its latest retry a durable waiter keeps its place when nobody wakes it (every worker
+ * down). One whose run ended, was cancelled or cleared leaves sooner: the next asker it holds up
+ * reads its record and takes it out.
+ */
+const DURABLE_PLACE_MS = 3_600_000;
 
 export class FlowControl {
   /** Per rate-limit key, the ask under way in this process: the next one asks after it (first come, first served). */
@@ -70,8 +77,6 @@ export class FlowControl {
     private readonly storage: CheckpointStorage,
     /** Wakes a workflow waiting durably (an entry due now, and a notice). */
     private readonly wake: (workflowId: string) => Promise<void>,
-    /** How long past its latest retry a durable waiter keeps its place. */
-    private readonly placeMs: number,
   ) {}
 
   /** Asks for a slot, waiting in the process up to `ask.maxWaitMs`. */
@@ -86,15 +91,46 @@ export class FlowControl {
       const token = randomUUID();
       const answer = await updateFlow(this.storage, ask.kind, ask.key, id, (doc, now) => requestSlot(doc, { id: ask.holder, token, limit: ask.limit, holdUntil: ask.holdUntil(), waitUntil: now + INLINE_PLACE_MS }, now));
       if (answer.granted) return held(token);
+      // A free slot kept for runs that no longer wait (ended, cancelled, cleared): they leave, and it asks again at once.
+      if (answer.ahead.length > 0 && (await this.dropGone(ask, id, answer.ahead))) continue;
       if (Date.now() + pause > deadline) {
         // Waits durably from here: its place is kept until a while past its latest retry.
         const retryAt = Math.max(answer.retryAt, Date.now() + MAX_PAUSE_MS);
-        const kept = await updateFlow(this.storage, ask.kind, ask.key, id, (doc, now) => requestSlot(doc, { id: ask.holder, token, limit: ask.limit, holdUntil: ask.holdUntil(), waitUntil: retryAt + this.placeMs }, now));
+        const kept = await updateFlow(this.storage, ask.kind, ask.key, id, (doc, now) => requestSlot(doc, { id: ask.holder, token, limit: ask.limit, holdUntil: ask.holdUntil(), waitUntil: retryAt + DURABLE_PLACE_MS, durable: true }, now));
         if (kept.granted) return held(token);
         return { kind: 'wait', retryAt, holders: kept.holders };
       }
       await this.pause(id, Math.min(pause, Math.max(deadline - Date.now(), 1)), ask.signal);
     }
+  }
+
+  /**
+   * Removes from the key's queue the durable waiters whose run no longer waits for it; true when
+   * one went.
+   */
+  private async dropGone(ask: SlotAsk, id: string, waiters: readonly string[]): Promise<boolean> {
+    const gone = await this.gone(ask.kind, ask.key, waiters);
+    if (gone.length === 0) return false;
+    await updateFlow(this.storage, ask.kind, ask.key, id, (doc) => {
+      const left = gone.reduce<FlowDoc>((d, waiter) => leaveQueue(d, waiter) ?? d, doc);
+      return { doc: left === doc ? undefined : left, answer: undefined };
+    });
+    return true;
+  }
+
+  /**
+   * The durable waiters among `waiters` whose run no longer waits for the key: its record is gone,
+   * ended, or waits for something else. A run that is running is not: it may be asking right now.
+   */
+  private async gone(kind: FlowKind, key: string, waiters: readonly string[]): Promise<string[]> {
+    const name = flowWaitName(kind, key);
+    const out: string[] = [];
+    for (const waiter of waiters) {
+      const record = (await this.storage.readRecord(holderWorkflow(waiter)))?.record;
+      const waits = record !== undefined && (record.status === 'running' || record.status === 'compensating' || (record.status === 'waiting' && (record.waitingFor ?? []).includes(name)));
+      if (!waits) out.push(waiter);
+    }
+    return out;
   }
 
   /** Extends a held slot; false when it was lost (it expired, and may be another's now). */
@@ -105,15 +141,27 @@ export class FlowControl {
     });
   }
 
-  /** Gives a slot up, and wakes who came first for it (in this process, or waiting durably). */
+  /**
+   * Gives a slot up, and wakes who came first for it (in this process, or waiting durably). A
+   * durable waiter whose run no longer waits leaves the queue, and the next one is woken instead.
+   */
   async release(slot: HeldSlot): Promise<void> {
-    const next = await updateFlow(this.storage, slot.kind, slot.key, slot.id, (doc, now) => {
+    let next = await updateFlow(this.storage, slot.kind, slot.key, slot.id, (doc, now) => {
       const { doc: changed, next } = releaseSlot(doc, slot.holder, slot.token, slot.limit, now);
       return { doc: changed, answer: next };
     });
     for (const nudge of this.nudges.get(slot.id) ?? []) nudge();
-    // A waiter of this process is asking already (its nudge); the others are woken through the store.
-    const woken = new Set(next.map(holderWorkflow));
+    for (let round = 0; round < 5; round++) {
+      const durable = next.filter((w) => w.durable === true).map((w) => w.id);
+      const gone = await this.gone(slot.kind, slot.key, durable);
+      if (gone.length === 0) break;
+      next = await updateFlow(this.storage, slot.kind, slot.key, slot.id, (doc, now) => {
+        const left = gone.reduce<FlowDoc>((d, waiter) => leaveQueue(d, waiter) ?? d, doc);
+        return { doc: left === doc ? undefined : left, answer: releaseSlot(left, '', '', slot.limit, now).next };
+      });
+    }
+    // A waiter of this process asks again at once (its nudge); durable ones are woken through the store.
+    const woken = new Set(next.filter((w) => w.durable === true).map((w) => holderWorkflow(w.id)));
     for (const workflowId of woken) await this.wake(workflowId);
   }
 

@@ -21,6 +21,8 @@ export interface SlotWaiter {
   /** Epoch ms it first asked. */
   readonly since: number;
   readonly until: number;
+  /** A run waiting durably (no process asks for it until it is woken): its record says whether it still waits. */
+  readonly durable?: true;
 }
 
 /** One key's document. */
@@ -47,6 +49,8 @@ export type SlotAnswer =
       readonly retryAt: number;
       /** Who holds the slots now. */
       readonly holders: readonly string[];
+      /** The durable waiters ahead of it that a free slot is kept for: a run ended or cancelled since would hold the key up. */
+      readonly ahead: readonly string[];
     };
 
 /** A request for a slot of a key with `limit` slots. */
@@ -58,6 +62,8 @@ export interface SlotRequest {
   readonly holdUntil: number;
   /** Until when its place in the queue is kept if not granted (it looks again before). */
   readonly waitUntil: number;
+  /** It waits durably if not granted. */
+  readonly durable?: boolean;
 }
 
 /** Holders and waiters whose time is past are gone: a dead process's slot frees by expiry. */
@@ -83,10 +89,12 @@ export function requestSlot(doc: FlowDoc, request: SlotRequest, now: number): { 
     holders.push({ id: request.id, token: request.token, until: request.holdUntil });
     return { doc: { ...doc, holders, queue }, answer: { granted: true, token: request.token } };
   }
-  if (place >= 0) queue[place] = { ...queue[place]!, until: Math.max(queue[place]!.until, request.waitUntil) };
-  else queue.push({ id: request.id, since: now, until: request.waitUntil });
+  const mark = request.durable === true ? { durable: true as const } : {};
+  if (place >= 0) queue[place] = { ...queue[place]!, until: Math.max(queue[place]!.until, request.waitUntil), ...mark };
+  else queue.push({ id: request.id, since: now, until: request.waitUntil, ...mark });
   const retryAt = holders.length === 0 ? now : Math.min(...holders.map((h) => h.until));
-  return { doc: { ...doc, holders, queue }, answer: { granted: false, position: ahead, retryAt, holders: holders.map((h) => h.id) } };
+  const blocking = free > 0 ? queue.slice(0, Math.min(free, ahead)).filter((w) => w.durable === true).map((w) => w.id) : [];
+  return { doc: { ...doc, holders, queue }, answer: { granted: false, position: ahead, retryAt, holders: holders.map((h) => h.id), ahead: blocking } };
 }
 
 /** Extends a held slot; undefined (nothing to write) when the slot is no longer this acquisition's. */
@@ -100,11 +108,11 @@ export function renewSlot(doc: FlowDoc, id: string, token: string, until: number
  * Gives a slot up (a slot taken over already is left alone), and names the waiters who may now
  * take the free slots, first come first: the caller wakes them.
  */
-export function releaseSlot(doc: FlowDoc, id: string, token: string, limit: number, now: number): { doc: FlowDoc | undefined; next: string[] } {
+export function releaseSlot(doc: FlowDoc, id: string, token: string, limit: number, now: number): { doc: FlowDoc | undefined; next: SlotWaiter[] } {
   const { holders, queue } = live(doc, now);
   const index = holders.findIndex((h) => h.id === id && h.token === token);
   if (index >= 0) holders.splice(index, 1);
-  const next = queue.slice(0, Math.max(limit - holders.length, 0)).map((w) => w.id);
+  const next = queue.slice(0, Math.max(limit - holders.length, 0));
   const changed = index >= 0 || holders.length !== doc.holders.length || queue.length !== doc.queue.length;
   return { doc: changed ? { ...doc, holders, queue } : undefined, next };
 }

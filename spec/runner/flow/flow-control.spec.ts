@@ -197,6 +197,30 @@ describe('flow control', function () {
         }
       });
 
+      it('wakes the next waiter when the first one in line was cancelled while it waited (it leaves the queue)', async () => {
+        const { storage, close } = await open();
+        const { runners, start, stop } = fleet(storage);
+        try {
+          await start();
+          holds.set('zed-0', deferred());
+          const first = runners[0]!.run(new Booking(), { workflowId: 'zed-0', input: { customer: 'zed' } });
+          expect(await until(() => journal.length > 0)).to.equal(true);
+          expect((await runners[1]!.run(new Booking(), { workflowId: 'zed-1', input: { customer: 'zed' } })).status).to.equal('waiting');
+          expect((await runners[2]!.run(new Booking(), { workflowId: 'zed-2', input: { customer: 'zed' } })).status).to.equal('waiting');
+          await runners[1]!.cancel('zed-1', { reason: 'customer left' });
+          expect(await until(async () => (await runners[0]!.get('zed-1'))?.status === 'cancelled')).to.equal(true);
+          holds.get('zed-0')!.resolve();
+          await first;
+          // Its timer is a lease TTL (30 s) away and the workers scan once a minute: the release wakes it.
+          expect(await until(async () => (await runners[0]!.get('zed-2'))?.status === 'completed', 10_000), 'the second in line runs').to.equal(true);
+          expect(journal.filter(([w]) => w === 'start').map(([, id]) => id)).to.deep.equal(['zed-0', 'zed-2']);
+        } finally {
+          for (const hold of holds.values()) hold.resolve();
+          await stop();
+          await close();
+        }
+      });
+
       it('holds a step limit across three runners, whether steps wait durably or in the run, and for a fan-out\'s items', async () => {
         const { storage, close } = await open();
         const { runners, start, stop } = fleet(storage);
