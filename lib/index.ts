@@ -10,7 +10,7 @@ import { assertSupportedNode } from './node-version';
 assertSupportedNode();
 
 export { Step, Workflow, OnInputChange, Fingerprint, type StepDecorator, type WorkflowClassDecorator } from '../decorators';
-export type { StepOptions, WaitForOptions, PollOptions, WorkflowOptions, Migration, Constructor, ChildSpec } from './metadata';
+export type { StepOptions, WaitForOptions, PollOptions, WorkflowOptions, Migration, Constructor, ChildSpec, StepLimit, StepRateLimit, WorkflowConcurrency } from './metadata';
 export type { RetryOptions } from './retry-options';
 export type { InputChangePolicy, InputChangePolicyName, InputChange } from './input-change-policy';
 export { WorkflowRunner, type ResumeOptions } from './runner/workflow-runner';

@@ -562,7 +562,7 @@ export class WorkflowRunner {
       // The run's outcome stands either way: a lease that cannot be released now expires on its own.
       await keeper.release().catch((error: unknown) => this.reportReleaseFailure(workflowId, error));
       // A slot that freed as this run decided to wait for one found it busy: it is seen here, and woken.
-      if (slots?.any === true && (await slots.afterLease(prepared.record?.current.status === 'waiting').catch(() => false))) await this.wake(workflowId).catch((error: unknown) => this.recordFailure(workflowId, 'woken for a free slot', error));
+      if (slots?.any === true && (await slots.afterLease(prepared.record?.current.status).catch(() => false))) await this.wake(workflowId).catch((error: unknown) => this.recordFailure(workflowId, 'woken for a free slot', error));
       // An event (or a child's outcome) that came as this run decided to wait woke nobody ('running'), or a worker
       // that found it busy (back at the lease's expiry): it is seen here, the lease free, and woken.
       if (waitingOn !== undefined && (await stepRun.mailbox!.arrived(waitingOn).catch(() => false))) await this.wake(workflowId).catch((error: unknown) => this.recordFailure(workflowId, 'woken again', error));

@@ -60,6 +60,8 @@ const FIRST_PAUSE_MS = 10;
 const MAX_PAUSE_MS = 250;
 /** How long a waiter in a process keeps its place without asking again (it asks every {@link MAX_PAUSE_MS} at most). */
 const INLINE_PLACE_MS = 5_000;
+/** When a durable waiter that is not next in line looks again if no release woke it. */
+const QUEUED_RETRY_MS = 30_000;
 /**
  * How long past its latest retry a durable waiter keeps its place when nobody wakes it (every worker
  * down). One whose run ended, was cancelled or cleared leaves sooner: the next asker it holds up
@@ -94,8 +96,11 @@ export class FlowControl {
       // A free slot kept for runs that no longer wait (ended, cancelled, cleared): they leave, and it asks again at once.
       if (answer.ahead.length > 0 && (await this.dropGone(ask, id, answer.ahead))) continue;
       if (Date.now() + pause > deadline) {
-        // Waits durably from here: its place is kept until a while past its latest retry.
-        const retryAt = Math.max(answer.retryAt, Date.now() + MAX_PAUSE_MS);
+        // Waits durably from here, its place kept until a while past its latest retry. A release
+        // wakes it when its turn comes; its timer is for a holder that died: one next in line looks
+        // when the holders' slots would expire, one further back much later (its turn cannot come
+        // sooner, and a whole queue looking again at each expiry would swamp a slow store).
+        const retryAt = Math.max(answer.retryAt, Date.now() + MAX_PAUSE_MS, answer.position < ask.limit ? 0 : Date.now() + QUEUED_RETRY_MS);
         const kept = await updateFlow(this.storage, ask.kind, ask.key, id, (doc, now) => requestSlot(doc, { id: ask.holder, token, limit: ask.limit, holdUntil: ask.holdUntil(), waitUntil: retryAt + DURABLE_PLACE_MS, durable: true }, now));
         if (kept.granted) return held(token);
         return { kind: 'wait', retryAt, holders: kept.holders };

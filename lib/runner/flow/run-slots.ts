@@ -5,6 +5,7 @@
  * lease loses its lease (and its commits are fenced out) before anyone can take its slots. A slot
  * lost all the same stops the run, as a lost lease does.
  */
+import type { WorkflowStatus } from '../../storage/records';
 import type { FlowControl, HeldSlot } from './flow-control';
 
 /** How long a slot outlives the lease it is renewed with. */
@@ -70,10 +71,12 @@ export class RunSlots {
   /**
    * After the lease is given up: true when a slot the run waits for is free for it now, so that it
    * must be woken (a release that woke it while it held its lease found it busy). A run that ended
-   * otherwise (cancelled, failed) leaves the queues it was in.
+   * for good (completed, failed, cancelled) leaves the queues it was in; one whose record still says
+   * running (its waiting could not be stored) keeps its place for the worker that resumes it.
    */
-  async afterLease(stillWaiting: boolean): Promise<boolean> {
-    if (!stillWaiting) {
+  async afterLease(status: WorkflowStatus | undefined): Promise<boolean> {
+    if (status !== 'waiting') {
+      if (status === 'running' || status === 'compensating') return false;
       for (const wait of this.waits) await this.flow.leave(wait.kind, wait.key, wait.scope, wait.holder).catch(() => undefined);
       return false;
     }

@@ -203,6 +203,7 @@ describe('flow control under kills', function () {
       });
       afterEach(async () => {
         flowJournal.path = undefined;
+        if (env.FLOW_KEEP_LOG !== undefined) require('node:fs').copyFileSync(events, env.FLOW_KEEP_LOG);
         await dir.remove();
         await store.teardown();
       });
