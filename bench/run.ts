@@ -20,6 +20,7 @@ import { resume } from './cases/resume';
 import { freshResume, FRESH_STEPS } from './cases/fresh-resume';
 import { waits } from './cases/waits';
 import { recovery, RECOVERY_TTL_MS } from './cases/recovery';
+import { flow, FLOW_STEPS } from './cases/flow';
 
 const ms = (v: number) => `${v.toFixed(1)} ms`;
 const mb = (v: number) => `${(v / 1_000_000).toFixed(1)} MB`;
@@ -55,6 +56,8 @@ async function main(): Promise<void> {
   const wait = await waits();
   log('recovery of a killed run');
   const recovered = await recovery();
+  log('flow control');
+  const flowRows = await flow();
   log('postgres');
   const pg = await postgres();
   log('bullmq');
@@ -131,6 +134,11 @@ async function main(): Promise<void> {
       '< 2 s',
       verdict(r.medianMs < 2_000),
     ]),
+    ...flowRows.cost.flatMap((r) => [
+      [`flow control: a step limit on each of ${FLOW_STEPS} steps, ${r.storage}`, `${r.limitMsPerStep.toFixed(2)} ms/step`, `the chain without ${r.plainMsPerStep.toFixed(2)} ms/step`, `time ×${(r.limitMsPerStep / r.plainMsPerStep).toFixed(2)}`, 'reported', 'a slot taken and given back per step'],
+      [`flow control: a rate limit on each of ${FLOW_STEPS} steps, ${r.storage}`, `${r.rateMsPerStep.toFixed(2)} ms/step`, `the chain without ${r.plainMsPerStep.toFixed(2)} ms/step`, `time ×${(r.rateMsPerStep / r.plainMsPerStep).toFixed(2)}`, 'reported', 'a token per step, never short'],
+    ]),
+    ...flowRows.wake.map((r) => [`flow control: slot given up (another runner) → waiting run's step started, ${r.storage}`, ms(r.ms), 'worker polls every 1 s', '', 'reported', r.storage === 'PostgresStorage' ? 'NOTIFY' : 'found at the next scan']),
     ['worker memory: heap after a scan, 10,000 waiting', mb(wait.workerHeapBytes.waiting10k), `10 waiting ${mb(wait.workerHeapBytes.waiting10)}`, '', 'flat', ''],
     [`PostgreSQL: ${PG_STEPS.toLocaleString('en')} steps in a chain`, `${pg.commit.measuredPerSecond.toFixed(0)} steps/s`, `single-row INSERTs ${pg.commit.baselinePerSecond.toFixed(0)}/s`, `throughput ×${pg.commit.ratio.toFixed(2)}`, '≥ 0.8', verdict(pg.commit.ratio >= 0.8)],
     ...pg.resume.map((r) => [`PostgreSQL: resume, ${r.steps.toLocaleString('en')} steps, ${r.steps - 1} committed`, ms(r.ms), `${r.queries} queries`, '', 'reported', '']),
@@ -152,7 +160,7 @@ async function main(): Promise<void> {
   console.log([line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n'));
   console.log(`\n${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node} (${machine.platform}); ${((Date.now() - started) / 1000).toFixed(0)} s`);
 
-  const results = { date: new Date().toISOString(), machine, engine, durableCommit: commit, sqlite: lite, fingerprint: fp, fanOut: fan, perItem, children: childRows, resume: resumeRows, freshResume: fresh, memory: mem, waits: wait, recovery: recovered, postgres: pg, bullmq: queue };
+  const results = { date: new Date().toISOString(), machine, engine, durableCommit: commit, sqlite: lite, fingerprint: fp, fanOut: fan, perItem, children: childRows, resume: resumeRows, freshResume: fresh, memory: mem, waits: wait, recovery: recovered, flow: flowRows, postgres: pg, bullmq: queue };
   writeFileSync(join(__dirname, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
 }
 

@@ -190,6 +190,14 @@ const MESSAGES: [() => errors.WaymarkError, string][] = [
     "workflow 'order-7' was cancelled",
   ],
   [
+    () => new errors.InvalidFlowKeyError('order-7', 'quote', 'a key must be a string, got undefined'),
+    "workflow 'order-7', step 'quote': its limit key function returned no key (a key must be a string, got undefined): return a name of 1-100 characters, then resume the workflow",
+  ],
+  [
+    () => new errors.InvalidFlowKeyError('order-7', undefined, 'a key must have 1-100 characters, got 0'),
+    "workflow 'order-7': its concurrency key function returned no key (a key must have 1-100 characters, got 0): return a name of 1-100 characters, then resume the workflow",
+  ],
+  [
     () => new errors.WorkflowCancelRequestedError('order-7', 'customer cancelled'),
     "workflow 'order-7': cancelled by id: customer cancelled",
   ],

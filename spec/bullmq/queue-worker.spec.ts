@@ -150,6 +150,17 @@ class Tick {
   }
 }
 
+/** One seat booking of a customer at a time; `holds` keeps a booking's step open. */
+@Workflow({ name: 'seat', concurrency: { key: (input: { customer: string }) => input.customer, limit: 1 } })
+class Seat {
+  @Step() async book(ctx: StepContext<{ customer: string }>) {
+    starts.push(`${ctx.workflowId}/book`);
+    await holds.get(ctx.workflowId)?.release.promise;
+    starts.push(`${ctx.workflowId}/booked`);
+    return ctx.input.customer;
+  }
+}
+
 class Unknown {
   @Step() only() {
     return 1;
@@ -173,7 +184,7 @@ describe('waymark/bullmq: QueueWorker and WorkflowQueue', function () {
   beforeEach(async () => {
     name = queueName('qw');
     storage = new MemoryStorage();
-    runner = new WorkflowRunner({ storage, workflows: [Bill, Held, Charge, Reminder, Paid, Tick, Saga, StolenSaga, HeldPayment], leaseTtlMs: 2_000, maxInlineWaitMs: 0 });
+    runner = new WorkflowRunner({ storage, workflows: [Bill, Held, Charge, Reminder, Paid, Tick, Saga, StolenSaga, HeldPayment, Seat], leaseTtlMs: 2_000, maxInlineWaitMs: 0 });
     queue = new WorkflowQueue({ connection: redis, name, runner });
     events = new QueueEvents(name, { connection: redis });
     await events.waitUntilReady();
@@ -347,6 +358,27 @@ describe('waymark/bullmq: QueueWorker and WorkflowQueue', function () {
       expect(Date.now()).to.be.at.least(wakeAt);
       expect(count('remind-1', 'send')).to.equal(1);
       expect(count('remind-1', 'remind')).to.equal(1);
+    });
+
+    it('a job whose workflow finds its concurrency key held completes waiting for the slot (no failure, no retry spent), and a wake job runs it when the slot frees, in arrival order', async () => {
+      startWorker();
+      const first = hold('seat-1');
+      const a = await queue.enqueue(Seat, { workflowId: 'seat-1', input: { customer: 'c9' }, jobId: 'seat-a' });
+      await within(new Promise<void>((resolve) => { const look = () => (starts.includes('seat-1/book') ? resolve() : setTimeout(look, 5)); look(); }), 5_000, 'the first booking started');
+      const b = await queue.enqueue(Seat, { workflowId: 'seat-2', input: { customer: 'c9' }, jobId: 'seat-b' });
+      const waiting = await finished(b.jobId);
+      expect(waiting).to.deep.include({ workflowId: 'seat-2', status: 'waiting', waitingFor: ["a slot of concurrency key 'c9'"] });
+      // Completed as waiting (BullMQ counts the delivery that completed): no failure, no retry spent.
+      const waited = await job(b.jobId);
+      expect([waited.attemptsMade, waited.failedReason]).to.deep.equal([1, undefined]);
+      const c = await queue.enqueue(Seat, { workflowId: 'seat-3', input: { customer: 'c9' }, jobId: 'seat-c' });
+      expect((await finished(c.jobId)).status).to.equal('waiting');
+      first.release.resolve();
+      expect((await finished(a.jobId)).status).to.equal('completed');
+      const done = async () => (await runner.get('seat-2'))?.status === 'completed' && (await runner.get('seat-3'))?.status === 'completed';
+      for (let i = 0; i < 400 && !(await done()); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+      expect(await done(), 'both waiting bookings ran').to.equal(true);
+      expect(starts.filter((s) => s.startsWith('seat-'))).to.deep.equal(['seat-1/book', 'seat-1/booked', 'seat-2/book', 'seat-2/booked', 'seat-3/book', 'seat-3/booked']);
     });
 
     it('a wait longer than maxDelayMs is delayed again, and the step runs at its time', async () => {
