@@ -1,7 +1,7 @@
 /**
  * Options of the runner and of one run, their defaults, and their validation at run start.
  */
-import { InvalidOptionError } from '../errors';
+import { InvalidOptionError, InvalidWorkflowIdError } from '../errors';
 import { resolveFingerprintStrategy } from '../fingerprint/fingerprint-options';
 import type { FingerprintStrategy } from '../fingerprint/fingerprint-strategy';
 import { CanonicalFingerprint, type CanonicalFingerprintOptions } from '../fingerprint/canonical-fingerprint';
@@ -10,7 +10,7 @@ import { readFingerprint, readInputChangePolicy, type Constructor } from '../met
 import type { CheckpointStorage } from '../storage/checkpoint-storage';
 import { defaultLeaseOwner } from '../storage/lease-owner';
 import { MemoryStorage } from '../storage/memory-storage';
-import { assertWorkflowId } from '../workflow-id';
+import { assertWorkflowId, FLOW_ID } from '../workflow-id';
 import type { WorkflowHooks } from './run-events';
 import { isLogger, type WaymarkLogger } from './logger';
 import type { SpanTracer } from './tracing';
@@ -161,6 +161,7 @@ export function defaultStorage(options: WorkflowRunnerOptions): CheckpointStorag
 export function resolveRun(target: Constructor, runner: WorkflowRunnerOptions, run: RunOptions): ResolvedRun {
   if (run === null || typeof run !== 'object') throw new InvalidOptionError('run options', run, '{ workflowId, input?, resume?, ... }');
   assertWorkflowId(run.workflowId);
+  if (FLOW_ID.test(run.workflowId)) throw new InvalidWorkflowIdError(run.workflowId, "it is the id of a flow-control key's document, which no workflow may have");
   const chosen = run.onInputChange ?? readInputChangePolicy(target) ?? runner.onInputChange;
   const policy = chosen ?? 'reuse';
   assertInputChangePolicy(policy, run.onInputChange !== undefined ? `run option onInputChange of workflow '${run.workflowId}'` : `input-change policy of ${target.name}`);

@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { Step, Workflow } from '../../../decorators';
-import { InvalidFlowKeyError, WorkflowDefinitionError } from '../../../lib/errors';
+import { InvalidFlowKeyError, InvalidWorkflowIdError, WorkflowDefinitionError, WorkflowFailedError } from '../../../lib/errors';
 import { buildGraph } from '../../../lib/graph';
 import type { StepContext } from '../../../lib/runner/step-context';
 import { WorkflowRunner } from '../../../lib/runner/workflow-runner';
@@ -160,6 +160,41 @@ describe('flow control', function () {
     await runner.resume('keyed');
     expect(keyCalls).to.equal(1);
     expect((await runner.storage.readRecord('keyed'))?.record.concurrencyKey).to.equal('k');
+  });
+
+  it("keeps a key's document out of the workflows: not listed, and no run may take its id", async () => {
+    const { MemoryStorage } = await import('../../../lib/storage/memory-storage');
+    const storage = new MemoryStorage();
+    const runner = new WorkflowRunner({ storage, workflows: [Booking], tracer: false });
+    await runner.run(new Booking(), { workflowId: 'listed', input: { customer: 'kim' } });
+    const ids = await storage.list();
+    expect(ids).to.have.length(2);
+    expect((await runner.list()).items.map((w) => w.workflowId)).to.deep.equal(['listed']);
+    const flowDoc = ids.find((id) => id !== 'listed')!;
+    expect(() => runner.start(new Booking(), { workflowId: flowDoc, input: { customer: 'kim' } })).to.throw(InvalidWorkflowIdError, "it is the id of a flow-control key's document");
+  });
+
+  it('stops a run whose slot was taken from it (it stalled past its lease): nothing more is committed under it', async () => {
+    const { MemoryStorage } = await import('../../../lib/storage/memory-storage');
+    const storage = new MemoryStorage();
+    const runner = new WorkflowRunner({ storage, workflows: [Booking], tracer: false, leaseTtlMs: 300 });
+    holds.set('stalled', deferred());
+    const run = runner.run(new Booking(), { workflowId: 'stalled', input: { customer: 'eve' } }).catch((e: unknown) => e);
+    expect(await until(() => journal.length > 0)).to.equal(true);
+    const lost = deferred();
+    runner.on('lease:lost', () => lost.resolve());
+    // Another process took the slot over (as after the holder's expiry): the next renewal finds it gone.
+    const id = (await storage.list()).find((i) => i !== 'stalled')!;
+    const stored = (await storage.readRecord(id))!;
+    const flow = (stored.record as unknown as { flow: { holders: { id: string; token: string; until: number }[] } }).flow;
+    await storage.writeRecord(id, { ...stored.record, flow: { ...flow, holders: [{ id: 'someone-else', token: 't', until: Date.now() + 60_000 }] } } as never, stored.version);
+    await lost.promise;
+    // The step (which ignores its signal) returns after: its output is not committed.
+    holds.get('stalled')!.resolve();
+    const stopped = await run;
+    expect(stopped).to.be.instanceOf(WorkflowFailedError);
+    expect(String((stopped as WorkflowFailedError).cause)).to.contain('LeaseLostError');
+    expect((await storage.load('stalled'))!.committedSteps, 'nothing committed').to.deep.equal([]);
   });
 
   for (const [name, open] of everyStore('flow')) {
