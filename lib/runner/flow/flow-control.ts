@@ -69,6 +69,7 @@ const QUEUED_RETRY_MS = 30_000;
  */
 const DURABLE_PLACE_MS = 3_600_000;
 
+/** The slots and tokens of one runner's runs: asks the store, waits in the process a short while, wakes who a release frees. */
 export class FlowControl {
   /** Per rate-limit key, the ask under way in this process: the next one asks after it (first come, first served). */
   private readonly turns = new Map<string, Promise<void>>();

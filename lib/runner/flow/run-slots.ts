@@ -20,6 +20,7 @@ interface SlotWait {
   readonly limit: number;
 }
 
+/** What one run holds and waits for: renewed with its lease, given back when its attempts have settled. */
 export class RunSlots {
   private readonly held = new Set<HeldSlot>();
   private readonly waits: SlotWait[] = [];

@@ -6,84 +6,26 @@
  * On every durable store.
  */
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { Step, Workflow } from '../../../decorators';
 import { WorkflowRunner } from '../../../lib/runner/workflow-runner';
+import { dropQueue, queueName, redisTarget } from '../../helpers/redis';
 import type { CheckpointStorage } from '../../../lib/storage/checkpoint-storage';
 import { FileStorage } from '../../../lib/storage/file/file-storage';
-import { S3Storage } from '../../../lib/storage/s3';
 import { SqliteStorage } from '../../../lib/storage/sqlite';
-import { TS_REGISTER } from '../../helpers/child';
-import { startRgw } from '../../helpers/ceph-rgw';
-import { freshSchema, PG_URL } from '../../helpers/postgres';
-import { dropQueue, queueName, redisTarget } from '../../helpers/redis';
+import { startFleet } from '../../helpers/fleet';
+import { until } from '../../helpers/until';
+import { processStores, type ProcessStore } from '../../helpers/process-stores';
 import { seeded } from '../../helpers/race-harness';
-import { startS3, type S3Fixture } from '../../helpers/s3-server';
 import { tempDir } from '../../helpers/temp-dir';
 import { readEvents } from '../../helpers/worker';
 
-const ROOT = join(__dirname, '..', '..', '..');
 const KILLS = Number(process.env.CHILD_KILLS ?? 6);
 
-interface Store {
-  readonly store: string;
-  readonly storage: CheckpointStorage;
-  /** Children for the kill rounds (fewer on the slow emulator). */
-  readonly children: number;
-  teardown(): Promise<void>;
-}
+const { providers, close } = processStores('children');
 
-let s3: S3Fixture | undefined;
-const providers: readonly (readonly [string, () => Promise<Store>])[] = [
-  [
-    'FileStorage',
-    async () => {
-      const dir = await tempDir('waymark-children-crash-');
-      const root = join(dir.path, 'store');
-      return { store: `file:${root}`, storage: new FileStorage({ directory: root }), children: 100, teardown: dir.remove };
-    },
-  ],
-  [
-    'SqliteStorage',
-    async () => {
-      const dir = await tempDir('waymark-children-crash-');
-      const path = join(dir.path, 'waymark.db');
-      const storage = new SqliteStorage({ path });
-      return {
-        store: `sqlite:${path}`,
-        storage, children: 100,
-        teardown: async () => {
-          await storage.close();
-          await dir.remove();
-        },
-      };
-    },
-  ],
-  [
-    'S3Storage',
-    async () => {
-      s3 ??= await startS3();
-      const prefix = `children-${Date.now()}`;
-      return { store: `s3:${s3.endpoint}|${s3.bucket}|${prefix}`, storage: new S3Storage({ client: s3.client(), bucket: s3.bucket, prefix }), children: 40, teardown: async () => undefined };
-    },
-  ],
-  [
-    'S3Storage on Ceph',
-    async () => {
-      const rgw = await startRgw();
-      const bucket = await rgw.bucket();
-      return { store: `s3:${rgw.endpoint}|${bucket}|children|rgw`, storage: new S3Storage({ client: rgw.client(), bucket, prefix: 'children' }), children: 60, teardown: async () => undefined };
-    },
-  ],
-  [
-    'PostgresStorage',
-    async () => {
-      const pg = await freshSchema();
-      return { store: `postgres:${PG_URL}|${pg.schema}`, storage: pg.storage, children: 100, teardown: pg.drop };
-    },
-  ],
-];
+/** Children for the kill rounds: fewer on the slow emulator, and on Ceph. */
+const childrenOn = (store: ProcessStore) => (store.s3 === 's3rver' ? 40 : store.s3 === 'rgw' ? 60 : 100);
 
 /** The fixture's workflows as the spec process sees them (same names, for cancel and reads). */
 @Workflow({ name: 'account' })
@@ -109,44 +51,9 @@ function journal(file: string): Line[] {
   });
 }
 
-/**
- * Three worker processes of the children fixture, one killed and replaced on demand. Each starts the
- * parent (idempotent) unless `startOnce`: then only the first does.
- */
+/** Three worker processes of the children fixture. Each starts the parent (idempotent) unless `startOnce`: then only the first does. */
 function fleet(env: Record<string, string>, startOnce = false) {
-  const live = new Map<number, ChildProcess>();
-  let started = 0;
-  const start = () => {
-    const first = started++ === 0;
-    const child = spawn(process.execPath, ['-r', TS_REGISTER, join(ROOT, 'spec/fixtures/children-worker.ts')], { cwd: ROOT, env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1', START: first || !startOnce ? '1' : '0', ...env }, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
-    live.set(child.pid!, child);
-    child.on('exit', () => live.delete(child.pid!));
-  };
-  for (let i = 0; i < 3; i++) start();
-  return {
-    kill(pick: number) {
-      const pids = [...live.keys()];
-      const pid = pids[Math.floor(pick * pids.length)]!;
-      live.get(pid)!.kill('SIGKILL');
-      live.delete(pid);
-      start();
-    },
-    async stop() {
-      const exits = [...live.values()].map((c) => new Promise((resolve) => c.once('exit', resolve)));
-      for (const child of live.values()) child.kill('SIGKILL');
-      await Promise.all(exits);
-    },
-  };
-}
-
-/** Looks every 50 ms until `done()` or `ms` passed; true when done. */
-async function until(done: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await done()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return done();
+  return startFleet('spec/fixtures/children-worker.ts', 3, env, { envFor: (n) => ({ START: n === 0 || !startOnce ? '1' : '0' }) });
 }
 
 /** Where a parent stands, for a failure's message: its status and what it waits for, its children by status, the wake entries. */
@@ -180,16 +87,18 @@ function checkRound(lines: readonly Line[], n: number, context: string): void {
 
 describe('child workflows under kills', function () {
   this.timeout(10 * 60_000);
-  after(async () => s3?.close());
+  after(close);
 
   for (const [name, open] of providers) {
     it(`${name}: 3 workers, one SIGKILLed ${KILLS} times while a parent starts its children and while they finish: none started twice or re-run after its commit, the parent completes`, async () => {
       const seed = Number(process.env.CHILD_SEED ?? Date.now() % 100_000);
       const next = seeded(seed);
-      const { store, storage, children, teardown } = await open();
+      const opened = await open();
+      const { store, storage, teardown } = opened;
+      const children = childrenOn(opened);
       const dir = await tempDir('waymark-children-events-');
       const events = join(dir.path, 'events.log');
-      const workers = fleet({ STORE: store, EVENTS: events, CHILDREN: String(children), CHILD_MS: '20', LEASE_TTL_MS: '2000' });
+      const workers = await fleet({ STORE: store, EVENTS: events, CHILDREN: String(children), CHILD_MS: '20', LEASE_TTL_MS: '2000' });
       try {
         // The first kill lands while the children are being started, the others while they finish.
         expect(await until(() => journal(events).some((l) => l.what === 'created'), 60_000), 'children are being created').to.equal(true);
@@ -220,7 +129,7 @@ describe('child workflows under kills', function () {
       const dir = await tempDir('waymark-children-cancel-');
       const events = join(dir.path, 'events.log');
       const n = 20;
-      const workers = fleet({ STORE: store, EVENTS: events, CHILDREN: String(n), HOLD: '1', LEASE_TTL_MS: '2000' }, true);
+      const workers = await fleet({ STORE: store, EVENTS: events, CHILDREN: String(n), HOLD: '1', LEASE_TTL_MS: '2000' }, true);
       try {
         const runner = new WorkflowRunner({ storage, workflows: [Batch, Account] });
         // The parent waits for its children, every one of them stored.
@@ -268,7 +177,7 @@ describe('child workflows under kills', function () {
       const root = join(dir.path, 'store');
       const next = seeded(11);
       const store = kind === 'SqliteStorage' ? `sqlite:${join(dir.path, 'waymark.db')}` : `file:${root}`;
-      const workers = fleet({ MODE: 'queue', REDIS: `${redis.host}:${redis.port}`, QUEUE: queue, STORE: store, EVENTS: events, CHILDREN: '200', CHILD_MS: '5', LEASE_TTL_MS: '2000' });
+      const workers = await fleet({ MODE: 'queue', REDIS: `${redis.host}:${redis.port}`, QUEUE: queue, STORE: store, EVENTS: events, CHILDREN: '200', CHILD_MS: '5', LEASE_TTL_MS: '2000' });
       try {
         expect(await until(() => journal(events).some((l) => l.what === 'created'), 60_000), 'children are being created').to.equal(true);
         for (let k = 0; k < 4; k++) {

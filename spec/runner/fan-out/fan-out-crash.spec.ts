@@ -8,15 +8,10 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { listKey, keyMeaning } from '../../../lib/item-keys';
-import type { CheckpointStorage } from '../../../lib/storage/checkpoint-storage';
-import { FileStorage } from '../../../lib/storage/file/file-storage';
-import { S3Storage } from '../../../lib/storage/s3';
-import { SqliteStorage } from '../../../lib/storage/sqlite';
-import { startRgw } from '../../helpers/ceph-rgw';
-import { freshSchema, PG_URL } from '../../helpers/postgres';
-import { startS3, type S3Fixture } from '../../helpers/s3-server';
-import { tempDir } from '../../helpers/temp-dir';
 import { startWorker } from '../../helpers/worker';
+import type { CheckpointStorage } from '../../../lib/storage/checkpoint-storage';
+import { processStores } from '../../helpers/process-stores';
+import { tempDir } from '../../helpers/temp-dir';
 import { seeded } from '../../helpers/race-harness';
 
 const ITEMS = 1_000;
@@ -26,62 +21,7 @@ const KILLS = Number(process.env.FAN_OUT_KILLS ?? 10);
 const KILLS_AT_LEAST = Math.min(KILLS, 10);
 const SEED = 7;
 
-interface Store {
-  readonly store: string;
-  readonly storage: CheckpointStorage;
-  teardown(): Promise<void>;
-}
-
-let s3: S3Fixture | undefined;
-const providers: readonly (readonly [string, () => Promise<Store>])[] = [
-  [
-    'FileStorage',
-    async () => {
-      const dir = await tempDir('waymark-fan-out-crash-');
-      const root = join(dir.path, 'store');
-      return { store: `file:${root}`, storage: new FileStorage({ directory: root }), teardown: dir.remove };
-    },
-  ],
-  [
-    'SqliteStorage',
-    async () => {
-      const dir = await tempDir('waymark-fan-out-crash-');
-      const path = join(dir.path, 'waymark.db');
-      const storage = new SqliteStorage({ path });
-      return {
-        store: `sqlite:${path}`,
-        storage,
-        teardown: async () => {
-          await storage.close();
-          await dir.remove();
-        },
-      };
-    },
-  ],
-  [
-    'S3Storage',
-    async () => {
-      s3 ??= await startS3();
-      const prefix = `fan-out-crash-${Date.now()}`;
-      return { store: `s3:${s3.endpoint}|${s3.bucket}|${prefix}`, storage: new S3Storage({ client: s3.client(), bucket: s3.bucket, prefix }), teardown: async () => undefined };
-    },
-  ],
-  [
-    'S3Storage on Ceph',
-    async () => {
-      const rgw = await startRgw();
-      const bucket = await rgw.bucket();
-      return { store: `s3:${rgw.endpoint}|${bucket}|fan-out|rgw`, storage: new S3Storage({ client: rgw.client(), bucket, prefix: 'fan-out' }), teardown: async () => undefined };
-    },
-  ],
-  [
-    'PostgresStorage',
-    async () => {
-      const pg = await freshSchema();
-      return { store: `postgres:${PG_URL}|${pg.schema}`, storage: pg.storage, teardown: pg.drop };
-    },
-  ],
-];
+const { providers, close } = processStores('fan-out-crash');
 
 function lines(file: string): string[] {
   try {
@@ -115,7 +55,7 @@ async function committedItems(storage: CheckpointStorage): Promise<{ items: Set<
 
 describe('fan-out crash rounds', function () {
   this.timeout(10 * 60_000);
-  after(async () => s3?.close());
+  after(close);
 
   for (const [name, open] of providers) {
     it(`${name}: ${KILLS_AT_LEAST === KILLS ? KILLS : `${KILLS_AT_LEAST} to ${KILLS}`} SIGKILLs in the middle of a ${ITEMS.toLocaleString('en')}-item fan-out: no committed item runs again or is lost, the list is never computed again`, async () => {

@@ -5,14 +5,14 @@
  */
 import { expect } from 'chai';
 import { Step, Workflow } from '../../../decorators';
-import { InvalidFlowKeyError, InvalidWorkflowIdError, WorkflowDefinitionError, WorkflowFailedError } from '../../../lib/errors';
-import { buildGraph } from '../../../lib/graph';
+import { InvalidFlowKeyError, InvalidWorkflowIdError, WorkflowFailedError } from '../../../lib/errors';
 import type { StepContext } from '../../../lib/runner/step-context';
 import { WorkflowRunner } from '../../../lib/runner/workflow-runner';
 import type { CheckpointStorage } from '../../../lib/storage/checkpoint-storage';
 import { WorkflowWorker } from '../../../lib/worker/workflow-worker';
 import { deferred, type Deferred } from '../../helpers/deferred';
 import { everyStore } from '../../helpers/stores';
+import { until as pollUntil } from '../../helpers/until';
 
 /** What the steps did, in order: `[what, workflow id, ms]`. */
 let journal: [string, string, number][] = [];
@@ -73,14 +73,7 @@ class CountedKey {
 }
 
 /** Polls `done` every 10 ms for up to `ms`; the last answer. */
-async function until(done: () => boolean | Promise<boolean>, ms = 15_000): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await done()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  return done();
-}
+const until = (done: () => boolean | Promise<boolean>, ms = 15_000) => pollUntil(done, ms, 10);
 
 /** The largest number of open start/end intervals at once in the journal, of ids that `pick` keeps. */
 function mostAtOnce(pick: (id: string) => boolean = () => true): number {
@@ -110,40 +103,6 @@ describe('flow control', function () {
   beforeEach(() => {
     journal = [];
     holds.clear();
-  });
-
-  describe('definitions', () => {
-    it('refuses a concurrency key, a limit or a rate limit that cannot work, naming the class and step', () => {
-      const cases: [() => unknown, RegExp][] = [
-        [() => Workflow({ concurrency: { key: 'k', limit: 0 } }), /Bad1: concurrency.limit must be an integer from 1 to 1000, got 0/],
-        [() => Workflow({ concurrency: { key: '', limit: 1 } }), /Bad1: concurrency.key: a key must have 1-100 characters, got 0, or a function returning one/],
-        [() => Workflow({ concurrency: null as never }), /Bad1: concurrency must be an object \{ key, limit \}, got null/],
-      ];
-      for (const [decorate, message] of cases) {
-        class Bad1 {
-          @Step() a() {
-            return 1;
-          }
-        }
-        (decorate() as (target: unknown) => void)(Bad1);
-        expect(() => buildGraph(Bad1)).to.throw(WorkflowDefinitionError, message);
-      }
-      const steps: [object, RegExp][] = [
-        [{ limit: { key: 'k', concurrency: 1.5 } }, /Bad2\.a: limit.concurrency must be an integer from 1 to 1000, got 1.5/],
-        [{ limit: { key: 'a\u0000b', concurrency: 1 } }, /Bad2\.a: limit.key: a key must have no control characters/],
-        [{ rateLimit: { key: 'k', limit: 5, perMs: 0 } }, /Bad2\.a: rateLimit.perMs must be an integer >= 1 \(the window, in ms\), got 0/],
-        [{ rateLimit: { key: 'k', limit: 5000, perMs: 10 } }, /Bad2\.a: rateLimit.limit must be an integer from 1 to 1000, got 5000/],
-        [{ limit: { key: 'k', concurrency: 1 }, spawn: () => [] }, /Bad2\.a: a step that starts child workflows cannot take a limit/],
-      ];
-      for (const [options, message] of steps) {
-        class Bad2 {
-          @Step(options) a() {
-            return 1;
-          }
-        }
-        expect(() => buildGraph(Bad2)).to.throw(WorkflowDefinitionError, message);
-      }
-    });
   });
 
   it('fails a run whose key function returns no key, with InvalidFlowKeyError naming the run, and calls it once per workflow (the key is stored)', async () => {

@@ -10,23 +10,16 @@
  * FLOW_RUNS=200, FLOW_KEYS=10, FLOW_KILLS=12, FLOW_CALLS=200).
  */
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { WorkflowRunner } from '../../../lib/runner/workflow-runner';
-import type { CheckpointStorage } from '../../../lib/storage/checkpoint-storage';
-import { FileStorage } from '../../../lib/storage/file/file-storage';
-import { S3Storage } from '../../../lib/storage/s3';
-import { SqliteStorage } from '../../../lib/storage/sqlite';
 import { FLOW_WORKFLOWS, journal as flowJournal, KeyedOrder, LlmCall, PartnerCall } from '../../fixtures/flow-flows';
-import { TS_REGISTER } from '../../helpers/child';
-import { startRgw } from '../../helpers/ceph-rgw';
-import { freshSchema, PG_URL } from '../../helpers/postgres';
+import { startFleet } from '../../helpers/fleet';
+import { until } from '../../helpers/until';
+import { processStores, type ProcessStore } from '../../helpers/process-stores';
 import { seeded } from '../../helpers/race-harness';
-import { startS3, type S3Fixture } from '../../helpers/s3-server';
 import { tempDir } from '../../helpers/temp-dir';
 import { readEvents } from '../../helpers/worker';
 
-const ROOT = join(__dirname, '..', '..', '..');
 const env = process.env;
 const WORKERS = Number(env.FLOW_WORKERS ?? 4);
 const RUNS = Number(env.FLOW_RUNS ?? 40);
@@ -36,65 +29,10 @@ const CALLS = Number(env.FLOW_CALLS ?? 60);
 /** The rate-limit check's tolerance: a call's start line follows its admission by one store round trip, under load. */
 const RATE_TOLERANCE_MS = 150;
 
-interface Store {
-  readonly store: string;
-  readonly storage: CheckpointStorage;
-  /** The share of the runs and calls this store's rounds take (the S3 servers are slow on two cores). */
-  readonly share: number;
-  teardown(): Promise<void>;
-}
+const { providers, close } = processStores('flow');
 
-let s3: S3Fixture | undefined;
-const providers: readonly (readonly [string, () => Promise<Store>])[] = [
-  [
-    'FileStorage',
-    async () => {
-      const dir = await tempDir('waymark-flow-crash-');
-      const root = join(dir.path, 'store');
-      return { store: `file:${root}`, storage: new FileStorage({ directory: root }), share: 1, teardown: dir.remove };
-    },
-  ],
-  [
-    'SqliteStorage',
-    async () => {
-      const dir = await tempDir('waymark-flow-crash-');
-      const path = join(dir.path, 'waymark.db');
-      const storage = new SqliteStorage({ path });
-      return {
-        store: `sqlite:${path}`,
-        storage,
-        share: 1,
-        teardown: async () => {
-          await storage.close();
-          await dir.remove();
-        },
-      };
-    },
-  ],
-  [
-    'S3Storage',
-    async () => {
-      s3 ??= await startS3();
-      const prefix = `flow-${Date.now()}`;
-      return { store: `s3:${s3.endpoint}|${s3.bucket}|${prefix}`, storage: new S3Storage({ client: s3.client(), bucket: s3.bucket, prefix }), share: 0.5, teardown: async () => undefined };
-    },
-  ],
-  [
-    'S3Storage on Ceph',
-    async () => {
-      const rgw = await startRgw();
-      const bucket = await rgw.bucket();
-      return { store: `s3:${rgw.endpoint}|${bucket}|flow|rgw`, storage: new S3Storage({ client: rgw.client(), bucket, prefix: 'flow' }), share: 0.5, teardown: async () => undefined };
-    },
-  ],
-  [
-    'PostgresStorage',
-    async () => {
-      const pg = await freshSchema();
-      return { store: `postgres:${PG_URL}|${pg.schema}`, storage: pg.storage, share: 1, teardown: pg.drop };
-    },
-  ],
-];
+/** The share of the runs and calls a store's rounds take (the S3 servers are slow on two cores). */
+const share = (store: ProcessStore) => (store.s3 === undefined ? 1 : 0.5);
 
 type Line = { at: number; pid: string; what: string; id: string; key: string };
 
@@ -103,45 +41,6 @@ function lines(file: string): Line[] {
     const [what, id = '', key = ''] = text.split(' ');
     return { at: Number(at), pid, what: what!, id, key };
   });
-}
-
-/** `count` worker processes; `kill` SIGKILLs one at random (noting when) and starts another. */
-function fleet(count: number, workerEnv: Record<string, string>) {
-  const live = new Map<number, ChildProcess>();
-  const killedAt = new Map<string, number>();
-  const start = () => {
-    const child = spawn(process.execPath, ['-r', TS_REGISTER, join(ROOT, 'spec/fixtures/flow-worker.ts')], { cwd: ROOT, env: { ...env, TS_NODE_TRANSPILE_ONLY: '1', ...workerEnv }, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
-    live.set(child.pid!, child);
-    child.on('exit', () => live.delete(child.pid!));
-    return new Promise<void>((resolve) => child.on('message', (m) => m === 'up' && resolve()));
-  };
-  return {
-    killedAt,
-    start: () => Promise.all(Array.from({ length: count }, start)),
-    kill(pick: number) {
-      const pids = [...live.keys()];
-      const pid = pids[Math.floor(pick * pids.length)]!;
-      killedAt.set(String(pid), Date.now());
-      live.get(pid)!.kill('SIGKILL');
-      live.delete(pid);
-      void start();
-    },
-    async stop() {
-      const exits = [...live.values()].map((c) => new Promise((resolve) => c.once('exit', resolve)));
-      for (const child of live.values()) child.kill('SIGKILL');
-      await Promise.all(exits);
-    },
-  };
-}
-
-/** Looks every 50 ms until `done()` or `ms` passed; true when done. */
-async function until(done: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await done()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return done();
 }
 
 /**
@@ -188,13 +87,35 @@ async function unfinished(runner: WorkflowRunner, ids: readonly string[]): Promi
   return out.join('; ');
 }
 
+/**
+ * Starts `count` workers on the store, lets the spec's blockers go, SIGKILLs one every 200-800 ms
+ * `kills` times (replaced at once), and waits for every run of `ids` to complete; the fleet's kill
+ * times, for the journal's checks.
+ */
+async function round(store: ProcessStore, events: string, count: number, kills: number, next: () => number, release: readonly (() => void)[], blockers: readonly Promise<unknown>[], runner: WorkflowRunner, ids: readonly string[], context: string): Promise<ReadonlyMap<string, number>> {
+  const workers = await startFleet('spec/fixtures/flow-worker.ts', count, { STORE: store.store, EVENTS: events, LEASE_TTL_MS: '2000' }, { ready: 'up' });
+  try {
+    for (const go of release) go();
+    await Promise.all(blockers);
+    for (let k = 0; k < kills; k++) {
+      await new Promise((resolve) => setTimeout(resolve, 200 + Math.floor(next() * 600)));
+      workers.kill(next());
+    }
+    const done = await until(() => allCompleted(runner, ids), 10 * 60_000);
+    expect(done, `${context}: every run completes; not yet: ${await unfinished(runner, ids)}`).to.equal(true);
+  } finally {
+    await workers.stop();
+  }
+  return workers.killedAt;
+}
+
 describe('flow control under kills', function () {
   this.timeout(15 * 60_000);
-  after(async () => s3?.close());
+  after(close);
 
   for (const [name, open] of providers) {
     describe(name, () => {
-      let store: Store;
+      let store: ProcessStore;
       let dir: Awaited<ReturnType<typeof tempDir>>;
       let events: string;
       beforeEach(async () => {
@@ -221,27 +142,14 @@ describe('flow control under kills', function () {
           return runner.run(new KeyedOrder(), { workflowId: `block-${k}`, input: { key: `customer-${k}` } });
         });
         expect(await until(() => lines(events).filter((l) => l.what === 'start').length === KEYS, 30_000), 'the blockers hold every key').to.equal(true);
-        const ids = Array.from({ length: Math.round(RUNS * store.share) }, (_, i) => `order-${i}`);
+        const ids = Array.from({ length: Math.round(RUNS * share(store)) }, (_, i) => `order-${i}`);
         for (const [i, id] of ids.entries()) {
           const result = await runner.run(new KeyedOrder(), { workflowId: id, input: { key: `customer-${i % KEYS}` } });
           expect(result.status, id).to.equal('waiting');
         }
-        const workers = fleet(WORKERS, { STORE: store.store, EVENTS: events, LEASE_TTL_MS: '2000' });
-        try {
-          await workers.start();
-          for (const go of release) go();
-          await Promise.all(blockers);
-          for (let k = 0; k < KILLS; k++) {
-            await new Promise((resolve) => setTimeout(resolve, 200 + Math.floor(next() * 600)));
-            workers.kill(next());
-          }
-          const done = await until(() => allCompleted(runner, ids), 10 * 60_000);
-          expect(done, `seed ${seed}: every run completes; not yet: ${await unfinished(runner, ids)}`).to.equal(true);
-        } finally {
-          await workers.stop();
-        }
+        const killedAt = await round(store, events, WORKERS, KILLS, next, release, blockers, runner, ids, `seed ${seed}`);
         const all = lines(events);
-        const spans = intervals(all, 'start', 'end', workers.killedAt);
+        const spans = intervals(all, 'start', 'end', killedAt);
         for (let k = 0; k < KEYS; k++) {
           const key = `customer-${k}`;
           const mine = spans.filter((s) => s.key === key);
@@ -263,41 +171,21 @@ describe('flow control under kills', function () {
           return runner.run(new PartnerCall(), { workflowId: `hold-${k}` });
         });
         expect(await until(() => lines(events).filter((l) => l.what === 'cstart').length === 5, 30_000)).to.equal(true);
-        const ids = Array.from({ length: Math.round(RUNS * store.share) }, (_, i) => `call-${i}`);
+        const ids = Array.from({ length: Math.round(RUNS * share(store)) }, (_, i) => `call-${i}`);
         for (const id of ids) expect((await runner.run(new PartnerCall(), { workflowId: id })).status, id).to.equal('waiting');
-        const workers = fleet(Math.min(WORKERS, 3), { STORE: store.store, EVENTS: events, LEASE_TTL_MS: '2000' });
-        try {
-          await workers.start();
-          for (const go of release) go();
-          await Promise.all(blockers);
-          for (let k = 0; k < KILLS; k++) {
-            await new Promise((resolve) => setTimeout(resolve, 200 + Math.floor(next() * 600)));
-            workers.kill(next());
-          }
-          const done = await until(() => allCompleted(runner, ids), 10 * 60_000);
-          expect(done, `seed ${seed}: every call completes; not yet: ${await unfinished(runner, ids)}`).to.equal(true);
-        } finally {
-          await workers.stop();
-        }
-        const spans = intervals(lines(events), 'cstart', 'cend', workers.killedAt);
+        const killedAt = await round(store, events, Math.min(WORKERS, 3), KILLS, next, release, blockers, runner, ids, `seed ${seed}`);
+        const spans = intervals(lines(events), 'cstart', 'cend', killedAt);
         expect(mostAtOnce(spans), `seed ${seed}: calls at once`).to.be.at.most(5);
         expect(mostAtOnce(spans), `seed ${seed}: the limit is used`).to.be.at.least(2);
       });
 
       it(`3 workers, ${CALLS} calls (fewer on S3) under a rate limit of 20 a second: never more than 20 start within a second (less ${RATE_TOLERANCE_MS} ms), all complete`, async () => {
         const runner = new WorkflowRunner({ storage: store.storage, workflows: FLOW_WORKFLOWS, tracer: false, maxInlineWaitMs: 0, leaseTtlMs: 2_000 });
-        const calls = Math.round(CALLS * store.share);
+        const calls = Math.round(CALLS * share(store));
         const ids = Array.from({ length: calls }, (_, i) => `ask-${i}`);
         // Each run waits for its first step's timer: the workers make every call.
         for (const id of ids) expect((await runner.run(new LlmCall(), { workflowId: id })).status, id).to.equal('waiting');
-        const workers = fleet(3, { STORE: store.store, EVENTS: events, LEASE_TTL_MS: '2000' });
-        try {
-          await workers.start();
-          const done = await until(() => allCompleted(runner, ids), 5 * 60_000);
-          expect(done, `every call completes; not yet: ${await unfinished(runner, ids)}`).to.equal(true);
-        } finally {
-          await workers.stop();
-        }
+        await round(store, events, 3, 0, Math.random, [], [], runner, ids, 'rate');
         const starts = lines(events)
           .filter((l) => l.what === 'rstart')
           .map((l) => l.at)
