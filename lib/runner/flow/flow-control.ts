@@ -7,8 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import type { CheckpointStorage } from '../../storage/checkpoint-storage';
 import { sleep } from '../sleep';
-import { leaveQueue, releaseSlot, renewSlot, requestSlot, takeToken, type FlowDoc } from './flow-doc';
-import { flowId, updateFlow, type FlowKind } from './flow-store';
+import { leaveQueue, nextInLine, releaseSlot, renewSlot, requestSlot, takeToken, type FlowDoc } from './flow-doc';
+import { flowId, readFlow, updateFlow, type FlowKind } from './flow-store';
 import { flowWaitName } from './wait-name';
 
 /** A slot a run holds: give it back with {@link FlowControl.release}. */
@@ -163,7 +163,7 @@ export class FlowControl {
       if (gone.length === 0) break;
       next = await updateFlow(this.storage, slot.kind, slot.key, slot.id, (doc, now) => {
         const left = gone.reduce<FlowDoc>((d, waiter) => leaveQueue(d, waiter) ?? d, doc);
-        return { doc: left === doc ? undefined : left, answer: releaseSlot(left, '', '', slot.limit, now).next };
+        return { doc: left === doc ? undefined : left, answer: nextInLine(left, slot.limit, now) };
       });
     }
     // A waiter of this process asks again at once (its nudge); durable ones are woken through the store.
@@ -182,12 +182,10 @@ export class FlowControl {
    * it still held the lease found it busy.
    */
   async couldTake(kind: 'concurrency' | 'limit', scope: string, holder: string, limit: number): Promise<boolean> {
-    const stored = await this.storage.readRecord(flowId(kind, scope));
-    const flow = (stored?.record as { flow?: { holders: { until: number }[]; queue: { id: string; until: number }[] } } | undefined)?.flow;
-    if (flow === undefined) return true;
+    const doc = await readFlow(this.storage, flowId(kind, scope));
     const now = Date.now();
-    const free = limit - flow.holders.filter((h) => h.until > now).length;
-    const place = flow.queue.filter((w) => w.until > now).findIndex((w) => w.id === holder);
+    const free = limit - doc.holders.filter((h) => h.until > now).length;
+    const place = doc.queue.filter((w) => w.until > now).findIndex((w) => w.id === holder);
     return free > 0 && place < free;
   }
 

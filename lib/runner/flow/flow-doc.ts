@@ -112,9 +112,15 @@ export function releaseSlot(doc: FlowDoc, id: string, token: string, limit: numb
   const { holders, queue } = live(doc, now);
   const index = holders.findIndex((h) => h.id === id && h.token === token);
   if (index >= 0) holders.splice(index, 1);
-  const next = queue.slice(0, Math.max(limit - holders.length, 0));
   const changed = index >= 0 || holders.length !== doc.holders.length || queue.length !== doc.queue.length;
-  return { doc: changed ? { ...doc, holders, queue } : undefined, next };
+  const next = { ...doc, holders, queue };
+  return { doc: changed ? next : undefined, next: nextInLine(next, limit, now) };
+}
+
+/** The waiters the free slots are kept for, first come first. */
+export function nextInLine(doc: FlowDoc, limit: number, now: number): SlotWaiter[] {
+  const { holders, queue } = live(doc, now);
+  return queue.slice(0, Math.max(limit - holders.length, 0));
 }
 
 /** Leaves the queue (a waiter whose run ended or was cancelled). */

@@ -32,6 +32,17 @@ interface FlowRecord extends WorkflowRecord {
   readonly flow: FlowDoc & { readonly kind: FlowKind; readonly key: string; readonly write: string };
 }
 
+/** The document a stored record holds (the empty one for none). */
+function flowOf(record: WorkflowRecord | undefined): FlowDoc {
+  const current = (record as FlowRecord | undefined)?.flow;
+  return current === undefined ? EMPTY_FLOW : { holders: current.holders ?? [], queue: current.queue ?? [], recent: current.recent ?? [] };
+}
+
+/** Key `id`'s document as stored now, without changing it. */
+export async function readFlow(storage: CheckpointStorage, id: string): Promise<FlowDoc> {
+  return flowOf((await storage.readRecord(id))?.record);
+}
+
 /** The most conditional writes one change tries before it reports the store as too contended. */
 const MAX_TRIES = 200;
 
@@ -42,8 +53,7 @@ const MAX_TRIES = 200;
 export async function updateFlow<T>(storage: CheckpointStorage, kind: FlowKind, key: string, id: string, change: (doc: FlowDoc, now: number) => { doc: FlowDoc | undefined; answer: T }): Promise<T> {
   for (let tries = 1; ; tries++) {
     const stored = await storage.readRecord(id);
-    const current = (stored?.record as FlowRecord | undefined)?.flow;
-    const doc: FlowDoc = current === undefined ? EMPTY_FLOW : { holders: current.holders ?? [], queue: current.queue ?? [], recent: current.recent ?? [] };
+    const doc = flowOf(stored?.record);
     const now = Date.now();
     const { doc: next, answer } = change(doc, now);
     if (next === undefined) return answer;
