@@ -106,7 +106,15 @@ export class FlowControl {
         if (kept.granted) return held(token);
         return { kind: 'wait', retryAt, holders: kept.holders };
       }
-      await this.pause(id, Math.min(pause, Math.max(deadline - Date.now(), 1)), ask.signal);
+      // Looks again by reading only, until a slot may be its or its place needs keeping: waiters
+      // that wrote at each look would fight over the key's document (a slow store stalls on that).
+      const placed = Date.now();
+      for (;;) {
+        await this.pause(id, Math.min(pause, Math.max(deadline - Date.now(), 1)), ask.signal);
+        if (ask.signal.aborted || Date.now() + pause > deadline || Date.now() - placed > INLINE_PLACE_MS / 2) break;
+        if (await this.couldTake(ask.kind, ask.scope, ask.holder, ask.limit)) break;
+        pause = Math.min(pause * 2, MAX_PAUSE_MS);
+      }
     }
   }
 
