@@ -58,7 +58,7 @@ export function holderWorkflow(holder: string): string {
 /** How long the first pause between two asks lasts; each pause doubles, up to {@link MAX_PAUSE_MS}. */
 const FIRST_PAUSE_MS = 10;
 const MAX_PAUSE_MS = 250;
-/** How long a waiter in a process keeps its place without asking again (it asks every {@link MAX_PAUSE_MS} at most). */
+/** How long a waiter in a process keeps its place without writing (it reads every {@link MAX_PAUSE_MS} at most, and writes its place again at half this). */
 const INLINE_PLACE_MS = 5_000;
 /** When a durable waiter that is not next in line looks again if no release woke it. */
 const QUEUED_RETRY_MS = 30_000;
