@@ -448,6 +448,8 @@ export class WorkflowRunner {
     // Stryker disable next-line ObjectLiteral,BooleanLiteral: equivalent, an AbortSignal fires 'abort' once
     cancelSignal.addEventListener('abort', onCancel, { once: true });
     let leaseLost = false;
+    /** A commit was fenced out: like a lost lease, the run stopped before it ended. */
+    let fenced = false;
     // A cancel by id (runner.cancel, from this process or any other): the run stops, and stores it.
     let cancelled: CancelRequest | undefined;
     const requestCancel = (request: CancelRequest) => {
@@ -541,6 +543,7 @@ export class WorkflowRunner {
       // workflow stays 'running', for whoever holds it now.
       const fencedOut = error instanceof WorkflowFailedError && (error.cause instanceof LeaseLostError || (error.cause instanceof StepFailedError && error.cause.cause instanceof LeaseLostError));
       const compensated = error instanceof WorkflowFailedError && stepRun.stored.record?.current.compensation !== undefined;
+      fenced = fencedOut;
       if (!leaseLost && !fencedOut && !compensated && !(error instanceof WorkflowCancelledError)) {
         // Failed while a cancel was asked for: the cancel stands, not the failure.
         const request = stepRun.stored.record === undefined ? undefined : (cancelled ?? (await storedCancel(this.storage, workflowId, stepRun.stored.record.current.createdAt)));
@@ -557,7 +560,7 @@ export class WorkflowRunner {
       // One owner at a time: a step that ignored its cancelled or timed-out signal is still this run's
       // work, so the lease is kept (and renewed) until it settles, and only then given up.
       await inFlight.settled();
-      await slots?.releaseAll();
+      await slots?.releaseAll(leaseLost || fenced || cancelSignal.reason instanceof RunInterruptedError);
       if (this.liveRuns.get(workflowId) === requestCancel) this.liveRuns.delete(workflowId);
       // The run's outcome stands either way: a lease that cannot be released now expires on its own.
       await keeper.release().catch((error: unknown) => this.reportReleaseFailure(workflowId, error));

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CheckpointStorage } from '../../storage/checkpoint-storage';
 import { sleep } from '../sleep';
-import { leaveQueue, nextInLine, releaseSlot, renewSlot, requestSlot, takeToken, type FlowDoc } from './flow-doc';
+import { leaveQueue, mayTake, nextInLine, releaseSlot, renewSlot, requestSlot, takeToken, type FlowDoc } from './flow-doc';
 import { flowId, readFlow, updateFlow, type FlowKind } from './flow-store';
 import { flowWaitName } from './wait-name';
 
@@ -92,7 +92,8 @@ export class FlowControl {
     for (let pause = FIRST_PAUSE_MS; ; pause = Math.min(pause * 2, MAX_PAUSE_MS)) {
       if (ask.signal.aborted) return { kind: 'cancelled' };
       const token = randomUUID();
-      const answer = await updateFlow(this.storage, ask.kind, ask.key, id, (doc, now) => requestSlot(doc, { id: ask.holder, token, limit: ask.limit, holdUntil: ask.holdUntil(), waitUntil: now + INLINE_PLACE_MS }, now));
+      const answer = await updateFlow(this.storage, ask.kind, ask.key, id, (doc, now) => requestSlot(doc, { id: ask.holder, token, limit: ask.limit, holdUntil: ask.holdUntil(), waitUntil: now + INLINE_PLACE_MS, requeue: ask.kind === 'concurrency' }, now));
+      if (process.env.FLOW_TRACE) require('node:fs').appendFileSync(process.env.FLOW_TRACE, `${Date.now()} ${process.pid} ask ${ask.holder} ${answer.granted ? 'granted' : `denied ${answer.position} ${answer.holders.join(',')}`}\n`);
       if (answer.granted) return held(token);
       // A free slot kept for runs that no longer wait (ended, cancelled, cleared): they leave, and it asks again at once.
       if (answer.ahead.length > 0 && (await this.dropGone(ask, id, answer.ahead))) continue;
@@ -102,7 +103,8 @@ export class FlowControl {
         // when the holders' slots would expire, one further back much later (its turn cannot come
         // sooner, and a whole queue looking again at each expiry would swamp a slow store).
         const retryAt = Math.max(answer.retryAt, Date.now() + MAX_PAUSE_MS, answer.position < ask.limit ? 0 : Date.now() + QUEUED_RETRY_MS);
-        const kept = await updateFlow(this.storage, ask.kind, ask.key, id, (doc, now) => requestSlot(doc, { id: ask.holder, token, limit: ask.limit, holdUntil: ask.holdUntil(), waitUntil: retryAt + DURABLE_PLACE_MS, durable: true }, now));
+        const kept = await updateFlow(this.storage, ask.kind, ask.key, id, (doc, now) => requestSlot(doc, { id: ask.holder, token, limit: ask.limit, holdUntil: ask.holdUntil(), waitUntil: retryAt + DURABLE_PLACE_MS, durable: true, requeue: ask.kind === 'concurrency' }, now));
+        if (process.env.FLOW_TRACE) require('node:fs').appendFileSync(process.env.FLOW_TRACE, `${Date.now()} ${process.pid} durable ${ask.holder} ${kept.granted ? 'granted' : `denied ${kept.position} ${kept.holders.join(',')} retry ${retryAt - Date.now()}`}\n`);
         if (kept.granted) return held(token);
         return { kind: 'wait', retryAt, holders: kept.holders };
       }
@@ -158,10 +160,11 @@ export class FlowControl {
   /**
    * Gives a slot up, and wakes who came first for it (in this process, or waiting durably). A
    * durable waiter whose run no longer waits leaves the queue, and the next one is woken instead.
+   * With `requeue` its run goes back to the head of the queue, and is woken to go on.
    */
-  async release(slot: HeldSlot): Promise<void> {
+  async release(slot: HeldSlot, requeue = false): Promise<void> {
     let next = await updateFlow(this.storage, slot.kind, slot.key, slot.id, (doc, now) => {
-      const { doc: changed, next } = releaseSlot(doc, slot.holder, slot.token, slot.limit, now);
+      const { doc: changed, next } = releaseSlot(doc, slot.holder, slot.token, slot.limit, now, requeue);
       return { doc: changed, answer: next };
     });
     for (const nudge of this.nudges.get(slot.id) ?? []) nudge();
@@ -190,11 +193,7 @@ export class FlowControl {
    * it still held the lease found it busy.
    */
   async couldTake(kind: 'concurrency' | 'limit', scope: string, holder: string, limit: number): Promise<boolean> {
-    const doc = await readFlow(this.storage, flowId(kind, scope));
-    const now = Date.now();
-    const free = limit - doc.holders.filter((h) => h.until > now).length;
-    const place = doc.queue.filter((w) => w.until > now).findIndex((w) => w.id === holder);
-    return free > 0 && place < free;
+    return mayTake(await readFlow(this.storage, flowId(kind, scope)), holder, limit, Date.now());
   }
 
   /** Takes a token of a rate limit, waiting in the process up to `maxWaitMs`. */

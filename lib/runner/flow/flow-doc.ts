@@ -13,6 +13,12 @@ export interface SlotHolder {
   readonly token: string;
   /** Epoch ms after which anyone may drop it (its process died, or stalled for longer than its lease). */
   readonly until: number;
+  /**
+   * A run's slot (a concurrency key's): once expired it goes back to the head of the queue, as a
+   * durable waiter, instead of going. The run was admitted in its turn; resumed after its process
+   * died, it takes the slot back before anyone who came after it.
+   */
+  readonly requeue?: true;
 }
 
 /** A waiter for a slot, in arrival order; its place is kept until `until` unless it looks again. */
@@ -64,11 +70,22 @@ export interface SlotRequest {
   readonly waitUntil: number;
   /** It waits durably if not granted. */
   readonly durable?: boolean;
+  /** A run's slot: see {@link SlotHolder.requeue}. */
+  readonly requeue?: boolean;
 }
 
-/** Holders and waiters whose time is past are gone: a dead process's slot frees by expiry. */
+/** How long a requeued holder (see {@link SlotHolder.requeue}) keeps its place at the head. */
+const REQUEUED_PLACE_MS = 3_600_000;
+
+/**
+ * Holders and waiters whose time is past are gone: a dead process's slot frees by expiry. A run's
+ * expired slot puts it back at the head of the queue (a waiter whose run ended leaves it when an
+ * asker it holds up reads its record).
+ */
 function live(doc: FlowDoc, now: number): { holders: SlotHolder[]; queue: SlotWaiter[] } {
-  return { holders: doc.holders.filter((h) => h.until > now), queue: doc.queue.filter((w) => w.until > now) };
+  const expired = doc.holders.filter((h) => h.until <= now && h.requeue === true && !doc.queue.some((w) => w.id === h.id));
+  const back: SlotWaiter[] = expired.map((h) => ({ id: h.id, since: h.until, until: h.until + REQUEUED_PLACE_MS, durable: true }));
+  return { holders: doc.holders.filter((h) => h.until > now), queue: [...back, ...doc.queue.filter((w) => w.until > now)] };
 }
 
 /**
@@ -86,7 +103,7 @@ export function requestSlot(doc: FlowDoc, request: SlotRequest, now: number): { 
   const ahead = place >= 0 ? place : queue.length;
   if (own >= 0 || ahead < free) {
     if (place >= 0) queue.splice(place, 1);
-    holders.push({ id: request.id, token: request.token, until: request.holdUntil });
+    holders.push({ id: request.id, token: request.token, until: request.holdUntil, ...(request.requeue === true ? { requeue: true as const } : {}) });
     return { doc: { ...doc, holders, queue }, answer: { granted: true, token: request.token } };
   }
   const mark = request.durable === true ? { durable: true as const } : {};
@@ -106,15 +123,26 @@ export function renewSlot(doc: FlowDoc, id: string, token: string, until: number
 
 /**
  * Gives a slot up (a slot taken over already is left alone), and names the waiters who may now
- * take the free slots, first come first: the caller wakes them.
+ * take the free slots, first come first: the caller wakes them. With `requeue`, its holder goes
+ * back to the head of the queue (it did not finish what it held the slot for).
  */
-export function releaseSlot(doc: FlowDoc, id: string, token: string, limit: number, now: number): { doc: FlowDoc | undefined; next: SlotWaiter[] } {
+export function releaseSlot(doc: FlowDoc, id: string, token: string, limit: number, now: number, requeue = false): { doc: FlowDoc | undefined; next: SlotWaiter[] } {
   const { holders, queue } = live(doc, now);
   const index = holders.findIndex((h) => h.id === id && h.token === token);
   if (index >= 0) holders.splice(index, 1);
+  // A run stopped before it ended (its lease lost, its worker stopping) keeps its turn: first in line.
+  if (index >= 0 && requeue && !queue.some((w) => w.id === id)) queue.unshift({ id, since: now, until: now + REQUEUED_PLACE_MS, durable: true });
   const changed = index >= 0 || holders.length !== doc.holders.length || queue.length !== doc.queue.length;
   const next = { ...doc, holders, queue };
   return { doc: changed ? next : undefined, next: nextInLine(next, limit, now) };
+}
+
+/** True when a slot is free and kept for `id` (or for nobody ahead of it): its ask would be granted. */
+export function mayTake(doc: FlowDoc, id: string, limit: number, now: number): boolean {
+  const { holders, queue } = live(doc, now);
+  if (holders.some((h) => h.id === id)) return true;
+  const place = queue.findIndex((w) => w.id === id);
+  return (place >= 0 ? place : queue.length) < limit - holders.length;
 }
 
 /** The waiters the free slots are kept for, first come first. */

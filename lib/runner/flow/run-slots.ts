@@ -42,9 +42,9 @@ export class RunSlots {
   }
 
   /** Gives a slot up (a failure to is reported by the slot's expiry: it frees on its own). */
-  async release(slot: HeldSlot): Promise<void> {
+  async release(slot: HeldSlot, requeue = false): Promise<void> {
     this.held.delete(slot);
-    await this.flow.release(slot).catch(() => undefined);
+    await this.flow.release(slot, requeue).catch(() => undefined);
   }
 
   /** Remembers a durable wait of this run. */
@@ -64,9 +64,12 @@ export class RunSlots {
     }
   }
 
-  /** Gives every slot up, once nothing of the run runs any more. */
-  async releaseAll(): Promise<void> {
-    for (const slot of [...this.held]) await this.release(slot);
+  /**
+   * Gives every slot up, once nothing of the run runs any more. A run `stopped` before it ended (its
+   * lease lost, its worker stopping) keeps its concurrency turn: first in line, woken to go on.
+   */
+  async releaseAll(stopped: boolean): Promise<void> {
+    for (const slot of [...this.held]) await this.release(slot, stopped && slot.kind === 'concurrency');
   }
 
   /**

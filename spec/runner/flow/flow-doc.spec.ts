@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { EMPTY_FLOW, leaveQueue, releaseSlot, renewSlot, requestSlot, takeToken, type FlowDoc } from '../../../lib/runner/flow/flow-doc';
+import { EMPTY_FLOW, leaveQueue, mayTake, nextInLine, releaseSlot, renewSlot, requestSlot, takeToken, type FlowDoc } from '../../../lib/runner/flow/flow-doc';
 
 const ask = (id: string, now: number, limit = 1) => ({ id, token: `${id}@${now}`, limit, holdUntil: now + 1_000, waitUntil: now + 5_000 });
 
@@ -45,6 +45,29 @@ describe('flow-control documents', () => {
       // At 999 a holds it still; at 1000 it is gone, and b (gone at 500) is no longer ahead of c.
       expect(requestSlot(queued, ask('c', 999), 999).answer.granted).to.equal(false);
       expect(requestSlot(queued, ask('c', 1_000), 1_000).answer.granted).to.equal(true);
+    });
+
+    it("puts a run whose slot expired (its process died) back at the head of the queue, so it runs before those who came after it", () => {
+      let doc = requestSlot(EMPTY_FLOW, { ...ask('a', 0), requeue: true }, 0).doc;
+      doc = requestSlot(doc, ask('b', 1), 1).doc;
+      // At 1000 a's slot expired: b is not granted the free slot, a is (and nextInLine names a).
+      expect(mayTake(doc, 'b', 1, 1_000)).to.equal(false);
+      expect(requestSlot(doc, ask('b', 1_000), 1_000).answer).to.include({ granted: false, position: 1 });
+      expect(nextInLine(doc, 1, 1_000).map((w) => [w.id, w.durable])).to.deep.equal([['a', true]]);
+      expect(mayTake(doc, 'a', 1, 1_000)).to.equal(true);
+      expect(requestSlot(doc, ask('a', 1_000), 1_000).answer.granted).to.equal(true);
+      // Without requeue (a step's slot), an expired slot simply frees.
+      const step = requestSlot(requestSlot(EMPTY_FLOW, ask('s', 0), 0).doc, ask('t', 1), 1).doc;
+      expect(requestSlot(step, ask('t', 1_000), 1_000).answer.granted).to.equal(true);
+    });
+
+    it('puts a holder released by a run stopped before it ended (lease lost, worker stopping) first in line, and names it next', () => {
+      let doc = requestSlot(EMPTY_FLOW, ask('a', 0), 0).doc;
+      doc = requestSlot(doc, ask('b', 1), 1).doc;
+      const released = releaseSlot(doc, 'a', 'a@0', 1, 2, true);
+      expect(released.doc!.queue.map((w) => w.id)).to.deep.equal(['a', 'b']);
+      expect(released.next.map((w) => w.id)).to.deep.equal(['a']);
+      expect(requestSlot(released.doc!, ask('b', 3), 3).answer.granted).to.equal(false);
     });
 
     it('keeps a waiter its first place when it asks again, and lets it leave the queue', () => {
