@@ -93,7 +93,6 @@ export class FlowControl {
       if (ask.signal.aborted) return { kind: 'cancelled' };
       const token = randomUUID();
       const answer = await updateFlow(this.storage, ask.kind, ask.key, id, (doc, now) => requestSlot(doc, { id: ask.holder, token, limit: ask.limit, holdUntil: ask.holdUntil(), waitUntil: now + INLINE_PLACE_MS, requeue: ask.kind === 'concurrency' }, now));
-      if (process.env.FLOW_TRACE) require('node:fs').appendFileSync(process.env.FLOW_TRACE, `${Date.now()} ${process.pid} ask ${ask.holder} ${answer.granted ? 'granted' : `denied ${answer.position} ${answer.holders.join(',')}`}\n`);
       if (answer.granted) return held(token);
       // A free slot kept for runs that no longer wait (ended, cancelled, cleared): they leave, and it asks again at once.
       if (answer.ahead.length > 0 && (await this.dropGone(ask, id, answer.ahead))) continue;
@@ -104,7 +103,6 @@ export class FlowControl {
         // sooner, and a whole queue looking again at each expiry would swamp a slow store).
         const retryAt = Math.max(answer.retryAt, Date.now() + MAX_PAUSE_MS, answer.position < ask.limit ? 0 : Date.now() + QUEUED_RETRY_MS);
         const kept = await updateFlow(this.storage, ask.kind, ask.key, id, (doc, now) => requestSlot(doc, { id: ask.holder, token, limit: ask.limit, holdUntil: ask.holdUntil(), waitUntil: retryAt + DURABLE_PLACE_MS, durable: true, requeue: ask.kind === 'concurrency' }, now));
-        if (process.env.FLOW_TRACE) require('node:fs').appendFileSync(process.env.FLOW_TRACE, `${Date.now()} ${process.pid} durable ${ask.holder} ${kept.granted ? 'granted' : `denied ${kept.position} ${kept.holders.join(',')} retry ${retryAt - Date.now()}`}\n`);
         if (kept.granted) return held(token);
         return { kind: 'wait', retryAt, holders: kept.holders };
       }
