@@ -834,7 +834,7 @@ export class WorkflowRunner {
       run.state.wait(node.index, wakeAt, waitingFor);
       run.events.emit('step:waiting', { step: node.name, wakeAt, event: waitingFor });
     };
-    return { slots: run.slots!, limits: node.limits!, workflowId: run.workflowId, step: node.name, index: node.index, ctx, attempt: (poll?.attempts ?? 0) + 1, maxWaitMs: this.maxInlineWaitMs, signal: run.inFlight.signal, wait };
+    return { slots: run.slots!, limits: node.limits!, workflowId: run.workflowId, step: node.name, ctx, attempt: (poll?.attempts ?? 0) + 1, maxWaitMs: this.maxInlineWaitMs, signal: run.inFlight.signal, wait };
   }
 
   /** What a step called again later needs of its run (made only for such a step). */

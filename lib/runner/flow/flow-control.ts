@@ -39,7 +39,7 @@ export interface SlotAsk {
 }
 
 /** Granted, or: wait durably until `retryAt` at the latest (a release wakes the run sooner). */
-export type SlotOutcome = { readonly kind: 'held'; readonly slot: HeldSlot } | { readonly kind: 'wait'; readonly retryAt: number; readonly holders: readonly string[] } | { readonly kind: 'cancelled' };
+export type SlotOutcome = { readonly kind: 'held'; readonly slot: HeldSlot } | { readonly kind: 'wait'; readonly retryAt: number } | { readonly kind: 'cancelled' };
 
 /** Granted, or: wait durably until `retryAt`. */
 export type TokenOutcome = { readonly kind: 'granted' } | { readonly kind: 'wait'; readonly retryAt: number } | { readonly kind: 'cancelled' };
@@ -104,7 +104,7 @@ export class FlowControl {
         const retryAt = Math.max(answer.retryAt, Date.now() + MAX_PAUSE_MS, answer.position < ask.limit ? 0 : Date.now() + QUEUED_RETRY_MS);
         const kept = await updateFlow(this.storage, ask.kind, ask.key, id, (doc, now) => requestSlot(doc, { id: ask.holder, token, limit: ask.limit, holdUntil: ask.holdUntil(), waitUntil: retryAt + DURABLE_PLACE_MS, durable: true, requeue: ask.kind === 'concurrency' }, now));
         if (kept.granted) return held(token);
-        return { kind: 'wait', retryAt, holders: kept.holders };
+        return { kind: 'wait', retryAt };
       }
       // Looks again by reading only, until a slot may be its or its place needs keeping: waiters
       // that wrote at each look would fight over the key's document (a slow store stalls on that).

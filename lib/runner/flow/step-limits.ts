@@ -110,7 +110,6 @@ export interface LimitedStep {
   readonly limits: StepLimits;
   readonly workflowId: string;
   readonly step: string;
-  readonly index: number;
   /** The step's context (`attempt` 0), for key functions. */
   readonly ctx: unknown;
   /** The number of the attempt about to start. */
